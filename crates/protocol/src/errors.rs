@@ -1,0 +1,365 @@
+//! The error catalogue: every stable code the product shows, with its HTTP status, a
+//! Vietnamese and an English message for the user, and a hint for support staff.
+//!
+//! Codes never change meaning once shipped; support staff and scripts key on them.
+//! A test checks that no code lacks a message or a hint in either language.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Language of messages shown to a person. Vietnamese first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// Picks the language from an `Accept-Language` header or a locale such as
+    /// `en_US.UTF-8`: English when the first listed language is English, else Vietnamese.
+    pub fn from_header(value: &str) -> Lang {
+        let first = value.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+        if first.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
+    }
+
+    /// `vi` or `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+}
+
+macro_rules! catalogue {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $status:literal,
+        vi: $vi:literal, en: $en:literal,
+        hint_vi: $hvi:literal, hint_en: $hen:literal; )*) => {
+        /// A stable error code. `Display` and serde use the wire form (`PIN_LOCKED`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, for the completeness test and for documentation.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            /// The wire form, e.g. `CHALLENGE_EXPIRED`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )* }
+            }
+
+            /// The HTTP status the server answers with.
+            pub fn http_status(self) -> u16 {
+                match self { $( ErrorCode::$variant => $status, )* }
+            }
+
+            /// What the user reads.
+            pub fn message(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $( (ErrorCode::$variant, Lang::Vi) => $vi,
+                       (ErrorCode::$variant, Lang::En) => $en, )*
+                }
+            }
+
+            /// What support staff (or a patient user) should do about it.
+            pub fn hint(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $( (ErrorCode::$variant, Lang::Vi) => $hvi,
+                       (ErrorCode::$variant, Lang::En) => $hen, )*
+                }
+            }
+
+            /// The inverse of [`ErrorCode::as_str`].
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code { $( $code => Some(ErrorCode::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // --- the request itself -------------------------------------------------------
+    /// The body is not valid JSON of the expected shape.
+    MalformedRequest = "MALFORMED_REQUEST", 400,
+        vi: "Yêu cầu không hợp lệ.",
+        en: "The request is not valid.",
+        hint_vi: "Phần mềm gửi dữ liệu sai định dạng. Hãy cập nhật phần mềm lên bản mới nhất.",
+        hint_en: "The software sent data in the wrong format. Update it to the latest version.";
+    /// The body is larger than the server accepts.
+    BodyTooLarge = "BODY_TOO_LARGE", 413,
+        vi: "Dữ liệu gửi lên quá lớn.",
+        en: "The request is too large.",
+        hint_vi: "Yêu cầu vượt giới hạn kích thước của máy chủ; kiểm tra phiên bản phần mềm.",
+        hint_en: "The request exceeds the server's size limit; check the software version.";
+    /// The server gave up on a request that took too long.
+    RequestTimeout = "REQUEST_TIMEOUT", 408,
+        vi: "Máy chủ xử lý quá lâu, vui lòng thử lại.",
+        en: "The server took too long; please try again.",
+        hint_vi: "Thử lại sau ít phút. Nếu lặp lại, báo mã tham chiếu cho bộ phận kỹ thuật.",
+        hint_en: "Try again in a few minutes. If it repeats, give the reference code to the technical team.";
+    /// No such endpoint.
+    NotFound = "NOT_FOUND", 404,
+        vi: "Không tìm thấy chức năng được yêu cầu.",
+        en: "The requested function does not exist.",
+        hint_vi: "Địa chỉ máy chủ hoặc phiên bản phần mềm không đúng.",
+        hint_en: "The server address or the software version is wrong.";
+    /// The username is empty, too long or has characters a username cannot have.
+    InvalidUsername = "INVALID_USERNAME", 400,
+        vi: "Tên đăng nhập không hợp lệ.",
+        en: "The username is not valid.",
+        hint_vi: "Tên đăng nhập gồm chữ, số và các ký tự . _ - @, tối đa 64 ký tự.",
+        hint_en: "A username has letters, digits and . _ - @, at most 64 characters.";
+    /// Not a 10-digit (or 10+3 branch) tax code.
+    InvalidMst = "INVALID_MST", 400,
+        vi: "Mã số thuế không hợp lệ.",
+        en: "The tax code (MST) is not valid.",
+        hint_vi: "Mã số thuế gồm 10 chữ số, hoặc 10 chữ số, dấu - và 3 chữ số với đơn vị phụ thuộc.",
+        hint_en: "An MST has 10 digits, or 10 digits, a dash and 3 digits for a branch.";
+    /// Not an email address.
+    InvalidEmail = "INVALID_EMAIL", 400,
+        vi: "Địa chỉ email không hợp lệ.",
+        en: "The email address is not valid.",
+        hint_vi: "Kiểm tra lại địa chỉ email, ví dụ ketoan@congty.vn.",
+        hint_en: "Check the email address, e.g. ketoan@company.vn.";
+    /// Too many attempts from this address or for this account; try again later.
+    RateLimited = "RATE_LIMITED", 429,
+        vi: "Bạn đã thử quá nhiều lần. Vui lòng đợi rồi thử lại.",
+        en: "Too many attempts. Please wait and try again.",
+        hint_vi: "Đây là giới hạn tạm thời, tài khoản không bị khóa. Đợi hết thời gian chờ rồi thử lại.",
+        hint_en: "This is a temporary limit; the account is not locked. Wait for the delay and try again.";
+
+    // --- the signed challenge ------------------------------------------------------
+    /// No challenge with this id.
+    ChallengeNotFound = "CHALLENGE_NOT_FOUND", 400,
+        vi: "Phiên xác thực không tồn tại. Vui lòng bắt đầu lại.",
+        en: "The verification session does not exist. Please start again.",
+        hint_vi: "Bắt đầu lại từ bước nhập tên đăng nhập.",
+        hint_en: "Start again from the username step.";
+    /// The challenge was already used (each is good for one attempt).
+    ChallengeUsed = "CHALLENGE_USED", 400,
+        vi: "Phiên xác thực đã được sử dụng. Vui lòng bắt đầu lại.",
+        en: "The verification session was already used. Please start again.",
+        hint_vi: "Mỗi phiên chỉ dùng một lần; bắt đầu lại để nhận phiên mới.",
+        hint_en: "Each session is good for one attempt; start again to get a new one.";
+    /// The challenge's 5 minutes are over.
+    ChallengeExpired = "CHALLENGE_EXPIRED", 400,
+        vi: "Phiên xác thực đã hết hạn (5 phút). Vui lòng bắt đầu lại.",
+        en: "The verification session expired (5 minutes). Please start again.",
+        hint_vi: "Bắt đầu lại và nhập mã PIN trong vòng 5 phút. Kiểm tra đồng hồ máy tính nếu lỗi lặp lại.",
+        hint_en: "Start again and enter the PIN within 5 minutes. Check the computer's clock if it repeats.";
+    /// The challenge was issued for another username or purpose.
+    ChallengeMismatch = "CHALLENGE_MISMATCH", 400,
+        vi: "Phiên xác thực không khớp với tên đăng nhập hoặc yêu cầu.",
+        en: "The verification session does not match the username or request.",
+        hint_vi: "Bắt đầu lại từ đầu với đúng tên đăng nhập.",
+        hint_en: "Start again with the right username.";
+
+    // --- the certificate -----------------------------------------------------------
+    /// The certificate is not a well-formed X.509 certificate.
+    CertMalformed = "CERT_MALFORMED", 400,
+        vi: "Không đọc được chứng thư số trên token.",
+        en: "The certificate on the token could not be read.",
+        hint_vi: "Rút token ra, cắm lại và thử lại. Nếu vẫn lỗi, liên hệ nhà cung cấp chữ ký số.",
+        hint_en: "Unplug the token, plug it in again and retry. If it persists, contact the CA.";
+    /// The certificate's validity ended.
+    CertExpired = "CERT_EXPIRED", 403,
+        vi: "Chứng thư số đã hết hạn.",
+        en: "The certificate has expired.",
+        hint_vi: "Gia hạn chữ ký số với nhà cung cấp (VNPT-CA, Viettel-CA, …) rồi thử lại.",
+        hint_en: "Renew the digital signature with the CA (VNPT-CA, Viettel-CA, …) and retry.";
+    /// The certificate's validity has not started.
+    CertNotYetValid = "CERT_NOT_YET_VALID", 403,
+        vi: "Chứng thư số chưa có hiệu lực.",
+        en: "The certificate is not valid yet.",
+        hint_vi: "Kiểm tra ngày giờ của máy tính; nếu đúng, chờ đến ngày chứng thư có hiệu lực.",
+        hint_en: "Check the computer's date and time; if right, wait until the certificate starts.";
+    /// The certificate may not be used for digital signatures.
+    CertKeyUsage = "CERT_KEY_USAGE", 403,
+        vi: "Chứng thư số không được phép dùng để ký số.",
+        en: "The certificate may not be used for digital signatures.",
+        hint_vi: "Chọn chứng thư ký số của doanh nghiệp trên token (không phải chứng thư mã hóa).",
+        hint_en: "Choose the business's signing certificate on the token (not an encryption one).";
+    /// The key is neither RSA ≥ 2048 bits nor EC P-256.
+    CertKeyUnsupported = "CERT_KEY_UNSUPPORTED", 403,
+        vi: "Loại khóa của chứng thư số không được hỗ trợ (cần RSA từ 2048 bit hoặc ECDSA P-256).",
+        en: "The certificate's key type is not supported (RSA of 2048 bits or more, or ECDSA P-256).",
+        hint_vi: "Token cũ dùng khóa yếu; liên hệ nhà cung cấp chữ ký số để cấp lại.",
+        hint_en: "Old tokens use weak keys; ask the CA for a new certificate.";
+    /// The declared algorithm does not fit the certificate's key.
+    AlgorithmMismatch = "ALGORITHM_MISMATCH", 400,
+        vi: "Thuật toán chữ ký không khớp với khóa của chứng thư số.",
+        en: "The signature algorithm does not match the certificate's key.",
+        hint_vi: "Lỗi phần mềm phía máy người dùng; cập nhật phần mềm rồi thử lại.",
+        hint_en: "A client software fault; update the software and retry.";
+    /// The certificate does not chain to a configured trust anchor.
+    CertUntrusted = "CERT_UNTRUSTED", 403,
+        vi: "Chứng thư số không do nhà cung cấp dịch vụ chứng thực được chấp nhận cấp.",
+        en: "The certificate was not issued by an accepted certification authority.",
+        hint_vi: "Chỉ chấp nhận chữ ký số của các CA được cấp phép tại Việt Nam. Kiểm tra đúng token của doanh nghiệp.",
+        hint_en: "Only licensed Vietnamese CAs are accepted. Check that it is the business's token.";
+    /// The certificate is on its CA's revocation list.
+    CertRevoked = "CERT_REVOKED", 403,
+        vi: "Chứng thư số đã bị thu hồi.",
+        en: "The certificate has been revoked.",
+        hint_vi: "Liên hệ nhà cung cấp chữ ký số để được cấp chứng thư mới.",
+        hint_en: "Contact the CA for a new certificate.";
+    /// The server could not tell whether the certificate is revoked (fail-closed).
+    CertRevocationUnknown = "CERT_REVOCATION_UNKNOWN", 503,
+        vi: "Chưa kiểm tra được tình trạng thu hồi của chứng thư số. Vui lòng thử lại sau.",
+        en: "The certificate's revocation status could not be checked. Please try again later.",
+        hint_vi: "Danh sách thu hồi (CRL) trên máy chủ đã cũ hoặc thiếu; bộ phận kỹ thuật cần cập nhật.",
+        hint_en: "The server's revocation list (CRL) is stale or missing; the technical team must update it.";
+    /// The certificate does not belong to this account (MST or pinned fingerprint).
+    CertNotBound = "CERT_NOT_BOUND", 403,
+        vi: "Chứng thư số không thuộc doanh nghiệp của tài khoản này.",
+        en: "The certificate does not belong to this account's business.",
+        hint_vi: "Mã số thuế trên chữ ký số phải trùng với mã số thuế đăng ký tài khoản. Kiểm tra đúng token và tên đăng nhập.",
+        hint_en: "The certificate's MST must equal the account's registered MST. Check the token and the username.";
+    /// The signature does not verify over the bytes the server rebuilt.
+    SignatureInvalid = "SIGNATURE_INVALID", 403,
+        vi: "Chữ ký số không hợp lệ.",
+        en: "The digital signature is not valid.",
+        hint_vi: "Kiểm tra địa chỉ máy chủ trong phần Cài đặt, rồi bắt đầu lại.",
+        hint_en: "Check the server address in Settings, then start again.";
+
+    // --- passwords and sessions ----------------------------------------------------
+    /// Wrong username or password (never says which).
+    InvalidCredentials = "INVALID_CREDENTIALS", 401,
+        vi: "Tên đăng nhập hoặc mật khẩu không đúng.",
+        en: "Wrong username or password.",
+        hint_vi: "Nếu quên mật khẩu, chọn “Quên mật khẩu?” và dùng chữ ký số để lấy lại.",
+        hint_en: "If you forgot the password, choose “Forgot password?” and use the token to recover it.";
+    /// The temporary password's 24 hours are over.
+    TempPasswordExpired = "TEMP_PASSWORD_EXPIRED", 401,
+        vi: "Mật khẩu tạm thời đã hết hạn (24 giờ).",
+        en: "The temporary password has expired (24 hours).",
+        hint_vi: "Lấy lại mật khẩu một lần nữa bằng chữ ký số.",
+        hint_en: "Recover the password again with the token.";
+    /// The session must change its temporary password before anything else.
+    PasswordChangeRequired = "PASSWORD_CHANGE_REQUIRED", 403,
+        vi: "Bạn cần đổi mật khẩu tạm thời trước khi tiếp tục.",
+        en: "You must change the temporary password before continuing.",
+        hint_vi: "Đặt mật khẩu mới theo quy định rồi đăng nhập lại.",
+        hint_en: "Set a new password that meets the policy, then log in again.";
+    /// The new password does not meet the policy.
+    PasswordPolicy = "PASSWORD_POLICY", 400,
+        vi: "Mật khẩu mới chưa đạt yêu cầu: ít nhất 10 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt, không chứa tên đăng nhập.",
+        en: "The new password does not meet the policy: at least 10 characters with upper and lower case, a digit and a symbol, not containing the username.",
+        hint_vi: "Chọn mật khẩu khác đáp ứng đủ các điều kiện.",
+        hint_en: "Choose another password that meets every rule.";
+    /// The new password equals the temporary or the current one.
+    PasswordReuse = "PASSWORD_REUSE", 400,
+        vi: "Mật khẩu mới phải khác mật khẩu tạm thời và mật khẩu hiện tại.",
+        en: "The new password must differ from the temporary and the current password.",
+        hint_vi: "Mật khẩu tạm thời gửi qua email không được dùng lâu dài.",
+        hint_en: "The emailed temporary password may never become the long-term password.";
+    /// No valid session (missing, expired, logged out or ended by a reset).
+    SessionInvalid = "SESSION_INVALID", 401,
+        vi: "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+        en: "The session has ended. Please log in again.",
+        hint_vi: "Phiên kết thúc khi đăng xuất, đổi mật khẩu hoặc lấy lại mật khẩu.",
+        hint_en: "Sessions end on logout, password change or recovery.";
+
+    // --- accounts (support staff) --------------------------------------------------
+    /// No account with this username (support tools only; the public API never says so).
+    AccountNotFound = "ACCOUNT_NOT_FOUND", 404,
+        vi: "Không tìm thấy tài khoản.",
+        en: "No such account.",
+        hint_vi: "Kiểm tra lại tên đăng nhập hoặc mã số thuế.",
+        hint_en: "Check the username or the MST.";
+    /// An account with this username exists already.
+    AccountExists = "ACCOUNT_EXISTS", 409,
+        vi: "Tên đăng nhập đã tồn tại.",
+        en: "The username already exists.",
+        hint_vi: "Chọn tên đăng nhập khác hoặc xem tài khoản hiện có.",
+        hint_en: "Choose another username or look at the existing account.";
+
+    // --- the server ----------------------------------------------------------------
+    /// An unexpected fault; details are in the server log under the reference.
+    Internal = "INTERNAL", 500,
+        vi: "Đã có lỗi hệ thống. Vui lòng thử lại sau.",
+        en: "A system error occurred. Please try again later.",
+        hint_vi: "Báo mã tham chiếu cho bộ phận kỹ thuật; chi tiết nằm trong nhật ký máy chủ.",
+        hint_en: "Give the reference code to the technical team; details are in the server log.";
+    /// The server cannot serve now (database or mail unavailable).
+    ServiceUnavailable = "SERVICE_UNAVAILABLE", 503,
+        vi: "Hệ thống đang bận hoặc bảo trì. Vui lòng thử lại sau.",
+        en: "The system is busy or under maintenance. Please try again later.",
+        hint_vi: "Thử lại sau ít phút; nếu kéo dài, gọi tổng đài 1800 1260.",
+        hint_en: "Try again in a few minutes; if it lasts, call 1800 1260.";
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::error::Error for ErrorCode {}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ErrorCode::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Letters only Vietnamese has; every Vietnamese message must use at least one, so a
+    /// message that lost its diacritics (or was left in English) is caught.
+    const VI_MARKS: &str = "ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ";
+
+    #[test]
+    fn every_code_has_both_languages_and_a_hint() {
+        for code in ErrorCode::ALL {
+            for lang in [Lang::Vi, Lang::En] {
+                assert!(!code.message(lang).trim().is_empty(), "{code} {lang:?} message");
+                assert!(!code.hint(lang).trim().is_empty(), "{code} {lang:?} hint");
+            }
+            let vi = format!("{} {}", code.message(Lang::Vi), code.hint(Lang::Vi)).to_lowercase();
+            assert!(vi.chars().any(|c| VI_MARKS.contains(c)), "{code}: Vietnamese text without diacritics");
+            assert_ne!(code.message(Lang::Vi), code.message(Lang::En), "{code}: untranslated");
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_upper_snake_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate {s}");
+            assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+            assert_eq!(ErrorCode::parse(s), Some(*code));
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
+            assert!((400..600).contains(&code.http_status()));
+        }
+    }
+
+    #[test]
+    fn language_from_header() {
+        assert_eq!(Lang::from_header("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_header("vi-VN,vi;q=0.9,en;q=0.5"), Lang::Vi);
+        assert_eq!(Lang::from_header(""), Lang::Vi);
+        assert_eq!(Lang::from_header("en_US.UTF-8"), Lang::En);
+    }
+}

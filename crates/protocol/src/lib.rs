@@ -1,0 +1,26 @@
+//! The BHXH recovery protocol, version 1: what travels between `bhxh-client` and
+//! `bhxh-server`, and the few pure functions both sides must agree on byte for byte.
+//!
+//! * [`wire`]: request and response bodies (serde, JSON).
+//! * [`tbs`]: the 128 bytes a token signs; the only place they are built.
+//! * [`errors`]: the catalogue of stable error codes with Vietnamese and English text.
+//! * [`domain`]: parsed newtypes (`Username`, `Mst`, `Email`, …) and the password policy.
+//! * [`vnid`]: Vietnamese IDs (`MST:`, `CCCD:`, `CMND:`) from a certificate subject's DER.
+//! * [`reference`]: reference codes such as `RC-7F3K-9Q2M` that key the audit log.
+#![forbid(unsafe_code)]
+
+pub mod domain;
+pub mod errors;
+pub mod reference;
+pub mod tbs;
+pub mod vnid;
+pub mod wire;
+
+pub use domain::{Email, Mst, Username};
+pub use errors::{ErrorCode, Lang};
+pub use reference::Reference;
+pub use tbs::to_be_signed;
+pub use wire::{Algorithm, Purpose};
+
+/// The protocol version this crate speaks; the path prefix of every endpoint.
+pub const PROTOCOL_VERSION: &str = "v1";

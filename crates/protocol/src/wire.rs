@@ -1,0 +1,202 @@
+//! Request and response bodies of protocol v1 (JSON). Binary fields are standard
+//! base64 with padding. Times are RFC 3339 strings in UTC.
+//!
+//! `docs/protocol.md` describes the same types for an independent implementer; a test
+//! in `tests/wire.rs` pins their JSON shape.
+
+use serde::{Deserialize, Serialize};
+
+/// What a signed challenge is for. The purpose is part of the signed bytes, so a
+/// signature made for one purpose is worthless for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// Prove the token to get a temporary password for one username.
+    #[serde(rename = "bhxh-password-recovery/v1")]
+    PasswordRecovery,
+    /// Prove the token to learn the usernames registered for its MST.
+    #[serde(rename = "bhxh-username-lookup/v1")]
+    UsernameLookup,
+}
+
+impl Purpose {
+    /// The purpose string exactly as it is hashed into the to-be-signed data.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PasswordRecovery => "bhxh-password-recovery/v1",
+            Purpose::UsernameLookup => "bhxh-username-lookup/v1",
+        }
+    }
+
+    /// The inverse of [`Purpose::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bhxh-password-recovery/v1" => Some(Purpose::PasswordRecovery),
+            "bhxh-username-lookup/v1" => Some(Purpose::UsernameLookup),
+            _ => None,
+        }
+    }
+}
+
+/// Signature algorithm of the token's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (PKCS#11 `CKM_SHA256_RSA_PKCS`), RSA ≥ 2048 bits.
+    RS256,
+    /// ECDSA P-256 with SHA-256, signature as raw `r ‖ s` (64 bytes).
+    ES256,
+}
+
+/// `POST /v1/recovery/challenge`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    /// For `UsernameLookup` the client sends an empty username.
+    pub username: String,
+    pub purpose: Purpose,
+}
+
+/// Answer to [`ChallengeRequest`]; the same shape whether the username exists or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeResponse {
+    pub challenge_id: String,
+    /// 32 random bytes, base64 (44 characters). Hashed into the signed data as this text.
+    pub nonce: String,
+    /// `scheme://host[:port]` of the backend; the client compares it with the origin it
+    /// actually reached and refuses to sign when they differ.
+    pub origin: String,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+/// `POST /v1/recovery/complete`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub challenge_id: String,
+    pub username: String,
+    pub purpose: Purpose,
+    /// The signing certificate, DER, base64.
+    pub certificate: String,
+    pub algorithm: Algorithm,
+    /// The signature over [`crate::to_be_signed`], base64.
+    pub signature: String,
+}
+
+/// Answer to a completed [`Purpose::PasswordRecovery`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryComplete {
+    /// The registered address with most of it hidden, e.g. `ng***@c***.vn`.
+    pub masked_email: String,
+    pub reference: String,
+    /// When the temporary password stops working (24 hours).
+    pub password_expires_at: String,
+    /// How the temporary password is delivered: `email`, or `in-app` where the server
+    /// runs in the strict mode and the password is in `temporary_password`.
+    pub delivery: String,
+    /// Only in the strict `in-app` delivery mode: shown once, never stored by the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
+}
+
+/// Answer to a completed [`Purpose::UsernameLookup`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsernameLookupComplete {
+    pub usernames: Vec<String>,
+    pub reference: String,
+}
+
+/// `POST /v1/auth/login`
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Answer to [`LoginRequest`].
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer …`; the server keeps only its hash.
+    pub session_token: String,
+    /// True after logging in with a temporary password: only
+    /// `change-password`, `session` and `logout` are allowed until it is changed.
+    pub must_change_password: bool,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("session_token", &"[redacted]")
+            .field("must_change_password", &self.must_change_password)
+            .field("expires_at", &self.expires_at)
+            .field("reference", &self.reference)
+            .finish()
+    }
+}
+
+/// `POST /v1/auth/change-password` (with a bearer session).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest { [redacted] }")
+    }
+}
+
+/// `GET /v1/auth/session`: who the bearer is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub username: String,
+    pub must_change_password: bool,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+/// The answer of endpoints that only acknowledge (change-password, logout).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub reference: String,
+}
+
+/// `GET /v1/health`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub protocol: String,
+    /// The server's clock, for the client's clock-skew check.
+    pub time: String,
+    pub reference: String,
+}
+
+/// Every error answer: a stable code, a message in the language of
+/// `Accept-Language` (Vietnamese by default), a hint for support staff, and the
+/// reference code staff look up in the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    pub hint: String,
+    pub reference: String,
+    /// Seconds to wait, on `RATE_LIMITED` (also sent as `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}

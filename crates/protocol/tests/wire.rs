@@ -1,0 +1,70 @@
+//! Pins the JSON shape of the wire types: a change here is a protocol change and must
+//! come with a new protocol version and an update of docs/protocol.md.
+
+use bhxh_protocol::wire::*;
+use bhxh_protocol::{Algorithm, ErrorCode, Purpose};
+use serde_json::json;
+
+#[test]
+fn challenge_request_shape() {
+    let r = ChallengeRequest { username: "ketoan01".into(), purpose: Purpose::PasswordRecovery };
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        json!({"username": "ketoan01", "purpose": "bhxh-password-recovery/v1"})
+    );
+    let bad = serde_json::from_value::<ChallengeRequest>(json!({"username": "a", "purpose": "x"}));
+    assert!(bad.is_err());
+    let extra = serde_json::from_value::<ChallengeRequest>(
+        json!({"username": "a", "purpose": "bhxh-username-lookup/v1", "evil": 1}),
+    );
+    assert!(extra.is_err(), "unknown fields are refused");
+}
+
+#[test]
+fn complete_request_shape() {
+    let r = CompleteRequest {
+        challenge_id: "c".into(),
+        username: "u".into(),
+        purpose: Purpose::UsernameLookup,
+        certificate: "AA==".into(),
+        algorithm: Algorithm::ES256,
+        signature: "AQ==".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        json!({"challenge_id": "c", "username": "u", "purpose": "bhxh-username-lookup/v1",
+               "certificate": "AA==", "algorithm": "ES256", "signature": "AQ=="})
+    );
+}
+
+#[test]
+fn error_body_shape() {
+    let e = ErrorBody {
+        code: ErrorCode::RateLimited.as_str().into(),
+        message: "m".into(),
+        hint: "h".into(),
+        reference: "RC-0000-0000".into(),
+        retry_after: Some(30),
+    };
+    assert_eq!(
+        serde_json::to_value(&e).unwrap(),
+        json!({"code": "RATE_LIMITED", "message": "m", "hint": "h", "reference": "RC-0000-0000", "retry_after": 30})
+    );
+    let e = ErrorBody { retry_after: None, ..e };
+    assert!(serde_json::to_value(&e).unwrap().get("retry_after").is_none());
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let l = LoginRequest { username: "u".into(), password: "Sup3r-secret!".into() };
+    assert!(!format!("{l:?}").contains("Sup3r"));
+    let c = ChangePasswordRequest { current_password: "Sup3r-old!".into(), new_password: "Sup3r-new!".into() };
+    assert!(!format!("{c:?}").contains("Sup3r"));
+    let r = LoginResponse {
+        session_token: "tok-secret".into(),
+        must_change_password: true,
+        expires_at: "t".into(),
+        reference: "r".into(),
+    };
+    assert!(!format!("{r:?}").contains("tok-secret"));
+}

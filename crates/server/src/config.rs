@@ -1,0 +1,262 @@
+//! Server configuration: a TOML file, then `BHXH_*` environment variables on top.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// How the temporary password reaches the user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// Emailed, as the VNPT-BHXH software does (the default).
+    #[default]
+    Email,
+    /// Strict mode: shown once in the app after the token proof; only a notification
+    /// without the password is emailed.
+    InApp,
+}
+
+impl Delivery {
+    /// `email` or `in-app`, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Email => "email",
+            Delivery::InApp => "in-app",
+        }
+    }
+}
+
+/// Everything the server reads at start-up.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub listen: String,
+    /// `scheme://host[:port]` as clients reach the server (hashed into what they sign).
+    /// Empty: `http://` + the bound address, for local use only.
+    pub public_origin: String,
+    /// Folder for the SQLite database, the `.eml` outbox and the outbox key.
+    pub data_dir: PathBuf,
+    /// `sqlite://…`; empty: `<data_dir>/bhxh.db`.
+    pub database_url: String,
+    /// `smtp://user:pass@host:port` (plain or STARTTLS with `?tls=required`) or
+    /// `smtps://…` (implicit TLS). Empty: mails are written as `.eml` files into
+    /// `<data_dir>/outbox/`.
+    pub smtp_url: String,
+    /// The From header of every mail.
+    pub mail_from: String,
+    /// PEM file of trusted CA certificates (VN CA roots or intermediates).
+    pub trust_anchors: Option<PathBuf>,
+    /// CRL file(s) in PEM or DER; when set, every certificate's issuer must be covered
+    /// by a current CRL (fail-closed).
+    pub crl_file: Option<PathBuf>,
+    /// Hotline printed in mails and messages.
+    pub hotline: String,
+    /// How the temporary password is delivered.
+    pub deliver: Delivery,
+    /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
+    pub trust_proxy: bool,
+    pub limits: Limits,
+    pub outbox: OutboxConfig,
+    pub argon2: Argon2Config,
+    /// Lifetime of a challenge (5 minutes).
+    pub challenge_ttl_secs: i64,
+    /// Lifetime of a temporary password (24 hours).
+    pub temp_password_ttl_secs: i64,
+    /// Lifetime of a login session.
+    pub session_ttl_secs: i64,
+}
+
+/// Abuse limits: fixed windows counted in the database, so every server instance and
+/// the admin CLI (`account unlock`) see the same counters. Never a hard lock.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub per_username: u32,
+    pub per_username_window_secs: i64,
+    pub per_client: u32,
+    pub per_client_window_secs: i64,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+/// Outbox delivery worker.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How often the worker looks for due mail when nothing wakes it.
+    pub poll_ms: u64,
+    /// First retry delay; doubled per failed attempt up to `max_backoff_ms`.
+    pub base_backoff_ms: i64,
+    pub max_backoff_ms: i64,
+    /// SMTP command timeout.
+    pub smtp_timeout_secs: u64,
+}
+
+/// argon2id cost; the defaults are OWASP's minimum (19 MiB, t = 2, p = 1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_origin: String::new(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            smtp_url: String::new(),
+            mail_from: "BHXH Khôi phục mật khẩu <no-reply@bhxh.localhost>".into(),
+            trust_anchors: None,
+            crl_file: None,
+            hotline: "1800 1260".into(),
+            deliver: Delivery::Email,
+            trust_proxy: false,
+            limits: Limits::default(),
+            outbox: OutboxConfig::default(),
+            argon2: Argon2Config::default(),
+            challenge_ttl_secs: 300,
+            temp_password_ttl_secs: 24 * 3600,
+            session_ttl_secs: 8 * 3600,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_username: 10,
+            per_username_window_secs: 15 * 60,
+            per_client: 60,
+            per_client_window_secs: 60,
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 15,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig { poll_ms: 1000, base_backoff_ms: 2000, max_backoff_ms: 5 * 60 * 1000, smtp_timeout_secs: 20 }
+    }
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Argon2Config { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Config {
+    /// Reads `path` (or `BHXH_CONFIG`, or nothing) and applies `BHXH_*` variables.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let path = path.map(Path::to_path_buf).or_else(|| std::env::var_os("BHXH_CONFIG").map(PathBuf::from));
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).with_context(|| format!("reading config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Applies `BHXH_*` overrides read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("BHXH_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("BHXH_PUBLIC_ORIGIN") {
+            self.public_origin = v;
+        }
+        if let Some(v) = var("BHXH_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var("BHXH_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("BHXH_SMTP_URL") {
+            self.smtp_url = v;
+        }
+        if let Some(v) = var("BHXH_MAIL_FROM") {
+            self.mail_from = v;
+        }
+        if let Some(v) = var("BHXH_TRUST_ANCHORS") {
+            self.trust_anchors = Some(v.into());
+        }
+        if let Some(v) = var("BHXH_CRL_FILE") {
+            self.crl_file = Some(v.into());
+        }
+        if let Some(v) = var("BHXH_DELIVER") {
+            self.deliver = match v.as_str() {
+                "email" => Delivery::Email,
+                "in-app" => Delivery::InApp,
+                other => bail!("BHXH_DELIVER must be email or in-app, not {other:?}"),
+            };
+        }
+        Ok(())
+    }
+
+    /// Refuses settings that cannot work, before anything binds.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.listen.parse::<SocketAddr>().with_context(|| format!("listen address {:?}", self.listen))?;
+        if !self.public_origin.is_empty()
+            && bhxh_protocol::tbs::normalize_origin(&self.public_origin).as_deref() != Some(self.public_origin.as_str())
+        {
+            bail!(
+                "public_origin must be scheme://host[:port] without path or trailing slash, e.g. https://reset.example.vn (got {:?})",
+                self.public_origin
+            );
+        }
+        if self.argon2.memory_kib < 19 * 1024 || self.argon2.iterations < 2 {
+            bail!("argon2 must be at least m = 19456 KiB, t = 2 (OWASP)");
+        }
+        if self.temp_password_ttl_secs <= 0 || self.challenge_ttl_secs <= 0 || self.session_ttl_secs <= 0 {
+            bail!("lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a file in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("bhxh.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_values() {
+        let mut c: Config = toml::from_str("listen = \"0.0.0.0:9000\"\ndeliver = \"in-app\"\n[limits]\nper_client = 5\n").unwrap();
+        assert_eq!(c.limits.per_client, 5);
+        assert_eq!(c.deliver, Delivery::InApp);
+        c.apply_env(|k| (k == "BHXH_LISTEN").then(|| "127.0.0.1:1".to_string())).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        c.check().unwrap();
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+        let c = Config { public_origin: "https://a.vn/".into(), ..Config::default() };
+        assert!(c.check().is_err());
+        let c = Config { argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1 }, ..Config::default() };
+        assert!(c.check().is_err());
+        let mut c = Config::default();
+        assert!(c.apply_env(|k| (k == "BHXH_DELIVER").then(|| "sms".to_string())).is_err());
+    }
+}
