@@ -1,0 +1,22 @@
+//! `bhxh-server`: the reset backend. It verifies a token's signed challenge and emails a
+//! temporary password, keeping only its argon2id hash.
+//!
+//! Code map: [`config`] → [`app`] builds everything; [`http`] holds the routes and the
+//! one place errors become answers; [`verify`] the certificate and signature checks;
+//! [`passwords`] hashing and generation; [`mail`] the outbox worker; [`store`] all SQL;
+//! [`admin`] the support-staff commands.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod mail;
+pub mod passwords;
+pub mod store;
+pub mod verify;
+
+pub use app::Application;
+pub use clock::Clock;
+pub use config::Config;

@@ -1,1 +1,136 @@
-fn main() {}
+//! `bhxh-server`: `serve` runs the backend; the other commands are the support staff's.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use bhxh_server::{admin, store::Store, Application, Clock, Config};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "bhxh-server", version, about = "BHXH password-recovery backend / Máy chủ lấy lại mật khẩu BHXH")]
+struct Cli {
+    /// Config file (TOML); `BHXH_*` variables override it.
+    #[arg(long, global = true, env = "BHXH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the backend.
+    Serve,
+    /// Accounts: enrol, look up, clear rate limits.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// The audit log, by reference code or username.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Outgoing mail.
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCmd {
+    /// Enrol an account (no password: the user recovers one with the token).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        mst: String,
+        #[arg(long)]
+        email: String,
+        /// Pin this certificate (PEM or DER) instead of binding by MST.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+    },
+    /// Show an account and its latest attempts.
+    Show { username: String },
+    /// Clear the rate-limit windows of an account.
+    Unlock { username: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Every entry with this reference code.
+    Show { reference: String },
+    /// The latest entries of a username.
+    List {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OutboxCmd {
+    /// Mail and its delivery state.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Try a pending mail again now.
+    Retry { id: i64 },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BHXH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("lỗi / error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    if let Command::Serve = cli.command {
+        let app = Application::build(config).await?;
+        tracing::info!(port = app.port(), origin = %app.origin(), "bhxh-server listening");
+        return app.run_until(shutdown_signal()).await;
+    }
+    let store = Store::open(&config.database_url()).await.context("opening the database")?;
+    let clock = Clock::system();
+    let out = match cli.command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Account(AccountCmd::Add { username, mst, email, cert }) => {
+            admin::account_add(&store, &clock, &username, &mst, &email, cert.as_deref()).await?
+        }
+        Command::Account(AccountCmd::Show { username }) => admin::account_show(&store, &clock, &username).await?,
+        Command::Account(AccountCmd::Unlock { username }) => admin::account_unlock(&store, &clock, &username).await?,
+        Command::Audit(AuditCmd::Show { reference }) => admin::audit_show(&store, &reference).await?,
+        Command::Audit(AuditCmd::List { username, limit }) => admin::audit_list(&store, &username, limit).await?,
+        Command::Outbox(OutboxCmd::List { limit }) => admin::outbox_list(&store, limit).await?,
+        Command::Outbox(OutboxCmd::Retry { id }) => admin::outbox_retry(&store, &clock, id).await?,
+    };
+    print!("{out}");
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

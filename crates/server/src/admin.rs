@@ -1,0 +1,184 @@
+//! Support-staff commands behind `bhxh-server account|audit|outbox`. Staff can enrol,
+//! look up, unlock and re-send, but never see or set a password: no command prints a
+//! hash or a secret, and none takes a password.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::bail;
+use bhxh_protocol::vnid::msts;
+use bhxh_protocol::{Email, ErrorCode, Lang, Mst, Reference, Username};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::clock::{rfc3339, Clock};
+use crate::store::{AuditEntry, Store};
+use crate::verify::{fingerprint, read_pem_or_der};
+
+/// An error carrying a catalogue code, printed as `CODE: tiếng Việt / English`.
+pub fn coded(code: ErrorCode) -> anyhow::Error {
+    anyhow::anyhow!("{}: {} / {}", code, code.message(Lang::Vi), code.message(Lang::En))
+}
+
+/// Who ran the command, for the audit log.
+pub fn actor() -> String {
+    format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()))
+}
+
+fn admin_audit(event: &str, username: &str, detail: String, now: i64) -> AuditEntry {
+    AuditEntry {
+        reference: Reference::new().to_string(),
+        at: now,
+        event: event.into(),
+        username: Some(username.into()),
+        outcome: "ok".into(),
+        actor: actor(),
+        detail: Some(detail),
+        ..AuditEntry::default()
+    }
+}
+
+/// `account add`: enrols an account, optionally pinning a certificate.
+pub async fn account_add(
+    store: &Store,
+    clock: &Clock,
+    username: &str,
+    mst: &str,
+    email: &str,
+    cert: Option<&Path>,
+) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let mst = Mst::parse(mst).map_err(coded)?;
+    let email = Email::parse(email).map_err(coded)?;
+    let pin = match cert {
+        None => None,
+        Some(path) => {
+            let der = read_pem_or_der(path, "CERTIFICATE")?.remove(0);
+            let (_, parsed) = X509Certificate::from_der(&der).map_err(|_| coded(ErrorCode::CertMalformed))?;
+            let ids = bhxh_protocol::vnid::ids_from_name(parsed.subject());
+            if !msts(&ids).any(|m| *m == mst) {
+                bail!("the certificate's subject does not carry MST:{mst}; refusing to pin it to this account");
+            }
+            Some(fingerprint(&der))
+        }
+    };
+    let now = clock.now();
+    let id = store.insert_account(username.as_str(), mst.as_str(), email.as_str(), pin.as_deref(), now).await?;
+    if id.is_none() {
+        return Err(coded(ErrorCode::AccountExists));
+    }
+    let detail = format!("enrolled mst={mst}{}", pin.as_ref().map(|p| format!(" pinned={p}")).unwrap_or_default());
+    let entry = admin_audit("admin.account_add", username.as_str(), detail, now);
+    store.audit(&entry).await?;
+    Ok(format!(
+        "Đã tạo tài khoản / Account created: {username} (MST {mst}, {email}){}\nMã tham chiếu / Reference: {}\n",
+        pin.map(|p| format!(", chứng thư ghim / pinned certificate {p}")).unwrap_or_default(),
+        entry.reference
+    ))
+}
+
+/// `account show`: what staff may see of an account, and its latest attempts.
+pub async fn account_show(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let Some(a) = store.account_by_username(username.as_str()).await? else {
+        return Err(coded(ErrorCode::AccountNotFound));
+    };
+    let now = clock.now();
+    let mut out = String::new();
+    let _ = writeln!(out, "Tên đăng nhập / Username: {}", a.username);
+    let _ = writeln!(out, "MST:                      {}", a.mst);
+    let _ = writeln!(out, "Email:                    {}", a.email);
+    let _ = writeln!(out, "Chứng thư ghim / Pinned:  {}", a.cert_fingerprint.as_deref().unwrap_or("— (MST binding)"));
+    let _ = writeln!(out, "Mật khẩu / Password set:  {}", if a.password_hash.is_some() { "có / yes" } else { "không / no" });
+    let temp = match (&a.temp_password_hash, a.temp_expires_at, a.temp_used_at) {
+        (None, _, _) => "không / none".to_string(),
+        (Some(_), _, Some(used)) => format!("đã dùng / used {}, chờ đổi mật khẩu / awaiting change", rfc3339(used)),
+        (Some(_), Some(exp), None) if exp < now => format!("hết hạn / expired {}", rfc3339(exp)),
+        (Some(_), Some(exp), None) => format!("chưa dùng / unused, hết hạn / expires {}", rfc3339(exp)),
+        (Some(_), None, None) => "?".into(),
+    };
+    let _ = writeln!(out, "Mật khẩu tạm / Temporary: {temp} (ref {})", a.temp_reference.as_deref().unwrap_or("—"));
+    let _ = writeln!(out, "Tạo lúc / Created:        {}", rfc3339(a.created_at));
+    let _ = writeln!(out, "Gần đây / Recent attempts:");
+    for e in store.audit_by_username(&a.username, 10).await? {
+        let _ = writeln!(out, "  {}", audit_line(&e));
+    }
+    Ok(out)
+}
+
+/// `account unlock`: clears the rate-limit windows of a username (there is no hard lock).
+pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    if store.account_by_username(username.as_str()).await?.is_none() {
+        return Err(coded(ErrorCode::AccountNotFound));
+    }
+    let cleared = store.clear_limits(&format!("user:{}:", username.as_str())).await?;
+    let entry = admin_audit("admin.account_unlock", username.as_str(), format!("cleared {cleared} limit windows"), clock.now());
+    store.audit(&entry).await?;
+    Ok(format!(
+        "Đã mở giới hạn / Limits cleared for {username} ({cleared})\nMã tham chiếu / Reference: {}\n",
+        entry.reference
+    ))
+}
+
+/// `audit show REF`: every line with this reference.
+pub async fn audit_show(store: &Store, reference: &str) -> anyhow::Result<String> {
+    let Some(r) = Reference::parse(reference) else {
+        bail!("{reference:?} is not a reference code (RC-XXXX-XXXX)");
+    };
+    let lines = store.audit_by_reference(r.as_str()).await?;
+    if lines.is_empty() {
+        bail!("không có mục nào / nothing recorded under {r}");
+    }
+    Ok(lines.iter().map(|e| audit_line(e) + "\n").collect())
+}
+
+/// `audit list --username U`: the latest attempts of a username.
+pub async fn audit_list(store: &Store, username: &str, limit: i64) -> anyhow::Result<String> {
+    let username = bhxh_protocol::domain::normalize_username(username);
+    Ok(store.audit_by_username(&username, limit).await?.iter().map(|e| audit_line(e) + "\n").collect())
+}
+
+/// `outbox list`: mail and its delivery state; never a body or a secret.
+pub async fn outbox_list(store: &Store, limit: i64) -> anyhow::Result<String> {
+    let mut out = String::from("id\tstatus\tattempts\tkind\trecipient\treference\tcreated\tsent\tlast_error\n");
+    for m in store.list_mail(limit).await? {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            m.id,
+            m.status,
+            m.attempts,
+            m.kind,
+            m.recipient,
+            m.reference,
+            rfc3339(m.created_at),
+            m.sent_at.map(rfc3339).unwrap_or_else(|| "—".into()),
+            m.last_error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(out)
+}
+
+/// `outbox retry ID`: makes a pending mail due now.
+pub async fn outbox_retry(store: &Store, clock: &Clock, id: i64) -> anyhow::Result<String> {
+    if !store.retry_mail(id, clock.now_ms()).await? {
+        bail!("không có thư chờ gửi số {id} / no pending mail {id}");
+    }
+    Ok(format!("Thư {id} sẽ được gửi lại ngay / Mail {id} will be retried now\n"))
+}
+
+fn audit_line(e: &AuditEntry) -> String {
+    format!(
+        "{}  {}  {:<16} {:<8} {:<24} user={} client={} actor={}{}{}",
+        rfc3339(e.at),
+        e.reference,
+        e.event,
+        e.outcome,
+        e.error_code.as_deref().unwrap_or("-"),
+        e.username.as_deref().unwrap_or("-"),
+        e.client_addr.as_deref().unwrap_or("-"),
+        e.actor,
+        e.cert_fingerprint.as_ref().map(|f| format!(" cert={}", &f[..16.min(f.len())])).unwrap_or_default(),
+        e.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default(),
+    )
+}

@@ -1,0 +1,109 @@
+//! The application: configuration in, a bound listener, the router and the outbox
+//! worker out. Tests build it on port 0 with their own data dir and SMTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::{router, AppState};
+use crate::mail::{Outbox, OutboxKey, Transport};
+use crate::passwords::Hasher;
+use crate::store::Store;
+use crate::verify::TrustStore;
+
+/// A built, bound, not yet serving server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    outbox: Outbox,
+}
+
+impl Application {
+    /// Builds with the system clock.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Builds with the given clock (tests shift it).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Application> {
+        config.check()?;
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let origin: Arc<str> = if config.public_origin.is_empty() {
+            format!("http://{addr}").into()
+        } else {
+            config.public_origin.as_str().into()
+        };
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let store = Store::open(&config.database_url()).await?;
+        let trust = TrustStore::load(config.trust_anchors.as_deref(), config.crl_file.as_deref())?;
+        if trust.anchor_count() == 0 {
+            tracing::warn!("no trust anchors configured: every token proof will be refused (CERT_UNTRUSTED)");
+        }
+        if config.crl_file.is_none() {
+            tracing::warn!("no CRL configured: revocation is not checked");
+        }
+        let hasher = Hasher::new(&config.argon2)?;
+        let outbox_key = OutboxKey::load_or_create(&config.data_dir)?;
+        let transport = Transport::from_config(&config)?;
+        let from = config.mail_from.parse().with_context(|| format!("mail_from {:?}", config.mail_from))?;
+        let wake = Arc::new(Notify::new());
+        let outbox = Outbox {
+            store: store.clone(),
+            transport,
+            key: outbox_key.clone(),
+            clock: clock.clone(),
+            from,
+            config: config.outbox.clone(),
+            secret_ttl_secs: config.temp_password_ttl_secs,
+            wake: wake.clone(),
+        };
+        let state = AppState {
+            config: Arc::new(config),
+            origin,
+            store,
+            trust: Arc::new(trust),
+            hasher,
+            clock,
+            outbox_key,
+            wake,
+        };
+        Ok(Application { listener, state, outbox })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The origin clients must sign for.
+    pub fn origin(&self) -> String {
+        self.state.origin.to_string()
+    }
+
+    /// The database handle (tests inspect it).
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    /// Serves until `shutdown` resolves; the outbox worker runs alongside.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        worker.abort();
+        result.context("serving")
+    }
+
+    /// Serves forever in a background task (tests).
+    pub fn spawn(self) -> JoinHandle<anyhow::Result<()>> {
+        tokio::spawn(self.run_until(std::future::pending()))
+    }
+}

@@ -1,0 +1,687 @@
+//! The database: the only module that speaks SQL.
+//!
+//! SQLite (the embedded default) through sqlx. Writes go through a pool of one
+//! connection so they queue in-process instead of failing with `SQLITE_BUSY`; reads use
+//! their own pool (WAL lets them run beside the writer). The SQL is kept portable
+//! (`$n` parameters in order, `ON CONFLICT`, `RETURNING`) so a PostgreSQL store can
+//! follow with the same statements.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Migrations, applied in order, each once, each in its own transaction.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+/// An enrolled account. Password hashes never leave the server process.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub mst: String,
+    pub email: String,
+    pub cert_fingerprint: Option<String>,
+    pub password_hash: Option<String>,
+    pub temp_password_hash: Option<String>,
+    pub temp_expires_at: Option<i64>,
+    pub temp_used_at: Option<i64>,
+    pub temp_reference: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A stored challenge.
+#[derive(Clone, Debug)]
+pub struct Challenge {
+    pub id: String,
+    pub username: String,
+    pub purpose: String,
+    pub nonce: String,
+    pub origin: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub outcome: Option<String>,
+}
+
+/// A session looked up by its token hash, with its account.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub account: Account,
+    pub must_change: bool,
+    pub expires_at: i64,
+}
+
+/// One line of the audit log. Never holds a password or a PIN.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct AuditEntry {
+    pub reference: String,
+    pub at: i64,
+    pub event: String,
+    pub username: Option<String>,
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub client_addr: Option<String>,
+    pub cert_fingerprint: Option<String>,
+    pub actor: String,
+    pub detail: Option<String>,
+}
+
+/// A mail to enqueue. `secret` is the encrypted temporary password, if the body
+/// carries one (as a placeholder).
+#[derive(Clone, Debug)]
+pub struct NewMail {
+    pub message_id: String,
+    pub account_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub secret: Option<Vec<u8>>,
+    pub reference: String,
+}
+
+/// A mail in the outbox.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Mail {
+    pub id: i64,
+    pub message_id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub body: String,
+    #[serde(skip)]
+    pub secret: Option<Vec<u8>>,
+    pub has_secret: bool,
+    pub reference: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// What a successful reset writes, all in one transaction.
+#[derive(Debug)]
+pub struct ResetWrite<'a> {
+    pub challenge_id: &'a str,
+    pub account_id: i64,
+    pub temp_hash: &'a str,
+    pub temp_expires_at: i64,
+    pub reference: &'a str,
+    pub now: i64,
+    pub mails: Vec<NewMail>,
+    pub audit: AuditEntry,
+}
+
+/// A new session: the hash of its token, never the token.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub must_change: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("database URL {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL under WAL is atomic and consistent across a process crash; a power
+            // cut may lose the last commits but never leaves half of one.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                }
+            }
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .with_context(|| format!("opening database {url}"))?;
+        let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
+        let store = Store { write, read };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .execute(&self.write)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.write.begin().await?;
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_none() {
+                sqlx::raw_sql(sql).execute(&mut *tx).await.with_context(|| format!("migration {version}"))?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, strftime('%s','now'))")
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Closes both pools (tests reopen the file afterwards).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    // ---- accounts -------------------------------------------------------------------
+
+    /// Enrols an account; `Ok(None)` when the username exists.
+    pub async fn insert_account(
+        &self,
+        username: &str,
+        mst: &str,
+        email: &str,
+        cert_fingerprint: Option<&str>,
+        now: i64,
+    ) -> anyhow::Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO accounts (username, mst, email, cert_fingerprint, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(mst)
+        .bind(email)
+        .bind(cert_fingerprint)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// The account with this (normalised) username.
+    pub async fn account_by_username(&self, username: &str) -> anyhow::Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Usernames registered for an MST, sorted.
+    pub async fn usernames_by_mst(&self, mst: &str) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT username FROM accounts WHERE mst = $1 ORDER BY username")
+            .bind(mst)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    // ---- challenges -----------------------------------------------------------------
+
+    /// Stores a fresh challenge with its audit line.
+    pub async fn insert_challenge(&self, c: &Challenge, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(&c.username)
+        .bind(&c.purpose)
+        .bind(&c.nonce)
+        .bind(&c.origin)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// The challenge with this id.
+    pub async fn challenge(&self, id: &str) -> anyhow::Result<Option<Challenge>> {
+        let row = sqlx::query("SELECT * FROM challenges WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(challenge_from_row).transpose()
+    }
+
+    /// Uses up a challenge whose attempt failed, with the audit line, in one
+    /// transaction. Returns false when it was already used.
+    pub async fn fail_challenge(&self, id: &str, outcome: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = $2 WHERE id = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(outcome)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(won)
+    }
+
+    /// Writes a reset: consumes the challenge, stores the temporary password's hash,
+    /// enqueues the mails and the audit line, all or nothing. Returns false (and writes
+    /// nothing) when another request consumed the challenge first.
+    pub async fn complete_reset(&self, w: ResetWrite<'_>) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = 'ok' WHERE id = $2 AND used_at IS NULL")
+            .bind(w.now)
+            .bind(w.challenge_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !won {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
+             temp_reference = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(w.temp_hash)
+        .bind(w.temp_expires_at)
+        .bind(w.reference)
+        .bind(w.now)
+        .bind(w.account_id)
+        .execute(&mut *tx)
+        .await?;
+        for mail in &w.mails {
+            insert_mail(&mut tx, mail, w.now).await?;
+        }
+        insert_audit(&mut tx, &w.audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Consumes a username-lookup challenge with its audit line. False when lost.
+    pub async fn complete_lookup(&self, challenge_id: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        self.fail_challenge(challenge_id, "ok", now, audit).await
+    }
+
+    // ---- sessions and passwords -----------------------------------------------------
+
+    /// First use of a temporary password: the reset takes effect. The old password
+    /// stops working, the temporary one is marked used, every session ends, and a new
+    /// must-change session begins, in one transaction.
+    pub async fn use_temp_password(
+        &self,
+        account_id: i64,
+        session: &NewSession,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let won = sqlx::query(
+            "UPDATE accounts SET temp_used_at = $1, password_hash = NULL, updated_at = $1
+             WHERE id = $2 AND temp_password_hash IS NOT NULL AND temp_used_at IS NULL",
+        )
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !won {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
+        insert_session(&mut tx, account_id, session).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A normal login's session, with its audit line.
+    pub async fn create_session(&self, account_id: i64, session: &NewSession, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        insert_session(&mut tx, account_id, session).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash.
+    pub async fn session(&self, token_hash: &str, now: i64) -> anyhow::Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT s.token_hash, s.must_change, s.expires_at AS session_expires_at, a.*
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(SessionRow {
+                token_hash: r.try_get("token_hash")?,
+                must_change: r.try_get::<i64, _>("must_change")? != 0,
+                expires_at: r.try_get("session_expires_at")?,
+                account: account_from_row(&r)?,
+            })),
+        }
+    }
+
+    /// Ends one session, with its audit line.
+    pub async fn delete_session(&self, token_hash: &str, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the long-term password, clears any temporary one, ends every session,
+    /// enqueues the notification and the audit line, in one transaction.
+    pub async fn change_password(
+        &self,
+        account_id: i64,
+        new_hash: &str,
+        now: i64,
+        notice: &NewMail,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, temp_password_hash = NULL, temp_expires_at = NULL,
+             temp_used_at = NULL, temp_reference = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(new_hash)
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
+        insert_mail(&mut tx, notice, now).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- audit ----------------------------------------------------------------------
+
+    /// Appends one audit line on its own.
+    pub async fn audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Audit lines with this reference, oldest first.
+    pub async fn audit_by_reference(&self, reference: &str) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE reference = $1 ORDER BY id")
+            .bind(reference)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// The newest `limit` audit lines of a username, newest first.
+    pub async fn audit_by_username(&self, username: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE username = $1 ORDER BY id DESC LIMIT $2")
+            .bind(username)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    // ---- rate limits ----------------------------------------------------------------
+
+    /// Counts one hit on `key` in a fixed window; returns the count in the current
+    /// window and when that window started.
+    pub async fn hit(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<(i64, i64)> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 ELSE rate_limits.count + 1 END,
+               window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 ELSE rate_limits.window_start END
+             RETURNING count, window_start",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_secs)
+        .fetch_one(&self.write)
+        .await?;
+        Ok((row.try_get("count")?, row.try_get("window_start")?))
+    }
+
+    /// Forgets the counters whose key starts with `prefix` (support: "unlock").
+    pub async fn clear_limits(&self, prefix: &str) -> anyhow::Result<u64> {
+        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    // ---- outbox ---------------------------------------------------------------------
+
+    /// Mail due for (another) delivery attempt, oldest first.
+    pub async fn due_mail(&self, now_ms: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    /// Marks a mail delivered and wipes its secret.
+    pub async fn mark_sent(&self, id: i64, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', secret = NULL, sent_at = $1, attempts = attempts + 1, last_error = NULL
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn mark_failed(&self, id: i64, next_attempt_ms: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = $1, last_error = $2 WHERE id = $3")
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives up on a mail for good and wipes its secret.
+    pub async fn mark_dead(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET status = 'failed', secret = NULL, attempts = attempts + 1, last_error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` mails, newest first.
+    pub async fn list_mail(&self, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        let rows = sqlx::query("SELECT * FROM outbox ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?;
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    /// Makes a pending mail due now. False when there is no pending mail with that id.
+    pub async fn retry_mail(&self, id: i64, now_ms: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = 'pending'")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Deletes what nobody needs any more: expired sessions, challenges older than a
+    /// day, rate-limit windows older than a day.
+    pub async fn purge(&self, now: i64) -> anyhow::Result<()> {
+        let day_ago = now - 86_400;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.write).await?;
+        sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(day_ago).execute(&self.write).await?;
+        sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(day_ago).execute(&self.write).await?;
+        Ok(())
+    }
+}
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
+async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (reference, at, event, username, outcome, error_code, client_addr, cert_fingerprint, actor, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&e.reference)
+    .bind(e.at)
+    .bind(&e.event)
+    .bind(&e.username)
+    .bind(&e.outcome)
+    .bind(&e.error_code)
+    .bind(&e.client_addr)
+    .bind(&e.cert_fingerprint)
+    .bind(&e.actor)
+    .bind(&e.detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_mail(tx: &mut Tx<'_>, m: &NewMail, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, secret, reference, status, next_attempt_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)",
+    )
+    .bind(&m.message_id)
+    .bind(m.account_id)
+    .bind(&m.kind)
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body)
+    .bind(&m.secret)
+    .bind(&m.reference)
+    .bind(now * 1000)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_session(tx: &mut Tx<'_>, account_id: i64, s: &NewSession) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, account_id, must_change, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&s.token_hash)
+        .bind(account_id)
+        .bind(s.must_change as i64)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn account_from_row(r: &SqliteRow) -> anyhow::Result<Account> {
+    Ok(Account {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        mst: r.try_get("mst")?,
+        email: r.try_get("email")?,
+        cert_fingerprint: r.try_get("cert_fingerprint")?,
+        password_hash: r.try_get("password_hash")?,
+        temp_password_hash: r.try_get("temp_password_hash")?,
+        temp_expires_at: r.try_get("temp_expires_at")?,
+        temp_used_at: r.try_get("temp_used_at")?,
+        temp_reference: r.try_get("temp_reference")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn challenge_from_row(r: &SqliteRow) -> anyhow::Result<Challenge> {
+    Ok(Challenge {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        purpose: r.try_get("purpose")?,
+        nonce: r.try_get("nonce")?,
+        origin: r.try_get("origin")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        outcome: r.try_get("outcome")?,
+    })
+}
+
+fn audit_from_row(r: &SqliteRow) -> anyhow::Result<AuditEntry> {
+    Ok(AuditEntry {
+        reference: r.try_get("reference")?,
+        at: r.try_get("at")?,
+        event: r.try_get("event")?,
+        username: r.try_get("username")?,
+        outcome: r.try_get("outcome")?,
+        error_code: r.try_get("error_code")?,
+        client_addr: r.try_get("client_addr")?,
+        cert_fingerprint: r.try_get("cert_fingerprint")?,
+        actor: r.try_get("actor")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+fn mail_from_row(r: &SqliteRow) -> anyhow::Result<Mail> {
+    let secret: Option<Vec<u8>> = r.try_get("secret")?;
+    Ok(Mail {
+        id: r.try_get("id")?,
+        message_id: r.try_get("message_id")?,
+        kind: r.try_get("kind")?,
+        recipient: r.try_get("recipient")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        has_secret: secret.is_some(),
+        secret,
+        reference: r.try_get("reference")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_ms: r.try_get("next_attempt_ms")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
