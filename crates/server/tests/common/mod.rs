@@ -1,0 +1,342 @@
+//! Test support: the fixture PKI, a real SMTP server, the server on port 0, and a
+//! "token" in software (the fixture keys) that signs exactly as a client would.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bhxh_protocol::wire::ChallengeResponse;
+use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
+use bhxh_server::store::Store;
+use bhxh_server::{Application, Clock, Config};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
+use serde_json::{json, Value};
+
+pub const MST: &str = "0101234567";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The fixture PKI, made once per week of test runs by `scripts/make-fixtures.sh`
+/// (its CRL is valid 30 days, its leaves a year).
+pub fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pki-week{week}"));
+        let status = Command::new("bash")
+            .arg(root().join("scripts/make-fixtures.sh"))
+            .arg(&dir)
+            .status()
+            .expect("running scripts/make-fixtures.sh");
+        assert!(status.success(), "scripts/make-fixtures.sh failed");
+        dir
+    })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+// ---- SMTP -------------------------------------------------------------------------
+
+/// A received mail, decoded by the sink.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedMail {
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+/// A real SMTP server (aiosmtpd) writing what it receives into a folder.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start(dir: &Path, port: u16) -> SmtpSink {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
+        SmtpSink { child, port, dir: dir.to_path_buf() }
+    }
+
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .unwrap_or_default();
+        names.sort();
+        names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
+    }
+
+    /// Waits until a mail to `to` whose subject contains `subject` has arrived.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject)) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "no mail to {to} with subject {subject:?}; got {:#?}", self.mails());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until at least `n` mails have arrived.
+    pub async fn wait_count(&self, n: usize, within: Duration) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + within;
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n || Instant::now() > deadline {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (for a server started later on it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The temporary password in a reset mail.
+pub fn password_in(mail: &ReceivedMail) -> String {
+    mail.text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Mật khẩu tạm thời:"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no password in {:?}", mail.text))
+}
+
+// ---- the server ---------------------------------------------------------------------
+
+pub struct TestServer {
+    pub base: String,
+    pub origin: String,
+    pub store: Store,
+    pub clock: Clock,
+    pub data: tempfile::TempDir,
+    pub smtp: Option<SmtpSink>,
+    pub http: reqwest::Client,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// A config for tests: loopback port 0, the fixture trust anchors and CRL, quick retries,
+/// limits high enough not to get in the way (rate-limit tests lower them).
+pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
+    let mut c = Config::default();
+    c.listen = "127.0.0.1:0".into();
+    c.data_dir = data.to_path_buf();
+    c.trust_anchors = Some(fixture("trust.pem"));
+    c.crl_file = Some(fixture("crl.pem"));
+    c.smtp_url = smtp_port.map(|p| format!("smtp://127.0.0.1:{p}")).unwrap_or_default();
+    c.outbox.poll_ms = 100;
+    c.outbox.base_backoff_ms = 100;
+    c.outbox.max_backoff_ms = 1000;
+    c.limits.per_client = 100_000;
+    c.limits.per_username = 100_000;
+    c
+}
+
+impl TestServer {
+    /// Server with a real SMTP sink.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let smtp = SmtpSink::start(&data.path().join("received"), 0);
+        let mut config = test_config(&data.path().join("server"), Some(smtp.port));
+        adjust(&mut config);
+        Self::start_config(config, data, Some(smtp)).await
+    }
+
+    pub async fn start_config(config: Config, data: tempfile::TempDir, smtp: Option<SmtpSink>) -> TestServer {
+        let clock = Clock::system();
+        let app = Application::build_with_clock(config, clock.clone()).await.expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let origin = app.origin();
+        let store = app.store();
+        let handle = app.spawn();
+        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap();
+        TestServer { base, origin, store, clock, data, smtp, http, handle }
+    }
+
+    pub fn smtp(&self) -> &SmtpSink {
+        self.smtp.as_ref().expect("this server has an SMTP sink")
+    }
+
+    pub async fn enrol(&self, username: &str, mst: &str, email: &str) {
+        bhxh_server::admin::account_add(&self.store, &self.clock, username, mst, email, None).await.expect("enrol");
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string(), None).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: String, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let header_ref = resp.headers().get("x-reference").map(|v| v.to_str().unwrap().to_string());
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        // Every answer carries a reference, in the body and the header alike.
+        let body_ref = body.get("reference").and_then(Value::as_str).map(str::to_string);
+        assert!(bhxh_protocol::Reference::parse(body_ref.as_deref().unwrap_or("")).is_some(), "no reference in {body}");
+        assert_eq!(header_ref, body_ref, "X-Reference differs from the body's");
+        (status, body)
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string(), Some(token)).await
+    }
+
+    pub async fn challenge(&self, username: &str, purpose: Purpose) -> ChallengeResponse {
+        let (status, body) =
+            self.post("/v1/recovery/challenge", json!({"username": username, "purpose": purpose.as_str()})).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_value(body).unwrap()
+    }
+
+    /// Signs a challenge as a client would and completes it.
+    pub async fn complete(&self, token: &SoftToken, username: &str, purpose: Purpose, ch: &ChallengeResponse) -> (u16, Value) {
+        let data = to_be_signed(purpose, &ch.origin, username, &ch.nonce);
+        let sig = token.sign(&data);
+        self.complete_raw(token, username, purpose, ch, &sig, token.alg).await
+    }
+
+    pub async fn complete_raw(
+        &self,
+        token: &SoftToken,
+        username: &str,
+        purpose: Purpose,
+        ch: &ChallengeResponse,
+        sig: &[u8],
+        alg: Algorithm,
+    ) -> (u16, Value) {
+        self.post(
+            "/v1/recovery/complete",
+            json!({
+                "challenge_id": ch.challenge_id,
+                "username": username,
+                "purpose": purpose.as_str(),
+                "certificate": STANDARD.encode(&token.cert_der),
+                "algorithm": alg,
+                "signature": STANDARD.encode(sig),
+            }),
+        )
+        .await
+    }
+
+    /// Challenge → sign → complete for a password recovery.
+    pub async fn recover(&self, token: &SoftToken, username: &str) -> (u16, Value) {
+        let ch = self.challenge(username, Purpose::PasswordRecovery).await;
+        self.complete(token, username, Purpose::PasswordRecovery, &ch).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        self.post("/v1/auth/login", json!({"username": username, "password": password})).await
+    }
+
+    /// Rows in the outbox and whether the account holds a temporary password: what a
+    /// refused attempt must leave unchanged.
+    pub async fn side_effects(&self, username: &str) -> (usize, bool) {
+        let mails = self.store.list_mail(10_000).await.unwrap().len();
+        let temp = self.store.account_by_username(username).await.unwrap().is_some_and(|a| a.temp_password_hash.is_some());
+        (mails, temp)
+    }
+}
+
+pub fn code(body: &Value) -> &str {
+    body.get("code").and_then(Value::as_str).unwrap_or("<none>")
+}
+
+// ---- the token, in software -----------------------------------------------------------
+
+enum Key {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    None,
+}
+
+/// A fixture certificate and its private key, signing like a token would.
+pub struct SoftToken {
+    pub cert_der: Vec<u8>,
+    pub alg: Algorithm,
+    key: Key,
+}
+
+impl SoftToken {
+    /// `name` is a fixture such as `rsa-valid` or `ec-valid`.
+    pub fn load(name: &str) -> SoftToken {
+        let cert_der = std::fs::read(fixture(&format!("{name}.cert.der"))).unwrap();
+        let pem = std::fs::read(fixture(&format!("{name}.key.pem"))).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let rng = SystemRandom::new();
+        let (key, alg) = if let Ok(k) = RsaKeyPair::from_pkcs8(&pem.contents) {
+            (Key::Rsa(k), Algorithm::RS256)
+        } else if let Ok(k) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pem.contents, &rng) {
+            (Key::Ec(k), Algorithm::ES256)
+        } else {
+            // ring refuses RSA keys under 2048 bits; the server refuses them before it
+            // ever looks at the signature, so such a token signs with zeros.
+            (Key::None, Algorithm::RS256)
+        };
+        SoftToken { cert_der, alg, key }
+    }
+
+    pub fn sign(&self, data: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match &self.key {
+            Key::Rsa(k) => {
+                let mut sig = vec![0u8; k.public().modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &rng, data, &mut sig).unwrap();
+                sig
+            }
+            Key::Ec(k) => k.sign(&rng, data).unwrap().as_ref().to_vec(),
+            Key::None => vec![0u8; 128],
+        }
+    }
+}
