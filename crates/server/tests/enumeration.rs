@@ -1,0 +1,71 @@
+//! Unknown and known usernames must look the same from outside: same status, same body
+//! shape, same work. The timing difference is measured and printed, not asserted
+//! (tests assert behaviour; the figure goes into the closing note).
+
+mod common;
+
+use std::time::Instant;
+
+use bhxh_protocol::Purpose;
+use common::*;
+use serde_json::{json, Value};
+
+fn shape(v: &Value) -> Vec<(String, usize)> {
+    let mut keys: Vec<(String, usize)> = v
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "origin" { 0 } else { v.as_str().map_or(0, str::len) }))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_for_unknown_and_known_usernames_is_indistinguishable() {
+    let srv = TestServer::start().await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    let ask = |u: &'static str| srv.post("/v1/recovery/challenge", json!({"username": u, "purpose": Purpose::PasswordRecovery.as_str()}));
+    let (s1, known) = ask("ketoan01").await;
+    let (s2, unknown) = ask("khongtontai").await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(shape(&known), shape(&unknown));
+
+    let (mut tk, mut tu) = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let t = Instant::now();
+        ask("ketoan01").await;
+        tk.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        ask("khongtontai").await;
+        tu.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let (mk, mu) = (median(tk), median(tu));
+    eprintln!("challenge timing: known median {mk:.0} µs, unknown median {mu:.0} µs, difference {:.0} µs", mk - mu);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_for_unknown_and_known_usernames_is_indistinguishable() {
+    let srv = TestServer::start().await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    let (s1, known) = srv.login("ketoan01", "Sai-mat-khau-1").await;
+    let (s2, unknown) = srv.login("khongtontai", "Sai-mat-khau-1").await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!((code(&known), code(&unknown)), ("INVALID_CREDENTIALS", "INVALID_CREDENTIALS"));
+    assert_eq!(known["message"], unknown["message"]);
+    let (mut tk, mut tu) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let t = Instant::now();
+        srv.login("ketoan01", "Sai-mat-khau-1").await;
+        tk.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        srv.login("khongtontai", "Sai-mat-khau-1").await;
+        tu.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    eprintln!("login timing: known median {:.1} ms, unknown median {:.1} ms", median(tk), median(tu));
+}

@@ -1,0 +1,79 @@
+//! The outbox under a failing relay: SMTP down during 100 resets, then back.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = test_config(&data.path().join("server"), Some(port));
+    let srv = TestServer::start_config(config, data, None).await;
+    let token = SoftToken::load("rsa-valid");
+    const N: usize = 100;
+    for i in 0..N {
+        srv.enrol(&format!("user{i:03}"), MST, &format!("user{i:03}@congty.vn")).await;
+    }
+
+    // The relay is down: every reset still succeeds and its mail waits in the outbox.
+    for i in 0..N {
+        let (status, body) = srv.recover(&token, &format!("user{i:03}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued = srv.store.list_mail(10_000).await.unwrap();
+    assert_eq!(queued.len(), 2 * N);
+    assert!(queued.iter().all(|m| m.status == "pending"));
+    assert!(queued.iter().any(|m| m.attempts > 0 && m.last_error.is_some()), "the worker tried and failed");
+    assert!(queued.iter().filter(|m| m.kind == "reset").all(|m| m.has_secret), "passwords wait encrypted");
+
+    // The relay comes back on the same port.
+    let sink = SmtpSink::start(&srv.data.path().join("received"), port);
+    let mails = sink.wait_count(2 * N, Duration::from_secs(60)).await;
+    // Give a duplicate, if there were one, the time to arrive.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mails = if sink.mails().len() > mails.len() { sink.mails() } else { mails };
+    assert_eq!(mails.len(), 2 * N, "every mail delivered, none twice");
+    let ids: std::collections::HashSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids.len(), 2 * N, "no Message-ID twice");
+    for i in 0..N {
+        let to = format!("user{i:03}@congty.vn");
+        let resets: Vec<_> = mails.iter().filter(|m| m.to == [to.clone()] && m.subject.contains("Mật khẩu tạm thời")).collect();
+        assert_eq!(resets.len(), 1, "{to}");
+        password_in(resets[0]);
+    }
+    let after = srv.store.list_mail(10_000).await.unwrap();
+    assert!(after.iter().all(|m| m.status == "sent" && !m.has_secret), "secrets are wiped once delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_outbox_is_the_embedded_default() {
+    let data = tempfile::tempdir().unwrap();
+    let config = test_config(&data.path().join("server"), None);
+    let srv = TestServer::start_config(config, data, None).await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    let (status, _) = srv.recover(&SoftToken::load("ec-valid"), "ketoan01").await;
+    assert_eq!(status, 200);
+    let dir = srv.data.path().join("server/outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let emls = loop {
+        let emls: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        if emls.len() == 2 || std::time::Instant::now() > deadline {
+            break emls;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(emls.len(), 2, "reset mail and notice as .eml files");
+    let reset = emls.iter().find(|p| p.to_string_lossy().ends_with("-reset.eml")).expect("the reset mail");
+    let raw = std::fs::read_to_string(reset).unwrap();
+    assert!(raw.contains("To: ketoan@congty.vn"));
+    assert!(raw.contains("Message-ID: <"));
+}
