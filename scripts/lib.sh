@@ -1,0 +1,23 @@
+# Shared by scripts/*.sh: install what the project needs on a fresh Debian machine.
+
+# need_apt PKG…: installs the Debian packages that are missing (as root, or with sudo).
+need_apt() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo ">> apt-get install ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Debian packages the build and the tests use.
+BHXH_APT_PACKAGES=(
+    openssl            # scripts/make-fixtures.sh: the test PKI
+    python3-aiosmtpd   # the real SMTP server the tests deliver to
+    pkg-config
+)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the reset backend on its embedded defaults: SQLite in ./data/demo, mails written
+# as .eml files into ./data/demo/outbox/, the demo PKI as trust anchor and CRL, and a
+# demo account (username "demo", MST 0101234567, demo@congty.vn) enrolled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+need_apt "${BHXH_APT_PACKAGES[@]}"
+
+DATA=${BHXH_DATA_DIR:-data/demo}
+PKI="$DATA/pki"
+mkdir -p "$DATA"
+bash scripts/make-fixtures.sh "$PKI"
+
+export BHXH_DATA_DIR="$DATA"
+export BHXH_TRUST_ANCHORS="$PKI/trust.pem"
+export BHXH_CRL_FILE="$PKI/crl.pem"
+export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
+
+cargo build -q -p bhxh-server
+BIN=target/debug/bhxh-server
+if ! "$BIN" account show demo >/dev/null 2>&1; then
+    "$BIN" account add --username demo --mst 0101234567 --email demo@congty.vn
+fi
+cat <<MSG
+
+  Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend
+  Địa chỉ / Address:   http://$BHXH_LISTEN  (GET /v1/health)
+  Tài khoản demo:      demo (MST 0101234567, demo@congty.vn)
+  Thư gửi đi / Mail:   $DATA/outbox/*.eml
+  Tra cứu / Look up:   $BIN audit show RC-XXXX-XXXX
+
+MSG
+exec "$BIN" serve
