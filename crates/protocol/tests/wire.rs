@@ -68,3 +68,15 @@ fn secrets_never_show_in_debug() {
     };
     assert!(!format!("{r:?}").contains("tok-secret"));
 }
+
+#[test]
+fn docs_protocol_md_lists_exactly_the_catalogue() {
+    let doc = include_str!("../../../docs/protocol.md");
+    for code in ErrorCode::ALL {
+        assert!(doc.contains(&format!("| `{}` | {} |", code.as_str(), code.http_status())), "docs/protocol.md lacks {code}");
+    }
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let code = line.trim_start_matches("| `").split('`').next().unwrap();
+        assert!(ErrorCode::parse(code).is_some(), "docs/protocol.md lists {code}, which the catalogue does not have");
+    }
+}
