@@ -1,0 +1,289 @@
+//! Load generator and verify-path timing for the reset backend (`cargo bench -p
+//! bhxh-server --bench load`). It reports figures; it asserts nothing.
+//!
+//! 1. The verify path (parse, chain, CRL, signature) in-process: p50 and p99 over many
+//!    runs, RSA-2048 and P-256.
+//! 2. argon2id: one hash's time, and the machine's limit (cores ÷ that time).
+//! 3. The real `bhxh-server` binary under load from this process over loopback:
+//!    challenges per second, completed resets per second with p50/p95, and the server's
+//!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
+use bhxh_server::verify::{check_signature, TrustStore};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
+
+const ACCOUNTS: usize = 200;
+
+fn fixtures() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-pki");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ok = Command::new("bash").arg(root.join("scripts/make-fixtures.sh")).arg(&dir).status().unwrap().success();
+    assert!(ok);
+    dir
+}
+
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+struct Token {
+    cert: Vec<u8>,
+    alg: Algorithm,
+    key: Signer,
+}
+
+impl Token {
+    fn load(dir: &Path, name: &str) -> Token {
+        let cert = std::fs::read(dir.join(format!("{name}.cert.der"))).unwrap();
+        let pem = std::fs::read(dir.join(format!("{name}.key.pem"))).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        match RsaKeyPair::from_pkcs8(&pem.contents) {
+            Ok(k) => Token { cert, alg: Algorithm::RS256, key: Signer::Rsa(k) },
+            Err(_) => {
+                let k = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pem.contents, &SystemRandom::new()).unwrap();
+                Token { cert, alg: Algorithm::ES256, key: Signer::Ec(k) }
+            }
+        }
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match &self.key {
+            Signer::Rsa(k) => {
+                let mut sig = vec![0; k.public().modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &rng, data, &mut sig).unwrap();
+                sig
+            }
+            Signer::Ec(k) => k.sign(&rng, data).unwrap().as_ref().to_vec(),
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(mut v: Vec<f64>) -> (f64, f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (percentile(&v, 0.5), percentile(&v, 0.95), percentile(&v, 0.99), *v.last().unwrap())
+}
+
+fn verify_path(dir: &Path) {
+    let trust = TrustStore::load(Some(&dir.join("trust.pem")), Some(&dir.join("crl.pem"))).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    for name in ["rsa-valid", "ec-valid"] {
+        let t = Token::load(dir, name);
+        let data = to_be_signed(Purpose::PasswordRecovery, "https://reset.example.vn", "ketoan01", "nonce");
+        let sig = t.sign(&data);
+        let mut times = Vec::with_capacity(20_000);
+        for _ in 0..20_000 {
+            let start = Instant::now();
+            let checked = trust.check_certificate(&t.cert, t.alg, now).unwrap();
+            std::hint::black_box(&checked);
+            check_signature(&t.cert, t.alg, &data, &sig).unwrap();
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        let (p50, _, p99, max) = summary(times);
+        println!("verify path {name:9} (parse + chain + CRL + signature): p50 {p50:6.1} µs  p99 {p99:6.1} µs  max {max:7.1} µs");
+    }
+}
+
+async fn argon2_limit() -> f64 {
+    let hasher = bhxh_server::passwords::Hasher::new(&Default::default()).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let start = Instant::now();
+        hasher.hash(zeroize::Zeroizing::new("Mua-thu-2026!".into())).await.unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let (p50, ..) = summary(times);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    let limit = cores / (p50 / 1e3);
+    println!("argon2id (m=19 MiB, t=2, p=1): {p50:.1} ms a hash → limit {limit:.0} hashes/s on {cores} cores");
+    limit
+}
+
+fn memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |k: &str| {
+        status.lines().find(|l| l.starts_with(k)).map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string()).unwrap_or_default()
+    };
+    format!("VmRSS {} kB, VmHWM {} kB", field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn server_load(dir: &Path, argon2_limit: f64) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = work.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = {data:?}\ntrust_anchors = {:?}\ncrl_file = {:?}\n\
+             [limits]\nper_client = 100000000\nper_username = 100000000\n",
+            dir.join("trust.pem"),
+            dir.join("crl.pem")
+        ),
+    )
+    .unwrap();
+    {
+        let store = bhxh_server::store::Store::open(&format!("sqlite://{}", data.join("bhxh.db").display())).await.unwrap();
+        let clock = bhxh_server::Clock::system();
+        for i in 0..ACCOUNTS {
+            bhxh_server::admin::account_add(&store, &clock, &format!("user{i:03}"), "0101234567", &format!("u{i}@congty.vn"), None)
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("BHXH_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().unwrap();
+    for _ in 0..200 {
+        if http.get(format!("{base}/v1/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    println!("server idle: {}", memory(child.id()));
+
+    // Challenges per second.
+    let clients = 16;
+    let secs = 5.0;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    for c in 0..clients {
+        let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                i += clients;
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/v1/recovery/challenge"))
+                    .json(&serde_json::json!({"username": format!("user{:03}", i % ACCOUNTS), "purpose": "bhxh-password-recovery/v1"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                let _ = r.bytes().await;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = lat.len();
+    let (p50, p95, p99, _) = summary(lat);
+    println!(
+        "challenges: {:.0}/s with {clients} clients ({n} in {elapsed:.1} s), latency p50 {p50:.2} ms p95 {p95:.2} ms p99 {p99:.2} ms; server {}",
+        n as f64 / elapsed,
+        memory(child.id())
+    );
+
+    // Completed resets per second.
+    let token = Arc::new(Token::load(dir, "rsa-valid"));
+    let clients = 8;
+    let secs = 10.0;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    for c in 0..clients {
+        let (http, base, stop, token) = (http.clone(), base.clone(), stop.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                i += clients;
+                let user = format!("user{:03}", i % ACCOUNTS);
+                let t = Instant::now();
+                let ch: serde_json::Value = http
+                    .post(format!("{base}/v1/recovery/challenge"))
+                    .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let data = to_be_signed(
+                    Purpose::PasswordRecovery,
+                    ch["origin"].as_str().unwrap(),
+                    &user,
+                    ch["nonce"].as_str().unwrap(),
+                );
+                let sig = token.sign(&data);
+                let r = http
+                    .post(format!("{base}/v1/recovery/complete"))
+                    .json(&serde_json::json!({
+                        "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
+                        "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{:?}", r.text().await);
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = lat.len();
+    let (p50, p95, p99, _) = summary(lat);
+    println!(
+        "resets (challenge + sign + complete): {:.1}/s with {clients} clients ({n} in {elapsed:.1} s) = {:.0} % of the argon2 limit; \
+         latency p50 {p50:.1} ms p95 {p95:.1} ms p99 {p99:.1} ms; server {}",
+        n as f64 / elapsed,
+        100.0 * n as f64 / elapsed / argon2_limit,
+        memory(child.id())
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` runs this with no argument:
+    // then only a smoke run is wanted, so stop before the long phases.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let dir = fixtures();
+    if !benching {
+        return;
+    }
+    verify_path(&dir);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let limit = argon2_limit().await;
+        server_load(&dir, limit).await;
+    });
+}
