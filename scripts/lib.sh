@@ -20,4 +20,5 @@ BHXH_APT_PACKAGES=(
     openssl            # scripts/make-fixtures.sh: the test PKI
     python3-aiosmtpd   # the real SMTP server the tests deliver to
     pkg-config
+    libpcsclite-dev    # the pcsc crate links libpcsclite
 )

@@ -58,7 +58,8 @@ macro_rules! catalogue {
                 match self { $( ErrorCode::$variant => $code, )* }
             }
 
-            /// The HTTP status the server answers with.
+            /// The HTTP status the server answers with; 0 for codes only the client
+            /// raises (token, reader, network), which never travel on the wire.
             pub fn http_status(self) -> u16 {
                 match self { $( ErrorCode::$variant => $status, )* }
             }
@@ -297,6 +298,141 @@ catalogue! {
         en: "The system is busy or under maintenance. Please try again later.",
         hint_vi: "Thử lại sau ít phút; nếu kéo dài, gọi tổng đài 1800 1260.",
         hint_en: "Try again in a few minutes; if it lasts, call 1800 1260.";
+
+    // --- the client's own side: token, reader, network (never sent by the server) ---
+    /// The PIN was wrong; more tries remain.
+    PinIncorrect = "PIN_INCORRECT", 0,
+        vi: "Mã PIN không đúng.",
+        en: "The PIN is wrong.",
+        hint_vi: "Kiểm tra phím Caps Lock và tắt bộ gõ tiếng Việt (Unikey/EVKey) rồi nhập lại. Token sẽ bị khóa nếu nhập sai nhiều lần.",
+        hint_en: "Check Caps Lock and turn the Vietnamese input method (Unikey/EVKey) off, then retry. The token locks after several wrong PINs.";
+    /// One try is left; the caller must confirm before the token is tried again.
+    PinFinalTry = "PIN_FINAL_TRY", 0,
+        vi: "Chỉ còn một lần nhập mã PIN. Nếu sai, token sẽ bị khóa.",
+        en: "One PIN try is left. If it is wrong, the token locks.",
+        hint_vi: "Chỉ tiếp tục khi chắc chắn mã PIN. Nếu không nhớ, liên hệ nhà cung cấp chữ ký số thay vì thử tiếp.",
+        hint_en: "Continue only if you are sure of the PIN. If not, contact the CA instead of trying.";
+    /// The token's user PIN is locked; only the CA can unlock it.
+    PinLocked = "PIN_LOCKED", 0,
+        vi: "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",
+        en: "The token is locked after too many wrong PINs.",
+        hint_vi: "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài CA (VNPT-CA: 1800 1260).",
+        hint_en: "Only the CA can unlock it: bring the token to the CA's office or call its hotline (VNPT-CA: 1800 1260).";
+    /// The token requires a new PIN before use.
+    PinMustChange = "PIN_MUST_CHANGE", 0,
+        vi: "Mã PIN của token cần được đổi trước khi sử dụng.",
+        en: "The token's PIN must be changed before use.",
+        hint_vi: "Đổi mã PIN bằng phần mềm quản lý token của nhà cung cấp, rồi thử lại.",
+        hint_en: "Change the PIN with the CA's token manager, then retry.";
+    /// The PIN has a length or characters the token cannot take.
+    PinInvalid = "PIN_INVALID", 0,
+        vi: "Mã PIN không hợp lệ (sai độ dài hoặc có ký tự không cho phép).",
+        en: "The PIN is not valid (wrong length or characters).",
+        hint_vi: "Mã PIN thường gồm 6 đến 16 ký tự; kiểm tra bộ gõ tiếng Việt đã tắt.",
+        hint_en: "A PIN usually has 6 to 16 characters; check the Vietnamese input method is off.";
+    /// No token is plugged in (or none has a certificate slot).
+    NoToken = "NO_TOKEN", 0,
+        vi: "Không tìm thấy token chữ ký số.",
+        en: "No digital-signature token was found.",
+        hint_vi: "Cắm token vào cổng USB, đợi đèn sáng rồi thử lại; thử cổng USB khác nếu vẫn không thấy.",
+        hint_en: "Plug the token into a USB port, wait for its light, and retry; try another port if needed.";
+    /// Several tokens are plugged in and none was chosen.
+    SeveralTokens = "SEVERAL_TOKENS", 0,
+        vi: "Đang cắm nhiều token; hãy chọn token của doanh nghiệp.",
+        en: "Several tokens are plugged in; choose the business's token.",
+        hint_vi: "Rút các token khác ra hoặc chọn đúng token trong danh sách.",
+        hint_en: "Unplug the other tokens or pick the right one in the list.";
+    /// The token was removed while in use.
+    TokenRemoved = "TOKEN_REMOVED", 0,
+        vi: "Token đã bị rút ra trong khi đang sử dụng.",
+        en: "The token was removed while in use.",
+        hint_vi: "Cắm lại token và làm lại từ đầu; không rút token khi đang ký.",
+        hint_en: "Plug the token in again and start over; do not unplug it while signing.";
+    /// No certificate with a private key on the token.
+    NoCertificate = "NO_CERTIFICATE", 0,
+        vi: "Token không có chứng thư số dùng để ký.",
+        en: "The token holds no signing certificate.",
+        hint_vi: "Token có thể chưa được nạp chứng thư hoặc là token khác; liên hệ nhà cung cấp chữ ký số.",
+        hint_en: "The token may hold no certificate or be another token; contact the CA.";
+    /// No PKCS#11 module of a known Vietnamese CA was found.
+    ModuleNotFound = "MODULE_NOT_FOUND", 0,
+        vi: "Không tìm thấy thư viện điều khiển (PKCS#11) của token.",
+        en: "The token's driver library (PKCS#11) was not found.",
+        hint_vi: "Cài phần mềm quản lý token của nhà cung cấp (VNPT-CA, Viettel-CA, FPT-CA, BKAV-CA, …) hoặc chỉ đường dẫn thư viện trong Cài đặt.",
+        hint_en: "Install the CA's token software (VNPT-CA, Viettel-CA, FPT-CA, BKAV-CA, …) or set the library path in Settings.";
+    /// The module exists but could not be loaded or initialised.
+    ModuleLoadFailed = "MODULE_LOAD_FAILED", 0,
+        vi: "Không nạp được thư viện điều khiển của token.",
+        en: "The token's driver library could not be loaded.",
+        hint_vi: "Cài lại phần mềm quản lý token (đúng bản 32/64 bit) và khởi động lại máy.",
+        hint_en: "Reinstall the token software (matching 32/64 bit) and restart the computer.";
+    /// The token answered with an error it should not give.
+    TokenFailure = "TOKEN_FAILURE", 0,
+        vi: "Token báo lỗi khi xử lý.",
+        en: "The token reported an error.",
+        hint_vi: "Rút token ra, cắm lại rồi thử lại. Nếu lặp lại, gửi báo cáo hỗ trợ cho bộ phận kỹ thuật.",
+        hint_en: "Unplug and replug the token, then retry. If it repeats, send the support report to the technical team.";
+    /// The smart-card service (PC/SC) is not running.
+    ReaderServiceUnavailable = "READER_SERVICE_UNAVAILABLE", 0,
+        vi: "Dịch vụ đọc thẻ thông minh (PC/SC) không chạy.",
+        en: "The smart-card service (PC/SC) is not running.",
+        hint_vi: "Windows: bật dịch vụ Smart Card; Linux: cài và chạy pcscd.",
+        hint_en: "Windows: start the Smart Card service; Linux: install and start pcscd.";
+    /// The server could not be reached at all.
+    ServerUnreachable = "SERVER_UNREACHABLE", 0,
+        vi: "Không kết nối được tới máy chủ.",
+        en: "The server cannot be reached.",
+        hint_vi: "Kiểm tra kết nối Internet, tường lửa hoặc proxy, và địa chỉ máy chủ trong Cài đặt.",
+        hint_en: "Check the Internet connection, firewall or proxy, and the server address in Settings.";
+    /// TLS failed (certificate, clock, interception).
+    ServerTls = "SERVER_TLS", 0,
+        vi: "Kết nối bảo mật tới máy chủ không hợp lệ.",
+        en: "The secure connection to the server failed.",
+        hint_vi: "Kiểm tra ngày giờ của máy tính; phần mềm diệt virus hoặc proxy có thể đang chặn HTTPS.",
+        hint_en: "Check the computer's date and time; an antivirus or proxy may be intercepting HTTPS.";
+    /// The server did not answer in time.
+    ServerTimeout = "SERVER_TIMEOUT", 0,
+        vi: "Máy chủ không phản hồi kịp thời.",
+        en: "The server did not answer in time.",
+        hint_vi: "Thử lại sau ít phút; nếu mạng chậm, thử mạng khác.",
+        hint_en: "Try again in a few minutes; try another network if it is slow.";
+    /// The configured server address is not https (and not loopback).
+    InsecureServerUrl = "INSECURE_SERVER_URL", 0,
+        vi: "Địa chỉ máy chủ phải bắt đầu bằng https://.",
+        en: "The server address must start with https://.",
+        hint_vi: "Sửa địa chỉ máy chủ trong Cài đặt; http:// chỉ dùng cho máy chủ thử nghiệm trên chính máy này.",
+        hint_en: "Fix the server address in Settings; http:// is only for a test server on this computer.";
+    /// The server's challenge names another origin than the one reached: not signed.
+    OriginMismatch = "ORIGIN_MISMATCH", 0,
+        vi: "Máy chủ trả lời không khớp với địa chỉ đã kết nối; đã dừng để bảo vệ chữ ký của bạn.",
+        en: "The server's answer does not match the address connected to; stopped to protect your signature.",
+        hint_vi: "Có thể địa chỉ máy chủ bị cấu hình sai hoặc bị giả mạo. Báo cho bộ phận kỹ thuật.",
+        hint_en: "The server address may be misconfigured or spoofed. Tell the technical team.";
+    /// The server answered something that is not protocol v1.
+    UnexpectedResponse = "UNEXPECTED_RESPONSE", 0,
+        vi: "Máy chủ trả lời không đúng định dạng.",
+        en: "The server's answer is not in the expected format.",
+        hint_vi: "Kiểm tra địa chỉ máy chủ và cập nhật phần mềm lên bản mới nhất.",
+        hint_en: "Check the server address and update the software.";
+    /// The OS keyring cannot store the session.
+    KeyringUnavailable = "KEYRING_UNAVAILABLE", 0,
+        vi: "Không lưu được phiên đăng nhập vào kho khóa của hệ điều hành.",
+        en: "The session could not be stored in the system keyring.",
+        hint_vi: "Phiên sẽ không được ghi nhớ; lần sau bạn cần đăng nhập lại. Trên Linux cần gnome-keyring hoặc KWallet.",
+        hint_en: "The session will not be remembered; log in again next time. On Linux a gnome-keyring or KWallet is needed.";
+    /// A command needs a session and there is none.
+    NotLoggedIn = "NOT_LOGGED_IN", 0,
+        vi: "Bạn chưa đăng nhập.",
+        en: "You are not logged in.",
+        hint_vi: "Đăng nhập trước, rồi thử lại.",
+        hint_en: "Log in first, then retry.";
+}
+
+impl ErrorCode {
+    /// True for codes the client raises itself (never sent by the server).
+    pub fn is_client_side(self) -> bool {
+        self.http_status() == 0
+    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -351,7 +487,7 @@ mod tests {
             assert_eq!(ErrorCode::parse(s), Some(*code));
             let json = serde_json::to_string(code).unwrap();
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
-            assert!((400..600).contains(&code.http_status()));
+            assert!((400..600).contains(&code.http_status()) || code.is_client_side());
         }
     }
 
