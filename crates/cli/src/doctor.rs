@@ -1,0 +1,219 @@
+//! `bhxh doctor`: the diagnostics support staff ask for on the phone. Every check says
+//! ok / warning / failure, what it saw, and for each red one what to do. It holds no
+//! secret: there is no PIN or password anywhere in it.
+
+use std::path::Path;
+
+use bhxh_client::ApiClient;
+use bhxh_protocol::Lang;
+use bhxh_token::module::find_module;
+use bhxh_token::p11::Pkcs11Token;
+use bhxh_token::{readers, PinState, Token};
+use serde::Serialize;
+
+use crate::output::{t, vn_date};
+
+/// One line of the checklist.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: &'static str,
+    pub server: String,
+    pub checks: Vec<Check>,
+    pub readers: Vec<readers::ReaderStatus>,
+    pub tokens: Vec<bhxh_token::TokenSummary>,
+}
+
+fn fail(name: &'static str, detail: String, e: &bhxh_client::ClientError, lang: Lang) -> Check {
+    Check { name, status: Status::Fail, detail, code: Some(e.code().to_string()), fix: Some(e.hint(lang)) }
+}
+
+/// Runs every check. Blocking token calls go to the blocking pool.
+pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, lang: Lang) -> Report {
+    let mut checks = Vec::new();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // The PKCS#11 module and the tokens it sees.
+    let module = module.map(Path::to_path_buf);
+    let p11 = tokio::task::spawn_blocking(move || -> Result<(String, String, Vec<bhxh_token::TokenSummary>), bhxh_token::TokenError> {
+        let path = find_module(module.as_deref(), None)?;
+        let token = Pkcs11Token::open(&path)?;
+        let info = token.library_info().unwrap_or_default();
+        Ok((path.display().to_string(), info, token.tokens()?))
+    })
+    .await
+    .unwrap_or_else(|e| Err(bhxh_token::TokenError::Failure { detail: e.to_string() }));
+    let mut tokens = Vec::new();
+    match p11 {
+        Ok((path, info, found)) => {
+            checks.push(Check { name: "pkcs11_module", status: Status::Ok, detail: format!("{path} — {info}"), code: None, fix: None });
+            tokens = found;
+        }
+        Err(e) => {
+            let e = bhxh_client::ClientError::Token(e);
+            checks.push(fail("pkcs11_module", e.to_string(), &e, lang));
+        }
+    }
+
+    // Readers over PC/SC (independent of the module: an unknown token still shows here).
+    let reader_list = tokio::task::spawn_blocking(readers::readers).await.unwrap_or(Ok(Vec::new()));
+    let reader_list = match reader_list {
+        Ok(list) => {
+            let cards = list.iter().filter(|r| r.card_present).count();
+            let status = if list.is_empty() { Status::Warn } else { Status::Ok };
+            checks.push(Check {
+                name: "readers",
+                status,
+                detail: format!("{} {}, {} {}", list.len(), t(lang, "đầu đọc", "readers"), cards, t(lang, "có thẻ/token", "with a card/token")),
+                code: None,
+                fix: (status == Status::Warn).then(|| {
+                    t(lang, "Cắm token vào cổng USB; nếu vẫn không thấy, cài driver của token.", "Plug the token in; if it still does not show, install its driver.")
+                        .to_string()
+                }),
+            });
+            list
+        }
+        Err(e) => {
+            let e = bhxh_client::ClientError::Token(e);
+            checks.push(fail("readers", e.to_string(), &e, lang));
+            Vec::new()
+        }
+    };
+
+    // Tokens, PIN states and certificates.
+    if tokens.is_empty() {
+        let e = bhxh_client::ClientError::Token(bhxh_token::TokenError::NoToken);
+        checks.push(Check { name: "token", status: Status::Fail, detail: e.message(lang), code: Some(e.code().to_string()), fix: Some(e.hint(lang)) });
+    }
+    for tok in &tokens {
+        let (status, fix) = match tok.pin_state {
+            PinState::Ok => (Status::Ok, None),
+            PinState::CountLow => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinIncorrect.hint(lang).to_string())),
+            PinState::FinalTry => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinFinalTry.hint(lang).to_string())),
+            PinState::Locked => (Status::Fail, Some(bhxh_protocol::ErrorCode::PinLocked.hint(lang).to_string())),
+            PinState::MustChange => (Status::Fail, Some(bhxh_protocol::ErrorCode::PinMustChange.hint(lang).to_string())),
+            _ => (Status::Warn, None),
+        };
+        checks.push(Check {
+            name: "token",
+            status,
+            detail: format!("{} ({} {}, serial {}), PIN: {:?}", tok.label, tok.manufacturer, tok.model, tok.serial, tok.pin_state),
+            code: None,
+            fix,
+        });
+        if tok.certificates.is_empty() {
+            let e = bhxh_client::ClientError::Token(bhxh_token::TokenError::NoCertificate);
+            checks.push(fail("certificate", tok.label.clone(), &e, lang));
+        }
+        for c in &tok.certificates {
+            let expired = now > c.not_after;
+            let usable = c.usable_at(now);
+            let status = if usable { Status::Ok } else { Status::Fail };
+            let code = if expired {
+                Some(bhxh_protocol::ErrorCode::CertExpired)
+            } else if !c.digital_signature {
+                Some(bhxh_protocol::ErrorCode::CertKeyUsage)
+            } else if c.algorithm.is_none() {
+                Some(bhxh_protocol::ErrorCode::CertKeyUnsupported)
+            } else {
+                None
+            };
+            checks.push(Check {
+                name: "certificate",
+                status,
+                detail: format!(
+                    "{} — MST {} — {} {} — {} {} — {} {}-bit",
+                    c.holder,
+                    if c.msts.is_empty() { "?".to_string() } else { c.msts.join(", ") },
+                    t(lang, "cấp bởi", "issued by"),
+                    c.issuer,
+                    t(lang, "hết hạn", "expires"),
+                    vn_date(c.not_after),
+                    c.key_type,
+                    c.key_bits
+                ),
+                code: code.map(|c| c.to_string()),
+                fix: code.map(|c| c.hint(lang).to_string()),
+            });
+        }
+    }
+
+    // The server: reachable, how fast, and whether the clocks agree.
+    match api {
+        None => checks.push(Check {
+            name: "server",
+            status: Status::Fail,
+            detail: server.to_string(),
+            code: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.to_string()),
+            fix: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.hint(lang).to_string()),
+        }),
+        Some(api) => match api.health().await {
+            Ok(h) => {
+                checks.push(Check {
+                    name: "server",
+                    status: Status::Ok,
+                    detail: format!("{} — v{} ({}) — {:.0} ms", api.origin(), h.version, h.protocol, h.latency_ms),
+                    code: None,
+                    fix: None,
+                });
+                let off = h.clock_skew_secs.abs() > 120;
+                checks.push(Check {
+                    name: "clock",
+                    status: if off { Status::Warn } else { Status::Ok },
+                    detail: format!("{} {} s", t(lang, "lệch so với máy chủ", "skew against the server"), h.clock_skew_secs),
+                    code: None,
+                    fix: off.then(|| t(lang, "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).", "Fix the computer's clock (automatic Internet time).").to_string()),
+                });
+            }
+            Err(e) => checks.push(fail("server", api.origin().to_string(), &e, lang)),
+        },
+    }
+    Report { version: env!("CARGO_PKG_VERSION"), server: server.to_string(), checks, readers: reader_list, tokens }
+}
+
+/// Prints the report as a checklist.
+pub fn print(report: &Report, lang: Lang) {
+    println!("bhxh {} — {} {}", report.version, t(lang, "máy chủ", "server"), report.server);
+    for c in &report.checks {
+        let mark = match c.status {
+            Status::Ok => "[ OK ]",
+            Status::Warn => "[CẢNH]",
+            Status::Fail => "[LỖI ]",
+        };
+        let mark = if lang == Lang::En { mark.replace("CẢNH", "WARN").replace("LỖI ", "FAIL") } else { mark.to_string() };
+        println!("{mark} {:<13} {}", c.name, c.detail);
+        if let Some(code) = &c.code {
+            println!("       {:<13} {code}", "");
+        }
+        if let Some(fix) = &c.fix {
+            println!("       {:<13} → {fix}", "");
+        }
+    }
+    for r in &report.readers {
+        println!(
+            "       reader        {} — {}{}",
+            r.name,
+            if r.card_present { r.atr.clone().unwrap_or_default() } else { t(lang, "trống", "empty").to_string() },
+            r.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+        );
+    }
+}

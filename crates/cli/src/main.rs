@@ -1,0 +1,361 @@
+//! `bhxh`: the recovery from a terminal, for support staff and scripts.
+//! Thin glue: parse arguments, read secrets, call `bhxh-client`, print.
+
+mod doctor;
+mod output;
+mod prompt;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bhxh_client::flows::{self, Choice, FlowInput, Progress};
+use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
+use bhxh_client::{ApiClient, ClientError};
+use bhxh_protocol::{ErrorCode, Lang};
+use bhxh_token::module::find_module;
+use bhxh_token::p11::Pkcs11Token;
+use bhxh_token::{PinState, Token};
+use clap::{Parser, Subcommand};
+use zeroize::Zeroizing;
+
+use crate::output::{exit, lang, print_error, t, vn_date, vn_date_rfc3339};
+use crate::prompt::Source;
+
+const EXIT_CODES: &str = "\
+Mã thoát / Exit codes:
+  0  thành công / success
+  1  lỗi ngoài dự kiến / unexpected error
+  2  sai cú pháp lệnh / usage error
+  3  token, mã PIN, đầu đọc, thư viện PKCS#11 / token, PIN, reader, PKCS#11 module
+  4  máy chủ từ chối (chứng thư, phiên, mật khẩu, giới hạn) / refused by the server
+  5  không tới được máy chủ (mạng, TLS, địa chỉ) / server unreachable (network, TLS, address)
+  6  máy chủ gặp sự cố / server failure";
+
+#[derive(Parser, Debug)]
+#[command(name = "bhxh", version, about = "Lấy lại mật khẩu BHXH bằng chữ ký số / Recover a BHXH password with the token", after_help = EXIT_CODES)]
+struct Cli {
+    /// Reset backend address (https://…, or http:// on this machine).
+    #[arg(long, global = true, env = "BHXH_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// PKCS#11 module of the token (default: BHXH_PKCS11_MODULE, then the known modules).
+    #[arg(long, global = true)]
+    module: Option<PathBuf>,
+    /// Language of messages: vi or en (default from LANG).
+    #[arg(long, global = true)]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Diagnostics: module, readers, tokens, certificates, server, clock.
+    Doctor {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recover the password of a username with the token (the PIN is asked for).
+    Recover {
+        #[arg(long)]
+        username: String,
+        /// Read the PIN from the first line of standard input instead of the terminal.
+        #[arg(long)]
+        pin_stdin: bool,
+        #[command(flatten)]
+        choice: ChoiceArgs,
+    },
+    /// Forgot the username: the token proves the MST; the usernames of that MST are shown.
+    #[command(alias = "whoami-by-token")]
+    LookupUsername {
+        #[arg(long)]
+        pin_stdin: bool,
+        #[command(flatten)]
+        choice: ChoiceArgs,
+    },
+    /// Log in (the session is kept in the OS keyring when there is one).
+    Login {
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change the password (after logging in with the emailed one you must).
+    ChangePassword {
+        /// Needed when no session is remembered: logs in with the current password first.
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the current and the new password from two lines of standard input.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Who is logged in.
+    Whoami,
+    /// End the session.
+    Logout,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ChoiceArgs {
+    /// The token's PKCS#11 slot, when several are plugged in.
+    #[arg(long)]
+    slot: Option<u64>,
+    /// The certificate's CKA_ID (hex), when the token holds several.
+    #[arg(long)]
+    cert_id: Option<String>,
+    /// Accept that a wrong PIN now locks the token (only on its final try).
+    #[arg(long)]
+    yes_final_try: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let lang = lang(cli.lang.as_deref());
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            std::process::exit(exit::UNEXPECTED);
+        }
+    };
+    let code = rt.block_on(run(cli, lang));
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli, lang: Lang) -> i32 {
+    let result = match cli.command {
+        Command::Doctor { json } => {
+            let api = ApiClient::new(&cli.server, lang).ok();
+            let report = doctor::run(api.as_ref(), &cli.server, cli.module.as_deref(), lang).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                doctor::print(&report, lang);
+            }
+            // The first failed check decides the exit code, as for the other commands.
+            return report
+                .checks
+                .iter()
+                .find(|c| c.status == doctor::Status::Fail)
+                .map(|c| c.code.as_deref().and_then(ErrorCode::parse).map_or(exit::UNEXPECTED, output::exit_code))
+                .unwrap_or(exit::OK);
+        }
+        Command::Recover { username, pin_stdin, choice } => recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await,
+        Command::LookupUsername { pin_stdin, choice } => lookup(&cli.server, cli.module, lang, pin_stdin, choice).await,
+        Command::Login { username, password_stdin } => login(&cli.server, lang, &username, password_stdin).await,
+        Command::ChangePassword { username, stdin } => change_password(&cli.server, lang, username, stdin).await,
+        Command::Whoami => whoami(&cli.server, lang).await,
+        Command::Logout => logout(&cli.server, lang).await,
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            print_error(lang, &e);
+            output::exit_code(e.code())
+        }
+    }
+}
+
+fn open_token(module: Option<PathBuf>) -> Result<Arc<dyn Token>, ClientError> {
+    let path = find_module(module.as_deref(), None)?;
+    Ok(Arc::new(Pkcs11Token::open(&path)?))
+}
+
+fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
+    move |p| {
+        let text = match p {
+            Progress::ReadingToken => t(lang, "Đang đọc token…", "Reading the token…"),
+            Progress::RequestingChallenge => t(lang, "Đang lấy mã xác thực từ máy chủ…", "Getting a challenge from the server…"),
+            Progress::Signing => t(lang, "Đang ký bằng token…", "Signing with the token…"),
+            Progress::Verifying => t(lang, "Máy chủ đang kiểm tra chữ ký…", "The server is checking the signature…"),
+            Progress::Done => t(lang, "Xong.", "Done."),
+        };
+        eprintln!("  {text}");
+    }
+}
+
+/// Shows the certificate about to be used and asks for the PIN (and, on the final try,
+/// for an explicit confirmation).
+async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, lang: Lang) -> Result<(Choice, bhxh_token::AuthPin, bool), ClientError> {
+    let reader = token.clone();
+    let tokens = tokio::task::spawn_blocking(move || reader.tokens())
+        .await
+        .map_err(|e| ClientError::local(ErrorCode::TokenFailure, e.to_string()))??;
+    let wanted = Choice { slot_id: choice.slot, cert_id: choice.cert_id.clone() };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (tok, cert) = flows::choose(&tokens, &wanted, now)?;
+    eprintln!("{}: {} ({})", t(lang, "Token", "Token"), tok.label, tok.model);
+    eprintln!("  {}: {}", t(lang, "Chủ chứng thư", "Holder"), cert.holder);
+    eprintln!("  MST: {}", cert.msts.join(", "));
+    eprintln!("  {}: {}", t(lang, "Nhà cung cấp", "Issuer"), cert.issuer);
+    eprintln!("  {}: {}", t(lang, "Hết hạn", "Expires"), vn_date(cert.not_after));
+    let mut confirm = choice.yes_final_try;
+    match tok.pin_state {
+        PinState::Locked => return Err(bhxh_token::TokenError::PinLocked.into()),
+        PinState::FinalTry if !confirm => {
+            eprintln!("{}", ErrorCode::PinFinalTry.message(lang));
+            if pin_stdin {
+                return Err(bhxh_token::TokenError::PinFinalTry.into());
+            }
+            confirm = prompt::confirm(t(lang, "Bạn chắc chắn mã PIN đúng? Gõ \"có\" để tiếp tục:", "Are you sure of the PIN? Type \"yes\" to continue:"));
+            if !confirm {
+                return Err(bhxh_token::TokenError::PinFinalTry.into());
+            }
+        }
+        PinState::CountLow => eprintln!("{}", t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before.")),
+        _ => {}
+    }
+    let pin = prompt::pin(if pin_stdin { Source::Stdin } else { Source::Terminal }, lang)?;
+    Ok((Choice { slot_id: Some(tok.slot_id), cert_id: Some(cert.id) }, pin, confirm))
+}
+
+async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &str, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let token = open_token(module)?;
+    let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
+    let progress = progress(lang);
+    let done = flows::recover(&api, username, FlowInput { token, choice, pin, confirm_final_try, progress: &progress }).await?;
+    println!("{}", t(lang, "Đã cấp lại mật khẩu.", "The password was reset."));
+    match &done.temporary_password {
+        Some(p) => {
+            println!("  {}: {p}", t(lang, "Mật khẩu tạm thời (chỉ hiện một lần)", "Temporary password (shown once)"));
+        }
+        None => println!("  {}: {}", t(lang, "Mật khẩu mới đã gửi tới", "The new password was sent to"), done.masked_email),
+    }
+    println!("  {}: {}", t(lang, "Hết hạn lúc", "Expires at"), vn_date_rfc3339(&done.password_expires_at));
+    println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
+    println!(
+        "{}",
+        t(
+            lang,
+            "Tiếp theo: đăng nhập bằng mật khẩu tạm thời (bhxh login) và đổi mật khẩu ngay (bhxh change-password).",
+            "Next: log in with the temporary password (bhxh login) and change it at once (bhxh change-password)."
+        )
+    );
+    Ok(())
+}
+
+async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let token = open_token(module)?;
+    let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
+    let progress = progress(lang);
+    let done = flows::lookup_usernames(&api, FlowInput { token, choice, pin, confirm_final_try, progress: &progress }).await?;
+    if done.usernames.is_empty() {
+        println!(
+            "{}",
+            t(
+                lang,
+                "Không có tài khoản nào gắn với mã số thuế này. Gọi tổng đài 1800 1260 và chuẩn bị: CCCD/CMND của người đăng ký, giấy phép kinh doanh, giấy ủy quyền bản gốc nếu người khác gọi.",
+                "No account has this tax code. Call 1800 1260 and prepare: the registrant's CCCD/CMND, the business licence, the original letter of authorisation if someone else calls."
+            )
+        );
+    } else {
+        println!("{}:", t(lang, "Tên đăng nhập", "Usernames"));
+        for u in &done.usernames {
+            println!("  {u}");
+        }
+    }
+    println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
+    Ok(())
+}
+
+async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let source = if password_stdin { Source::Stdin } else { Source::Terminal };
+    let password = prompt::secret(source, t(lang, "Mật khẩu: ", "Password: "))?;
+    let resp = api.login(username, password).await?;
+    let stored = StoredSession {
+        username: bhxh_protocol::domain::normalize_username(username),
+        token: resp.session_token.clone(),
+        must_change_password: resp.must_change_password,
+    };
+    remember(&api, &stored, lang);
+    println!("{} ({}: {})", t(lang, "Đăng nhập thành công.", "Logged in."), t(lang, "mã tham chiếu", "reference"), resp.reference);
+    if resp.must_change_password {
+        println!(
+            "{}",
+            t(
+                lang,
+                "Bạn đang dùng mật khẩu tạm thời và phải đổi ngay: bhxh change-password",
+                "You used a temporary password and must change it now: bhxh change-password"
+            )
+        );
+    }
+    Ok(())
+}
+
+fn remember(api: &ApiClient, s: &StoredSession, lang: Lang) {
+    if let Err(e) = KeyringStore::new(api.origin()).save(s) {
+        eprintln!("{} [{}]: {}", t(lang, "Cảnh báo", "Warning"), e.code(), e.message(lang));
+        eprintln!("  {}", e.hint(lang));
+    }
+}
+
+async fn change_password(server: &str, lang: Lang, username: Option<String>, stdin: bool) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let store = KeyringStore::new(api.origin());
+    let stored = store.load().unwrap_or(None).filter(|s| username.as_ref().is_none_or(|u| bhxh_protocol::domain::normalize_username(u) == s.username));
+    let source = if stdin { Source::Stdin } else { Source::Terminal };
+    let current = prompt::secret(source, t(lang, "Mật khẩu hiện tại (hoặc mật khẩu tạm thời): ", "Current (or temporary) password: "))?;
+    let session = match stored {
+        Some(s) => s.token.clone(),
+        None => {
+            let Some(user) = &username else {
+                return Err(ClientError::local(ErrorCode::NotLoggedIn, "no remembered session and no --username"));
+            };
+            api.login(user, current.clone()).await?.session_token
+        }
+    };
+    let session = Zeroizing::new(session);
+    eprintln!(
+        "{}",
+        t(
+            lang,
+            "Mật khẩu mới: ít nhất 10 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt, không chứa tên đăng nhập.",
+            "New password: at least 10 characters with upper and lower case, a digit and a symbol, not containing the username."
+        )
+    );
+    let new = prompt::secret(source, t(lang, "Mật khẩu mới: ", "New password: "))?;
+    if source == Source::Terminal {
+        let again = prompt::secret(source, t(lang, "Nhập lại mật khẩu mới: ", "New password again: "))?;
+        if *again != *new {
+            return Err(ClientError::local(ErrorCode::PasswordPolicy, "the two new passwords differ"));
+        }
+    }
+    let ack = api.change_password(&session, current, new).await?;
+    let _ = store.clear();
+    println!(
+        "{} ({}: {})",
+        t(lang, "Đã đổi mật khẩu. Mọi phiên đăng nhập đã kết thúc; hãy đăng nhập lại bằng mật khẩu mới.", "Password changed. Every session has ended; log in again with the new password."),
+        t(lang, "mã tham chiếu", "reference"),
+        ack.reference
+    );
+    Ok(())
+}
+
+async fn whoami(server: &str, lang: Lang) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let stored = KeyringStore::new(api.origin())
+        .load()?
+        .ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
+    let info = api.session(&stored.token).await?;
+    println!("{}: {}", t(lang, "Tên đăng nhập", "Username"), info.username);
+    println!("  {}: {}", t(lang, "Phiên hết hạn", "Session expires"), vn_date_rfc3339(&info.expires_at));
+    if info.must_change_password {
+        println!("  {}", t(lang, "Phải đổi mật khẩu: bhxh change-password", "Must change the password: bhxh change-password"));
+    }
+    Ok(())
+}
+
+async fn logout(server: &str, lang: Lang) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    let store = KeyringStore::new(api.origin());
+    let stored = store.load()?.ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
+    let result = api.logout(&stored.token).await;
+    store.clear()?;
+    let ack = result?;
+    println!("{} ({}: {})", t(lang, "Đã đăng xuất.", "Logged out."), t(lang, "mã tham chiếu", "reference"), ack.reference);
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! How `bhxh` speaks: Vietnamese or English text, errors with code, hint and
+//! reference, and documented exit codes.
+
+use bhxh_client::ClientError;
+use bhxh_protocol::{ErrorCode, Lang};
+
+/// Exit codes (also in `bhxh --help` and the README).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const UNEXPECTED: i32 = 1;
+    /// clap exits with it on a usage error.
+    #[allow(dead_code)]
+    pub const USAGE: i32 = 2;
+    pub const TOKEN: i32 = 3;
+    pub const REFUSED: i32 = 4;
+    pub const UNREACHABLE: i32 = 5;
+    pub const SERVER_FAILURE: i32 = 6;
+}
+
+/// The exit code of a failure.
+pub fn exit_code(code: ErrorCode) -> i32 {
+    use ErrorCode::*;
+    match code {
+        PinIncorrect | PinFinalTry | PinLocked | PinMustChange | PinInvalid | NoToken | SeveralTokens | TokenRemoved
+        | NoCertificate | ModuleNotFound | ModuleLoadFailed | TokenFailure | ReaderServiceUnavailable => exit::TOKEN,
+        ServerUnreachable | ServerTls | ServerTimeout | InsecureServerUrl | OriginMismatch | UnexpectedResponse => {
+            exit::UNREACHABLE
+        }
+        c if c.http_status() >= 500 => exit::SERVER_FAILURE,
+        _ => exit::REFUSED,
+    }
+}
+
+/// Picks the language: `--lang`, else `LANG`/`LC_ALL` (English when they say `en…`).
+pub fn lang(flag: Option<&str>) -> Lang {
+    match flag {
+        Some(v) => Lang::from_header(v),
+        None => std::env::var("LC_ALL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| std::env::var("LANG").ok())
+            .map(|v| Lang::from_header(&v))
+            .unwrap_or_default(),
+    }
+}
+
+/// Vietnamese or English, by `lang`.
+pub fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+/// Prints a failure on stderr so a user can read it out on the phone.
+pub fn print_error(lang: Lang, e: &ClientError) {
+    eprintln!("{} [{}]: {}", t(lang, "Lỗi", "Error"), e.code(), e.message(lang));
+    eprintln!("  {}: {}", t(lang, "Gợi ý", "Hint"), e.hint(lang));
+    if let Some(r) = e.reference() {
+        eprintln!("  {}: {r}", t(lang, "Mã tham chiếu", "Reference"));
+    }
+    if let ClientError::Token(bhxh_token::TokenError::ModuleNotFound { searched }) = e {
+        eprintln!("  {}:", t(lang, "Đã tìm ở", "Searched"));
+        for p in searched.iter().take(12) {
+            eprintln!("    {}", p.display());
+        }
+    }
+}
+
+/// A Unix time as a date in Vietnam time (UTC+7).
+pub fn vn_date(secs: i64) -> String {
+    let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => {
+            let t = t.to_offset(offset);
+            format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
+        }
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// An RFC 3339 time from the server as a Vietnam-time date.
+pub fn vn_date_rfc3339(s: &str) -> String {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| vn_date(t.unix_timestamp()))
+        .unwrap_or_else(|_| s.to_string())
+}

@@ -1,0 +1,203 @@
+//! The reset backend's API (protocol v1) over reqwest with rustls.
+//!
+//! Plain `http://` is accepted only for loopback (a test or demo server on this
+//! machine); anything else must be `https://`.
+
+use std::time::{Duration, Instant};
+
+use bhxh_protocol::tbs::normalize_origin;
+use bhxh_protocol::wire::*;
+use bhxh_protocol::{ErrorCode, Lang, Purpose};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ClientError;
+
+/// A client of one backend.
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    origin: String,
+    lang: Lang,
+}
+
+/// What `GET /v1/health` tells, measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthReport {
+    pub version: String,
+    pub protocol: String,
+    /// Round trip, in milliseconds.
+    pub latency_ms: f64,
+    /// Server clock minus this computer's, in seconds (midpoint of the round trip).
+    pub clock_skew_secs: i64,
+}
+
+impl ApiClient {
+    /// A client for `server_url` (`https://host[:port]`, or `http://` on loopback).
+    pub fn new(server_url: &str, lang: Lang) -> Result<ApiClient, ClientError> {
+        let origin = normalize_origin(server_url)
+            .ok_or_else(|| ClientError::local(ErrorCode::InsecureServerUrl, format!("not a server address: {server_url:?}")))?;
+        if origin.starts_with("http://") && !is_loopback(&origin) {
+            return Err(ClientError::local(ErrorCode::InsecureServerUrl, format!("{origin} is not https")));
+        }
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(!is_loopback(&origin))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("bhxh-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::local(ErrorCode::ServerTls, e.to_string()))?;
+        Ok(ApiClient { http, origin, lang })
+    }
+
+    /// The origin this client connects to (what the token signs for).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The language asked for in messages.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// `GET /v1/health`, with latency and clock skew.
+    pub async fn health(&self) -> Result<HealthReport, ClientError> {
+        let before = time::OffsetDateTime::now_utc();
+        let start = Instant::now();
+        let h: Health = self.get("/v1/health", None).await?;
+        let latency = start.elapsed();
+        let server = time::OffsetDateTime::parse(&h.time, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| ClientError::local(ErrorCode::UnexpectedResponse, format!("health time: {e}")))?;
+        let midpoint = before + latency / 2;
+        Ok(HealthReport {
+            version: h.version,
+            protocol: h.protocol,
+            latency_ms: latency.as_secs_f64() * 1e3,
+            clock_skew_secs: (server - midpoint).whole_seconds(),
+        })
+    }
+
+    /// `POST /v1/recovery/challenge`.
+    pub async fn challenge(&self, username: &str, purpose: Purpose) -> Result<ChallengeResponse, ClientError> {
+        self.post("/v1/recovery/challenge", &ChallengeRequest { username: username.into(), purpose }, None).await
+    }
+
+    /// `POST /v1/recovery/complete` for a password recovery.
+    pub async fn complete_recovery(&self, req: &CompleteRequest) -> Result<RecoveryComplete, ClientError> {
+        self.post("/v1/recovery/complete", req, None).await
+    }
+
+    /// `POST /v1/recovery/complete` for a username lookup.
+    pub async fn complete_lookup(&self, req: &CompleteRequest) -> Result<UsernameLookupComplete, ClientError> {
+        self.post("/v1/recovery/complete", req, None).await
+    }
+
+    /// `POST /v1/auth/login`. The password is moved in and dropped with the request.
+    pub async fn login(&self, username: &str, password: zeroize::Zeroizing<String>) -> Result<LoginResponse, ClientError> {
+        let req = LoginRequest { username: username.into(), password: password.to_string() };
+        let result = self.post("/v1/auth/login", &req, None).await;
+        drop(zeroize::Zeroizing::new(req.password));
+        result
+    }
+
+    /// `POST /v1/auth/change-password`.
+    pub async fn change_password(
+        &self,
+        session: &str,
+        current: zeroize::Zeroizing<String>,
+        new: zeroize::Zeroizing<String>,
+    ) -> Result<Ack, ClientError> {
+        let req = ChangePasswordRequest { current_password: current.to_string(), new_password: new.to_string() };
+        let result = self.post("/v1/auth/change-password", &req, Some(session)).await;
+        drop(zeroize::Zeroizing::new(req.current_password));
+        drop(zeroize::Zeroizing::new(req.new_password));
+        result
+    }
+
+    /// `POST /v1/auth/logout`.
+    pub async fn logout(&self, session: &str) -> Result<Ack, ClientError> {
+        self.post("/v1/auth/logout", &serde_json::json!({}), Some(session)).await
+    }
+
+    /// `GET /v1/auth/session`.
+    pub async fn session(&self, session: &str) -> Result<SessionInfo, ClientError> {
+        self.get("/v1/auth/session", Some(session)).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, bearer: Option<&str>) -> Result<T, ClientError> {
+        let mut req = self.http.get(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str());
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        answer(req.send().await.map_err(net)?).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, bearer: Option<&str>) -> Result<T, ClientError> {
+        let mut req = self.http.post(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str()).json(body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        answer(req.send().await.map_err(net)?).await
+    }
+}
+
+/// `http://127.x`, `http://localhost`, `http://[::1]`, with any port.
+pub fn is_loopback(origin: &str) -> bool {
+    let host = origin.split("://").nth(1).unwrap_or("");
+    let host = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { host.split(':').next().unwrap_or("").to_string() };
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(net)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::local(ErrorCode::UnexpectedResponse, format!("{status}: {e}")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(ClientError::from_body(body)),
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => Err(ClientError::local(ErrorCode::RateLimited, status.to_string())),
+        Err(_) => Err(ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status} without an error body"))),
+    }
+}
+
+/// The one place reqwest errors become codes.
+fn net(e: reqwest::Error) -> ClientError {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        chain.push_str(&s.to_string().to_lowercase());
+        chain.push(' ');
+        source = s.source();
+    }
+    let code = if e.is_timeout() {
+        ErrorCode::ServerTimeout
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+        ErrorCode::ServerTls
+    } else if e.is_decode() {
+        ErrorCode::UnexpectedResponse
+    } else {
+        ErrorCode::ServerUnreachable
+    };
+    ClientError::local(code, chain.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_to_loopback() {
+        assert!(ApiClient::new("http://127.0.0.1:8080", Lang::Vi).is_ok());
+        assert!(ApiClient::new("http://localhost:8080/", Lang::Vi).is_ok());
+        assert!(ApiClient::new("http://[::1]:8080", Lang::Vi).is_ok());
+        assert!(ApiClient::new("https://reset.example.vn", Lang::Vi).is_ok());
+        for bad in ["http://reset.example.vn", "http://127.example.vn", "ftp://x", "reset.example.vn"] {
+            assert_eq!(ApiClient::new(bad, Lang::Vi).unwrap_err().code(), ErrorCode::InsecureServerUrl, "{bad}");
+        }
+        assert_eq!(ApiClient::new("https://Reset.Example.vn:443/v1/", Lang::Vi).unwrap().origin(), "https://reset.example.vn");
+    }
+}

@@ -1,0 +1,163 @@
+//! The flows a user walks: recover a password, or learn the usernames of the token's
+//! MST. Each goes token → challenge → sign → complete, and reports its progress.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bhxh_protocol::tbs::normalize_origin;
+use bhxh_protocol::wire::{ChallengeResponse, CompleteRequest, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::{to_be_signed, ErrorCode, Purpose, Username};
+use bhxh_token::{AuthPin, CertSummary, PinState, SignRequest, Signed, Token, TokenError, TokenSummary};
+use serde::Serialize;
+
+use crate::{ApiClient, ClientError};
+
+/// Which token and certificate to use; `None` means "the only sensible one".
+#[derive(Clone, Debug, Default)]
+pub struct Choice {
+    pub slot_id: Option<u64>,
+    /// CKA_ID, hex.
+    pub cert_id: Option<String>,
+}
+
+/// Where a flow is, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    ReadingToken,
+    RequestingChallenge,
+    Signing,
+    Verifying,
+    Done,
+}
+
+/// Picks the token and certificate. With several tokens and no choice, the one token
+/// holding a usable certificate wins; otherwise the user must choose.
+pub fn choose(tokens: &[TokenSummary], choice: &Choice, now: i64) -> Result<(TokenSummary, CertSummary), ClientError> {
+    let candidates: Vec<&TokenSummary> = match choice.slot_id {
+        Some(slot) => tokens.iter().filter(|t| t.slot_id == slot).collect(),
+        None => tokens.iter().collect(),
+    };
+    let token = match candidates.as_slice() {
+        [] => return Err(TokenError::NoToken.into()),
+        [one] => *one,
+        many => {
+            let usable: Vec<&&TokenSummary> =
+                many.iter().filter(|t| t.certificates.iter().any(|c| c.usable_at(now))).collect();
+            match usable.as_slice() {
+                [one] => **one,
+                _ => return Err(TokenError::SeveralTokens.into()),
+            }
+        }
+    };
+    let certs: Vec<&CertSummary> = match &choice.cert_id {
+        Some(id) => token.certificates.iter().filter(|c| c.id.eq_ignore_ascii_case(id)).collect(),
+        None => token.certificates.iter().collect(),
+    };
+    // A usable certificate first; failing that, the first one, so that the server's
+    // answer (expired, untrusted, …) is recorded under a reference support can look up.
+    let cert = certs.iter().find(|c| c.usable_at(now)).or(certs.first()).ok_or(TokenError::NoCertificate)?;
+    Ok((token.clone(), (*cert).clone()))
+}
+
+/// What a flow needs besides the API client.
+pub struct FlowInput<'a> {
+    pub token: Arc<dyn Token>,
+    pub choice: Choice,
+    pub pin: AuthPin,
+    pub confirm_final_try: bool,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+impl std::fmt::Debug for FlowInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowInput").field("choice", &self.choice).field("pin", &"[redacted]").finish()
+    }
+}
+
+/// Recovers the password of `username`: the token proves the MST, the server emails
+/// a temporary password (or, in its strict mode, returns it once).
+pub async fn recover(api: &ApiClient, username: &str, input: FlowInput<'_>) -> Result<RecoveryComplete, ClientError> {
+    let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
+    let (ch, req) = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
+    let _ = ch;
+    let out = api.complete_recovery(&req).await?;
+    (input.progress)(Progress::Done);
+    Ok(out)
+}
+
+/// The usernames registered for the token's MST.
+pub async fn lookup_usernames(api: &ApiClient, input: FlowInput<'_>) -> Result<UsernameLookupComplete, ClientError> {
+    let (_, req) = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
+    let out = api.complete_lookup(&req).await?;
+    (input.progress)(Progress::Done);
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prove(
+    api: &ApiClient,
+    username: &str,
+    purpose: Purpose,
+    token: Arc<dyn Token>,
+    choice: Choice,
+    pin: AuthPin,
+    confirm_final_try: bool,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(ChallengeResponse, CompleteRequest), ClientError> {
+    progress(Progress::ReadingToken);
+    let reader = token.clone();
+    let tokens = blocking(move || reader.tokens()).await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (chosen, cert) = choose(&tokens, &choice, now)?;
+    // Refuse before asking the server anything when the token cannot be used.
+    match chosen.pin_state {
+        PinState::Locked => return Err(TokenError::PinLocked.into()),
+        PinState::FinalTry if !confirm_final_try => return Err(TokenError::PinFinalTry.into()),
+        PinState::MustChange => return Err(TokenError::PinMustChange.into()),
+        _ => {}
+    }
+
+    progress(Progress::RequestingChallenge);
+    let ch = api.challenge(username, purpose).await?;
+    if normalize_origin(&ch.origin).as_deref() != Some(api.origin()) {
+        return Err(ClientError::local(
+            ErrorCode::OriginMismatch,
+            format!("challenge for {:?}, connected to {}", ch.origin, api.origin()),
+        ));
+    }
+    if ch.nonce.len() != 44 || STANDARD.decode(&ch.nonce).map(|n| n.len()) != Ok(32) {
+        return Err(ClientError::local(ErrorCode::UnexpectedResponse, "the nonce is not 32 bytes of base64"));
+    }
+    // The client builds what it signs, for the origin it actually reached.
+    let data = to_be_signed(purpose, api.origin(), username, &ch.nonce);
+
+    progress(Progress::Signing);
+    let cert_id = cert.id_bytes();
+    let slot_id = chosen.slot_id;
+    let signer = token.clone();
+    let signed: Signed = blocking(move || {
+        signer.sign(&SignRequest { slot_id, cert_id: &cert_id, pin: &pin, data: &data, confirm_final_try })
+    })
+    .await?;
+
+    progress(Progress::Verifying);
+    let req = CompleteRequest {
+        challenge_id: ch.challenge_id.clone(),
+        username: username.to_string(),
+        purpose,
+        certificate: STANDARD.encode(&signed.certificate),
+        algorithm: signed.algorithm,
+        signature: STANDARD.encode(&signed.signature),
+    };
+    Ok((ch, req))
+}
+
+/// Runs a blocking token call off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, TokenError> + Send + 'static) -> Result<T, ClientError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ClientError::from),
+        Err(e) => Err(ClientError::Token(TokenError::Failure { detail: format!("token thread: {e}") })),
+    }
+}

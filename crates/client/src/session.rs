@@ -1,0 +1,102 @@
+//! Where the login session lives between runs: the OS keyring (Windows Credential
+//! Manager, macOS Keychain, the Linux kernel keyring). Where none is available the
+//! client says so (`KEYRING_UNAVAILABLE`) and goes on without remembering.
+
+use std::sync::Mutex;
+
+use bhxh_protocol::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+use crate::ClientError;
+
+/// A remembered session. Its `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    pub username: String,
+    pub token: String,
+    pub must_change_password: bool,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("username", &self.username)
+            .field("token", &"[redacted]")
+            .field("must_change_password", &self.must_change_password)
+            .finish()
+    }
+}
+
+/// Keeps one session per backend.
+pub trait SessionStore: Send + Sync {
+    fn save(&self, s: &StoredSession) -> Result<(), ClientError>;
+    fn load(&self) -> Result<Option<StoredSession>, ClientError>;
+    fn clear(&self) -> Result<(), ClientError>;
+}
+
+/// The OS keyring, one entry per backend origin.
+#[derive(Debug)]
+pub struct KeyringStore {
+    origin: String,
+}
+
+impl KeyringStore {
+    /// The entry `bhxh` / `origin`.
+    pub fn new(origin: &str) -> KeyringStore {
+        KeyringStore { origin: origin.to_string() }
+    }
+
+    fn entry(&self) -> Result<keyring::Entry, ClientError> {
+        keyring::Entry::new("bhxh", &self.origin).map_err(unavailable)
+    }
+}
+
+fn unavailable(e: keyring::Error) -> ClientError {
+    ClientError::local(ErrorCode::KeyringUnavailable, e.to_string())
+}
+
+impl SessionStore for KeyringStore {
+    fn save(&self, s: &StoredSession) -> Result<(), ClientError> {
+        let json = serde_json::to_string(s).map_err(|e| ClientError::local(ErrorCode::KeyringUnavailable, e.to_string()))?;
+        self.entry()?.set_password(&json).map_err(unavailable)
+    }
+
+    fn load(&self) -> Result<Option<StoredSession>, ClientError> {
+        match self.entry()?.get_password() {
+            Ok(json) => Ok(serde_json::from_str(&json).ok()),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn clear(&self) -> Result<(), ClientError> {
+        match self.entry()?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// A store that forgets on exit (when no keyring is available, and in tests).
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<Option<StoredSession>>);
+
+impl SessionStore for MemoryStore {
+    fn save(&self, s: &StoredSession) -> Result<(), ClientError> {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(s.clone());
+        }
+        Ok(())
+    }
+
+    fn load(&self) -> Result<Option<StoredSession>, ClientError> {
+        Ok(self.0.lock().ok().and_then(|g| g.clone()))
+    }
+
+    fn clear(&self) -> Result<(), ClientError> {
+        if let Ok(mut g) = self.0.lock() {
+            *g = None;
+        }
+        Ok(())
+    }
+}
