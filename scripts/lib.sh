@@ -21,4 +21,6 @@ BHXH_APT_PACKAGES=(
     python3-aiosmtpd   # the real SMTP server the tests deliver to
     pkg-config
     libpcsclite-dev    # the pcsc crate links libpcsclite
+    softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
+    opensc             # pkcs11-tool, used by the provisioning and the tests
 )

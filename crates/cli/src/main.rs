@@ -73,11 +73,13 @@ enum Command {
         #[command(flatten)]
         choice: ChoiceArgs,
     },
-    /// Log in (the session is kept in the OS keyring when there is one).
+    /// Log in (the session is kept in the OS keyring when there is one). With the
+    /// emailed temporary password, the new password is asked for at once.
     Login {
         #[arg(long)]
         username: String,
-        /// Read the password from the first line of standard input.
+        /// Read the password (and, after a temporary one, the new password) from lines of
+        /// standard input.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -265,25 +267,80 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
     let api = ApiClient::new(server, lang)?;
     let source = if password_stdin { Source::Stdin } else { Source::Terminal };
     let password = prompt::secret(source, t(lang, "Mật khẩu: ", "Password: "))?;
-    let resp = api.login(username, password).await?;
+    // From standard input the new password (if any) is on the next line: check it before
+    // logging in, so that a bad one never uses up a temporary password.
+    let ahead = match source {
+        Source::Stdin => Some(prompt::secret(source, "")?).filter(|p| !p.is_empty()),
+        Source::Terminal => None,
+    };
+    if let Some(new) = &ahead {
+        check_new_password(new, &password, username)?;
+    }
+    let resp = api.login(username, password.clone()).await?;
+    println!("{} ({}: {})", t(lang, "Đăng nhập thành công.", "Logged in."), t(lang, "mã tham chiếu", "reference"), resp.reference);
     let stored = StoredSession {
         username: bhxh_protocol::domain::normalize_username(username),
         token: resp.session_token.clone(),
         must_change_password: resp.must_change_password,
     };
     remember(&api, &stored, lang);
-    println!("{} ({}: {})", t(lang, "Đăng nhập thành công.", "Logged in."), t(lang, "mã tham chiếu", "reference"), resp.reference);
-    if resp.must_change_password {
-        println!(
-            "{}",
-            t(
-                lang,
-                "Bạn đang dùng mật khẩu tạm thời và phải đổi ngay: bhxh change-password",
-                "You used a temporary password and must change it now: bhxh change-password"
-            )
-        );
+    if !resp.must_change_password {
+        return Ok(());
+    }
+    // The temporary password works once: the change happens now, in this command.
+    println!("{}", t(lang, "Bạn đang dùng mật khẩu tạm thời và phải đổi mật khẩu ngay.", "You used a temporary password and must change it now."));
+    let session = Zeroizing::new(resp.session_token.clone());
+    let new = match ahead {
+        Some(new) => new,
+        None if source == Source::Stdin => {
+            return Err(ClientError::local(ErrorCode::PasswordChangeRequired, "no new password on standard input"));
+        }
+        None => new_password(lang, &password, username)?,
+    };
+    let ack = api.change_password(&session, password, new).await?;
+    let _ = KeyringStore::new(api.origin()).clear();
+    println!(
+        "{} ({}: {})",
+        t(lang, "Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.", "Password changed. Log in again with the new password."),
+        t(lang, "mã tham chiếu", "reference"),
+        ack.reference
+    );
+    Ok(())
+}
+
+/// The policy and reuse checks the server makes, made first here so a typo costs nothing.
+fn check_new_password(new: &str, current: &str, username: &str) -> Result<(), ClientError> {
+    if new == current {
+        return Err(ClientError::local(ErrorCode::PasswordReuse, "the new password equals the current one"));
+    }
+    let unmet = bhxh_protocol::domain::password_policy(new, username);
+    if !unmet.is_empty() {
+        return Err(ClientError::local(ErrorCode::PasswordPolicy, format!("{unmet:?}")));
     }
     Ok(())
+}
+
+/// Asks on the terminal for a new password (twice) until it passes the local checks.
+fn new_password(lang: Lang, current: &str, username: &str) -> Result<Zeroizing<String>, ClientError> {
+    eprintln!("{}", ErrorCode::PasswordPolicy.message(lang));
+    let mut last = None;
+    for _ in 0..3 {
+        let new = prompt::secret(Source::Terminal, t(lang, "Mật khẩu mới: ", "New password: "))?;
+        let again = prompt::secret(Source::Terminal, t(lang, "Nhập lại mật khẩu mới: ", "New password again: "))?;
+        let checked = if *again != *new {
+            Err(ClientError::local(ErrorCode::PasswordPolicy, "the two new passwords differ"))
+        } else {
+            check_new_password(&new, current, username)
+        };
+        match checked {
+            Ok(()) => return Ok(new),
+            Err(e) => {
+                print_error(lang, &e);
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ClientError::local(ErrorCode::PasswordPolicy, "no acceptable password")))
 }
 
 fn remember(api: &ApiClient, s: &StoredSession, lang: Lang) {
@@ -296,34 +353,27 @@ fn remember(api: &ApiClient, s: &StoredSession, lang: Lang) {
 async fn change_password(server: &str, lang: Lang, username: Option<String>, stdin: bool) -> Result<(), ClientError> {
     let api = ApiClient::new(server, lang)?;
     let store = KeyringStore::new(api.origin());
-    let stored = store.load().unwrap_or(None).filter(|s| username.as_ref().is_none_or(|u| bhxh_protocol::domain::normalize_username(u) == s.username));
+    let stored = store
+        .load()
+        .unwrap_or(None)
+        .filter(|s| username.as_ref().is_none_or(|u| bhxh_protocol::domain::normalize_username(u) == s.username));
+    let Some(user) = username.clone().or_else(|| stored.as_ref().map(|s| s.username.clone())) else {
+        return Err(ClientError::local(ErrorCode::NotLoggedIn, "no remembered session and no --username"));
+    };
     let source = if stdin { Source::Stdin } else { Source::Terminal };
     let current = prompt::secret(source, t(lang, "Mật khẩu hiện tại (hoặc mật khẩu tạm thời): ", "Current (or temporary) password: "))?;
-    let session = match stored {
-        Some(s) => s.token.clone(),
-        None => {
-            let Some(user) = &username else {
-                return Err(ClientError::local(ErrorCode::NotLoggedIn, "no remembered session and no --username"));
-            };
-            api.login(user, current.clone()).await?.session_token
+    let new = match source {
+        Source::Stdin => {
+            let new = prompt::secret(source, "")?;
+            check_new_password(&new, &current, &user)?;
+            new
         }
+        Source::Terminal => new_password(lang, &current, &user)?,
     };
-    let session = Zeroizing::new(session);
-    eprintln!(
-        "{}",
-        t(
-            lang,
-            "Mật khẩu mới: ít nhất 10 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt, không chứa tên đăng nhập.",
-            "New password: at least 10 characters with upper and lower case, a digit and a symbol, not containing the username."
-        )
-    );
-    let new = prompt::secret(source, t(lang, "Mật khẩu mới: ", "New password: "))?;
-    if source == Source::Terminal {
-        let again = prompt::secret(source, t(lang, "Nhập lại mật khẩu mới: ", "New password again: "))?;
-        if *again != *new {
-            return Err(ClientError::local(ErrorCode::PasswordPolicy, "the two new passwords differ"));
-        }
-    }
+    let session = match stored {
+        Some(s) => Zeroizing::new(s.token.clone()),
+        None => Zeroizing::new(api.login(&user, current.clone()).await?.session_token),
+    };
     let ack = api.change_password(&session, current, new).await?;
     let _ = store.clear();
     println!(

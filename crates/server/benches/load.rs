@@ -24,11 +24,7 @@ use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 const ACCOUNTS: usize = 200;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-pki");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let ok = Command::new("bash").arg(root.join("scripts/make-fixtures.sh")).arg(&dir).status().unwrap().success();
-    assert!(ok);
-    dir
+    bhxh_testkit::fixtures().to_path_buf()
 }
 
 enum Signer {

@@ -2,10 +2,8 @@
 //! "token" in software (the fixture keys) that signs exactly as a client would.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -17,128 +15,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 
-pub const MST: &str = "0101234567";
-
-/// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
-}
-
-/// The fixture PKI, made once per week of test runs by `scripts/make-fixtures.sh`
-/// (its CRL is valid 30 days, its leaves a year).
-pub fn fixtures() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pki-week{week}"));
-        let status = Command::new("bash")
-            .arg(root().join("scripts/make-fixtures.sh"))
-            .arg(&dir)
-            .status()
-            .expect("running scripts/make-fixtures.sh");
-        assert!(status.success(), "scripts/make-fixtures.sh failed");
-        dir
-    })
-}
-
-pub fn fixture(name: &str) -> PathBuf {
-    fixtures().join(name)
-}
-
-// ---- SMTP -------------------------------------------------------------------------
-
-/// A received mail, decoded by the sink.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct ReceivedMail {
-    pub message_id: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub text: String,
-}
-
-/// A real SMTP server (aiosmtpd) writing what it receives into a folder.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    pub dir: PathBuf,
-}
-
-impl SmtpSink {
-    pub fn start(dir: &Path, port: u16) -> SmtpSink {
-        use std::io::BufRead;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
-        SmtpSink { child, port, dir: dir.to_path_buf() }
-    }
-
-    pub fn mails(&self) -> Vec<ReceivedMail> {
-        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
-            .unwrap_or_default();
-        names.sort();
-        names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
-    }
-
-    /// Waits until a mail to `to` whose subject contains `subject` has arrived.
-    pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(m) = self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject)) {
-                return m;
-            }
-            assert!(Instant::now() < deadline, "no mail to {to} with subject {subject:?}; got {:#?}", self.mails());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until at least `n` mails have arrived.
-    pub async fn wait_count(&self, n: usize, within: Duration) -> Vec<ReceivedMail> {
-        let deadline = Instant::now() + within;
-        loop {
-            let mails = self.mails();
-            if mails.len() >= n || Instant::now() > deadline {
-                return mails;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A free loopback port (for a server started later on it).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The temporary password in a reset mail.
-pub fn password_in(mail: &ReceivedMail) -> String {
-    mail.text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Mật khẩu tạm thời:"))
-        .map(|p| p.trim().to_string())
-        .unwrap_or_else(|| panic!("no password in {:?}", mail.text))
-}
+#[allow(unused_imports)]
+pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, ReceivedMail, SmtpSink, MST};
 
 // ---- the server ---------------------------------------------------------------------
 

@@ -1,0 +1,257 @@
+//! End to end with real parts: `bhxh-server` (SQLite, a real SMTP server), SoftHSM2
+//! tokens provisioned for this run, and the `bhxh` binary with the PIN on standard input.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use bhxh_server::{Application, Clock, Config};
+use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use bhxh_token::p11::Pkcs11Token;
+use bhxh_token::Token;
+
+const USER: &str = "ketoan01";
+const EMAIL: &str = "ketoan@congty.vn";
+/// A PIN nothing else in the run contains, so a search for it cannot match by chance.
+const DISTINCT_PIN: &str = "Zq7#pin-4821";
+
+/// Server logs at debug level go to this file, to be searched for the PIN.
+fn log_file() -> &'static Path {
+    static LOG: OnceLock<std::path::PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("bhxh-e2e-server-{}.log", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_max_level(tracing::Level::DEBUG).try_init();
+        path
+    })
+}
+
+struct Env {
+    server: String,
+    store: bhxh_server::store::Store,
+    smtp: SmtpSink,
+    data: tempfile::TempDir,
+    _handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start() -> Env {
+    log_file();
+    let data = tempfile::tempdir().unwrap();
+    let smtp = SmtpSink::start(&data.path().join("received"), 0);
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".into();
+    config.data_dir = data.path().join("server");
+    config.trust_anchors = Some(fixture("trust.pem"));
+    config.crl_file = Some(fixture("crl.pem"));
+    config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+    config.outbox.poll_ms = 100;
+    let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+    let server = app.origin();
+    let store = app.store();
+    bhxh_server::admin::account_add(&store, &Clock::system(), USER, MST, EMAIL, None).await.unwrap();
+    let handle = app.spawn();
+    Env { server, store, smtp, data, _handle: handle }
+}
+
+/// The slot of a provisioned token (slot ids change with every provisioning).
+fn slot(label: &str) -> u64 {
+    let hsm = softhsm();
+    let t = Pkcs11Token::open(&hsm.module).unwrap();
+    t.tokens().unwrap().into_iter().find(|t| t.label == label).unwrap().slot_id
+}
+
+/// The RSA token's PIN changed once to one that cannot match anything else.
+fn distinct_pin_rsa_slot() -> u64 {
+    static DONE: OnceLock<u64> = OnceLock::new();
+    *DONE.get_or_init(|| {
+        let hsm = softhsm();
+        let ok = Command::new("pkcs11-tool")
+            .args(["--module", hsm.module.to_str().unwrap(), "--token-label", "BHXH Test RSA", "--login", "--pin", TEST_PIN])
+            .args(["--change-pin", "--new-pin", DISTINCT_PIN])
+            .env("SOFTHSM2_CONF", &hsm.conf)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        slot("BHXH Test RSA")
+    })
+}
+
+fn bhxh(server: &str, args: &[&str], stdin: &str) -> Output {
+    let hsm = softhsm();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
+        .arg("--server")
+        .arg(server)
+        .arg("--module")
+        .arg(&hsm.module)
+        .args(args)
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .env("LANG", "vi_VN.UTF-8")
+        .env_remove("BHXH_SERVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+async fn nothing_changed(env: &Env) {
+    let mails = env.store.list_mail(100).await.unwrap();
+    assert!(mails.is_empty(), "mail was queued: {mails:?}");
+    let account = env.store.account_by_username(USER).await.unwrap().unwrap();
+    assert!(account.temp_password_hash.is_none(), "a temporary password was set");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_login_change_with_the_cli() {
+    let env = start().await;
+    let rsa = distinct_pin_rsa_slot().to_string();
+
+    // Two tokens with usable certificates of the same MST: the CLI asks which.
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin"], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("SEVERAL_TOKENS"), "{}", text(&o));
+
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH") && out.contains(MST), "the certificate is shown: {out}");
+    assert!(out.contains("ke***@c***.vn") && out.contains("RC-"), "{out}");
+
+    let mail = env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let temp = password_in(&mail);
+
+    // Login with the emailed password: the change is demanded at once, in the same run;
+    // a new password that cannot be accepted is refused before the temporary one is used.
+    let new = "Mua-thu-2026!";
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{temp}\n{temp}\n"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("PASSWORD_REUSE"), "{}", text(&o));
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{temp}\nshort\n"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("PASSWORD_POLICY"), "{}", text(&o));
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{temp}\n"));
+    assert_eq!(o.status.code(), Some(4), "a temporary password without a new one: {}", text(&o));
+    assert!(text(&o).contains("PASSWORD_CHANGE_REQUIRED"), "{}", text(&o));
+    // That login used the temporary password up (it works once): recover again.
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let reference = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string)).unwrap();
+    let mail = loop {
+        let m = env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+        if m.text.contains(&reference) {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let temp = password_in(&mail);
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{temp}\n{new}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Đã đổi mật khẩu"), "{}", text(&o));
+
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{new}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("bhxh change-password"), "{}", text(&o));
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{temp}\n"));
+    assert_eq!(o.status.code(), Some(4), "the emailed password is refused: {}", text(&o));
+    assert!(text(&o).contains("INVALID_CREDENTIALS"));
+    env.smtp.wait_for(EMAIL, "Thông báo đổi mật khẩu").await;
+
+    // A later change with the long-term password (no keyring here: log in inline).
+    let newer = "Dong-chi-2027#";
+    let o = bhxh(&env.server, &["change-password", "--username", USER, "--stdin"], &format!("{new}\n{newer}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = bhxh(&env.server, &["login", "--username", USER, "--password-stdin"], &format!("{newer}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The username lookup with the same token.
+    let o = bhxh(&env.server, &["lookup-username", "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(USER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pin_changes_nothing_on_the_server() {
+    let env = start().await;
+    let rsa = distinct_pin_rsa_slot().to_string();
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], "000000\n");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("PIN_INCORRECT") && text(&o).contains("Caps Lock"), "{}", text(&o));
+    nothing_changed(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_of_another_mst_is_refused_and_nothing_changes() {
+    let env = start().await;
+    let other = slot("BHXH Other MST").to_string();
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("CERT_NOT_BOUND") && out.contains("Mã tham chiếu: RC-"), "{out}");
+    nothing_changed(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_a_clear_error() {
+    let port = bhxh_testkit::free_port();
+    let rsa = distinct_pin_rsa_slot().to_string();
+    let o = bhxh(&format!("http://127.0.0.1:{port}"), &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("SERVER_UNREACHABLE") && text(&o).contains("Không kết nối được tới máy chủ"), "{}", text(&o));
+    let o = bhxh("http://reset.example.vn", &["--lang", "en", "whoami"], "");
+    assert_eq!(o.status.code(), Some(5));
+    assert!(text(&o).contains("INSECURE_SERVER_URL") && text(&o).contains("must start with https://"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pin_is_nowhere_after_a_recovery() {
+    let env = start().await;
+    let rsa = distinct_pin_rsa_slot().to_string();
+    let recover = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(recover.status.code(), Some(0), "{}", text(&recover));
+    env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let doctor = bhxh(&env.server, &["doctor", "--json"], "");
+    let doctor_text = text(&doctor);
+    assert!(doctor_text.contains("\"pkcs11_module\"") && doctor_text.contains(MST), "{doctor_text}");
+
+    let mut haystacks: Vec<(String, Vec<u8>)> = vec![
+        ("recover output".into(), text(&recover).into_bytes()),
+        ("doctor output".into(), doctor_text.into_bytes()),
+        ("server log".into(), std::fs::read(log_file()).unwrap()),
+    ];
+    for dir in [env.data.path()] {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    haystacks.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
+                }
+            }
+        }
+    }
+    assert!(haystacks.len() > 5, "searched too little: {:?}", haystacks.iter().map(|h| &h.0).collect::<Vec<_>>());
+    for (name, bytes) in &haystacks {
+        assert!(!bytes.windows(DISTINCT_PIN.len()).any(|w| w == DISTINCT_PIN.as_bytes()), "the PIN is in {name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_tokens_and_server() {
+    let env = start().await;
+    let o = bhxh(&env.server, &["doctor"], "");
+    let out = text(&o);
+    assert!(out.contains("BHXH Test RSA") && out.contains("BHXH Test EC") && out.contains("BHXH Other MST"), "{out}");
+    assert!(out.contains("[ OK ] server") && out.contains("clock"), "{out}");
+    let o = bhxh(&format!("http://127.0.0.1:{}", bhxh_testkit::free_port()), &["--lang", "en", "doctor"], "");
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("[FAIL] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
+}

@@ -1,0 +1,164 @@
+//! Real parts for tests, shared by every crate: the fixture PKI
+//! (`scripts/make-fixtures.sh`), a real SMTP server (aiosmtpd) that writes what it
+//! receives into a folder, and freshly provisioned SoftHSM2 tokens
+//! (`scripts/provision-softhsm.sh`). Only ever a dev-dependency.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The MST of the fixture certificates and the demo account.
+pub const MST: &str = "0101234567";
+/// The user PIN of the provisioned SoftHSM2 tokens.
+pub const TEST_PIN: &str = "123456";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// Scratch space under the target dir, kept between runs.
+fn scratch() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    target.join("test-scratch")
+}
+
+/// The fixture PKI, made once a week (its CRL is valid 30 days, its leaves a year).
+pub fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
+        let dir = scratch().join(format!("pki-week{week}"));
+        let ok = Command::new("bash").arg(root().join("scripts/make-fixtures.sh")).arg(&dir).status().expect("bash").success();
+        assert!(ok, "scripts/make-fixtures.sh failed");
+        dir
+    })
+}
+
+/// A file of the fixture PKI, e.g. `rsa-valid.cert.pem`.
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+/// SoftHSM2 tokens made fresh for this test process (`BHXH Test RSA`, `BHXH Test EC`,
+/// `BHXH Other MST`, user PIN [`TEST_PIN`]), with `SOFTHSM2_CONF` pointing at them.
+/// Never a token that was already on the machine.
+pub struct SoftHsm {
+    pub dir: PathBuf,
+    pub module: PathBuf,
+    pub conf: PathBuf,
+}
+
+/// Provisions the tokens once per test process and sets `SOFTHSM2_CONF` for it (before
+/// any PKCS#11 module is loaded: SoftHSM reads it at C_Initialize).
+pub fn softhsm() -> &'static SoftHsm {
+    static HSM: OnceLock<SoftHsm> = OnceLock::new();
+    HSM.get_or_init(|| {
+        let dir = scratch().join(format!("softhsm-{}", std::process::id()));
+        let out = Command::new("bash")
+            .arg(root().join("scripts/provision-softhsm.sh"))
+            .arg(&dir)
+            .arg(fixtures())
+            .output()
+            .expect("bash");
+        assert!(out.status.success(), "provision-softhsm.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        let conf = dir.join("softhsm2.conf");
+        // Set once, before any thread of the test loads a module.
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        SoftHsm { dir, module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"), conf }
+    })
+}
+
+// ---- SMTP -------------------------------------------------------------------------
+
+/// A received mail, decoded by the sink.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedMail {
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+/// A real SMTP server (Debian python3-aiosmtpd) writing what it receives into a folder.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl SmtpSink {
+    /// Starts on `port` (0: any free port) and waits until it listens.
+    pub fn start(dir: &Path, port: u16) -> SmtpSink {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("support/smtp_sink.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
+        SmtpSink { child, port, dir: dir.to_path_buf() }
+    }
+
+    /// Every mail received so far, in order.
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .unwrap_or_default();
+        names.sort();
+        names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
+    }
+
+    /// Waits (20 s at most) for the newest mail to `to` whose subject contains `subject`.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject)) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "no mail to {to} with subject {subject:?}; got {:#?}", self.mails());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until at least `n` mails have arrived or `within` passed.
+    pub async fn wait_count(&self, n: usize, within: Duration) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + within;
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n || Instant::now() > deadline {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (for a server started later on it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The temporary password in a reset mail.
+pub fn password_in(mail: &ReceivedMail) -> String {
+    mail.text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Mật khẩu tạm thời:"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no password in {:?}", mail.text))
+}
