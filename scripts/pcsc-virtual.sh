@@ -66,11 +66,12 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # alive PID WORD: PID is a live (not zombie) process whose command line contains WORD.
 alive() {
-    local pid=$1 word=$2 state
+    local pid=$1 word=$2 state cmd
     [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
     state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$word"
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ "$cmd" == *"$word"* ]]
 }
 pid_from() { if [ -s "$1" ]; then cat "$1"; fi; }
 
@@ -232,6 +233,12 @@ cmd_start() {
     probe readers
 }
 
+# When vicc dies under a connected client (vicc 0.8 crashes on some APDUs, e.g. SELECT
+# with P2=00), the failing SCardTransmit marks the reader empty before pcscd's reader
+# poll (every 400 ms) has seen the card go; a new vicc that connects before that poll is
+# then never reported. One second lets the poll run.
+settle_after_crash() { sleep 1; }
+
 port_arg() {
     local port=${1:-$VPCD_PORT}
     [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, got '$port'"
@@ -256,8 +263,15 @@ cmd_insert() {
     if alive "$pid" "$VICC"; then
         say "card already inserted in '$reader' (vicc pid $pid)"
     else
-        rm -f "$pidf"
-        if probe status | grep -q "^$reader	present"; then
+        if [ -n "$pid" ]; then
+            # Our previous vicc died (vicc 0.8 crashes on some APDUs, see its log): pcscd
+            # notices within its 400 ms poll; let it, before checking the reader is empty.
+            say "the vicc of the last insert on port $port (pid $pid) is dead; its log: $log"
+            rm -f "$pidf"
+            probe wait "$port" absent "$TIMEOUT" >/dev/null || true
+            settle_after_crash
+        fi
+        if grep -q "^$reader	present" <<<"$(probe status)"; then
             die "'$reader' already has a card that this script did not insert" "$PCSCD_LOG"
         fi
         venv_ok || die "the Python env for vicc ($VENV) is missing or broken: run $0 install" "$INSTALL_LOG"
@@ -278,8 +292,11 @@ cmd_insert() {
             rm -f "$pidf"
             die "vicc (pid $pid) exited before the card showed up in '$reader'" "$log"
         fi
-        [ "$(now_ms)" -lt "$deadline" ] ||
-            die "no card in '$reader' ${TIMEOUT}s after starting vicc (pcscd log: $PCSCD_LOG)" "$log"
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            stop_pid "$pid" "$VICC" vicc "$log"
+            rm -f "$pidf"
+            die "no card in '$reader' ${TIMEOUT}s after starting vicc, vicc stopped again (pcscd log: $PCSCD_LOG)" "$log"
+        fi
     done
     say "card present in '$reader' after $(( $(now_ms) - t0 )) ms"
     echo "$atr"
@@ -287,25 +304,32 @@ cmd_insert() {
 
 cmd_remove() {
     need_installed
-    local port reader pidf pid t0 rc
+    local port reader pidf pid t0 rc crashed
     port=$(port_arg "${1:-}")
     lock
     pidf=$(vicc_pidfile "$port")
     pid=$(pid_from "$pidf")
     t0=$(now_ms)
-    if alive "$pid" "$VICC"; then
+    crashed=0
+    if [ -n "$pid" ]; then
+        # Our card: stop its vicc (if it has not died by itself, e.g. on a vicc crash).
+        if ! alive "$pid" "$VICC"; then
+            say "vicc (pid $pid) on port $port had already exited; its log: $(vicc_log "$port")"
+            crashed=1
+        fi
         stop_pid "$pid" "$VICC" vicc "$(vicc_log "$port")"
         rm -f "$pidf"
         reader=$(reader_of "$port")
     else
         reader=$(reader_of "$port")
-        if probe status | grep -q "^$reader	present"; then
-            die "the card in '$reader' was not inserted by this script (no live vicc in $pidf)" "$PCSCD_LOG"
+        if grep -q "^$reader	present" <<<"$(probe status)"; then
+            die "the card in '$reader' was not inserted by this script (no vicc pid file $pidf)" "$PCSCD_LOG"
         fi
     fi
     rm -f "$pidf"
     rc=0; probe wait "$port" absent "$TIMEOUT" || rc=$?
     [ $rc -eq 0 ] || die "'$reader' still reports a card ${TIMEOUT}s after vicc stopped: $(probe_err)" "$PCSCD_LOG"
+    [ $crashed -eq 0 ] || settle_after_crash
     say "no card in '$reader' ($(( $(now_ms) - t0 )) ms)"
 }
 

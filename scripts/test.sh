@@ -11,7 +11,8 @@ need_apt "${BHXH_APT_PACKAGES[@]}"
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The PC/SC test starts pcscd with virtual readers (scripts/pcsc-virtual.sh); stop it after.
+trap 'rm -f "$log"; bash scripts/pcsc-virtual.sh stop >/dev/null 2>&1 || true' EXIT
 status=0
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?

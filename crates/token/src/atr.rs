@@ -29,7 +29,7 @@ pub const KNOWN_MODELS: &[KnownModel] = &[
     },
     KnownModel {
         name: "Virtual smart card (vsmartcard vicc, tests only)",
-        atr_prefix: "3B:80:80:01:01",
+        atr_prefix: "3B:95:13:81:01:80:73:FF:01:00:0B",
         modules: &[],
     },
 ];

@@ -1,0 +1,81 @@
+//! PC/SC against a real pcscd with the virtual readers of Debian vsmartcard-vpcd and a
+//! virtual card (vicc) inserted and removed by scripts/pcsc-virtual.sh: the reader list,
+//! the ATR, and the watcher's insertion and removal events.
+
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bhxh_testkit::root;
+use bhxh_token::readers::{readers, ReaderEvent, Watcher};
+
+const READER: &str = "Virtual PCD 00 00";
+const VIRTUAL_ATR: &str = "3B:95:13:81:01:80:73:FF:01:00:0B";
+
+fn harness(args: &[&str]) -> String {
+    let out = Command::new("bash").arg(root().join("scripts/pcsc-virtual.sh")).args(args).output().expect("bash");
+    assert!(
+        out.status.success(),
+        "scripts/pcsc-virtual.sh {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn next_event(rx: &mpsc::Receiver<ReaderEvent>, want: impl Fn(&ReaderEvent) -> bool) -> (ReaderEvent, Duration) {
+    let start = Instant::now();
+    loop {
+        let left = Duration::from_secs(10).checked_sub(start.elapsed()).expect("no such event within 10 s");
+        let e = rx.recv_timeout(left).expect("no such event within 10 s");
+        if want(&e) {
+            return (e, start.elapsed());
+        }
+    }
+}
+
+#[test]
+fn readers_atr_and_hot_plug_events() {
+    harness(&["install"]);
+    let names = harness(&["start"]);
+    assert!(names.contains(READER), "{names}");
+    let _ = harness(&["remove", "35963"]);
+
+    let list = readers().expect("PC/SC answers");
+    let r = list.iter().find(|r| r.name == READER).expect("the virtual reader is listed");
+    assert!(!r.card_present);
+
+    let (tx, rx) = mpsc::channel();
+    let watcher = Watcher::start(move |e| {
+        let _ = tx.send(e);
+    });
+    next_event(&rx, |e| matches!(e, ReaderEvent::ReaderAdded { reader } if reader == READER));
+
+    let atr = harness(&["insert", "35963"]);
+    assert_eq!(atr.trim(), VIRTUAL_ATR.replace(':', ""));
+    let (e, took) = next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
+    eprintln!("insertion seen by the watcher {} ms after the harness reported it", took.as_millis());
+    match e {
+        ReaderEvent::CardInserted { reader, atr, model } => {
+            assert_eq!(reader, READER);
+            assert_eq!(atr, VIRTUAL_ATR);
+            assert!(model.unwrap_or_default().contains("Virtual smart card"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let list = readers().unwrap();
+    let r = list.iter().find(|r| r.name == READER).unwrap();
+    assert!(r.card_present);
+    assert_eq!(r.atr.as_deref(), Some(VIRTUAL_ATR));
+
+    harness(&["remove", "35963"]);
+    let (e, took) = next_event(&rx, |e| matches!(e, ReaderEvent::CardRemoved { .. }));
+    eprintln!("removal seen by the watcher {} ms after the harness reported it", took.as_millis());
+    assert_eq!(e, ReaderEvent::CardRemoved { reader: READER.into() });
+
+    // Insert again: the watcher keeps working after a removal.
+    harness(&["insert", "35963"]);
+    next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
+    harness(&["remove", "35963"]);
+    drop(watcher);
+}
