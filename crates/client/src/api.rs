@@ -143,11 +143,15 @@ impl ApiClient {
     }
 }
 
-/// `http://127.x`, `http://localhost`, `http://[::1]`, with any port.
+/// `http://127.x.y.z`, `http://localhost`, `http://[::1]`, with any port. The host must
+/// parse as a loopback IP address: `127.example.vn` is not loopback.
 pub fn is_loopback(origin: &str) -> bool {
-    let host = origin.split("://").nth(1).unwrap_or("");
-    let host = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { host.split(':').next().unwrap_or("").to_string() };
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+    let authority = origin.split("://").nth(1).unwrap_or("");
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().and_then(|h| h.parse::<std::net::Ipv6Addr>().ok()).is_some_and(|ip| ip.is_loopback());
+    }
+    let host = authority.split(':').next().unwrap_or("");
+    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
@@ -195,7 +199,7 @@ mod tests {
         assert!(ApiClient::new("http://localhost:8080/", Lang::Vi).is_ok());
         assert!(ApiClient::new("http://[::1]:8080", Lang::Vi).is_ok());
         assert!(ApiClient::new("https://reset.example.vn", Lang::Vi).is_ok());
-        for bad in ["http://reset.example.vn", "http://127.example.vn", "ftp://x", "reset.example.vn"] {
+        for bad in ["http://reset.example.vn", "http://127.example.vn", "http://127.0.0.1.nip.io", "http://[::2]:80", "ftp://x", "reset.example.vn"] {
             assert_eq!(ApiClient::new(bad, Lang::Vi).unwrap_err().code(), ErrorCode::InsecureServerUrl, "{bad}");
         }
         assert_eq!(ApiClient::new("https://Reset.Example.vn:443/v1/", Lang::Vi).unwrap().origin(), "https://reset.example.vn");

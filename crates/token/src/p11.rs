@@ -30,6 +30,10 @@ const SHA256_DIGEST_INFO: [u8; 19] =
 pub struct Pkcs11Token {
     ctx: Arc<Pkcs11>,
     module: PathBuf,
+    /// PKCS#11 login state belongs to the token for the whole process (every session
+    /// shares it): one signer's logout would log another out mid-signature. Login →
+    /// sign → logout therefore runs one at a time per module.
+    signing: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Pkcs11Token {
@@ -40,8 +44,10 @@ impl std::fmt::Debug for Pkcs11Token {
 
 /// Modules are loaded and initialised once per process (C_Initialize twice is an error,
 /// and C_Finalize under another user of the module would pull the rug).
-fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Pkcs11>>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<Pkcs11>>>> = OnceLock::new();
+type Loaded = (Arc<Pkcs11>, Arc<Mutex<()>>);
+
+fn loaded() -> &'static Mutex<HashMap<PathBuf, Loaded>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Loaded>>> = OnceLock::new();
     LOADED.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -50,8 +56,8 @@ impl Pkcs11Token {
     pub fn open(module: &Path) -> Result<Pkcs11Token, TokenError> {
         let key = module.canonicalize().unwrap_or_else(|_| module.to_path_buf());
         let mut cache = loaded().lock().map_err(|_| TokenError::Failure { detail: "module cache poisoned".into() })?;
-        if let Some(ctx) = cache.get(&key) {
-            return Ok(Pkcs11Token { ctx: ctx.clone(), module: key });
+        if let Some((ctx, signing)) = cache.get(&key) {
+            return Ok(Pkcs11Token { ctx: ctx.clone(), module: key, signing: signing.clone() });
         }
         let load_failed = |detail: String| TokenError::ModuleLoadFailed { module: key.clone(), detail };
         let ctx = Pkcs11::new(&key).map_err(|e| load_failed(e.to_string()))?;
@@ -59,9 +65,9 @@ impl Pkcs11Token {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => return Err(load_failed(e.to_string())),
         }
-        let ctx = Arc::new(ctx);
-        cache.insert(key.clone(), ctx.clone());
-        Ok(Pkcs11Token { ctx, module: key })
+        let (ctx, signing) = (Arc::new(ctx), Arc::new(Mutex::new(())));
+        cache.insert(key.clone(), (ctx.clone(), signing.clone()));
+        Ok(Pkcs11Token { ctx, module: key, signing })
     }
 
     /// The module's path.
@@ -151,6 +157,8 @@ impl Token for Pkcs11Token {
     }
 
     fn sign(&self, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
+        // A poisoned lock only means another signature panicked; the token is still fine.
+        let _one_at_a_time = self.signing.lock().unwrap_or_else(|p| p.into_inner());
         let slot = self.slot(req.slot_id)?;
         let info = self.ctx.get_token_info(slot).map_err(map)?;
         match pin_state(&info) {

@@ -1,0 +1,132 @@
+// The typed IPC surface of the Rust shell (src-tauri). These types mirror the Rust
+// ones; src-tauri/tests/ipc_contract.rs serialises real values into
+// ui/tests/ipc-contract.json and tests/unit/contract.test.ts checks them against these
+// types, so a drift on either side fails a test.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export type PinState = "ok" | "count_low" | "final_try" | "locked" | "must_change";
+export type Algorithm = "RS256" | "ES256";
+
+export interface CertView {
+  id: string;
+  label: string;
+  holder: string;
+  msts: string[];
+  personal_ids: string[];
+  issuer: string;
+  serial: string;
+  not_before: number;
+  not_after: number;
+  key_type: string;
+  key_bits: number;
+  algorithm: Algorithm | null;
+  digital_signature: boolean;
+  fingerprint: string;
+}
+
+export interface TokenView {
+  slot_id: number;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  pin_state: PinState;
+  certificates: CertView[];
+}
+
+export interface RecoveryView {
+  masked_email: string;
+  reference: string;
+  password_expires_at: string;
+  delivery: "email" | "in-app";
+  temporary_password?: string;
+}
+
+export interface LookupView {
+  usernames: string[];
+  reference: string;
+}
+
+export interface LoginView {
+  username: string;
+  must_change_password: boolean;
+  expires_at: string;
+  reference: string;
+}
+
+export interface Ack {
+  reference: string;
+}
+
+export interface Settings {
+  server_url: string;
+  pkcs11_module: string | null;
+  lang: "vi" | "en";
+}
+
+export type CheckStatus = "ok" | "warn" | "fail";
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  code?: string;
+  fix?: string;
+}
+export interface Diagnostics {
+  version: string;
+  server: string;
+  checks: Check[];
+}
+
+/** Every failure the shell reports: the catalogue code, text in the UI's language,
+ * and the server's reference code when the server answered. */
+export interface IpcError {
+  code: string;
+  message: string;
+  hint: string;
+  reference: string | null;
+}
+
+export type Progress = "reading_token" | "requesting_challenge" | "signing" | "verifying" | "done";
+
+export type ReaderEvent =
+  | { kind: "reader_added"; reader: string }
+  | { kind: "reader_removed"; reader: string }
+  | { kind: "card_inserted"; reader: string; atr: string; model: string | null }
+  | { kind: "card_removed"; reader: string }
+  | { kind: "service_unavailable" };
+
+export interface ProveArgs {
+  slotId: number;
+  certId: string;
+  confirmFinalTry: boolean;
+}
+
+export function isIpcError(e: unknown): e is IpcError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e && "hint" in e;
+}
+
+/** Normalises whatever a failed invoke threw into an IpcError. */
+export function toIpcError(e: unknown): IpcError {
+  if (isIpcError(e)) return e;
+  return { code: "INTERNAL", message: String(e), hint: "", reference: null };
+}
+
+export const api = {
+  settingsGet: () => invoke<Settings>("settings_get"),
+  settingsSet: (settings: Settings) => invoke<Settings>("settings_set", { settings }),
+  tokens: () => invoke<TokenView[]>("tokens_list"),
+  // The PIN leaves the text box here and is a secret type on the Rust side at once.
+  recover: (username: string, pin: string, a: ProveArgs) => invoke<RecoveryView>("recover", { username, pin, ...a }),
+  lookup: (pin: string, a: ProveArgs) => invoke<LookupView>("lookup_usernames", { pin, ...a }),
+  login: (username: string, password: string) => invoke<LoginView>("login", { username, password }),
+  changePassword: (current: string, next: string) => invoke<Ack>("change_password", { current, new: next }),
+  logout: () => invoke<Ack>("logout"),
+  session: () => invoke<LoginView | null>("session_info"),
+  diagnostics: () => invoke<Diagnostics>("diagnostics"),
+  supportReport: () => invoke<string>("support_report"),
+  onReaderEvent: (f: (e: ReaderEvent) => void): Promise<UnlistenFn> => listen<ReaderEvent>("reader-event", (ev) => f(ev.payload)),
+  onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("progress", (ev) => f(ev.payload)),
+};

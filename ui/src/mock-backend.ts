@@ -1,0 +1,179 @@
+// A FAKE backend for the browser tests (Playwright) and a browser demo: it answers the
+// shell's IPC commands from a scenario chosen by the URL (?scenario=…&fail=CODE). Error
+// texts come from the Rust catalogue (generated/errors.json), so every code renders
+// exactly as the app would show it. Only built with `vite build --mode mock`.
+
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import catalogue from "./generated/errors.json";
+import type { CertView, IpcError, Settings, TokenView } from "./ipc";
+import { passwordPolicy } from "./policy";
+
+type Catalogue = Record<string, { status: number; vi: { message: string; hint: string }; en: { message: string; hint: string } }>;
+const errors = catalogue as Catalogue;
+
+const DAY = 86_400;
+const now = () => Math.floor(Date.now() / 1000);
+
+function cert(over: Partial<CertView> = {}): CertView {
+  return {
+    id: "01",
+    label: "CÔNG TY TNHH THỬ NGHIỆM BHXH",
+    holder: "CÔNG TY TNHH THỬ NGHIỆM BHXH",
+    msts: ["0101234567"],
+    personal_ids: [],
+    issuer: "VNPT Certification Authority",
+    serial: "54:01:01:23",
+    not_before: now() - 300 * DAY,
+    not_after: now() + 65 * DAY,
+    key_type: "RSA",
+    key_bits: 2048,
+    algorithm: "RS256",
+    digital_signature: true,
+    fingerprint: "ab".repeat(32),
+    ...over,
+  };
+}
+
+function token(over: Partial<TokenView> = {}): TokenView {
+  return {
+    slot_id: 1,
+    label: "VNPT-CA",
+    manufacturer: "Feitian",
+    model: "ePass2003",
+    serial: "2003A1B2C3",
+    pin_state: "ok",
+    certificates: [cert()],
+    ...over,
+  };
+}
+
+function scenarioTokens(scenario: string): TokenView[] {
+  switch (scenario) {
+    case "no-token":
+      return [];
+    case "several":
+      return [token(), token({ slot_id: 2, label: "Viettel-CA", certificates: [cert({ id: "02", holder: "CÔNG TY KHÁC", msts: ["0309999999"] })] })];
+    case "no-certificate":
+      return [token({ certificates: [] })];
+    case "expired":
+      return [token({ certificates: [cert({ not_before: now() - 800 * DAY, not_after: now() - 10 * DAY })] })];
+    case "count-low":
+      return [token({ pin_state: "count_low" })];
+    case "final-try":
+      return [token({ pin_state: "final_try" })];
+    case "locked":
+      return [token({ pin_state: "locked" })];
+    default:
+      return [token()];
+  }
+}
+
+const REFERENCE = "RC-7F3K-9Q2M";
+
+export function install(): void {
+  const params = new URLSearchParams(location.search);
+  const scenario = params.get("scenario") ?? "ok";
+  const fail = params.get("fail");
+  let settings: Settings = { server_url: "https://reset.bhxh.example.vn", pkcs11_module: null, lang: (params.get("lang") as "vi" | "en") ?? "vi" };
+  let tokens = scenarioTokens(scenario);
+  let session: { username: string; must_change_password: boolean } | null = null;
+  let pinTries = 0;
+
+  const error = (code: string, reference: string | null = REFERENCE): IpcError => {
+    const entry = errors[code];
+    const text = entry ? entry[settings.lang] : { message: code, hint: "" };
+    return { code, message: text.message, hint: text.hint, reference: entry && entry.status > 0 ? reference : null };
+  };
+
+  const prove = async (pin: string) => {
+    for (const p of ["reading_token", "requesting_challenge", "signing", "verifying"]) {
+      await emit("progress", p);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    if (fail) throw error(fail);
+    if (pin !== "123456") {
+      pinTries += 1;
+      tokens = tokens.map((t) => ({ ...t, pin_state: pinTries >= 2 ? "final_try" : "count_low" }));
+      throw error("PIN_INCORRECT", null);
+    }
+  };
+
+  // Tests change what is plugged in and announce it as the PC/SC watcher would.
+  (window as unknown as { bhxhMock: object }).bhxhMock = {
+    setTokens: async (list: TokenView[]) => {
+      tokens = list;
+      await emit("reader-event", list.length ? { kind: "card_inserted", reader: "Feitian ePass2003", atr: "3B:9F:95:81:31:FE:9F:00:66:46:53:05", model: "Feitian ePass2003" } : { kind: "card_removed", reader: "Feitian ePass2003" });
+    },
+    token,
+    cert,
+  };
+
+  mockIPC(
+    async (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      switch (cmd) {
+        case "settings_get":
+          return settings;
+        case "settings_set":
+          settings = args.settings as Settings;
+          return settings;
+        case "tokens_list":
+          return tokens;
+        case "recover":
+          await prove(String(args.pin));
+          return {
+            masked_email: "ke***@c***.vn",
+            reference: REFERENCE,
+            password_expires_at: new Date((now() + DAY) * 1000).toISOString(),
+            delivery: scenario === "in-app" ? "in-app" : "email",
+            ...(scenario === "in-app" ? { temporary_password: "Hq7#kPn4xW9m+A" } : {}),
+          };
+        case "lookup_usernames":
+          await prove(String(args.pin));
+          return { usernames: scenario === "lookup-none" ? [] : ["ketoan01", "ketoan02"], reference: REFERENCE };
+        case "login": {
+          const username = String(args.username).toLowerCase();
+          if (fail) throw error(fail);
+          if (args.password === "Tam-thoi-7Kq#") {
+            session = { username, must_change_password: true };
+          } else if (args.password === "Mua-thu-2026!") {
+            session = { username, must_change_password: false };
+          } else {
+            throw error("INVALID_CREDENTIALS");
+          }
+          return { ...session, expires_at: new Date((now() + DAY) * 1000).toISOString(), reference: REFERENCE };
+        }
+        case "change_password": {
+          if (!session) throw error("SESSION_INVALID");
+          if (passwordPolicy(String(args.new), session.username).length) throw error("PASSWORD_POLICY");
+          session = null;
+          return { reference: REFERENCE };
+        }
+        case "logout":
+          session = null;
+          return { reference: REFERENCE };
+        case "session_info":
+          return session && !session.must_change_password ? { ...session, expires_at: "", reference: REFERENCE } : null;
+        case "diagnostics":
+          return {
+            version: "0.1.0",
+            server: settings.server_url,
+            checks: [
+              { name: "pkcs11_module", status: "ok", detail: "C:\\Windows\\System32\\eps2003csp11.dll — Feitian ePass2003 (1.1)" },
+              { name: "readers", status: "ok", detail: "1 đầu đọc, 1 có thẻ/token" },
+              { name: "token", status: tokens.length ? "ok" : "fail", detail: tokens.length ? "VNPT-CA (Feitian ePass2003), PIN: Ok" : error("NO_TOKEN").message, ...(tokens.length ? {} : { code: "NO_TOKEN", fix: error("NO_TOKEN").hint }) },
+              { name: "certificate", status: "ok", detail: "CÔNG TY TNHH THỬ NGHIỆM BHXH — MST 0101234567" },
+              { name: "server", status: scenario === "offline" ? "fail" : "ok", detail: settings.server_url, ...(scenario === "offline" ? { code: "SERVER_UNREACHABLE", fix: error("SERVER_UNREACHABLE").hint } : {}) },
+              { name: "clock", status: "ok", detail: "lệch so với máy chủ 0 s" },
+            ],
+          };
+        case "support_report":
+          return `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}`;
+        default:
+          throw error("NOT_FOUND");
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}

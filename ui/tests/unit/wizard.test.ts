@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import type { CertView, IpcError, TokenView } from "../../src/ipc";
+import { autoSelect, canSubmitPin, initial, problems, reduce, type WizardEvent, type WizardState } from "../../src/wizard";
+
+const NOW = 1_764_000_000;
+const DAY = 86_400;
+
+function cert(over: Partial<CertView> = {}): CertView {
+  return {
+    id: "01", label: "l", holder: "CÔNG TY", msts: ["0101234567"], personal_ids: [], issuer: "VNPT-CA", serial: "1",
+    not_before: NOW - DAY, not_after: NOW + 300 * DAY, key_type: "RSA", key_bits: 2048, algorithm: "RS256",
+    digital_signature: true, fingerprint: "ab", ...over,
+  };
+}
+function token(over: Partial<TokenView> = {}): TokenView {
+  return { slot_id: 1, label: "T", manufacturer: "m", model: "ePass2003", serial: "s", pin_state: "ok", certificates: [cert()], ...over };
+}
+const err = (code: string): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
+
+function run(s: WizardState, ...events: WizardEvent[]): WizardState {
+  return events.reduce((acc, e) => reduce(acc, e, NOW), s);
+}
+
+describe("the recovery wizard", () => {
+  it("walks username → token → PIN → working → done", () => {
+    let s = run(initial("recover"), { type: "submitUsername", username: "  ketoan01 " });
+    expect(s.step).toBe("token");
+    expect(s.username).toBe("ketoan01");
+    s = run(s, { type: "tokensChanged", tokens: [token()] });
+    expect(s.selection).toEqual({ slotId: 1, certId: "01" });
+    s = run(s, { type: "toPin" }, { type: "submitPin" });
+    expect(s.step).toBe("working");
+    s = run(s, { type: "progress", progress: "signing" });
+    expect(s.progress).toBe("signing");
+    s = run(s, { type: "recovered", result: { masked_email: "ke***@c***.vn", reference: "RC-1", password_expires_at: "", delivery: "email" } });
+    expect(s.step).toBe("done");
+  });
+
+  it("does not accept an empty username", () => {
+    expect(run(initial("recover"), { type: "submitUsername", username: "   " }).step).toBe("username");
+  });
+
+  it("the lookup starts at the token step", () => {
+    expect(initial("lookup").step).toBe("token");
+  });
+
+  it("names what is wrong with the tokens", () => {
+    const s = run(initial("lookup"), { type: "tokensChanged", tokens: [] });
+    expect(problems(s, NOW)).toEqual([{ kind: "no_token" }]);
+    const several = run(initial("lookup"), { type: "tokensChanged", tokens: [token(), token({ slot_id: 2 })] });
+    expect(problems(several, NOW)).toEqual([{ kind: "several", count: 2 }]);
+    expect(run(several, { type: "toPin" }).step).toBe("token");
+    const chosen = run(several, { type: "select", selection: { slotId: 2, certId: "01" } }, { type: "toPin" });
+    expect(chosen.step).toBe("pin");
+    const expired = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ certificates: [cert({ not_after: NOW - DAY })] })] });
+    expect(problems(expired, NOW)).toEqual([{ kind: "expired", notAfter: NOW - DAY }]);
+    const empty = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ certificates: [] })] });
+    expect(problems(empty, NOW)).toEqual([{ kind: "no_certificate" }]);
+  });
+
+  it("prefers the only token with a usable certificate", () => {
+    const old = token({ slot_id: 3, certificates: [cert({ not_after: NOW - DAY })] });
+    expect(autoSelect([old, token({ slot_id: 4 })], NOW)).toEqual({ slotId: 4, certId: "01" });
+  });
+
+  it("never sends a PIN on the final try without confirmation, and never on a locked token", () => {
+    let s = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ pin_state: "final_try" })] }, { type: "toPin" });
+    expect(s.step).toBe("pin");
+    expect(canSubmitPin(s)).toBe(false);
+    expect(run(s, { type: "submitPin" }).step).toBe("pin");
+    s = run(s, { type: "confirmFinalTry", value: true });
+    expect(canSubmitPin(s)).toBe(true);
+    expect(run(s, { type: "submitPin" }).step).toBe("working");
+
+    const locked = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ pin_state: "locked" })] });
+    expect(problems(locked, NOW)).toEqual([{ kind: "locked" }]);
+    expect(run(locked, { type: "toPin" }).step).toBe("token");
+  });
+
+  it("a wrong PIN returns to the PIN step; a locked token ends in the error step", () => {
+    const working = run(initial("lookup"), { type: "tokensChanged", tokens: [token()] }, { type: "toPin" }, { type: "submitPin" });
+    const wrong = run(working, { type: "failed", error: err("PIN_INCORRECT") });
+    expect(wrong.step).toBe("pin");
+    expect(wrong.pinError?.code).toBe("PIN_INCORRECT");
+    const locked = run(working, { type: "failed", error: err("PIN_LOCKED") });
+    expect(locked.step).toBe("error");
+    const server = run(working, { type: "failed", error: err("CERT_NOT_BOUND") });
+    expect(server.step).toBe("error");
+    expect(server.error?.reference).toBe("RC-0000-0000");
+  });
+
+  it("a token pulled out during the PIN step goes back to the token step", () => {
+    const pin = run(initial("lookup"), { type: "tokensChanged", tokens: [token()] }, { type: "toPin" });
+    expect(pin.step).toBe("pin");
+    const pulled = run(pin, { type: "tokensChanged", tokens: [] });
+    expect(pulled.step).toBe("token");
+  });
+
+  it("restart keeps the username and the token, clears the outcome", () => {
+    const s = run(initial("recover"), { type: "submitUsername", username: "u" }, { type: "tokensChanged", tokens: [token()] },
+      { type: "toPin" }, { type: "submitPin" }, { type: "failed", error: err("CHALLENGE_EXPIRED") }, { type: "restart" });
+    expect(s.step).toBe("username");
+    expect(s.username).toBe("u");
+    expect(s.error).toBeNull();
+  });
+});
