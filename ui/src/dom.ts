@@ -32,5 +32,9 @@ export function input(root: ParentNode, id: string): HTMLInputElement {
 /** A date from Unix seconds or RFC 3339, in Vietnam time. */
 export function vnDate(value: number | string): string {
   const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
-  return d.toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", dateStyle: "short", timeStyle: "short" });
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(d);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
 }

@@ -1,13 +1,13 @@
 //! `bhxh`: the recovery from a terminal, for support staff and scripts.
 //! Thin glue: parse arguments, read secrets, call `bhxh-client`, print.
 
-mod doctor;
 mod output;
 mod prompt;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bhxh_client::diagnostics;
 use bhxh_client::flows::{self, Choice, FlowInput, Progress};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
@@ -129,17 +129,17 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
     let result = match cli.command {
         Command::Doctor { json } => {
             let api = ApiClient::new(&cli.server, lang).ok();
-            let report = doctor::run(api.as_ref(), &cli.server, cli.module.as_deref(), lang).await;
+            let report = diagnostics::run(api.as_ref(), &cli.server, cli.module.as_deref(), lang).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
-                doctor::print(&report, lang);
+                print!("{}", diagnostics::text(&report, lang));
             }
             // The first failed check decides the exit code, as for the other commands.
             return report
                 .checks
                 .iter()
-                .find(|c| c.status == doctor::Status::Fail)
+                .find(|c| c.status == diagnostics::Status::Fail)
                 .map(|c| c.code.as_deref().and_then(ErrorCode::parse).map_or(exit::UNEXPECTED, output::exit_code))
                 .unwrap_or(exit::OK);
         }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod diagnostics;
 mod error;
 pub mod flows;
 pub mod session;

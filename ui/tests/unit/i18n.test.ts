@@ -48,3 +48,11 @@ describe("the error catalogue generated from Rust", () => {
     }
   });
 });
+
+import { vnDate } from "../../src/dom";
+describe("dates", () => {
+  it("are shown as dd/mm/yyyy HH:MM in Vietnam time", () => {
+    expect(vnDate(1_767_225_600)).toBe("01/01/2026 07:00");
+    expect(vnDate("2026-11-25T09:14:03Z")).toBe("25/11/2026 16:14");
+  });
+});

@@ -1,17 +1,34 @@
-//! `bhxh doctor`: the diagnostics support staff ask for on the phone. Every check says
-//! ok / warning / failure, what it saw, and for each red one what to do. It holds no
-//! secret: there is no PIN or password anywhere in it.
+//! The diagnostics support staff ask for on the phone (`bhxh doctor`, the app's
+//! Support screen). Every check says ok / warning / failure, what it saw, and for each
+//! red one what to do. It holds no secret: there is no PIN or password anywhere in it.
 
 use std::path::Path;
 
-use bhxh_client::ApiClient;
 use bhxh_protocol::Lang;
 use bhxh_token::module::find_module;
 use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{readers, PinState, Token};
 use serde::Serialize;
 
-use crate::output::{t, vn_date};
+use crate::ApiClient;
+
+fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+fn vn_date(secs: i64) -> String {
+    let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => {
+            let t = t.to_offset(offset);
+            format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
+        }
+        Err(_) => secs.to_string(),
+    }
+}
 
 /// One line of the checklist.
 #[derive(Debug, Serialize)]
@@ -43,7 +60,7 @@ pub struct Report {
     pub tokens: Vec<bhxh_token::TokenSummary>,
 }
 
-fn fail(name: &'static str, detail: String, e: &bhxh_client::ClientError, lang: Lang) -> Check {
+fn fail(name: &'static str, detail: String, e: &crate::ClientError, lang: Lang) -> Check {
     Check { name, status: Status::Fail, detail, code: Some(e.code().to_string()), fix: Some(e.hint(lang)) }
 }
 
@@ -69,7 +86,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             tokens = found;
         }
         Err(e) => {
-            let e = bhxh_client::ClientError::Token(e);
+            let e = crate::ClientError::Token(e);
             checks.push(fail("pkcs11_module", e.to_string(), &e, lang));
         }
     }
@@ -93,7 +110,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             list
         }
         Err(e) => {
-            let e = bhxh_client::ClientError::Token(e);
+            let e = crate::ClientError::Token(e);
             let mut check = fail("readers", e.to_string(), &e, lang);
             // The module reaching a token proves the path works without PC/SC (some
             // drivers talk to their token directly): then a missing PC/SC is a warning.
@@ -107,7 +124,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
 
     // Tokens, PIN states and certificates.
     if tokens.is_empty() {
-        let e = bhxh_client::ClientError::Token(bhxh_token::TokenError::NoToken);
+        let e = crate::ClientError::Token(bhxh_token::TokenError::NoToken);
         checks.push(Check { name: "token", status: Status::Fail, detail: e.message(lang), code: Some(e.code().to_string()), fix: Some(e.hint(lang)) });
     }
     for tok in &tokens {
@@ -127,7 +144,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             fix,
         });
         if tok.certificates.is_empty() {
-            let e = bhxh_client::ClientError::Token(bhxh_token::TokenError::NoCertificate);
+            let e = crate::ClientError::Token(bhxh_token::TokenError::NoCertificate);
             checks.push(fail("certificate", tok.label.clone(), &e, lang));
         }
         for c in &tok.certificates {
@@ -196,30 +213,36 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
     Report { version: env!("CARGO_PKG_VERSION"), server: server.to_string(), checks, readers: reader_list, tokens }
 }
 
-/// Prints the report as a checklist.
-pub fn print(report: &Report, lang: Lang) {
-    println!("bhxh {} — {} {}", report.version, t(lang, "máy chủ", "server"), report.server);
+/// The report as plain text: what the Support screen copies and `bhxh doctor` prints.
+/// No secret is in it by construction: the report is built only from the checks.
+pub fn text(report: &Report, lang: Lang) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "bhxh {} — {} {}", report.version, t(lang, "máy chủ", "server"), report.server);
     for c in &report.checks {
-        let mark = match c.status {
-            Status::Ok => "[ OK ]",
-            Status::Warn => "[CẢNH]",
-            Status::Fail => "[LỖI ]",
+        let mark = match (c.status, lang) {
+            (Status::Ok, _) => "[ OK ]",
+            (Status::Warn, Lang::Vi) => "[CẢNH]",
+            (Status::Fail, Lang::Vi) => "[LỖI ]",
+            (Status::Warn, Lang::En) => "[WARN]",
+            (Status::Fail, Lang::En) => "[FAIL]",
         };
-        let mark = if lang == Lang::En { mark.replace("CẢNH", "WARN").replace("LỖI ", "FAIL") } else { mark.to_string() };
-        println!("{mark} {:<13} {}", c.name, c.detail);
+        let _ = writeln!(out, "{mark} {:<13} {}", c.name, c.detail);
         if let Some(code) = &c.code {
-            println!("       {:<13} {code}", "");
+            let _ = writeln!(out, "       {:<13} {code}", "");
         }
         if let Some(fix) = &c.fix {
-            println!("       {:<13} → {fix}", "");
+            let _ = writeln!(out, "       {:<13} → {fix}", "");
         }
     }
     for r in &report.readers {
-        println!(
+        let _ = writeln!(
+            out,
             "       reader        {} — {}{}",
             r.name,
             if r.card_present { r.atr.clone().unwrap_or_default() } else { t(lang, "trống", "empty").to_string() },
             r.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
         );
     }
+    out
 }

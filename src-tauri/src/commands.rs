@@ -1,0 +1,229 @@
+//! The IPC commands. Each decodes its input, calls the client or the token, maps the
+//! error. Blocking token work runs on the blocking pool.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bhxh_client::diagnostics::{self, Report};
+use bhxh_client::flows::{self, Choice, FlowInput, Progress};
+use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
+use bhxh_client::{ApiClient, ClientError};
+use bhxh_protocol::wire::{Ack, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::{ErrorCode, Lang};
+use bhxh_token::module::find_module;
+use bhxh_token::p11::Pkcs11Token;
+use bhxh_token::{Token, TokenSummary};
+use secrecy::SecretString;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Runtime, State};
+use zeroize::Zeroizing;
+
+use crate::{AppState, IpcError, Settings};
+
+type Res<T> = Result<T, IpcError>;
+
+/// What the login screen learns; the session token stays in the shell.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginView {
+    pub username: String,
+    pub must_change_password: bool,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+fn settings(state: &AppState) -> Settings {
+    state.settings.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+fn lang(state: &AppState) -> Lang {
+    settings(state).lang
+}
+
+fn api(state: &AppState) -> Res<ApiClient> {
+    let s = settings(state);
+    ApiClient::new(&s.server_url, s.lang).map_err(|e| IpcError::from_client(&e, s.lang))
+}
+
+fn token(state: &AppState) -> Res<Arc<dyn Token>> {
+    let s = settings(state);
+    let module = s.pkcs11_module.as_ref().map(PathBuf::from);
+    let open = || -> Result<Arc<dyn Token>, ClientError> {
+        let path = find_module(module.as_deref(), None)?;
+        Ok(Arc::new(Pkcs11Token::open(&path)?))
+    };
+    open().map_err(|e| IpcError::from_client(&e, s.lang))
+}
+
+#[tauri::command]
+pub fn settings_get(state: State<'_, AppState>) -> Settings {
+    settings(&state)
+}
+
+#[tauri::command]
+pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Res<Settings> {
+    // Refuse an address the client would refuse, before it is saved.
+    ApiClient::new(&settings.server_url, settings.lang).map_err(|e| IpcError::from_client(&e, settings.lang))?;
+    settings.save(&state.config_dir).map_err(|_| IpcError::code(ErrorCode::Internal, settings.lang))?;
+    if let Ok(mut s) = state.settings.lock() {
+        *s = settings.clone();
+    }
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
+    let lang = lang(&state);
+    let token = token(&state)?;
+    tokio::task::spawn_blocking(move || token.tokens())
+        .await
+        .map_err(|_| IpcError::code(ErrorCode::TokenFailure, lang))?
+        .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))
+}
+
+fn emitter<R: Runtime>(app: AppHandle<R>) -> impl Fn(Progress) + Send + Sync {
+    move |p| {
+        let _ = app.emit("progress", p);
+    }
+}
+
+/// Recovers the password of `username`. `pin` is a secret from the moment it is
+/// deserialised; it is moved into the token call and never stored.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn recover<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    username: String,
+    pin: SecretString,
+    slot_id: u64,
+    cert_id: String,
+    confirm_final_try: bool,
+) -> Res<RecoveryComplete> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let token = token(&state)?;
+    let progress = emitter(app);
+    let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
+    flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang))
+}
+
+/// The usernames of the token's MST.
+#[tauri::command]
+pub async fn lookup_usernames<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    pin: SecretString,
+    slot_id: u64,
+    cert_id: String,
+    confirm_final_try: bool,
+) -> Res<UsernameLookupComplete> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let token = token(&state)?;
+    let progress = emitter(app);
+    let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
+    flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang))
+}
+
+#[tauri::command]
+pub async fn login(state: State<'_, AppState>, username: String, password: String) -> Res<LoginView> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let resp = api.login(&username, Zeroizing::new(password)).await.map_err(|e| IpcError::from_client(&e, lang))?;
+    let session = StoredSession {
+        username: bhxh_protocol::domain::normalize_username(&username),
+        token: resp.session_token.clone(),
+        must_change_password: resp.must_change_password,
+    };
+    // Remembered across restarts when the OS keyring works; otherwise for this run only.
+    if !resp.must_change_password {
+        let _ = KeyringStore::new(api.origin()).save(&session);
+    }
+    let view = LoginView {
+        username: session.username.clone(),
+        must_change_password: resp.must_change_password,
+        expires_at: resp.expires_at.clone(),
+        reference: resp.reference.clone(),
+    };
+    if let Ok(mut s) = state.session.lock() {
+        *s = Some(session);
+    }
+    Ok(view)
+}
+
+fn current_session(state: &AppState, api: &ApiClient) -> Option<StoredSession> {
+    let in_memory = state.session.lock().ok().and_then(|s| s.clone());
+    in_memory.or_else(|| KeyringStore::new(api.origin()).load().ok().flatten())
+}
+
+fn forget_session(state: &AppState, api: &ApiClient) {
+    if let Ok(mut s) = state.session.lock() {
+        *s = None;
+    }
+    let _ = KeyringStore::new(api.origin()).clear();
+}
+
+#[tauri::command]
+pub async fn change_password(state: State<'_, AppState>, current: String, new: String) -> Res<Ack> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
+    let ack = api
+        .change_password(&session.token, Zeroizing::new(current), Zeroizing::new(new))
+        .await
+        .map_err(|e| IpcError::from_client(&e, lang))?;
+    forget_session(&state, &api);
+    Ok(ack)
+}
+
+#[tauri::command]
+pub async fn logout(state: State<'_, AppState>) -> Res<Ack> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
+    let result = api.logout(&session.token).await;
+    forget_session(&state, &api);
+    result.map_err(|e| IpcError::from_client(&e, lang))
+}
+
+#[tauri::command]
+pub async fn session_info(state: State<'_, AppState>) -> Res<Option<LoginView>> {
+    let Ok(api) = api(&state) else { return Ok(None) };
+    let Some(session) = current_session(&state, &api) else { return Ok(None) };
+    match api.session(&session.token).await {
+        Ok(info) => Ok(Some(LoginView {
+            username: info.username,
+            must_change_password: info.must_change_password,
+            expires_at: info.expires_at,
+            reference: info.reference,
+        })),
+        Err(_) => {
+            forget_session(&state, &api);
+            Ok(None)
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> Res<Report> {
+    let s = settings(&state);
+    let api = ApiClient::new(&s.server_url, s.lang).ok();
+    let module = s.pkcs11_module.as_ref().map(PathBuf::from);
+    Ok(diagnostics::run(api.as_ref(), &s.server_url, module.as_deref(), s.lang).await)
+}
+
+/// The support report: the diagnostics as text plus the app and OS. It holds no PIN,
+/// password or session token: it is built only from the checks and the settings.
+#[tauri::command]
+pub async fn support_report(state: State<'_, AppState>) -> Res<String> {
+    let s = settings(&state);
+    let report = diagnostics(state).await?;
+    Ok(format!(
+        "bhxh-desktop {} on {} {}\nPKCS#11 module setting: {}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        s.pkcs11_module.as_deref().unwrap_or("(auto)"),
+        diagnostics::text(&report, s.lang)
+    ))
+}

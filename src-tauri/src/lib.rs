@@ -1,0 +1,91 @@
+//! `bhxh-desktop`: the Tauri 2 shell. Only this crate knows Tauri. Each command decodes
+//! its input, calls `bhxh-client` / `bhxh-token`, and maps the error; nothing more.
+//!
+//! The PIN arrives as a `SecretString` straight from IPC deserialisation, moves into
+//! the token call and is dropped (zeroized); it is never put in Tauri state or events.
+#![forbid(unsafe_code)]
+
+pub mod commands;
+pub mod error;
+pub mod settings;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use bhxh_client::session::StoredSession;
+use tauri::{Emitter, Manager, Runtime};
+
+pub use error::IpcError;
+pub use settings::Settings;
+
+/// The shell's state: settings and the login session. Never a PIN.
+pub struct AppState {
+    pub settings: Mutex<Settings>,
+    pub config_dir: PathBuf,
+    pub session: Mutex<Option<StoredSession>>,
+    watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config_dir", &self.config_dir).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State with the settings found in `config_dir`.
+    pub fn new(config_dir: PathBuf) -> AppState {
+        AppState {
+            settings: Mutex::new(Settings::load(&config_dir)),
+            config_dir,
+            session: Mutex::new(None),
+            watcher: Mutex::new(None),
+        }
+    }
+}
+
+/// Registers the commands and state on any runtime (the real one, or the mock runtime
+/// in tests).
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .setup(|app| {
+            let dir = std::env::var_os("BHXH_DESKTOP_CONFIG_DIR")
+                .map(PathBuf::from)
+                .or_else(|| app.path().app_config_dir().ok())
+                .unwrap_or_else(|| PathBuf::from("."));
+            let state = AppState::new(dir);
+            if std::env::var_os("BHXH_DESKTOP_NO_WATCHER").is_none() {
+                let handle = app.handle().clone();
+                let watcher = bhxh_token::readers::Watcher::start(move |event| {
+                    let _ = handle.emit("reader-event", &event);
+                });
+                if let Ok(mut w) = state.watcher.lock() {
+                    *w = Some(watcher);
+                }
+            }
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::settings_get,
+            commands::settings_set,
+            commands::tokens_list,
+            commands::recover::<R>,
+            commands::lookup_usernames::<R>,
+            commands::login,
+            commands::change_password,
+            commands::logout,
+            commands::session_info,
+            commands::diagnostics,
+            commands::support_report,
+        ])
+}
+
+/// Runs the app.
+pub fn run() {
+    let result = run_app(tauri::Builder::default()).run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("bhxh-desktop: {e}");
+        std::process::exit(1);
+    }
+}
