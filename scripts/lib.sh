@@ -23,4 +23,17 @@ BHXH_APT_PACKAGES=(
     libpcsclite-dev    # the pcsc crate links libpcsclite
     softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
     opensc             # pkcs11-tool, used by the provisioning and the tests
+    # The desktop app (Tauri 2, WebKitGTK)
+    libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+    libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev libssl-dev
+    # Its tests: a real browser, the real window under Xvfb over WebDriver
+    chromium webkit2gtk-driver xvfb xauth dbus fonts-noto-core curl
 )
+
+# ui_deps: the front end's npm packages, exactly as package-lock.json says.
+ui_deps() {
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        echo ">> npm ci (ui)" >&2
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}

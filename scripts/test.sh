@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 need_apt "${BHXH_APT_PACKAGES[@]}"
+ui_deps
+# WebDriver for the real app window (tauri-driver drives Debian's WebKitWebDriver).
+[ -x target/tools/bin/tauri-driver ] || cargo install -q tauri-driver --locked --root target/tools
+# The desktop crate embeds ui/dist at compile time: build the front end first.
+(cd ui && npm run --silent build >/dev/null)
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)
@@ -17,6 +22,15 @@ status=0
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
+# The front end: unit tests (vitest), then every screen in Debian's chromium (Playwright,
+# the FAKE backend), with screenshots kept in ui/test-results/screenshots.
+(cd ui && npx vitest run 2>&1) | tee -a "$log" | tail -n 8 || status=1
+(cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ 2>&1) | tee -a "$log" | tail -n 12 || status=1
+
+# One total over the three runners: cargo's "test result:" lines, vitest's "Tests" line,
+# node's "# pass / # fail" lines.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     /^ +Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($(i) == "passed") p += $(i-1); if ($(i) == "failed") f += $(i-1) } }
+     /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

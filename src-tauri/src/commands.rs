@@ -15,7 +15,7 @@ use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{Token, TokenSummary};
 use secrecy::SecretString;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::State;
 use zeroize::Zeroizing;
 
 use crate::{AppState, IpcError, Settings};
@@ -80,18 +80,11 @@ pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
         .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))
 }
 
-fn emitter<R: Runtime>(app: AppHandle<R>) -> impl Fn(Progress) + Send + Sync {
-    move |p| {
-        let _ = app.emit("progress", p);
-    }
-}
-
 /// Recovers the password of `username`. `pin` is a secret from the moment it is
 /// deserialised; it is moved into the token call and never stored.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)]
-pub async fn recover<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn recover(
     state: State<'_, AppState>,
     username: String,
     pin: SecretString,
@@ -102,15 +95,15 @@ pub async fn recover<R: Runtime>(
     let lang = lang(&state);
     let api = api(&state)?;
     let token = token(&state)?;
-    let progress = emitter(app);
+    let emit = state.progress.clone();
+    let progress = move |p: Progress| emit(p);
     let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
     flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 
 /// The usernames of the token's MST.
 #[tauri::command]
-pub async fn lookup_usernames<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn lookup_usernames(
     state: State<'_, AppState>,
     pin: SecretString,
     slot_id: u64,
@@ -120,7 +113,8 @@ pub async fn lookup_usernames<R: Runtime>(
     let lang = lang(&state);
     let api = api(&state)?;
     let token = token(&state)?;
-    let progress = emitter(app);
+    let emit = state.progress.clone();
+    let progress = move |p: Progress| emit(p);
     let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
     flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang))
 }

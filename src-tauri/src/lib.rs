@@ -10,8 +10,9 @@ pub mod error;
 pub mod settings;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use bhxh_client::flows::Progress;
 use bhxh_client::session::StoredSession;
 use tauri::{Emitter, Manager, Runtime};
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub settings: Mutex<Settings>,
     pub config_dir: PathBuf,
     pub session: Mutex<Option<StoredSession>>,
+    /// Sends a flow's progress to the window (`progress` events).
+    pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 
@@ -34,11 +37,12 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State with the settings found in `config_dir`.
-    pub fn new(config_dir: PathBuf) -> AppState {
+    pub fn new(config_dir: PathBuf, progress: Arc<dyn Fn(Progress) + Send + Sync>) -> AppState {
         AppState {
             settings: Mutex::new(Settings::load(&config_dir)),
             config_dir,
             session: Mutex::new(None),
+            progress,
             watcher: Mutex::new(None),
         }
     }
@@ -53,7 +57,10 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 .map(PathBuf::from)
                 .or_else(|| app.path().app_config_dir().ok())
                 .unwrap_or_else(|| PathBuf::from("."));
-            let state = AppState::new(dir);
+            let handle = app.handle().clone();
+            let state = AppState::new(dir, Arc::new(move |p: Progress| {
+                let _ = handle.emit("progress", p);
+            }));
             if std::env::var_os("BHXH_DESKTOP_NO_WATCHER").is_none() {
                 let handle = app.handle().clone();
                 let watcher = bhxh_token::readers::Watcher::start(move |event| {
@@ -70,8 +77,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::settings_get,
             commands::settings_set,
             commands::tokens_list,
-            commands::recover::<R>,
-            commands::lookup_usernames::<R>,
+            commands::recover,
+            commands::lookup_usernames,
             commands::login,
             commands::change_password,
             commands::logout,

@@ -23,7 +23,6 @@ export class App {
   private settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
   private diagnostics: Diagnostics | null = null;
   private lastError: IpcError | null = null;
-  private busy = false;
 
   constructor(private root: HTMLElement) {}
 

@@ -65,14 +65,7 @@ fn slot(label: &str) -> u64 {
 fn distinct_pin_rsa_slot() -> u64 {
     static DONE: OnceLock<u64> = OnceLock::new();
     *DONE.get_or_init(|| {
-        let hsm = softhsm();
-        let ok = Command::new("pkcs11-tool")
-            .args(["--module", hsm.module.to_str().unwrap(), "--token-label", "BHXH Test RSA", "--login", "--pin", TEST_PIN])
-            .args(["--change-pin", "--new-pin", DISTINCT_PIN])
-            .env("SOFTHSM2_CONF", &hsm.conf)
-            .output()
-            .unwrap();
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        bhxh_testkit::change_pin("BHXH Test RSA", TEST_PIN, DISTINCT_PIN);
         slot("BHXH Test RSA")
     })
 }

@@ -71,6 +71,19 @@ pub fn softhsm() -> &'static SoftHsm {
     })
 }
 
+/// Changes the user PIN of the provisioned token `label` (so a test can search logs and
+/// files for a PIN nothing else contains: `123456` is inside the MST `0101234567`).
+pub fn change_pin(label: &str, old: &str, new: &str) {
+    let hsm = softhsm();
+    let out = Command::new("pkcs11-tool")
+        .args(["--module", hsm.module.to_str().unwrap(), "--token-label", label, "--login", "--pin", old])
+        .args(["--change-pin", "--new-pin", new])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .expect("pkcs11-tool (Debian opensc)");
+    assert!(out.status.success(), "changing the PIN of {label}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 // ---- SMTP -------------------------------------------------------------------------
 
 /// A received mail, decoded by the sink.

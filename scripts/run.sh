@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the product on its embedded defaults: the reset backend (SQLite, mails as .eml
+# files in data/demo/outbox/), a demo SoftHSM2 token (PIN 123456) whose certificate
+# carries MST 0101234567, a demo account "demo" enrolled with that MST, and the desktop
+# app pointed at that backend and that token. Closing the app stops the backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+need_apt "${BHXH_APT_PACKAGES[@]}"
+ui_deps
+(cd ui && npm run --silent build >/dev/null)
+
+DATA=${BHXH_DATA_DIR:-data/demo}
+mkdir -p "$DATA"
+DATA=$(cd "$DATA" && pwd)
+bash scripts/make-fixtures.sh "$DATA/pki"
+[ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki" >/dev/null
+
+cargo build -q -p bhxh-server -p bhxh-desktop
+export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki/trust.pem" BHXH_CRL_FILE="$DATA/pki/crl.pem"
+export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
+SERVER=target/debug/bhxh-server
+"$SERVER" account show demo >/dev/null 2>&1 || "$SERVER" account add --username demo --mst 0101234567 --email demo@congty.vn >/dev/null
+
+BHXH_LOG=warn "$SERVER" serve &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+cat <<MSG
+
+  BHXH — Lấy lại mật khẩu bằng chữ ký số (demo)
+  Máy chủ / Backend:       http://$BHXH_LISTEN
+  Tài khoản / Account:     demo  (MST 0101234567, demo@congty.vn)
+  Token demo (SoftHSM2):   "BHXH Test RSA", mã PIN / PIN: 123456
+  Thư gửi đi / Mail:       $DATA/outbox/*.eml  (mật khẩu tạm thời ở đây / the temporary password is here)
+  Tra cứu / Look up:       $SERVER audit show RC-XXXX-XXXX
+
+MSG
+
+set -a
+. "$DATA/softhsm/env"
+set +a
+export BHXH_SERVER="http://$BHXH_LISTEN" BHXH_DESKTOP_CONFIG_DIR="$DATA/desktop"
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "No display: the backend runs alone (Ctrl-C stops it). bhxh recover --username demo works from another terminal." >&2
+    wait "$server_pid"
+else
+    target/debug/bhxh-desktop
+fi

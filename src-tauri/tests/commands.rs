@@ -1,0 +1,210 @@
+//! The shell's commands on Tauri's mock runtime, against a real bhxh-server (SQLite,
+//! a real SMTP server) and SoftHSM2 tokens: the IPC error's JSON is pinned, the PIN
+//! goes in as a JSON string and is a secret from there on, and the values the UI
+//! receives are written to ui/tests/ipc-contract.json for the front end's type check.
+
+use std::sync::OnceLock;
+
+use bhxh_desktop::{run_app, IpcError};
+use bhxh_server::{Application, Clock, Config};
+use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+struct Backend {
+    origin: String,
+    smtp: SmtpSink,
+    _data: tempfile::TempDir,
+}
+
+/// One real backend for the whole test binary, on its own runtime thread.
+fn backend() -> &'static Backend {
+    static B: OnceLock<Backend> = OnceLock::new();
+    B.get_or_init(|| {
+        let data = tempfile::tempdir().unwrap();
+        let smtp = SmtpSink::start(&data.path().join("received"), 0);
+        let mut config = Config::default();
+        config.listen = "127.0.0.1:0".into();
+        config.data_dir = data.path().join("server");
+        config.trust_anchors = Some(fixture("trust.pem"));
+        config.crl_file = Some(fixture("crl.pem"));
+        config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+        config.outbox.poll_ms = 100;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+                let store = app.store();
+                for user in ["ketoan01", "ketoan02"] {
+                    bhxh_server::admin::account_add(&store, &Clock::system(), user, MST, &format!("{user}@congty.vn"), None).await.unwrap();
+                }
+                tx.send(app.origin()).unwrap();
+                app.run_until(std::future::pending()).await.unwrap();
+            });
+        });
+        let origin = rx.recv().unwrap();
+        Backend { origin, smtp, _data: data }
+    })
+}
+
+fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>, tempfile::TempDir) {
+    let hsm = softhsm();
+    let config_dir = tempfile::tempdir().unwrap();
+    std::env::set_var("BHXH_DESKTOP_NO_WATCHER", "1");
+    std::env::set_var("BHXH_DESKTOP_CONFIG_DIR", config_dir.path());
+    std::env::set_var("BHXH_PKCS11_MODULE", &hsm.module);
+    std::env::set_var("BHXH_SERVER", &backend().origin);
+    let mut app = run_app(mock_builder()).build(mock_context(noop_assets())).unwrap();
+    // The setup hook (state, watcher) runs with the event loop's first iteration.
+    app.run_iteration(|_, _| {});
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    (app, window, config_dir)
+}
+
+fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn the_ipc_error_shape_is_pinned() {
+    let e = IpcError::code(bhxh_protocol::ErrorCode::PinLocked, bhxh_protocol::Lang::Vi);
+    assert_eq!(
+        serde_json::to_value(&e).unwrap(),
+        json!({
+            "code": "PIN_LOCKED",
+            "message": "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",
+            "hint": "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài CA (VNPT-CA: 1800 1260).",
+            "reference": null
+        })
+    );
+}
+
+#[test]
+fn the_commands_end_to_end_on_the_mock_runtime() {
+    let (_app, w, config_dir) = app();
+    // A PIN nothing else contains, so that searching for it means something.
+    const PIN: &str = "Qv8%pin-3317";
+    bhxh_testkit::change_pin("BHXH Test RSA", TEST_PIN, PIN);
+
+    // Settings: defaults, a refused http:// address, a saved https:// one.
+    let settings = call(&w, "settings_get", json!({})).unwrap();
+    assert_eq!(settings["server_url"], backend().origin.as_str());
+    assert_eq!(settings["lang"], "vi");
+    let refused = call(&w, "settings_set", json!({"settings": {"server_url": "http://reset.example.vn", "pkcs11_module": null, "lang": "en"}})).unwrap_err();
+    assert_eq!(refused["code"], "INSECURE_SERVER_URL");
+    assert_eq!(refused["message"], "The server address must start with https://.");
+    assert!(refused["reference"].is_null());
+    let english = json!({"server_url": backend().origin, "pkcs11_module": null, "lang": "en"});
+    call(&w, "settings_set", json!({"settings": english})).unwrap();
+    let saved: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(saved["lang"], "en");
+    call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}})).unwrap();
+
+    // Tokens, as the token panel sees them.
+    let tokens = call(&w, "tokens_list", json!({})).unwrap();
+    let rsa = tokens.as_array().unwrap().iter().find(|t| t["label"] == "BHXH Test RSA").unwrap().clone();
+    assert_eq!(rsa["certificates"][0]["msts"], json!([MST]));
+    assert_eq!(rsa["pin_state"], "ok");
+
+    // A wrong PIN: a typed error, nothing else.
+    let args = |pin: &str| json!({"username": "ketoan01", "pin": pin, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});
+    let wrong = call(&w, "recover", args("000000")).unwrap_err();
+    assert_eq!(wrong["code"], "PIN_INCORRECT");
+    assert!(wrong["hint"].as_str().unwrap().contains("Caps Lock"));
+
+    // The recovery, with the PIN as a JSON string: the mail arrives.
+    let done = call(&w, "recover", args(PIN)).unwrap();
+    assert_eq!(done["masked_email"], "ke***@c***.vn");
+    let reference = done["reference"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mail = rt.block_on(async {
+        loop {
+            let m = backend().smtp.wait_for("ketoan01@congty.vn", "Mật khẩu tạm thời").await;
+            if m.text.contains(&reference) {
+                break m;
+            }
+        }
+    });
+    let temp = password_in(&mail);
+
+    // Login with it: must change; the session token never reaches the UI.
+    let login = call(&w, "login", json!({"username": "ketoan01", "password": temp})).unwrap();
+    assert_eq!(login["must_change_password"], true);
+    assert!(login.get("session_token").is_none());
+    let refused = call(&w, "change_password", json!({"current": temp, "new": temp})).unwrap_err();
+    assert_eq!(refused["code"], "PASSWORD_REUSE");
+    assert!(refused["reference"].as_str().unwrap().starts_with("RC-"));
+    call(&w, "change_password", json!({"current": temp, "new": "Mua-thu-2026!"})).unwrap();
+    let login = call(&w, "login", json!({"username": "ketoan01", "password": "Mua-thu-2026!"})).unwrap();
+    assert_eq!(login["must_change_password"], false);
+    let session = call(&w, "session_info", json!({})).unwrap();
+    assert_eq!(session["username"], "ketoan01");
+    call(&w, "logout", json!({})).unwrap();
+    assert!(call(&w, "session_info", json!({})).unwrap().is_null());
+
+    // Forgotten username.
+    let lookup = call(&w, "lookup_usernames", json!({"pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false})).unwrap();
+    assert_eq!(lookup["usernames"], json!(["ketoan01", "ketoan02"]));
+
+    // Diagnostics and the support report: no secret in either.
+    let diag = call(&w, "diagnostics", json!({})).unwrap();
+    let report = call(&w, "support_report", json!({})).unwrap();
+    let report = report.as_str().unwrap();
+    assert!(report.contains("BHXH Test RSA") && report.contains("server"), "{report}");
+    for secret in [PIN, temp.as_str(), "Mua-thu-2026!"] {
+        assert!(!report.contains(secret) && !diag.to_string().contains(secret), "{secret} in the support report");
+    }
+    let settings_file = std::fs::read_to_string(config_dir.path().join("settings.json")).unwrap();
+    assert!(!settings_file.contains(PIN) && !settings_file.contains(&temp));
+
+    // The values the UI receives, for its type check (ui/tests/unit/contract.test.ts).
+    let contract = json!({
+        "settings": call(&w, "settings_get", json!({})).unwrap(),
+        "token": rsa,
+        "recovery": done,
+        "lookup": lookup,
+        "login": login,
+        // What the Support screen reads (the full report also lists readers and tokens,
+        // which vary with the machine).
+        "diagnostics": {"version": diag["version"], "server": diag["server"], "checks": [diag["checks"][0]]},
+        "error": wrong,
+        "progress": ["reading_token", "requesting_challenge", "signing", "verifying", "done"],
+        "reader_event": serde_json::to_value(bhxh_token::readers::ReaderEvent::CardInserted { reader: "Feitian ePass2003".into(), atr: "3B:9F".into(), model: None }).unwrap(),
+    });
+    // Their shape (keys and JSON types, not the values) is committed; the front end's
+    // typed samples must have the same shape. Regenerate with BHXH_UPDATE_GENERATED=1.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/tests/ipc-shape.json");
+    let text = serde_json::to_string_pretty(&shape(&contract)).unwrap() + "\n";
+    if std::env::var_os("BHXH_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), text, "ui/tests/ipc-shape.json drifted from the Rust types");
+}
+
+/// Keys and JSON types of a value: what the TypeScript types must agree with.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Null => json!("null"),
+        Value::Bool(_) => json!("boolean"),
+        Value::Number(_) => json!("number"),
+        Value::String(_) => json!("string"),
+        Value::Array(a) => json!([a.first().map(shape).unwrap_or(json!("empty"))]),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
+}

@@ -1,0 +1,204 @@
+//! The real app window, driven over WebDriver: Xvfb, a D-Bus session, tauri-driver and
+//! Debian's WebKitWebDriver, the built `bhxh-desktop`, a real bhxh-server with a real
+//! SMTP server, and a SoftHSM2 token. A full token recovery ends with the mail received.
+//! tauri-driver is installed by scripts/test.sh (`cargo install tauri-driver --locked`).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bhxh_server::{Application, Clock, Config};
+use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use serde_json::{json, Value};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("BHXH_TAURI_DRIVER") {
+        return p.into();
+    }
+    let local = bhxh_testkit::root().join("target/tools/bin/tauri-driver");
+    if local.exists() {
+        return local;
+    }
+    let home = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tauri-driver");
+    assert!(home.exists(), "tauri-driver is not installed: scripts/test.sh installs it (cargo install tauri-driver --locked --root target/tools)");
+    home
+}
+
+/// Starts Xvfb on a free display and returns it with its number.
+fn xvfb() -> (Kill, String) {
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (Debian xvfb)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (Kill(child), format!(":{}", line.trim()))
+}
+
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Driver {
+    async fn req(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut r = self.http.request(method, url);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let v: Value = r.send().await.expect("WebDriver request").json().await.expect("WebDriver JSON");
+        v["value"].clone()
+    }
+
+    /// Waits (bounded) for an element matching `css` (or an XPath starting with `//`)
+    /// and returns its id.
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let using = if css.starts_with("//") { "xpath" } else { "css selector" };
+        loop {
+            let v = self.req(reqwest::Method::POST, "/element", Some(json!({"using": using, "value": css}))).await;
+            if let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str) {
+                if v.get("error").is_none() {
+                    return id.to_string();
+                }
+            }
+            if Instant::now() > deadline {
+                self.screenshot("webdriver-failure").await;
+                let body = self.req(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": "main"}))).await;
+                let text = match body.as_object().and_then(|o| o.values().next()).and_then(Value::as_str) {
+                    Some(id) => self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.to_string(),
+                    None => String::new(),
+                };
+                panic!("no element {css}: {v}; the window shows: {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.req(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.req(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let v = self.req(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(b64) = v.as_str() {
+            let dir = bhxh_testkit::root().join("target/test-scratch/screenshots");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_token_recovery_in_the_real_window() {
+    // The backend, its mail server, the token.
+    let hsm = softhsm();
+    let data = tempfile::tempdir().unwrap();
+    let smtp = SmtpSink::start(&data.path().join("received"), 0);
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".into();
+    config.data_dir = data.path().join("server");
+    config.trust_anchors = Some(fixture("trust.pem"));
+    config.crl_file = Some(fixture("crl.pem"));
+    config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+    config.outbox.poll_ms = 100;
+    let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+    let origin = app.origin();
+    bhxh_server::admin::account_add(&app.store(), &Clock::system(), "ketoan01", MST, "ketoan@congty.vn", None).await.unwrap();
+    let _server = app.spawn();
+
+    // The display, the session bus, the drivers.
+    let (_x, display) = xvfb();
+    let port = bhxh_testkit::free_port();
+    let native = bhxh_testkit::free_port();
+    let config_dir = tempfile::tempdir().unwrap();
+    let _driver = Kill(
+        Command::new("dbus-run-session")
+            .arg("--")
+            .arg(tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env("DISPLAY", &display)
+            .env("NO_AT_BRIDGE", "1")
+            .env("BHXH_SERVER", &origin)
+            .env("BHXH_PKCS11_MODULE", &hsm.module)
+            .env("SOFTHSM2_CONF", &hsm.conf)
+            .env("BHXH_DESKTOP_CONFIG_DIR", config_dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-run-session tauri-driver"),
+    );
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{base}/status")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_bhxh-desktop")}}}});
+    let started = Instant::now();
+    let created: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+    let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+    let d = Driver { http, base, session };
+
+    // The user's path, as on the phone with support: Quên mật khẩu? → username → token → PIN.
+    d.find("[data-testid=screen-login]").await;
+    eprintln!("app window up and painted {} ms after the session request", started.elapsed().as_millis());
+    d.screenshot("webdriver-login").await;
+    d.click("[data-testid=forgot-password]").await;
+    d.type_into("#wizard-username", "ketoan01").await;
+    d.click("[data-testid=username-continue]").await;
+    // Three tokens are plugged in (SoftHSM2 provisions three): choose the RSA one.
+    d.find("[data-testid=token-several]").await;
+    d.click("//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button").await;
+    assert_eq!(d.text("[data-testid=cert-mst]").await, MST);
+    d.screenshot("webdriver-token").await;
+    d.click("[data-testid=token-continue]").await;
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=step-done]").await;
+    let masked = d.text("[data-testid=masked-email]").await;
+    assert!(masked.contains("ke***@c***.vn"), "{masked}");
+    let reference = d.text("[data-testid=reference]").await;
+    assert!(reference.starts_with("RC-"), "{reference}");
+    d.screenshot("webdriver-done").await;
+
+    // The mail arrives, with the reference the window showed.
+    let mail = smtp.wait_for("ketoan@congty.vn", "Mật khẩu tạm thời").await;
+    assert!(mail.text.contains(&reference));
+    let temp = password_in(&mail);
+
+    // Log in with it in the window: the forced change follows.
+    d.click("[data-testid=done-login]").await;
+    d.type_into("#login-username", "ketoan01").await;
+    d.type_into("#login-password", &temp).await;
+    d.click("[data-testid=login-submit]").await;
+    d.find("[data-testid=change-form]").await;
+    d.screenshot("webdriver-change").await;
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}

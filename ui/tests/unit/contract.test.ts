@@ -1,0 +1,35 @@
+// The IPC contract: samples typed with the front end's interfaces (tsc checks them:
+// a missing or unknown key does not compile) must have the same shape as the values
+// the Rust shell really sends (ui/tests/ipc-shape.json, written and checked by
+// src-tauri/tests/commands.rs).
+import { describe, expect, it } from "vitest";
+import type { CertView, Diagnostics, IpcError, LoginView, LookupView, Progress, ReaderEvent, RecoveryView, Settings, TokenView } from "../../src/ipc";
+import shapeFromRust from "../ipc-shape.json";
+
+const cert: CertView = {
+  id: "01", label: "", holder: "", msts: [""], personal_ids: [], issuer: "", serial: "", not_before: 0, not_after: 0,
+  key_type: "RSA", key_bits: 2048, algorithm: "RS256", digital_signature: true, fingerprint: "",
+};
+const settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
+const token: TokenView = { slot_id: 0, label: "", manufacturer: "", model: "", serial: "", pin_state: "ok", certificates: [cert] };
+const recovery: RecoveryView = { masked_email: "", reference: "", password_expires_at: "", delivery: "email" };
+const lookup: LookupView = { usernames: [""], reference: "" };
+const login: LoginView = { username: "", must_change_password: false, expires_at: "", reference: "" };
+const diagnostics: Diagnostics = { version: "", server: "", checks: [{ name: "pkcs11_module", status: "ok", detail: "" }] };
+const error: IpcError = { code: "PIN_INCORRECT", message: "", hint: "", reference: null };
+const progress: Progress[] = ["reading_token"];
+const reader_event: ReaderEvent = { kind: "card_inserted", reader: "", atr: "", model: null };
+
+function shape(v: unknown): unknown {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return [v.length ? shape(v[0]) : "empty"];
+  if (typeof v === "object") return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, shape(x)]));
+  return typeof v;
+}
+
+describe("the IPC contract", () => {
+  it("the front end's types have the shape of what the Rust shell sends", () => {
+    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event };
+    expect(shape(ours)).toEqual(shapeFromRust);
+  });
+});
