@@ -80,10 +80,14 @@ pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
         .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))
 }
 
+/// The client, the token and the progress emitter of a token proof.
+fn prove(state: &AppState) -> Res<(ApiClient, Arc<dyn Token>, Arc<dyn Fn(Progress) + Send + Sync>)> {
+    Ok((api(state)?, token(state)?, state.progress.clone()))
+}
+
 /// Recovers the password of `username`. `pin` is a secret from the moment it is
 /// deserialised; it is moved into the token call and never stored.
 #[tauri::command]
-#[allow(clippy::too_many_arguments)]
 pub async fn recover(
     state: State<'_, AppState>,
     username: String,
@@ -93,11 +97,10 @@ pub async fn recover(
     confirm_final_try: bool,
 ) -> Res<RecoveryComplete> {
     let lang = lang(&state);
-    let api = api(&state)?;
-    let token = token(&state)?;
-    let emit = state.progress.clone();
+    let (api, token, emit) = prove(&state)?;
     let progress = move |p: Progress| emit(p);
-    let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
+    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
+    let input = FlowInput { token, choice, pin, confirm_final_try, progress: &progress };
     flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 
@@ -111,11 +114,10 @@ pub async fn lookup_usernames(
     confirm_final_try: bool,
 ) -> Res<UsernameLookupComplete> {
     let lang = lang(&state);
-    let api = api(&state)?;
-    let token = token(&state)?;
-    let emit = state.progress.clone();
+    let (api, token, emit) = prove(&state)?;
     let progress = move |p: Progress| emit(p);
-    let input = FlowInput { token, choice: Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) }, pin, confirm_final_try, progress: &progress };
+    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
+    let input = FlowInput { token, choice, pin, confirm_final_try, progress: &progress };
     flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 

@@ -6,48 +6,28 @@
 use std::sync::OnceLock;
 
 use bhxh_desktop::{run_app, IpcError};
-use bhxh_server::{Application, Clock, Config};
-use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use bhxh_testkit::backend::Backend;
+use bhxh_testkit::{password_in, softhsm, MST, TEST_PIN};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindow;
 
-struct Backend {
-    origin: String,
-    smtp: SmtpSink,
-    _data: tempfile::TempDir,
-}
-
 /// One real backend for the whole test binary, on its own runtime thread.
 fn backend() -> &'static Backend {
     static B: OnceLock<Backend> = OnceLock::new();
     B.get_or_init(|| {
-        let data = tempfile::tempdir().unwrap();
-        let smtp = SmtpSink::start(&data.path().join("received"), 0);
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".into();
-        config.data_dir = data.path().join("server");
-        config.trust_anchors = Some(fixture("trust.pem"));
-        config.crl_file = Some(fixture("crl.pem"));
-        config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-        config.outbox.poll_ms = 100;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
-                let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
-                let store = app.store();
-                for user in ["ketoan01", "ketoan02"] {
-                    bhxh_server::admin::account_add(&store, &Clock::system(), user, MST, &format!("{user}@congty.vn"), None).await.unwrap();
-                }
-                tx.send(app.origin()).unwrap();
-                app.run_until(std::future::pending()).await.unwrap();
+                let b = bhxh_testkit::backend::start(&[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")], |_| {}).await;
+                tx.send(b).unwrap_or_else(|_| panic!("test gone"));
+                std::future::pending::<()>().await;
             });
         });
-        let origin = rx.recv().unwrap();
-        Backend { origin, smtp, _data: data }
+        rx.recv().unwrap()
     })
 }
 
@@ -59,7 +39,9 @@ fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>, tempfile::Temp
     std::env::set_var("BHXH_PKCS11_MODULE", &hsm.module);
     std::env::set_var("BHXH_SERVER", &backend().origin);
     let mut app = run_app(mock_builder()).build(mock_context(noop_assets())).unwrap();
-    // The setup hook (state, watcher) runs with the event loop's first iteration.
+    // The setup hook (state, watcher) runs with the event loop's first iteration; one
+    // iteration, not a loop, so the busy-loop warning does not apply.
+    #[allow(deprecated)]
     app.run_iteration(|_, _| {});
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
     (app, window, config_dir)

@@ -9,13 +9,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use bhxh_server::{Application, Clock, Config};
-use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use bhxh_testkit::{password_in, softhsm, MST, TEST_PIN};
 use serde_json::{json, Value};
 
+/// A child process, killed with its whole process group when dropped (dbus-run-session
+/// leaves tauri-driver, WebKitWebDriver and the app behind otherwise).
 struct Kill(Child);
 impl Drop for Kill {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -36,7 +38,9 @@ fn tauri_driver() -> PathBuf {
 
 /// Starts Xvfb on a free display and returns it with its number.
 fn xvfb() -> (Kill, String) {
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new("Xvfb")
+        .process_group(0)
         .args(["-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -118,27 +122,18 @@ impl Driver {
 async fn a_full_token_recovery_in_the_real_window() {
     // The backend, its mail server, the token.
     let hsm = softhsm();
-    let data = tempfile::tempdir().unwrap();
-    let smtp = SmtpSink::start(&data.path().join("received"), 0);
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
-    config.data_dir = data.path().join("server");
-    config.trust_anchors = Some(fixture("trust.pem"));
-    config.crl_file = Some(fixture("crl.pem"));
-    config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-    config.outbox.poll_ms = 100;
-    let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
-    let origin = app.origin();
-    bhxh_server::admin::account_add(&app.store(), &Clock::system(), "ketoan01", MST, "ketoan@congty.vn", None).await.unwrap();
-    let _server = app.spawn();
+    let backend = bhxh_testkit::backend::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let (origin, smtp) = (backend.origin.clone(), &backend.smtp);
 
     // The display, the session bus, the drivers.
     let (_x, display) = xvfb();
     let port = bhxh_testkit::free_port();
     let native = bhxh_testkit::free_port();
     let config_dir = tempfile::tempdir().unwrap();
+    use std::os::unix::process::CommandExt;
     let _driver = Kill(
         Command::new("dbus-run-session")
+            .process_group(0)
             .arg("--")
             .arg(tauri_driver())
             .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])

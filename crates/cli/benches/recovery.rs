@@ -10,8 +10,8 @@ use bhxh_client::flows::{choose, Choice};
 use bhxh_client::ApiClient;
 use bhxh_protocol::wire::CompleteRequest;
 use bhxh_protocol::{to_be_signed, Lang, Purpose};
-use bhxh_server::{Application, Clock, Config};
-use bhxh_testkit::{fixture, softhsm, SmtpSink, MST, TEST_PIN};
+use bhxh_server::Clock;
+use bhxh_testkit::{softhsm, MST, TEST_PIN};
 use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{AuthPin, SignRequest, Token};
 
@@ -27,22 +27,14 @@ fn main() {
     let hsm = softhsm();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let data = tempfile::tempdir().unwrap();
-        let smtp = SmtpSink::start(&data.path().join("received"), 0);
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".into();
-        config.data_dir = data.path().join("server");
-        config.trust_anchors = Some(fixture("trust.pem"));
-        config.crl_file = Some(fixture("crl.pem"));
-        config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-        config.outbox.poll_ms = 50;
-        config.limits.per_username = 1_000_000;
-        config.limits.per_client = 1_000_000;
-        let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
-        let origin = app.origin();
-        let store = app.store();
-        let _server = app.spawn();
-        let api = ApiClient::new(&origin, Lang::Vi).unwrap();
+        let backend = bhxh_testkit::backend::start(&[], |c| {
+            c.outbox.poll_ms = 50;
+            c.limits.per_username = 1_000_000;
+            c.limits.per_client = 1_000_000;
+        })
+        .await;
+        let (store, smtp) = (&backend.store, &backend.smtp);
+        let api = ApiClient::new(&backend.origin, Lang::Vi).unwrap();
         let token: Arc<dyn Token> = Arc::new(Pkcs11Token::open(&hsm.module).unwrap());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let tokens = token.tokens().unwrap();
@@ -53,7 +45,7 @@ fn main() {
         for i in 0..20 {
             let user = format!("user{i:02}");
             let email = format!("u{i}@congty.vn");
-            bhxh_server::admin::account_add(&store, &Clock::system(), &user, MST, &email, None).await.unwrap();
+            bhxh_server::admin::account_add(store, &Clock::system(), &user, MST, &email, None).await.unwrap();
             let t0 = Instant::now();
             let t = token.clone();
             tokio::task::spawn_blocking(move || t.tokens().unwrap()).await.unwrap();

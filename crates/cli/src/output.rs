@@ -67,17 +67,7 @@ pub fn print_error(lang: Lang, e: &ClientError) {
     }
 }
 
-/// A Unix time as a date in Vietnam time (UTC+7).
-pub fn vn_date(secs: i64) -> String {
-    let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    match time::OffsetDateTime::from_unix_timestamp(secs) {
-        Ok(t) => {
-            let t = t.to_offset(offset);
-            format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
-        }
-        Err(_) => secs.to_string(),
-    }
-}
+pub use bhxh_client::diagnostics::vn_date;
 
 /// An RFC 3339 time from the server as a Vietnam-time date.
 pub fn vn_date_rfc3339(s: &str) -> String {

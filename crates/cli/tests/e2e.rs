@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use bhxh_server::{Application, Clock, Config};
-use bhxh_testkit::{fixture, password_in, softhsm, SmtpSink, MST, TEST_PIN};
+use bhxh_testkit::backend::Backend;
+use bhxh_testkit::{password_in, softhsm, MST, TEST_PIN};
 use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::Token;
 
@@ -29,29 +29,20 @@ fn log_file() -> &'static Path {
 
 struct Env {
     server: String,
-    store: bhxh_server::store::Store,
-    smtp: SmtpSink,
-    data: tempfile::TempDir,
-    _handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    backend: Backend,
+}
+
+impl std::ops::Deref for Env {
+    type Target = Backend;
+    fn deref(&self) -> &Backend {
+        &self.backend
+    }
 }
 
 async fn start() -> Env {
     log_file();
-    let data = tempfile::tempdir().unwrap();
-    let smtp = SmtpSink::start(&data.path().join("received"), 0);
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
-    config.data_dir = data.path().join("server");
-    config.trust_anchors = Some(fixture("trust.pem"));
-    config.crl_file = Some(fixture("crl.pem"));
-    config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
-    config.outbox.poll_ms = 100;
-    let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
-    let server = app.origin();
-    let store = app.store();
-    bhxh_server::admin::account_add(&store, &Clock::system(), USER, MST, EMAIL, None).await.unwrap();
-    let handle = app.spawn();
-    Env { server, store, smtp, data, _handle: handle }
+    let backend = bhxh_testkit::backend::start(&[(USER, EMAIL)], |_| {}).await;
+    Env { server: backend.origin.clone(), backend }
 }
 
 /// The slot of a provisioned token (slot ids change with every provisioning).

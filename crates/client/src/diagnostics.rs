@@ -19,7 +19,8 @@ fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
     }
 }
 
-fn vn_date(secs: i64) -> String {
+/// A Unix time as `dd/mm/yyyy HH:MM` in Vietnam time (UTC+7).
+pub fn vn_date(secs: i64) -> String {
     let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
     match time::OffsetDateTime::from_unix_timestamp(secs) {
         Ok(t) => {

@@ -175,3 +175,51 @@ pub fn password_in(mail: &ReceivedMail) -> String {
         .map(|p| p.trim().to_string())
         .unwrap_or_else(|| panic!("no password in {:?}", mail.text))
 }
+
+/// A real reset backend: `bhxh-server` on a loopback port with its own SQLite file, a
+/// real SMTP server, and the fixture PKI as trust anchors and CRL.
+#[cfg(feature = "backend")]
+pub mod backend {
+    use bhxh_server::store::Store;
+    use bhxh_server::{Application, Clock, Config};
+
+    use super::{fixture, SmtpSink, MST};
+
+    /// A running backend; everything stops when it is dropped.
+    pub struct Backend {
+        pub origin: String,
+        pub store: Store,
+        pub smtp: SmtpSink,
+        pub data: tempfile::TempDir,
+        handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    impl Drop for Backend {
+        fn drop(&mut self) {
+            self.handle.abort();
+        }
+    }
+
+    /// Starts a backend with `accounts` (username, email) enrolled under [`MST`];
+    /// `adjust` may change the configuration first.
+    pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) -> Backend {
+        let data = tempfile::tempdir().unwrap();
+        let smtp = SmtpSink::start(&data.path().join("received"), 0);
+        let mut config = Config::default();
+        config.listen = "127.0.0.1:0".into();
+        config.data_dir = data.path().join("server");
+        config.trust_anchors = Some(fixture("trust.pem"));
+        config.crl_file = Some(fixture("crl.pem"));
+        config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+        config.outbox.poll_ms = 100;
+        adjust(&mut config);
+        let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+        let origin = app.origin();
+        let store = app.store();
+        for (username, email) in accounts {
+            bhxh_server::admin::account_add(&store, &Clock::system(), username, MST, email, None).await.unwrap();
+        }
+        let handle = app.spawn();
+        Backend { origin, store, smtp, data, handle }
+    }
+}
