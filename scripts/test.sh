@@ -20,12 +20,21 @@ log=$(mktemp)
 trap 'rm -f "$log"; bash scripts/pcsc-virtual.sh stop >/dev/null 2>&1 || true' EXIT
 status=0
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+# Output goes to a file and is followed from there, not through a pipe: a process a test
+# left behind cannot then keep this script waiting for the pipe to close.
+cargo test --workspace --locked --no-fail-fast >"$log" 2>&1 &
+cargo_pid=$!
+tail -n +1 -f --pid="$cargo_pid" "$log"
+wait "$cargo_pid" || status=$?
 
 # The front end: unit tests (vitest), then every screen in Debian's chromium (Playwright,
 # the FAKE backend), with screenshots kept in ui/test-results/screenshots.
-(cd ui && npx vitest run 2>&1) | tee -a "$log" | tail -n 8 || status=1
-(cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ 2>&1) | tee -a "$log" | tail -n 12 || status=1
+ui_log=$(mktemp)
+(cd ui && npx vitest run >"$ui_log" 2>&1) || status=1
+(cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ >>"$ui_log" 2>&1) || status=1
+grep -vE '^ +(duration_ms|type|\.\.\.|---)' "$ui_log" | tail -n 40
+cat "$ui_log" >>"$log"
+rm -f "$ui_log"
 
 # One total over the three runners: cargo's "test result:" lines, vitest's "Tests" line,
 # node's "# pass / # fail" lines.

@@ -111,7 +111,9 @@ impl SmtpSink {
             .arg(script)
             .arg(dir)
             .arg(port.to_string())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
         let stdout = child.stdout.take().unwrap();

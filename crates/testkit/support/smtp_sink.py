@@ -16,6 +16,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 
 from aiosmtpd.controller import Controller
 
@@ -60,6 +62,16 @@ def main():
                             enable_SMTPUTF8=True)
     controller.start()
     print(f"READY {port}", flush=True)
+    # Never outlive the test process that started us (a test's static never drops
+    # its sink, and an orphan would hold CI's output pipe open).
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: (controller.stop(), sys.exit(0)))
     try:
         signal.pause()
