@@ -30,7 +30,7 @@ wait "$cargo_pid" || status=$?
 # The front end: unit tests (vitest), then every screen in Debian's chromium (Playwright,
 # the FAKE backend), with screenshots kept in ui/test-results/screenshots.
 ui_log=$(mktemp)
-(cd ui && npx vitest run >"$ui_log" 2>&1) || status=1
+(cd ui && NO_COLOR=1 npx vitest run >"$ui_log" 2>&1) || status=1
 (cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ >>"$ui_log" 2>&1) || status=1
 grep -vE '^ +(duration_ms|type|\.\.\.|---)' "$ui_log" | tail -n 40
 cat "$ui_log" >>"$log"
