@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::tbs::normalize_origin;
-use bhxh_protocol::wire::{ChallengeResponse, CompleteRequest, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::wire::{CompleteRequest, RecoveryComplete, UsernameLookupComplete};
 use bhxh_protocol::{to_be_signed, ErrorCode, Purpose, Username};
 use bhxh_token::{AuthPin, CertSummary, PinState, SignRequest, Signed, Token, TokenError, TokenSummary};
 use serde::Serialize;
@@ -80,8 +80,7 @@ impl std::fmt::Debug for FlowInput<'_> {
 /// a temporary password (or, in its strict mode, returns it once).
 pub async fn recover(api: &ApiClient, username: &str, input: FlowInput<'_>) -> Result<RecoveryComplete, ClientError> {
     let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
-    let (ch, req) = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
-    let _ = ch;
+    let req = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
     let out = api.complete_recovery(&req).await?;
     (input.progress)(Progress::Done);
     Ok(out)
@@ -89,7 +88,7 @@ pub async fn recover(api: &ApiClient, username: &str, input: FlowInput<'_>) -> R
 
 /// The usernames registered for the token's MST.
 pub async fn lookup_usernames(api: &ApiClient, input: FlowInput<'_>) -> Result<UsernameLookupComplete, ClientError> {
-    let (_, req) = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
+    let req = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
     let out = api.complete_lookup(&req).await?;
     (input.progress)(Progress::Done);
     Ok(out)
@@ -105,7 +104,7 @@ async fn prove(
     pin: AuthPin,
     confirm_final_try: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(ChallengeResponse, CompleteRequest), ClientError> {
+) -> Result<CompleteRequest, ClientError> {
     progress(Progress::ReadingToken);
     let reader = token.clone();
     let tokens = blocking(move || reader.tokens()).await?;
@@ -143,15 +142,14 @@ async fn prove(
     .await?;
 
     progress(Progress::Verifying);
-    let req = CompleteRequest {
-        challenge_id: ch.challenge_id.clone(),
+    Ok(CompleteRequest {
+        challenge_id: ch.challenge_id,
         username: username.to_string(),
         purpose,
         certificate: STANDARD.encode(&signed.certificate),
         algorithm: signed.algorithm,
         signature: STANDARD.encode(&signed.signature),
-    };
-    Ok((ch, req))
+    })
 }
 
 /// Runs a blocking token call off the async threads.

@@ -220,7 +220,7 @@ impl Pkcs11Token {
                 } else {
                     let mut digest_info = SHA256_DIGEST_INFO.to_vec();
                     digest_info.extend_from_slice(&Sha256::digest(req.data));
-                    sign_raw(session, &Mechanism::RsaPkcs, key, &digest_info, req, always_authenticate)?
+                    sign_raw(session, &Mechanism::RsaPkcs, key, &digest_info, always_authenticate)?
                 };
                 (Algorithm::RS256, signature)
             }
@@ -228,7 +228,7 @@ impl Pkcs11Token {
                 // CKM_ECDSA over SHA-256(data): every ECDSA token has it; the result is
                 // raw r ‖ s, which is what ES256 wants.
                 let digest = Sha256::digest(req.data);
-                let sig = sign_raw(session, &Mechanism::Ecdsa, key, &digest, req, always_authenticate)?;
+                let sig = sign_raw(session, &Mechanism::Ecdsa, key, &digest, always_authenticate)?;
                 if sig.len() != 64 {
                     return Err(TokenError::Failure { detail: format!("ECDSA signature of {} bytes; P-256 expected", sig.len()) });
                 }
@@ -257,18 +257,10 @@ fn sign_with(session: &Session, mech: &Mechanism<'_>, key: ObjectHandle, req: &S
 }
 
 /// Signs prepared bytes (a digest or DigestInfo) with a raw mechanism.
-fn sign_raw(
-    session: &Session,
-    mech: &Mechanism<'_>,
-    key: ObjectHandle,
-    input: &[u8],
-    req: &SignRequest<'_>,
-    always_auth: bool,
-) -> Result<Vec<u8>, TokenError> {
+fn sign_raw(session: &Session, mech: &Mechanism<'_>, key: ObjectHandle, input: &[u8], always_auth: bool) -> Result<Vec<u8>, TokenError> {
     if always_auth {
         // Raw mechanisms are single-part; cryptoki's single-part call leaves no room for
         // the context-specific login, so such a key is refused clearly.
-        let _ = req;
         return Err(TokenError::Failure {
             detail: "this key demands a PIN for every signature (CKA_ALWAYS_AUTHENTICATE) with a single-part mechanism".into(),
         });
