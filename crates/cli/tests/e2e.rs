@@ -41,6 +41,9 @@ impl std::ops::Deref for Env {
 
 async fn start() -> Env {
     log_file();
+    // Every test waits for the one PIN change: SoftHSM rewrites the token's files then,
+    // and a test reading the tokens at that moment would see a half-written file.
+    distinct_pin_rsa_slot();
     let backend = bhxh_testkit::backend::start(&[(USER, EMAIL)], |_| {}).await;
     Env { server: backend.origin.clone(), backend }
 }

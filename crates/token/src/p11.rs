@@ -130,19 +130,28 @@ pub fn pin_state(info: &TokenInfo) -> PinState {
 impl Token for Pkcs11Token {
     fn tokens(&self) -> Result<Vec<TokenSummary>, TokenError> {
         let mut out = Vec::new();
+        // One token that cannot be read must not hide the others: it is skipped (and
+        // logged); its error is returned only when no token could be read at all.
+        let mut first_error = None;
         for slot in self.ctx.get_slots_with_token().map_err(map)? {
-            let info = match self.ctx.get_token_info(slot).map_err(map) {
-                Ok(i) => i,
+            let read = self.ctx.get_token_info(slot).map_err(map).and_then(|info| {
+                if !info.token_initialized() {
+                    return Ok(None);
+                }
+                let session = self.ctx.open_ro_session(slot).map_err(map)?;
+                Ok(Some((info, self.certificates(&session)?)))
+            });
+            let (info, certificates) = match read {
+                Ok(Some(read)) => read,
+                Ok(None) => continue,
                 // Pulled out between listing and asking: not there any more.
                 Err(TokenError::TokenRemoved) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(slot = slot.id(), error = %e, "a token could not be read; skipped");
+                    first_error.get_or_insert(e);
+                    continue;
+                }
             };
-            if !info.token_initialized() {
-                continue;
-            }
-            let session = self.ctx.open_ro_session(slot).map_err(map)?;
-            let certificates = self.certificates(&session)?;
-            drop(session);
             out.push(TokenSummary {
                 slot_id: slot.id(),
                 label: info.label().trim().to_string(),
@@ -153,7 +162,10 @@ impl Token for Pkcs11Token {
                 certificates,
             });
         }
-        Ok(out)
+        match first_error {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
     }
 
     fn sign(&self, req: &SignRequest<'_>) -> Result<Signed, TokenError> {

@@ -241,7 +241,10 @@ describe("support and settings", () => {
     await page.getByText("CCCD/CMND của người đăng ký sử dụng dịch vụ").waitFor();
     await page.getByText("Giấy ủy quyền bản gốc nếu người gọi không phải người đăng ký").waitFor();
     await page.getByTestId("copy-report").click();
-    const report = await page.locator("#copy-status").getAttribute("data-report");
+    // The report is fetched over IPC after the click: wait for it, not for the click.
+    const copied = page.locator("#copy-status[data-report]");
+    await copied.waitFor({ state: "attached" });
+    const report = await copied.getAttribute("data-report");
     assert.ok(report.includes("server"), report);
     assert.ok(!report.includes("123456"), "no PIN in the report");
     await shot(page, "support");
