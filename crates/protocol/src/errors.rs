@@ -271,6 +271,88 @@ catalogue! {
         hint_vi: "Phiên kết thúc khi đăng xuất, đổi mật khẩu hoặc lấy lại mật khẩu.",
         hint_en: "Sessions end on logout, password change or recovery.";
 
+    // --- portal recovery (MST + email + captcha) -----------------------------------
+    /// The captcha answer is wrong; the captcha is used up.
+    CaptchaIncorrect = "CAPTCHA_INCORRECT", 400,
+        vi: "Mã xác nhận (captcha) không đúng. Vui lòng nhập mã mới.",
+        en: "The captcha code is wrong. Please enter the new code.",
+        hint_vi: "Mỗi mã chỉ dùng được một lần; bấm \"Đổi mã khác\" nếu khó đọc. Chữ hoa hay thường đều được.",
+        hint_en: "Each code works once; press \"New code\" if it is hard to read. Upper or lower case both work.";
+    /// The captcha was already used for a request.
+    CaptchaUsed = "CAPTCHA_USED", 400,
+        vi: "Mã xác nhận này đã được dùng. Vui lòng nhập mã mới.",
+        en: "This captcha code was already used. Please enter the new code.",
+        hint_vi: "Mỗi yêu cầu cần một mã xác nhận mới.",
+        hint_en: "Every request needs a fresh captcha code.";
+    /// The captcha is older than its lifetime (2 minutes) or unknown.
+    CaptchaExpired = "CAPTCHA_EXPIRED", 400,
+        vi: "Mã xác nhận đã hết hạn. Vui lòng nhập mã mới.",
+        en: "The captcha code has expired. Please enter the new code.",
+        hint_vi: "Mã xác nhận chỉ có hiệu lực 2 phút.",
+        hint_en: "A captcha code is valid for 2 minutes.";
+    /// The email is not the one registered for this MST (also for an unknown MST).
+    PortalEmailMismatch = "PORTAL_EMAIL_MISMATCH", 400,
+        vi: "Mã số thuế hoặc email không trùng khớp với thông tin đã đăng ký tài khoản giao dịch điện tử BHXH.",
+        en: "The tax code or the email does not match what was registered for the BHXH e-filing account.",
+        hint_vi: "Kiểm tra lại MST và email đã đăng ký. Nếu vẫn không được, liên hệ bộ phận hỗ trợ giao dịch điện tử của BHXH Việt Nam: 1900 9068 hoặc 1900 5555 64.",
+        hint_en: "Check the MST and the registered email. If it still fails, call the e-filing support of Vietnam Social Security: 1900 9068 or 1900 5555 64.";
+    /// The activation link is unknown (mistyped or cut by the mail program).
+    ActivationInvalid = "ACTIVATION_INVALID", 404,
+        vi: "Liên kết kích hoạt không hợp lệ.",
+        en: "The activation link is not valid.",
+        hint_vi: "Mở đúng liên kết ở cuối email mới nhất; nếu email cắt mất liên kết, sao chép toàn bộ liên kết vào trình duyệt.",
+        hint_en: "Open the link at the end of the newest email; if the mail program cut it, copy the whole link into the browser.";
+    /// The activation link was already used.
+    ActivationUsed = "ACTIVATION_USED", 410,
+        vi: "Liên kết kích hoạt này đã được dùng; mật khẩu mới đã có hiệu lực.",
+        en: "This activation link was already used; the new password is in effect.",
+        hint_vi: "Đăng nhập bằng mật khẩu trong email. Nếu không đăng nhập được, lấy lại mật khẩu lần nữa.",
+        hint_en: "Log in with the password from the email. If that fails, recover the password again.";
+    /// The activation link is older than 30 minutes.
+    ActivationExpired = "ACTIVATION_EXPIRED", 410,
+        vi: "Liên kết kích hoạt đã hết hạn (quá 30 phút).",
+        en: "The activation link has expired (over 30 minutes).",
+        hint_vi: "Gửi lại yêu cầu lấy lại mật khẩu; mật khẩu cũ vẫn dùng được.",
+        hint_en: "Send a new password request; the old password still works.";
+    /// A newer request replaced this link.
+    ActivationSuperseded = "ACTIVATION_SUPERSEDED", 410,
+        vi: "Liên kết này đã bị thay thế bởi một yêu cầu mới hơn.",
+        en: "This link was replaced by a newer request.",
+        hint_vi: "Dùng liên kết và mật khẩu trong email mới nhất.",
+        hint_en: "Use the link and the password in the newest email.";
+
+    // --- support desk (staff console) ----------------------------------------------
+    /// The staff console needs a staff login.
+    StaffLoginRequired = "STAFF_LOGIN_REQUIRED", 401,
+        vi: "Vui lòng đăng nhập bằng tài khoản nhân viên hỗ trợ.",
+        en: "Please log in with a support staff account.",
+        hint_vi: "Tài khoản nhân viên do quản trị tạo bằng lệnh bhxh-server staff add.",
+        hint_en: "Staff accounts are created by an administrator with bhxh-server staff add.";
+    /// Wrong staff username or password.
+    StaffLoginFailed = "STAFF_LOGIN_FAILED", 401,
+        vi: "Tên đăng nhập hoặc mật khẩu nhân viên không đúng.",
+        en: "Wrong staff username or password.",
+        hint_vi: "Kiểm tra bộ gõ tiếng Việt và Caps Lock; quản trị có thể đặt lại mật khẩu nhân viên.",
+        hint_en: "Check the Vietnamese input method and Caps Lock; an administrator can reset staff passwords.";
+    /// A staff action without the form's token (a forged or stale page).
+    StaffCsrf = "STAFF_CSRF", 403,
+        vi: "Trang đã cũ hoặc yêu cầu không hợp lệ. Vui lòng tải lại trang rồi thử lại.",
+        en: "The page is stale or the request is not valid. Reload the page and try again.",
+        hint_vi: "Thao tác của nhân viên chỉ được gửi từ trang của bảng điều khiển.",
+        hint_en: "Staff actions are accepted only from the console's own pages.";
+    /// The mail was delivered and its content wiped; it cannot be sent again.
+    MailContentWiped = "MAIL_CONTENT_WIPED", 409,
+        vi: "Thư đã được gửi và nội dung đã được xóa để bảo mật, nên không gửi lại được.",
+        en: "The mail was delivered and its content wiped for security, so it cannot be sent again.",
+        hint_vi: "Dùng \"Cấp lại mật khẩu\" để gửi một mật khẩu tạm thời mới.",
+        hint_en: "Use \"Start a reset\" to send a new temporary password.";
+    /// There is no mail to send again for this account.
+    NoMailToResend = "NO_MAIL_TO_RESEND", 404,
+        vi: "Không có thư nào để gửi lại cho tài khoản này.",
+        en: "There is no mail to send again for this account.",
+        hint_vi: "Dùng \"Cấp lại mật khẩu\" nếu người dùng đã xác minh danh tính.",
+        hint_en: "Use \"Start a reset\" once the user has proved who they are.";
+
     // --- accounts (support staff) --------------------------------------------------
     /// No account with this username (support tools only; the public API never says so).
     AccountNotFound = "ACCOUNT_NOT_FOUND", 404,

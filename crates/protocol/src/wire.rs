@@ -107,6 +107,36 @@ pub struct UsernameLookupComplete {
     pub reference: String,
 }
 
+/// `GET /v1/portal/captcha`: an image captcha, single use, short-lived.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalCaptcha {
+    pub captcha_id: String,
+    /// The PNG image, standard base64.
+    pub image_png: String,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+/// `POST /v1/portal/recover`: the BHXH portal's path, without a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalRecoverRequest {
+    pub mst: String,
+    pub email: String,
+    pub captcha_id: String,
+    pub captcha_answer: String,
+}
+
+/// Answer to [`PortalRecoverRequest`]: a temporary password and an activation link
+/// were emailed; the password works only once the link is opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalRecoverComplete {
+    pub masked_email: String,
+    pub reference: String,
+    /// The link stops working at this time.
+    pub activation_expires_at: String,
+}
+
 /// `POST /v1/auth/login`
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -129,7 +129,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = {data:?}\ntrust_anchors = {:?}\ncrl_file = {:?}\n\
+            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ntrust_anchors = {:?}\ncrl_file = {:?}\n\
              [limits]\nper_client = 100000000\nper_username = 100000000\n",
             dir.join("trust.pem"),
             dir.join("crl.pem")

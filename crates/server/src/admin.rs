@@ -1,6 +1,7 @@
-//! Support-staff commands behind `bhxh-server account|audit|outbox`. Staff can enrol,
-//! look up, unlock and re-send, but never see or set a password: no command prints a
-//! hash or a secret, and none takes a password.
+//! Support-staff commands behind `bhxh-server account|audit|outbox|staff`. Staff can
+//! enrol, look up, unlock and re-send, but never see or set a user's password: no command
+//! prints a hash or a secret, and none takes a user's password. `staff add|password`
+//! take the staff member's own console password, from standard input only.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -165,6 +166,91 @@ pub async fn outbox_retry(store: &Store, clock: &Clock, id: i64) -> anyhow::Resu
         bail!("không có thư chờ gửi số {id} / no pending mail {id}");
     }
     Ok(format!("Thư {id} sẽ được gửi lại ngay / Mail {id} will be retried now\n"))
+}
+
+/// The staff console's password rules: the users' policy (length, classes, not the
+/// username), so a staff login is never weaker than a user's.
+fn staff_password_ok(password: &str, username: &str) -> anyhow::Result<()> {
+    let broken = bhxh_protocol::domain::password_policy(password, username);
+    if !broken.is_empty() {
+        return Err(coded(ErrorCode::PasswordPolicy));
+    }
+    Ok(())
+}
+
+/// `staff add`: a support staff member for the console.
+pub async fn staff_add(
+    store: &Store,
+    clock: &Clock,
+    hasher: &crate::passwords::Hasher,
+    username: &str,
+    name: &str,
+    password: zeroize::Zeroizing<String>,
+) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        bail!("--name: họ tên 1–80 ký tự / a name of 1–80 characters");
+    }
+    staff_password_ok(&password, username.as_str())?;
+    let hash = hasher.hash(password).await?;
+    let now = clock.now();
+    let mut entry = admin_audit("admin.staff_add", username.as_str(), format!("staff member {name}"), now);
+    entry.username = None;
+    let id = store.insert_staff(username.as_str(), name, &hash, now, &entry).await?;
+    if id.is_none() {
+        return Err(coded(ErrorCode::AccountExists));
+    }
+    Ok(format!(
+        "Đã tạo nhân viên / Staff member created: {username} ({name})\nMã tham chiếu / Reference: {}\n",
+        entry.reference
+    ))
+}
+
+/// `staff password`: sets a staff member's console password (and re-enables them).
+pub async fn staff_password(
+    store: &Store,
+    clock: &Clock,
+    hasher: &crate::passwords::Hasher,
+    username: &str,
+    password: zeroize::Zeroizing<String>,
+) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    staff_password_ok(&password, username.as_str())?;
+    let hash = hasher.hash(password).await?;
+    let mut entry = admin_audit("admin.staff_password", username.as_str(), "console password set".into(), clock.now());
+    entry.username = None;
+    entry.detail = Some(format!("console password of staff {username} set"));
+    if !store.set_staff_password(username.as_str(), &hash, &entry).await? {
+        return Err(coded(ErrorCode::AccountNotFound));
+    }
+    Ok(format!("Đã đặt mật khẩu / Password set: {username}\nMã tham chiếu / Reference: {}\n", entry.reference))
+}
+
+/// `staff disable`: the member can no longer log in; their sessions end now.
+pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let now = clock.now();
+    let mut entry = admin_audit("admin.staff_disable", username.as_str(), String::new(), now);
+    entry.username = None;
+    entry.detail = Some(format!("staff {username} disabled"));
+    if !store.disable_staff(username.as_str(), now, &entry).await? {
+        return Err(coded(ErrorCode::AccountNotFound));
+    }
+    Ok(format!("Đã khóa nhân viên / Staff member disabled: {username}\nMã tham chiếu / Reference: {}\n", entry.reference))
+}
+
+/// `staff list`: who can log in to the console.
+pub async fn staff_list(store: &Store) -> anyhow::Result<String> {
+    let mut out = String::from("username\tname\tcreated\tstate\n");
+    for st in store.list_staff().await? {
+        let state = match st.disabled_at {
+            Some(t) => format!("disabled {}", rfc3339(t)),
+            None => "active".into(),
+        };
+        let _ = writeln!(out, "{}\t{}\t{}\t{}", st.username, st.name, rfc3339(st.created_at), state);
+    }
+    Ok(out)
 }
 
 fn audit_line(e: &AuditEntry) -> String {

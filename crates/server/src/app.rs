@@ -21,6 +21,8 @@ use crate::verify::TrustStore;
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The staff console's own listener (`staff_listen`), if turned on.
+    staff_listener: Option<TcpListener>,
     state: AppState,
     outbox: Outbox,
 }
@@ -36,6 +38,17 @@ impl Application {
         config.check()?;
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let staff_listener = if config.staff_listen.is_empty() {
+            None
+        } else {
+            let l = TcpListener::bind(&config.staff_listen)
+                .await
+                .with_context(|| format!("binding the staff console to {}", config.staff_listen))?;
+            if !l.local_addr()?.ip().is_loopback() {
+                tracing::warn!(addr = %l.local_addr()?, "the staff console listens beyond loopback: keep it behind the office network or a TLS proxy");
+            }
+            Some(l)
+        };
         let origin: Arc<str> = if config.public_origin.is_empty() {
             format!("http://{addr}").into()
         } else {
@@ -74,13 +87,24 @@ impl Application {
             clock,
             outbox_key,
             wake,
+            captcha_tap: None,
         };
-        Ok(Application { listener, state, outbox })
+        Ok(Application { listener, staff_listener, state, outbox })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The staff console's bound port, if it is turned on.
+    pub fn staff_port(&self) -> Option<u16> {
+        self.staff_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
+    }
+
+    /// In-process tests only: `f` sees every captcha's id and answer as it is made.
+    pub fn tap_captchas(&mut self, f: impl Fn(&str, &str) + Send + Sync + 'static) {
+        self.state.captcha_tap = Some(crate::portal::CaptchaTap(Arc::new(f)));
     }
 
     /// The origin clients must sign for.
@@ -96,10 +120,32 @@ impl Application {
     /// Serves until `shutdown` resolves; the outbox worker runs alongside.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        // Both listeners live in this one future (aborting it stops both) and stop together.
+        let (stopping, mut stop) = tokio::sync::watch::channel(false);
+        let staff = async {
+            let Some(listener) = self.staff_listener else { return Ok(()) };
+            let app = crate::staff::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+                .context("serving the staff console")
+        };
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let main = async {
+            let r = axum::serve(self.listener, app)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                })
+                .await;
+            let _ = stopping.send(true);
+            r.context("serving")
+        };
+        let (result, staff_result) = tokio::join!(main, staff);
         worker.abort();
-        result.context("serving")
+        staff_result?;
+        result
     }
 
     /// Serves forever in a background task (tests).

@@ -67,6 +67,15 @@ pub struct Config {
     pub temp_password_ttl_secs: i64,
     /// Lifetime of a login session.
     pub session_ttl_secs: i64,
+    /// Lifetime of a portal captcha (2 minutes).
+    pub captcha_ttl_secs: i64,
+    /// Lifetime of a portal activation link (30 minutes).
+    pub activation_ttl_secs: i64,
+    /// The support desk's staff console: its own listener, loopback by default; empty
+    /// turns it off. Put it behind the office VPN or a TLS proxy, never on the internet.
+    pub staff_listen: String,
+    /// Lifetime of a staff session (a working day).
+    pub staff_session_ttl_secs: i64,
 }
 
 /// Abuse limits: fixed windows counted in the database, so every server instance and
@@ -124,6 +133,10 @@ impl Default for Config {
             challenge_ttl_secs: 300,
             temp_password_ttl_secs: 24 * 3600,
             session_ttl_secs: 8 * 3600,
+            captcha_ttl_secs: 120,
+            activation_ttl_secs: 30 * 60,
+            staff_listen: "127.0.0.1:8081".into(),
+            staff_session_ttl_secs: 9 * 3600,
         }
     }
 }
@@ -174,6 +187,9 @@ impl Config {
         if let Some(v) = var("BHXH_LISTEN") {
             self.listen = v;
         }
+        if let Some(v) = var("BHXH_STAFF_LISTEN") {
+            self.staff_listen = v;
+        }
         if let Some(v) = var("BHXH_PUBLIC_ORIGIN") {
             self.public_origin = v;
         }
@@ -208,6 +224,11 @@ impl Config {
     /// Refuses settings that cannot work, before anything binds.
     pub fn check(&self) -> anyhow::Result<()> {
         self.listen.parse::<SocketAddr>().with_context(|| format!("listen address {:?}", self.listen))?;
+        if !self.staff_listen.is_empty() {
+            self.staff_listen
+                .parse::<SocketAddr>()
+                .with_context(|| format!("staff_listen address {:?}", self.staff_listen))?;
+        }
         if !self.public_origin.is_empty()
             && bhxh_protocol::tbs::normalize_origin(&self.public_origin).as_deref() != Some(self.public_origin.as_str())
         {
@@ -219,7 +240,17 @@ impl Config {
         if self.argon2.memory_kib < 19 * 1024 || self.argon2.iterations < 2 {
             bail!("argon2 must be at least m = 19456 KiB, t = 2 (OWASP)");
         }
-        if self.temp_password_ttl_secs <= 0 || self.challenge_ttl_secs <= 0 || self.session_ttl_secs <= 0 {
+        if [
+            self.temp_password_ttl_secs,
+            self.challenge_ttl_secs,
+            self.session_ttl_secs,
+            self.captcha_ttl_secs,
+            self.activation_ttl_secs,
+            self.staff_session_ttl_secs,
+        ]
+        .iter()
+        .any(|t| *t <= 0)
+        {
             bail!("lifetimes must be positive");
         }
         Ok(())

@@ -47,6 +47,8 @@ pub struct AppState {
     pub outbox_key: OutboxKey,
     /// Wakes the outbox worker when a mail is enqueued.
     pub wake: Arc<Notify>,
+    /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
+    pub captcha_tap: Option<crate::portal::CaptchaTap>,
 }
 
 /// The v1 router with its limits.
@@ -60,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/change-password", post(change_password))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/session", get(session_info))
+        .merge(crate::portal::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
@@ -78,7 +81,7 @@ pub struct Ctx {
 
 /// Gives each request its reference code and context, bounds its time, and stamps the
 /// reference on the answer (`X-Reference`), errors from extractors included.
-async fn context_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let lang = req
         .headers()
         .get("accept-language")
@@ -197,7 +200,7 @@ async fn not_found(ctx: Ctx) -> ApiError {
 // ---- shared steps -------------------------------------------------------------------
 
 impl AppState {
-    fn audit_entry(&self, ctx: &Ctx, event: &str, username: Option<&str>, outcome: Result<(), ErrorCode>) -> AuditEntry {
+    pub(crate) fn audit_entry(&self, ctx: &Ctx, event: &str, username: Option<&str>, outcome: Result<(), ErrorCode>) -> AuditEntry {
         AuditEntry {
             reference: ctx.reference.to_string(),
             at: self.clock.now(),
@@ -213,7 +216,7 @@ impl AppState {
     }
 
     /// Records a refused attempt and turns it into the answer.
-    async fn refuse(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode) -> ApiError {
+    pub(crate) async fn refuse(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode) -> ApiError {
         let entry = self.audit_entry(ctx, event, username, Err(code));
         if let Err(e) = self.store.audit(&entry).await {
             return ctx.internal(e);
@@ -221,8 +224,18 @@ impl AppState {
         ctx.err(code)
     }
 
+    /// [`AppState::refuse`] with a detail on the audit line (never a secret).
+    pub(crate) async fn refuse_detail(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode, detail: String) -> ApiError {
+        let mut entry = self.audit_entry(ctx, event, username, Err(code));
+        entry.detail = Some(detail);
+        if let Err(e) = self.store.audit(&entry).await {
+            return ctx.internal(e);
+        }
+        ctx.err(code)
+    }
+
     /// Counts a hit on `key`; past `max` in the window, answers `RATE_LIMITED`.
-    async fn limit(&self, ctx: &Ctx, key: &str, max: u32, window: i64, event: &str, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn limit(&self, ctx: &Ctx, key: &str, max: u32, window: i64, event: &str, username: Option<&str>) -> Result<(), ApiError> {
         let now = self.clock.now();
         let (count, start) = self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?;
         if count > i64::from(max) {
@@ -233,7 +246,7 @@ impl AppState {
         Ok(())
     }
 
-    async fn limit_client(&self, ctx: &Ctx, event: &str, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn limit_client(&self, ctx: &Ctx, event: &str, username: Option<&str>) -> Result<(), ApiError> {
         let l = &self.config.limits;
         self.limit(ctx, &format!("client:{}:{event}", ctx.client), l.per_client, l.per_client_window_secs, event, username)
             .await
@@ -245,9 +258,23 @@ impl AppState {
             .await
     }
 
-    fn mail(&self, account: &Account, kind: &str, subject: String, body: String, reference: &str, secret: Option<&str>) -> anyhow::Result<NewMail> {
+    pub(crate) fn mail(&self, account: &Account, kind: &str, subject: String, body: String, reference: &str, secret: Option<&str>) -> anyhow::Result<NewMail> {
+        let secrets = secret.map(|p| mail::Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
+        self.mail_with(account, kind, subject, body, reference, secrets.as_ref())
+    }
+
+    /// A mail for `account` whose placeholders are sealed in the outbox until delivery.
+    pub(crate) fn mail_with(
+        &self,
+        account: &Account,
+        kind: &str,
+        subject: String,
+        body: String,
+        reference: &str,
+        secrets: Option<&mail::Secrets>,
+    ) -> anyhow::Result<NewMail> {
         let message_id = mail::new_message_id();
-        let secret = secret.map(|s| self.outbox_key.seal(&message_id, s)).transpose()?;
+        let secret = secrets.map(|s| self.outbox_key.seal_secrets(&message_id, s)).transpose()?;
         Ok(NewMail {
             message_id,
             account_id: Some(account.id),

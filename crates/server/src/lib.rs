@@ -4,16 +4,20 @@
 //! Code map: [`config`] → [`app`] builds everything; [`http`] holds the routes and the
 //! one place errors become answers; [`verify`] the certificate and signature checks;
 //! [`passwords`] hashing and generation; [`mail`] the outbox worker; [`store`] all SQL;
-//! [`admin`] the support-staff commands.
+//! [`admin`] the support-staff commands; [`portal`] the portal path (captcha, activation
+//! link); [`staff`] the support desk's console on its own listener; [`html`] the pages.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod html;
 pub mod http;
 pub mod mail;
 pub mod passwords;
+pub mod portal;
+pub mod staff;
 pub mod store;
 pub mod verify;
 

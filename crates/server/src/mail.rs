@@ -28,6 +28,35 @@ use crate::store::{Mail, Store};
 
 /// Where the temporary password goes in a stored body; filled in only at delivery.
 pub const PASSWORD_PLACEHOLDER: &str = "{{TEMP_PASSWORD}}";
+/// Where a portal mail's activation link goes; a secret too (it activates the password).
+pub const LINK_PLACEHOLDER: &str = "{{ACTIVATION_LINK}}";
+
+/// The secrets of one mail, sealed together: placeholder → value. Wiped on drop.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secrets(pub std::collections::BTreeMap<String, String>);
+
+impl Secrets {
+    /// From `(placeholder, value)` pairs.
+    pub fn from<const N: usize>(pairs: [(String, String); N]) -> Secrets {
+        Secrets(pairs.into_iter().collect())
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for v in self.0.values_mut() {
+            v.zeroize();
+        }
+    }
+}
 
 /// The key that encrypts temporary passwords in the outbox (AES-256-GCM).
 #[derive(Clone)]
@@ -78,6 +107,21 @@ impl OutboxKey {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
         Ok(out)
+    }
+
+    /// Seals every secret of a mail at once (a JSON object of placeholder → value).
+    pub fn seal_secrets(&self, message_id: &str, secrets: &Secrets) -> anyhow::Result<Vec<u8>> {
+        let json = Zeroizing::new(serde_json::to_string(secrets)?);
+        self.seal(message_id, &json)
+    }
+
+    /// The inverse of [`OutboxKey::seal_secrets`]; a plain sealed string is the password.
+    pub fn open_secrets(&self, message_id: &str, sealed: &[u8]) -> anyhow::Result<Secrets> {
+        let plain = self.open(message_id, sealed)?;
+        Ok(match serde_json::from_str::<Secrets>(&plain) {
+            Ok(map) => map,
+            Err(_) => Secrets::from([(PASSWORD_PLACEHOLDER.to_string(), plain.to_string())]),
+        })
     }
 
     /// The inverse of [`OutboxKey::seal`].
@@ -144,14 +188,38 @@ fn vn_time(secs: i64) -> String {
     format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
 }
 
+/// How a reset was asked for, as the reset mail tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetVia {
+    /// Proven with the user's digital-signature token.
+    Token,
+    /// Started by support staff for a caller who proved who they are by phone.
+    Staff,
+}
+
 /// The reset mail: subject and body with [`PASSWORD_PLACEHOLDER`] where the password goes.
 pub fn reset_mail(f: &MailFacts<'_>, expires_at: i64) -> (String, String) {
+    reset_mail_via(f, expires_at, ResetVia::Token)
+}
+
+/// [`reset_mail`] for a reset asked for `via` the token or support staff.
+pub fn reset_mail_via(f: &MailFacts<'_>, expires_at: i64, via: ResetVia) -> (String, String) {
+    let (how_vi, how_en) = match via {
+        ResetVia::Token => (
+            "Theo yêu cầu lấy lại mật khẩu đã được xác thực bằng chữ ký số (token)",
+            "After a password recovery proven with your digital-signature token,",
+        ),
+        ResetVia::Staff => (
+            "Theo yêu cầu qua tổng đài hỗ trợ, sau khi nhân viên đã xác minh danh tính người gọi",
+            "At your request by phone, after support staff verified who you are,",
+        ),
+    };
     let user = mask_username(f.username);
     let (at, exp) = (vn_time(f.at), vn_time(expires_at));
     let subject = format!("[BHXH] Mật khẩu tạm thời cho tài khoản {user} / Temporary password");
     let body = format!(
         "Kính gửi Quý khách,\n\n\
-Theo yêu cầu lấy lại mật khẩu đã được xác thực bằng chữ ký số (token), hệ thống đã cấp mật khẩu tạm thời cho tài khoản {user}.\n\n\
+{how_vi}, hệ thống đã cấp mật khẩu tạm thời cho tài khoản {user}.\n\n\
   Thời gian:      {at} (giờ Việt Nam)\n\
   Mã tham chiếu:  {reference}\n\
   Mật khẩu tạm thời: {PASSWORD_PLACEHOLDER}\n\n\
@@ -161,7 +229,7 @@ Việc cần làm tiếp theo:\n\
 Mật khẩu tạm thời chỉ dùng được một lần và hết hạn lúc {exp}. Mật khẩu cũ vẫn dùng được cho đến khi bạn đăng nhập bằng mật khẩu tạm thời.\n\n\
 Không phải bạn yêu cầu? Hãy gọi ngay tổng đài {hotline} và đọc mã tham chiếu {reference}. Không chia sẻ mật khẩu này với bất kỳ ai, kể cả nhân viên hỗ trợ.\n\n\
 -- \nEnglish\n\n\
-A password recovery proven with your digital-signature token has issued a temporary password for account {user}.\n\n\
+{how_en} the system has issued a temporary password for account {user}.\n\n\
   Time:               {at} (Vietnam time)\n\
   Reference code:     {reference}\n\
   Temporary password: {PASSWORD_PLACEHOLDER}\n\n\
@@ -170,6 +238,37 @@ What to do next:\n\
   2. You will be asked to change it at once; choose a new password of your own.\n\
 The temporary password works once and expires at {exp}. Your old password keeps working until you log in with the temporary one.\n\n\
 Not you? Call the hotline {hotline} at once and read out the reference code {reference}. Never share this password with anyone, support staff included.\n",
+        reference = f.reference,
+        hotline = f.hotline,
+    );
+    (subject, body)
+}
+
+/// The portal mail: the temporary password and, at the end, the activation link
+/// (both placeholders, filled in only at delivery).
+pub fn portal_mail(f: &MailFacts<'_>, link_expires_at: i64, password_expires_at: i64) -> (String, String) {
+    let user = f.username;
+    let (at, link_exp, exp) = (vn_time(f.at), vn_time(link_expires_at), vn_time(password_expires_at));
+    let subject = "[BHXH] Mật khẩu mới - cần kích hoạt / New password - activation needed".to_string();
+    let body = format!(
+        "Kính gửi Quý khách,\n\n\
+Theo yêu cầu lấy lại mật khẩu trên cổng giao dịch điện tử BHXH (mã số thuế và email đã đăng ký), hệ thống đã cấp mật khẩu mới cho tài khoản {user}.\n\n\
+  Thời gian:      {at} (giờ Việt Nam)\n\
+  Mã tham chiếu:  {reference}\n\
+  Mật khẩu mới:   {PASSWORD_PLACEHOLDER}\n\n\
+Mật khẩu mới CHỈ có hiệu lực sau khi bạn nhấn vào đường link kích hoạt ở cuối thư này, trước {link_exp}. \
+Mật khẩu cũ vẫn dùng được cho đến khi bạn kích hoạt. Sau khi kích hoạt, đăng nhập bằng mật khẩu mới và đổi ngay mật khẩu của riêng bạn; \
+mật khẩu mới hết hạn lúc {exp}.\n\n\
+Không phải bạn yêu cầu? Đừng nhấn vào đường link; hãy gọi tổng đài {hotline} và đọc mã tham chiếu {reference}.\n\n\
+-- \nEnglish\n\n\
+A password request on the BHXH e-filing portal (tax code and registered email) has issued a new password for account {user}.\n\n\
+  Time:           {at} (Vietnam time)\n\
+  Reference code: {reference}\n\
+  New password:   {PASSWORD_PLACEHOLDER}\n\n\
+The new password works ONLY after you open the activation link at the end of this mail, before {link_exp}. \
+Your old password keeps working until then. Then log in with the new password and change it at once; it expires at {exp}.\n\n\
+Not you? Do not open the link; call the hotline {hotline} and read out the reference code {reference}.\n\n\
+Đường link kích hoạt / Activation link:\n{LINK_PLACEHOLDER}\n",
         reference = f.reference,
         hotline = f.hotline,
     );
@@ -193,6 +292,18 @@ pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
             "Thông báo đổi mật khẩu",
             "Password changed",
         ),
+        NoticeKind::Activated => (
+            "mật khẩu mới đã được kích hoạt qua đường link trong email; mật khẩu cũ không còn dùng được",
+            "the new password was activated with the emailed link; the old password no longer works",
+            "Thông báo kích hoạt mật khẩu mới",
+            "New password activated",
+        ),
+        NoticeKind::StaffReset => (
+            "nhân viên hỗ trợ đã cấp lại mật khẩu theo yêu cầu qua điện thoại; mật khẩu tạm thời được gửi trong một thư riêng",
+            "support staff reset the password at your request by phone; the temporary password is in a separate mail",
+            "Thông báo cấp lại mật khẩu",
+            "Password reset notice",
+        ),
     };
     let subject = format!("[BHXH] {vi_subject} / {en_subject}");
     let body = format!(
@@ -213,6 +324,8 @@ This mail holds no password. If this was not you, call the hotline {hotline} at 
 pub enum NoticeKind {
     Reset,
     Changed,
+    Activated,
+    StaffReset,
 }
 
 /// How mail leaves the server.
@@ -354,8 +467,13 @@ impl Outbox {
                 if self.clock.now() > mail.created_at + self.secret_ttl_secs {
                     return Err(DeliveryError::Permanent("the temporary password expired before delivery".into()));
                 }
-                let secret = self.key.open(&mail.message_id, sealed).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-                Zeroizing::new(mail.body.replace(PASSWORD_PLACEHOLDER, &secret))
+                let secrets =
+                    self.key.open_secrets(&mail.message_id, sealed).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+                let mut body = Zeroizing::new(mail.body.clone());
+                for (placeholder, value) in secrets.0.iter() {
+                    *body = body.replace(placeholder.as_str(), value);
+                }
+                body
             }
             None => Zeroizing::new(mail.body.clone()),
         };
@@ -385,6 +503,22 @@ mod tests {
         assert_eq!(k.open("m1@x", &sealed).unwrap().as_str(), "Ab3#defghijkmn");
         assert!(k.open("m2@x", &sealed).is_err());
         assert!(OutboxKey::from_bytes(&[8u8; 32]).unwrap().open("m1@x", &sealed).is_err());
+    }
+
+    #[test]
+    fn several_secrets_seal_together_and_a_plain_one_is_the_password() {
+        let k = OutboxKey::from_bytes(&[7u8; 32]).unwrap();
+        let secrets = Secrets::from([
+            (PASSWORD_PLACEHOLDER.to_string(), "Ab3#\"def".to_string()),
+            (LINK_PLACEHOLDER.to_string(), "https://x/portal/activate?t=abc".to_string()),
+        ]);
+        let sealed = k.seal_secrets("m@x", &secrets).unwrap();
+        assert!(!sealed.windows(3).any(|w| w == b"abc"));
+        assert!(k.open_secrets("m@x", &sealed).unwrap() == secrets);
+        let legacy = k.seal("m@x", "Ab3#defghijkmn").unwrap();
+        assert_eq!(k.open_secrets("m@x", &legacy).unwrap().0[PASSWORD_PLACEHOLDER], "Ab3#defghijkmn");
+        let (_, body) = portal_mail(&MailFacts { username: "ketoan01", at: 0, reference: "RC-A", hotline: "1" }, 1800, 86_400);
+        assert!(body.trim_end().ends_with(LINK_PLACEHOLDER), "the link is at the end of the mail");
     }
 
     #[test]

@@ -29,6 +29,44 @@ enum Command {
     /// Outgoing mail.
     #[command(subcommand)]
     Outbox(OutboxCmd),
+    /// Support staff of the console (their own console passwords, read from stdin).
+    #[command(subcommand)]
+    Staff(StaffCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCmd {
+    /// Create a staff member; the console password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Full name, shown on every audit line of their actions.
+        #[arg(long)]
+        name: String,
+    },
+    /// Set a staff member's console password (read from standard input).
+    Password { username: String },
+    /// Stop a staff member from logging in; their sessions end.
+    Disable { username: String },
+    /// Every staff member.
+    List,
+}
+
+/// The staff member's console password: typed without echo, or one line of stdin.
+fn read_staff_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::IsTerminal;
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Mật khẩu bàn hỗ trợ / Console password: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    let password = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
+    if password.is_empty() {
+        anyhow::bail!("không có mật khẩu trên stdin / no password on standard input");
+    }
+    Ok(password)
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +148,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCmd::List { username, limit }) => admin::audit_list(&store, &username, limit).await?,
         Command::Outbox(OutboxCmd::List { limit }) => admin::outbox_list(&store, limit).await?,
         Command::Outbox(OutboxCmd::Retry { id }) => admin::outbox_retry(&store, &clock, id).await?,
+        Command::Staff(StaffCmd::Add { username, name }) => {
+            let hasher = bhxh_server::passwords::Hasher::new(&config.argon2)?;
+            admin::staff_add(&store, &clock, &hasher, &username, &name, read_staff_password()?).await?
+        }
+        Command::Staff(StaffCmd::Password { username }) => {
+            let hasher = bhxh_server::passwords::Hasher::new(&config.argon2)?;
+            admin::staff_password(&store, &clock, &hasher, &username, read_staff_password()?).await?
+        }
+        Command::Staff(StaffCmd::Disable { username }) => admin::staff_disable(&store, &clock, &username).await?,
+        Command::Staff(StaffCmd::List) => admin::staff_list(&store).await?,
     };
     print!("{out}");
     store.close().await;

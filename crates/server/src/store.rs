@@ -14,7 +14,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 /// Migrations, applied in order, each once, each in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_portal_staff.sql")),
+];
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -97,6 +100,7 @@ pub struct NewMail {
 pub struct Mail {
     pub id: i64,
     pub message_id: String,
+    pub account_id: Option<i64>,
     pub kind: String,
     pub recipient: String,
     pub subject: String,
@@ -133,6 +137,75 @@ pub struct NewSession {
     pub token_hash: String,
     pub must_change: bool,
     pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A portal reset waiting for its activation link.
+#[derive(Clone, Debug)]
+pub struct Activation {
+    pub token_hash: String,
+    pub account_id: i64,
+    pub temp_password_hash: String,
+    pub temp_expires_at: i64,
+    pub reference: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub superseded_at: Option<i64>,
+}
+
+/// What checking a captcha found. The captcha is used up in every case but `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptchaCheck {
+    Ok,
+    Incorrect,
+    Used,
+    Expired,
+    Unknown,
+}
+
+/// What a portal request writes, all in one transaction: older links of the account
+/// superseded, the new link (hashed) with the pending password (hashed), mail, audit.
+#[derive(Debug)]
+pub struct PortalWrite {
+    pub account_id: i64,
+    pub token_hash: String,
+    pub temp_hash: String,
+    pub temp_expires_at: i64,
+    pub reference: String,
+    pub now: i64,
+    pub expires_at: i64,
+    pub mails: Vec<NewMail>,
+    pub audit: AuditEntry,
+}
+
+/// What opening an activation link found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationOutcome {
+    Activated,
+    Unknown,
+    Used,
+    Superseded,
+    Expired,
+}
+
+/// A support staff member. The hash never leaves the server process.
+#[derive(Clone, Debug)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+/// A live staff session with its member and the token its forms must carry.
+#[derive(Clone, Debug)]
+pub struct StaffSession {
+    pub token_hash: String,
+    pub staff: Staff,
+    pub csrf: String,
     pub expires_at: i64,
 }
 
@@ -305,21 +378,376 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
-             temp_reference = $3, updated_at = $4 WHERE id = $5",
+        write_reset(&mut tx, w.account_id, w.temp_hash, w.temp_expires_at, w.reference, w.now).await?;
+        for mail in &w.mails {
+            insert_mail(&mut tx, mail, w.now).await?;
+        }
+        insert_audit(&mut tx, &w.audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A reset started by support staff for a user who proved who they are by phone:
+    /// as a token reset, without a challenge.
+    #[allow(clippy::too_many_arguments)] // the columns of one write, named at the call
+    pub async fn staff_reset(
+        &self,
+        account_id: i64,
+        temp_hash: &str,
+        temp_expires_at: i64,
+        reference: &str,
+        now: i64,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        write_reset(&mut tx, account_id, temp_hash, temp_expires_at, reference, now).await?;
+        for mail in mails {
+            insert_mail(&mut tx, mail, now).await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- portal recovery ------------------------------------------------------------
+
+    /// Stores a fresh captcha (the hash of its answer).
+    pub async fn insert_captcha(&self, id: &str, answer_hash: &str, now: i64, expires_at: i64) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO captchas (id, answer_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(answer_hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses a captcha up and says whether the answer was right. One attempt per
+    /// captcha: a wrong answer uses it up too.
+    pub async fn take_captcha(&self, id: &str, answer_hash: &str, now: i64) -> anyhow::Result<CaptchaCheck> {
+        let row = sqlx::query(
+            "UPDATE captchas SET used_at = $1 WHERE id = $2 AND used_at IS NULL RETURNING answer_hash, expires_at",
         )
-        .bind(w.temp_hash)
-        .bind(w.temp_expires_at)
-        .bind(w.reference)
-        .bind(w.now)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some(row) = row else {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT id FROM captchas WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+            return Ok(if known.is_some() { CaptchaCheck::Used } else { CaptchaCheck::Unknown });
+        };
+        let expected: String = row.try_get("answer_hash")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        Ok(if now > expires_at {
+            CaptchaCheck::Expired
+        } else if expected == answer_hash {
+            CaptchaCheck::Ok
+        } else {
+            CaptchaCheck::Incorrect
+        })
+    }
+
+    /// The accounts of an MST registered with this email (case-insensitive).
+    pub async fn accounts_by_mst_email(&self, mst: &str, email: &str) -> anyhow::Result<Vec<Account>> {
+        let rows = sqlx::query("SELECT * FROM accounts WHERE mst = $1 AND lower(email) = lower($2) ORDER BY id")
+            .bind(mst)
+            .bind(email)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// Writes a portal request: supersedes the account's older links, stores the new
+    /// one, enqueues the mail, appends the audit line.
+    pub async fn start_activation(&self, w: &PortalWrite) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        supersede_activations(&mut tx, w.account_id, w.now).await?;
+        sqlx::query(
+            "INSERT INTO activations (token_hash, account_id, temp_password_hash, temp_expires_at, reference, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&w.token_hash)
         .bind(w.account_id)
+        .bind(&w.temp_hash)
+        .bind(w.temp_expires_at)
+        .bind(&w.reference)
+        .bind(w.now)
+        .bind(w.expires_at)
         .execute(&mut *tx)
         .await?;
         for mail in &w.mails {
             insert_mail(&mut tx, mail, w.now).await?;
         }
         insert_audit(&mut tx, &w.audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The activation with this token hash.
+    pub async fn activation(&self, token_hash: &str) -> anyhow::Result<Option<Activation>> {
+        let row = sqlx::query("SELECT * FROM activations WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(activation_from_row).transpose()
+    }
+
+    /// The newest activation of an account that is still waiting for its link.
+    pub async fn pending_activation(&self, account_id: i64, now: i64) -> anyhow::Result<Option<Activation>> {
+        let row = sqlx::query(
+            "SELECT * FROM activations WHERE account_id = $1 AND used_at IS NULL AND superseded_at IS NULL
+             AND expires_at >= $2 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(activation_from_row).transpose()
+    }
+
+    /// Opens an activation link: the pending password becomes the account's temporary
+    /// password, the old password stops working and every session ends, with the
+    /// notification and the audit line, in one transaction. Anything but `Activated`
+    /// writes nothing.
+    pub async fn activate(&self, token_hash: &str, now: i64, notice: &NewMail, audit: &AuditEntry) -> anyhow::Result<ActivationOutcome> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT * FROM activations WHERE token_hash = $1").bind(token_hash).fetch_optional(&mut *tx).await?;
+        let Some(a) = row.as_ref().map(activation_from_row).transpose()? else {
+            return Ok(ActivationOutcome::Unknown);
+        };
+        let outcome = if a.used_at.is_some() {
+            ActivationOutcome::Used
+        } else if a.superseded_at.is_some() {
+            ActivationOutcome::Superseded
+        } else if now > a.expires_at {
+            ActivationOutcome::Expired
+        } else {
+            ActivationOutcome::Activated
+        };
+        if outcome != ActivationOutcome::Activated {
+            tx.rollback().await?;
+            return Ok(outcome);
+        }
+        let won = sqlx::query(
+            "UPDATE activations SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND superseded_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !won {
+            tx.rollback().await?;
+            return Ok(ActivationOutcome::Used);
+        }
+        sqlx::query(
+            "UPDATE accounts SET password_hash = NULL, temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
+             temp_reference = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(&a.temp_password_hash)
+        .bind(a.temp_expires_at)
+        .bind(&a.reference)
+        .bind(now)
+        .bind(a.account_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(a.account_id).execute(&mut *tx).await?;
+        insert_mail(&mut tx, notice, now).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ActivationOutcome::Activated)
+    }
+
+    /// The account with this id.
+    pub async fn account_by_id(&self, id: i64) -> anyhow::Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    // ---- support desk -----------------------------------------------------------------
+
+    /// Enrols a staff member; `Ok(None)` when the username exists.
+    pub async fn insert_staff(&self, username: &str, name: &str, password_hash: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
+        let mut tx = self.write.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO staff (username, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(name)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if id.is_some() {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Sets a staff member's password (and enables the account); ends their sessions.
+    pub async fn set_staff_password(&self, username: &str, password_hash: &str, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE staff SET password_hash = $1, disabled_at = NULL WHERE username = $2 RETURNING id",
+        )
+        .bind(password_hash)
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Disables a staff member and ends their sessions.
+    pub async fn disable_staff(&self, username: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar("UPDATE staff SET disabled_at = $1 WHERE username = $2 RETURNING id")
+            .bind(now)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The staff member with this username (enabled or not).
+    pub async fn staff_by_username(&self, username: &str) -> anyhow::Result<Option<Staff>> {
+        let row = sqlx::query("SELECT * FROM staff WHERE username = $1").bind(username).fetch_optional(&self.read).await?;
+        row.as_ref().map(staff_from_row).transpose()
+    }
+
+    /// Every staff member, by username.
+    pub async fn list_staff(&self) -> anyhow::Result<Vec<Staff>> {
+        let rows = sqlx::query("SELECT * FROM staff ORDER BY username").fetch_all(&self.read).await?;
+        rows.iter().map(staff_from_row).collect()
+    }
+
+    /// Starts a staff session, with its audit line.
+    pub async fn create_staff_session(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash)
+            .bind(staff_id)
+            .bind(csrf)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, of an enabled staff member.
+    pub async fn staff_session(&self, token_hash: &str, now: i64) -> anyhow::Result<Option<StaffSession>> {
+        let row = sqlx::query(
+            "SELECT s.token_hash, s.csrf, s.expires_at AS session_expires_at, st.*
+             FROM staff_sessions s JOIN staff st ON st.id = s.staff_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND st.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(StaffSession {
+                token_hash: r.try_get("token_hash")?,
+                csrf: r.try_get("csrf")?,
+                expires_at: r.try_get("session_expires_at")?,
+                staff: staff_from_row(&r)?,
+            })),
+        }
+    }
+
+    /// Ends a staff session, with its audit line.
+    pub async fn delete_staff_session(&self, token_hash: &str, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Accounts whose username or MST is `q` (an MST also finds its branches).
+    pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
+        let branch = format!("{}-%", q.replace(['\\', '%', '_'], ""));
+        let rows = sqlx::query("SELECT * FROM accounts WHERE username = $1 OR mst = $1 OR mst LIKE $2 ORDER BY username LIMIT $3")
+            .bind(q)
+            .bind(branch)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// The newest `limit` mails of an account, newest first.
+    pub async fn mail_of_account(&self, account_id: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE account_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    /// One mail by id.
+    pub async fn mail(&self, id: i64) -> anyhow::Result<Option<Mail>> {
+        let row = sqlx::query("SELECT * FROM outbox WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(mail_from_row).transpose()
+    }
+
+    /// Sends a mail again: a pending one is made due now; a delivered or failed one
+    /// without a secret is enqueued again as a copy. With the audit line. False when
+    /// neither applies (a password mail whose content was wiped).
+    pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = match copy {
+            None => {
+                sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = 'pending'")
+                    .bind(now * 1000)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+            Some(m) => {
+                insert_mail(&mut tx, m, now).await?;
+                true
+            }
+        };
+        if !done {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -449,6 +877,20 @@ impl Store {
         rows.iter().map(audit_from_row).collect()
     }
 
+    /// An account's timeline, newest first: its own lines and the portal requests made
+    /// for its MST (which name no username when the email did not match).
+    pub async fn audit_for_account(&self, username: &str, mst: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit WHERE username = $1 OR (username IS NULL AND detail LIKE $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(username)
+        .bind(format!("mst={mst}%"))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
     /// The newest `limit` audit lines of a username, newest first.
     pub async fn audit_by_username(&self, username: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         let rows = sqlx::query("SELECT * FROM audit WHERE username = $1 ORDER BY id DESC LIMIT $2")
@@ -487,6 +929,18 @@ impl Store {
             .execute(&self.write)
             .await?
             .rows_affected())
+    }
+
+    /// The rate-limit windows whose key starts with `prefix` and that started after
+    /// `since`: (key, count, window start).
+    pub async fn limits_with_prefix(&self, prefix: &str, since: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {
+        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = sqlx::query("SELECT key, count, window_start FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND window_start > $2")
+            .bind(pattern)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("count")?, r.try_get("window_start")?))).collect()
     }
 
     // ---- outbox ---------------------------------------------------------------------
@@ -561,6 +1015,9 @@ impl Store {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.write).await?;
         sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(day_ago).execute(&self.write).await?;
         sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(day_ago).execute(&self.write).await?;
+        sqlx::query("DELETE FROM captchas WHERE expires_at <= $1").bind(now - 600).execute(&self.write).await?;
+        sqlx::query("DELETE FROM activations WHERE expires_at <= $1").bind(day_ago).execute(&self.write).await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.write).await?;
         Ok(())
     }
 }
@@ -607,6 +1064,32 @@ async fn insert_mail(tx: &mut Tx<'_>, m: &NewMail, now: i64) -> anyhow::Result<(
     Ok(())
 }
 
+/// Sets a temporary password (the long-term one keeps working until it is used) and
+/// cancels any portal link still waiting.
+async fn write_reset(tx: &mut Tx<'_>, account_id: i64, temp_hash: &str, temp_expires_at: i64, reference: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
+         temp_reference = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(temp_hash)
+    .bind(temp_expires_at)
+    .bind(reference)
+    .bind(now)
+    .bind(account_id)
+    .execute(&mut **tx)
+    .await?;
+    supersede_activations(tx, account_id, now).await
+}
+
+async fn supersede_activations(tx: &mut Tx<'_>, account_id: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE activations SET superseded_at = $1 WHERE account_id = $2 AND used_at IS NULL AND superseded_at IS NULL")
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn insert_session(tx: &mut Tx<'_>, account_id: i64, s: &NewSession) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, account_id, must_change, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&s.token_hash)
@@ -633,6 +1116,31 @@ fn account_from_row(r: &SqliteRow) -> anyhow::Result<Account> {
         temp_reference: r.try_get("temp_reference")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn activation_from_row(r: &SqliteRow) -> anyhow::Result<Activation> {
+    Ok(Activation {
+        token_hash: r.try_get("token_hash")?,
+        account_id: r.try_get("account_id")?,
+        temp_password_hash: r.try_get("temp_password_hash")?,
+        temp_expires_at: r.try_get("temp_expires_at")?,
+        reference: r.try_get("reference")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        superseded_at: r.try_get("superseded_at")?,
+    })
+}
+
+fn staff_from_row(r: &SqliteRow) -> anyhow::Result<Staff> {
+    Ok(Staff {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        password_hash: r.try_get("password_hash")?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
     })
 }
 
@@ -670,6 +1178,7 @@ fn mail_from_row(r: &SqliteRow) -> anyhow::Result<Mail> {
     Ok(Mail {
         id: r.try_get("id")?,
         message_id: r.try_get("message_id")?,
+        account_id: r.try_get("account_id")?,
         kind: r.try_get("kind")?,
         recipient: r.try_get("recipient")?,
         subject: r.try_get("subject")?,

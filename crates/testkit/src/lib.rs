@@ -178,6 +178,20 @@ pub fn password_in(mail: &ReceivedMail) -> String {
         .unwrap_or_else(|| panic!("no password in {:?}", mail.text))
 }
 
+/// The new password and the activation link of a portal mail (the link is the
+/// mail's last line).
+pub fn portal_secrets_in(mail: &ReceivedMail) -> (String, String) {
+    let password = mail
+        .text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Mật khẩu mới:"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no password in {:?}", mail.text));
+    let link = mail.text.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string();
+    assert!(link.contains("/portal/activate?t="), "the mail does not end with the link: {:?}", mail.text);
+    (password, link)
+}
+
 /// A real reset backend: `bhxh-server` on a loopback port with its own SQLite file, a
 /// real SMTP server, and the fixture PKI as trust anchors and CRL.
 #[cfg(feature = "backend")]
@@ -209,6 +223,7 @@ pub mod backend {
         let smtp = SmtpSink::start(&data.path().join("received"), 0);
         let mut config = Config::default();
         config.listen = "127.0.0.1:0".into();
+        config.staff_listen = String::new();
         config.data_dir = data.path().join("server");
         config.trust_anchors = Some(fixture("trust.pem"));
         config.crl_file = Some(fixture("crl.pem"));

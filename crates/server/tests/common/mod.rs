@@ -16,12 +16,16 @@ use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
-pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, ReceivedMail, SmtpSink, MST};
+pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, portal_secrets_in, ReceivedMail, SmtpSink, MST};
 
 // ---- the server ---------------------------------------------------------------------
 
 pub struct TestServer {
     pub base: String,
+    /// The staff console, when `staff_listen` is on.
+    pub staff_base: Option<String>,
+    /// Every captcha's answer, seen in process (a test cannot read the image).
+    pub captchas: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     pub origin: String,
     pub store: Store,
     pub clock: Clock,
@@ -42,6 +46,7 @@ impl Drop for TestServer {
 pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
     let mut c = Config::default();
     c.listen = "127.0.0.1:0".into();
+    c.staff_listen = "127.0.0.1:0".into();
     c.data_dir = data.to_path_buf();
     c.trust_anchors = Some(fixture("trust.pem"));
     c.crl_file = Some(fixture("crl.pem"));
@@ -70,13 +75,56 @@ impl TestServer {
 
     pub async fn start_config(config: Config, data: tempfile::TempDir, smtp: Option<SmtpSink>) -> TestServer {
         let clock = Clock::system();
-        let app = Application::build_with_clock(config, clock.clone()).await.expect("server builds");
+        let mut app = Application::build_with_clock(config, clock.clone()).await.expect("server builds");
+        let captchas = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let tap = captchas.clone();
+        app.tap_captchas(move |id, answer| {
+            tap.lock().unwrap().insert(id.to_string(), answer.to_string());
+        });
         let base = format!("http://127.0.0.1:{}", app.port());
+        let staff_base = app.staff_port().map(|p| format!("http://127.0.0.1:{p}"));
         let origin = app.origin();
         let store = app.store();
         let handle = app.spawn();
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap();
-        TestServer { base, origin, store, clock, data, smtp, http, handle }
+        TestServer { base, staff_base, captchas, origin, store, clock, data, smtp, http, handle }
+    }
+
+    /// A fresh captcha: (id, its answer).
+    pub async fn captcha(&self) -> (String, String) {
+        let resp = self.http.get(format!("{}/v1/portal/captcha", self.base)).send().await.expect("captcha");
+        assert_eq!(resp.status().as_u16(), 200);
+        let body: Value = resp.json().await.unwrap();
+        let id = body["captcha_id"].as_str().unwrap().to_string();
+        let png = STANDARD.decode(body["image_png"].as_str().unwrap()).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the captcha is a PNG");
+        let answer = self.captchas.lock().unwrap().get(&id).cloned().expect("the tap saw the captcha");
+        (id, answer)
+    }
+
+    /// `POST /v1/portal/recover` with a freshly solved captcha.
+    pub async fn portal(&self, mst: &str, email: &str) -> (u16, Value) {
+        let (id, answer) = self.captcha().await;
+        self.post("/v1/portal/recover", json!({"mst": mst, "email": email, "captcha_id": id, "captcha_answer": answer})).await
+    }
+
+    /// Sets a long-term password directly (as if the user had changed it earlier).
+    pub async fn set_password(&self, username: &str, password: &str) {
+        let account = self.store.account_by_username(username).await.unwrap().unwrap();
+        let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
+        let hash = hasher.hash(zeroize::Zeroizing::new(password.to_string())).await.unwrap();
+        let notice = bhxh_server::store::NewMail {
+            message_id: format!("setup-{username}@test"),
+            account_id: Some(account.id),
+            kind: "notice-changed".into(),
+            recipient: "setup@test.invalid".into(),
+            subject: "setup".into(),
+            body: "setup".into(),
+            secret: None,
+            reference: "RC-TEST-0000".into(),
+        };
+        let audit = bhxh_server::store::AuditEntry { reference: "RC-TEST-0000".into(), event: "test.setup".into(), outcome: "ok".into(), actor: "test".into(), ..Default::default() };
+        self.store.change_password(account.id, &hash, self.clock.now(), &notice, &audit).await.unwrap();
     }
 
     pub fn smtp(&self) -> &SmtpSink {

@@ -1,0 +1,126 @@
+//! Server-rendered HTML: the activation page (public) and the staff console (its own
+//! listener). No script runs on these pages: forms post, the server answers with a
+//! page or a redirect. Everything shown goes through [`esc`].
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bhxh_protocol::{ErrorCode, Lang};
+use time::{OffsetDateTime, UtcOffset};
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Vietnamese or English text, picked by the page's language.
+pub fn tr(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+/// `dd/mm/yyyy hh:mm` in Vietnam time.
+pub fn vn_time(secs: i64) -> String {
+    let offset = UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC);
+    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(offset);
+    format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
+}
+
+const STYLE: &str = "
+:root{--ink:#17212b;--muted:#5b6770;--line:#d6dde3;--brand:#0b5cad;--ok:#1d7a35;--bad:#b3261e;--bg:#f4f6f8}
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,'Segoe UI',Roboto,'Noto Sans',sans-serif;color:var(--ink);background:var(--bg)}
+header{background:var(--brand);color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header strong{font-size:1.1rem}header nav{margin-left:auto;display:flex;gap:.8rem;align-items:center}
+header a,header button{color:#fff}
+main{max-width:1100px;margin:1.2rem auto;padding:0 1rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
+.narrow{max-width:560px;margin-left:auto;margin-right:auto}
+h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.15rem;margin:.2rem 0 .6rem}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}
+input[type=text],input[type=password],input[type=search],textarea{width:100%;padding:.5rem;border:1px solid #9aa6b1;border-radius:6px;font:inherit}
+button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #9aa6b1;background:#fff;cursor:pointer}
+button.primary{background:var(--brand);border-color:var(--brand);color:#fff}
+button.danger{border-color:var(--bad);color:var(--bad)}
+button.link{border:none;background:none;padding:0;text-decoration:underline}
+.row{display:flex;gap:.6rem;align-items:flex-end;flex-wrap:wrap}.row>*{flex:1}.row>button{flex:0 0 auto}
+table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:#eef2f5}
+.ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
+.notice{border-left:4px solid var(--ok);background:#eef8f0;padding:.6rem .9rem;margin-bottom:1rem}
+.error{border-left:4px solid var(--bad);background:#fdeeee;padding:.6rem .9rem;margin-bottom:1rem}
+code{font-family:ui-monospace,monospace;background:#eef2f5;padding:0 .25rem;border-radius:3px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
+.actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}
+";
+
+/// A whole page: `title`, the header's extra HTML (`nav`, already escaped), the body.
+pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head>\
+<body><header><strong>{brand}</strong><nav>{nav}</nav></header><main>{body}</main></body></html>",
+        lang = lang.as_str(),
+        title = esc(title),
+        brand = esc(brand),
+    );
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    // No script, no framing, forms only back to us; nothing cached, no Referer (links
+    // carry secrets), no MIME sniffing.
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r
+}
+
+/// An error box: message, hint, code and reference, as the app shows them.
+pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> String {
+    format!(
+        "<div class=\"error\" role=\"alert\" data-code=\"{code}\"><p><strong>{msg}</strong></p><p>{hint}</p>\
+<p class=\"muted\">{code_label}: <code>{code}</code> · {ref_label}: <code data-testid=\"reference\">{reference}</code></p></div>",
+        code = code.as_str(),
+        msg = esc(code.message(lang)),
+        hint = esc(code.hint(lang)),
+        code_label = tr(lang, "Mã lỗi", "Error code"),
+        ref_label = tr(lang, "Mã tham chiếu", "Reference"),
+        reference = esc(reference),
+    )
+}
+
+/// The status an error page answers with.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_that_could_open_markup() {
+        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(esc("Nguyễn Văn A"), "Nguyễn Văn A");
+    }
+}

@@ -1,0 +1,395 @@
+//! Portal recovery: the BHXH portal's path for users without a token. MST + the
+//! registered email + an image captcha → a temporary password and an activation link
+//! are emailed; the password works only once the link is opened.
+//!
+//! - A captcha is single use (a wrong answer uses it up too) and lives 2 minutes; only
+//!   a hash of its answer is stored.
+//! - The link's token is stored only as a hash, lives 30 minutes, works once; a newer
+//!   request (or a token recovery) supersedes it. The old password keeps working until
+//!   the link is opened; then it stops and every session ends.
+//! - Opening the link shows a page with a button; only the button's POST activates, so
+//!   a mail scanner that fetches links does not use the link up.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use bhxh_protocol::wire::{PortalCaptcha, PortalRecoverComplete, PortalRecoverRequest};
+use bhxh_protocol::{Email, ErrorCode, Lang, Mst};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::clock::rfc3339;
+use crate::html::{self, esc, tr};
+use crate::http::{ApiError, ApiJson, AppState, Ctx};
+use crate::mail::{self, MailFacts, NoticeKind, Secrets};
+use crate::passwords;
+use crate::store::{ActivationOutcome, CaptchaCheck, PortalWrite};
+
+/// Sees each captcha's answer as it is made: for in-process tests only (a test cannot
+/// read the image). Never set by `bhxh-server serve`; not reachable over the network.
+#[derive(Clone)]
+pub struct CaptchaTap(pub Arc<TapFn>);
+
+/// `(captcha id, answer)`.
+pub type TapFn = dyn Fn(&str, &str) + Send + Sync;
+
+impl std::fmt::Debug for CaptchaTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CaptchaTap")
+    }
+}
+
+/// The public routes of portal recovery.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/portal/captcha", get(captcha))
+        .route("/v1/portal/recover", post(recover))
+        .route("/portal/activate", get(activate_page).post(activate))
+}
+
+/// Letters and digits nobody confuses: no 0/O, 1/I/L, 5/S, 2/Z, G/6.
+const CAPTCHA_CHARS: &[char] = &[
+    'A', 'B', 'C', 'D', 'E', 'F', 'H', 'K', 'M', 'N', 'P', 'R', 'T', 'U', 'V', 'W', 'X', 'Y', '3', '4', '7', '8', '9',
+];
+const CAPTCHA_LEN: u32 = 5;
+
+/// A fresh captcha: its answer and its PNG.
+pub fn make_captcha() -> anyhow::Result<(String, Vec<u8>)> {
+    use captcha::filters::{Dots, Noise, Wave};
+    let mut c = captcha::Captcha::new();
+    c.set_chars(CAPTCHA_CHARS)
+        .add_chars(CAPTCHA_LEN)
+        .apply_filter(Noise::new(0.1))
+        .apply_filter(Wave::new(2.0, 8.0).horizontal())
+        .view(200, 70)
+        .apply_filter(Dots::new(6));
+    c.as_tuple().ok_or_else(|| anyhow::anyhow!("the captcha did not render"))
+}
+
+/// What is stored of an answer: bound to the captcha's id, case and spaces ignored.
+pub fn captcha_answer_hash(id: &str, answer: &str) -> String {
+    let normalized: String = answer.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    let digest = Sha256::new().chain_update(id.as_bytes()).chain_update(b":").chain_update(normalized.as_bytes()).finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptcha>, ApiError> {
+    s.limit_client(&ctx, "captcha", None).await?;
+    let (answer, png) = tokio::task::spawn_blocking(make_captcha)
+        .await
+        .map_err(|e| ctx.internal(e))?
+        .map_err(|e| ctx.internal(e))?;
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let id = URL_SAFE_NO_PAD.encode(id);
+    let now = s.clock.now();
+    let expires = now + s.config.captcha_ttl_secs;
+    s.store.insert_captcha(&id, &captcha_answer_hash(&id, &answer), now, expires).await.map_err(|e| ctx.internal(e))?;
+    if let Some(tap) = &s.captcha_tap {
+        (tap.0)(&id, &answer);
+    }
+    Ok(Json(PortalCaptcha {
+        captcha_id: id,
+        image_png: STANDARD.encode(png),
+        expires_at: rfc3339(expires),
+        reference: ctx.reference.to_string(),
+    }))
+}
+
+/// `POST /v1/portal/recover`. Order: cheap checks that lose nothing (limits, formats),
+/// then the captcha (used up), then the lookup; a mismatch says the same for an unknown
+/// MST as for a wrong email.
+async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<PortalRecoverRequest>) -> Result<Json<PortalRecoverComplete>, ApiError> {
+    const EVENT: &str = "portal_recover";
+    s.limit_client(&ctx, EVENT, None).await?;
+    let mst = match Mst::parse(&req.mst) {
+        Ok(m) => m,
+        Err(code) => return Err(s.refuse(&ctx, EVENT, None, code).await),
+    };
+    let email = match Email::parse(&req.email) {
+        Ok(e) => e,
+        Err(code) => return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await),
+    };
+    let l = &s.config.limits;
+    s.limit(&ctx, &mst_limit_key(mst.as_str(), EVENT), l.per_username, l.per_username_window_secs, EVENT, None).await?;
+    let now = s.clock.now();
+    let check = s
+        .store
+        .take_captcha(&req.captcha_id, &captcha_answer_hash(&req.captcha_id, &req.captcha_answer), now)
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    let captcha_code = match check {
+        CaptchaCheck::Ok => None,
+        CaptchaCheck::Incorrect => Some(ErrorCode::CaptchaIncorrect),
+        CaptchaCheck::Used => Some(ErrorCode::CaptchaUsed),
+        CaptchaCheck::Expired | CaptchaCheck::Unknown => Some(ErrorCode::CaptchaExpired),
+    };
+    if let Some(code) = captcha_code {
+        return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await);
+    }
+    let accounts = s.store.accounts_by_mst_email(mst.as_str(), email.as_str()).await.map_err(|e| ctx.internal(e))?;
+    if accounts.is_empty() {
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::PortalEmailMismatch, format!("mst={mst}")).await);
+    }
+
+    let reference = ctx.reference.to_string();
+    let link_expires = now + s.config.activation_ttl_secs;
+    // The password may be activated up to the link's end and then lives its full span.
+    let temp_expires = link_expires + s.config.temp_password_ttl_secs;
+    for account in &accounts {
+        let temp = Zeroizing::new(passwords::temporary_password());
+        let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
+        let (token, token_hash) = passwords::session_token();
+        let link = Zeroizing::new(format!("{}/portal/activate?t={}", s.origin, token.as_str()));
+        drop(token);
+        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let (subject, body) = mail::portal_mail(&facts, link_expires, temp_expires);
+        let secrets = Secrets::from([
+            (mail::PASSWORD_PLACEHOLDER.to_string(), temp.to_string()),
+            (mail::LINK_PLACEHOLDER.to_string(), link.to_string()),
+        ]);
+        let portal_mail =
+            s.mail_with(account, "portal-reset", subject, body, &reference, Some(&secrets)).map_err(|e| ctx.internal(e))?;
+        let mut audit = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
+        audit.detail = Some(format!("mst={mst}; activation link sent, valid until {}", rfc3339(link_expires)));
+        let write = PortalWrite {
+            account_id: account.id,
+            token_hash,
+            temp_hash,
+            temp_expires_at: temp_expires,
+            reference: reference.clone(),
+            now,
+            expires_at: link_expires,
+            mails: vec![portal_mail],
+            audit,
+        };
+        s.store.start_activation(&write).await.map_err(|e| ctx.internal(e))?;
+    }
+    s.wake.notify_one();
+    Ok(Json(PortalRecoverComplete {
+        // The registered address, as the mail went to it.
+        masked_email: Email::parse(&accounts[0].email).map(|e| e.masked()).unwrap_or_else(|_| email.masked()),
+        reference,
+        activation_expires_at: rfc3339(link_expires),
+    }))
+}
+
+/// Rate-limit key of an MST's portal requests.
+pub fn mst_limit_key(mst: &str, event: &str) -> String {
+    format!("mst:{mst}:{event}")
+}
+
+// ---- the activation page ------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct LinkQuery {
+    #[serde(default)]
+    t: String,
+    lang: Option<String>,
+}
+
+fn page_lang(ctx: &Ctx, lang: Option<&str>) -> Lang {
+    match lang {
+        Some("en") => Lang::En,
+        Some("vi") => Lang::Vi,
+        _ => ctx.lang,
+    }
+}
+
+fn brand(lang: Lang) -> &'static str {
+    tr(lang, "BHXH – Kích hoạt mật khẩu mới", "BHXH – Activate the new password")
+}
+
+fn lang_switch(lang: Lang, token: &str) -> String {
+    let (to, label) = match lang {
+        Lang::Vi => ("en", "English"),
+        Lang::En => ("vi", "Tiếng Việt"),
+    };
+    format!("<a href=\"/portal/activate?t={}&amp;lang={to}\" lang=\"{to}\">{label}</a>", esc(token))
+}
+
+fn outcome_code(o: ActivationOutcome) -> Option<ErrorCode> {
+    match o {
+        ActivationOutcome::Activated => None,
+        ActivationOutcome::Unknown => Some(ErrorCode::ActivationInvalid),
+        ActivationOutcome::Used => Some(ErrorCode::ActivationUsed),
+        ActivationOutcome::Superseded => Some(ErrorCode::ActivationSuperseded),
+        ActivationOutcome::Expired => Some(ErrorCode::ActivationExpired),
+    }
+}
+
+fn error_page(lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Response {
+    let body = format!(
+        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>{err}\
+<p>{help}</p></section>",
+        title = tr(lang, "Không kích hoạt được", "Could not activate"),
+        err = html::error_box(lang, code, reference),
+        help = tr(
+            lang,
+            "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: <a href=\"tel:19009068\">1900 9068</a> hoặc <a href=\"tel:1900555564\">1900 5555 64</a>, và đọc mã tham chiếu ở trên.",
+            "Need help? Call the BHXH e-filing support: <a href=\"tel:19009068\">1900 9068</a> or <a href=\"tel:1900555564\">1900 5555 64</a>, and read out the reference above."
+        ),
+    );
+    html::page(lang, html::status_of(code), tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), &lang_switch(lang, token), &body)
+}
+
+/// The outcome the link would have now, without using it.
+async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutcome, Option<crate::store::Activation>)> {
+    let Some(a) = s.store.activation(token_hash).await? else {
+        return Ok((ActivationOutcome::Unknown, None));
+    };
+    let o = if a.used_at.is_some() {
+        ActivationOutcome::Used
+    } else if a.superseded_at.is_some() {
+        ActivationOutcome::Superseded
+    } else if s.clock.now() > a.expires_at {
+        ActivationOutcome::Expired
+    } else {
+        ActivationOutcome::Activated
+    };
+    Ok((o, Some(a)))
+}
+
+/// `GET /portal/activate?t=…`: what the link will do, and the button that does it.
+async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQuery>) -> Response {
+    let lang = page_lang(&ctx, q.lang.as_deref());
+    let reference = ctx.reference.to_string();
+    let result = async {
+        s.limit_client(&ctx, "activate", None).await?;
+        peek(&s, &passwords::token_hash(&q.t)).await.map_err(|e| ctx.internal(e))
+    }
+    .await;
+    let (outcome, activation) = match result {
+        Ok(r) => r,
+        Err(e) => return error_page(lang, &q.t, e.code, &reference),
+    };
+    if let Some(code) = outcome_code(outcome) {
+        let username = match &activation {
+            Some(a) => s.store.account_by_id(a.account_id).await.ok().flatten().map(|a| a.username),
+            None => None,
+        };
+        s.refuse(&ctx, "activate", username.as_deref(), code).await;
+        return error_page(lang, &q.t, code, &reference);
+    }
+    let expires = activation.map(|a| html::vn_time(a.expires_at)).unwrap_or_default();
+    let body = format!(
+        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>\
+<p>{p1}</p><p>{p2} <strong>{expires}</strong>.</p>\
+<form method=\"post\" action=\"/portal/activate\"><input type=\"hidden\" name=\"t\" value=\"{token}\">\
+<input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<button class=\"primary\" type=\"submit\" data-testid=\"activate\">{button}</button></form>\
+<p class=\"muted\">{not_you}</p></section>",
+        title = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
+        p1 = tr(
+            lang,
+            "Nhấn nút dưới đây để mật khẩu mới trong email có hiệu lực. Sau đó mật khẩu cũ không còn dùng được; hãy đăng nhập bằng mật khẩu mới và đổi ngay mật khẩu của riêng bạn.",
+            "Press the button below to put the new password from the email into effect. The old password then stops working; log in with the new password and change it to one of your own at once."
+        ),
+        p2 = tr(lang, "Đường link có hiệu lực đến", "The link is valid until"),
+        token = esc(&q.t),
+        lang = lang.as_str(),
+        button = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
+        not_you = tr(
+            lang,
+            "Không phải bạn yêu cầu? Đừng nhấn nút; mật khẩu cũ vẫn dùng được. Gọi 1900 9068 hoặc 1900 5555 64.",
+            "Not you? Do not press the button; your old password keeps working. Call 1900 9068 or 1900 5555 64."
+        ),
+    );
+    html::page(lang, axum::http::StatusCode::OK, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), &lang_switch(lang, &q.t), &body)
+}
+
+#[derive(Debug, Deserialize)]
+struct ActivateForm {
+    #[serde(default)]
+    t: String,
+    lang: Option<String>,
+}
+
+/// `POST /portal/activate`: uses the link.
+async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<ActivateForm>, FormRejection>) -> Response {
+    let Ok(Form(form)) = form else {
+        return Redirect::to("/portal/activate").into_response();
+    };
+    let lang = page_lang(&ctx, form.lang.as_deref());
+    let reference = ctx.reference.to_string();
+    let result: Result<(ActivationOutcome, Option<String>), ApiError> = async {
+        s.limit_client(&ctx, "activate", None).await?;
+        let token_hash = passwords::token_hash(&form.t);
+        let (outcome, activation) = peek(&s, &token_hash).await.map_err(|e| ctx.internal(e))?;
+        let Some(activation) = activation else { return Ok((outcome, None)) };
+        let account = s.store.account_by_id(activation.account_id).await.map_err(|e| ctx.internal(e))?;
+        let Some(account) = account else { return Ok((ActivationOutcome::Unknown, None)) };
+        if outcome != ActivationOutcome::Activated {
+            return Ok((outcome, Some(account.username)));
+        }
+        let now = s.clock.now();
+        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let (subject, body) = mail::notice_mail(&facts, NoticeKind::Activated);
+        let notice = s.mail(&account, "notice-activated", subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+        let mut audit = s.audit_entry(&ctx, "activate", Some(&account.username), Ok(()));
+        audit.detail = Some(format!("portal password of {} activated", activation.reference));
+        let outcome = s.store.activate(&token_hash, now, &notice, &audit).await.map_err(|e| ctx.internal(e))?;
+        if outcome == ActivationOutcome::Activated {
+            s.wake.notify_one();
+        }
+        Ok((outcome, Some(account.username)))
+    }
+    .await;
+    let (outcome, username) = match result {
+        Ok(r) => r,
+        Err(e) => return error_page(lang, &form.t, e.code, &reference),
+    };
+    if let Some(code) = outcome_code(outcome) {
+        s.refuse(&ctx, "activate", username.as_deref(), code).await;
+        return error_page(lang, &form.t, code, &reference);
+    }
+    let body = format!(
+        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>\
+<div class=\"notice\" role=\"status\" data-testid=\"activated\"><p><strong>{done}</strong></p></div>\
+<ol><li>{s1}</li><li>{s2}</li></ol>\
+<p class=\"muted\">{ref_label}: <code data-testid=\"reference\">{reference}</code></p></section>",
+        title = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
+        done = tr(lang, "Mật khẩu mới đã được kích hoạt.", "The new password is now active."),
+        s1 = tr(
+            lang,
+            "Mở phần mềm BHXH và đăng nhập bằng mật khẩu mới trong email.",
+            "Open the BHXH software and log in with the new password from the email."
+        ),
+        s2 = tr(
+            lang,
+            "Hệ thống sẽ yêu cầu đổi mật khẩu ngay; hãy đặt mật khẩu của riêng bạn.",
+            "You will be asked to change it at once; choose a password of your own."
+        ),
+        ref_label = tr(lang, "Mã tham chiếu", "Reference"),
+        reference = esc(&reference),
+    );
+    html::page(lang, axum::http::StatusCode::OK, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), "", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_captcha_is_a_png_whose_answer_uses_only_unambiguous_characters() {
+        let (answer, png) = make_captcha().unwrap();
+        assert_eq!(answer.chars().count(), CAPTCHA_LEN as usize);
+        assert!(answer.chars().all(|c| CAPTCHA_CHARS.contains(&c)), "{answer}");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    #[test]
+    fn answers_ignore_case_and_spaces_but_not_the_captcha() {
+        assert_eq!(captcha_answer_hash("a", "ab 3K"), captcha_answer_hash("a", "AB3K"));
+        assert_ne!(captcha_answer_hash("a", "AB3K"), captcha_answer_hash("b", "AB3K"));
+        assert_ne!(captcha_answer_hash("a", "AB3K"), captcha_answer_hash("a", "AB3X"));
+    }
+}
