@@ -386,7 +386,15 @@ async fn home(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, Query(q):
 }
 
 async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<String> {
-    if let Some(reference) = Reference::parse(&query.to_ascii_uppercase()) {
+    // "RC-…" is a reference; a bare 8-character code is one only if no account has it.
+    let as_reference = Reference::parse(&query.to_ascii_uppercase());
+    let explicit = query.to_ascii_uppercase().starts_with("RC-");
+    let key = match Mst::parse(query) {
+        Ok(m) => m.as_str().to_string(),
+        Err(_) => Username::parse(query).map(|u| u.as_str().to_string()).unwrap_or_else(|_| normalize_username(query)),
+    };
+    let accounts = if explicit { Vec::new() } else { s.store.search_accounts(&key, 50).await? };
+    if let Some(reference) = as_reference.filter(|_| accounts.is_empty()) {
         let entries = s.store.audit_by_reference(reference.as_str()).await?;
         return Ok(format!(
             "<section class=\"card\" data-testid=\"reference-result\"><h2>{title} <code>{reference}</code></h2>{table}</section>",
@@ -395,11 +403,6 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<String>
             table = timeline_table(lang, &entries, true),
         ));
     }
-    let key = match Mst::parse(query) {
-        Ok(m) => m.as_str().to_string(),
-        Err(_) => Username::parse(query).map(|u| u.as_str().to_string()).unwrap_or_else(|_| normalize_username(query)),
-    };
-    let accounts = s.store.search_accounts(&key, 50).await?;
     if accounts.is_empty() {
         return Ok(format!(
             "<section class=\"card\" data-testid=\"no-result\"><p>{}</p></section>",

@@ -1,0 +1,233 @@
+//! The support desk's staff console against the real server, SQLite and a real SMTP
+//! server: refused without a login, every action audited with the staff member's name,
+//! and no page, answer or log line that shows a password.
+
+mod common;
+
+use bhxh_server::passwords::Hasher;
+use common::*;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use zeroize::Zeroizing;
+
+const USER: &str = "ketoan01";
+const EMAIL: &str = "ketoan@congty.vn";
+const STAFF: &str = "hotro.an";
+const STAFF_NAME: &str = "Nguyễn Văn An";
+const STAFF_PASSWORD: &str = "Ban-ho-tro-2026!";
+
+struct Console {
+    base: String,
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Console {
+    fn new(srv: &TestServer) -> Console {
+        let http = reqwest::Client::builder().no_proxy().redirect(Policy::none()).build().unwrap();
+        Console { base: srv.staff_base.clone().expect("staff console on"), http, cookie: None }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        let r = req.send().await.unwrap();
+        let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), r.text().await.unwrap(), location)
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        let r = req.send().await.unwrap();
+        let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), r.text().await.unwrap(), location)
+    }
+
+    /// Logs in: (status, the answer's reference code).
+    async fn login(&mut self, username: &str, password: &str) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}/login", self.base))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        if let Some(c) = r.headers().get(SET_COOKIE) {
+            self.cookie = Some(c.to_str().unwrap().split(';').next().unwrap().to_string());
+        }
+        let reference = r.headers()["x-reference"].to_str().unwrap().to_string();
+        (r.status().as_u16(), reference)
+    }
+
+    /// The CSRF token the pages carry.
+    async fn csrf(&self) -> String {
+        let (_, page, _) = self.get("/").await;
+        let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        page[at..at + 48].to_string()
+    }
+}
+
+async fn add_staff(srv: &TestServer) {
+    let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, STAFF, STAFF_NAME, Zeroizing::new(STAFF_PASSWORD.into()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_login_staff_get_nothing() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+    let c = Console::new(&srv);
+    for path in ["/", "/?q=ketoan01", "/account/ketoan01"] {
+        let (status, body, location) = c.get(path).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/login")), "{path}: {body}");
+    }
+    for path in ["/account/ketoan01/unlock", "/account/ketoan01/reset", "/mail/1/resend", "/logout"] {
+        let (status, body, _) = c.post(path, &[("csrf", "x"), ("verified", "yes"), ("note", "n")]).await;
+        assert_eq!(status, 401, "{path}");
+        assert!(body.contains("STAFF_LOGIN_REQUIRED"), "{path}: {body}");
+    }
+    // A made-up cookie is no session either.
+    let mut forged = Console::new(&srv);
+    forged.cookie = Some("bhxh_staff=forged".into());
+    assert_eq!(forged.get("/").await.0, 303);
+    // The public listener does not serve the console.
+    let r = srv.http.get(format!("{}/account/ketoan01", srv.base)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(srv.store.list_mail(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_or_a_disabled_member_cannot_log_in_and_it_is_audited() {
+    let srv = TestServer::start().await;
+    add_staff(&srv).await;
+    let mut c = Console::new(&srv);
+    let (status, wrong) = c.login(STAFF, "Sai-mat-khau-1!").await;
+    assert_eq!(status, 401);
+    assert!(c.cookie.is_none());
+    assert_eq!(c.login("nobody", STAFF_PASSWORD).await.0, 401);
+    let (status, ok) = c.login(STAFF, STAFF_PASSWORD).await;
+    assert_eq!(status, 303);
+    assert_eq!(c.get("/").await.0, 200);
+    let refused = srv.store.audit_by_reference(&wrong).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0].event.as_str(), refused[0].actor.as_str()), ("staff.login", "staff:hotro.an"));
+    assert_eq!(refused[0].error_code.as_deref(), Some("STAFF_LOGIN_FAILED"));
+    let accepted = srv.store.audit_by_reference(&ok).await.unwrap();
+    assert_eq!(accepted[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
+    assert_eq!(accepted[0].outcome, "ok");
+
+    bhxh_server::admin::staff_disable(&srv.store, &srv.clock, STAFF).await.unwrap();
+    assert_eq!(c.get("/").await.0, 303, "the disabled member's session ended");
+    let mut again = Console::new(&srv);
+    assert_eq!(again.login(STAFF, STAFF_PASSWORD).await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
+    let srv = TestServer::start_with(|c| c.limits.per_username = 2).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+
+    // A user locked out by too many failed logins, and a portal request with a wrong email.
+    for _ in 0..3 {
+        srv.login(USER, "Sai-mat-khau-1!").await;
+    }
+    assert_eq!(code(&srv.login(USER, "Sai-mat-khau-1!").await.1), "RATE_LIMITED");
+    let (_, mismatch) = srv.portal(MST, "khac@congty.vn").await;
+    let mismatch_ref = mismatch["reference"].as_str().unwrap().to_string();
+
+    let mut c = Console::new(&srv);
+    assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let (_, home, _) = c.get("/").await;
+    assert!(home.contains(STAFF_NAME));
+
+    // Find by username, by MST, by reference code.
+    let (_, by_user, _) = c.get("/?q=KeToan01").await;
+    assert!(by_user.contains("href=\"/account/ketoan01\""), "{by_user}");
+    let (_, by_mst, _) = c.get(&format!("/?q={MST}")).await;
+    assert!(by_mst.contains("href=\"/account/ketoan01\""), "{by_mst}");
+    let (_, by_ref, _) = c.get(&format!("/?q={}", mismatch_ref.to_lowercase())).await;
+    assert!(by_ref.contains("PORTAL_EMAIL_MISMATCH") && by_ref.contains(&mismatch_ref), "{by_ref}");
+
+    // The account page: the lock, the timeline with the refusals.
+    let (status, page, _) = c.get("/account/ketoan01").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("đang bị chặn tạm thời"), "{page}");
+    assert!(page.contains("RATE_LIMITED") && page.contains("INVALID_CREDENTIALS") && page.contains("PORTAL_EMAIL_MISMATCH"), "{page}");
+
+    // An action without the form's token is refused and changes nothing.
+    let (status, body, _) = c.post("/account/ketoan01/unlock", &[("csrf", "0000")]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("STAFF_CSRF"));
+    assert_eq!(code(&srv.login(USER, "Sai-mat-khau-1!").await.1), "RATE_LIMITED");
+
+    // Unlock.
+    let csrf = c.csrf().await;
+    let (status, _, location) = c.post("/account/ketoan01/unlock", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().starts_with("/account/ketoan01?done=unlock"));
+    assert_eq!(code(&srv.login(USER, "Sai-mat-khau-1!").await.1), "INVALID_CREDENTIALS", "unlocked");
+
+    // A reset needs the verification box and a note.
+    let (status, _, _) = c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("note", "")]).await;
+    assert_eq!(status, 400);
+    assert!(srv.store.list_mail(10).await.unwrap().iter().all(|m| m.kind != "reset"));
+    let (status, _, location) =
+        c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")]).await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    let reset_ref = location.split("r=").nth(1).unwrap().to_string();
+    let mail = srv.smtp().wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let temp = password_in(&mail);
+    assert!(mail.text.contains("nhân viên đã xác minh danh tính"), "{}", mail.text);
+    let (status, login) = srv.login(USER, &temp).await;
+    assert_eq!((status, login["must_change_password"].as_bool()), (200, Some(true)), "{login}");
+
+    // Resend: the delivered password mail cannot be (its content is wiped); the notice can.
+    let mails = srv.store.list_mail(20).await.unwrap();
+    let reset_mail = mails.iter().find(|m| m.kind == "reset").unwrap();
+    let notice = mails.iter().find(|m| m.kind == "notice-reset").unwrap();
+    srv.smtp().wait_for(EMAIL, "Thông báo cấp lại mật khẩu").await;
+    let (status, body, _) = c.post(&format!("/mail/{}/resend", reset_mail.id), &[("csrf", &csrf)]).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("MAIL_CONTENT_WIPED"));
+    let before = srv.smtp().mails().len();
+    let (status, _, _) = c.post(&format!("/mail/{}/resend", notice.id), &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let after = srv.smtp().wait_count(before + 1, std::time::Duration::from_secs(20)).await;
+    assert!(after.len() > before, "the notice was not sent again");
+    assert!(after.last().unwrap().subject.contains("Thông báo cấp lại mật khẩu"));
+
+    // Every action is audited with the staff member's username and name.
+    let actor = format!("staff:{STAFF} ({STAFF_NAME})");
+    let timeline = srv.store.audit_by_username(USER, 100).await.unwrap();
+    for event in ["staff.unlock", "staff.reset", "staff.resend"] {
+        assert!(timeline.iter().any(|l| l.event == event && l.actor == actor), "{event} not audited: {timeline:#?}");
+    }
+    let reset_line = srv.store.audit_by_reference(&reset_ref).await.unwrap();
+    assert!(reset_line.iter().any(|l| l.event == "staff.reset" && l.detail.as_deref().unwrap().contains("CCCD")));
+
+    // No page, answer or log shows the password or a hash.
+    let mut seen = String::new();
+    for path in ["/", "/?q=ketoan01", &format!("/?q={reset_ref}"), "/account/ketoan01", &location] {
+        seen.push_str(&c.get(path).await.1);
+    }
+    let audit: String = timeline.iter().map(|l| format!("{l:?}")).collect();
+    for haystack in [&seen, &audit] {
+        assert!(!haystack.contains(&temp), "the temporary password is visible to staff");
+        assert!(!haystack.contains("$argon2"), "a hash is visible to staff");
+    }
+
+    // Logout ends the session.
+    let (status, _, _) = c.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(c.get("/").await.0, 303);
+}
