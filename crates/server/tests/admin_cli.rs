@@ -80,3 +80,49 @@ async fn staff_commands_work_and_never_show_a_password() {
     let (_, out, _) = cli(d, &["account", "add", "--help"]);
     assert!(out.contains("--username") && !out.to_lowercase().contains("--password"), "{out}");
 }
+
+fn cli_stdin(data: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+        .args(args)
+        .env("BHXH_DATA_DIR", data)
+        .env("BHXH_LOG", "warn")
+        .env_remove("BHXH_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_members_are_managed_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let add = ["staff", "add", "--username", "hotro.an", "--name", "Nguyễn Văn An"];
+    let (ok, _, err) = cli_stdin(d, &add, "ngan\n");
+    assert!(!ok && err.contains("PASSWORD_POLICY"), "a weak console password is refused: {err}");
+    let (ok, _, err) = cli_stdin(d, &add, "");
+    assert!(!ok && err.contains("no password"), "{err}");
+    let (ok, out, err) = cli_stdin(d, &add, "Ban-ho-tro-2026!\n");
+    assert!(ok, "{err}");
+    assert!(out.contains("hotro.an") && out.contains("RC-"), "{out}");
+    let (ok, _, err) = cli_stdin(d, &add, "Ban-ho-tro-2026!\n");
+    assert!(!ok && err.contains("ACCOUNT_EXISTS"), "{err}");
+    let (ok, out, _) = cli(d, &["staff", "list"]);
+    assert!(ok && out.contains("hotro.an\tNguyễn Văn An") && out.contains("active"), "{out}");
+    assert!(!out.contains("$argon2") && !out.contains("Ban-ho-tro"), "{out}");
+    let (ok, out, _) = cli(d, &["staff", "disable", "hotro.an"]);
+    assert!(ok && out.contains("disabled"), "{out}");
+    let (_, out, _) = cli(d, &["staff", "list"]);
+    assert!(out.contains("disabled"), "{out}");
+    let (ok, out, err) = cli_stdin(d, &["staff", "password", "hotro.an"], "Mat-khau-moi-2026!\n");
+    assert!(ok && out.contains("Password set"), "{err}");
+    let (_, out, _) = cli(d, &["staff", "list"]);
+    assert!(out.contains("active"), "setting a password enables the member again: {out}");
+    let (ok, _, err) = cli(d, &["staff", "disable", "nobody"]);
+    assert!(!ok && err.contains("ACCOUNT_NOT_FOUND"), "{err}");
+}
