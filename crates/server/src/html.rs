@@ -61,7 +61,7 @@ th{background:#eef2f5}
 .ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
 .notice{border-left:4px solid var(--ok);background:#eef8f0;padding:.6rem .9rem;margin-bottom:1rem}
 .error{border-left:4px solid var(--bad);background:#fdeeee;padding:.6rem .9rem;margin-bottom:1rem}
-code{font-family:ui-monospace,monospace;background:#eef2f5;padding:0 .25rem;border-radius:3px}
+code{font-family:ui-monospace,monospace;background:#eef2f5;padding:0 .25rem;border-radius:3px;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
 .actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}
 ";

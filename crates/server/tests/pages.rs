@@ -1,0 +1,79 @@
+//! The backend's HTML pages in a real browser (Debian chromium through playwright-core,
+//! `ui/tests/pages/backend-pages.mjs`): the activation page and the staff console,
+//! against this real server, SQLite and SMTP. Screenshots land in
+//! `ui/test-results/screenshots` as test artefacts.
+
+mod common;
+
+use std::process::Command;
+
+use bhxh_server::passwords::Hasher;
+use common::*;
+use zeroize::Zeroizing;
+
+const USER: &str = "ketoan01";
+const EMAIL: &str = "ketoan@congty.vn";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_page_and_staff_console_in_chromium() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, EMAIL).await;
+    let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", Zeroizing::new("Ban-ho-tro-2026!".into()))
+        .await
+        .unwrap();
+    // History for the timeline: a wrong email, then a good request.
+    assert_eq!(code(&srv.portal(MST, "khac@congty.vn").await.1), "PORTAL_EMAIL_MISMATCH");
+    assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
+    let (portal_password, link) = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
+
+    let out = srv.data.path().join("pages.html");
+    let spec = srv.data.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        serde_json::json!({
+            "link": link,
+            "staffBase": srv.staff_base.clone().unwrap(),
+            "staffUser": "hotro.an",
+            "staffPassword": "Ban-ho-tro-2026!",
+            "username": USER,
+            "mst": MST,
+            "out": out,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ui = bhxh_testkit::root().join("ui");
+    let script = ui.join("tests/pages/backend-pages.mjs");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("node").arg(script).arg(spec).current_dir(ui).output().expect("node (scripts/test.sh installs it)")
+    })
+    .await
+    .unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "the browser run failed:\n{log}");
+    for step in ["activation page in Vietnamese and English", "start a reset", "a delivered password mail cannot be resent", "logout ends"] {
+        assert!(log.contains(&format!("ok - {step}")), "step {step:?} missing:\n{log}");
+    }
+
+    // What the browser did, seen from the database.
+    let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
+    let timeline = srv.store.audit_by_username(USER, 100).await.unwrap();
+    assert!(timeline.iter().any(|l| l.event == "activate" && l.outcome == "ok"), "the link was not used");
+    for event in ["staff.unlock", "staff.reset", "staff.resend"] {
+        assert!(
+            timeline.iter().any(|l| l.event == event && l.actor == "staff:hotro.an (Nguyễn Văn An)"),
+            "{event} not audited with the staff name"
+        );
+    }
+    assert!(account.temp_password_hash.is_some());
+
+    // The staff never saw a password: neither the portal one nor the one staff started.
+    let staff_mail = srv.smtp().wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let staff_password = password_in(&staff_mail);
+    let pages = std::fs::read_to_string(&out).unwrap();
+    assert!(pages.matches("<!-- page -->").count() >= 6, "too few pages kept");
+    for secret in [portal_password.as_str(), staff_password.as_str(), "$argon2"] {
+        assert!(!pages.contains(secret), "a staff page showed a secret");
+    }
+}

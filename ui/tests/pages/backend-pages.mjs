@@ -1,0 +1,121 @@
+// The backend's own HTML pages in Debian chromium: the portal activation page and the
+// support desk's staff console, against a real bhxh-server started by the Rust test
+// crates/server/tests/pages.rs, which passes a spec file and checks the database after.
+// Usage: node tests/pages/backend-pages.mjs SPEC.json
+// SPEC: { link, staffBase, staffUser, staffPassword, username, mst, out }
+// Writes every staff page's HTML into `out` (the Rust test searches it for secrets).
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { launch, shot } from "../e2e/harness.mjs";
+
+const spec = JSON.parse(await readFile(process.argv[2], "utf8"));
+const browser = await launch();
+const seen = [];
+const step = (s) => console.log(`ok - ${s}`);
+try {
+  const context = await browser.newContext({ locale: "vi-VN" });
+  const page = await context.newPage();
+  const keep = async () => seen.push(await page.content());
+
+  // ---- the activation page ---------------------------------------------------------
+  await page.goto(spec.link);
+  await page.getByRole("heading", { name: "Kích hoạt mật khẩu mới" }).waitFor();
+  assert.equal(await page.getAttribute("html", "lang"), "vi");
+  await shot(page, "activation-vi");
+  await page.getByRole("link", { name: "English" }).click();
+  const activate = page.getByRole("button", { name: "Activate the new password" });
+  await activate.waitFor();
+  await shot(page, "activation-en");
+  step("activation page in Vietnamese and English");
+  await activate.focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("activated").waitFor();
+  assert.match(await page.getByTestId("reference").innerText(), /^RC-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  await shot(page, "activation-done-en");
+  step("the button activates (keyboard)");
+  await page.goto(spec.link);
+  await page.getByText("ACTIVATION_USED").waitFor();
+  await page.getByText("Liên kết kích hoạt này đã được dùng").waitFor();
+  await shot(page, "activation-used-vi");
+  step("a used link shows ACTIVATION_USED with its reference");
+
+  // ---- the staff console -------------------------------------------------------------
+  await page.goto(`${spec.staffBase}/account/${spec.username}`);
+  await page.waitForURL(`${spec.staffBase}/login`);
+  await page.getByRole("heading", { name: "Đăng nhập nhân viên hỗ trợ" }).waitFor();
+  await keep();
+  step("without a login the console sends staff to the login page");
+  await page.getByLabel("Tên đăng nhập").fill(spec.staffUser);
+  await page.getByLabel("Mật khẩu").fill("Sai-mat-khau-1!");
+  await page.getByLabel("Mật khẩu").press("Enter");
+  await page.getByText("STAFF_LOGIN_FAILED").waitFor();
+  await shot(page, "staff-login-failed");
+  await page.getByLabel("Tên đăng nhập").fill(spec.staffUser);
+  await page.getByLabel("Mật khẩu").fill(spec.staffPassword);
+  await page.getByLabel("Mật khẩu").press("Enter");
+  await page.getByRole("heading", { name: "Tìm tài khoản" }).waitFor();
+  step("staff log in (a wrong password is refused first)");
+
+  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(spec.mst);
+  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByTestId("results").getByRole("link", { name: spec.username }).click();
+  await page.getByTestId("account").waitFor();
+  await page.getByTestId("timeline").getByText("PORTAL_EMAIL_MISMATCH").first().waitFor();
+  await keep();
+  await shot(page, "staff-account");
+  step("find by MST; the account page shows the timeline with the refusals");
+
+  await page.getByTestId("unlock").click();
+  await page.getByTestId("notice").getByText("Đã mở khóa tài khoản").waitFor();
+  await keep();
+  step("unlock");
+
+  await page.getByTestId("verified").check();
+  await page.getByLabel("Ghi chú xác minh").fill("gọi lúc 9:40, đối chiếu CCCD và GPKD");
+  await page.getByTestId("reset").click();
+  await page.getByTestId("notice").getByText("Đã cấp lại mật khẩu").waitFor();
+  const reference = (await page.getByTestId("notice").locator("code").innerText()).trim();
+  assert.match(reference, /^RC-/);
+  await page.getByTestId("mails").locator('tr[data-kind="reset"]').first().waitFor();
+  await keep();
+  await shot(page, "staff-reset-done");
+  step("start a reset for a caller verified by phone");
+
+  await page.getByRole("link", { name: "Tìm kiếm" }).click();
+  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(reference);
+  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByTestId("reference-result").locator('tr[data-event="staff.reset"]').waitFor();
+  await keep();
+  await shot(page, "staff-reference");
+  step("find by reference code");
+
+  // Resending the delivered password mail is refused once its content is wiped.
+  await page.goto(`${spec.staffBase}/account/${spec.username}`);
+  const resetRow = page.getByTestId("mails").locator('tr[data-kind="reset"]').first();
+  for (let i = 0; i < 100 && (await resetRow.locator('[data-status="sent"]').count()) === 0; i++) {
+    await page.waitForTimeout(100);
+    await page.reload();
+  }
+  await resetRow.getByRole("button").click();
+  await page.getByText("MAIL_CONTENT_WIPED").waitFor();
+  await keep();
+  await shot(page, "staff-resend-wiped");
+  step("a delivered password mail cannot be resent");
+
+  await page.getByRole("link", { name: "English" }).click();
+  await page.goto(`${spec.staffBase}/account/${spec.username}`);
+  await page.getByRole("heading", { name: /Account/ }).waitFor();
+  await page.getByRole("button", { name: "Start a reset" }).waitFor();
+  await keep();
+  await shot(page, "staff-account-en");
+  step("the console in English");
+
+  await page.getByTestId("logout").click();
+  await page.getByRole("heading", { name: "Support staff login" }).waitFor();
+  await page.goto(`${spec.staffBase}/`);
+  await page.waitForURL(`${spec.staffBase}/login`);
+  step("logout ends the session");
+} finally {
+  await writeFile(spec.out, seen.join("\n<!-- page -->\n"));
+  await browser.close();
+}
