@@ -8,7 +8,7 @@ use bhxh_client::diagnostics::{self, Report};
 use bhxh_client::flows::{self, Choice, FlowInput, Progress};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
-use bhxh_protocol::wire::{Ack, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::wire::{Ack, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
 use bhxh_protocol::{ErrorCode, Lang};
 use bhxh_token::module::find_module;
 use bhxh_token::p11::Pkcs11Token;
@@ -29,6 +29,15 @@ pub struct LoginView {
     pub must_change_password: bool,
     pub expires_at: String,
     pub reference: String,
+}
+
+/// A portal captcha ready for an `<img>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptchaView {
+    pub captcha_id: String,
+    /// `data:image/png;base64,…`
+    pub image: String,
+    pub expires_at: String,
 }
 
 fn settings(state: &AppState) -> Settings {
@@ -119,6 +128,28 @@ pub async fn lookup_usernames(
     let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
     let input = FlowInput { token, choice, pin, confirm_final_try, progress: &progress };
     flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang))
+}
+
+/// A fresh captcha for the portal screen.
+#[tauri::command]
+pub async fn portal_captcha(state: State<'_, AppState>) -> Res<CaptchaView> {
+    let lang = lang(&state);
+    let c = api(&state)?.portal_captcha().await.map_err(|e| IpcError::from_client(&e, lang))?;
+    Ok(CaptchaView { captcha_id: c.captcha_id, image: format!("data:image/png;base64,{}", c.image_png), expires_at: c.expires_at })
+}
+
+/// Portal recovery: MST + registered email + the captcha's answer.
+#[tauri::command]
+pub async fn portal_recover(
+    state: State<'_, AppState>,
+    mst: String,
+    email: String,
+    captcha_id: String,
+    captcha_answer: String,
+) -> Res<PortalRecoverComplete> {
+    let lang = lang(&state);
+    let req = PortalRecoverRequest { mst: mst.trim().into(), email: email.trim().into(), captcha_id, captcha_answer };
+    api(&state)?.portal_recover(&req).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 
 #[tauri::command]

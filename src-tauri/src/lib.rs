@@ -79,6 +79,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::tokens_list,
             commands::recover,
             commands::lookup_usernames,
+            commands::portal_captcha,
+            commands::portal_recover,
             commands::login,
             commands::change_password,
             commands::logout,

@@ -144,6 +144,23 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let lookup = call(&w, "lookup_usernames", json!({"pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false})).unwrap();
     assert_eq!(lookup["usernames"], json!(["ketoan01", "ketoan02"]));
 
+    // Portal recovery (MST + email + captcha): a wrong email first, then the right one.
+    let captcha = call(&w, "portal_captcha", json!({})).unwrap();
+    assert!(captcha["image"].as_str().unwrap().starts_with("data:image/png;base64,iVBOR"));
+    let id = captcha["captcha_id"].as_str().unwrap().to_string();
+    let answer = backend().captcha_answer(&id);
+    let args = |email: &str, id: &str, answer: &str| json!({"mst": MST, "email": email, "captchaId": id, "captchaAnswer": answer});
+    let mismatch = call(&w, "portal_recover", args("khac@congty.vn", &id, &answer)).unwrap_err();
+    assert_eq!(mismatch["code"], "PORTAL_EMAIL_MISMATCH");
+    assert!(mismatch["hint"].as_str().unwrap().contains("1900 9068"));
+    let used = call(&w, "portal_recover", args("ketoan02@congty.vn", &id, &answer)).unwrap_err();
+    assert_eq!(used["code"], "CAPTCHA_USED");
+    let captcha = call(&w, "portal_captcha", json!({})).unwrap();
+    let id = captcha["captcha_id"].as_str().unwrap().to_string();
+    let portal = call(&w, "portal_recover", args(" ketoan02@congty.vn ", &id, &backend().captcha_answer(&id))).unwrap();
+    assert_eq!(portal["masked_email"], "ke***@c***.vn");
+    rt.block_on(backend().smtp.wait_for("ketoan02@congty.vn", "cần kích hoạt"));
+
     // Diagnostics and the support report: no secret in either.
     let diag = call(&w, "diagnostics", json!({})).unwrap();
     let report = call(&w, "support_report", json!({})).unwrap();
@@ -162,6 +179,8 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
         "recovery": done,
         "lookup": lookup,
         "login": login,
+        "captcha": captcha,
+        "portal": portal,
         // What the Support screen reads (the full report also lists readers and tokens,
         // which vary with the machine).
         "diagnostics": {"version": diag["version"], "server": diag["server"], "checks": [diag["checks"][0]]},

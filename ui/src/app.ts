@@ -2,14 +2,16 @@
 // function from state to DOM; the wizard's logic lives in wizard.ts.
 
 import { h, field, input, vnDate } from "./dom";
-import { api, toIpcError, type Check, type Diagnostics, type IpcError, type Settings } from "./ipc";
+import { api, toIpcError, type Check, type Diagnostics, type IpcError, type PortalView, type Settings } from "./ipc";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { passwordPolicy, type Rule } from "./policy";
+import * as portal from "./portal";
 import * as wiz from "./wizard";
 
 type Screen =
   | { name: "login"; notice?: string }
   | { name: "wizard"; purpose: wiz.Purpose }
+  | { name: "portal" }
   | { name: "change"; username: string; forced: boolean }
   | { name: "home"; username: string }
   | { name: "support" }
@@ -23,6 +25,9 @@ export class App {
   private settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
   private diagnostics: Diagnostics | null = null;
   private lastError: IpcError | null = null;
+  private portal: portal.PortalState = portal.initial();
+  /** Counts screen changes: the answer to a request made on an earlier screen is dropped. */
+  private visit = 0;
 
   constructor(private root: HTMLElement) {}
 
@@ -42,6 +47,11 @@ export class App {
 
   private go(screen: Screen): void {
     this.screen = screen;
+    this.visit += 1;
+    if (screen.name === "portal") {
+      this.portal = portal.initial();
+      void this.loadCaptcha();
+    }
     if (screen.name === "wizard") {
       this.wizard = wiz.initial(screen.purpose);
       void this.refreshTokens();
@@ -102,6 +112,8 @@ export class App {
         return this.loginScreen(this.screen.notice);
       case "wizard":
         return this.wizardScreen();
+      case "portal":
+        return this.portalScreen();
       case "change":
         return this.changeScreen(this.screen.username, this.screen.forced);
       case "home":
@@ -130,6 +142,8 @@ export class App {
         h("button", { type: "button", class: "link", "data-testid": "forgot-password", onclick: () => this.go({ name: "wizard", purpose: "recover" }) }, t("forgot_password")),
         h("button", { type: "button", class: "link", "data-testid": "forgot-username", onclick: () => this.go({ name: "wizard", purpose: "lookup" }) }, t("forgot_username")),
       ),
+      h("p", { class: "alt-path" },
+        h("button", { type: "button", class: "link", "data-testid": "portal-recover", onclick: () => this.go({ name: "portal" }) }, t("portal_link"))),
     );
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -233,6 +247,11 @@ export class App {
         }
       }
     }
+    // Without a usable token, the password can still be recovered through the portal.
+    if (s.purpose === "recover" && probs.some((p) => p.kind !== "several")) {
+      panel.append(h("p", { class: "alt-path" },
+        h("button", { type: "button", class: "link", "data-testid": "token-portal", onclick: () => this.go({ name: "portal" }) }, t("token_alternative"))));
+    }
     if (sel) {
       panel.append(h("dl", { class: "cert", "data-testid": "cert-details" },
         h("dt", {}, t("token_label")), h("dd", {}, `${sel.token.label} (${sel.token.model})`),
@@ -328,6 +347,193 @@ export class App {
       referenceLine(r.reference),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "primary", autofocus: true, onclick: () => this.go({ name: "login" }) }, t("login_button"))));
+  }
+
+  // ---- portal recovery: MST + registered email + captcha, no token ------------------
+  // State lives in this.portal (pure changes in portal.ts); the form is built once per
+  // render and its messages, captcha, progress and error are brought up to date in
+  // place by syncPortal, so typing and focus are never disturbed.
+
+  private portalScreen(): HTMLElement {
+    return h("section", { class: "card wide", "aria-labelledby": "portal-title" },
+      h("h2", { id: "portal-title" }, t("portal_title")),
+      this.portal.result ? this.portalDone(this.portal.result) : this.portalForm());
+  }
+
+  private portalForm(): HTMLElement {
+    const s = this.portal;
+    const form = h("form", { id: "portal-form", "data-testid": "portal-form", novalidate: true },
+      h("p", { class: "note" }, t("portal_intro")),
+      h("div", { class: "field" },
+        h("label", { for: "portal-mst" }, t("portal_mst")),
+        h("input", { id: "portal-mst", name: "mst", value: s.mst, autocomplete: "off", spellcheck: "false", autofocus: true, "aria-describedby": "portal-mst-hint portal-mst-msg" }),
+        h("p", { id: "portal-mst-hint", class: "small" }, t("portal_mst_hint")),
+        h("div", { id: "portal-mst-msg", "data-testid": "mst-message" })),
+      h("div", { class: "field" },
+        h("label", { for: "portal-email" }, t("portal_email")),
+        h("input", { id: "portal-email", name: "email", type: "email", value: s.email, autocomplete: "email", spellcheck: "false", "aria-describedby": "portal-email-hint portal-email-msg" }),
+        h("p", { id: "portal-email-hint", class: "small" }, t("portal_email_hint")),
+        h("div", { id: "portal-email-msg", "data-testid": "email-message" })),
+      h("div", { class: "field", role: "group", "aria-labelledby": "portal-captcha-label" },
+        h("span", { id: "portal-captcha-label", class: "field-label" }, t("captcha_image")),
+        h("div", { class: "captcha" },
+          h("div", { id: "portal-captcha-box", class: "captcha-box", "data-testid": "captcha-box" }),
+          h("button", { type: "button", id: "portal-captcha-refresh", "data-testid": "captcha-refresh", "aria-controls": "portal-captcha-box", onclick: () => {
+            if (this.portal.captchaLoading) return;
+            this.portal = { ...this.portal, answer: "" }; // it answered the old image
+            void this.loadCaptcha();
+          } }, h("span", { "aria-hidden": "true" }, "↻ "), t("captcha_refresh")))),
+      h("div", { class: "field" },
+        h("label", { for: "portal-answer" }, t("captcha_answer")),
+        h("input", { id: "portal-answer", name: "captcha", class: "captcha-answer", value: s.answer, autocomplete: "off", autocapitalize: "off", spellcheck: "false", "aria-describedby": "portal-answer-hint portal-answer-msg" }),
+        h("p", { id: "portal-answer-hint", class: "small" }, t("captcha_answer_hint")),
+        h("div", { id: "portal-answer-msg", "data-testid": "answer-message" })),
+      h("div", { id: "portal-status", role: "status", "data-testid": "portal-status" }),
+      h("div", { id: "portal-error" }),
+      h("div", { class: "actions" },
+        h("button", { type: "button", "data-testid": "portal-back", onclick: () => this.go({ name: "login" }) }, t("back")),
+        h("button", { type: "submit", class: "primary", id: "portal-submit", "data-testid": "portal-submit" }, t("portal_submit"))));
+    const [mst, email, answer] = ["portal-mst", "portal-email", "portal-answer"].map((id) => input(form, id));
+    const typed = () => {
+      this.portal = { ...this.portal, mst: mst.value, email: email.value, answer: answer.value };
+      this.syncPortal(form);
+    };
+    const left = (name: portal.PortalField, el: HTMLInputElement) => () => {
+      if (el.value.trim() === "") return; // tabbing through an empty field is not an error yet
+      this.portal = { ...this.portal, touched: { ...this.portal.touched, [name]: true } };
+      this.syncPortal(form);
+    };
+    for (const el of [mst, email, answer]) el.addEventListener("input", typed);
+    mst.addEventListener("blur", left("mst", mst));
+    email.addEventListener("blur", left("email", email));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void this.submitPortal();
+    });
+    this.syncPortal(form);
+    return form;
+  }
+
+  private async submitPortal(): Promise<void> {
+    if (this.portal.busy) return;
+    const visit = this.visit;
+    const liveForm = () => (visit === this.visit ? this.root.querySelector<HTMLElement>("#portal-form") : null);
+    this.portal = { ...this.portal, touched: { mst: true, email: true, answer: true } };
+    const bad = portal.firstInvalid(this.portal);
+    const req = portal.request(this.portal);
+    if (bad || !req) {
+      this.syncPortal();
+      if (bad === "captcha" && this.portal.captchaLoading) return; // the new image is on its way
+      liveForm()?.querySelector<HTMLElement>(bad === "captcha" ? "#portal-captcha-refresh" : `#portal-${bad}`)?.focus();
+      return;
+    }
+    this.portal = portal.sending(this.portal);
+    this.syncPortal();
+    try {
+      const result = await api.portalRecover(req.mst, req.email, req.captchaId, req.captchaAnswer);
+      if (visit !== this.visit) return;
+      this.portal = portal.succeeded(this.portal, result);
+      this.render();
+    } catch (e) {
+      if (visit !== this.visit) return;
+      const error = toIpcError(e);
+      this.lastError = error;
+      // A captcha code works once: whatever went wrong, the next try needs a new one.
+      this.portal = portal.failed(this.portal, error);
+      this.syncPortal();
+      const where = portal.focusAfter(error.code);
+      if (where) liveForm()?.querySelector<HTMLElement>(`#portal-${where}`)?.focus();
+      await this.loadCaptcha(portal.CAPTCHA_CODES.has(error.code));
+    }
+  }
+
+  /** Fetches a new captcha; `renewed` announces that it replaced a refused one. */
+  private async loadCaptcha(renewed = false): Promise<void> {
+    if (this.portal.captchaLoading) return;
+    const visit = this.visit;
+    this.portal = { ...this.portal, captcha: null, captchaLoading: true, captchaError: null, captchaRenewed: false };
+    this.syncPortal();
+    try {
+      const captcha = await api.portalCaptcha();
+      if (visit !== this.visit) return;
+      this.portal = { ...this.portal, captcha, captchaLoading: false, captchaRenewed: renewed };
+    } catch (e) {
+      if (visit !== this.visit) return;
+      this.portal = { ...this.portal, captchaLoading: false, captchaError: toIpcError(e) };
+    }
+    this.syncPortal();
+  }
+
+  /** Brings the portal form's messages, captcha, progress and error up to date with
+   * this.portal, in place. A region whose content did not change is left alone, so a
+   * screen reader does not hear the same message at every key press. */
+  private syncPortal(form: HTMLElement | null = this.root.querySelector<HTMLElement>("#portal-form")): void {
+    if (!form) return;
+    const s = this.portal;
+    const region = (id: string, key: string, ...content: (Node | null)[]) => {
+      const el = form.querySelector<HTMLElement>(`#${id}`)!;
+      if (el.dataset.key === key) return;
+      el.dataset.key = key;
+      el.replaceChildren(...content.filter((c): c is Node => c !== null));
+    };
+    const note = (id: string, n: Note | null) => {
+      region(id, n ? `${n.kind}:${n.text}` : "", n ? h("p", { class: n.kind === "error" ? "field-error" : n.kind, role: n.kind === "error" ? "alert" : undefined }, n.text) : null);
+      const field = form.querySelector<HTMLInputElement>(`[aria-describedby~="${id}"]`)!;
+      if (n?.kind === "error") field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    };
+    note("portal-mst-msg", mstNote(portal.checkMst(s.mst), s.touched.mst));
+    note("portal-email-msg", emailNote(portal.checkEmail(s.email), s.touched.email));
+    note("portal-answer-msg",
+      !s.touched.answer ? null
+        : s.answer.trim() === "" ? { kind: "error", text: t("captcha_required") }
+          : !s.captcha && !s.captchaLoading ? { kind: "error", text: t("captcha_missing") } : null);
+    const answer = input(form, "portal-answer");
+    if (answer.value !== s.answer) answer.value = s.answer;
+
+    const c = s.captcha;
+    if (c) {
+      region("portal-captcha-box", `captcha:${c.captcha_id}`,
+        h("img", { src: c.image, alt: t("captcha_alt"), class: "captcha-image", "data-testid": "captcha-image", "data-captcha-id": c.captcha_id }));
+    } else if (s.captchaError) {
+      const e = s.captchaError;
+      region("portal-captcha-box", `error:${e.code}:${e.reference ?? ""}`, errorBox(e));
+    } else {
+      region("portal-captcha-box", "loading", h("p", { class: "captcha-loading" }, t("captcha_loading")));
+    }
+    form.querySelector("#portal-captcha-box")!.setAttribute("aria-busy", String(s.captchaLoading));
+
+    region("portal-status", s.busy ? "busy" : s.captchaRenewed ? "renewed" : "",
+      s.busy ? h("p", { class: "progress-line" }, h("span", { class: "spinner small", "aria-hidden": "true" }), t("portal_sending"))
+        : s.captchaRenewed ? h("p", { class: "note", "data-testid": "captcha-renewed" }, t("captcha_renewed")) : null);
+    const e = s.error;
+    region("portal-error", e ? `${e.code}:${e.reference ?? ""}:${e.message}` : "",
+      e ? errorBox(e) : null,
+      e?.code === "PORTAL_EMAIL_MISMATCH" ? bhxhHotline() : null);
+    form.setAttribute("aria-busy", String(s.busy));
+    form.querySelector("#portal-submit")!.setAttribute("aria-disabled", String(s.busy));
+  }
+
+  private portalDone(r: PortalView): HTMLElement {
+    const date = vnDate(r.activation_expires_at);
+    return h("div", { class: "done", "data-testid": "portal-done" },
+      h("h3", {}, t("portal_done_title")),
+      h("p", { "data-testid": "portal-masked-email" }, t("done_sent_to", { email: r.masked_email })),
+      h("p", { "data-testid": "portal-expires" }, t("portal_link_expires", { date })),
+      referenceLine(r.reference),
+      h("h4", {}, t("portal_next_title")),
+      h("ol", { class: "next-steps", "data-testid": "portal-next" },
+        h("li", {}, t("portal_next_check", { email: r.masked_email })),
+        h("li", {}, t("portal_next_link", { date })),
+        h("li", {}, t("portal_next_login"))),
+      h("p", { class: "notice", "data-testid": "portal-old-password" }, t("portal_old_password")),
+      h("div", { class: "actions" },
+        h("button", { type: "button", "data-testid": "portal-again", onclick: () => {
+          this.portal = portal.initial({ mst: this.portal.mst, email: this.portal.email });
+          this.render();
+          void this.loadCaptcha();
+        } }, t("portal_send_again")),
+        h("button", { type: "button", class: "primary", autofocus: true, "data-testid": "portal-login", onclick: () => this.go({ name: "login" }) }, t("login_button"))));
   }
 
   // ---- password change ------------------------------------------------------------
@@ -443,6 +649,38 @@ export function errorBox(e: IpcError): HTMLElement {
 
 function referenceLine(reference: string): HTMLElement {
   return h("p", { class: "reference" }, `${t("reference")}: `, h("strong", { "data-testid": "reference" }, reference));
+}
+
+/** The e-filing support of BHXH Việt Nam, for an email that does not match the registration. */
+function bhxhHotline(): HTMLElement {
+  return h("div", { class: "hotline bhxh-hotline", "data-testid": "portal-hotline" },
+    h("h3", {}, t("portal_hotline_title")),
+    h("p", {}, t("portal_hotline_text")),
+    h("ul", { class: "phones" }, ...portal.BHXH_HOTLINES.map((n) => h("li", {}, h("a", { href: `tel:${n.tel}`, "data-testid": `tel-${n.tel}` }, n.label)))));
+}
+
+type Note = { kind: "error" | "ok" | "note"; text: string };
+
+/** What to say under the MST as it is typed: a wrong character or too many digits at
+ * once, missing digits as a hint until the field is left or the form sent. */
+function mstNote(c: portal.MstCheck, touched: boolean): Note | null {
+  switch (c.kind) {
+    case "empty":
+      return touched ? { kind: "error", text: t("mst_required") } : null;
+    case "ok":
+      return { kind: "ok", text: t(c.branch ? "mst_ok_branch" : "mst_ok") };
+    case "incomplete":
+      return { kind: touched ? "error" : "note", text: t("mst_incomplete", { count: c.missing }) };
+    case "bad_char":
+      return { kind: "error", text: t("mst_bad_char") };
+    case "too_long":
+      return { kind: "error", text: t("mst_too_long") };
+  }
+}
+
+function emailNote(c: portal.EmailCheck, touched: boolean): Note | null {
+  if (!touched || c === "ok") return null;
+  return { kind: "error", text: t(c === "empty" ? "email_required" : "email_invalid") };
 }
 
 function checkLine(c: Check): HTMLElement {

@@ -56,6 +56,24 @@ export interface LoginView {
   reference: string;
 }
 
+/** A captcha of the BHXH portal's "Lấy lại mật khẩu" form; each works once. */
+export interface CaptchaView {
+  captcha_id: string;
+  /** "data:image/png;base64,…" */
+  image: string;
+  /** RFC 3339 */
+  expires_at: string;
+}
+
+/** The portal accepted MST + email + captcha and mailed a new password with an
+ * activation link; the old password works until the link is opened. */
+export interface PortalView {
+  masked_email: string;
+  reference: string;
+  /** RFC 3339 */
+  activation_expires_at: string;
+}
+
 export interface Ack {
   reference: string;
 }
@@ -121,6 +139,10 @@ export const api = {
   // The PIN leaves the text box here and is a secret type on the Rust side at once.
   recover: (username: string, pin: string, a: ProveArgs) => invoke<RecoveryView>("recover", { username, pin, ...a }),
   lookup: (pin: string, a: ProveArgs) => invoke<LookupView>("lookup_usernames", { pin, ...a }),
+  // The second path, without a token: the portal mails a new password to the registered email.
+  portalCaptcha: () => invoke<CaptchaView>("portal_captcha"),
+  portalRecover: (mst: string, email: string, captchaId: string, captchaAnswer: string) =>
+    invoke<PortalView>("portal_recover", { mst, email, captchaId, captchaAnswer }),
   login: (username: string, password: string) => invoke<LoginView>("login", { username, password }),
   changePassword: (current: string, next: string) => invoke<Ack>("change_password", { current, new: next }),
   logout: () => invoke<Ack>("logout"),

@@ -6,8 +6,9 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import catalogue from "./generated/errors.json";
-import type { CertView, IpcError, Settings, TokenView } from "./ipc";
+import type { CaptchaView, CertView, IpcError, Settings, TokenView } from "./ipc";
 import { passwordPolicy } from "./policy";
+import { checkEmail, checkMst } from "./portal";
 
 type Catalogue = Record<string, { status: number; vi: { message: string; hint: string }; en: { message: string; hint: string } }>;
 const errors = catalogue as Catalogue;
@@ -71,6 +72,41 @@ function scenarioTokens(scenario: string): TokenView[] {
 
 const REFERENCE = "RC-7F3K-9Q2M";
 
+// The portal path: the account registered with this email (any valid MST will do).
+const REGISTERED_EMAIL = "ketoan@congty.vn";
+const CAPTCHA_SECONDS = 120;
+const ACTIVATION_SECONDS = 30 * 60;
+
+/** A FAKE captcha: a real PNG drawn on a canvas, with the code in it. The FAKE accepts
+ * any answer except "wrong" (which is CAPTCHA_INCORRECT), so tests need not read it. */
+function drawCaptcha(code: string): string {
+  const canvas = document.createElement("canvas");
+  canvas.width = 160;
+  canvas.height = 56;
+  const g = canvas.getContext("2d");
+  if (!g) return "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
+  g.fillStyle = "#eef3f8";
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  for (let i = 0; i < 6; i++) {
+    g.strokeStyle = `hsl(${Math.floor(Math.random() * 360)}, 45%, 60%)`;
+    g.beginPath();
+    g.moveTo(Math.random() * 160, Math.random() * 56);
+    g.lineTo(Math.random() * 160, Math.random() * 56);
+    g.stroke();
+  }
+  g.font = "bold 30px monospace";
+  g.textBaseline = "middle";
+  [...code].forEach((ch, i) => {
+    g.save();
+    g.translate(18 + i * 26, 28 + (Math.random() - 0.5) * 10);
+    g.rotate((Math.random() - 0.5) * 0.5);
+    g.fillStyle = "#1c3d6e";
+    g.fillText(ch, 0, 0);
+    g.restore();
+  });
+  return canvas.toDataURL("image/png");
+}
+
 export function install(): void {
   const params = new URLSearchParams(location.search);
   const scenario = params.get("scenario") ?? "ok";
@@ -79,6 +115,8 @@ export function install(): void {
   let tokens = scenarioTokens(scenario);
   let session: { username: string; must_change_password: boolean } | null = null;
   let pinTries = 0;
+  let captchaCount = 0;
+  const captchas = new Map<string, { code: string; expires: number; used: boolean }>();
 
   const error = (code: string, reference: string | null = REFERENCE): IpcError => {
     const entry = errors[code];
@@ -107,6 +145,10 @@ export function install(): void {
     },
     token,
     cert,
+    /** The code drawn in a captcha, for a test that wants to type the real one. */
+    captchaCode: (id: string) => captchas.get(id)?.code,
+    /** Ages every captcha past its 2 minutes. */
+    expireCaptchas: () => captchas.forEach((c) => (c.expires = 0)),
   };
 
   mockIPC(
@@ -132,6 +174,28 @@ export function install(): void {
         case "lookup_usernames":
           await prove(String(args.pin));
           return { usernames: scenario === "lookup-none" ? [] : ["ketoan01", "ketoan02"], reference: REFERENCE };
+        case "portal_captcha": {
+          if (scenario === "offline") throw error("SERVER_UNREACHABLE", null);
+          captchaCount += 1;
+          const code = Array.from({ length: 5 }, () => "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[Math.floor(Math.random() * 32)]).join("");
+          const id = `cap-${captchaCount}-${Math.random().toString(36).slice(2, 8)}`;
+          captchas.set(id, { code, expires: now() + CAPTCHA_SECONDS, used: false });
+          const view: CaptchaView = { captcha_id: id, image: drawCaptcha(code), expires_at: new Date((now() + CAPTCHA_SECONDS) * 1000).toISOString() };
+          return view;
+        }
+        case "portal_recover": {
+          await new Promise((r) => setTimeout(r, 120));
+          if (fail) throw error(fail);
+          const captcha = captchas.get(String(args.captchaId));
+          if (!captcha || captcha.expires < now()) throw error("CAPTCHA_EXPIRED");
+          if (captcha.used) throw error("CAPTCHA_USED");
+          captcha.used = true;
+          if (String(args.captchaAnswer).trim().toLowerCase() === "wrong") throw error("CAPTCHA_INCORRECT");
+          if (checkMst(String(args.mst)).kind !== "ok") throw error("INVALID_MST");
+          if (checkEmail(String(args.email)) !== "ok") throw error("INVALID_EMAIL");
+          if (String(args.email).trim().toLowerCase() !== REGISTERED_EMAIL) throw error("PORTAL_EMAIL_MISMATCH");
+          return { masked_email: "k***@congty.vn", reference: REFERENCE, activation_expires_at: new Date((now() + ACTIVATION_SECONDS) * 1000).toISOString() };
+        }
         case "login": {
           const username = String(args.username).toLowerCase();
           if (fail) throw error(fail);

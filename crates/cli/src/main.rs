@@ -73,6 +73,21 @@ enum Command {
         #[command(flatten)]
         choice: ChoiceArgs,
     },
+    /// Recover the password without a token, as on the BHXH portal: the tax code (MST),
+    /// the registered email and a captcha. The new password and an activation link are
+    /// emailed; the password works once the link is opened.
+    PortalRecover {
+        #[arg(long)]
+        mst: String,
+        #[arg(long)]
+        email: String,
+        /// Where to save the captcha image (default: a file in the temporary folder).
+        #[arg(long)]
+        captcha_file: Option<PathBuf>,
+        /// Read the captcha's answer from standard input instead of the terminal.
+        #[arg(long)]
+        answer_stdin: bool,
+    },
     /// Log in (the session is kept in the OS keyring when there is one). With the
     /// emailed temporary password, the new password is asked for at once.
     Login {
@@ -145,6 +160,9 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
         }
         Command::Recover { username, pin_stdin, choice } => recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await,
         Command::LookupUsername { pin_stdin, choice } => lookup(&cli.server, cli.module, lang, pin_stdin, choice).await,
+        Command::PortalRecover { mst, email, captcha_file, answer_stdin } => {
+            portal_recover(&cli.server, lang, &mst, &email, captcha_file, answer_stdin).await
+        }
         Command::Login { username, password_stdin } => login(&cli.server, lang, &username, password_stdin).await,
         Command::ChangePassword { username, stdin } => change_password(&cli.server, lang, username, stdin).await,
         Command::Whoami => whoami(&cli.server, lang).await,
@@ -236,6 +254,72 @@ async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &s
         )
     );
     Ok(())
+}
+
+async fn portal_recover(
+    server: &str,
+    lang: Lang,
+    mst: &str,
+    email: &str,
+    captcha_file: Option<PathBuf>,
+    answer_stdin: bool,
+) -> Result<(), ClientError> {
+    use base64::Engine;
+    let api = ApiClient::new(server, lang)?;
+    // At the terminal a misread captcha is asked again with a new one; scripts get one try.
+    let tries = if answer_stdin { 1 } else { 3 };
+    for attempt in 1..=tries {
+        let captcha = api.portal_captcha().await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(captcha.image_png.as_bytes())
+            .map_err(|_| ClientError::local(ErrorCode::UnexpectedResponse, "the captcha image is not base64"))?;
+        let path = captcha_file
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("bhxh-captcha-{}.png", captcha.captcha_id.chars().take(8).collect::<String>())));
+        std::fs::write(&path, &png)
+            .map_err(|e| ClientError::local(ErrorCode::Internal, format!("saving the captcha to {}: {e}", path.display())))?;
+        eprintln!("{}: {}", t(lang, "Ảnh mã xác nhận (captcha) đã lưu tại", "The captcha image is saved at"), path.display());
+        let source = if answer_stdin { Source::Stdin } else { Source::Terminal };
+        let answer = prompt::line(source, t(lang, "Mở ảnh và nhập mã xác nhận: ", "Open the image and type the code: "));
+        let _ = std::fs::remove_file(&path);
+        let req = bhxh_protocol::wire::PortalRecoverRequest {
+            mst: mst.trim().into(),
+            email: email.trim().into(),
+            captcha_id: captcha.captcha_id,
+            captcha_answer: answer?,
+        };
+        match api.portal_recover(&req).await {
+            Ok(done) => {
+                println!("{}", t(lang, "Đã gửi mật khẩu mới.", "A new password was sent."));
+                println!("  {}: {}", t(lang, "Gửi tới email", "Sent to"), done.masked_email);
+                println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
+                println!(
+                    "{} {}.",
+                    t(
+                        lang,
+                        "Tiếp theo: mở email, nhấn vào đường link ở cuối thư để kích hoạt mật khẩu mới trước",
+                        "Next: open the email and click the link at its end to activate the new password before"
+                    ),
+                    vn_date_rfc3339(&done.activation_expires_at)
+                );
+                println!(
+                    "{}",
+                    t(
+                        lang,
+                        "Sau đó đăng nhập bằng mật khẩu mới (bhxh login) và đổi mật khẩu ngay. Mật khẩu cũ vẫn dùng được cho đến khi bạn kích hoạt.",
+                        "Then log in with the new password (bhxh login) and change it at once. The old password works until you activate."
+                    )
+                );
+                return Ok(());
+            }
+            Err(e) if attempt < tries && matches!(e.code(), ErrorCode::CaptchaIncorrect | ErrorCode::CaptchaUsed | ErrorCode::CaptchaExpired) => {
+                print_error(lang, &e);
+                eprintln!("{}", t(lang, "Thử lại với mã mới.", "Try again with a new code."));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ClientError::local(ErrorCode::CaptchaIncorrect, "no more tries"))
 }
 
 async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {

@@ -39,6 +39,14 @@ pub fn secret(source: Source, prompt: &str) -> Result<Zeroizing<String>, ClientE
     }
 }
 
+/// A line that is not a secret (a captcha answer): shown as typed, or from standard input.
+pub fn line(source: Source, prompt: &str) -> Result<String, ClientError> {
+    if source == Source::Terminal {
+        eprint!("{prompt}");
+    }
+    Ok(stdin_line()?.trim().to_string())
+}
+
 /// The token PIN, with the warnings users need before typing it.
 pub fn pin(source: Source, lang: Lang) -> Result<AuthPin, ClientError> {
     if source == Source::Terminal {

@@ -242,3 +242,44 @@ async fn doctor_reports_tokens_and_server() {
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("[FAIL] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
 }
+
+/// `bhxh portal-recover` answering the captcha it saved, as a user reading the image would.
+async fn portal_recover(env: &Env, email: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("captcha.png");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
+        .args(["--server", &env.server, "portal-recover", "--mst", MST, "--email", email, "--answer-stdin", "--captcha-file"])
+        .arg(&image)
+        .env("LANG", "vi_VN.UTF-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !image.exists() {
+        assert!(std::time::Instant::now() < deadline, "no captcha image was saved");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(&std::fs::read(&image).unwrap()[..4], b"\x89PNG");
+    let answer = env.captchas.lock().unwrap().last().unwrap().1.clone();
+    child.stdin.take().unwrap().write_all(format!("{}\n", answer.to_lowercase()).as_bytes()).unwrap();
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_recovery_with_the_cli() {
+    let env = start().await;
+    let wrong = portal_recover(&env, "khac@congty.vn").await;
+    assert_eq!(wrong.status.code(), Some(4), "{}", text(&wrong));
+    assert!(text(&wrong).contains("PORTAL_EMAIL_MISMATCH") && text(&wrong).contains("1900 9068"), "{}", text(&wrong));
+    nothing_changed(&env).await;
+
+    let done = portal_recover(&env, EMAIL).await;
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    let out = text(&done);
+    assert!(out.contains("ke***@c***.vn") && out.contains("RC-") && out.contains("kích hoạt"), "{out}");
+    let mail = env.smtp.wait_for(EMAIL, "cần kích hoạt").await;
+    let (_, link) = bhxh_testkit::portal_secrets_in(&mail);
+    assert!(link.starts_with(&format!("{}/portal/activate?t=", env.server)), "{link}");
+}

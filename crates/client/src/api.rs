@@ -126,6 +126,17 @@ impl ApiClient {
         self.get("/v1/auth/session", Some(session)).await
     }
 
+    /// `GET /v1/portal/captcha`: a fresh image captcha (single use, 2 minutes).
+    pub async fn portal_captcha(&self) -> Result<PortalCaptcha, ClientError> {
+        self.get("/v1/portal/captcha", None).await
+    }
+
+    /// `POST /v1/portal/recover`: MST + registered email + captcha; the new password and
+    /// its activation link are emailed.
+    pub async fn portal_recover(&self, req: &PortalRecoverRequest) -> Result<PortalRecoverComplete, ClientError> {
+        self.post("/v1/portal/recover", req, None).await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, bearer: Option<&str>) -> Result<T, ClientError> {
         let mut req = self.http.get(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str());
         if let Some(t) = bearer {

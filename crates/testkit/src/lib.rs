@@ -205,6 +205,8 @@ pub mod backend {
     pub struct Backend {
         pub origin: String,
         pub store: Store,
+        /// Every captcha's (id, answer), seen in process: a test cannot read the image.
+        pub captchas: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
         pub smtp: SmtpSink,
         pub data: tempfile::TempDir,
         handle: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -213,6 +215,14 @@ pub mod backend {
     impl Drop for Backend {
         fn drop(&mut self) {
             self.handle.abort();
+        }
+    }
+
+    impl Backend {
+        /// The answer of the captcha with this id.
+        pub fn captcha_answer(&self, id: &str) -> String {
+            let seen = self.captchas.lock().unwrap();
+            seen.iter().find(|(i, _)| i == id).map(|(_, a)| a.clone()).expect("the tap saw this captcha")
         }
     }
 
@@ -230,13 +240,16 @@ pub mod backend {
         config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
         config.outbox.poll_ms = 100;
         adjust(&mut config);
-        let app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+        let mut app = Application::build_with_clock(config, Clock::system()).await.unwrap();
+        let captchas = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tap = captchas.clone();
+        app.tap_captchas(move |id, answer| tap.lock().unwrap().push((id.to_string(), answer.to_string())));
         let origin = app.origin();
         let store = app.store();
         for (username, email) in accounts {
             bhxh_server::admin::account_add(&store, &Clock::system(), username, MST, email, None).await.unwrap();
         }
         let handle = app.spawn();
-        Backend { origin, store, smtp, data, handle }
+        Backend { origin, store, captchas, smtp, data, handle }
     }
 }

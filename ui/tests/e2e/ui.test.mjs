@@ -262,3 +262,257 @@ describe("support and settings", () => {
     await page.close();
   });
 });
+
+describe("portal recovery: MST, registered email and captcha, no token", () => {
+  /** Opens the portal screen from the login screen and waits for the captcha. */
+  async function toPortal(page) {
+    await page.getByTestId("portal-recover").click();
+    await page.getByTestId("portal-form").waitFor();
+    await page.getByTestId("captcha-image").waitFor();
+  }
+  const captchaId = (page) => page.getByTestId("captcha-image").getAttribute("data-captcha-id");
+  /** Waits until the captcha is not `id` any more, and returns the new id. */
+  async function newCaptcha(page, id) {
+    await page.locator(`[data-testid=captcha-image]:not([data-captcha-id="${id}"])`).waitFor();
+    return captchaId(page);
+  }
+
+  it("happy path in Vietnamese: MST and email checked as typed, Enter sends, next steps shown", async () => {
+    const page = await open();
+    await page.getByText("Lấy lại mật khẩu bằng MST và email").waitFor();
+    await toPortal(page);
+    await page.getByRole("heading", { name: "Lấy lại mật khẩu qua email (MST)" }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-mst", "focus starts on the MST");
+    // Every input has a label; the captcha image says what it is for.
+    for (const id of ["portal-mst", "portal-email", "portal-answer"]) {
+      assert.equal(await page.locator(`label[for="${id}"]`).count(), 1, id);
+    }
+    const img = page.getByTestId("captcha-image");
+    assert.match(await img.getAttribute("src"), /^data:image\/png;base64,/);
+    assert.ok((await img.getAttribute("alt")).includes("mã xác nhận"));
+    assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0), "the PNG decodes");
+
+    await page.locator("#portal-mst").pressSequentially("01012");
+    assert.equal(await page.getByTestId("mst-message").textContent(), "Còn thiếu 5 chữ số.");
+    await page.locator("#portal-mst").pressSequentially("34567");
+    assert.equal(await page.getByTestId("mst-message").textContent(), "✓ Mã số thuế đúng dạng.");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-email", "MST → email");
+    await page.keyboard.type("ketoan@congty.vn");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-answer", "email → refresh → answer");
+    await page.keyboard.type("x7kq2");
+    await shot(page, "portal-form-vi");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("portal-done").waitFor();
+    assert.equal(await page.getByTestId("portal-masked-email").textContent(), "Mật khẩu mới đã được gửi tới email k***@congty.vn.");
+    assert.equal(await page.getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
+    assert.match(await page.getByTestId("portal-expires").textContent(), /^Liên kết kích hoạt hết hạn lúc \d\d\/\d\d\/\d{4} \d\d:\d\d\.$/);
+    const next = await page.getByTestId("portal-next").textContent();
+    assert.ok(next.includes("Kiểm tra email k***@congty.vn"), next);
+    assert.ok(next.includes("Nhấn vào đường link ở cuối email trong vòng 30 phút"), next);
+    assert.ok(next.includes("đổi mật khẩu ngay"), next);
+    await page.getByText("Mật khẩu cũ vẫn dùng được cho đến khi bạn mở đường link kích hoạt.").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "portal-login");
+    await shot(page, "portal-done-vi");
+    await page.getByTestId("portal-login").click();
+    await page.getByTestId("screen-login").waitFor();
+    await page.close();
+  });
+
+  it("says what is wrong with the MST and email, and sends nothing until they are right", async () => {
+    const page = await open();
+    await toPortal(page);
+    const mst = page.locator("#portal-mst");
+    const message = page.getByTestId("mst-message");
+    for (const [typed, text] of [
+      ["01012a", "Mã số thuế chỉ gồm chữ số, và một dấu - ngay sau 10 chữ số đầu với đơn vị phụ thuộc."],
+      ["0101234567-0", "Còn thiếu 2 chữ số."],
+      ["0101234567-0011", "Mã số thuế quá dài: 10 chữ số, hoặc 10 chữ số, dấu - và 3 chữ số."],
+      ["0101234567-001", "✓ Mã số thuế của đơn vị phụ thuộc (chi nhánh)."],
+    ]) {
+      await mst.fill(typed);
+      assert.equal(await message.textContent(), text, typed);
+    }
+    await mst.fill("0101234");
+    assert.equal(await mst.getAttribute("aria-invalid"), null, "missing digits are a hint while typing");
+    await page.locator("#portal-email").fill("ketoan@congty");
+    assert.equal(await page.getByTestId("email-message").textContent(), "", "no email error while typing");
+    await page.locator("#portal-answer").fill("abcde");
+    await page.keyboard.press("Enter");
+    assert.equal(await message.textContent(), "Còn thiếu 3 chữ số.");
+    assert.equal(await mst.getAttribute("aria-invalid"), "true");
+    assert.equal(await page.getByTestId("email-message").textContent(), "Email chưa đúng dạng, ví dụ ketoan@congty.vn.");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-mst", "the cursor goes to the first field to fix");
+    assert.equal(await page.getByTestId("error").count(), 0, "nothing was sent");
+    await shot(page, "portal-invalid");
+    await mst.fill("0101234567");
+    await page.locator("#portal-email").fill("ketoan@congty.vn");
+    assert.equal(await page.getByTestId("email-message").textContent(), "");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("portal-done").waitFor();
+    await page.close();
+  });
+
+  it("a wrong captcha: the error, a new image, the answer cleared and focused, MST and email kept", async () => {
+    const page = await open();
+    await toPortal(page);
+    const first = await captchaId(page);
+    await page.locator("#portal-mst").fill("0101234567-001");
+    await page.locator("#portal-email").fill("ketoan@congty.vn");
+    await page.locator("#portal-answer").fill("wrong");
+    await page.keyboard.press("Enter");
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-code"), "CAPTCHA_INCORRECT");
+    assert.ok((await error.textContent()).includes("[CAPTCHA_INCORRECT]"));
+    assert.ok((await error.textContent()).includes(errors.CAPTCHA_INCORRECT.vi.message));
+    assert.ok((await error.textContent()).includes(errors.CAPTCHA_INCORRECT.vi.hint));
+    assert.equal(await page.getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
+    const second = await newCaptcha(page, first);
+    assert.notEqual(second, first);
+    await page.getByTestId("captcha-renewed").waitFor();
+    assert.equal(await page.locator("#portal-answer").inputValue(), "");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-answer");
+    assert.equal(await page.locator("#portal-mst").inputValue(), "0101234567-001");
+    assert.equal(await page.locator("#portal-email").inputValue(), "ketoan@congty.vn");
+    await shot(page, "portal-captcha-incorrect");
+    // The user types the new code and it goes through.
+    await page.keyboard.type(await page.evaluate((id) => window.bhxhMock.captchaCode(id), second));
+    await page.keyboard.press("Enter");
+    await page.getByTestId("portal-done").waitFor();
+    await page.close();
+  });
+
+  it("an expired or used captcha is replaced the same way", async () => {
+    for (const code of ["CAPTCHA_EXPIRED", "CAPTCHA_USED"]) {
+      const page = await open(`fail=${code}`);
+      await toPortal(page);
+      const first = await captchaId(page);
+      await page.locator("#portal-mst").fill("0101234567");
+      await page.locator("#portal-email").fill("ketoan@congty.vn");
+      await page.locator("#portal-answer").fill("abcde");
+      await page.getByTestId("portal-submit").click();
+      await page.locator(`[data-testid=error][data-code="${code}"]`).waitFor();
+      await newCaptcha(page, first);
+      assert.equal(await page.locator("#portal-answer").inputValue(), "", code);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-answer", code);
+      assert.equal(await page.locator("#portal-email").inputValue(), "ketoan@congty.vn", code);
+      await page.close();
+    }
+    // Without ?fail: a captcha past its 2 minutes.
+    const page = await open();
+    await toPortal(page);
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-email").fill("ketoan@congty.vn");
+    await page.locator("#portal-answer").fill("abcde");
+    await page.evaluate(() => window.bhxhMock.expireCaptchas());
+    await page.keyboard.press("Enter");
+    await page.locator('[data-testid=error][data-code="CAPTCHA_EXPIRED"]').waitFor();
+    await page.close();
+  });
+
+  it("an email that does not match the registration shows the BHXH hotlines", async () => {
+    const page = await open();
+    await toPortal(page);
+    const first = await captchaId(page);
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-email").fill("giamdoc@congty.vn");
+    await page.locator("#portal-answer").fill("abcde");
+    await page.keyboard.press("Enter");
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-code"), "PORTAL_EMAIL_MISMATCH");
+    assert.ok((await error.textContent()).includes(errors.PORTAL_EMAIL_MISMATCH.vi.message));
+    const hotline = page.getByTestId("portal-hotline");
+    await hotline.waitFor();
+    assert.equal(await page.getByTestId("tel-19009068").getAttribute("href"), "tel:19009068");
+    assert.equal(await page.getByTestId("tel-19009068").textContent(), "1900 9068");
+    assert.equal(await page.getByTestId("tel-1900555564").getAttribute("href"), "tel:1900555564");
+    assert.equal(await page.getByTestId("tel-1900555564").textContent(), "1900 5555 64");
+    assert.equal(await page.locator("#portal-email").inputValue(), "giamdoc@congty.vn", "the email is kept to be corrected");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-email");
+    await newCaptcha(page, first); // the used captcha is replaced
+    await shot(page, "portal-email-mismatch");
+    await page.close();
+  });
+
+  it("in English, and the language toggle keeps what was typed", async () => {
+    let page = await open();
+    await toPortal(page);
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-email").fill("ketoan@congty.vn");
+    const id = await captchaId(page);
+    await page.getByTestId("lang-toggle").click();
+    await page.getByRole("heading", { name: "Recover the password by email (MST)" }).waitFor();
+    assert.equal(await page.locator("#portal-mst").inputValue(), "0101234567");
+    assert.equal(await page.locator("#portal-email").inputValue(), "ketoan@congty.vn");
+    assert.equal(await captchaId(page), id, "the same captcha");
+    assert.equal(await page.getByTestId("mst-message").textContent(), "✓ The tax code is well formed.");
+    await page.close();
+
+    page = await open("lang=en");
+    await page.getByText("Recover the password with the MST and email").waitFor();
+    await toPortal(page);
+    assert.ok((await page.getByTestId("captcha-image").getAttribute("alt")).startsWith("Captcha image"));
+    await page.getByLabel("Tax code (MST)").fill("0101234567");
+    await page.getByLabel("Registered email").fill("ketoan@congty.vn");
+    await page.getByLabel("Type the code in the image").fill("wrong");
+    await page.keyboard.press("Enter");
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    assert.ok((await error.textContent()).includes(errors.CAPTCHA_INCORRECT.en.message));
+    await page.getByText("A new captcha was loaded. Type the new code.").waitFor();
+    await shot(page, "portal-form-en");
+    await page.keyboard.type("abcde");
+    await page.getByRole("button", { name: "Recover the password", exact: true }).click();
+    await page.getByTestId("portal-done").waitFor();
+    assert.equal(await page.getByTestId("portal-masked-email").textContent(), "The new password was sent to k***@congty.vn.");
+    await page.getByText("Open the link at the end of the email within 30 minutes").waitFor();
+    await page.getByText("The old password keeps working until the activation link is opened.").waitFor();
+    await shot(page, "portal-done-en");
+    await page.close();
+  });
+
+  it("“Đổi mã khác” loads another image and id", async () => {
+    const page = await open();
+    await toPortal(page);
+    const first = await captchaId(page);
+    const src = await page.getByTestId("captcha-image").getAttribute("src");
+    await page.locator("#portal-answer").fill("abc");
+    await page.getByRole("button", { name: "Đổi mã khác" }).click();
+    const second = await newCaptcha(page, first);
+    assert.notEqual(second, first);
+    assert.notEqual(await page.getByTestId("captcha-image").getAttribute("src"), src);
+    assert.equal(await page.locator("#portal-answer").inputValue(), "", "the answer to the old image is cleared");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-captcha-refresh", "focus stays on the button");
+    await page.close();
+  });
+
+  it("a captcha that cannot be loaded shows the error and can be retried", async () => {
+    const page = await open("scenario=offline");
+    await page.getByTestId("portal-recover").click();
+    const error = page.locator('[data-testid=captcha-box] [data-testid=error][data-code="SERVER_UNREACHABLE"]');
+    await error.waitFor();
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-email").fill("ketoan@congty.vn");
+    await page.locator("#portal-answer").fill("abcde");
+    await page.keyboard.press("Enter");
+    await page.getByText("Chưa có mã xác nhận. Bấm “Đổi mã khác” để tải lại.").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "portal-captcha-refresh");
+    await page.close();
+  });
+
+  it("is offered by the token wizard when there is no token", async () => {
+    const page = await open("scenario=no-token");
+    await page.getByTestId("forgot-password").click();
+    await page.locator("#wizard-username").fill("ketoan01");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("token-waiting").waitFor();
+    await page.getByTestId("token-portal").click();
+    await page.getByTestId("screen-portal").waitFor();
+    await page.getByTestId("captcha-image").waitFor();
+    await page.close();
+  });
+});

@@ -3,7 +3,7 @@
 // the Rust shell really sends (ui/tests/ipc-shape.json, written and checked by
 // src-tauri/tests/commands.rs).
 import { describe, expect, it } from "vitest";
-import type { CertView, Diagnostics, IpcError, LoginView, LookupView, Progress, ReaderEvent, RecoveryView, Settings, TokenView } from "../../src/ipc";
+import type { CaptchaView, CertView, Diagnostics, IpcError, LoginView, LookupView, PortalView, Progress, ReaderEvent, RecoveryView, Settings, TokenView } from "../../src/ipc";
 import shapeFromRust from "../ipc-shape.json";
 
 const cert: CertView = {
@@ -17,6 +17,8 @@ const lookup: LookupView = { usernames: [""], reference: "" };
 const login: LoginView = { username: "", must_change_password: false, expires_at: "", reference: "" };
 const diagnostics: Diagnostics = { version: "", server: "", checks: [{ name: "pkcs11_module", status: "ok", detail: "" }] };
 const error: IpcError = { code: "PIN_INCORRECT", message: "", hint: "", reference: null };
+const captcha: CaptchaView = { captcha_id: "", image: "", expires_at: "" };
+const portal: PortalView = { masked_email: "", reference: "", activation_expires_at: "" };
 const progress: Progress[] = ["reading_token"];
 const reader_event: ReaderEvent = { kind: "card_inserted", reader: "", atr: "", model: null };
 
@@ -29,7 +31,7 @@ function shape(v: unknown): unknown {
 
 describe("the IPC contract", () => {
   it("the front end's types have the shape of what the Rust shell sends", () => {
-    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event };
+    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event, captcha, portal };
     expect(shape(ours)).toEqual(shapeFromRust);
   });
 });
