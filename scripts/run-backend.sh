@@ -17,18 +17,21 @@ export BHXH_DATA_DIR="$DATA"
 export BHXH_TRUST_ANCHORS="$PKI/trust.pem"
 export BHXH_CRL_FILE="$PKI/crl.pem"
 export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
+export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 
 cargo build -q -p bhxh-server
 BIN=target/debug/bhxh-server
 if ! "$BIN" account show demo >/dev/null 2>&1; then
     "$BIN" account add --username demo --mst 0101234567 --email demo@congty.vn
 fi
+"$BIN" staff list | grep -q '^hotro\b' || echo 'Hotro-demo-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend
   Địa chỉ / Address:   http://$BHXH_LISTEN  (GET /v1/health)
   Tài khoản demo:      demo (MST 0101234567, demo@congty.vn)
   Thư gửi đi / Mail:   $DATA/outbox/*.eml
+  Bàn hỗ trợ / Staff:  http://$BHXH_STAFF_LISTEN  (hotro / Hotro-demo-2026!)
   Tra cứu / Look up:   $BIN audit show RC-XXXX-XXXX
 
 MSG
