@@ -2,7 +2,7 @@
 // function from state to DOM; the wizard's logic lives in wizard.ts.
 
 import { h, field, input, vnDate } from "./dom";
-import { api, toIpcError, type Check, type Diagnostics, type IpcError, type PortalView, type Settings } from "./ipc";
+import { api, toIpcError, type CaptchaView, type Check, type Diagnostics, type IpcError, type PortalView, type Settings } from "./ipc";
 import { lang, setLang, t, type Key, type Lang } from "./i18n";
 import { passwordPolicy, type Rule } from "./policy";
 import * as portal from "./portal";
@@ -21,6 +21,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export class App {
   private screen: Screen = { name: "login" };
+  private captchaTimer: number | undefined;
   private wizard: wiz.WizardState = wiz.initial("recover");
   private settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
   private diagnostics: Diagnostics | null = null;
@@ -447,6 +448,19 @@ export class App {
     }
   }
 
+  /** A captcha lives 2 minutes on the server: a few seconds before it expires, a new
+   * one replaces it (and the answer typed for the old image), unless a request is on
+   * its way or the user left the screen. */
+  private renewBeforeExpiry(visit: number, captcha: CaptchaView): void {
+    window.clearTimeout(this.captchaTimer);
+    const ms = Math.max(Date.parse(captcha.expires_at) - Date.now() - 5_000, 10_000);
+    this.captchaTimer = window.setTimeout(() => {
+      if (visit !== this.visit || this.portal.busy || this.portal.captcha?.captcha_id !== captcha.captcha_id) return;
+      this.portal = { ...this.portal, answer: "" };
+      void this.loadCaptcha();
+    }, Number.isFinite(ms) ? ms : 110_000);
+  }
+
   /** Fetches a new captcha; `renewed` announces that it replaced a refused one. */
   private async loadCaptcha(renewed = false): Promise<void> {
     if (this.portal.captchaLoading) return;
@@ -457,6 +471,7 @@ export class App {
       const captcha = await api.portalCaptcha();
       if (visit !== this.visit) return;
       this.portal = { ...this.portal, captcha, captchaLoading: false, captchaRenewed: renewed };
+      this.renewBeforeExpiry(visit, captcha);
     } catch (e) {
       if (visit !== this.visit) return;
       this.portal = { ...this.portal, captchaLoading: false, captchaError: toIpcError(e) };

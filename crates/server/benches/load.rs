@@ -4,7 +4,9 @@
 //! 1. The verify path (parse, chain, CRL, signature) in-process: p50 and p99 over many
 //!    runs, RSA-2048 and P-256.
 //! 2. argon2id: one hash's time, and the machine's limit (cores ÷ that time).
-//! 3. The real `bhxh-server` binary under load from this process over loopback:
+//! 3. The portal captcha: one image's time in-process, and captchas per second served by
+//!    the real binary (each one rendered and stored).
+//! 4. The real `bhxh-server` binary under load from this process over loopback:
 //!    challenges per second, completed resets per second with p50/p95, and the server's
 //!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
 
@@ -92,6 +94,17 @@ fn verify_path(dir: &Path) {
         let (p50, _, p99, max) = summary(times);
         println!("verify path {name:9} (parse + chain + CRL + signature): p50 {p50:6.1} µs  p99 {p99:6.1} µs  max {max:7.1} µs");
     }
+}
+
+fn captcha_time() {
+    let mut times = Vec::new();
+    for _ in 0..300 {
+        let start = Instant::now();
+        std::hint::black_box(bhxh_server::portal::make_captcha().unwrap());
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let (p50, _, p99, _) = summary(times);
+    println!("captcha image (5 characters, 200×70 PNG): p50 {p50:.2} ms  p99 {p99:.2} ms");
 }
 
 async fn argon2_limit() -> f64 {
@@ -205,6 +218,40 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         memory(child.id())
     );
 
+    // Portal captchas per second (rendered, stored, answered as PNG).
+    let clients = 8;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    for _ in 0..clients {
+        let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http.get(format!("{base}/v1/portal/captcha")).send().await.unwrap();
+                assert!(r.status().is_success());
+                let _ = r.bytes().await;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = lat.len();
+    let (p50, p95, p99, _) = summary(lat);
+    println!(
+        "portal captchas: {:.0}/s with {clients} clients ({n} in {elapsed:.1} s), latency p50 {p50:.2} ms p95 {p95:.2} ms p99 {p99:.2} ms; server {}",
+        n as f64 / elapsed,
+        memory(child.id())
+    );
+
     // Completed resets per second.
     let token = Arc::new(Token::load(dir, "rsa-valid"));
     let clients = 8;
@@ -281,6 +328,7 @@ fn main() {
         return;
     }
     verify_path(&dir);
+    captcha_time();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let limit = argon2_limit().await;

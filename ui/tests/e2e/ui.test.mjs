@@ -490,6 +490,24 @@ describe("portal recovery: MST, registered email and captcha, no token", () => {
     await page.close();
   });
 
+  it("a captcha about to expire is replaced on its own", async () => {
+    const page = await browser.newPage({ viewport: { width: 920, height: 760 } });
+    page.setDefaultTimeout(5000);
+    await page.clock.install();
+    await page.goto(`${base}/?`);
+    await page.getByTestId("screen-login").waitFor();
+    await toPortal(page);
+    const first = await captchaId(page);
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-answer").fill("abc");
+    await page.clock.fastForward("01:50");
+    const second = await newCaptcha(page, first);
+    assert.notEqual(second, first);
+    assert.equal(await page.locator("#portal-answer").inputValue(), "", "the answer to the old image is cleared");
+    assert.equal(await page.locator("#portal-mst").inputValue(), "0101234567", "what the user typed is kept");
+    await page.close();
+  });
+
   it("a captcha that cannot be loaded shows the error and can be retried", async () => {
     const page = await open("scenario=offline");
     await page.getByTestId("portal-recover").click();
