@@ -23,6 +23,7 @@ BHXH_APT_PACKAGES=(
     libpcsclite-dev    # the pcsc crate links libpcsclite
     softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
     opensc             # pkcs11-tool, used by the provisioning and the tests
+    postgresql         # the second database engine; tests start a cluster of their own
     # The desktop app (Tauri 2, WebKitGTK)
     libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
     libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev libssl-dev

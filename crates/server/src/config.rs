@@ -102,6 +102,10 @@ pub struct OutboxConfig {
     pub max_backoff_ms: i64,
     /// SMTP command timeout.
     pub smtp_timeout_secs: u64,
+    /// How long a worker holds a mail it is delivering before any worker (of any
+    /// server on the database) may try it again; longer than a slow delivery. After a
+    /// crash, the mails being delivered at that moment wait this long.
+    pub claim_lease_secs: i64,
 }
 
 /// argon2id cost; the defaults are OWASP's minimum (19 MiB, t = 2, p = 1).
@@ -156,7 +160,7 @@ impl Default for Limits {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { poll_ms: 1000, base_backoff_ms: 2000, max_backoff_ms: 5 * 60 * 1000, smtp_timeout_secs: 20 }
+        OutboxConfig { poll_ms: 1000, base_backoff_ms: 2000, max_backoff_ms: 5 * 60 * 1000, smtp_timeout_secs: 20, claim_lease_secs: 60 }
     }
 }
 

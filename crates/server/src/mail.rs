@@ -429,6 +429,13 @@ impl Outbox {
             }
             let mut progress = false;
             for mail in due {
+                // Several servers may share the outbox: only the one that claims a mail
+                // tries it now, for the lease's length.
+                let now_ms = self.clock.now_ms();
+                let lease = now_ms + self.config.claim_lease_secs.max(1) * 1000;
+                if !self.store.claim_mail(mail.id, now_ms, lease).await? {
+                    continue;
+                }
                 match self.deliver(&mail).await {
                     Ok(()) => {
                         self.store.mark_sent(mail.id, self.clock.now()).await?;

@@ -1,29 +1,43 @@
 //! The database: the only module that speaks SQL.
 //!
-//! SQLite (the embedded default) through sqlx. Writes go through a pool of one
-//! connection so they queue in-process instead of failing with `SQLITE_BUSY`; reads use
-//! their own pool (WAL lets them run beside the writer). The SQL is kept portable
-//! (`$n` parameters in order, `ON CONFLICT`, `RETURNING`) so a PostgreSQL store can
-//! follow with the same statements.
+//! SQLite (the embedded default) or PostgreSQL (several stateless servers), through sqlx's
+//! `Any` driver: one set of statements, written in the SQL both accept (`$n` parameters
+//! in order, `ON CONFLICT`, `RETURNING`, `LIKE … ESCAPE`), and one migration set per
+//! engine with the same tables and columns. Writes go through their own pool (one
+//! connection for SQLite, so they queue in-process instead of failing with
+//! `SQLITE_BUSY`; WAL lets reads run beside the writer). Every check-and-set is a single
+//! `UPDATE … WHERE <still unused>` inside the transaction that depends on it, which is
+//! correct under SQLite's single writer and PostgreSQL's READ COMMITTED alike.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use anyhow::{bail, Context};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+/// Which engine a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
 
 /// Migrations, applied in order, each once, each in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_portal_staff.sql")),
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_portal_staff.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_portal_staff.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    write: SqlitePool,
-    read: SqlitePool,
+    write: AnyPool,
+    read: AnyPool,
+    engine: Engine,
 }
 
 /// An enrolled account. Password hashes never leave the server process.
@@ -210,50 +224,82 @@ pub struct StaffSession {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens the database at `url` (`sqlite://…`, created if needed, or `postgres://…`)
+    /// and applies migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("database URL {url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL under WAL is atomic and consistent across a process crash; a power
-            // cut may lose the last commits but never leaves half of one.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or(path);
+        sqlx::any::install_default_drivers();
+        let (engine, url) = if let Some(rest) = url.strip_prefix("sqlite://") {
+            let path = rest.split('?').next().unwrap_or(rest);
             if let Some(dir) = std::path::Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
                 }
             }
-        }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await
-            .with_context(|| format!("opening database {url}"))?;
-        let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
-        let store = Store { write, read };
+            let url = if url.contains("mode=") {
+                url.to_string()
+            } else {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            };
+            (Engine::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Engine::Postgres, url.to_string())
+        } else {
+            bail!("database_url must start with sqlite:// or postgres:// (got {:?})", redact(url));
+        };
+        let pool = |max: u32| {
+            let opts = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30));
+            match engine {
+                Engine::Sqlite => opts.after_connect(sqlite_pragmas),
+                Engine::Postgres => opts,
+            }
+        };
+        let (write_max, read_max) = match engine {
+            Engine::Sqlite => (1, 4),
+            Engine::Postgres => (8, 8),
+        };
+        let redacted = redact(&url);
+        let write = pool(write_max).connect(&url).await.with_context(|| format!("opening database {redacted}"))?;
+        let read = pool(read_max).connect(&url).await.with_context(|| format!("opening database {redacted}"))?;
+        let store = Store { write, read, engine };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-            .execute(&self.write)
+        // Servers starting together migrate one after the other (PostgreSQL: an advisory
+        // lock held by each migration transaction; SQLite: its single writer).
+        let mut tx = self.write.begin().await?;
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7310)").execute(&mut *tx).await?;
+        }
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .execute(&mut *tx)
             .await?;
-        for (version, sql) in MIGRATIONS {
+        tx.commit().await?;
+        let migrations = match self.engine {
+            Engine::Sqlite => SQLITE_MIGRATIONS,
+            Engine::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        for (version, sql) in migrations {
             let mut tx = self.write.begin().await?;
+            if self.engine == Engine::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(7310)").execute(&mut *tx).await?;
+            }
             let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(version)
                 .fetch_optional(&mut *tx)
                 .await?;
             if done.is_none() {
                 sqlx::raw_sql(sql).execute(&mut *tx).await.with_context(|| format!("migration {version}"))?;
-                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, strftime('%s','now'))")
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                     .bind(version)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -957,6 +1003,42 @@ impl Store {
         rows.iter().map(mail_from_row).collect()
     }
 
+    /// Takes a due mail for one delivery attempt: it is not due again (for any worker of
+    /// any server on this database) before `lease_until_ms`. False when another worker
+    /// took it first or it is no longer pending.
+    pub async fn claim_mail(&self, id: i64, now_ms: i64, lease_until_ms: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_ms <= $3",
+        )
+        .bind(lease_until_ms)
+        .bind(id)
+        .bind(now_ms)
+        .execute(&self.write)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// The columns of every table, in order (the two engines' schemas must agree).
+    pub async fn columns(&self) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+        const TABLES: &[&str] = &[
+            "accounts", "sessions", "challenges", "outbox", "audit", "rate_limits", "captchas", "activations", "staff",
+            "staff_sessions", "schema_migrations",
+        ];
+        let sql = match self.engine {
+            Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+            Engine::Postgres => {
+                "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position"
+            }
+        };
+        let mut out = Vec::new();
+        for table in TABLES {
+            let cols: Vec<String> = sqlx::query_scalar(sql).bind(*table).fetch_all(&self.read).await?;
+            out.push((table.to_string(), cols));
+        }
+        Ok(out)
+    }
+
     /// Marks a mail delivered and wipes its secret.
     pub async fn mark_sent(&self, id: i64, now: i64) -> anyhow::Result<()> {
         sqlx::query(
@@ -1022,7 +1104,34 @@ impl Store {
     }
 }
 
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+/// Every SQLite connection: WAL (reads beside the writer), NORMAL sync (atomic and
+/// consistent across a process crash; a power cut may lose the last commits but never
+/// leaves half of one), foreign keys, and a wait instead of `SQLITE_BUSY`.
+fn sqlite_pragmas<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
+    Box::pin(async move {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"] {
+            sqlx::query(pragma).execute(&mut *conn).await?;
+        }
+        Ok(())
+    })
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
 
 async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Result<()> {
     sqlx::query(
@@ -1102,7 +1211,7 @@ async fn insert_session(tx: &mut Tx<'_>, account_id: i64, s: &NewSession) -> any
     Ok(())
 }
 
-fn account_from_row(r: &SqliteRow) -> anyhow::Result<Account> {
+fn account_from_row(r: &AnyRow) -> anyhow::Result<Account> {
     Ok(Account {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
@@ -1119,7 +1228,7 @@ fn account_from_row(r: &SqliteRow) -> anyhow::Result<Account> {
     })
 }
 
-fn activation_from_row(r: &SqliteRow) -> anyhow::Result<Activation> {
+fn activation_from_row(r: &AnyRow) -> anyhow::Result<Activation> {
     Ok(Activation {
         token_hash: r.try_get("token_hash")?,
         account_id: r.try_get("account_id")?,
@@ -1133,7 +1242,7 @@ fn activation_from_row(r: &SqliteRow) -> anyhow::Result<Activation> {
     })
 }
 
-fn staff_from_row(r: &SqliteRow) -> anyhow::Result<Staff> {
+fn staff_from_row(r: &AnyRow) -> anyhow::Result<Staff> {
     Ok(Staff {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
@@ -1144,7 +1253,7 @@ fn staff_from_row(r: &SqliteRow) -> anyhow::Result<Staff> {
     })
 }
 
-fn challenge_from_row(r: &SqliteRow) -> anyhow::Result<Challenge> {
+fn challenge_from_row(r: &AnyRow) -> anyhow::Result<Challenge> {
     Ok(Challenge {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
@@ -1158,7 +1267,7 @@ fn challenge_from_row(r: &SqliteRow) -> anyhow::Result<Challenge> {
     })
 }
 
-fn audit_from_row(r: &SqliteRow) -> anyhow::Result<AuditEntry> {
+fn audit_from_row(r: &AnyRow) -> anyhow::Result<AuditEntry> {
     Ok(AuditEntry {
         reference: r.try_get("reference")?,
         at: r.try_get("at")?,
@@ -1173,7 +1282,7 @@ fn audit_from_row(r: &SqliteRow) -> anyhow::Result<AuditEntry> {
     })
 }
 
-fn mail_from_row(r: &SqliteRow) -> anyhow::Result<Mail> {
+fn mail_from_row(r: &AnyRow) -> anyhow::Result<Mail> {
     let secret: Option<Vec<u8>> = r.try_get("secret")?;
     Ok(Mail {
         id: r.try_get("id")?,

@@ -192,6 +192,111 @@ pub fn portal_secrets_in(mail: &ReceivedMail) -> (String, String) {
     (password, link)
 }
 
+// ---- PostgreSQL ---------------------------------------------------------------------
+
+struct Postgres {
+    bin: PathBuf,
+    port: u16,
+    /// The cluster stops when this pipe closes, i.e. when the test process ends.
+    _watchdog: std::sync::Mutex<Child>,
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+/// `prog` from the PostgreSQL binaries, as the `postgres` user when we are root (the
+/// server refuses to run as root).
+fn pg_command(bin: &Path, prog: &str, root: bool) -> Command {
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(prog));
+        c
+    } else {
+        Command::new(bin.join(prog))
+    }
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian postgresql (scripts/test.sh installs it)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .collect();
+        versions.sort();
+        let bin = versions.pop().expect("an initdb under /usr/lib/postgresql/*/bin");
+        let root = is_root();
+        let dir = std::env::temp_dir().join(format!("bhxh-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if root {
+            let ok = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().unwrap().success();
+            assert!(ok, "chown of the PostgreSQL test dir");
+        }
+        let data = dir.join("data");
+        let out = pg_command(&bin, "initdb", root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "bhxh", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .output()
+            .expect("initdb");
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        // The server runs until our end of the pipe closes (we exit, however we exit),
+        // then stops fast and its folder is removed.
+        let script = format!(
+            "{postgres} -D {data} -p {port} -k {dir} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=200 >{dir}/log 2>&1 & pid=$!; \
+             read -r _; kill -INT $pid; wait $pid; rm -rf {dir}",
+            postgres = bin.join("postgres").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        let mut watchdog = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "bash", "-c", &script]);
+            c
+        } else {
+            let mut c = Command::new("bash");
+            c.args(["-c", &script]);
+            c
+        };
+        let child = watchdog.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bash");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "bhxh", "-d", "postgres"])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL did not start: {}", std::fs::read_to_string(dir.join("log")).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Postgres { bin, port, _watchdog: std::sync::Mutex::new(child) }
+    }
+}
+
+/// A fresh, empty database on a PostgreSQL cluster of this test process's own (Debian
+/// `postgresql`, started on first use on a loopback port, stopped when the process
+/// ends): its `postgres://` URL.
+pub fn postgres_database() -> String {
+    static PG: OnceLock<Postgres> = OnceLock::new();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let pg = PG.get_or_init(Postgres::start);
+    let name = format!("bhxh_{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let out = Command::new(pg.bin.join("psql"))
+        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "bhxh", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql");
+    assert!(out.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&out.stderr));
+    format!("postgres://bhxh@127.0.0.1:{}/{name}", pg.port)
+}
+
 /// A real reset backend: `bhxh-server` on a loopback port with its own SQLite file, a
 /// real SMTP server, and the fixture PKI as trust anchors and CRL.
 #[cfg(feature = "backend")]

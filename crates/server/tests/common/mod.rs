@@ -16,7 +16,7 @@ use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
-pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, portal_secrets_in, ReceivedMail, SmtpSink, MST};
+pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, portal_secrets_in, postgres_database, ReceivedMail, SmtpSink, MST};
 
 // ---- the server ---------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
--- Portable SQL (SQLite now, PostgreSQL later): INTEGER times in Unix seconds unless
--- named *_ms, TEXT ids, no engine-specific types beyond INTEGER PRIMARY KEY.
+-- SQLite. INTEGER times in Unix seconds unless named *_ms, TEXT ids. Its PostgreSQL twin
+-- (migrations/postgres/) has the same tables and columns; a test compares them.
 
 CREATE TABLE accounts (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
