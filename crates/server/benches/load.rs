@@ -137,20 +137,26 @@ fn memory(pid: u32) -> String {
 async fn server_load(dir: &Path, argon2_limit: f64) {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
+    // BHXH_BENCH_DB=postgres: the same load on a PostgreSQL cluster of the bench's own.
+    let db_url = match std::env::var("BHXH_BENCH_DB").as_deref() {
+        Ok("postgres") => bhxh_testkit::postgres_database(),
+        _ => format!("sqlite://{}", data.join("bhxh.db").display()),
+    };
+    println!("database: {}", db_url.split('@').next_back().unwrap_or(&db_url));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = work.path().join("bench.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ntrust_anchors = {:?}\ncrl_file = {:?}\n\
-             [limits]\nper_client = 100000000\nper_username = 100000000\n",
+            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
+             trust_anchors = {:?}\ncrl_file = {:?}\n[limits]\nper_client = 100000000\nper_username = 100000000\n",
             dir.join("trust.pem"),
             dir.join("crl.pem")
         ),
     )
     .unwrap();
     {
-        let store = bhxh_server::store::Store::open(&format!("sqlite://{}", data.join("bhxh.db").display())).await.unwrap();
+        let store = bhxh_server::store::Store::open(&db_url).await.unwrap();
         let clock = bhxh_server::Clock::system();
         for i in 0..ACCOUNTS {
             bhxh_server::admin::account_add(&store, &clock, &format!("user{i:03}"), "0101234567", &format!("u{i}@congty.vn"), None)

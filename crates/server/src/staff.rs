@@ -649,6 +649,15 @@ async fn action_guard(
     Ok(w)
 }
 
+/// The account an action is about, or the page that says why there is none.
+async fn account_for(s: &AppState, ctx: &Ctx, lang: Lang, w: &StaffSession, username: &str) -> Result<Account, Response> {
+    match s.store.account_by_username(username).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(error_page(lang, Some(w), ErrorCode::AccountNotFound, ctx.reference.as_str())),
+        Err(e) => Err(internal(ctx, lang, Some(w), e)),
+    }
+}
+
 fn done(username: &str, what: &str, reference: &str) -> Response {
     let u: String = url_escape(username);
     redirect(&format!("/account/{u}?done={what}&r={reference}"))
@@ -675,10 +684,9 @@ async fn unlock(
         Ok(w) => w,
         Err(r) => return r,
     };
-    let account = match s.store.account_by_username(&username).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error_page(lang, Some(&w), ErrorCode::AccountNotFound, ctx.reference.as_str()),
-        Err(e) => return internal(&ctx, lang, Some(&w), e),
+    let account = match account_for(&s, &ctx, lang, &w, &username).await {
+        Ok(a) => a,
+        Err(r) => return r,
     };
     let cleared = match s.store.clear_limits(&user_limit_key(&account.username, "")).await {
         Ok(n) => n,
@@ -720,10 +728,9 @@ async fn start_reset(
     if form.verified != "yes" || note.is_empty() {
         return error_page(lang, Some(&w), ErrorCode::MalformedRequest, ctx.reference.as_str());
     }
-    let account = match s.store.account_by_username(&username).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error_page(lang, Some(&w), ErrorCode::AccountNotFound, ctx.reference.as_str()),
-        Err(e) => return internal(&ctx, lang, Some(&w), e),
+    let account = match account_for(&s, &ctx, lang, &w, &username).await {
+        Ok(a) => a,
+        Err(r) => return r,
     };
     let result = async {
         let now = s.clock.now();

@@ -23,13 +23,14 @@ fn harness(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn next_event(rx: &mpsc::Receiver<ReaderEvent>, want: impl Fn(&ReaderEvent) -> bool) -> (ReaderEvent, Duration) {
+/// The next event `want`s, and when the watcher delivered it.
+fn next_event(rx: &mpsc::Receiver<(ReaderEvent, Instant)>, want: impl Fn(&ReaderEvent) -> bool) -> (ReaderEvent, Instant) {
     let start = Instant::now();
     loop {
         let left = Duration::from_secs(10).checked_sub(start.elapsed()).expect("no such event within 10 s");
-        let e = rx.recv_timeout(left).expect("no such event within 10 s");
+        let (e, at) = rx.recv_timeout(left).expect("no such event within 10 s");
         if want(&e) {
-            return (e, start.elapsed());
+            return (e, at);
         }
     }
 }
@@ -47,14 +48,23 @@ fn readers_atr_and_hot_plug_events() {
 
     let (tx, rx) = mpsc::channel();
     let watcher = Watcher::start(move |e| {
-        let _ = tx.send(e);
+        let _ = tx.send((e, Instant::now()));
     });
     next_event(&rx, |e| matches!(e, ReaderEvent::ReaderAdded { reader } if reader == READER));
 
+    // Figures, not assertions: from starting the virtual card (Python vicc connecting to
+    // vpcd, pcscd polling it) to the watcher's callback, and to the harness seeing the
+    // card through pcscd itself.
+    let start = Instant::now();
     let atr = harness(&["insert", "35963"]);
+    let harness_saw = start.elapsed();
     assert_eq!(atr.trim(), VIRTUAL_ATR.replace(':', ""));
-    let (e, took) = next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
-    eprintln!("insertion seen by the watcher {} ms after the harness reported it", took.as_millis());
+    let (e, at) = next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
+    eprintln!(
+        "insertion: the watcher's callback {} ms after the virtual card was started; the harness saw it in pcscd after {} ms",
+        at.duration_since(start).as_millis(),
+        harness_saw.as_millis()
+    );
     match e {
         ReaderEvent::CardInserted { reader, atr, model } => {
             assert_eq!(reader, READER);
@@ -68,9 +78,10 @@ fn readers_atr_and_hot_plug_events() {
     assert!(r.card_present);
     assert_eq!(r.atr.as_deref(), Some(VIRTUAL_ATR));
 
+    let start = Instant::now();
     harness(&["remove", "35963"]);
-    let (e, took) = next_event(&rx, |e| matches!(e, ReaderEvent::CardRemoved { .. }));
-    eprintln!("removal seen by the watcher {} ms after the harness reported it", took.as_millis());
+    let (e, at) = next_event(&rx, |e| matches!(e, ReaderEvent::CardRemoved { .. }));
+    eprintln!("removal: the watcher's callback {} ms after the virtual card was stopped", at.duration_since(start).as_millis());
     assert_eq!(e, ReaderEvent::CardRemoved { reader: READER.into() });
 
     // Insert again: the watcher keeps working after a removal.
