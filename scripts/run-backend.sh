@@ -24,14 +24,14 @@ BIN=target/debug/bhxh-server
 if ! "$BIN" account show demo >/dev/null 2>&1; then
     "$BIN" account add --username demo --mst 0101234567 --email demo@congty.vn
 fi
-"$BIN" staff list | grep -q '^hotro\b' || echo 'Hotro-demo-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
+"$BIN" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend
   Địa chỉ / Address:   http://$BHXH_LISTEN  (GET /v1/health)
   Tài khoản demo:      demo (MST 0101234567, demo@congty.vn)
   Thư gửi đi / Mail:   $DATA/outbox/*.eml
-  Bàn hỗ trợ / Staff:  http://$BHXH_STAFF_LISTEN  (hotro / Hotro-demo-2026!)
+  Bàn hỗ trợ / Staff:  http://$BHXH_STAFF_LISTEN  (hotro / Ban-ho-tro-2026!)
   Tra cứu / Look up:   $BIN audit show RC-XXXX-XXXX
 
 MSG

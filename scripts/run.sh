@@ -23,7 +23,7 @@ export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 SERVER=target/debug/bhxh-server
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 "$SERVER" account show demo >/dev/null 2>&1 || "$SERVER" account add --username demo --mst 0101234567 --email demo@congty.vn >/dev/null
-"$SERVER" staff list | grep -q '^hotro\b' || echo 'Hotro-demo-2026!' | "$SERVER" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
+"$SERVER" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$SERVER" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!
@@ -40,7 +40,7 @@ cat <<MSG
   Tài khoản / Account:     demo  (MST 0101234567, demo@congty.vn)
   Token demo (SoftHSM2):   "BHXH Test RSA", mã PIN / PIN: 123456
   Thư gửi đi / Mail:       $DATA/outbox/*.eml  (mật khẩu tạm thời ở đây / the temporary password is here)
-  Bàn hỗ trợ / Staff desk: http://$BHXH_STAFF_LISTEN  (hotro / Hotro-demo-2026!)
+  Bàn hỗ trợ / Staff desk: http://$BHXH_STAFF_LISTEN  (hotro / Ban-ho-tro-2026!)
   Tra cứu / Look up:       $SERVER audit show RC-XXXX-XXXX
 
 MSG
