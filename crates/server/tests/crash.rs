@@ -22,16 +22,38 @@ use sqlx::Row;
 const ACCOUNTS: usize = 12;
 const ROUNDS: usize = 25;
 
-fn start(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .env("BHXH_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting bhxh-server")
+/// The server process; killed when dropped, so a failing assertion leaves none behind.
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(config: &std::path::Path) -> Server {
+    Server(
+        Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .env("BHXH_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting bhxh-server"),
+    )
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
