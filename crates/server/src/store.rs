@@ -1303,3 +1303,22 @@ fn mail_from_row(r: &AnyRow) -> anyhow::Result<Mail> {
         sent_at: r.try_get("sent_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_get_their_pragmas() {
+        let dir = std::env::temp_dir().join(format!("bhxh-store-test-{}", std::process::id()));
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.display())).await.unwrap();
+        for pool in [&store.write, &store.read] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+            assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
