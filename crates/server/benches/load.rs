@@ -18,53 +18,17 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
+use bhxh_protocol::{to_be_signed, Purpose};
 use bhxh_server::verify::{check_signature, TrustStore};
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::Token;
 
 const ACCOUNTS: usize = 200;
 
 fn fixtures() -> PathBuf {
     bhxh_testkit::fixtures().to_path_buf()
-}
-
-enum Signer {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
-}
-
-struct Token {
-    cert: Vec<u8>,
-    alg: Algorithm,
-    key: Signer,
-}
-
-impl Token {
-    fn load(dir: &Path, name: &str) -> Token {
-        let cert = std::fs::read(dir.join(format!("{name}.cert.der"))).unwrap();
-        let pem = std::fs::read(dir.join(format!("{name}.key.pem"))).unwrap();
-        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
-        match RsaKeyPair::from_pkcs8(&pem.contents) {
-            Ok(k) => Token { cert, alg: Algorithm::RS256, key: Signer::Rsa(k) },
-            Err(_) => {
-                let k = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pem.contents, &SystemRandom::new()).unwrap();
-                Token { cert, alg: Algorithm::ES256, key: Signer::Ec(k) }
-            }
-        }
-    }
-
-    fn sign(&self, data: &[u8]) -> Vec<u8> {
-        let rng = SystemRandom::new();
-        match &self.key {
-            Signer::Rsa(k) => {
-                let mut sig = vec![0; k.public().modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &rng, data, &mut sig).unwrap();
-                sig
-            }
-            Signer::Ec(k) => k.sign(&rng, data).unwrap().as_ref().to_vec(),
-        }
-    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
