@@ -315,6 +315,8 @@ fn event_label(lang: Lang, event: &str) -> &'static str {
         "staff.unlock" => tr(lang, "Nhân viên mở khóa", "Unlocked by staff"),
         "staff.resend" => tr(lang, "Nhân viên gửi lại thư", "Mail resent by staff"),
         "staff.login" => tr(lang, "Nhân viên đăng nhập", "Staff login"),
+        "staff.view" => tr(lang, "Nhân viên xem tài khoản", "Viewed by staff"),
+        "staff.search" => tr(lang, "Nhân viên tìm kiếm", "Staff search"),
         "staff.logout" => tr(lang, "Nhân viên đăng xuất", "Staff logout"),
         "admin.account_add" => tr(lang, "Tạo tài khoản", "Account enrolled"),
         "admin.account_unlock" => tr(lang, "Mở khóa (dòng lệnh)", "Unlocked (command line)"),
@@ -374,9 +376,15 @@ async fn home(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, Query(q):
         Ok(w) => w,
         Err(r) => return r,
     };
-    let query = q.q.trim();
+    let query: String = q.q.trim().chars().filter(|c| !c.is_control()).take(100).collect();
+    let query = query.as_str();
     let mut body = search_form(lang, query);
     if !query.is_empty() {
+        // Looking people up is access to personal data: it is audited too.
+        let entry = staff_audit(&s, &ctx, &w, "staff.search", None, format!("q={query}"));
+        if let Err(e) = s.store.audit(&entry).await {
+            return internal(&ctx, lang, Some(&w), e);
+        }
         match search(&s, lang, query).await {
             Ok(html) => body.push_str(&html),
             Err(e) => return internal(&ctx, lang, Some(&w), e),
@@ -504,7 +512,17 @@ async fn account_page(
         Err(r) => return r,
     };
     match render_account(&s, lang, &w, &username, &n).await {
-        Ok(Some(body)) => page(lang, StatusCode::OK, Some(&w), &username, &body),
+        Ok(Some(body)) => {
+            // Opening an account is audited, except the page an action redirects to
+            // (the action's own line already says who).
+            if n.done.is_none() {
+                let entry = staff_audit(&s, &ctx, &w, "staff.view", Some(&username), "account page".into());
+                if let Err(e) = s.store.audit(&entry).await {
+                    return internal(&ctx, lang, Some(&w), e);
+                }
+            }
+            page(lang, StatusCode::OK, Some(&w), &username, &body)
+        }
         Ok(None) => error_page(lang, Some(&w), ErrorCode::AccountNotFound, ctx.reference.as_str()),
         Err(e) => internal(&ctx, lang, Some(&w), e),
     }

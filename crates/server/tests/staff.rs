@@ -150,8 +150,14 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert!(home.contains(STAFF_NAME));
 
     // Find by username, by MST, by reference code.
-    let (_, by_user, _) = c.get("/?q=KeToan01").await;
+    let r = c.http.get(format!("{}/?q=KeToan01", c.base)).header(COOKIE, c.cookie.clone().unwrap()).send().await.unwrap();
+    let search_ref = r.headers()["x-reference"].to_str().unwrap().to_string();
+    let by_user = r.text().await.unwrap();
     assert!(by_user.contains("href=\"/account/ketoan01\""), "{by_user}");
+    let searched = srv.store.audit_by_reference(&search_ref).await.unwrap();
+    assert_eq!(searched.len(), 1, "a search is audited: {searched:?}");
+    assert_eq!((searched[0].event.as_str(), searched[0].detail.as_deref()), ("staff.search", Some("q=KeToan01")));
+    assert_eq!(searched[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
     let (_, by_mst, _) = c.get(&format!("/?q={MST}")).await;
     assert!(by_mst.contains("href=\"/account/ketoan01\""), "{by_mst}");
     let (_, by_ref, _) = c.get(&format!("/?q={}", mismatch_ref.to_lowercase())).await;
@@ -209,7 +215,7 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     // Every action is audited with the staff member's username and name.
     let actor = format!("staff:{STAFF} ({STAFF_NAME})");
     let timeline = srv.store.audit_by_username(USER, 100).await.unwrap();
-    for event in ["staff.unlock", "staff.reset", "staff.resend"] {
+    for event in ["staff.view", "staff.unlock", "staff.reset", "staff.resend"] {
         assert!(timeline.iter().any(|l| l.event == event && l.actor == actor), "{event} not audited: {timeline:#?}");
     }
     let reset_line = srv.store.audit_by_reference(&reset_ref).await.unwrap();
