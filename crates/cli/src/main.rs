@@ -268,7 +268,9 @@ async fn portal_recover(
     let api = ApiClient::new(server, lang)?;
     // At the terminal a misread captcha is asked again with a new one; scripts get one try.
     let tries = if answer_stdin { 1 } else { 3 };
-    for attempt in 1..=tries {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         let captcha = api.portal_captcha().await?;
         let png = base64::engine::general_purpose::STANDARD
             .decode(captcha.image_png.as_bytes())
@@ -319,7 +321,6 @@ async fn portal_recover(
             Err(e) => return Err(e),
         }
     }
-    Err(ClientError::local(ErrorCode::CaptchaIncorrect, "no more tries"))
 }
 
 async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {

@@ -147,146 +147,137 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     println!("server idle: {}", memory(child.id()));
 
     // Challenges per second.
-    let clients = 16;
-    let secs = 5.0;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    let start = Instant::now();
-    for c in 0..clients {
-        let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                i += clients;
-                let t = Instant::now();
-                let r = http
-                    .post(format!("{base}/v1/recovery/challenge"))
-                    .json(&serde_json::json!({"username": format!("user{:03}", i % ACCOUNTS), "purpose": "bhxh-password-recovery/v1"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success());
-                let _ = r.bytes().await;
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = lat.len();
-    let (p50, p95, p99, _) = summary(lat);
-    println!(
-        "challenges: {:.0}/s with {clients} clients ({n} in {elapsed:.1} s), latency p50 {p50:.2} ms p95 {p95:.2} ms p99 {p99:.2} ms; server {}",
-        n as f64 / elapsed,
-        memory(child.id())
-    );
+    let b = base.clone();
+    let run = drive(&http, 16, 5.0, move |http, i| {
+        let base = b.clone();
+        async move {
+            let r = http
+                .post(format!("{base}/v1/recovery/challenge"))
+                .json(&serde_json::json!({"username": format!("user{:03}", i % ACCOUNTS), "purpose": "bhxh-password-recovery/v1"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            let _ = r.bytes().await;
+        }
+    })
+    .await;
+    println!("challenges: {:.0}/s {run}; server {}", run.rate(), memory(child.id()));
 
     // Portal captchas per second (rendered, stored, answered as PNG).
-    let clients = 8;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    let start = Instant::now();
-    for _ in 0..clients {
-        let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                let r = http.get(format!("{base}/v1/portal/captcha")).send().await.unwrap();
-                assert!(r.status().is_success());
-                let _ = r.bytes().await;
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = lat.len();
-    let (p50, p95, p99, _) = summary(lat);
-    println!(
-        "portal captchas: {:.0}/s with {clients} clients ({n} in {elapsed:.1} s), latency p50 {p50:.2} ms p95 {p95:.2} ms p99 {p99:.2} ms; server {}",
-        n as f64 / elapsed,
-        memory(child.id())
-    );
+    let b = base.clone();
+    let run = drive(&http, 8, 5.0, move |http, _| {
+        let base = b.clone();
+        async move {
+            let r = http.get(format!("{base}/v1/portal/captcha")).send().await.unwrap();
+            assert!(r.status().is_success());
+            let _ = r.bytes().await;
+        }
+    })
+    .await;
+    println!("portal captchas: {:.0}/s {run}; server {}", run.rate(), memory(child.id()));
 
     // Completed resets per second.
     let token = Arc::new(Token::load(dir, "rsa-valid"));
-    let clients = 8;
-    let secs = 10.0;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    let start = Instant::now();
-    for c in 0..clients {
-        let (http, base, stop, token) = (http.clone(), base.clone(), stop.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                i += clients;
-                let user = format!("user{:03}", i % ACCOUNTS);
-                let t = Instant::now();
-                let ch: serde_json::Value = http
-                    .post(format!("{base}/v1/recovery/challenge"))
-                    .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let data = to_be_signed(
-                    Purpose::PasswordRecovery,
-                    ch["origin"].as_str().unwrap(),
-                    &user,
-                    ch["nonce"].as_str().unwrap(),
-                );
-                let sig = token.sign(&data);
-                let r = http
-                    .post(format!("{base}/v1/recovery/complete"))
-                    .json(&serde_json::json!({
-                        "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
-                        "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
-                    }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success(), "{:?}", r.text().await);
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = lat.len();
-    let (p50, p95, p99, _) = summary(lat);
+    let b = base.clone();
+    let run = drive(&http, 8, 10.0, move |http, i| {
+        let (base, token) = (b.clone(), token.clone());
+        async move {
+            let user = format!("user{:03}", i % ACCOUNTS);
+            let ch: serde_json::Value = http
+                .post(format!("{base}/v1/recovery/challenge"))
+                .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let data =
+                to_be_signed(Purpose::PasswordRecovery, ch["origin"].as_str().unwrap(), &user, ch["nonce"].as_str().unwrap());
+            let sig = token.sign(&data);
+            let r = http
+                .post(format!("{base}/v1/recovery/complete"))
+                .json(&serde_json::json!({
+                    "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
+                    "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{:?}", r.text().await);
+        }
+    })
+    .await;
     println!(
-        "resets (challenge + sign + complete): {:.1}/s with {clients} clients ({n} in {elapsed:.1} s) = {:.0} % of the argon2 limit; \
-         latency p50 {p50:.1} ms p95 {p95:.1} ms p99 {p99:.1} ms; server {}",
-        n as f64 / elapsed,
-        100.0 * n as f64 / elapsed / argon2_limit,
+        "resets (challenge + sign + complete): {:.1}/s = {:.0} % of the argon2 limit {run}; server {}",
+        run.rate(),
+        100.0 * run.rate() / argon2_limit,
         memory(child.id())
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// What one load phase measured: every operation's latency (ms), over `elapsed` seconds.
+struct Run {
+    clients: usize,
+    lat: Vec<f64>,
+    elapsed: f64,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.lat.len() as f64 / self.elapsed
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (p50, p95, p99, _) = summary(self.lat.clone());
+        write!(
+            f,
+            "with {} clients ({} in {:.1} s), latency p50 {p50:.2} ms p95 {p95:.2} ms p99 {p99:.2} ms",
+            self.clients,
+            self.lat.len(),
+            self.elapsed
+        )
+    }
+}
+
+/// Runs `op` back to back from `clients` concurrent tasks for `secs` seconds; `op` gets
+/// the HTTP client and a running number (spread over the clients).
+async fn drive<F, Fut>(http: &reqwest::Client, clients: usize, secs: f64, op: F) -> Run
+where
+    F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (http, op, stop) = (http.clone(), op.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    i += clients;
+                    let t = Instant::now();
+                    op(http.clone(), i).await;
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                lat
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    Run { clients, lat, elapsed: start.elapsed().as_secs_f64() }
 }
 
 fn main() {

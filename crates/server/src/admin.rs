@@ -218,9 +218,8 @@ pub async fn staff_password(
     let username = Username::parse(username).map_err(coded)?;
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(password).await?;
-    let mut entry = admin_audit("admin.staff_password", username.as_str(), "console password set".into(), clock.now());
+    let mut entry = admin_audit("admin.staff_password", username.as_str(), format!("console password of staff {username} set"), clock.now());
     entry.username = None;
-    entry.detail = Some(format!("console password of staff {username} set"));
     if !store.set_staff_password(username.as_str(), &hash, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
     }
@@ -231,9 +230,8 @@ pub async fn staff_password(
 pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     let now = clock.now();
-    let mut entry = admin_audit("admin.staff_disable", username.as_str(), String::new(), now);
+    let mut entry = admin_audit("admin.staff_disable", username.as_str(), format!("staff {username} disabled"), now);
     entry.username = None;
-    entry.detail = Some(format!("staff {username} disabled"));
     if !store.disable_staff(username.as_str(), now, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
     }

@@ -6,7 +6,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, R
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bhxh_protocol::{ErrorCode, Lang};
-use time::{OffsetDateTime, UtcOffset};
 
 /// HTML-escapes text for element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -32,12 +31,6 @@ pub fn tr(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
     }
 }
 
-/// `dd/mm/yyyy hh:mm` in Vietnam time.
-pub fn vn_time(secs: i64) -> String {
-    let offset = UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC);
-    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(offset);
-    format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
-}
 
 const STYLE: &str = "
 :root{--ink:#17212b;--muted:#5b6770;--line:#d6dde3;--brand:#0b5cad;--ok:#1d7a35;--bad:#b3261e;--bg:#f4f6f8}

@@ -217,17 +217,17 @@ impl AppState {
 
     /// Records a refused attempt and turns it into the answer.
     pub(crate) async fn refuse(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode) -> ApiError {
-        let entry = self.audit_entry(ctx, event, username, Err(code));
-        if let Err(e) = self.store.audit(&entry).await {
-            return ctx.internal(e);
-        }
-        ctx.err(code)
+        self.refuse_with(ctx, event, username, code, None).await
     }
 
     /// [`AppState::refuse`] with a detail on the audit line (never a secret).
     pub(crate) async fn refuse_detail(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode, detail: String) -> ApiError {
+        self.refuse_with(ctx, event, username, code, Some(detail)).await
+    }
+
+    async fn refuse_with(&self, ctx: &Ctx, event: &str, username: Option<&str>, code: ErrorCode, detail: Option<String>) -> ApiError {
         let mut entry = self.audit_entry(ctx, event, username, Err(code));
-        entry.detail = Some(detail);
+        entry.detail = detail;
         if let Err(e) = self.store.audit(&entry).await {
             return ctx.internal(e);
         }

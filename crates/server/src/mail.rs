@@ -18,11 +18,10 @@ use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::{Rng, RngCore};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
-use crate::clock::Clock;
+use crate::clock::{vn_time, Clock};
 use crate::config::{Config, OutboxConfig};
 use crate::store::{Mail, Store};
 
@@ -182,11 +181,6 @@ pub fn mask_username(username: &str) -> String {
     format!("{head}****{tail}")
 }
 
-fn vn_time(secs: i64) -> String {
-    let offset = UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC);
-    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(offset);
-    format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
-}
 
 /// How a reset was asked for, as the reset mail tells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -243,19 +243,10 @@ fn error_page(lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Resp
 
 /// The outcome the link would have now, without using it.
 async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutcome, Option<crate::store::Activation>)> {
-    let Some(a) = s.store.activation(token_hash).await? else {
-        return Ok((ActivationOutcome::Unknown, None));
-    };
-    let o = if a.used_at.is_some() {
-        ActivationOutcome::Used
-    } else if a.superseded_at.is_some() {
-        ActivationOutcome::Superseded
-    } else if s.clock.now() > a.expires_at {
-        ActivationOutcome::Expired
-    } else {
-        ActivationOutcome::Activated
-    };
-    Ok((o, Some(a)))
+    Ok(match s.store.activation(token_hash).await? {
+        Some(a) => (a.outcome(s.clock.now()), Some(a)),
+        None => (ActivationOutcome::Unknown, None),
+    })
 }
 
 /// `GET /portal/activate?t=…`: what the link will do, and the button that does it.
@@ -279,7 +270,7 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
         s.refuse(&ctx, "activate", username.as_deref(), code).await;
         return error_page(lang, &q.t, code, &reference);
     }
-    let expires = activation.map(|a| html::vn_time(a.expires_at)).unwrap_or_default();
+    let expires = activation.map(|a| crate::clock::vn_time(a.expires_at)).unwrap_or_default();
     let body = format!(
         "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>\
 <p>{p1}</p><p>{p2} <strong>{expires}</strong>.</p>\

@@ -24,7 +24,8 @@ use rand::RngCore;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::html::{self, esc, tr, vn_time};
+use crate::clock::vn_time;
+use crate::html::{self, esc, tr};
 use crate::http::{context_layer, user_limit_key, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind, ResetVia};
 use crate::passwords;

@@ -168,6 +168,21 @@ pub struct Activation {
     pub superseded_at: Option<i64>,
 }
 
+impl Activation {
+    /// What opening this link at `now` would do.
+    pub fn outcome(&self, now: i64) -> ActivationOutcome {
+        if self.used_at.is_some() {
+            ActivationOutcome::Used
+        } else if self.superseded_at.is_some() {
+            ActivationOutcome::Superseded
+        } else if now > self.expires_at {
+            ActivationOutcome::Expired
+        } else {
+            ActivationOutcome::Activated
+        }
+    }
+}
+
 /// What checking a captcha found. The captcha is used up in every case but `Unknown`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaptchaCheck {
@@ -564,15 +579,7 @@ impl Store {
         let Some(a) = row.as_ref().map(activation_from_row).transpose()? else {
             return Ok(ActivationOutcome::Unknown);
         };
-        let outcome = if a.used_at.is_some() {
-            ActivationOutcome::Used
-        } else if a.superseded_at.is_some() {
-            ActivationOutcome::Superseded
-        } else if now > a.expires_at {
-            ActivationOutcome::Expired
-        } else {
-            ActivationOutcome::Activated
-        };
+        let outcome = a.outcome(now);
         if outcome != ActivationOutcome::Activated {
             tx.rollback().await?;
             return Ok(outcome);
