@@ -9,14 +9,13 @@ use bhxh_client::flows::{self, Choice, FlowInput, Progress};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
 use bhxh_protocol::wire::{Ack, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
-use bhxh_protocol::{ErrorCode, Lang};
+use bhxh_protocol::{ErrorCode, Lang, Secret};
 use bhxh_token::module::find_module;
 use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{Token, TokenSummary};
 use secrecy::SecretString;
 use serde::Serialize;
 use tauri::State;
-use zeroize::Zeroizing;
 
 use crate::{AppState, IpcError, Settings};
 
@@ -153,10 +152,10 @@ pub async fn portal_recover(
 }
 
 #[tauri::command]
-pub async fn login(state: State<'_, AppState>, username: String, password: String) -> Res<LoginView> {
+pub async fn login(state: State<'_, AppState>, username: String, password: Secret) -> Res<LoginView> {
     let lang = lang(&state);
     let api = api(&state)?;
-    let resp = api.login(&username, Zeroizing::new(password)).await.map_err(|e| IpcError::from_client(&e, lang))?;
+    let resp = api.login(&username, password).await.map_err(|e| IpcError::from_client(&e, lang))?;
     let session = StoredSession {
         username: bhxh_protocol::domain::normalize_username(&username),
         token: resp.session_token.clone(),
@@ -191,12 +190,12 @@ fn forget_session(state: &AppState, api: &ApiClient) {
 }
 
 #[tauri::command]
-pub async fn change_password(state: State<'_, AppState>, current: String, new: String) -> Res<Ack> {
+pub async fn change_password(state: State<'_, AppState>, current: Secret, new: Secret) -> Res<Ack> {
     let lang = lang(&state);
     let api = api(&state)?;
     let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
     let ack = api
-        .change_password(&session.token, Zeroizing::new(current), Zeroizing::new(new))
+        .change_password(session.token.expose(), current, new)
         .await
         .map_err(|e| IpcError::from_client(&e, lang))?;
     forget_session(&state, &api);
@@ -208,7 +207,7 @@ pub async fn logout(state: State<'_, AppState>) -> Res<Ack> {
     let lang = lang(&state);
     let api = api(&state)?;
     let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
-    let result = api.logout(&session.token).await;
+    let result = api.logout(session.token.expose()).await;
     forget_session(&state, &api);
     result.map_err(|e| IpcError::from_client(&e, lang))
 }
@@ -217,7 +216,7 @@ pub async fn logout(state: State<'_, AppState>) -> Res<Ack> {
 pub async fn session_info(state: State<'_, AppState>) -> Res<Option<LoginView>> {
     let Ok(api) = api(&state) else { return Ok(None) };
     let Some(session) = current_session(&state, &api) else { return Ok(None) };
-    match api.session(&session.token).await {
+    match api.session(session.token.expose()).await {
         Ok(info) => Ok(Some(LoginView {
             username: info.username,
             must_change_password: info.must_change_password,

@@ -239,7 +239,7 @@ async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &s
     println!("{}", t(lang, "Đã cấp lại mật khẩu.", "The password was reset."));
     match &done.temporary_password {
         Some(p) => {
-            println!("  {}: {p}", t(lang, "Mật khẩu tạm thời (chỉ hiện một lần)", "Temporary password (shown once)"));
+            println!("  {}: {}", t(lang, "Mật khẩu tạm thời (chỉ hiện một lần)", "Temporary password (shown once)"), p.expose());
         }
         None => println!("  {}: {}", t(lang, "Mật khẩu mới đã gửi tới", "The new password was sent to"), done.masked_email),
     }
@@ -374,7 +374,7 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
     }
     // The temporary password works once: the change happens now, in this command.
     println!("{}", t(lang, "Bạn đang dùng mật khẩu tạm thời và phải đổi mật khẩu ngay.", "You used a temporary password and must change it now."));
-    let session = Zeroizing::new(resp.session_token.clone());
+    let session = resp.session_token.clone();
     let new = match ahead {
         Some(new) => new,
         None if source == Source::Stdin => {
@@ -382,7 +382,7 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
         }
         None => new_password(lang, &password, username)?,
     };
-    let ack = api.change_password(&session, password, new).await?;
+    let ack = api.change_password(session.expose(), password, new).await?;
     let _ = KeyringStore::new(api.origin()).clear();
     println!(
         "{} ({}: {})",
@@ -456,10 +456,10 @@ async fn change_password(server: &str, lang: Lang, username: Option<String>, std
         Source::Terminal => new_password(lang, &current, &user)?,
     };
     let session = match stored {
-        Some(s) => Zeroizing::new(s.token.clone()),
-        None => Zeroizing::new(api.login(&user, current.clone()).await?.session_token),
+        Some(s) => s.token,
+        None => api.login(&user, current.clone()).await?.session_token,
     };
-    let ack = api.change_password(&session, current, new).await?;
+    let ack = api.change_password(session.expose(), current, new).await?;
     let _ = store.clear();
     println!(
         "{} ({}: {})",
@@ -475,7 +475,7 @@ async fn whoami(server: &str, lang: Lang) -> Result<(), ClientError> {
     let stored = KeyringStore::new(api.origin())
         .load()?
         .ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
-    let info = api.session(&stored.token).await?;
+    let info = api.session(stored.token.expose()).await?;
     println!("{}: {}", t(lang, "Tên đăng nhập", "Username"), info.username);
     println!("  {}: {}", t(lang, "Phiên hết hạn", "Session expires"), vn_date_rfc3339(&info.expires_at));
     if info.must_change_password {
@@ -488,7 +488,7 @@ async fn logout(server: &str, lang: Lang) -> Result<(), ClientError> {
     let api = ApiClient::new(server, lang)?;
     let store = KeyringStore::new(api.origin());
     let stored = store.load()?.ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
-    let result = api.logout(&stored.token).await;
+    let result = api.logout(stored.token.expose()).await;
     store.clear()?;
     let ack = result?;
     println!("{} ({}: {})", t(lang, "Đã đăng xuất.", "Logged out."), t(lang, "mã tham chiếu", "reference"), ack.reference);

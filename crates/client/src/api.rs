@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bhxh_protocol::tbs::normalize_origin;
 use bhxh_protocol::wire::*;
-use bhxh_protocol::{ErrorCode, Lang, Purpose};
+use bhxh_protocol::{ErrorCode, Lang, Purpose, Secret};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -94,26 +94,21 @@ impl ApiClient {
         self.post("/v1/recovery/complete", req, None).await
     }
 
-    /// `POST /v1/auth/login`. The password is moved in and dropped with the request.
-    pub async fn login(&self, username: &str, password: zeroize::Zeroizing<String>) -> Result<LoginResponse, ClientError> {
-        let req = LoginRequest { username: username.into(), password: password.to_string() };
-        let result = self.post("/v1/auth/login", &req, None).await;
-        drop(zeroize::Zeroizing::new(req.password));
-        result
+    /// `POST /v1/auth/login`. The password is moved in and wiped with the request.
+    pub async fn login(&self, username: &str, password: impl Into<Secret>) -> Result<LoginResponse, ClientError> {
+        let req = LoginRequest { username: username.into(), password: password.into() };
+        self.post("/v1/auth/login", &req, None).await
     }
 
     /// `POST /v1/auth/change-password`.
     pub async fn change_password(
         &self,
         session: &str,
-        current: zeroize::Zeroizing<String>,
-        new: zeroize::Zeroizing<String>,
+        current: impl Into<Secret>,
+        new: impl Into<Secret>,
     ) -> Result<Ack, ClientError> {
-        let req = ChangePasswordRequest { current_password: current.to_string(), new_password: new.to_string() };
-        let result = self.post("/v1/auth/change-password", &req, Some(session)).await;
-        drop(zeroize::Zeroizing::new(req.current_password));
-        drop(zeroize::Zeroizing::new(req.new_password));
-        result
+        let req = ChangePasswordRequest { current_password: current.into(), new_password: new.into() };
+        self.post("/v1/auth/change-password", &req, Some(session)).await
     }
 
     /// `POST /v1/auth/logout`.

@@ -4,27 +4,17 @@
 
 use std::sync::Mutex;
 
-use bhxh_protocol::ErrorCode;
+use bhxh_protocol::{ErrorCode, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::ClientError;
 
 /// A remembered session. Its `Debug` never shows the token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSession {
     pub username: String,
-    pub token: String,
+    pub token: Secret,
     pub must_change_password: bool,
-}
-
-impl std::fmt::Debug for StoredSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredSession")
-            .field("username", &self.username)
-            .field("token", &"[redacted]")
-            .field("must_change_password", &self.must_change_password)
-            .finish()
-    }
 }
 
 /// Keeps one session per backend.

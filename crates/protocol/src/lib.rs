@@ -12,6 +12,7 @@
 pub mod domain;
 pub mod errors;
 pub mod reference;
+pub mod secret;
 pub mod tbs;
 pub mod vnid;
 pub mod wire;
@@ -19,6 +20,7 @@ pub mod wire;
 pub use domain::{Email, Mst, Username};
 pub use errors::{ErrorCode, Lang};
 pub use reference::Reference;
+pub use secret::Secret;
 pub use tbs::to_be_signed;
 pub use wire::{Algorithm, Purpose};
 

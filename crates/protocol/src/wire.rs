@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Secret;
+
 /// What a signed challenge is for. The purpose is part of the signed bytes, so a
 /// signature made for one purpose is worthless for the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,7 +99,7 @@ pub struct RecoveryComplete {
     pub delivery: String,
     /// Only in the strict `in-app` delivery mode: shown once, never stored by the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temporary_password: Option<String>,
+    pub temporary_password: Option<Secret>,
 }
 
 /// Answer to a completed [`Purpose::UsernameLookup`].
@@ -138,27 +140,18 @@ pub struct PortalRecoverComplete {
 }
 
 /// `POST /v1/auth/login`
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for LoginRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest")
-            .field("username", &self.username)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+    pub password: Secret,
 }
 
 /// Answer to [`LoginRequest`].
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer …`; the server keeps only its hash.
-    pub session_token: String,
+    pub session_token: Secret,
     /// True after logging in with a temporary password: only
     /// `change-password`, `session` and `logout` are allowed until it is changed.
     pub must_change_password: bool,
@@ -166,29 +159,12 @@ pub struct LoginResponse {
     pub reference: String,
 }
 
-impl std::fmt::Debug for LoginResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginResponse")
-            .field("session_token", &"[redacted]")
-            .field("must_change_password", &self.must_change_password)
-            .field("expires_at", &self.expires_at)
-            .field("reference", &self.reference)
-            .finish()
-    }
-}
-
 /// `POST /v1/auth/change-password` (with a bearer session).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
-    pub current_password: String,
-    pub new_password: String,
-}
-
-impl std::fmt::Debug for ChangePasswordRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ChangePasswordRequest { [redacted] }")
-    }
+    pub current_password: Secret,
+    pub new_password: Secret,
 }
 
 /// `GET /v1/auth/session`: who the bearer is.

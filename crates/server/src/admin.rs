@@ -12,7 +12,8 @@ use bhxh_protocol::{Email, ErrorCode, Lang, Mst, Reference, Username};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::{rfc3339, Clock};
-use crate::store::{AuditEntry, Store};
+use crate::context::user_limit_prefix;
+use crate::store::{AuditEntry, AuditEvent, Outcome, Store};
 use crate::verify::{fingerprint, read_pem_or_der};
 
 /// An error carrying a catalogue code, printed as `CODE: tiếng Việt / English`.
@@ -25,17 +26,11 @@ pub fn actor() -> String {
     format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()))
 }
 
-fn admin_audit(event: &str, username: &str, detail: String, now: i64) -> AuditEntry {
-    AuditEntry {
-        reference: Reference::new().to_string(),
-        at: now,
-        event: event.into(),
-        username: Some(username.into()),
-        outcome: "ok".into(),
-        actor: actor(),
-        detail: Some(detail),
-        ..AuditEntry::default()
-    }
+fn admin_audit(event: AuditEvent, username: &str, detail: String, now: i64) -> AuditEntry {
+    let mut entry = AuditEntry::new(Reference::new().to_string(), now, event, Outcome::Ok, actor());
+    entry.username = Some(username.into());
+    entry.detail = Some(detail);
+    entry
 }
 
 /// `account add`: enrols an account, optionally pinning a certificate.
@@ -68,7 +63,7 @@ pub async fn account_add(
         return Err(coded(ErrorCode::AccountExists));
     }
     let detail = format!("enrolled mst={mst}{}", pin.as_ref().map(|p| format!(" pinned={p}")).unwrap_or_default());
-    let entry = admin_audit("admin.account_add", username.as_str(), detail, now);
+    let entry = admin_audit(AuditEvent::AdminAccountAdd, username.as_str(), detail, now);
     store.audit(&entry).await?;
     Ok(format!(
         "Đã tạo tài khoản / Account created: {username} (MST {mst}, {email}){}\nMã tham chiếu / Reference: {}\n",
@@ -112,8 +107,8 @@ pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> any
     if store.account_by_username(username.as_str()).await?.is_none() {
         return Err(coded(ErrorCode::AccountNotFound));
     }
-    let cleared = store.clear_limits(&format!("user:{}:", username.as_str())).await?;
-    let entry = admin_audit("admin.account_unlock", username.as_str(), format!("cleared {cleared} limit windows"), clock.now());
+    let cleared = store.clear_limits(&user_limit_prefix(username.as_str())).await?;
+    let entry = admin_audit(AuditEvent::AdminAccountUnlock, username.as_str(), format!("cleared {cleared} limit windows"), clock.now());
     store.audit(&entry).await?;
     Ok(format!(
         "Đã mở giới hạn / Limits cleared for {username} ({cleared})\nMã tham chiếu / Reference: {}\n",
@@ -195,7 +190,7 @@ pub async fn staff_add(
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(password).await?;
     let now = clock.now();
-    let mut entry = admin_audit("admin.staff_add", username.as_str(), format!("staff member {name}"), now);
+    let mut entry = admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}"), now);
     entry.username = None;
     let id = store.insert_staff(username.as_str(), name, &hash, now, &entry).await?;
     if id.is_none() {
@@ -218,7 +213,7 @@ pub async fn staff_password(
     let username = Username::parse(username).map_err(coded)?;
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(password).await?;
-    let mut entry = admin_audit("admin.staff_password", username.as_str(), format!("console password of staff {username} set"), clock.now());
+    let mut entry = admin_audit(AuditEvent::AdminStaffPassword, username.as_str(), format!("console password of staff {username} set"), clock.now());
     entry.username = None;
     if !store.set_staff_password(username.as_str(), &hash, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
@@ -230,7 +225,7 @@ pub async fn staff_password(
 pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     let now = clock.now();
-    let mut entry = admin_audit("admin.staff_disable", username.as_str(), format!("staff {username} disabled"), now);
+    let mut entry = admin_audit(AuditEvent::AdminStaffDisable, username.as_str(), format!("staff {username} disabled"), now);
     entry.username = None;
     if !store.disable_staff(username.as_str(), now, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
@@ -257,8 +252,8 @@ fn audit_line(e: &AuditEntry) -> String {
         rfc3339(e.at),
         e.reference,
         e.event,
-        e.outcome,
-        e.error_code.as_deref().unwrap_or("-"),
+        e.outcome.as_str(),
+        e.error_code().unwrap_or("-"),
         e.username.as_deref().unwrap_or("-"),
         e.client_addr.as_deref().unwrap_or("-"),
         e.actor,

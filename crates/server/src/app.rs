@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::{router, AppState};
+use crate::context::AppState;
+use crate::http::router;
 use crate::mail::{Outbox, OutboxKey, Transport};
 use crate::passwords::Hasher;
 use crate::store::Store;

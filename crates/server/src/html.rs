@@ -1,27 +1,13 @@
 //! Server-rendered HTML: the activation page (public) and the staff console (its own
 //! listener). No script runs on these pages: forms post, the server answers with a
-//! page or a redirect. Everything shown goes through [`esc`].
+//! page or a redirect. Pages are maud templates: every value is escaped unless it is
+//! wrapped in `PreEscaped`, which only this file's constant style sheet is.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bhxh_protocol::{ErrorCode, Lang};
-
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Vietnamese or English text, picked by the page's language.
 pub fn tr(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
@@ -30,7 +16,6 @@ pub fn tr(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
         Lang::En => en,
     }
 }
-
 
 const STYLE: &str = "
 :root{--ink:#17212b;--muted:#5b6770;--line:#d6dde3;--brand:#0b5cad;--ok:#1d7a35;--bad:#b3261e;--bg:#f4f6f8}
@@ -59,17 +44,25 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}d
 .actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}
 ";
 
-/// A whole page: `title`, the header's extra HTML (`nav`, already escaped), the body.
-pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head>\
-<body><header><strong>{brand}</strong><nav>{nav}</nav></header><main>{body}</main></body></html>",
-        lang = lang.as_str(),
-        title = esc(title),
-        brand = esc(brand),
-    );
+/// A whole page: `title`, the header's navigation, the body.
+pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Markup, body: Markup) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang=(lang.as_str()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header { strong { (brand) } nav { (nav) } }
+                main { (body) }
+            }
+        }
+    }
+    .into_string();
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -89,17 +82,17 @@ pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: &str,
 }
 
 /// An error box: message, hint, code and reference, as the app shows them.
-pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> String {
-    format!(
-        "<div class=\"error\" role=\"alert\" data-code=\"{code}\"><p><strong>{msg}</strong></p><p>{hint}</p>\
-<p class=\"muted\">{code_label}: <code>{code}</code> · {ref_label}: <code data-testid=\"reference\">{reference}</code></p></div>",
-        code = code.as_str(),
-        msg = esc(code.message(lang)),
-        hint = esc(code.hint(lang)),
-        code_label = tr(lang, "Mã lỗi", "Error code"),
-        ref_label = tr(lang, "Mã tham chiếu", "Reference"),
-        reference = esc(reference),
-    )
+pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
+    html! {
+        div class="error" role="alert" data-code=(code.as_str()) {
+            p { strong { (code.message(lang)) } }
+            p { (code.hint(lang)) }
+            p class="muted" {
+                (tr(lang, "Mã lỗi", "Error code")) ": " code { (code.as_str()) }
+                " · " (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) }
+            }
+        }
+    }
 }
 
 /// The status an error page answers with.
@@ -112,8 +105,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_everything_that_could_open_markup() {
-        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-        assert_eq!(esc("Nguyễn Văn A"), "Nguyễn Văn A");
+    fn values_are_escaped_by_default() {
+        let hostile = "<a href=\"x\">'&'</a>";
+        assert_eq!(html! { p title=(hostile) { (hostile) } }.into_string(),
+            "<p title=\"&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;\">&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;</p>");
+        assert_eq!(html! { ("Nguyễn Văn A") }.into_string(), "Nguyễn Văn A");
+        let page = page(Lang::Vi, StatusCode::OK, hostile, "B", html! {}, html! { (hostile) });
+        assert_eq!(page.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
     }
 }

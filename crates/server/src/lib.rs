@@ -10,13 +10,16 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod html;
 pub mod http;
 pub mod mail;
 pub mod passwords;
 pub mod portal;
+pub mod recovery;
 pub mod staff;
 pub mod store;
 pub mod verify;

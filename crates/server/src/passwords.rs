@@ -169,11 +169,11 @@ pub fn temporary_password() -> String {
 }
 
 /// A new random session token (sent to the client once) and its hash (stored).
-pub fn session_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = token_hash(&token);
+pub fn session_token() -> (bhxh_protocol::Secret, String) {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(&mut *bytes);
+    let token = bhxh_protocol::Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*bytes));
+    let hash = token_hash(token.expose());
     (token, hash)
 }
 
@@ -227,7 +227,7 @@ mod tests {
         let (t1, h1) = session_token();
         let (t2, _) = session_token();
         assert_ne!(t1, t2);
-        assert_eq!(h1, token_hash(&t1));
-        assert_ne!(h1, t1);
+        assert_eq!(h1, token_hash(t1.expose()));
+        assert_ne!(h1, t1.expose());
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -21,17 +22,18 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use bhxh_protocol::wire::{PortalCaptcha, PortalRecoverComplete, PortalRecoverRequest};
 use bhxh_protocol::{Email, ErrorCode, Lang, Mst};
+use maud::{html, Markup};
 use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
-use crate::html::{self, esc, tr};
-use crate::http::{ApiError, ApiJson, AppState, Ctx};
+use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::html::{self, tr};
 use crate::mail::{self, MailFacts, NoticeKind, Secrets};
 use crate::passwords;
-use crate::store::{ActivationOutcome, CaptchaCheck, PortalWrite};
+use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, MailKind, PortalWrite};
 
 /// Sees each captcha's answer as it is made: for in-process tests only (a test cannot
 /// read the image). Never set by `bhxh-server serve`; not reachable over the network.
@@ -82,7 +84,7 @@ pub fn captcha_answer_hash(id: &str, answer: &str) -> String {
 }
 
 async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptcha>, ApiError> {
-    s.limit_client(&ctx, "captcha", None).await?;
+    s.limit_client(&ctx, AuditEvent::Captcha, None).await?;
     let (answer, png) = tokio::task::spawn_blocking(make_captcha)
         .await
         .map_err(|e| ctx.internal(e))?
@@ -108,7 +110,7 @@ async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptc
 /// then the captcha (used up), then the lookup; a mismatch says the same for an unknown
 /// MST as for a wrong email.
 async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<PortalRecoverRequest>) -> Result<Json<PortalRecoverComplete>, ApiError> {
-    const EVENT: &str = "portal_recover";
+    const EVENT: AuditEvent = AuditEvent::PortalRecover;
     s.limit_client(&ctx, EVENT, None).await?;
     let mst = match Mst::parse(&req.mst) {
         Ok(m) => m,
@@ -148,7 +150,7 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
         let temp = Zeroizing::new(passwords::temporary_password());
         let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
         let (token, token_hash) = passwords::session_token();
-        let link = Zeroizing::new(format!("{}/portal/activate?t={}", s.origin, token.as_str()));
+        let link = Zeroizing::new(format!("{}/portal/activate?t={}", s.origin, token.expose()));
         drop(token);
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::portal_mail(&facts, link_expires, temp_expires);
@@ -157,7 +159,7 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
             (mail::LINK_PLACEHOLDER.to_string(), link.to_string()),
         ]);
         let portal_mail =
-            s.mail_with(account, "portal-reset", subject, body, &reference, Some(&secrets)).map_err(|e| ctx.internal(e))?;
+            s.mail_with(account, MailKind::PortalReset, subject, body, &reference, Some(&secrets)).map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
         audit.detail = Some(format!("mst={mst}; activation link sent, valid until {}", rfc3339(link_expires)));
         let write = PortalWrite {
@@ -183,7 +185,7 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
 }
 
 /// Rate-limit key of an MST's portal requests.
-pub fn mst_limit_key(mst: &str, event: &str) -> String {
+pub fn mst_limit_key(mst: &str, event: AuditEvent) -> String {
     format!("mst:{mst}:{event}")
 }
 
@@ -208,12 +210,12 @@ fn brand(lang: Lang) -> &'static str {
     tr(lang, "BHXH – Kích hoạt mật khẩu mới", "BHXH – Activate the new password")
 }
 
-fn lang_switch(lang: Lang, token: &str) -> String {
+fn lang_switch(lang: Lang, token: &str) -> Markup {
     let (to, label) = match lang {
         Lang::Vi => ("en", "English"),
         Lang::En => ("vi", "Tiếng Việt"),
     };
-    format!("<a href=\"/portal/activate?t={}&amp;lang={to}\" lang=\"{to}\">{label}</a>", esc(token))
+    html! { a href={ "/portal/activate?t=" (token) "&lang=" (to) } lang=(to) { (label) } }
 }
 
 fn outcome_code(o: ActivationOutcome) -> Option<ErrorCode> {
@@ -226,23 +228,29 @@ fn outcome_code(o: ActivationOutcome) -> Option<ErrorCode> {
     }
 }
 
+fn activation_page(lang: Lang, status: StatusCode, nav: Markup, body: Markup) -> Response {
+    html::page(lang, status, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), nav, body)
+}
+
 fn error_page(lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Response {
-    let body = format!(
-        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>{err}\
-<p>{help}</p></section>",
-        title = tr(lang, "Không kích hoạt được", "Could not activate"),
-        err = html::error_box(lang, code, reference),
-        help = tr(
-            lang,
-            "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: <a href=\"tel:19009068\">1900 9068</a> hoặc <a href=\"tel:1900555564\">1900 5555 64</a>, và đọc mã tham chiếu ở trên.",
-            "Need help? Call the BHXH e-filing support: <a href=\"tel:19009068\">1900 9068</a> or <a href=\"tel:1900555564\">1900 5555 64</a>, and read out the reference above."
-        ),
-    );
-    html::page(lang, html::status_of(code), tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), &lang_switch(lang, token), &body)
+    let body = html! {
+        section class="card narrow" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Không kích hoạt được", "Could not activate")) }
+            (html::error_box(lang, code, reference))
+            p {
+                (tr(lang, "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: ", "Need help? Call the BHXH e-filing support: "))
+                a href="tel:19009068" { "1900 9068" }
+                (tr(lang, " hoặc ", " or "))
+                a href="tel:1900555564" { "1900 5555 64" }
+                (tr(lang, ", và đọc mã tham chiếu ở trên.", ", and read out the reference above."))
+            }
+        }
+    };
+    activation_page(lang, html::status_of(code), lang_switch(lang, token), body)
 }
 
 /// The outcome the link would have now, without using it.
-async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutcome, Option<crate::store::Activation>)> {
+async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutcome, Option<Activation>)> {
     Ok(match s.store.activation(token_hash).await? {
         Some(a) => (a.outcome(s.clock.now()), Some(a)),
         None => (ActivationOutcome::Unknown, None),
@@ -254,7 +262,7 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
     let lang = page_lang(&ctx, q.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result = async {
-        s.limit_client(&ctx, "activate", None).await?;
+        s.limit_client(&ctx, AuditEvent::Activate, None).await?;
         peek(&s, &passwords::token_hash(&q.t)).await.map_err(|e| ctx.internal(e))
     }
     .await;
@@ -267,34 +275,32 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
             Some(a) => s.store.account_by_id(a.account_id).await.ok().flatten().map(|a| a.username),
             None => None,
         };
-        s.refuse(&ctx, "activate", username.as_deref(), code).await;
+        s.refuse(&ctx, AuditEvent::Activate, username.as_deref(), code).await;
         return error_page(lang, &q.t, code, &reference);
     }
     let expires = activation.map(|a| crate::clock::vn_time(a.expires_at)).unwrap_or_default();
-    let body = format!(
-        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>\
-<p>{p1}</p><p>{p2} <strong>{expires}</strong>.</p>\
-<form method=\"post\" action=\"/portal/activate\"><input type=\"hidden\" name=\"t\" value=\"{token}\">\
-<input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
-<button class=\"primary\" type=\"submit\" data-testid=\"activate\">{button}</button></form>\
-<p class=\"muted\">{not_you}</p></section>",
-        title = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
-        p1 = tr(
-            lang,
-            "Nhấn nút dưới đây để mật khẩu mới trong email có hiệu lực. Sau đó mật khẩu cũ không còn dùng được; hãy đăng nhập bằng mật khẩu mới và đổi ngay mật khẩu của riêng bạn.",
-            "Press the button below to put the new password from the email into effect. The old password then stops working; log in with the new password and change it to one of your own at once."
-        ),
-        p2 = tr(lang, "Đường link có hiệu lực đến", "The link is valid until"),
-        token = esc(&q.t),
-        lang = lang.as_str(),
-        button = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
-        not_you = tr(
-            lang,
-            "Không phải bạn yêu cầu? Đừng nhấn nút; mật khẩu cũ vẫn dùng được. Gọi 1900 9068 hoặc 1900 5555 64.",
-            "Not you? Do not press the button; your old password keeps working. Call 1900 9068 or 1900 5555 64."
-        ),
-    );
-    html::page(lang, axum::http::StatusCode::OK, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), &lang_switch(lang, &q.t), &body)
+    let body = html! {
+        section class="card narrow" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password")) }
+            p { (tr(
+                lang,
+                "Nhấn nút dưới đây để mật khẩu mới trong email có hiệu lực. Sau đó mật khẩu cũ không còn dùng được; hãy đăng nhập bằng mật khẩu mới và đổi ngay mật khẩu của riêng bạn.",
+                "Press the button below to put the new password from the email into effect. The old password then stops working; log in with the new password and change it to one of your own at once."
+            )) }
+            p { (tr(lang, "Đường link có hiệu lực đến", "The link is valid until")) " " strong { (expires) } "." }
+            form method="post" action="/portal/activate" {
+                input type="hidden" name="t" value=(q.t);
+                input type="hidden" name="lang" value=(lang.as_str());
+                button class="primary" type="submit" data-testid="activate" { (tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password")) }
+            }
+            p class="muted" { (tr(
+                lang,
+                "Không phải bạn yêu cầu? Đừng nhấn nút; mật khẩu cũ vẫn dùng được. Gọi 1900 9068 hoặc 1900 5555 64.",
+                "Not you? Do not press the button; your old password keeps working. Call 1900 9068 or 1900 5555 64."
+            )) }
+        }
+    };
+    activation_page(lang, StatusCode::OK, lang_switch(lang, &q.t), body)
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,7 +318,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<Activat
     let lang = page_lang(&ctx, form.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result: Result<(ActivationOutcome, Option<String>), ApiError> = async {
-        s.limit_client(&ctx, "activate", None).await?;
+        s.limit_client(&ctx, AuditEvent::Activate, None).await?;
         let token_hash = passwords::token_hash(&form.t);
         let (outcome, activation) = peek(&s, &token_hash).await.map_err(|e| ctx.internal(e))?;
         let Some(activation) = activation else { return Ok((outcome, None)) };
@@ -324,8 +330,8 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<Activat
         let now = s.clock.now();
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Activated);
-        let notice = s.mail(&account, "notice-activated", subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
-        let mut audit = s.audit_entry(&ctx, "activate", Some(&account.username), Ok(()));
+        let notice = s.mail(&account, MailKind::NoticeActivated, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+        let mut audit = s.audit_entry(&ctx, AuditEvent::Activate, Some(&account.username), Ok(()));
         audit.detail = Some(format!("portal password of {} activated", activation.reference));
         let outcome = s.store.activate(&token_hash, now, &notice, &audit).await.map_err(|e| ctx.internal(e))?;
         if outcome == ActivationOutcome::Activated {
@@ -339,30 +345,23 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<Activat
         Err(e) => return error_page(lang, &form.t, e.code, &reference),
     };
     if let Some(code) = outcome_code(outcome) {
-        s.refuse(&ctx, "activate", username.as_deref(), code).await;
+        s.refuse(&ctx, AuditEvent::Activate, username.as_deref(), code).await;
         return error_page(lang, &form.t, code, &reference);
     }
-    let body = format!(
-        "<section class=\"card narrow\" aria-labelledby=\"t\"><h1 id=\"t\">{title}</h1>\
-<div class=\"notice\" role=\"status\" data-testid=\"activated\"><p><strong>{done}</strong></p></div>\
-<ol><li>{s1}</li><li>{s2}</li></ol>\
-<p class=\"muted\">{ref_label}: <code data-testid=\"reference\">{reference}</code></p></section>",
-        title = tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password"),
-        done = tr(lang, "Mật khẩu mới đã được kích hoạt.", "The new password is now active."),
-        s1 = tr(
-            lang,
-            "Mở phần mềm BHXH và đăng nhập bằng mật khẩu mới trong email.",
-            "Open the BHXH software and log in with the new password from the email."
-        ),
-        s2 = tr(
-            lang,
-            "Hệ thống sẽ yêu cầu đổi mật khẩu ngay; hãy đặt mật khẩu của riêng bạn.",
-            "You will be asked to change it at once; choose a password of your own."
-        ),
-        ref_label = tr(lang, "Mã tham chiếu", "Reference"),
-        reference = esc(&reference),
-    );
-    html::page(lang, axum::http::StatusCode::OK, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), "", &body)
+    let body = html! {
+        section class="card narrow" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Kích hoạt mật khẩu mới", "Activate the new password")) }
+            div class="notice" role="status" data-testid="activated" {
+                p { strong { (tr(lang, "Mật khẩu mới đã được kích hoạt.", "The new password is now active.")) } }
+            }
+            ol {
+                li { (tr(lang, "Mở phần mềm BHXH và đăng nhập bằng mật khẩu mới trong email.", "Open the BHXH software and log in with the new password from the email.")) }
+                li { (tr(lang, "Hệ thống sẽ yêu cầu đổi mật khẩu ngay; hãy đặt mật khẩu của riêng bạn.", "You will be asked to change it at once; choose a password of your own.")) }
+            }
+            p class="muted" { (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) } }
+        }
+    };
+    activation_page(lang, StatusCode::OK, html! {}, body)
 }
 
 #[cfg(test)]

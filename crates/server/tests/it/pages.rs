@@ -3,12 +3,11 @@
 //! against this real server, SQLite and SMTP. Screenshots land in
 //! `ui/test-results/screenshots` as test artefacts.
 
-mod common;
 
 use std::process::Command;
 
 use bhxh_server::passwords::Hasher;
-use common::*;
+use crate::common::*;
 use zeroize::Zeroizing;
 
 const USER: &str = "ketoan01";

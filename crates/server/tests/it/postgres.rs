@@ -3,11 +3,10 @@
 //! activation link, the staff console's reset, and two servers sharing one database —
 //! the reason to outgrow SQLite.
 
-mod common;
 
 use bhxh_protocol::Purpose;
 use bhxh_server::store::{Engine, Store};
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const USER: &str = "ketoan01";
@@ -106,7 +105,7 @@ async fn rate_limits_hold_on_postgres() {
         last = srv.login(USER, "Sai-mat-khau-1!").await;
     }
     assert_eq!((last.0, code(&last.1)), (429, "RATE_LIMITED"), "{}", last.1);
-    let cleared = srv.store.clear_limits(&bhxh_server::http::user_limit_key(USER, "")).await.unwrap();
+    let cleared = srv.store.clear_limits(&bhxh_server::context::user_limit_prefix(USER)).await.unwrap();
     assert!(cleared >= 1);
     assert_eq!(code(&srv.login(USER, "Sai-mat-khau-1!").await.1), "INVALID_CREDENTIALS");
 }

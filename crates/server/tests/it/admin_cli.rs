@@ -1,11 +1,10 @@
 //! The support staff's commands, run as the real binary against a real database.
 //! Staff never see or set a password: no command takes one, none prints one.
 
-mod common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn cli(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bhxh-server"))

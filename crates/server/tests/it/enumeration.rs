@@ -2,12 +2,10 @@
 //! shape, same work. The timing difference is measured and printed, not asserted
 //! (tests assert behaviour; the figure goes into the closing note).
 
-mod common;
-
 use std::time::Instant;
 
 use bhxh_protocol::Purpose;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn shape(v: &Value) -> Vec<(String, usize)> {

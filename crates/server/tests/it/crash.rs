@@ -9,13 +9,12 @@
 //! its audit line, its two mails and the account's temporary password all exist
 //! together or not at all. Then it restarts the server on the same files and repeats.
 
-mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bhxh_server::store::Store;
-use common::*;
+use crate::common::*;
 use rand::Rng;
 use sqlx::Row;
 

@@ -1,10 +1,9 @@
 //! The outbox under a failing relay: SMTP down during 100 resets, then back.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
@@ -28,7 +27,7 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
     assert_eq!(queued.len(), 2 * N);
     assert!(queued.iter().all(|m| m.status == "pending"));
     assert!(queued.iter().any(|m| m.attempts > 0 && m.last_error.is_some()), "the worker tried and failed");
-    assert!(queued.iter().filter(|m| m.kind == "reset").all(|m| m.has_secret), "passwords wait encrypted");
+    assert!(queued.iter().filter(|m| m.kind == "reset").all(|m| m.has_secret()), "passwords wait encrypted");
 
     // The relay comes back on the same port.
     let sink = SmtpSink::start(&srv.data.path().join("received"), port);
@@ -46,7 +45,7 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
         password_in(resets[0]);
     }
     let after = srv.store.list_mail(10_000).await.unwrap();
-    assert!(after.iter().all(|m| m.status == "sent" && !m.has_secret), "secrets are wiped once delivered");
+    assert!(after.iter().all(|m| m.status == "sent" && !m.has_secret()), "secrets are wiped once delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,9 @@
 //! server: refused without a login, every action audited with the staff member's name,
 //! and no page, answer or log line that shows a password.
 
-mod common;
 
 use bhxh_server::passwords::Hasher;
-use common::*;
+use crate::common::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use zeroize::Zeroizing;
@@ -119,7 +118,7 @@ async fn a_wrong_password_or_a_disabled_member_cannot_log_in_and_it_is_audited()
     let refused = srv.store.audit_by_reference(&wrong).await.unwrap();
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!((refused[0].event.as_str(), refused[0].actor.as_str()), ("staff.login", "staff:hotro.an"));
-    assert_eq!(refused[0].error_code.as_deref(), Some("STAFF_LOGIN_FAILED"));
+    assert_eq!(refused[0].error_code(), Some("STAFF_LOGIN_FAILED"));
     let accepted = srv.store.audit_by_reference(&ok).await.unwrap();
     assert_eq!(accepted[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
     assert_eq!(accepted[0].outcome, "ok");

@@ -1,6 +1,6 @@
 //! Test support: the fixture PKI, a real SMTP server, the server on port 0, and a
 //! "token" in software (the fixture keys) that signs exactly as a client would.
-#![allow(dead_code)]
+
 
 use std::path::Path;
 use std::time::Duration;
@@ -116,14 +116,20 @@ impl TestServer {
         let notice = bhxh_server::store::NewMail {
             message_id: format!("setup-{username}@test"),
             account_id: Some(account.id),
-            kind: "notice-changed".into(),
+            kind: bhxh_server::store::MailKind::NoticeChanged,
             recipient: "setup@test.invalid".into(),
             subject: "setup".into(),
             body: "setup".into(),
             secret: None,
             reference: "RC-TEST-0000".into(),
         };
-        let audit = bhxh_server::store::AuditEntry { reference: "RC-TEST-0000".into(), event: "test.setup".into(), outcome: "ok".into(), actor: "test".into(), ..Default::default() };
+        let audit = bhxh_server::store::AuditEntry::new(
+            "RC-TEST-0000".into(),
+            self.clock.now(),
+            bhxh_server::store::AuditEvent::ChangePassword,
+            bhxh_server::store::Outcome::Ok,
+            "test".into(),
+        );
         self.store.change_password(account.id, &hash, self.clock.now(), &notice, &audit).await.unwrap();
     }
 

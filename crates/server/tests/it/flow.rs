@@ -1,10 +1,9 @@
 //! The whole recovery against the real server, SQLite and a real SMTP server:
 //! enrol → challenge → sign → complete → mail → login → must change → change.
 
-mod common;
 
 use bhxh_protocol::Purpose;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const USER: &str = "ketoan01";

@@ -3,9 +3,8 @@
 //! The captcha wrong / reused / expired; the link reused / expired / superseded; the
 //! email mismatch with the hotlines; the rate limits.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const USER: &str = "ketoan01";
@@ -150,7 +149,7 @@ async fn a_wrong_email_or_unknown_mst_gets_the_same_answer_with_the_hotlines() {
     nothing_written(&srv).await;
     // Recorded for staff under the MST.
     let lines = srv.store.audit_by_reference(wrong_email["reference"].as_str().unwrap()).await.unwrap();
-    assert_eq!(lines[0].error_code.as_deref(), Some("PORTAL_EMAIL_MISMATCH"));
+    assert_eq!(lines[0].error_code(), Some("PORTAL_EMAIL_MISMATCH"));
     assert_eq!(lines[0].detail.as_deref(), Some("mst=0101234567"));
 
     // Malformed input is refused before the captcha is spent.

@@ -1,0 +1,148 @@
+//! Logging in with the long-term or the temporary password, the forced change, the
+//! session behind a bearer token, logging out.
+
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bhxh_protocol::domain::normalize_username;
+use bhxh_protocol::wire::*;
+use bhxh_protocol::{ErrorCode, Username};
+
+use crate::clock::rfc3339;
+use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::mail::{self, MailFacts, NoticeKind};
+use crate::passwords;
+use crate::store::{AuditEvent, MailKind, NewSession, SessionRow};
+
+/// The `/v1/auth` routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/change-password", post(change_password))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/auth/session", get(session_info))
+}
+
+/// The live session named by `Authorization: Bearer …`, or `SESSION_INVALID`.
+async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionRow, ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    if token.is_empty() {
+        return Err(ctx.err(ErrorCode::SessionInvalid));
+    }
+    let hash = passwords::token_hash(token);
+    match s.store.session(&hash, s.clock.now()).await.map_err(|e| ctx.internal(e))? {
+        Some(session) => Ok(session),
+        None => Err(ctx.err(ErrorCode::SessionInvalid)),
+    }
+}
+
+/// Logs in with the long-term or the temporary password. Both hashes are always
+/// verified (the missing one against a dummy), so the answer takes the same time
+/// whether the account exists, has a temporary password, or neither.
+async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::Login;
+    let password = req.password.into_zeroizing();
+    let username = normalize_username(&req.username);
+    s.limit_client(&ctx, EVENT, Some(&username)).await?;
+    s.limit_user(&ctx, EVENT, &username).await?;
+    let account = match Username::parse(&username) {
+        Ok(u) => s.store.account_by_username(u.as_str()).await.map_err(|e| ctx.internal(e))?,
+        Err(_) => None,
+    };
+    let (long_hash, temp_hash) = match &account {
+        Some(a) => (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none())),
+        None => (None, None),
+    };
+    let long_ok = s.hasher.verify(password.clone(), long_hash).await.map_err(|e| ctx.internal(e))?;
+    let temp_ok = s.hasher.verify(password, temp_hash).await.map_err(|e| ctx.internal(e))?;
+    let Some(account) = account.filter(|_| long_ok || temp_ok) else {
+        return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
+    };
+    let now = s.clock.now();
+    let (token, token_hash) = passwords::session_token();
+    let must_change = !long_ok;
+    let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + s.config.session_ttl_secs };
+    let mut entry = s.audit_entry(&ctx, EVENT, Some(&username), Ok(()));
+    if must_change {
+        if account.temp_expires_at.is_some_and(|t| now > t) {
+            return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::TempPasswordExpired).await);
+        }
+        entry.detail = Some(format!("temporary password of {} used", account.temp_reference.as_deref().unwrap_or("?")));
+        let won = s.store.use_temp_password(account.id, &session, now, &entry).await.map_err(|e| ctx.internal(e))?;
+        if !won {
+            return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
+        }
+    } else {
+        s.store.create_session(account.id, &session, &entry).await.map_err(|e| ctx.internal(e))?;
+    }
+    Ok(Json(LoginResponse {
+        session_token: token,
+        must_change_password: must_change,
+        expires_at: rfc3339(session.expires_at),
+        reference: ctx.reference.to_string(),
+    }))
+}
+
+/// Sets a new long-term password. With a must-change session the current password is
+/// the temporary one; the new one may never equal it.
+async fn change_password(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<Ack>, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::ChangePassword;
+    let current = req.current_password.into_zeroizing();
+    let new = req.new_password.into_zeroizing();
+    let session = bearer(&s, &ctx, &headers).await?;
+    let account = &session.account;
+    s.limit_user(&ctx, EVENT, &account.username).await?;
+    let current_hash = if session.must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
+    if !s.hasher.verify(current.clone(), current_hash).await.map_err(|e| ctx.internal(e))? {
+        return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
+    }
+    if !bhxh_protocol::domain::password_policy(&new, &account.username).is_empty() {
+        return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordPolicy).await);
+    }
+    let equals_temp = match &account.temp_password_hash {
+        Some(h) => s.hasher.verify(new.clone(), Some(h.clone())).await.map_err(|e| ctx.internal(e))?,
+        None => false,
+    };
+    if *new == *current || equals_temp {
+        return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordReuse).await);
+    }
+    let new_hash = s.hasher.hash(new).await.map_err(|e| ctx.internal(e))?;
+    let now = s.clock.now();
+    let reference = ctx.reference.to_string();
+    let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+    let (subject, body) = mail::notice_mail(&facts, NoticeKind::Changed);
+    let notice = s.mail(account, MailKind::NoticeChanged, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+    let entry = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
+    s.store.change_password(account.id, &new_hash, now, &notice, &entry).await.map_err(|e| ctx.internal(e))?;
+    s.wake.notify_one();
+    Ok(Json(Ack { reference }))
+}
+
+async fn logout(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Result<Json<Ack>, ApiError> {
+    let session = bearer(&s, &ctx, &headers).await?;
+    let entry = s.audit_entry(&ctx, AuditEvent::Logout, Some(&session.account.username), Ok(()));
+    s.store.delete_session(&session.token_hash, &entry).await.map_err(|e| ctx.internal(e))?;
+    Ok(Json(Ack { reference: ctx.reference.to_string() }))
+}
+
+async fn session_info(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Result<Json<SessionInfo>, ApiError> {
+    let session = bearer(&s, &ctx, &headers).await?;
+    Ok(Json(SessionInfo {
+        username: session.account.username.clone(),
+        must_change_password: session.must_change,
+        expires_at: rfc3339(session.expires_at),
+        reference: ctx.reference.to_string(),
+    }))
+}

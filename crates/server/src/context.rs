@@ -1,0 +1,266 @@
+//! The request context every handler shares: the application state, the per-request
+//! facts (reference, language, client address), the JSON extractor and error answer,
+//! and the steps handlers repeat (audit lines, refusals, rate limits, mails).
+//!
+//! Internals never reach the client: an unexpected error is logged with the request's
+//! reference code and answered as `INTERNAL` with that reference.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::header::{HeaderValue, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bhxh_protocol::wire::ErrorBody;
+use bhxh_protocol::{ErrorCode, Lang, Reference};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::mail::{self, OutboxKey, Secrets};
+use crate::passwords::Hasher;
+use crate::store::{Account, AuditEntry, AuditEvent, MailKind, NewMail, Store};
+use crate::verify::TrustStore;
+
+/// Everything a handler needs; one struct, cloned per request (all fields are cheap).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// The origin clients reach this server at, hashed into what they sign.
+    pub origin: Arc<str>,
+    pub store: Store,
+    pub trust: Arc<TrustStore>,
+    pub hasher: Hasher,
+    pub clock: Clock,
+    pub outbox_key: OutboxKey,
+    /// Wakes the outbox worker when a mail is enqueued.
+    pub wake: Arc<Notify>,
+    /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
+    pub captcha_tap: Option<crate::portal::CaptchaTap>,
+}
+
+/// Per-request facts every answer and audit line carries.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub reference: Reference,
+    pub lang: Lang,
+    pub client: String,
+}
+
+/// Gives each request its reference code and context, bounds its time, and stamps the
+/// reference on the answer (`X-Reference`), errors from extractors included.
+pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let lang = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_header)
+        .unwrap_or_default();
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string());
+    let ctx = Ctx { reference: Reference::new(), lang, client: forwarded.or(peer).unwrap_or_else(|| "unknown".into()) };
+    req.extensions_mut().insert(ctx.clone());
+    let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
+    let mut response = match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(reference = %ctx.reference, "request timed out");
+            ctx.err(ErrorCode::RequestTimeout).into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(ctx.reference.as_str()) {
+        response.headers_mut().entry("x-reference").or_insert(v);
+    }
+    response
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Ctx>().cloned().unwrap_or_else(Ctx::unknown))
+    }
+}
+
+impl Ctx {
+    /// The context of a request that did not pass through [`context_layer`].
+    pub fn unknown() -> Ctx {
+        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into() }
+    }
+
+    /// An error answer with this request's reference and language.
+    pub fn err(&self, code: ErrorCode) -> ApiError {
+        ApiError { code, reference: self.reference.clone(), lang: self.lang, retry_after: None }
+    }
+
+    /// Logs an unexpected error under the reference and answers `INTERNAL`.
+    pub fn internal(&self, e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(reference = %self.reference, error = %e, "internal error");
+        self.err(ErrorCode::Internal)
+    }
+}
+
+/// `Json<T>` whose rejections are answered in the catalogue's shape.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = req.extensions().get::<Ctx>().cloned();
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::BodyTooLarge
+                } else {
+                    ErrorCode::MalformedRequest
+                };
+                let ctx = ctx.unwrap_or_else(Ctx::unknown);
+                tracing::info!(reference = %ctx.reference, rejection = %rejection.body_text(), "request body refused");
+                Err(ctx.err(code))
+            }
+        }
+    }
+}
+
+/// An error answer: `{code, message, hint, reference}` with the code's status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub reference: Reference,
+    pub lang: Lang,
+    pub retry_after: Option<u64>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            code: self.code.as_str().into(),
+            message: self.code.message(self.lang).into(),
+            hint: self.code.hint(self.lang).into(),
+            reference: self.reference.to_string(),
+            retry_after: self.retry_after,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+// ---- shared steps -------------------------------------------------------------------
+
+impl AppState {
+    /// An audit line of this request, by the user.
+    pub(crate) fn audit_entry(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, outcome: Result<(), ErrorCode>) -> AuditEntry {
+        let mut entry = AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), "user".into());
+        entry.username = username.filter(|u| !u.is_empty()).map(str::to_string);
+        entry.client_addr = Some(ctx.client.clone());
+        entry
+    }
+
+    /// Records a refused attempt and turns it into the answer.
+    pub(crate) async fn refuse(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode) -> ApiError {
+        self.refuse_with(ctx, event, username, code, None).await
+    }
+
+    /// [`AppState::refuse`] with a detail on the audit line (never a secret).
+    pub(crate) async fn refuse_detail(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode, detail: String) -> ApiError {
+        self.refuse_with(ctx, event, username, code, Some(detail)).await
+    }
+
+    async fn refuse_with(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode, detail: Option<String>) -> ApiError {
+        let mut entry = self.audit_entry(ctx, event, username, Err(code));
+        entry.detail = detail;
+        if let Err(e) = self.store.audit(&entry).await {
+            return ctx.internal(e);
+        }
+        ctx.err(code)
+    }
+
+    /// Counts a hit on `key`; past `max` in the window, answers `RATE_LIMITED`.
+    pub(crate) async fn limit(&self, ctx: &Ctx, key: &str, max: u32, window: i64, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let (count, start) = self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?;
+        if count > i64::from(max) {
+            let mut err = self.refuse(ctx, event, username, ErrorCode::RateLimited).await;
+            err.retry_after = Some((start + window - now).max(1) as u64);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// The per-client limit of an event.
+    pub(crate) async fn limit_client(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+        let l = &self.config.limits;
+        self.limit(ctx, &format!("client:{}:{event}", ctx.client), l.per_client, l.per_client_window_secs, event, username)
+            .await
+    }
+
+    /// The per-username limit of an event.
+    pub(crate) async fn limit_user(&self, ctx: &Ctx, event: AuditEvent, username: &str) -> Result<(), ApiError> {
+        let l = &self.config.limits;
+        self.limit(ctx, &user_limit_key(username, event), l.per_username, l.per_username_window_secs, event, Some(username))
+            .await
+    }
+
+    /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
+    pub(crate) fn mail(&self, account: &Account, kind: MailKind, subject: String, body: String, reference: &str, password: Option<&str>) -> anyhow::Result<NewMail> {
+        let secrets = password.map(|p| Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
+        self.mail_with(account, kind, subject, body, reference, secrets.as_ref())
+    }
+
+    /// A mail for `account` whose placeholders are sealed in the outbox until delivery.
+    pub(crate) fn mail_with(
+        &self,
+        account: &Account,
+        kind: MailKind,
+        subject: String,
+        body: String,
+        reference: &str,
+        secrets: Option<&Secrets>,
+    ) -> anyhow::Result<NewMail> {
+        let message_id = mail::new_message_id();
+        let secret = secrets.map(|s| self.outbox_key.seal_secrets(&message_id, s)).transpose()?;
+        Ok(NewMail {
+            message_id,
+            account_id: Some(account.id),
+            kind,
+            recipient: account.email.clone(),
+            subject,
+            body,
+            secret,
+            reference: reference.into(),
+        })
+    }
+}
+
+/// What every rate-limit key of a username starts with; unlocking clears them all.
+pub fn user_limit_prefix(username: &str) -> String {
+    format!("user:{username}:")
+}
+
+/// Rate-limit key of a username's event.
+pub fn user_limit_key(username: &str, event: AuditEvent) -> String {
+    format!("{}{event}", user_limit_prefix(username))
+}

@@ -1,0 +1,188 @@
+//! What the mails say: Vietnamese first, then English. A secret (the password, the
+//! activation link) stands in a body only as a placeholder, filled in at delivery.
+
+use crate::clock::vn_time;
+
+/// Where the temporary password goes in a stored body; filled in only at delivery.
+pub const PASSWORD_PLACEHOLDER: &str = "{{TEMP_PASSWORD}}";
+/// Where a portal mail's activation link goes; a secret too (it activates the password).
+pub const LINK_PLACEHOLDER: &str = "{{ACTIVATION_LINK}}";
+
+/// Facts a mail reports.
+#[derive(Debug)]
+pub struct MailFacts<'a> {
+    pub username: &'a str,
+    pub at: i64,
+    pub reference: &'a str,
+    pub hotline: &'a str,
+}
+
+/// `ke****01`: enough for the owner to recognise, not enough to learn it.
+pub fn mask_username(username: &str) -> String {
+    let chars: Vec<char> = username.chars().collect();
+    if chars.len() <= 4 {
+        return format!("{}***", chars.first().map(|c| c.to_string()).unwrap_or_default());
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+
+/// How a reset was asked for, as the reset mail tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetVia {
+    /// Proven with the user's digital-signature token.
+    Token,
+    /// Started by support staff for a caller who proved who they are by phone.
+    Staff,
+}
+
+/// The reset mail: subject and body with [`PASSWORD_PLACEHOLDER`] where the password goes.
+pub fn reset_mail(f: &MailFacts<'_>, expires_at: i64) -> (String, String) {
+    reset_mail_via(f, expires_at, ResetVia::Token)
+}
+
+/// [`reset_mail`] for a reset asked for `via` the token or support staff.
+pub fn reset_mail_via(f: &MailFacts<'_>, expires_at: i64, via: ResetVia) -> (String, String) {
+    let (how_vi, how_en) = match via {
+        ResetVia::Token => (
+            "Theo yêu cầu lấy lại mật khẩu đã được xác thực bằng chữ ký số (token)",
+            "After a password recovery proven with your digital-signature token,",
+        ),
+        ResetVia::Staff => (
+            "Theo yêu cầu qua tổng đài hỗ trợ, sau khi nhân viên đã xác minh danh tính người gọi",
+            "At your request by phone, after support staff verified who you are,",
+        ),
+    };
+    let user = mask_username(f.username);
+    let (at, exp) = (vn_time(f.at), vn_time(expires_at));
+    let subject = format!("[BHXH] Mật khẩu tạm thời cho tài khoản {user} / Temporary password");
+    let body = format!(
+        "Kính gửi Quý khách,\n\n\
+{how_vi}, hệ thống đã cấp mật khẩu tạm thời cho tài khoản {user}.\n\n\
+  Thời gian:      {at} (giờ Việt Nam)\n\
+  Mã tham chiếu:  {reference}\n\
+  Mật khẩu tạm thời: {PASSWORD_PLACEHOLDER}\n\n\
+Việc cần làm tiếp theo:\n\
+  1. Mở phần mềm BHXH và đăng nhập bằng mật khẩu tạm thời trên.\n\
+  2. Hệ thống sẽ yêu cầu đổi mật khẩu ngay; hãy đặt mật khẩu mới của riêng bạn.\n\
+Mật khẩu tạm thời chỉ dùng được một lần và hết hạn lúc {exp}. Mật khẩu cũ vẫn dùng được cho đến khi bạn đăng nhập bằng mật khẩu tạm thời.\n\n\
+Không phải bạn yêu cầu? Hãy gọi ngay tổng đài {hotline} và đọc mã tham chiếu {reference}. Không chia sẻ mật khẩu này với bất kỳ ai, kể cả nhân viên hỗ trợ.\n\n\
+-- \nEnglish\n\n\
+{how_en} the system has issued a temporary password for account {user}.\n\n\
+  Time:               {at} (Vietnam time)\n\
+  Reference code:     {reference}\n\
+  Temporary password: {PASSWORD_PLACEHOLDER}\n\n\
+What to do next:\n\
+  1. Open the BHXH software and log in with the temporary password above.\n\
+  2. You will be asked to change it at once; choose a new password of your own.\n\
+The temporary password works once and expires at {exp}. Your old password keeps working until you log in with the temporary one.\n\n\
+Not you? Call the hotline {hotline} at once and read out the reference code {reference}. Never share this password with anyone, support staff included.\n",
+        reference = f.reference,
+        hotline = f.hotline,
+    );
+    (subject, body)
+}
+
+/// The portal mail: the temporary password and, at the end, the activation link
+/// (both placeholders, filled in only at delivery).
+pub fn portal_mail(f: &MailFacts<'_>, link_expires_at: i64, password_expires_at: i64) -> (String, String) {
+    let user = f.username;
+    let (at, link_exp, exp) = (vn_time(f.at), vn_time(link_expires_at), vn_time(password_expires_at));
+    let subject = "[BHXH] Mật khẩu mới - cần kích hoạt / New password - activation needed".to_string();
+    let body = format!(
+        "Kính gửi Quý khách,\n\n\
+Theo yêu cầu lấy lại mật khẩu trên cổng giao dịch điện tử BHXH (mã số thuế và email đã đăng ký), hệ thống đã cấp mật khẩu mới cho tài khoản {user}.\n\n\
+  Thời gian:      {at} (giờ Việt Nam)\n\
+  Mã tham chiếu:  {reference}\n\
+  Mật khẩu mới:   {PASSWORD_PLACEHOLDER}\n\n\
+Mật khẩu mới CHỈ có hiệu lực sau khi bạn nhấn vào đường link kích hoạt ở cuối thư này, trước {link_exp}. \
+Mật khẩu cũ vẫn dùng được cho đến khi bạn kích hoạt. Sau khi kích hoạt, đăng nhập bằng mật khẩu mới và đổi ngay mật khẩu của riêng bạn; \
+mật khẩu mới hết hạn lúc {exp}.\n\n\
+Không phải bạn yêu cầu? Đừng nhấn vào đường link; hãy gọi tổng đài {hotline} và đọc mã tham chiếu {reference}.\n\n\
+-- \nEnglish\n\n\
+A password request on the BHXH e-filing portal (tax code and registered email) has issued a new password for account {user}.\n\n\
+  Time:           {at} (Vietnam time)\n\
+  Reference code: {reference}\n\
+  New password:   {PASSWORD_PLACEHOLDER}\n\n\
+The new password works ONLY after you open the activation link at the end of this mail, before {link_exp}. \
+Your old password keeps working until then. Then log in with the new password and change it at once; it expires at {exp}.\n\n\
+Not you? Do not open the link; call the hotline {hotline} and read out the reference code {reference}.\n\n\
+Đường link kích hoạt / Activation link:\n{LINK_PLACEHOLDER}\n",
+        reference = f.reference,
+        hotline = f.hotline,
+    );
+    (subject, body)
+}
+
+/// The notification without a password that follows every reset and every change.
+pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
+    let user = mask_username(f.username);
+    let at = vn_time(f.at);
+    let (vi_what, en_what, vi_subject, en_subject) = match kind {
+        NoticeKind::Reset => (
+            "mật khẩu đã được cấp lại bằng chữ ký số (token)",
+            "the password was reset with the digital-signature token",
+            "Thông báo cấp lại mật khẩu",
+            "Password reset notice",
+        ),
+        NoticeKind::Changed => (
+            "mật khẩu đã được thay đổi",
+            "the password was changed",
+            "Thông báo đổi mật khẩu",
+            "Password changed",
+        ),
+        NoticeKind::Activated => (
+            "mật khẩu mới đã được kích hoạt qua đường link trong email; mật khẩu cũ không còn dùng được",
+            "the new password was activated with the emailed link; the old password no longer works",
+            "Thông báo kích hoạt mật khẩu mới",
+            "New password activated",
+        ),
+        NoticeKind::StaffReset => (
+            "nhân viên hỗ trợ đã cấp lại mật khẩu theo yêu cầu qua điện thoại; mật khẩu tạm thời được gửi trong một thư riêng",
+            "support staff reset the password at your request by phone; the temporary password is in a separate mail",
+            "Thông báo cấp lại mật khẩu",
+            "Password reset notice",
+        ),
+    };
+    let subject = format!("[BHXH] {vi_subject} / {en_subject}");
+    let body = format!(
+        "Kính gửi Quý khách,\n\n\
+Tài khoản {user}: {vi_what} lúc {at} (giờ Việt Nam). Mã tham chiếu: {reference}.\n\
+Thư này không chứa mật khẩu. Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline} và đọc mã tham chiếu trên.\n\n\
+-- \nEnglish\n\n\
+Account {user}: {en_what} at {at} (Vietnam time). Reference code: {reference}.\n\
+This mail holds no password. If this was not you, call the hotline {hotline} at once and read out the reference code.\n",
+        reference = f.reference,
+        hotline = f.hotline,
+    );
+    (subject, body)
+}
+
+/// Which notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    Reset,
+    Changed,
+    Activated,
+    StaffReset,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mails_are_vietnamese_first_and_hold_no_password_unless_placeholdered() {
+        let f = MailFacts { username: "ketoan01", at: 1_764_000_000, reference: "RC-AAAA-BBBB", hotline: "1800 1260" };
+        let (subject, body) = reset_mail(&f, 1_764_086_400);
+        assert!(subject.starts_with("[BHXH] Mật khẩu tạm thời"));
+        assert!(body.find("Mật khẩu tạm thời").unwrap() < body.find("Temporary password").unwrap());
+        assert_eq!(body.matches(PASSWORD_PLACEHOLDER).count(), 2);
+        assert!(body.contains("RC-AAAA-BBBB") && body.contains("1800 1260") && body.contains("ke****01"));
+        assert!(!body.contains("ketoan01"));
+        let (_, notice) = notice_mail(&f, NoticeKind::Changed);
+        assert!(!notice.contains(PASSWORD_PLACEHOLDER));
+    }
+}

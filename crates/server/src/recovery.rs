@@ -1,0 +1,212 @@
+//! Token recovery: `POST /v1/recovery/challenge` and `POST /v1/recovery/complete`
+//! (protocol v1 steps 1 and 4), for both purposes (a temporary password, the usernames
+//! of the token's MST).
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use bhxh_protocol::domain::normalize_username;
+use bhxh_protocol::vnid::msts;
+use bhxh_protocol::wire::*;
+use bhxh_protocol::{to_be_signed, ErrorCode, Purpose, Secret, Username};
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use crate::clock::rfc3339;
+use crate::config::Delivery;
+use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::mail::{self, MailFacts, NoticeKind};
+use crate::passwords;
+use crate::store::{AuditEvent, Challenge, MailKind, ResetWrite};
+use crate::verify::check_signature;
+
+/// The recovery routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/recovery/challenge", post(challenge)).route("/v1/recovery/complete", post(complete))
+}
+
+/// Issues a challenge. It does not look the username up at all, so the answer for an
+/// unknown username is the same in status, shape and work.
+async fn challenge(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> Result<Json<ChallengeResponse>, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::Challenge;
+    let username = match req.purpose {
+        Purpose::UsernameLookup => None,
+        _ => match Username::parse(&req.username) {
+            Ok(u) => Some(u),
+            Err(code) => return Err(s.refuse(&ctx, EVENT, None, code).await),
+        },
+    };
+    let name = username.as_ref().map(Username::as_str);
+    s.limit_client(&ctx, EVENT, name).await?;
+    if let Some(name) = name {
+        s.limit_user(&ctx, EVENT, name).await?;
+    }
+    let now = s.clock.now();
+    let mut nonce = [0u8; 32];
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let audit = s.audit_entry(&ctx, EVENT, name, Ok(()));
+    let c = Challenge {
+        id: URL_SAFE_NO_PAD.encode(id),
+        username,
+        purpose: req.purpose,
+        nonce: STANDARD.encode(nonce),
+        origin: s.origin.to_string(),
+        created_at: now,
+        expires_at: now + s.config.challenge_ttl_secs,
+        used_at: None,
+    };
+    s.store.insert_challenge(&c, &audit).await.map_err(|e| ctx.internal(e))?;
+    Ok(Json(ChallengeResponse {
+        challenge_id: c.id,
+        nonce: c.nonce,
+        origin: c.origin,
+        expires_at: rfc3339(c.expires_at),
+        reference: ctx.reference.to_string(),
+    }))
+}
+
+/// Runs every check of protocol v1 step 4 in order and stops at the first failure.
+async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<CompleteRequest>) -> Result<Response, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::Complete;
+    let claimed = normalize_username(&req.username);
+    s.limit_client(&ctx, EVENT, Some(&claimed)).await?;
+    let now = s.clock.now();
+
+    // 1. The challenge: exists, unused, unexpired, for this username and purpose.
+    let ch = match s.store.challenge(&req.challenge_id).await.map_err(|e| ctx.internal(e))? {
+        Some(c) => c,
+        None => return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await),
+    };
+    if ch.used_at.is_some() {
+        return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
+    }
+    // From here on a failure uses the challenge up: one attempt per challenge.
+    let fail = |code: ErrorCode, fingerprint: Option<String>| {
+        let s = s.clone();
+        let ctx = ctx.clone();
+        let ch_id = ch.id.clone();
+        let claimed = claimed.clone();
+        async move {
+            let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Err(code));
+            entry.cert_fingerprint = fingerprint;
+            match s.store.fail_challenge(&ch_id, code, s.clock.now(), &entry).await {
+                Ok(_) => ctx.err(code),
+                Err(e) => ctx.internal(e),
+            }
+        }
+    };
+    if now > ch.expires_at {
+        return Err(fail(ErrorCode::ChallengeExpired, None).await);
+    }
+    if ch.signed_username() != claimed || ch.purpose != req.purpose {
+        return Err(fail(ErrorCode::ChallengeMismatch, None).await);
+    }
+
+    // 2–4. The certificate: parses, valid now, key usage, key and algorithm, chain, CRL.
+    let cert_der = match STANDARD.decode(req.certificate.as_bytes()) {
+        Ok(d) if !d.is_empty() => d,
+        _ => return Err(fail(ErrorCode::CertMalformed, None).await),
+    };
+    let fingerprint = crate::verify::fingerprint(&cert_der);
+    let checked = match s.trust.check_certificate(&cert_der, req.algorithm, now) {
+        Ok(c) => c,
+        Err(code) => return Err(fail(code, Some(fingerprint)).await),
+    };
+
+    // 5. Bound to the account: pinned fingerprint, else the certificate's MST.
+    let (account, usernames) = match ch.purpose {
+        Purpose::UsernameLookup => {
+            let mut names = Vec::new();
+            for mst in msts(&checked.ids) {
+                names.extend(s.store.usernames_by_mst(mst.as_str()).await.map_err(|e| ctx.internal(e))?);
+            }
+            if msts(&checked.ids).next().is_none() {
+                return Err(fail(ErrorCode::CertNotBound, Some(fingerprint)).await);
+            }
+            (None, names)
+        }
+        _ => {
+            let account = s.store.account_by_username(&claimed).await.map_err(|e| ctx.internal(e))?;
+            let bound = account.as_ref().is_some_and(|a| match &a.cert_fingerprint {
+                Some(pin) => *pin == fingerprint,
+                None => msts(&checked.ids).any(|m| m.as_str() == a.mst),
+            });
+            match account {
+                Some(a) if bound => (Some(a), Vec::new()),
+                _ => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint)).await),
+            }
+        }
+    };
+
+    // 6. The signature, over the bytes the server rebuilds from what it stored.
+    let data = to_be_signed(ch.purpose, &ch.origin, ch.signed_username(), &ch.nonce);
+    let sig_ok = STANDARD
+        .decode(req.signature.as_bytes())
+        .map_err(|_| ErrorCode::SignatureInvalid)
+        .and_then(|sig| check_signature(&cert_der, req.algorithm, &data, &sig));
+    if let Err(code) = sig_ok {
+        return Err(fail(code, Some(fingerprint)).await);
+    }
+
+    let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Ok(()));
+    entry.cert_fingerprint = Some(fingerprint);
+    entry.detail = Some(format!("purpose={}; subject CN={}", req.purpose.as_str(), checked.common_name));
+    let Some(account) = account else {
+        let won = s.store.complete_lookup(&ch.id, now, &entry).await.map_err(|e| ctx.internal(e))?;
+        if !won {
+            return Err(ctx.err(ErrorCode::ChallengeUsed));
+        }
+        return Ok(Json(UsernameLookupComplete { usernames, reference: ctx.reference.to_string() }).into_response());
+    };
+
+    // Success: a temporary password, only its hash stored; mails in the same transaction.
+    let temp = Zeroizing::new(passwords::temporary_password());
+    let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
+    let expires = now + s.config.temp_password_ttl_secs;
+    let reference = ctx.reference.to_string();
+    let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+    let mut mails = Vec::new();
+    if s.config.deliver == Delivery::Email {
+        let (subject, body) = mail::reset_mail(&facts, expires);
+        mails.push(s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?);
+    }
+    let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
+    mails.push(s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?);
+    let won = s
+        .store
+        .complete_reset(ResetWrite {
+            challenge_id: &ch.id,
+            account_id: account.id,
+            temp_hash: &temp_hash,
+            temp_expires_at: expires,
+            reference: &reference,
+            now,
+            mails,
+            audit: entry,
+        })
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    if !won {
+        return Err(ctx.err(ErrorCode::ChallengeUsed));
+    }
+    s.wake.notify_one();
+    let masked = bhxh_protocol::Email::parse(&account.email).map(|e| e.masked()).unwrap_or_else(|_| "***".into());
+    Ok(Json(RecoveryComplete {
+        masked_email: masked,
+        reference,
+        password_expires_at: rfc3339(expires),
+        delivery: s.config.deliver.as_str().into(),
+        temporary_password: (s.config.deliver == Delivery::InApp).then(|| Secret::from(temp.to_string())),
+    })
+    .into_response())
+}
+

@@ -1,0 +1,143 @@
+//! What staff do: unlock an account (clear its rate limits), start a reset for a caller
+//! verified by phone, resend a mail. Each needs the session's CSRF token, writes its
+//! audit line in the transaction of its change, and redirects to the account page.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Form;
+use bhxh_protocol::ErrorCode;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::auth::{CsrfForm, Desk, OnAction, StaffError};
+use super::redirect;
+use crate::context::{user_limit_prefix, AppState};
+use crate::mail::{self, MailFacts, NoticeKind, ResetVia};
+use crate::passwords;
+use crate::store::{Account, AuditEvent, MailKind, MailStatus, NewMail, Outcome};
+
+/// The account an action is about, or the page that says why there is none.
+async fn account_for(s: &AppState, desk: &Desk, username: &str) -> Result<Account, StaffError> {
+    match s.store.account_by_username(username).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(desk.error(ErrorCode::AccountNotFound)),
+        Err(e) => Err(desk.internal(e)),
+    }
+}
+
+fn done(username: &str, what: &str, reference: &str) -> Response {
+    redirect(&format!("/account/{}?done={what}&r={reference}", url_escape(username)))
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) async fn unlock(
+    State(s): State<AppState>,
+    OnAction(desk): OnAction,
+    Path(username): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, StaffError> {
+    desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
+    let account = account_for(&s, &desk, &username).await?;
+    let cleared = s.store.clear_limits(&user_limit_prefix(&account.username)).await.map_err(|e| desk.internal(e))?;
+    let entry = desk.audit(&s, AuditEvent::StaffUnlock, Some(&account.username), format!("{cleared} rate-limit windows cleared"));
+    s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
+    Ok(done(&account.username, "unlock", desk.ctx.reference.as_str()))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    verified: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn start_reset(
+    State(s): State<AppState>,
+    OnAction(desk): OnAction,
+    Path(username): Path<String>,
+    form: Result<Form<ResetForm>, FormRejection>,
+) -> Result<Response, StaffError> {
+    desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
+    let Ok(Form(form)) = form else {
+        return Err(desk.error(ErrorCode::MalformedRequest));
+    };
+    let note: String = form.note.trim().chars().filter(|c| !c.is_control()).take(200).collect();
+    if form.verified != "yes" || note.is_empty() {
+        return Err(desk.error(ErrorCode::MalformedRequest));
+    }
+    let account = account_for(&s, &desk, &username).await?;
+    let result = async {
+        let now = s.clock.now();
+        let reference = desk.ctx.reference.to_string();
+        let temp = Zeroizing::new(passwords::temporary_password());
+        let temp_hash = s.hasher.hash(temp.clone()).await?;
+        let expires = now + s.config.temp_password_ttl_secs;
+        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff);
+        let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
+        let (subject, body) = mail::notice_mail(&facts, NoticeKind::StaffReset);
+        let notice = s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None)?;
+        let entry = desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
+        s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset, notice], &entry).await?;
+        s.wake.notify_one();
+        anyhow::Ok(())
+    };
+    result.await.map_err(|e| desk.internal(e))?;
+    Ok(done(&account.username, "reset", desk.ctx.reference.as_str()))
+}
+
+pub(super) async fn resend(
+    State(s): State<AppState>,
+    OnAction(desk): OnAction,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, StaffError> {
+    desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
+    let result = async {
+        let Some(m) = s.store.mail(id).await? else { return Ok(Err(ErrorCode::NoMailToResend)) };
+        let Some(account_id) = m.account_id else { return Ok(Err(ErrorCode::NoMailToResend)) };
+        let Some(account) = s.store.account_by_id(account_id).await? else { return Ok(Err(ErrorCode::AccountNotFound)) };
+        let now = s.clock.now();
+        let delivered = m.status != MailStatus::Pending;
+        // A mail whose body waits for a sealed secret cannot be rebuilt once delivered.
+        if delivered && m.kind.carries_secret() {
+            let mut entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), format!("mail {id} ({})", m.kind));
+            entry.outcome = Outcome::Rejected(ErrorCode::MailContentWiped);
+            s.store.audit(&entry).await?;
+            return Ok(Err(ErrorCode::MailContentWiped));
+        }
+        let copy = delivered.then(|| NewMail {
+            message_id: mail::new_message_id(),
+            account_id: Some(account.id),
+            kind: m.kind,
+            recipient: account.email.clone(),
+            subject: m.subject.clone(),
+            body: m.body.clone(),
+            secret: None,
+            reference: desk.ctx.reference.to_string(),
+        });
+        let detail = format!("mail {id} ({}) of {}", m.kind, m.reference);
+        let entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), detail);
+        if !s.store.resend_mail(id, copy.as_ref(), now, &entry).await? {
+            return Ok(Err(ErrorCode::NoMailToResend));
+        }
+        s.wake.notify_one();
+        anyhow::Ok(Ok(account.username))
+    };
+    match result.await.map_err(|e| desk.internal(e))? {
+        Ok(username) => Ok(done(&username, "resend", desk.ctx.reference.as_str())),
+        Err(code) => Err(desk.error(code)),
+    }
+}

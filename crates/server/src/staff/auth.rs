@@ -1,0 +1,309 @@
+//! Who is at the desk: the staff session as an extractor ([`OnPage`] redirects to the
+//! login, [`OnAction`] answers 401), the error page as [`StaffError`], the CSRF check,
+//! and the login, logout and language switch.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use bhxh_protocol::domain::normalize_username;
+use bhxh_protocol::{ErrorCode, Lang};
+use maud::html;
+use rand::RngCore;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::{page, redirect};
+use crate::context::{AppState, Ctx};
+use crate::html::{self, tr};
+use crate::passwords;
+use crate::store::{AuditEntry, AuditEvent, StaffSession};
+
+const COOKIE_NAME: &str = "bhxh_staff";
+const LANG_COOKIE: &str = "bhxh_staff_lang";
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The console's language: the staff member's choice (a cookie), else the browser's.
+pub(super) fn lang_of(ctx: &Ctx, headers: &HeaderMap) -> Lang {
+    match cookie(headers, LANG_COOKIE) {
+        Some("en") => Lang::En,
+        Some("vi") => Lang::Vi,
+        _ => ctx.lang,
+    }
+}
+
+async fn session(s: &AppState, headers: &HeaderMap) -> anyhow::Result<Option<StaffSession>> {
+    match cookie(headers, COOKIE_NAME) {
+        Some(token) if !token.is_empty() => s.store.staff_session(&passwords::token_hash(token), s.clock.now()).await,
+        _ => Ok(None),
+    }
+}
+
+// ---- errors -----------------------------------------------------------------------
+
+/// A refused console request: the login (for a page without a session) or the error
+/// page with its code and reference.
+#[derive(Debug)]
+pub(super) enum StaffError {
+    Login,
+    Page { lang: Lang, who: Option<Box<StaffSession>>, code: ErrorCode, reference: String },
+}
+
+impl StaffError {
+    /// The error page for `code`.
+    pub(super) fn code(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, code: ErrorCode) -> StaffError {
+        StaffError::Page { lang, who: who.cloned().map(Box::new), code, reference: ctx.reference.to_string() }
+    }
+
+    /// Logs an unexpected error under the reference and answers `INTERNAL`.
+    pub(super) fn internal(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, e: impl std::fmt::Display) -> StaffError {
+        tracing::error!(reference = %ctx.reference, error = %e, "staff console: internal error");
+        StaffError::code(ctx, lang, who, ErrorCode::Internal)
+    }
+}
+
+impl IntoResponse for StaffError {
+    fn into_response(self) -> Response {
+        match self {
+            StaffError::Login => redirect("/login"),
+            StaffError::Page { lang, who, code, reference } => {
+                let body = html! {
+                    section class="card" {
+                        (html::error_box(lang, code, &reference))
+                        p { a href="/" { (tr(lang, "Về trang tìm kiếm", "Back to search")) } }
+                    }
+                };
+                page(lang, html::status_of(code), who.as_deref(), tr(lang, "Lỗi", "Error"), body)
+            }
+        }
+    }
+}
+
+// ---- the signed-in staff member ---------------------------------------------------------
+
+/// A request from a signed-in staff member: its context, language and session.
+#[derive(Debug)]
+pub(super) struct Desk {
+    pub ctx: Ctx,
+    pub lang: Lang,
+    pub who: StaffSession,
+}
+
+impl Desk {
+    /// The error page for `code`, for this member.
+    pub(super) fn error(&self, code: ErrorCode) -> StaffError {
+        StaffError::code(&self.ctx, self.lang, Some(&self.who), code)
+    }
+
+    /// `INTERNAL`, logged under the reference.
+    pub(super) fn internal(&self, e: impl std::fmt::Display) -> StaffError {
+        StaffError::internal(&self.ctx, self.lang, Some(&self.who), e)
+    }
+
+    /// An audit line whose actor is this member.
+    pub(super) fn audit(&self, s: &AppState, event: AuditEvent, username: Option<&str>, detail: String) -> AuditEntry {
+        let mut e = s.audit_entry(&self.ctx, event, username, Ok(()));
+        e.actor = actor(&self.who);
+        e.detail = Some(detail);
+        e
+    }
+
+    /// Checks the form's CSRF token; a mismatch is audited and refused.
+    pub(super) async fn check_csrf(&self, s: &AppState, given: Option<&str>) -> Result<(), StaffError> {
+        if given.is_some_and(|c| csrf_matches(&self.who, c)) {
+            return Ok(());
+        }
+        let mut entry = s.audit_entry(&self.ctx, AuditEvent::StaffAction, None, Err(ErrorCode::StaffCsrf));
+        entry.actor = actor(&self.who);
+        let _ = s.store.audit(&entry).await;
+        Err(self.error(ErrorCode::StaffCsrf))
+    }
+
+    /// A console page for this member.
+    pub(super) fn page(&self, title: &str, body: maud::Markup) -> Response {
+        page(self.lang, StatusCode::OK, Some(&self.who), title, body)
+    }
+}
+
+fn actor(w: &StaffSession) -> String {
+    format!("staff:{} ({})", w.staff.username, w.staff.name)
+}
+
+fn csrf_matches(w: &StaffSession, given: &str) -> bool {
+    let (a, b) = (w.csrf.as_bytes(), given.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn desk(parts: &Parts, s: &AppState, page_request: bool) -> Result<Desk, StaffError> {
+    let ctx = parts.extensions.get::<Ctx>().cloned().unwrap_or_else(Ctx::unknown);
+    let lang = lang_of(&ctx, &parts.headers);
+    match session(s, &parts.headers).await {
+        Ok(Some(who)) => Ok(Desk { ctx, lang, who }),
+        Ok(None) if page_request => Err(StaffError::Login),
+        Ok(None) => Err(StaffError::code(&ctx, lang, None, ErrorCode::StaffLoginRequired)),
+        Err(e) => Err(StaffError::internal(&ctx, lang, None, e)),
+    }
+}
+
+/// A page request from a signed-in member; without a session, the login page.
+#[derive(Debug)]
+pub(super) struct OnPage(pub Desk);
+
+/// An action (a POST) from a signed-in member; without a session, 401.
+#[derive(Debug)]
+pub(super) struct OnAction(pub Desk);
+
+impl FromRequestParts<AppState> for OnPage {
+    type Rejection = StaffError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        desk(parts, s, true).await.map(OnPage)
+    }
+}
+
+impl FromRequestParts<AppState> for OnAction {
+    type Rejection = StaffError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        desk(parts, s, false).await.map(OnAction)
+    }
+}
+
+// ---- handlers -----------------------------------------------------------------------------
+
+pub(super) async fn not_found(ctx: Ctx, headers: HeaderMap) -> StaffError {
+    StaffError::code(&ctx, lang_of(&ctx, &headers), None, ErrorCode::NotFound)
+}
+
+pub(super) async fn set_lang(Path(to): Path<String>) -> Response {
+    let lang = if to == "en" { "en" } else { "vi" };
+    let mut r = redirect("/");
+    if let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Strict; Max-Age=31536000")) {
+        r.headers_mut().insert(SET_COOKIE, v);
+    }
+    r
+}
+
+fn login_form(lang: Lang, error: Option<(ErrorCode, &str)>) -> maud::Markup {
+    html! {
+        section class="card narrow" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Đăng nhập nhân viên hỗ trợ", "Support staff login")) }
+            @if let Some((code, reference)) = error { (html::error_box(lang, code, reference)) }
+            form method="post" action="/login" {
+                label for="username" { (tr(lang, "Tên đăng nhập", "Username")) }
+                input type="text" id="username" name="username" autocomplete="username" required autofocus;
+                label for="password" { (tr(lang, "Mật khẩu", "Password")) }
+                input type="password" id="password" name="password" autocomplete="current-password" required;
+                p { button class="primary" type="submit" data-testid="login" { (tr(lang, "Đăng nhập", "Log in")) } }
+            }
+            p class="muted" { (tr(
+                lang,
+                "Mọi thao tác trên bàn hỗ trợ đều được ghi nhật ký kèm tên nhân viên.",
+                "Every action on the support desk is logged with the staff member's name."
+            )) }
+        }
+    }
+}
+
+pub(super) async fn login_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Response {
+    let lang = lang_of(&ctx, &headers);
+    if let Ok(Some(_)) = session(&s, &headers).await {
+        return redirect("/");
+    }
+    page(lang, StatusCode::OK, None, tr(lang, "Đăng nhập", "Log in"), login_form(lang, None))
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) async fn login(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, StaffError> {
+    const EVENT: AuditEvent = AuditEvent::StaffLogin;
+    let lang = lang_of(&ctx, &headers);
+    let Ok(Form(form)) = form else {
+        return Err(StaffError::code(&ctx, lang, None, ErrorCode::MalformedRequest));
+    };
+    let password = Zeroizing::new(form.password);
+    let username = normalize_username(&form.username);
+    let refused = |code: ErrorCode| {
+        let title = tr(lang, "Đăng nhập", "Log in");
+        page(lang, html::status_of(code), None, title, login_form(lang, Some((code, ctx.reference.as_str()))))
+    };
+    let l = &s.config.limits;
+    let limits = async {
+        s.limit_client(&ctx, EVENT, None).await?;
+        s.limit(&ctx, &format!("staff:{username}:{EVENT}"), l.per_username, l.per_username_window_secs, EVENT, None).await
+    };
+    if let Err(e) = limits.await {
+        return Ok(refused(e.code));
+    }
+    let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
+    let staff = s.store.staff_by_username(&username).await.map_err(internal)?.filter(|st| st.disabled_at.is_none());
+    // Verified against a dummy when there is no such member: the same work either way.
+    let ok = s.hasher.verify(password, staff.as_ref().map(|st| st.password_hash.clone())).await.map_err(internal)?;
+    let Some(staff) = staff.filter(|_| ok) else {
+        let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffLoginFailed));
+        entry.actor = format!("staff:{username}");
+        s.store.audit(&entry).await.map_err(internal)?;
+        return Ok(refused(ErrorCode::StaffLoginFailed));
+    };
+    let (token, token_hash) = passwords::session_token();
+    let mut csrf = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut csrf);
+    let csrf: String = csrf.iter().map(|b| format!("{b:02x}")).collect();
+    let now = s.clock.now();
+    let ttl = s.config.staff_session_ttl_secs;
+    let mut entry = s.audit_entry(&ctx, EVENT, None, Ok(()));
+    entry.actor = format!("staff:{} ({})", staff.username, staff.name);
+    s.store.create_staff_session(staff.id, &token_hash, &csrf, now, now + ttl, &entry).await.map_err(internal)?;
+    let mut r = redirect("/");
+    let cookie = Zeroizing::new(format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}", token.expose()));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// A form that carries nothing but its CSRF token.
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+pub(super) async fn logout(
+    State(s): State<AppState>,
+    OnAction(desk): OnAction,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, StaffError> {
+    if !form.as_ref().is_ok_and(|f| csrf_matches(&desk.who, &f.csrf)) {
+        return Err(desk.error(ErrorCode::StaffCsrf));
+    }
+    let entry = desk.audit(&s, AuditEvent::StaffLogout, None, String::new());
+    s.store.delete_staff_session(&desk.who.token_hash, &entry).await.map_err(|e| desk.internal(e))?;
+    let mut r = redirect("/login");
+    r.headers_mut().insert(SET_COOKIE, HeaderValue::from_static("bhxh_staff=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    Ok(r)
+}

@@ -1,0 +1,86 @@
+//! The support desk's staff console: server-rendered pages on their own listener
+//! (loopback by default), behind a staff login.
+//!
+//! Staff find an account by reference code, username or MST, read the timeline of its
+//! attempts and the state of its mail, and can resend a mail, unlock the account (clear
+//! its rate limits) or start a reset for a caller who proved who they are by phone. They
+//! never see or choose a password: no page shows a password, a hash, a token or a link,
+//! and a password mail whose content was wiped after delivery cannot be resent.
+//!
+//! Every staff action and login is audited with the staff member's username and name.
+//! Sessions: a random token in an `HttpOnly; SameSite=Strict` cookie, stored hashed;
+//! every form carries the session's CSRF token, checked on every POST.
+//!
+//! Rooms: [`auth`] (the session extractors, the error page, login and logout),
+//! [`views`] (search, timeline, account page), [`actions`] (unlock, reset, resend).
+
+mod actions;
+mod auth;
+mod views;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bhxh_protocol::Lang;
+use maud::{html, Markup};
+
+use crate::context::{context_layer, AppState};
+use crate::html::{self, tr};
+use crate::store::StaffSession;
+
+/// The console's router (served on `staff_listen`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(views::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/lang/{to}", get(auth::set_lang))
+        .route("/account/{username}", get(views::account_page))
+        .route("/account/{username}/unlock", post(actions::unlock))
+        .route("/account/{username}/reset", post(actions::start_reset))
+        .route("/mail/{id}/resend", post(actions::resend))
+        .fallback(auth::not_found)
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
+        .with_state(state)
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+fn nav(lang: Lang, who: Option<&StaffSession>) -> Markup {
+    html! {
+        @if who.is_some() {
+            a href="/" { (tr(lang, "Tìm kiếm", "Search")) }
+        }
+        @match lang {
+            Lang::Vi => a href="/lang/en" lang="en" { "English" },
+            Lang::En => a href="/lang/vi" lang="vi" { "Tiếng Việt" },
+        }
+        @if let Some(w) = who {
+            span data-testid="staff-name" { (w.staff.name) }
+            form method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(w.csrf);
+                button class="link" type="submit" data-testid="logout" { (tr(lang, "Đăng xuất", "Log out")) }
+            }
+        }
+    }
+}
+
+/// A console page.
+fn page(lang: Lang, status: StatusCode, who: Option<&StaffSession>, title: &str, body: Markup) -> Response {
+    html::page(lang, status, title, tr(lang, "BHXH – Bàn hỗ trợ", "BHXH – Support desk"), nav(lang, who), body)
+}
+
+/// `Mã tham chiếu` / `Reference`.
+fn reference_label(lang: Lang) -> &'static str {
+    tr(lang, "Mã tham chiếu", "Reference")
+}

@@ -1,0 +1,377 @@
+//! What staff read: the search (reference code, username, MST), the timeline of
+//! attempts, and the account page with its password state, link, limits and mail.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use bhxh_protocol::domain::normalize_username;
+use bhxh_protocol::{ErrorCode, Lang, Mst, Reference, Username};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::auth::{OnPage, StaffError};
+use super::reference_label;
+use crate::clock::vn_time;
+use crate::context::{user_limit_prefix, AppState};
+use crate::html::tr;
+use crate::store::{Account, AuditEntry, AuditEvent, Mail, MailKind, MailStatus, Outcome};
+
+#[derive(Deserialize)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+fn search_form(lang: Lang, q: &str) -> Markup {
+    html! {
+        section class="card" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Tìm tài khoản", "Find an account")) }
+            form method="get" action="/" role="search" class="row" {
+                div {
+                    label for="q" { (tr(lang, "Mã tham chiếu, tên đăng nhập hoặc mã số thuế", "Reference code, username or tax code (MST)")) }
+                    input type="search" id="q" name="q" value=(q) placeholder="RC-7F3K-9Q2M · ketoan01 · 0101234567" autofocus;
+                }
+                button class="primary" type="submit" data-testid="search" { (tr(lang, "Tìm", "Search")) }
+            }
+        }
+    }
+}
+
+/// What staff read for an event: every event has its words (no fallback).
+pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
+    match event {
+        AuditEvent::Challenge => tr(lang, "Yêu cầu thử thách (token)", "Challenge requested (token)"),
+        AuditEvent::Complete => tr(lang, "Xác thực bằng token", "Token proof"),
+        AuditEvent::Login => tr(lang, "Đăng nhập", "Login"),
+        AuditEvent::Logout => tr(lang, "Đăng xuất", "Logout"),
+        AuditEvent::ChangePassword => tr(lang, "Đổi mật khẩu", "Password change"),
+        AuditEvent::Captcha => tr(lang, "Lấy mã captcha", "Captcha requested"),
+        AuditEvent::PortalRecover => tr(lang, "Lấy lại mật khẩu qua MST + email", "Portal recovery (MST + email)"),
+        AuditEvent::Activate => tr(lang, "Mở đường link kích hoạt", "Activation link opened"),
+        AuditEvent::StaffReset => tr(lang, "Nhân viên cấp lại mật khẩu", "Reset started by staff"),
+        AuditEvent::StaffUnlock => tr(lang, "Nhân viên mở khóa", "Unlocked by staff"),
+        AuditEvent::StaffResend => tr(lang, "Nhân viên gửi lại thư", "Mail resent by staff"),
+        AuditEvent::StaffLogin => tr(lang, "Nhân viên đăng nhập", "Staff login"),
+        AuditEvent::StaffView => tr(lang, "Nhân viên xem tài khoản", "Viewed by staff"),
+        AuditEvent::StaffSearch => tr(lang, "Nhân viên tìm kiếm", "Staff search"),
+        AuditEvent::StaffLogout => tr(lang, "Nhân viên đăng xuất", "Staff logout"),
+        AuditEvent::StaffAction => tr(lang, "Thao tác của nhân viên bị từ chối", "Staff action refused"),
+        AuditEvent::AdminAccountAdd => tr(lang, "Tạo tài khoản", "Account enrolled"),
+        AuditEvent::AdminAccountUnlock => tr(lang, "Mở khóa (dòng lệnh)", "Unlocked (command line)"),
+        AuditEvent::AdminStaffAdd => tr(lang, "Tạo nhân viên hỗ trợ (dòng lệnh)", "Staff member added (command line)"),
+        AuditEvent::AdminStaffPassword => tr(lang, "Đặt mật khẩu nhân viên (dòng lệnh)", "Staff password set (command line)"),
+        AuditEvent::AdminStaffDisable => tr(lang, "Khóa nhân viên (dòng lệnh)", "Staff member disabled (command line)"),
+    }
+}
+
+fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool) -> Markup {
+    html! {
+        @if entries.is_empty() {
+            p class="muted" { (tr(lang, "Chưa có sự kiện nào.", "No events yet.")) }
+        } @else {
+            table data-testid="timeline" {
+                thead { tr {
+                    th { (tr(lang, "Thời gian", "Time")) }
+                    th { (reference_label(lang)) }
+                    @if with_user { th { (tr(lang, "Tài khoản", "Account")) } }
+                    th { (tr(lang, "Sự kiện", "Event")) }
+                    th { (tr(lang, "Kết quả", "Outcome")) }
+                    th { (tr(lang, "Người thực hiện", "Actor")) }
+                    th { (tr(lang, "Địa chỉ", "Address")) }
+                    th { (tr(lang, "Chi tiết", "Detail")) }
+                } }
+                tbody {
+                    @for e in entries {
+                        tr data-event=(e.event) {
+                            td { (vn_time(e.at)) }
+                            td { code { (e.reference) } }
+                            @if with_user {
+                                td { @if let Some(u) = &e.username { a href={ "/account/" (u) } { (u) } } }
+                            }
+                            td { (event_label(lang, e.event)) br; span class="muted" { (e.event) } }
+                            td {
+                                @match e.outcome {
+                                    Outcome::Ok => span class="ok" { (tr(lang, "Thành công", "OK")) },
+                                    Outcome::Rejected(code) => {
+                                        span class="bad" { (tr(lang, "Bị từ chối", "Refused")) } " " code { (code.as_str()) }
+                                        br; span class="muted" { (code.message(lang)) }
+                                    },
+                                }
+                            }
+                            td { (e.actor) }
+                            td { (e.client_addr.as_deref().unwrap_or("")) }
+                            td class="muted" { (e.detail.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(q): Query<SearchQuery>) -> Result<Response, StaffError> {
+    let lang = desk.lang;
+    let query: String = q.q.trim().chars().filter(|c| !c.is_control()).take(100).collect();
+    let query = query.as_str();
+    let results = if query.is_empty() {
+        None
+    } else {
+        // Looking people up is access to personal data: it is audited too.
+        let entry = desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={query}"));
+        s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
+        Some(search(&s, lang, query).await.map_err(|e| desk.internal(e))?)
+    };
+    Ok(desk.page(tr(lang, "Tìm kiếm", "Search"), html! { (search_form(lang, query)) @if let Some(r) = results { (r) } }))
+}
+
+async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Markup> {
+    // "RC-…" is a reference; a bare 8-character code is one only if no account has it.
+    let as_reference = Reference::parse(&query.to_ascii_uppercase());
+    let explicit = query.to_ascii_uppercase().starts_with("RC-");
+    let key = match Mst::parse(query) {
+        Ok(m) => m.as_str().to_string(),
+        Err(_) => Username::parse(query).map(|u| u.as_str().to_string()).unwrap_or_else(|_| normalize_username(query)),
+    };
+    let accounts = if explicit { Vec::new() } else { s.store.search_accounts(&key, 50).await? };
+    if let Some(reference) = as_reference.filter(|_| accounts.is_empty()) {
+        let entries = s.store.audit_by_reference(reference.as_str()).await?;
+        return Ok(html! {
+            section class="card" data-testid="reference-result" {
+                h2 { (tr(lang, "Sự kiện có mã tham chiếu", "Events with reference")) " " code { (reference.as_str()) } }
+                (timeline_table(lang, &entries, true))
+            }
+        });
+    }
+    Ok(html! {
+        @if accounts.is_empty() {
+            section class="card" data-testid="no-result" { p { (tr(lang, "Không tìm thấy tài khoản nào.", "No account found.")) } }
+        } @else {
+            section class="card" {
+                table data-testid="results" {
+                    thead { tr { th { (tr(lang, "Tên đăng nhập", "Username")) } th { "MST" } th { "Email" } } }
+                    tbody {
+                        @for a in &accounts {
+                            tr { td { a href={ "/account/" (a.username) } { (a.username) } } td { (a.mst) } td { (a.email) } }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+// ---- the account page -----------------------------------------------------------------
+
+/// What an action that redirected here did (`done`) and its reference (`r`).
+#[derive(Deserialize)]
+pub(super) struct Notice {
+    done: Option<String>,
+    r: Option<String>,
+}
+
+fn password_state(lang: Lang, a: &Account, now: i64) -> String {
+    match (&a.temp_password_hash, a.temp_used_at, a.temp_expires_at) {
+        (None, _, _) => tr(lang, "Không có mật khẩu tạm thời.", "No temporary password.").to_string(),
+        (Some(_), Some(used), _) => format!(
+            "{} {} — {}",
+            tr(lang, "Mật khẩu tạm thời đã được dùng lúc", "Temporary password used at"),
+            vn_time(used),
+            tr(lang, "người dùng phải đổi mật khẩu.", "the user must change the password.")
+        ),
+        (Some(_), None, Some(exp)) if exp < now => {
+            format!("{} {}", tr(lang, "Mật khẩu tạm thời đã hết hạn lúc", "Temporary password expired at"), vn_time(exp))
+        }
+        (Some(_), None, exp) => format!(
+            "{} {}",
+            tr(lang, "Mật khẩu tạm thời chưa dùng, hết hạn lúc", "Temporary password not used yet, expires at"),
+            exp.map(vn_time).unwrap_or_default()
+        ),
+    }
+}
+
+fn mail_status(lang: Lang, m: &Mail) -> Markup {
+    let (class, label) = match m.status {
+        MailStatus::Sent => ("ok", tr(lang, "Đã gửi", "Delivered")),
+        MailStatus::Pending if m.attempts > 0 => ("bad", tr(lang, "Đang thử lại", "Retrying")),
+        MailStatus::Pending => ("muted", tr(lang, "Đang chờ gửi", "Waiting")),
+        MailStatus::Failed => ("bad", tr(lang, "Gửi thất bại", "Failed")),
+    };
+    html! { span class=(class) data-status=(m.status) { (label) } }
+}
+
+fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
+    match kind {
+        MailKind::Reset => tr(lang, "Mật khẩu tạm thời", "Temporary password"),
+        MailKind::PortalReset => tr(lang, "Mật khẩu mới + link kích hoạt", "New password + activation link"),
+        MailKind::NoticeReset => tr(lang, "Thông báo cấp lại mật khẩu", "Reset notice"),
+        MailKind::NoticeChanged => tr(lang, "Thông báo đổi mật khẩu", "Change notice"),
+        MailKind::NoticeActivated => tr(lang, "Thông báo kích hoạt", "Activation notice"),
+    }
+}
+
+fn notice_box(lang: Lang, n: &Notice) -> Markup {
+    let what = match n.done.as_deref() {
+        Some("unlock") => tr(lang, "Đã mở khóa tài khoản (xóa các giới hạn thử lại).", "The account was unlocked (retry limits cleared)."),
+        Some("reset") => tr(
+            lang,
+            "Đã cấp lại mật khẩu: mật khẩu tạm thời được gửi tới email đã đăng ký. Nhân viên không xem được mật khẩu.",
+            "A reset was started: the temporary password was sent to the registered email. Staff cannot see it."
+        ),
+        Some("resend") => tr(lang, "Đã đưa thư vào hàng đợi gửi lại.", "The mail was queued to be sent again."),
+        _ => return html! {},
+    };
+    html! {
+        div class="notice" role="status" data-testid="notice" {
+            p { (what) }
+            p class="muted" { (reference_label(lang)) ": " code { (n.r.as_deref().unwrap_or("")) } }
+        }
+    }
+}
+
+pub(super) async fn account_page(
+    State(s): State<AppState>,
+    OnPage(desk): OnPage,
+    Path(username): Path<String>,
+    Query(n): Query<Notice>,
+) -> Result<Response, StaffError> {
+    let Some(body) = render_account(&s, desk.lang, &desk.who.csrf, &username, &n).await.map_err(|e| desk.internal(e))? else {
+        return Err(desk.error(ErrorCode::AccountNotFound));
+    };
+    // Opening an account is audited, except the page an action redirects to (the
+    // action's own line already says who).
+    if n.done.is_none() {
+        let entry = desk.audit(&s, AuditEvent::StaffView, Some(&username), "account page".into());
+        s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
+    }
+    Ok(desk.page(&username, body))
+}
+
+async fn render_account(s: &AppState, lang: Lang, csrf: &str, username: &str, n: &Notice) -> anyhow::Result<Option<Markup>> {
+    let Some(a) = s.store.account_by_username(username).await? else {
+        return Ok(None);
+    };
+    let now = s.clock.now();
+    let l = &s.config.limits;
+    let prefix = user_limit_prefix(&a.username);
+    let limits = s.store.limits_with_prefix(&prefix, now - l.per_username_window_secs).await?;
+    let locked: Vec<String> = limits
+        .iter()
+        .filter(|(_, count, _)| *count > i64::from(l.per_username))
+        .map(|(key, _, start)| {
+            let event = key.strip_prefix(&prefix).unwrap_or(key);
+            let label = AuditEvent::parse(event).map_or(event, |e| event_label(lang, e));
+            format!("{label} ({} {})", tr(lang, "đến", "until"), vn_time(start + l.per_username_window_secs))
+        })
+        .collect();
+    let pending = s.store.pending_activation(a.id, now).await?;
+    let timeline = s.store.audit_for_account(&a.username, &a.mst, 100).await?;
+    let mails = s.store.mail_of_account(a.id, 20).await?;
+    let u = &a.username;
+    Ok(Some(html! {
+        (notice_box(lang, n))
+        section class="card" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Tài khoản", "Account")) " " code data-testid="account" { (u) } }
+            dl {
+                dt { "MST" } dd { (a.mst) }
+                dt { "Email" } dd { (a.email) }
+                dt { (tr(lang, "Chứng thư số", "Certificate")) }
+                dd {
+                    @match &a.cert_fingerprint {
+                        Some(f) => { (tr(lang, "ghim theo dấu vân tay", "pinned by fingerprint")) " " code { (f) } },
+                        None => (tr(lang, "mọi chứng thư hợp lệ mang MST này", "any valid certificate carrying this MST")),
+                    }
+                }
+                dt { (tr(lang, "Mật khẩu", "Password")) }
+                dd data-testid="password-state" { (password_state(lang, &a, now)) }
+                dt { (tr(lang, "Link kích hoạt (cổng)", "Activation link (portal)")) }
+                dd {
+                    @match &pending {
+                        Some(p) => { (tr(lang, "đang chờ người dùng mở, hết hạn lúc", "waiting for the user, expires at")) " " (vn_time(p.expires_at)) },
+                        None => (tr(lang, "không có link nào đang chờ", "none waiting")),
+                    }
+                }
+                dt { (tr(lang, "Giới hạn thử lại", "Retry limits")) }
+                dd data-testid="lock-state" {
+                    @if locked.is_empty() {
+                        span class="ok" { (tr(lang, "không bị chặn", "not blocked")) }
+                    } @else {
+                        span class="bad" { (tr(lang, "đang bị chặn tạm thời", "temporarily blocked")) } ": " (locked.join(", "))
+                    }
+                }
+            }
+        }
+        section class="card" aria-labelledby="a" {
+            h2 id="a" { (tr(lang, "Thao tác", "Actions")) }
+            div class="actions" {
+                form method="post" action={ "/account/" (u) "/unlock" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    p { (tr(lang, "Xóa các giới hạn thử lại để người dùng thử lại ngay.", "Clear the retry limits so the user can try again now.")) }
+                    button type="submit" data-testid="unlock" { (tr(lang, "Mở khóa", "Unlock")) }
+                }
+                form method="post" action={ "/account/" (u) "/reset" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    p { (tr(
+                        lang,
+                        "Gửi mật khẩu tạm thời mới tới email đã đăng ký. Nhân viên không xem và không chọn được mật khẩu.",
+                        "Send a new temporary password to the registered email. Staff can neither see nor choose it."
+                    )) }
+                    label {
+                        input type="checkbox" name="verified" value="yes" required data-testid="verified";
+                        " " (tr(
+                            lang,
+                            "Tôi đã xác minh danh tính người gọi (CCCD/CMND của người đăng ký, giấy phép kinh doanh, giấy ủy quyền bản gốc nếu không phải người đăng ký).",
+                            "I verified the caller (ID card of the registrant, business licence, original letter of authorisation if not the registrant)."
+                        ))
+                    }
+                    label for="note" { (tr(lang, "Ghi chú xác minh", "Verification note")) }
+                    input type="text" id="note" name="note" maxlength="200" required
+                        placeholder=(tr(lang, "VD: gọi lúc 9:40, đối chiếu CCCD và GPKD", "e.g. call at 9:40, checked ID card and licence"));
+                    p { button class="danger" type="submit" data-testid="reset" { (tr(lang, "Cấp lại mật khẩu", "Start a reset")) } }
+                }
+            }
+        }
+        section class="card" aria-labelledby="m" {
+            h2 id="m" { (tr(lang, "Thư đã gửi", "Mail")) }
+            @if mails.is_empty() {
+                p class="muted" { (tr(lang, "Chưa có thư nào.", "No mail yet.")) }
+            } @else {
+                table data-testid="mails" {
+                    thead { tr {
+                        th { (tr(lang, "Tạo lúc", "Created")) }
+                        th { (tr(lang, "Loại thư", "Kind")) }
+                        th { (tr(lang, "Gửi tới", "To")) }
+                        th { (tr(lang, "Trạng thái", "State")) }
+                        th { (tr(lang, "Số lần gửi", "Attempts")) }
+                        th { (tr(lang, "Gửi xong lúc", "Delivered at")) }
+                        th { (tr(lang, "Lỗi gần nhất", "Last error")) }
+                        th { (reference_label(lang)) }
+                        th {}
+                    } }
+                    tbody {
+                        @for m in &mails {
+                            tr data-mail=(m.id) data-kind=(m.kind) {
+                                td { (vn_time(m.created_at)) }
+                                td { (mail_kind(lang, m.kind)) }
+                                td { (m.recipient) }
+                                td { (mail_status(lang, m)) }
+                                td { (m.attempts) }
+                                td { (m.sent_at.map(vn_time).unwrap_or_default()) }
+                                td class="muted" { (m.last_error.as_deref().unwrap_or("")) }
+                                td { code { (m.reference) } }
+                                td {
+                                    form method="post" action={ "/mail/" (m.id) "/resend" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" data-testid={ "resend-" (m.id) } { (tr(lang, "Gửi lại", "Resend")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section class="card" aria-labelledby="tl" {
+            h2 id="tl" { (tr(lang, "Lịch sử", "Timeline")) }
+            (timeline_table(lang, &timeline, false))
+        }
+    }))
+}

@@ -1,0 +1,107 @@
+//! Accounts: enrolment, look-ups, and the temporary password a reset sets.
+
+use super::{portal::supersede_activations, Store, Tx};
+
+/// An enrolled account. Password hashes never leave the server process.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub mst: String,
+    pub email: String,
+    pub cert_fingerprint: Option<String>,
+    pub password_hash: Option<String>,
+    pub temp_password_hash: Option<String>,
+    pub temp_expires_at: Option<i64>,
+    pub temp_used_at: Option<i64>,
+    pub temp_reference: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Store {
+    /// Enrols an account; `Ok(None)` when the username exists.
+    pub async fn insert_account(
+        &self,
+        username: &str,
+        mst: &str,
+        email: &str,
+        cert_fingerprint: Option<&str>,
+        now: i64,
+    ) -> anyhow::Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO accounts (username, mst, email, cert_fingerprint, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(mst)
+        .bind(email)
+        .bind(cert_fingerprint)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// The account with this (normalised) username.
+    pub async fn account_by_username(&self, username: &str) -> anyhow::Result<Option<Account>> {
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE username = $1").bind(username).fetch_optional(&self.read).await?)
+    }
+
+    /// The account with this id.
+    pub async fn account_by_id(&self, id: i64) -> anyhow::Result<Option<Account>> {
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// Usernames registered for an MST, sorted.
+    pub async fn usernames_by_mst(&self, mst: &str) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT username FROM accounts WHERE mst = $1 ORDER BY username")
+            .bind(mst)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// The accounts of an MST registered with this email (case-insensitive).
+    pub async fn accounts_by_mst_email(&self, mst: &str, email: &str) -> anyhow::Result<Vec<Account>> {
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE mst = $1 AND lower(email) = lower($2) ORDER BY id")
+            .bind(mst)
+            .bind(email)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Accounts whose username or MST is `q` (an MST also finds its branches).
+    pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
+        let branch = format!("{}-%", q.replace(['\\', '%', '_'], ""));
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE username = $1 OR mst = $1 OR mst LIKE $2 ORDER BY username LIMIT $3")
+            .bind(q)
+            .bind(branch)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+}
+
+/// Sets a temporary password (the long-term one keeps working until it is used) and
+/// cancels any portal link still waiting.
+pub(super) async fn set_temp_password(
+    tx: &mut Tx<'_>,
+    account_id: i64,
+    temp_hash: &str,
+    temp_expires_at: i64,
+    reference: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
+         temp_reference = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(temp_hash)
+    .bind(temp_expires_at)
+    .bind(reference)
+    .bind(now)
+    .bind(account_id)
+    .execute(&mut **tx)
+    .await?;
+    supersede_activations(tx, account_id, now).await
+}

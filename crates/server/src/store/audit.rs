@@ -1,0 +1,177 @@
+//! The audit log: one line per attempt or action, keyed by the reference code the user
+//! or the staff member reads out. Never a password, a hash or a PIN.
+
+use bhxh_protocol::ErrorCode;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{text_enum, Store, Tx};
+
+text_enum! {
+    /// What an audit line records. The staff console gives every variant a label.
+    pub enum AuditEvent ("audit event") {
+        Challenge = "challenge",
+        Complete = "complete",
+        Login = "login",
+        Logout = "logout",
+        ChangePassword = "change_password",
+        Captcha = "captcha",
+        PortalRecover = "portal_recover",
+        Activate = "activate",
+        StaffLogin = "staff.login",
+        StaffLogout = "staff.logout",
+        StaffSearch = "staff.search",
+        StaffView = "staff.view",
+        StaffUnlock = "staff.unlock",
+        StaffReset = "staff.reset",
+        StaffResend = "staff.resend",
+        /// A console action refused before it knew its account (bad CSRF token).
+        StaffAction = "staff.action",
+        AdminAccountAdd = "admin.account_add",
+        AdminAccountUnlock = "admin.account_unlock",
+        AdminStaffAdd = "admin.staff_add",
+        AdminStaffPassword = "admin.staff_password",
+        AdminStaffDisable = "admin.staff_disable",
+    }
+}
+
+/// How an attempt ended: stored as `outcome` (`ok` / `rejected`) and `error_code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Rejected(ErrorCode),
+}
+
+impl Outcome {
+    /// The `outcome` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Rejected(_) => "rejected",
+        }
+    }
+
+    /// The `error_code` column.
+    pub fn error_code(self) -> Option<ErrorCode> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Rejected(code) => Some(code),
+        }
+    }
+}
+
+impl From<Result<(), ErrorCode>> for Outcome {
+    fn from(r: Result<(), ErrorCode>) -> Outcome {
+        match r {
+            Ok(()) => Outcome::Ok,
+            Err(code) => Outcome::Rejected(code),
+        }
+    }
+}
+
+impl PartialEq<&str> for Outcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, AnyRow> for Outcome {
+    fn from_row(row: &'r AnyRow) -> Result<Outcome, sqlx::Error> {
+        let outcome: String = row.try_get("outcome")?;
+        let code: Option<String> = row.try_get("error_code")?;
+        let bad = |what: String| sqlx::Error::ColumnDecode { index: "outcome".into(), source: what.into() };
+        match (outcome.as_str(), code) {
+            ("ok", None) => Ok(Outcome::Ok),
+            ("rejected", Some(code)) => {
+                ErrorCode::parse(&code).map(Outcome::Rejected).ok_or_else(|| bad(format!("unknown error code {code:?}")))
+            }
+            (o, c) => Err(bad(format!("outcome {o:?} with error code {c:?}"))),
+        }
+    }
+}
+
+/// One line of the audit log. Never holds a password or a PIN.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub reference: String,
+    pub at: i64,
+    #[sqlx(try_from = "String")]
+    pub event: AuditEvent,
+    pub username: Option<String>,
+    #[sqlx(flatten)]
+    pub outcome: Outcome,
+    pub client_addr: Option<String>,
+    pub cert_fingerprint: Option<String>,
+    /// `user`, `staff:<username> (<name>)` or `cli:<os user>`.
+    pub actor: String,
+    pub detail: Option<String>,
+}
+
+impl AuditEntry {
+    /// A line with nothing but its reference, time, event, outcome and actor.
+    pub fn new(reference: String, at: i64, event: AuditEvent, outcome: Outcome, actor: String) -> AuditEntry {
+        AuditEntry { reference, at, event, username: None, outcome, client_addr: None, cert_fingerprint: None, actor, detail: None }
+    }
+
+    /// The refusal's catalogue code, as stored (`None` for a success).
+    pub fn error_code(&self) -> Option<&'static str> {
+        self.outcome.error_code().map(ErrorCode::as_str)
+    }
+}
+
+impl Store {
+    /// Appends one audit line on its own.
+    pub async fn audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Audit lines with this reference, oldest first.
+    pub async fn audit_by_reference(&self, reference: &str) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE reference = $1 ORDER BY id").bind(reference).fetch_all(&self.read).await?)
+    }
+
+    /// An account's timeline, newest first: its own lines and the portal requests made
+    /// for its MST (which name no username when the email did not match).
+    pub async fn audit_for_account(&self, username: &str, mst: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM audit WHERE username = $1 OR (username IS NULL AND detail LIKE $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(username)
+        .bind(format!("mst={mst}%"))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The newest `limit` audit lines of a username, newest first.
+    pub async fn audit_by_username(&self, username: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE username = $1 ORDER BY id DESC LIMIT $2")
+            .bind(username)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+}
+
+pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (reference, at, event, username, outcome, error_code, client_addr, cert_fingerprint, actor, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&e.reference)
+    .bind(e.at)
+    .bind(e.event.as_str())
+    .bind(&e.username)
+    .bind(e.outcome.as_str())
+    .bind(e.error_code())
+    .bind(&e.client_addr)
+    .bind(&e.cert_fingerprint)
+    .bind(&e.actor)
+    .bind(&e.detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

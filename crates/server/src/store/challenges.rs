@@ -1,0 +1,168 @@
+//! Challenges and the resets they lead to: a challenge is used up by its first attempt
+//! (`UPDATE … WHERE used_at IS NULL`) in the transaction that writes what it led to.
+
+use bhxh_protocol::{ErrorCode, Purpose, Username};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::accounts::set_temp_password;
+use super::audit::insert_audit;
+use super::outbox::insert_mail;
+use super::{AuditEntry, NewMail, Store};
+
+/// A stored challenge.
+#[derive(Clone, Debug)]
+pub struct Challenge {
+    pub id: String,
+    /// `None` for a username lookup (stored as the empty string it is signed as).
+    pub username: Option<Username>,
+    pub purpose: Purpose,
+    pub nonce: String,
+    pub origin: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl Challenge {
+    /// The username exactly as it is hashed into the signed bytes (empty for a lookup).
+    pub fn signed_username(&self) -> &str {
+        self.username.as_ref().map_or("", Username::as_str)
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, AnyRow> for Challenge {
+    fn from_row(r: &'r AnyRow) -> Result<Challenge, sqlx::Error> {
+        let decode = |index: &str, what: String| sqlx::Error::ColumnDecode { index: index.into(), source: what.into() };
+        let username: String = r.try_get("username")?;
+        let purpose: String = r.try_get("purpose")?;
+        Ok(Challenge {
+            id: r.try_get("id")?,
+            username: match username.as_str() {
+                "" => None,
+                u => Some(Username::parse(u).map_err(|c| decode("username", format!("{u:?}: {c}")))?),
+            },
+            purpose: Purpose::parse(&purpose).ok_or_else(|| decode("purpose", format!("unknown purpose {purpose:?}")))?,
+            nonce: r.try_get("nonce")?,
+            origin: r.try_get("origin")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            used_at: r.try_get("used_at")?,
+        })
+    }
+}
+
+/// What a successful reset writes, all in one transaction.
+#[derive(Debug)]
+pub struct ResetWrite<'a> {
+    pub challenge_id: &'a str,
+    pub account_id: i64,
+    pub temp_hash: &'a str,
+    pub temp_expires_at: i64,
+    pub reference: &'a str,
+    pub now: i64,
+    pub mails: Vec<NewMail>,
+    pub audit: AuditEntry,
+}
+
+impl Store {
+    /// Stores a fresh challenge with its audit line.
+    pub async fn insert_challenge(&self, c: &Challenge, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(c.signed_username())
+        .bind(c.purpose.as_str())
+        .bind(&c.nonce)
+        .bind(&c.origin)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The challenge with this id.
+    pub async fn challenge(&self, id: &str) -> anyhow::Result<Option<Challenge>> {
+        Ok(sqlx::query_as("SELECT * FROM challenges WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// Uses up a challenge whose attempt failed with `code`, with the audit line, in one
+    /// transaction. Returns false when it was already used.
+    pub async fn fail_challenge(&self, id: &str, code: ErrorCode, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        self.use_challenge(id, code.as_str(), now, audit).await
+    }
+
+    /// Consumes a username-lookup challenge with its audit line. False when lost.
+    pub async fn complete_lookup(&self, challenge_id: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        self.use_challenge(challenge_id, "ok", now, audit).await
+    }
+
+    async fn use_challenge(&self, id: &str, outcome: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = $2 WHERE id = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(outcome)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(won)
+    }
+
+    /// Writes a reset: consumes the challenge, stores the temporary password's hash,
+    /// enqueues the mails and the audit line, all or nothing. Returns false (and writes
+    /// nothing) when another request consumed the challenge first.
+    pub async fn complete_reset(&self, w: ResetWrite<'_>) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = 'ok' WHERE id = $2 AND used_at IS NULL")
+            .bind(w.now)
+            .bind(w.challenge_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !won {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        set_temp_password(&mut tx, w.account_id, w.temp_hash, w.temp_expires_at, w.reference, w.now).await?;
+        for mail in &w.mails {
+            insert_mail(&mut tx, mail, w.now).await?;
+        }
+        insert_audit(&mut tx, &w.audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A reset started by support staff for a user who proved who they are by phone:
+    /// as a token reset, without a challenge.
+    #[allow(clippy::too_many_arguments)] // the columns of one write, named at the call
+    pub async fn staff_reset(
+        &self,
+        account_id: i64,
+        temp_hash: &str,
+        temp_expires_at: i64,
+        reference: &str,
+        now: i64,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        set_temp_password(&mut tx, account_id, temp_hash, temp_expires_at, reference, now).await?;
+        for mail in mails {
+            insert_mail(&mut tx, mail, now).await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! Abuse limits: fixed windows counted in the database (never a hard lock), so every
+//! server behind a load balancer counts the same hits.
+
+use sqlx::Row;
+
+use super::Store;
+
+impl Store {
+
+    /// Counts one hit on `key` in a fixed window; returns the count in the current
+    /// window and when that window started.
+    pub async fn hit(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<(i64, i64)> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 ELSE rate_limits.count + 1 END,
+               window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 ELSE rate_limits.window_start END
+             RETURNING count, window_start",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_secs)
+        .fetch_one(&self.write)
+        .await?;
+        Ok((row.try_get("count")?, row.try_get("window_start")?))
+    }
+
+    /// Forgets the counters whose key starts with `prefix` (support: "unlock").
+    pub async fn clear_limits(&self, prefix: &str) -> anyhow::Result<u64> {
+        let pattern = like_prefix(prefix);
+        Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    /// The rate-limit windows whose key starts with `prefix` and that started after
+    /// `since`: (key, count, window start).
+    pub async fn limits_with_prefix(&self, prefix: &str, since: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {
+        let pattern = like_prefix(prefix);
+        let rows = sqlx::query("SELECT key, count, window_start FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND window_start > $2")
+            .bind(pattern)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("count")?, r.try_get("window_start")?))).collect()
+    }
+}
+
+/// `prefix%` for `LIKE … ESCAPE '\'`, with the prefix's own wildcards escaped.
+fn like_prefix(prefix: &str) -> String {
+    format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}

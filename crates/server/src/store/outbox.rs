@@ -1,0 +1,224 @@
+//! The outbox: mail written in the transaction of the change it reports, delivered by a
+//! worker that claims each mail (a lease) before it tries it.
+
+use super::audit::insert_audit;
+use super::{text_enum, AuditEntry, Store, Tx};
+
+text_enum! {
+    /// What a mail is.
+    pub enum MailKind ("mail kind") {
+        /// The temporary password of a token or staff reset.
+        Reset = "reset",
+        /// The portal path's new password and activation link.
+        PortalReset = "portal-reset",
+        NoticeReset = "notice-reset",
+        NoticeChanged = "notice-changed",
+        NoticeActivated = "notice-activated",
+    }
+}
+
+impl MailKind {
+    /// Whether the mail's body waits for a sealed secret (a password, a link): such a
+    /// mail cannot be rebuilt once its secret is wiped after delivery.
+    pub fn carries_secret(self) -> bool {
+        matches!(self, MailKind::Reset | MailKind::PortalReset)
+    }
+}
+
+text_enum! {
+    /// Where a mail is in its delivery.
+    pub enum MailStatus ("mail status") {
+        Pending = "pending",
+        Sent = "sent",
+        /// Given up for good (refused by the relay, or its password expired first).
+        Failed = "failed",
+    }
+}
+
+/// A mail to enqueue. `secret` is the sealed secrets (a password, a link) that the body
+/// holds as placeholders.
+#[derive(Clone, Debug)]
+pub struct NewMail {
+    pub message_id: String,
+    pub account_id: Option<i64>,
+    pub kind: MailKind,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub secret: Option<Vec<u8>>,
+    pub reference: String,
+}
+
+/// A mail in the outbox.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Mail {
+    pub id: i64,
+    pub message_id: String,
+    pub account_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub kind: MailKind,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub secret: Option<Vec<u8>>,
+    pub reference: String,
+    #[sqlx(try_from = "String")]
+    pub status: MailStatus,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl Mail {
+    /// Whether a sealed secret still waits in the outbox (wiped once delivered).
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
+    }
+}
+
+impl Store {
+    /// Mail due for (another) delivery attempt, oldest first.
+    pub async fn due_mail(&self, now_ms: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        Ok(sqlx::query_as("SELECT * FROM outbox WHERE status = $1 AND next_attempt_ms <= $2 ORDER BY id LIMIT $3")
+            .bind(MailStatus::Pending.as_str())
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Takes a due mail for one delivery attempt: it is not due again (for any worker of
+    /// any server on this database) before `lease_until_ms`. False when another worker
+    /// took it first or it is no longer pending.
+    pub async fn claim_mail(&self, id: i64, now_ms: i64, lease_until_ms: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3 AND next_attempt_ms <= $4")
+            .bind(lease_until_ms)
+            .bind(id)
+            .bind(MailStatus::Pending.as_str())
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Marks a mail delivered and wipes its secret.
+    pub async fn mark_sent(&self, id: i64, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = $1, secret = NULL, sent_at = $2, attempts = attempts + 1, last_error = NULL
+             WHERE id = $3",
+        )
+        .bind(MailStatus::Sent.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn mark_failed(&self, id: i64, next_attempt_ms: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = $1, last_error = $2 WHERE id = $3")
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives up on a mail for good and wipes its secret.
+    pub async fn mark_dead(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET status = $1, secret = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
+            .bind(MailStatus::Failed.as_str())
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` mails, newest first.
+    pub async fn list_mail(&self, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        Ok(sqlx::query_as("SELECT * FROM outbox ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?)
+    }
+
+    /// The newest `limit` mails of an account, newest first.
+    pub async fn mail_of_account(&self, account_id: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+        Ok(sqlx::query_as("SELECT * FROM outbox WHERE account_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// One mail by id.
+    pub async fn mail(&self, id: i64) -> anyhow::Result<Option<Mail>> {
+        Ok(sqlx::query_as("SELECT * FROM outbox WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// Makes a pending mail due now. False when there is no pending mail with that id.
+    pub async fn retry_mail(&self, id: i64, now_ms: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3")
+            .bind(now_ms)
+            .bind(id)
+            .bind(MailStatus::Pending.as_str())
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Sends a mail again: a pending one is made due now; a delivered or failed one
+    /// without a secret is enqueued again as a copy. With the audit line. False when
+    /// neither applies (a password mail whose content was wiped).
+    pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = match copy {
+            None => {
+                sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3")
+                    .bind(now * 1000)
+                    .bind(id)
+                    .bind(MailStatus::Pending.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+            Some(m) => {
+                insert_mail(&mut tx, m, now).await?;
+                true
+            }
+        };
+        if !done {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+pub(super) async fn insert_mail(tx: &mut Tx<'_>, m: &NewMail, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, secret, reference, status, next_attempt_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&m.message_id)
+    .bind(m.account_id)
+    .bind(m.kind.as_str())
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body)
+    .bind(&m.secret)
+    .bind(&m.reference)
+    .bind(MailStatus::Pending.as_str())
+    .bind(now * 1000)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

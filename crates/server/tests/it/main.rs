@@ -1,0 +1,18 @@
+//! The server's integration tests, one binary (one link, `common` compiled once): the
+//! server on port 0 with its own data dir, SQLite file (or PostgreSQL database) and SMTP
+//! sink per test, so tests share no state and run side by side. `enumeration` prints its timing
+//! figures and asserts only behaviour, so it may share the process; `memory.rs`
+//! measures the process's resident memory and keeps a binary to itself.
+
+mod common;
+
+mod admin_cli;
+mod checks;
+mod crash;
+mod enumeration;
+mod flow;
+mod outbox;
+mod pages;
+mod portal;
+mod postgres;
+mod staff;
