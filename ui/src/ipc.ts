@@ -5,6 +5,11 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type errors from "./generated/errors.json";
+
+/** Every code of the error catalogue, which Rust generates (src/generated/errors.json,
+ * checked by bhxh-protocol's tests). A type only: the catalogue is not bundled. */
+export type ErrorCode = keyof typeof errors;
 
 export type PinState = "ok" | "count_low" | "final_try" | "locked" | "must_change";
 export type Algorithm = "RS256" | "ES256";
@@ -101,7 +106,7 @@ export interface Diagnostics {
 /** Every failure the shell reports: the catalogue code, text in the UI's language,
  * and the server's reference code when the server answered. */
 export interface IpcError {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint: string;
   reference: string | null;

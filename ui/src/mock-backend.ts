@@ -6,12 +6,13 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import catalogue from "./generated/errors.json";
-import type { CaptchaView, CertView, IpcError, Settings, TokenView } from "./ipc";
+import type { CaptchaView, CertView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
 import { passwordPolicy } from "./policy";
-import { checkEmail, checkMst } from "./portal";
+import { checkEmail, checkMst } from "./screens/portal-state";
 
-type Catalogue = Record<string, { status: number; vi: { message: string; hint: string }; en: { message: string; hint: string } }>;
-const errors = catalogue as Catalogue;
+type Catalogue = Record<ErrorCode, { status: number; vi: { message: string; hint: string }; en: { message: string; hint: string } }>;
+const errors: Catalogue = catalogue;
+const isCode = (s: string): s is ErrorCode => Object.prototype.hasOwnProperty.call(errors, s);
 
 const DAY = 86_400;
 const now = () => Math.floor(Date.now() / 1000);
@@ -110,7 +111,9 @@ function drawCaptcha(code: string): string {
 export function install(): void {
   const params = new URLSearchParams(location.search);
   const scenario = params.get("scenario") ?? "ok";
-  const fail = params.get("fail");
+  // ?fail=CODE: the flows fail with that catalogue code (an unknown one: INTERNAL).
+  const failParam = params.get("fail");
+  const fail: ErrorCode | null = failParam === null ? null : isCode(failParam) ? failParam : "INTERNAL";
   let settings: Settings = { server_url: "https://reset.bhxh.example.vn", pkcs11_module: null, lang: (params.get("lang") as "vi" | "en") ?? "vi" };
   let tokens = scenarioTokens(scenario);
   let session: { username: string; must_change_password: boolean } | null = null;
@@ -118,10 +121,10 @@ export function install(): void {
   let captchaCount = 0;
   const captchas = new Map<string, { code: string; expires: number; used: boolean }>();
 
-  const error = (code: string, reference: string | null = REFERENCE): IpcError => {
+  const error = (code: ErrorCode, reference: string | null = REFERENCE): IpcError => {
     const entry = errors[code];
-    const text = entry ? entry[settings.lang] : { message: code, hint: "" };
-    return { code, message: text.message, hint: text.hint, reference: entry && entry.status > 0 ? reference : null };
+    const text = entry[settings.lang];
+    return { code, message: text.message, hint: text.hint, reference: entry.status > 0 ? reference : null };
   };
 
   const prove = async (pin: string) => {

@@ -49,7 +49,7 @@ describe("the error catalogue generated from Rust", () => {
   });
 });
 
-import { vnDate } from "../../src/dom";
+import { vnDate } from "../../src/i18n";
 describe("dates", () => {
   it("are shown as dd/mm/yyyy HH:MM in Vietnam time", () => {
     expect(vnDate(1_767_225_600)).toBe("01/01/2026 07:00");

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { CaptchaView, IpcError } from "../../src/ipc";
-import { checkEmail, checkMst, CAPTCHA_CODES, failed, firstInvalid, focusAfter, initial, request, sending, succeeded, type PortalState } from "../../src/portal";
+import type { CaptchaView, ErrorCode, IpcError } from "../../src/ipc";
+import { checkEmail, checkMst, CAPTCHA_CODES, failed, firstInvalid, focusAfter, initial, request, sending, succeeded, type PortalState } from "../../src/screens/portal-state";
 
 const captcha: CaptchaView = { captcha_id: "cap-1", image: "data:image/png;base64,AAAA", expires_at: "2026-11-25T09:16:03Z" };
-const err = (code: string): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
+const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
 
 function filled(over: Partial<PortalState> = {}): PortalState {
   return { ...initial(), mst: " 0101234567 ", email: "ketoan@congty.vn ", answer: " x7KQ2 ", captcha, ...over };
@@ -65,7 +65,7 @@ describe("the portal screen's state", () => {
   });
 
   it("a failed request keeps the MST and email, clears the answer and asks for a new captcha", () => {
-    for (const code of [...CAPTCHA_CODES, "PORTAL_EMAIL_MISMATCH", "RATE_LIMITED"]) {
+    for (const code of [...CAPTCHA_CODES, "PORTAL_EMAIL_MISMATCH", "RATE_LIMITED"] as const) {
       const s = failed(sending(filled()), err(code));
       expect(s.mst).toBe(" 0101234567 ");
       expect(s.email).toBe("ketoan@congty.vn ");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CertView, IpcError, TokenView } from "../../src/ipc";
-import { autoSelect, canSubmitPin, initial, problems, reduce, type WizardEvent, type WizardState } from "../../src/wizard";
+import type { CertView, ErrorCode, IpcError, TokenView } from "../../src/ipc";
+import { autoSelect, canSubmitPin, initial, problems, reduce, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
 
 const NOW = 1_764_000_000;
 const DAY = 86_400;
@@ -15,7 +15,7 @@ function cert(over: Partial<CertView> = {}): CertView {
 function token(over: Partial<TokenView> = {}): TokenView {
   return { slot_id: 1, label: "T", manufacturer: "m", model: "ePass2003", serial: "s", pin_state: "ok", certificates: [cert()], ...over };
 }
-const err = (code: string): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
+const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
 
 function run(s: WizardState, ...events: WizardEvent[]): WizardState {
   return events.reduce((acc, e) => reduce(acc, e, NOW), s);

@@ -1,7 +1,8 @@
-// The recovery wizard's step logic: a plain state machine, no DOM, tested on its own
-// (tests/unit/wizard.test.ts). Screens only render a state and send events.
+// The recovery wizard's step logic: a plain state machine, no DOM, no IPC, tested on
+// its own (tests/unit/wizard.test.ts). The wizard screen (wizard.ts) renders a state and
+// sends events; its effects (reading tokens, signing) are run by the app.
 
-import type { CertView, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "./ipc";
+import type { CertView, ErrorCode, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "../ipc";
 
 export type Purpose = "recover" | "lookup";
 export type Step = "username" | "token" | "pin" | "working" | "done" | "error";
@@ -113,7 +114,7 @@ export function canSubmitPin(s: WizardState): boolean {
 }
 
 /** Codes after which the user types the PIN again on the same step. */
-const RETYPE_PIN = new Set(["PIN_INCORRECT", "PIN_INVALID"]);
+const RETYPE_PIN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["PIN_INCORRECT", "PIN_INVALID"]);
 
 export function reduce(s: WizardState, e: WizardEvent, now: number): WizardState {
   switch (e.type) {

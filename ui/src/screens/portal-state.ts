@@ -1,9 +1,10 @@
 // The portal recovery (MST + registered email + captcha, no token): field checks that
 // mirror bhxh-protocol's Mst::parse and Email::parse for feedback as the user types,
-// and the screen's state changes. No DOM; tested on its own (tests/unit/portal.test.ts).
-// The server remains the judge.
+// and the screen's state changes. No DOM, no IPC; tested on its own
+// (tests/unit/portal.test.ts); the portal screen (portal.ts) renders it. The server
+// remains the judge.
 
-import type { CaptchaView, IpcError, PortalView } from "./ipc";
+import type { CaptchaView, ErrorCode, IpcError, PortalView } from "../ipc";
 
 export type MstCheck =
   | { kind: "empty" }
@@ -53,7 +54,7 @@ export const BHXH_HOTLINES: readonly { tel: string; label: string }[] = [
 ];
 
 /** Codes after which a new captcha is fetched and the answer typed again. */
-export const CAPTCHA_CODES: ReadonlySet<string> = new Set(["CAPTCHA_INCORRECT", "CAPTCHA_USED", "CAPTCHA_EXPIRED"]);
+export const CAPTCHA_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["CAPTCHA_INCORRECT", "CAPTCHA_USED", "CAPTCHA_EXPIRED"]);
 
 export type PortalField = "mst" | "email" | "answer";
 
@@ -120,7 +121,7 @@ export function failed(s: PortalState, error: IpcError): PortalState {
 }
 
 /** Where the cursor goes after a failed request: the field to fix, if any. */
-export function focusAfter(code: string): PortalField | null {
+export function focusAfter(code: ErrorCode): PortalField | null {
   if (CAPTCHA_CODES.has(code)) return "answer";
   if (code === "INVALID_MST") return "mst";
   if (code === "INVALID_EMAIL" || code === "PORTAL_EMAIL_MISMATCH") return "email";

@@ -1,0 +1,257 @@
+// The token wizard: recover the password (username → token → PIN → done) or find the
+// usernames of the token's MST (token → PIN → done). The steps are the pure state
+// machine of wizard-state.ts; this screen adds what only the page needs (the Caps Lock
+// and input-method warnings, the PIN shown or hidden) and the effects: reading the
+// tokens (again at every reader event), and signing. The PIN is never in the model: it
+// goes from the field, emptied at once, into the IPC call.
+
+import { html, nothing, type TemplateResult } from "lit-html";
+import { live } from "lit-html/directives/live.js";
+import { api, type IpcError, type Progress } from "../ipc";
+import { t, vnDate, type Key } from "../i18n";
+import { call, clear, remember, type Effect, screen, type Screen, type Ui } from "../runtime";
+import { errorBox, hotline, onSubmit, referenceLine, targetChecked, valueOf } from "../views";
+import * as wiz from "./wizard-state";
+
+export interface Args {
+  purpose: wiz.Purpose;
+}
+
+interface Model {
+  s: wiz.WizardState;
+  /** Caps Lock was on at the last key press in the PIN field. */
+  caps: boolean;
+  /** A composition started in the PIN field: a Vietnamese input method is on. */
+  ime: boolean;
+  /** The PIN was sent empty. */
+  pinRequired: boolean;
+  pinShown: boolean;
+}
+
+type Msg =
+  | wiz.WizardEvent
+  | { type: "readTokens" }
+  | { type: "tokensFailed"; error: IpcError }
+  | { type: "sendPin"; pin: string }
+  | { type: "pinKey"; caps: boolean }
+  | { type: "pinComposing" }
+  | { type: "pinToggle" };
+
+const now = () => Math.floor(Date.now() / 1000);
+
+const readTokens: Effect<Msg> = call(() => api.tokens(), (tokens) => ({ type: "tokensChanged", tokens }), (error) => ({ type: "tokensFailed", error }));
+
+const PIN_FRESH = { caps: false, ime: false, pinRequired: false, pinShown: false };
+
+/** The next model for a state of the machine; a new step starts with a fresh PIN field. */
+function step(m: Model, s: wiz.WizardState): Model {
+  return s.step === m.s.step ? { ...m, s } : { ...m, ...PIN_FRESH, s };
+}
+
+export const wizard: Screen<Model, Msg, Args> = screen({
+  init: ({ purpose }) => [{ s: wiz.initial(purpose), ...PIN_FRESH }, [readTokens]],
+
+  update(m, msg) {
+    switch (msg.type) {
+      case "readTokens":
+        return [m, [readTokens]];
+      case "tokensFailed":
+        return [step(m, wiz.reduce(m.s, { type: "tokensChanged", tokens: [] }, now())), [remember(msg.error)]];
+      case "pinKey":
+        return [{ ...m, caps: msg.caps, pinRequired: false }, []];
+      case "pinComposing":
+        return [{ ...m, caps: false, ime: true, pinRequired: false }, []];
+      case "pinToggle":
+        return [{ ...m, pinShown: !m.pinShown }, []];
+      case "sendPin": {
+        if (!msg.pin) return [{ ...m, pinRequired: true }, []];
+        const sel = m.s.selection;
+        const next = step(m, wiz.reduce(m.s, { type: "submitPin" }, now()));
+        const s = next.s;
+        if (s.step !== "working" || !sel) return [next, [clear("#pin")]]; // the field never keeps the PIN
+        const pin = msg.pin;
+        const args = { slotId: sel.slotId, certId: sel.certId, confirmFinalTry: s.confirmFinalTry };
+        const failed = (error: IpcError): Msg => ({ type: "failed", error });
+        return [next, [clear("#pin"), s.purpose === "recover"
+          ? call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed)
+          : call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed)]];
+      }
+      case "failed":
+        // The token's flags (PIN tries left) change after a wrong PIN: read them again.
+        return [step(m, wiz.reduce(m.s, msg, now())), [readTokens]];
+      default:
+        return [step(m, wiz.reduce(m.s, msg, now())), []];
+    }
+  },
+
+  progress: (progress) => ({ type: "progress", progress }),
+  readerEvent: () => ({ type: "readTokens" }),
+
+  view(m, ui) {
+    const s = m.s;
+    const title = t(s.purpose === "recover" ? "recover_title" : "lookup_title");
+    const steps: [wiz.Step[], Key][] = s.purpose === "recover"
+      ? [[["username"], "step_username"], [["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]]
+      : [[["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]];
+    return html`<section class="card wide" aria-labelledby="wizard-title">
+      <h2 id="wizard-title">${title}</h2>
+      <ol class="steps" aria-label=${title}>${steps.map(([names, key]) => {
+        const current = names.includes(s.step);
+        return html`<li class=${current ? "current" : ""} aria-current=${current ? "step" : nothing}>${t(key)}</li>`;
+      })}</ol>
+      ${body(m, ui)}
+    </section>`;
+  },
+});
+
+const PROGRESS: Record<Progress, Key> = {
+  reading_token: "progress_reading_token",
+  requesting_challenge: "progress_requesting_challenge",
+  signing: "progress_signing",
+  verifying: "progress_verifying",
+  done: "progress_done",
+};
+
+function body(m: Model, ui: Ui<Msg>): TemplateResult {
+  const s = m.s;
+  switch (s.step) {
+    case "username":
+      return html`<form data-testid="step-username" @submit=${onSubmit((f) => ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username") }))}>
+        <p>${t("username_hint")}</p>
+        <div class="field"><label for="wizard-username">${t("username")}</label><input id="wizard-username" name="wizard-username" autocomplete="username" required autofocus .value=${s.username}></div>
+        <div class="actions">
+          <button type="button" @click=${() => ui.go({ name: "login" })}>${t("cancel")}</button>
+          <button type="submit" class="primary" data-testid="username-continue">${t("continue")}</button>
+        </div>
+      </form>`;
+    case "token":
+      return tokenStep(s, ui);
+    case "pin":
+      return pinStep(m, ui);
+    case "working":
+      return html`<div class="progress" role="status" data-testid="step-working">
+        <div class="spinner" aria-hidden="true"></div>
+        <p>${t(PROGRESS[s.progress ?? "reading_token"])}</p>
+      </div>`;
+    case "done":
+      return s.purpose === "recover" ? doneRecover(s, ui) : doneLookup(s, ui);
+    case "error":
+      return html`<div data-testid="step-error">
+        ${s.error ? errorBox(s.error) : nothing}
+        ${s.error?.code === "PIN_LOCKED" ? html`<p class="notice">${t("pin_locked_path")}</p>` : nothing}
+        <div class="actions">
+          <button type="button" @click=${() => ui.go({ name: "support" })}>${t("support")}</button>
+          <button type="button" class="primary" autofocus data-testid="start-over" @click=${() => ui.send({ type: "restart" })}>${t("start_over")}</button>
+        </div>
+      </div>`;
+  }
+}
+
+function tokenStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const probs = wiz.problems(s, now());
+  const sel = wiz.selected(s);
+  const blocked = !sel || sel.token.pin_state === "locked";
+  const problem = (p: wiz.TokenProblem): TemplateResult => {
+    switch (p.kind) {
+      case "no_token":
+        return html`<p class="warning" data-testid="token-waiting">${t("token_waiting")}</p>`;
+      case "no_certificate":
+        return html`<p class="warning" data-testid="token-no-certificate">${t("token_no_certificate")}</p>`;
+      case "expired":
+        return html`<p class="warning" data-testid="token-expired">${t("token_cert_expired", { date: vnDate(p.notAfter) })}</p>`;
+      case "locked":
+        return html`<p class="danger" data-testid="token-locked">${t("pin_locked")} ${t("pin_locked_path")}</p>`;
+      case "several":
+        return html`<p class="warning" data-testid="token-several">${t("token_several", { count: p.count })}</p>
+          ${s.tokens.map((tok) => {
+            const cert = tok.certificates[0];
+            return html`<div class="token-choice"><span>${`${tok.label} — ${cert?.holder ?? "?"} — MST ${cert?.msts.join(", ") ?? "?"}`}</span>${cert
+              ? html`<button type="button" data-testid="choose-${tok.slot_id}" @click=${() => ui.send({ type: "select", selection: { slotId: tok.slot_id, certId: cert.id } })}>${t("token_choose")}</button>`
+              : nothing}</div>`;
+          })}`;
+    }
+  };
+  return html`<div data-testid="step-token">
+    <div class="token-panel" data-testid="token-panel" aria-live="polite">
+      ${probs.map(problem)}
+      ${s.purpose === "recover" && probs.some((p) => p.kind !== "several")
+        // Without a usable token, the password can still be recovered through the portal.
+        ? html`<p class="alt-path"><button type="button" class="link" data-testid="token-portal" @click=${() => ui.go({ name: "portal" })}>${t("token_alternative")}</button></p>`
+        : nothing}
+      ${sel ? html`<dl class="cert" data-testid="cert-details">
+        <dt>${t("token_label")}</dt><dd>${`${sel.token.label} (${sel.token.model})`}</dd>
+        <dt>${t("cert_holder")}</dt><dd data-testid="cert-holder">${sel.cert.holder}</dd>
+        <dt>${t("cert_mst")}</dt><dd data-testid="cert-mst">${sel.cert.msts.join(", ")}</dd>
+        <dt>${t("cert_issuer")}</dt><dd>${sel.cert.issuer}</dd>
+        <dt>${t("cert_expiry")}</dt><dd>${vnDate(sel.cert.not_after)}</dd>
+      </dl>` : nothing}
+    </div>
+    <div class="actions">
+      <button type="button" @click=${() => (s.purpose === "recover" ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
+      <button type="button" class="primary" ?disabled=${blocked} ?autofocus=${!blocked} data-testid="token-continue" @click=${() => ui.send({ type: "toPin" })}>${t("continue")}</button>
+    </div>
+  </div>`;
+}
+
+function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
+  const s = m.s;
+  const state = wiz.pinState(s);
+  return html`<form data-testid="step-pin" autocomplete="off" @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
+    <p class="note">${t("pin_ime_note")}</p>
+    ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
+    ${state === "final_try" ? html`<div class="danger" data-testid="pin-final-try">
+      <p>${t("pin_final_try")}</p>
+      <label class="check"><input type="checkbox" id="confirm-final-try" data-testid="confirm-final-try" .checked=${live(s.confirmFinalTry)}
+        @change=${(e: Event) => ui.send({ type: "confirmFinalTry", value: targetChecked(e) })}> ${t("pin_final_try_confirm")}</label>
+    </div>` : nothing}
+    <div class="field">
+      <label for="pin">${t("pin_label")}</label>
+      <div class="pin-row">
+        <input id="pin" name="pin" type=${m.pinShown ? "text" : "password"} inputmode="text" autocomplete="off" spellcheck="false" autofocus aria-describedby="pin-warnings"
+          @keydown=${(e: KeyboardEvent) => ui.send({ type: "pinKey", caps: e.getModifierState?.("CapsLock") ?? false })}
+          @compositionstart=${() => ui.send({ type: "pinComposing" })}>
+        <button type="button" class="toggle" data-testid="pin-toggle" aria-controls="pin" @click=${() => ui.send({ type: "pinToggle" })}>${t(m.pinShown ? "pin_hide" : "pin_show")}</button>
+      </div>
+    </div>
+    <div id="pin-warnings" aria-live="assertive">${m.pinRequired
+      ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
+      : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`}</div>
+    ${s.pinError ? errorBox(s.pinError) : nothing}
+    <div class="actions">
+      <button type="button" @click=${() => ui.send({ type: "back" })}>${t("back")}</button>
+      <button type="submit" class="primary" data-testid="pin-submit" ?disabled=${!wiz.canSubmitPin(s)}>${t("confirm")}</button>
+    </div>
+  </form>`;
+}
+
+function doneRecover(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const r = s.result;
+  if (!r) return html``;
+  return html`<div data-testid="step-done" class="done">
+    <h3>${t("done_title")}</h3>
+    ${r.temporary_password
+      ? html`<div><p>${t("done_in_app")}</p><p class="secret" data-testid="temporary-password">${r.temporary_password}</p></div>`
+      : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>`}
+    <p>${t("done_expires", { date: vnDate(r.password_expires_at) })}</p>
+    ${referenceLine(r.reference)}
+    <p>${t("done_next")}</p>
+    <div class="actions">
+      <button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
+    </div>
+  </div>`;
+}
+
+function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const r = s.lookup;
+  if (!r) return html``;
+  return html`<div data-testid="step-done" class="done">
+    <h3>${t("lookup_done_title")}</h3>
+    ${r.usernames.length
+      ? html`<ul data-testid="usernames">${r.usernames.map((u) => html`<li>${u}</li>`)}</ul>`
+      : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline()}</div>`}
+    ${referenceLine(r.reference)}
+    <div class="actions">
+      <button type="button" class="primary" autofocus @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
+    </div>
+  </div>`;
+}

@@ -1,0 +1,52 @@
+// View pieces more than one screen shows, and the small helpers views use to read what
+// the user typed. lit-html escapes every value it puts in the page.
+
+import { html, nothing, type TemplateResult } from "lit-html";
+import type { IpcError } from "./ipc";
+import { t } from "./i18n";
+
+/** Every error: its message, a hint, and the reference code large enough to read out. */
+export function errorBox(e: IpcError): TemplateResult {
+  return html`<div class="error" role="alert" data-testid="error" data-code=${e.code}>
+    <p class="error-message"><strong>${e.message}</strong> <code class="code">[${e.code}]</code></p>
+    ${e.hint ? html`<p><span class="label">${t("error_hint")}: </span>${e.hint}</p>` : nothing}
+    ${e.reference ? referenceLine(e.reference) : nothing}
+    ${e.reference ? html`<p class="small">${t("error_reference_note")}</p>` : nothing}
+  </div>`;
+}
+
+export function referenceLine(reference: string): TemplateResult {
+  return html`<p class="reference">${t("reference")}: <strong data-testid="reference">${reference}</strong></p>`;
+}
+
+/** The support hotline, with the documents to have at hand. */
+export function hotline(): TemplateResult {
+  return html`<div class="hotline" data-testid="hotline">
+    <h3>${t("hotline_title")}: <a href="tel:18001260">1800 1260</a></h3>
+    <p>${t("hotline_text")}</p>
+    <ul><li>${t("doc_id")}</li><li>${t("doc_licence")}</li><li>${t("doc_authorisation")}</li></ul>
+  </div>`;
+}
+
+/** A submit listener: no page load, and the form to read. */
+export function onSubmit(f: (form: HTMLFormElement) => void): (e: Event) => void {
+  return (e) => {
+    e.preventDefault();
+    if (e.currentTarget instanceof HTMLFormElement) f(e.currentTarget);
+  };
+}
+
+/** The value of the form's control named or identified `name`. */
+export function valueOf(form: HTMLFormElement, name: string): string {
+  const el = form.elements.namedItem(name);
+  return el instanceof HTMLInputElement || el instanceof HTMLSelectElement ? el.value : "";
+}
+
+/** The value of the input an event came from. */
+export function targetValue(e: Event): string {
+  return e.target instanceof HTMLInputElement ? e.target.value : "";
+}
+
+export function targetChecked(e: Event): boolean {
+  return e.target instanceof HTMLInputElement && e.target.checked;
+}
