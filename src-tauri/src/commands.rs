@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bhxh_client::diagnostics::{self, Report};
-use bhxh_client::flows::{self, Choice, FlowInput, Progress};
+use bhxh_client::flows::{self, Choice, FlowInput};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
 use bhxh_protocol::wire::{Ack, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
@@ -88,9 +88,12 @@ pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
         .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))
 }
 
-/// The client, the token and the progress emitter of a token proof.
-fn prove(state: &AppState) -> Res<(ApiClient, Arc<dyn Token>, Arc<dyn Fn(Progress) + Send + Sync>)> {
-    Ok((api(state)?, token(state)?, state.progress.clone()))
+/// The client and the flow input of a token proof: the token and certificate the user
+/// chose, the PIN (moved in, never stored), the final-try confirmation, the progress
+/// emitter.
+fn proof(state: &AppState, pin: SecretString, slot_id: u64, cert_id: String, confirm_final_try: bool) -> Res<(ApiClient, FlowInput)> {
+    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
+    Ok((api(state)?, FlowInput { token: token(state)?, choice, pin, confirm_final_try, progress: state.progress.clone() }))
 }
 
 /// Recovers the password of `username`. `pin` is a secret from the moment it is
@@ -104,12 +107,8 @@ pub async fn recover(
     cert_id: String,
     confirm_final_try: bool,
 ) -> Res<RecoveryComplete> {
-    let lang = lang(&state);
-    let (api, token, emit) = prove(&state)?;
-    let progress = move |p: Progress| emit(p);
-    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
-    let input = FlowInput { token, choice, pin, confirm_final_try, progress: &progress };
-    flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang))
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 
 /// The usernames of the token's MST.
@@ -121,12 +120,8 @@ pub async fn lookup_usernames(
     cert_id: String,
     confirm_final_try: bool,
 ) -> Res<UsernameLookupComplete> {
-    let lang = lang(&state);
-    let (api, token, emit) = prove(&state)?;
-    let progress = move |p: Progress| emit(p);
-    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
-    let input = FlowInput { token, choice, pin, confirm_final_try, progress: &progress };
-    flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang))
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 
 /// A fresh captcha for the portal screen.
@@ -162,9 +157,7 @@ pub async fn login(state: State<'_, AppState>, username: String, password: Secre
         must_change_password: resp.must_change_password,
     };
     // Remembered across restarts when the OS keyring works; otherwise for this run only.
-    if !resp.must_change_password {
-        let _ = KeyringStore::new(api.origin()).save(&session);
-    }
+    let _ = bhxh_client::session::remember(api.origin(), &session);
     let view = LoginView {
         username: session.username.clone(),
         must_change_password: resp.must_change_password,

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use bhxh_desktop::{run_app, IpcError};
-use bhxh_testkit::backend::Backend;
+use bhxh_server::testing::Backend;
 use bhxh_testkit::{password_in, softhsm, MST, TEST_PIN};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -22,7 +22,7 @@ fn backend() -> &'static Backend {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
-                let b = bhxh_testkit::backend::start(&[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")], |_| {}).await;
+                let b = bhxh_server::testing::start(&[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")], |_| {}).await;
                 tx.send(b).unwrap_or_else(|_| panic!("test gone"));
                 std::future::pending::<()>().await;
             });

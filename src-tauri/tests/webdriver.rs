@@ -127,7 +127,7 @@ impl Driver {
 async fn a_full_token_recovery_in_the_real_window() {
     // The backend, its mail server, the token.
     let hsm = softhsm();
-    let backend = bhxh_testkit::backend::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
     let (origin, smtp) = (backend.origin.clone(), &backend.smtp);
 
     // The display, the session bus, the drivers.

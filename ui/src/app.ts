@@ -44,7 +44,14 @@ export class App implements Host {
     });
     await api.onProgress((p) => this.shown?.screen.progress(p));
     const session = await api.session().catch(() => null);
-    this.go(session && !session.must_change_password ? { name: "home", username: session.username } : { name: "login" });
+    // A must-change session (kept across restarts) can only finish the forced change.
+    this.go(
+      !session
+        ? { name: "login" }
+        : session.must_change_password
+          ? { name: "change", username: session.username, forced: true }
+          : { name: "home", username: session.username },
+    );
   }
 
   go(route: Route): void {

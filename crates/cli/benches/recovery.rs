@@ -27,7 +27,7 @@ fn main() {
     let hsm = softhsm();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let backend = bhxh_testkit::backend::start(&[], |c| {
+        let backend = bhxh_server::testing::start(&[], |c| {
             c.outbox.poll_ms = 50;
             c.limits.per_username = 1_000_000;
             c.limits.per_client = 1_000_000;

@@ -198,33 +198,28 @@ fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
 /// Shows the certificate about to be used and asks for the PIN (and, on the final try,
 /// for an explicit confirmation).
 async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, lang: Lang) -> Result<(Choice, bhxh_token::AuthPin, bool), ClientError> {
-    let reader = token.clone();
-    let tokens = tokio::task::spawn_blocking(move || reader.tokens())
-        .await
-        .map_err(|e| ClientError::local(ErrorCode::TokenFailure, e.to_string()))??;
     let wanted = Choice { slot_id: choice.slot, cert_id: choice.cert_id.clone() };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (tok, cert) = flows::choose(&tokens, &wanted, now)?;
+    let (tok, cert) = flows::select(token, &wanted).await?;
     eprintln!("{}: {} ({})", t(lang, "Token", "Token"), tok.label, tok.model);
     eprintln!("  {}: {}", t(lang, "Chủ chứng thư", "Holder"), cert.holder);
     eprintln!("  MST: {}", cert.msts.join(", "));
     eprintln!("  {}: {}", t(lang, "Nhà cung cấp", "Issuer"), cert.issuer);
     eprintln!("  {}: {}", t(lang, "Hết hạn", "Expires"), vn_date(cert.not_after));
     let mut confirm = choice.yes_final_try;
-    match tok.pin_state {
-        PinState::Locked => return Err(bhxh_token::TokenError::PinLocked.into()),
-        PinState::FinalTry if !confirm => {
+    match flows::pin_gate(tok.pin_state, confirm) {
+        Err(bhxh_token::TokenError::PinFinalTry) => {
             eprintln!("{}", ErrorCode::PinFinalTry.message(lang));
             if pin_stdin {
                 return Err(bhxh_token::TokenError::PinFinalTry.into());
             }
             confirm = prompt::confirm(t(lang, "Bạn chắc chắn mã PIN đúng? Gõ \"có\" để tiếp tục:", "Are you sure of the PIN? Type \"yes\" to continue:"));
-            if !confirm {
-                return Err(bhxh_token::TokenError::PinFinalTry.into());
-            }
+            flows::pin_gate(tok.pin_state, confirm)?;
         }
-        PinState::CountLow => eprintln!("{}", t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before.")),
-        _ => {}
+        Err(e) => return Err(e.into()),
+        Ok(()) if tok.pin_state == PinState::CountLow => {
+            eprintln!("{}", t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before."))
+        }
+        Ok(()) => {}
     }
     let pin = prompt::pin(if pin_stdin { Source::Stdin } else { Source::Terminal }, lang)?;
     Ok((Choice { slot_id: Some(tok.slot_id), cert_id: Some(cert.id) }, pin, confirm))
@@ -234,8 +229,8 @@ async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &s
     let api = ApiClient::new(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
-    let progress = progress(lang);
-    let done = flows::recover(&api, username, FlowInput { token, choice, pin, confirm_final_try, progress: &progress }).await?;
+    let progress = Arc::new(progress(lang));
+    let done = flows::recover(&api, username, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
     println!("{}", t(lang, "Đã cấp lại mật khẩu.", "The password was reset."));
     match &done.temporary_password {
         Some(p) => {
@@ -327,8 +322,8 @@ async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bo
     let api = ApiClient::new(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
-    let progress = progress(lang);
-    let done = flows::lookup_usernames(&api, FlowInput { token, choice, pin, confirm_final_try, progress: &progress }).await?;
+    let progress = Arc::new(progress(lang));
+    let done = flows::lookup_usernames(&api, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
     if done.usernames.is_empty() {
         println!(
             "{}",
@@ -429,7 +424,7 @@ fn new_password(lang: Lang, current: &str, username: &str) -> Result<Zeroizing<S
 }
 
 fn remember(api: &ApiClient, s: &StoredSession, lang: Lang) {
-    if let Err(e) = KeyringStore::new(api.origin()).save(s) {
+    if let Err(e) = bhxh_client::session::remember(api.origin(), s) {
         eprintln!("{} [{}]: {}", t(lang, "Cảnh báo", "Warning"), e.code(), e.message(lang));
         eprintln!("  {}", e.hint(lang));
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use bhxh_testkit::backend::Backend;
+use bhxh_server::testing::Backend;
 use bhxh_testkit::{password_in, softhsm, MST, TEST_PIN};
 use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::Token;
@@ -44,7 +44,7 @@ async fn start() -> Env {
     // Every test waits for the one PIN change: SoftHSM rewrites the token's files then,
     // and a test reading the tokens at that moment would see a half-written file.
     distinct_pin_rsa_slot();
-    let backend = bhxh_testkit::backend::start(&[(USER, EMAIL)], |_| {}).await;
+    let backend = bhxh_server::testing::start(&[(USER, EMAIL)], |_| {}).await;
     Env { server: backend.origin.clone(), backend }
 }
 

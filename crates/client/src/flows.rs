@@ -61,16 +61,34 @@ pub fn choose(tokens: &[TokenSummary], choice: &Choice, now: i64) -> Result<(Tok
     Ok((token.clone(), (*cert).clone()))
 }
 
+/// Reads what is plugged in (off the async threads) and picks the token and certificate.
+pub async fn select(token: &Arc<dyn Token>, choice: &Choice) -> Result<(TokenSummary, CertSummary), ClientError> {
+    let reader = token.clone();
+    let tokens = blocking(move || reader.tokens()).await?;
+    choose(&tokens, choice, time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// Whether a PIN may be tried on a token in this state: never on a locked token or one
+/// that needs a new PIN first; on the final try only once the user confirmed it.
+pub fn pin_gate(state: PinState, confirm_final_try: bool) -> Result<(), TokenError> {
+    match state {
+        PinState::Locked => Err(TokenError::PinLocked),
+        PinState::FinalTry if !confirm_final_try => Err(TokenError::PinFinalTry),
+        PinState::MustChange => Err(TokenError::PinMustChange),
+        _ => Ok(()),
+    }
+}
+
 /// What a flow needs besides the API client.
-pub struct FlowInput<'a> {
+pub struct FlowInput {
     pub token: Arc<dyn Token>,
     pub choice: Choice,
     pub pin: AuthPin,
     pub confirm_final_try: bool,
-    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+    pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
 }
 
-impl std::fmt::Debug for FlowInput<'_> {
+impl std::fmt::Debug for FlowInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlowInput").field("choice", &self.choice).field("pin", &"[redacted]").finish()
     }
@@ -78,17 +96,17 @@ impl std::fmt::Debug for FlowInput<'_> {
 
 /// Recovers the password of `username`: the token proves the MST, the server emails
 /// a temporary password (or, in its strict mode, returns it once).
-pub async fn recover(api: &ApiClient, username: &str, input: FlowInput<'_>) -> Result<RecoveryComplete, ClientError> {
+pub async fn recover(api: &ApiClient, username: &str, input: FlowInput) -> Result<RecoveryComplete, ClientError> {
     let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
-    let req = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
+    let req = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, &*input.progress).await?;
     let out = api.complete_recovery(&req).await?;
     (input.progress)(Progress::Done);
     Ok(out)
 }
 
 /// The usernames registered for the token's MST.
-pub async fn lookup_usernames(api: &ApiClient, input: FlowInput<'_>) -> Result<UsernameLookupComplete, ClientError> {
-    let req = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, input.progress).await?;
+pub async fn lookup_usernames(api: &ApiClient, input: FlowInput) -> Result<UsernameLookupComplete, ClientError> {
+    let req = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, &*input.progress).await?;
     let out = api.complete_lookup(&req).await?;
     (input.progress)(Progress::Done);
     Ok(out)
@@ -106,17 +124,11 @@ async fn prove(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<CompleteRequest, ClientError> {
     progress(Progress::ReadingToken);
-    let reader = token.clone();
-    let tokens = blocking(move || reader.tokens()).await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (chosen, cert) = choose(&tokens, &choice, now)?;
+    // Read again here, after the PIN was typed: the state gated on is the token's now
+    // (a caller may have shown the certificate from an earlier read, minutes ago).
+    let (chosen, cert) = select(&token, &choice).await?;
     // Refuse before asking the server anything when the token cannot be used.
-    match chosen.pin_state {
-        PinState::Locked => return Err(TokenError::PinLocked.into()),
-        PinState::FinalTry if !confirm_final_try => return Err(TokenError::PinFinalTry.into()),
-        PinState::MustChange => return Err(TokenError::PinMustChange.into()),
-        _ => {}
-    }
+    pin_gate(chosen.pin_state, confirm_final_try)?;
 
     progress(Progress::RequestingChallenge);
     let ch = api.challenge(username, purpose).await?;

@@ -17,6 +17,14 @@ pub struct StoredSession {
     pub must_change_password: bool,
 }
 
+/// Keeps a session between runs, by the one rule of every client (app and CLI): every
+/// session is kept, a must-change one too. A temporary password works once, so the
+/// must-change session it opened is the only way to finish the forced change after the
+/// app was closed or the command interrupted; it can do nothing but that change.
+pub fn remember(origin: &str, s: &StoredSession) -> Result<(), ClientError> {
+    KeyringStore::new(origin).save(s)
+}
+
 /// Keeps one session per backend.
 pub trait SessionStore: Send + Sync {
     fn save(&self, s: &StoredSession) -> Result<(), ClientError>;

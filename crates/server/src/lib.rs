@@ -22,6 +22,8 @@ pub mod portal;
 pub mod recovery;
 pub mod staff;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 pub use app::Application;

@@ -148,4 +148,19 @@ describe("the app", () => {
     expect($("[data-testid=screen-home]")).toBeNull();
     expect($("[data-testid=step-username]")).not.toBeNull();
   });
+
+  it("a kept must-change session opens on the forced change (the temporary password is spent)", async () => {
+    const settings: Settings = { server_url: "https://x.vn", pkcs11_module: null, lang: "vi" };
+    mockIPC(async (cmd) => {
+      if (cmd === "settings_get") return settings;
+      if (cmd === "session_info") return { username: "ketoan01", must_change_password: true, expires_at: "", reference: "RC-1" };
+      if (cmd === "tokens_list") return [];
+      return null;
+    }, { shouldMockEvents: true });
+    const root = document.createElement("div");
+    document.body.append(root);
+    await new App(root).start();
+    expect(root.querySelector("[data-testid=screen-change]")).not.toBeNull();
+    expect(root.querySelector("[data-testid=screen-home]")).toBeNull();
+  });
 });

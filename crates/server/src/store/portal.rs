@@ -71,8 +71,6 @@ pub enum ActivationOutcome {
     Expired,
 }
 
-/// A support staff member. The hash never leaves the server process.
-
 impl Store {
     /// Stores a fresh captcha (the hash of its answer).
     pub async fn insert_captcha(&self, id: &str, answer_hash: &str, now: i64, expires_at: i64) -> anyhow::Result<()> {
