@@ -24,6 +24,9 @@ BHXH_APT_PACKAGES=(
     softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
     opensc             # pkcs11-tool, used by the provisioning and the tests
     postgresql         # the second database engine; tests start a cluster of their own
+    # PC/SC: a real pcscd with virtual readers (vpcd) and a virtual card (vicc, run in
+    # the Python env of vicc_env), started by bhxh-testkit's pcsc module
+    pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-venv
     # The desktop app (Tauri 2, WebKitGTK)
     libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
     libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev libssl-dev
@@ -37,4 +40,25 @@ ui_deps() {
         echo ">> npm ci (ui)" >&2
         (cd ui && npm ci --no-audit --no-fund --loglevel=error)
     fi
+}
+
+# vicc_env: target/tools/vicc-venv, the Python env bhxh-testkit runs the virtual smart
+# card in (Debian vsmartcard-vpicc's vicc): Debian's python3 with its packages, plus
+# PyPI pycryptodome (vicc imports `Crypto`; Debian only ships `Cryptodome`) and a .pth
+# for the virtualsmartcard modules (Debian puts them outside Python's path).
+vicc_env() {
+    local venv=target/tools/vicc-venv mods site
+    local check='from Crypto.Cipher import DES3, DES, AES, ARC4
+from Crypto.Hash import HMAC, SHA
+import virtualsmartcard.VirtualSmartcard'
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then return 0; fi
+    echo ">> python venv for vicc ($venv)" >&2
+    mods=$(dpkg -L python3-virtualsmartcard | grep '/virtualsmartcard/VirtualSmartcard\.py$' | head -n1)
+    [ -n "$mods" ] || { echo "python3-virtualsmartcard: no VirtualSmartcard.py" >&2; return 1; }
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check pycryptodome
+    site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    dirname "$(dirname "$mods")" >"$site/virtualsmartcard.pth"
+    "$venv/bin/python" -c "$check"
 }

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 need_apt "${BHXH_APT_PACKAGES[@]}"
 ui_deps
+vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
 # WebDriver for the real app window (tauri-driver drives Debian's WebKitWebDriver).
 [ -x target/tools/bin/tauri-driver ] || cargo install -q tauri-driver --locked --root target/tools
 # The desktop crate embeds ui/dist at compile time: build the front end first.
@@ -16,8 +17,7 @@ ui_deps
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)
-# The PC/SC test starts pcscd with virtual readers (scripts/pcsc-virtual.sh); stop it after.
-trap 'rm -f "$log"; bash scripts/pcsc-virtual.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'rm -f "$log"' EXIT
 status=0
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 # Output goes to a file and is followed from there, not through a pipe: a process a test

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod pcsc;
+
 /// The MST of the fixture certificates and the demo account.
 pub const MST: &str = "0101234567";
 /// The user PIN of the provisioned SoftHSM2 tokens.
@@ -30,7 +32,8 @@ pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
-        let dir = scratch().join(format!("pki-week{week}"));
+        // `pki3`: the three-level PKI (bump when make-fixtures.sh changes what it makes).
+        let dir = scratch().join(format!("pki3-week{week}"));
         let ok = Command::new("bash").arg(root().join("scripts/make-fixtures.sh")).arg(&dir).status().expect("bash").success();
         assert!(ok, "scripts/make-fixtures.sh failed");
         dir

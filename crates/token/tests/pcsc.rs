@@ -1,27 +1,16 @@
 //! PC/SC against a real pcscd with the virtual readers of Debian vsmartcard-vpcd and a
-//! virtual card (vicc) inserted and removed by scripts/pcsc-virtual.sh: the reader list,
-//! the ATR, and the watcher's insertion and removal events.
+//! virtual card (vicc) inserted and removed by bhxh-testkit's pcsc rig (a pcscd of this
+//! test's own, on its own socket and ports): the reader list, the ATR, and the watcher's
+//! insertion and removal events.
 
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bhxh_testkit::root;
+use bhxh_testkit::pcsc::Pcscd;
 use bhxh_token::readers::{readers, ReaderEvent, Watcher};
 
 const READER: &str = "Virtual PCD 00 00";
 const VIRTUAL_ATR: &str = "3B:95:13:81:01:80:73:FF:01:00:0B";
-
-fn harness(args: &[&str]) -> String {
-    let out = Command::new("bash").arg(root().join("scripts/pcsc-virtual.sh")).args(args).output().expect("bash");
-    assert!(
-        out.status.success(),
-        "scripts/pcsc-virtual.sh {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The next event `want`s, and when the watcher delivered it.
 fn next_event(rx: &mpsc::Receiver<(ReaderEvent, Instant)>, want: impl Fn(&ReaderEvent) -> bool) -> (ReaderEvent, Instant) {
@@ -37,10 +26,10 @@ fn next_event(rx: &mpsc::Receiver<(ReaderEvent, Instant)>, want: impl Fn(&Reader
 
 #[test]
 fn readers_atr_and_hot_plug_events() {
-    harness(&["install"]);
-    let names = harness(&["start"]);
+    // Before anything here uses PC/SC: it points this process's libpcsclite at its socket.
+    let pcscd = Pcscd::start();
+    let names = pcscd.readers().join("\n");
     assert!(names.contains(READER), "{names}");
-    let _ = harness(&["remove", "35963"]);
 
     let list = readers().expect("PC/SC answers");
     let r = list.iter().find(|r| r.name == READER).expect("the virtual reader is listed");
@@ -56,9 +45,10 @@ fn readers_atr_and_hot_plug_events() {
     // vpcd, pcscd polling it) to the watcher's callback, and to the harness seeing the
     // card through pcscd itself.
     let start = Instant::now();
-    let atr = harness(&["insert", "35963"]);
+    let card = pcscd.insert(0);
     let harness_saw = start.elapsed();
-    assert_eq!(atr.trim(), VIRTUAL_ATR.replace(':', ""));
+    assert_eq!(card.reader(), READER);
+    assert_eq!(card.atr(), VIRTUAL_ATR.replace(':', ""));
     let (e, at) = next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
     eprintln!(
         "insertion: the watcher's callback {} ms after the virtual card was started; the harness saw it in pcscd after {} ms",
@@ -79,14 +69,15 @@ fn readers_atr_and_hot_plug_events() {
     assert_eq!(r.atr.as_deref(), Some(VIRTUAL_ATR));
 
     let start = Instant::now();
-    harness(&["remove", "35963"]);
+    card.remove();
     let (e, at) = next_event(&rx, |e| matches!(e, ReaderEvent::CardRemoved { .. }));
     eprintln!("removal: the watcher's callback {} ms after the virtual card was stopped", at.duration_since(start).as_millis());
     assert_eq!(e, ReaderEvent::CardRemoved { reader: READER.into() });
 
     // Insert again: the watcher keeps working after a removal.
-    harness(&["insert", "35963"]);
+    let card = pcscd.insert(0);
     next_event(&rx, |e| matches!(e, ReaderEvent::CardInserted { .. }));
-    harness(&["remove", "35963"]);
+    card.remove();
     drop(watcher);
+    drop(pcscd);
 }
