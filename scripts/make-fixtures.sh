@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make-fixtures.sh OUT_DIR
 #
-# Builds a throw-away test PKI for the chữ ký số password-recovery backend:
-# a test root CA, an untrusted CA, a set of leaf certificates carrying
+# Builds a throw-away test PKI for the chữ ký số password-recovery backend, three
+# levels like the real Vietnamese PKI (national root → licensed CA's intermediate with
+# pathLen 0 → token certificate): a test root CA, an issuing CA under it, an untrusted
+# CA, broken intermediates for the path checks, a set of leaf certificates carrying
 # Vietnamese IDs in the subject attribute userId (OID 0.9.2342.19200300.100.1.1,
 # OpenSSL short name UID) as UTF8String, a CRL and an expired CRL.
 #
@@ -81,8 +83,10 @@ NOW_P3650=$(ts '+3650 days')
 # ---------------------------------------------------------------- keys
 # All keys: unencrypted PKCS#8 PEM via genpkey. Generated in parallel
 # (RSA keygen dominates the run time).
-RSA2048=(ca untrusted-ca rsa-valid branch multi-id other-mst expired
-         not-yet-valid untrusted revoked no-digisig)
+RSA2048=(ca ica untrusted-ca rsa-valid branch multi-id other-mst expired
+         not-yet-valid untrusted revoked no-digisig
+         ica-expired ica-revoked ica-sub fake-ica via-expired-ica via-revoked-ica
+         via-sub-ica via-leaf sha1 no-ku critical-ext eku-email)
 declare -A KEYPID=()
 genkey() { # name algo-args...
     local name=$1
@@ -162,6 +166,33 @@ extendedKeyUsage       = clientAuth, emailProtection
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 
+[ v3_ica ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_leaf_noku ]
+basicConstraints       = critical, CA:FALSE
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_leaf_critical ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = clientAuth
+1.3.6.1.4.1.99999.1    = critical, ASN1:UTF8String:unknown
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_leaf_email ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = emailProtection
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
 [ v3_leaf_nodigisig ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, keyEncipherment
@@ -185,6 +216,10 @@ CADB="$WORK/ca"
 UCADB="$WORK/untrusted-ca"
 init_ca_db "$CADB" 1000
 init_ca_db "$UCADB" 5000
+# Intermediates: each its own database (issuing CA, the broken ones, the forger).
+for n in ica ica-expired ica-revoked ica-sub fake-ica; do
+    init_ca_db "$WORK/db-$n" 2000
+done
 
 # in_dir DIR LOGNAME CMD...
 in_dir() {
@@ -217,6 +252,29 @@ mkca() {
 }
 mkca ca "$CADB" "/C=VN/O=BHXH Test CA/CN=BHXH Test Root CA"
 mkca untrusted-ca "$UCADB" "/C=VN/O=BHXH Test CA/CN=Untrusted Test CA"
+ICA_SUBJ="/C=VN/O=BHXH Test CA/CN=BHXH Test Issuing CA"
+# A forger: the issuing CA's name, another key (its CRL must not be believed).
+mkca fake-ica "$WORK/db-fake-ica" "$ICA_SUBJ"
+
+# subca NAME ISSUER SUBJECT EXT [START END]   (an intermediate issued by ISSUER)
+subca() {
+    local name=$1 issuer=$2 subj=$3 ext=$4 start=${5:-$NOW_M1D} end=${6:-$NOW_P3650} db
+    case $issuer in
+        ca) db=$CADB ;;
+        *) db=$WORK/db-$issuer ;;
+    esac
+    mkcsr "$name" "$subj"
+    in_dir "$db" "cert-$name" openssl ca -batch -config "$CNF" -utf8 -notext \
+        -cert "$TMP/$issuer.cert.pem" -keyfile "$TMP/$issuer.key.pem" \
+        -in "$WORK/$name.csr.pem" -extensions "$ext" \
+        -startdate "$start" -enddate "$end" -out "$TMP/$name.cert.pem"
+    to_der "$name"
+}
+subca ica ca "$ICA_SUBJ" v3_ica
+subca ica-expired ca "/C=VN/O=BHXH Test CA/CN=BHXH Test Expired CA" v3_ica 20200101000000Z 20210101000000Z
+subca ica-revoked ca "/C=VN/O=BHXH Test CA/CN=BHXH Test Revoked CA" v3_ica
+# A CA under the issuing CA, whose pathLen 0 forbids it.
+subca ica-sub ica "/C=VN/O=BHXH Test CA/CN=BHXH Test Sub CA" v3_ca
 
 # ---------------------------------------------------------------- leaves
 CO="CÔNG TY TNHH THỬ NGHIỆM BHXH"
@@ -225,16 +283,16 @@ BASE="/C=VN/ST=Hà Nội/O=$CO/CN=$CO"
 # leaf NAME SUBJECT [START END [ISSUER [EXTSECTION]]]
 leaf() {
     local name=$1 subj=$2 start=${3:-$NOW_M1D} end=${4:-$NOW_P365}
-    local issuer=${5:-ca} ext=${6:-v3_leaf} db
+    local issuer=${5:-ica} ext=${6:-v3_leaf} md=${7:-sha256} db
     case $issuer in
         ca) db=$CADB ;;
         untrusted-ca) db=$UCADB ;;
-        *) die "unknown issuer $issuer" ;;
+        *) db=$WORK/db-$issuer ;;
     esac
     mkcsr "$name" "$subj"
     in_dir "$db" "cert-$name" openssl ca -batch -config "$CNF" -utf8 -notext \
         -cert "$TMP/$issuer.cert.pem" -keyfile "$TMP/$issuer.key.pem" \
-        -in "$WORK/$name.csr.pem" -extensions "$ext" \
+        -in "$WORK/$name.csr.pem" -extensions "$ext" -md "$md" \
         -startdate "$start" -enddate "$end" -out "$TMP/$name.cert.pem"
     to_der "$name"
 }
@@ -248,32 +306,70 @@ leaf expired       "$BASE/UID=MST:0101234567" 20200101000000Z 20210101000000Z
 leaf not-yet-valid "$BASE/UID=MST:0101234567" 20990101000000Z 21000101000000Z
 leaf untrusted     "$BASE/UID=MST:0101234567" "" "" untrusted-ca
 leaf revoked       "$BASE/UID=MST:0101234567"
-leaf no-digisig    "$BASE/UID=MST:0101234567" "" "" ca v3_leaf_nodigisig
+leaf no-digisig    "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_nodigisig
 leaf rsa1024       "$BASE/UID=MST:0101234567"
+leaf via-expired-ica "$BASE/UID=MST:0101234567" "" "" ica-expired
+leaf via-revoked-ica "$BASE/UID=MST:0101234567" "" "" ica-revoked
+leaf via-sub-ica   "$BASE/UID=MST:0101234567" "" "" ica-sub
+leaf sha1          "$BASE/UID=MST:0101234567" "" "" ica v3_leaf sha1
+leaf no-ku         "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_noku
+leaf critical-ext  "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_critical
+leaf eku-email     "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_email
+# A certificate issued by a leaf (not a CA): no path may go through rsa-valid.
+mkcsr via-leaf "$BASE/UID=MST:0101234567"
+run cert-via-leaf openssl x509 -req -in "$WORK/via-leaf.csr.pem" -CA "$TMP/rsa-valid.cert.pem" \
+    -CAkey "$TMP/rsa-valid.key.pem" -set_serial 0x7001 -days 365 -sha256 \
+    -extfile "$CNF" -extensions v3_leaf -out "$TMP/via-leaf.cert.pem"
+to_der via-leaf
 
 # ---------------------------------------------------------------- CRLs
-# The expired CRL is made before the revocation so it lists nothing
-# (a 2020 CRL listing a revocation dated today would be incoherent);
-# it exists to test the "CRL past nextUpdate" path.
-in_dir "$CADB" crl-expired openssl ca -batch -config "$CNF" -gencrl \
-    -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" \
+# Each CA publishes its own CRL (the root's covers the intermediates, the issuing CA's
+# the token certificates), as in the real PKI. The stale CRL is made before the
+# revocation so it lists nothing (a 2020 CRL listing a revocation dated today would be
+# incoherent); it exists to test the "CRL past nextUpdate" path.
+ICADB="$WORK/db-ica"
+in_dir "$ICADB" crl-expired openssl ca -batch -config "$CNF" -gencrl \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" \
     -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z \
-    -out "$TMP/expired-crl.pem"
+    -out "$WORK/ica-expired-crl.pem"
 
-in_dir "$CADB" revoke openssl ca -batch -config "$CNF" \
-    -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" \
+in_dir "$ICADB" revoke openssl ca -batch -config "$CNF" \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" \
     -revoke "$TMP/revoked.cert.pem" -crl_reason keyCompromise
+in_dir "$CADB" revoke-ica openssl ca -batch -config "$CNF" \
+    -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" \
+    -revoke "$TMP/ica-revoked.cert.pem" -crl_reason cACompromise
 
-in_dir "$CADB" crl openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
-    -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" -out "$TMP/crl.pem"
-run crl-der openssl crl -in "$TMP/crl.pem" -outform DER -out "$TMP/crl.der"
+in_dir "$ICADB" crl openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" -out "$TMP/ica-crl.pem"
+in_dir "$CADB" crl-root openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
+    -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" -out "$TMP/root-crl.pem"
+# The CRLs of the CAs that issue nothing still current, so their paths fail on the
+# path, not on a missing CRL.
+for n in ica-revoked ica-sub; do
+    in_dir "$WORK/db-$n" "crl-$n" openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
+        -cert "$TMP/$n.cert.pem" -keyfile "$TMP/$n.key.pem" -out "$WORK/$n-crl.pem"
+done
+in_dir "$WORK/db-fake-ica" crl-forged openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
+    -cert "$TMP/fake-ica.cert.pem" -keyfile "$TMP/fake-ica.key.pem" -out "$TMP/forged-crl.pem"
+
+cat "$TMP/root-crl.pem" "$TMP/ica-crl.pem" "$WORK/ica-revoked-crl.pem" "$WORK/ica-sub-crl.pem" >"$TMP/crl.pem"
+cat "$TMP/root-crl.pem" "$WORK/ica-expired-crl.pem" >"$TMP/expired-crl.pem"
+run crl-der openssl crl -in "$TMP/ica-crl.pem" -outform DER -out "$TMP/crl.der"
 
 cp "$TMP/ca.cert.pem" "$TMP/trust.pem"
+# What a deployment configures as BHXH_INTERMEDIATES: the valid issuing CA, and the
+# broken ones (so that their paths are built and refused for the right reason).
+cat "$TMP/ica.cert.pem" "$TMP/ica-expired.cert.pem" "$TMP/ica-revoked.cert.pem" "$TMP/ica-sub.cert.pem" >"$TMP/intermediates.pem"
 
 # ---------------------------------------------------------------- README
 cat >"$TMP/README.txt" <<'EOF'
 Test PKI generated by scripts/make-fixtures.sh -- NOT for production. Keys are unencrypted PKCS#8 PEM; certs are X.509 PEM (.cert.pem) and DER (.cert.der); IDs are in subject UID (0.9.2342.19200300.100.1.1) as UTF8String.
 ca.cert.pem/.cert.der/.key.pem: test root CA "BHXH Test Root CA" (RSA 2048, self-signed, valid now-1d..now+3650d).
+ica.*: "BHXH Test Issuing CA", issued by the root, CA pathLen 0: it issues every leaf below unless said otherwise.
+ica-expired.*, ica-revoked.*, ica-sub.*: intermediates that are expired (2020-2021), revoked in the root's CRL, and a CA under ica (pathLen 0 forbids it); via-expired-ica.*, via-revoked-ica.*, via-sub-ica.*: leaves issued by them.
+via-leaf.*: a leaf issued by rsa-valid (not a CA). fake-ica.*: self-signed with ica's name and another key; forged-crl.pem is its CRL.
+sha1.*: leaf signed with SHA-1. no-ku.*: leaf without keyUsage. critical-ext.*: leaf with an unknown critical extension. eku-email.*: leaf whose extendedKeyUsage is emailProtection only.
 untrusted-ca.cert.pem/.cert.der/.key.pem: self-signed "Untrusted Test CA", NOT in trust.pem.
 rsa-valid.*: RSA 2048 leaf, UID=MST:0101234567, valid now-1d..now+365d (the happy path).
 ec-valid.*: EC P-256 leaf, UID=MST:0101234567, valid now-1d..now+365d.
@@ -283,12 +379,12 @@ other-mst.*: RSA 2048 leaf, CN "CÔNG TY KHÁC", UID=MST:0309999999 (different t
 expired.*: RSA 2048 leaf, UID=MST:0101234567, valid 2020-01-01..2021-01-01 (expired).
 not-yet-valid.*: RSA 2048 leaf, UID=MST:0101234567, valid 2099-01-01..2100-01-01.
 untrusted.*: RSA 2048 leaf, UID=MST:0101234567, issued by untrusted-ca (chain does not reach trust.pem).
-revoked.*: RSA 2048 leaf, UID=MST:0101234567, revoked (keyCompromise) in crl.pem.
+revoked.*: RSA 2048 leaf, UID=MST:0101234567, revoked (keyCompromise) in the issuing CA's CRL.
 no-digisig.*: RSA 2048 leaf, UID=MST:0101234567, keyUsage critical keyEncipherment only (no digitalSignature/nonRepudiation).
 rsa1024.*: RSA 1024 leaf key (weak), UID=MST:0101234567; CA signature is still RSA-2048/SHA-256.
-crl.pem / crl.der: CRL of the test CA listing revoked's serial; lastUpdate now, nextUpdate now+30d.
-expired-crl.pem: CRL of the test CA, lastUpdate 2020-01-01, nextUpdate 2020-02-01 (stale), lists no certificates.
-trust.pem: trust anchors for the server = ca.cert.pem only.
+crl.pem: the root's CRL (lists ica-revoked) + the issuing CA's (lists revoked) + those of ica-revoked and ica-sub; nextUpdate now+30d. crl.der: the issuing CA's CRL alone.
+expired-crl.pem: the root's current CRL + the issuing CA's stale one (lastUpdate 2020-01-01, nextUpdate 2020-02-01).
+trust.pem: trust anchors for the server = ca.cert.pem only. intermediates.pem: ica, ica-expired, ica-revoked, ica-sub.
 README.txt: this file. .complete: marker written last; its presence means the directory is complete.
 EOF
 

@@ -170,6 +170,12 @@ for t in "${SELECTED[@]}"; do
         --write-object "$FIX/$fixture.cert.der" --type cert \
         --id "$id" --label "$OBJ_LABEL"
 
+    # The CA's intermediate, as real VN tokens carry it (no key; sent along as `chain`).
+    if [ -r "$FIX/ica.cert.der" ]; then
+        run "${P11[@]}" --token-label "$tlabel" --login --pin "$USER_PIN" \
+            --write-object "$FIX/ica.cert.der" --type cert --id ca01 --label "BHXH Test Issuing CA"
+    fi
+
     # Check that all three objects are there with the expected id.
     run "${P11[@]}" --token-label "$tlabel" --login --pin "$USER_PIN" --list-objects
     n=$(grep -c "^  ID: *$id\$" "$LOGDIR/last.out" || true)

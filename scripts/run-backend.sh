@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 need_apt "${BHXH_APT_PACKAGES[@]}"
 
 DATA=${BHXH_DATA_DIR:-data/demo}
-PKI="$DATA/pki"
+PKI="$DATA/pki3"
 mkdir -p "$DATA"
 bash scripts/make-fixtures.sh "$PKI"
 
 export BHXH_DATA_DIR="$DATA"
 export BHXH_TRUST_ANCHORS="$PKI/trust.pem"
+export BHXH_INTERMEDIATES="$PKI/intermediates.pem"
 export BHXH_CRL_FILE="$PKI/crl.pem"
 export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}

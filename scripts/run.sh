@@ -14,11 +14,11 @@ ui_deps
 DATA=${BHXH_DATA_DIR:-data/demo}
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
-bash scripts/make-fixtures.sh "$DATA/pki"
-[ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki" >/dev/null
+bash scripts/make-fixtures.sh "$DATA/pki3"
+[ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki3" >/dev/null
 
 cargo build -q -p bhxh-server -p bhxh-desktop
-export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki/trust.pem" BHXH_CRL_FILE="$DATA/pki/crl.pem"
+export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki3/trust.pem" BHXH_INTERMEDIATES="$DATA/pki3/intermediates.pem" BHXH_CRL_FILE="$DATA/pki3/crl.pem"
 export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 SERVER=target/debug/bhxh-server
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}

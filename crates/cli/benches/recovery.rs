@@ -68,6 +68,7 @@ fn main() {
                 username: user.clone(),
                 purpose: Purpose::PasswordRecovery,
                 certificate: b64.encode(&signed.certificate),
+                chain: Vec::new(),
                 algorithm: signed.algorithm,
                 signature: b64.encode(&signed.signature),
             })

@@ -283,3 +283,17 @@ async fn portal_recovery_with_the_cli() {
     let (_, link) = bhxh_testkit::portal_secrets_in(&mail);
     assert!(link.starts_with(&format!("{}/portal/activate?t=", env.server)), "{link}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_own_ca_certificate_builds_the_path() {
+    log_file();
+    let rsa = distinct_pin_rsa_slot().to_string();
+    // A backend that knows only the root: the issuing CA comes from the token (`chain`).
+    let backend = bhxh_server::testing::start(&[(USER, EMAIL)], |c| c.trust_intermediates = None).await;
+    let o = bhxh(&backend.origin, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let reference = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string)).unwrap();
+    let lines = backend.store.audit_by_reference(reference.trim()).await.unwrap();
+    let detail = lines[0].detail.clone().unwrap_or_default();
+    assert!(detail.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{detail}");
+}

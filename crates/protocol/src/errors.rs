@@ -208,6 +208,36 @@ catalogue! {
         en: "The certificate was not issued by an accepted certification authority.",
         hint_vi: "Chỉ chấp nhận chữ ký số của các CA được cấp phép tại Việt Nam. Kiểm tra đúng token của doanh nghiệp.",
         hint_en: "Only licensed Vietnamese CAs are accepted. Check that it is the business's token.";
+    /// The certificate is signed with SHA-1 (or another algorithm no longer accepted).
+    CertWeakSignature = "CERT_WEAK_SIGNATURE", 403,
+        vi: "Chứng thư số được ký bằng thuật toán cũ (SHA-1) không còn được chấp nhận.",
+        en: "The certificate is signed with an old algorithm (SHA-1) that is no longer accepted.",
+        hint_vi: "Các CA Việt Nam đã chuyển sang SHA-256 từ nhiều năm; liên hệ nhà cung cấp chữ ký số để cấp lại chứng thư.",
+        hint_en: "Vietnamese CAs moved to SHA-256 years ago; ask the CA to re-issue the certificate.";
+    /// The certificate carries a critical extension the server does not know.
+    CertExtensionUnsupported = "CERT_EXTENSION_UNSUPPORTED", 403,
+        vi: "Chứng thư số có phần mở rộng bắt buộc mà hệ thống không hỗ trợ.",
+        en: "The certificate has a critical extension the system does not support.",
+        hint_vi: "Ghi lại mã tham chiếu và liên hệ bộ phận kỹ thuật cùng nhà cung cấp chữ ký số.",
+        hint_en: "Note the reference and contact the technical team and the CA.";
+    /// The certificate's extendedKeyUsage does not allow client authentication.
+    CertPurpose = "CERT_PURPOSE", 403,
+        vi: "Chứng thư số không được cấp cho mục đích xác thực người dùng.",
+        en: "The certificate was not issued for authenticating a user.",
+        hint_vi: "Chọn chứng thư ký số của doanh nghiệp trên token; nếu chỉ có chứng thư này, liên hệ nhà cung cấp chữ ký số.",
+        hint_en: "Choose the business's signing certificate on the token; if it is the only one, contact the CA.";
+    /// A CA certificate on the path is not valid: expired, not a CA, or past its pathLen.
+    CertIssuerInvalid = "CERT_ISSUER_INVALID", 403,
+        vi: "Chứng thư của nhà cung cấp dịch vụ chứng thực (CA trung gian) không hợp lệ hoặc đã hết hạn.",
+        en: "The certification authority's own (intermediate) certificate is invalid or has expired.",
+        hint_vi: "Cập nhật phần mềm của nhà cung cấp chữ ký số (để token có chứng thư CA mới) rồi thử lại; nếu vẫn lỗi, gọi tổng đài.",
+        hint_en: "Update the CA's token software (so the token holds the new CA certificate) and retry; if it persists, call the hotline.";
+    /// The request's `chain` is not up to 4 CA certificates in DER.
+    CertChainInvalid = "CERT_CHAIN_INVALID", 400,
+        vi: "Danh sách chứng thư CA gửi kèm không hợp lệ.",
+        en: "The CA certificates sent along are not valid.",
+        hint_vi: "Lỗi phần mềm phía máy người dùng; cập nhật phần mềm rồi thử lại.",
+        hint_en: "A client software fault; update the software and retry.";
     /// The certificate is on its CA's revocation list.
     CertRevoked = "CERT_REVOKED", 403,
         vi: "Chứng thư số đã bị thu hồi.",

@@ -81,6 +81,10 @@ pub struct CompleteRequest {
     pub purpose: Purpose,
     /// The signing certificate, DER, base64.
     pub certificate: String,
+    /// CA certificates the client read from the token, DER, base64 (at most 4): used to
+    /// build the path to a trust anchor, never trusted by themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
     pub algorithm: Algorithm,
     /// The signature over [`crate::to_be_signed`], base64.
     pub signature: String,

@@ -27,6 +27,7 @@ fn complete_request_shape() {
         username: "u".into(),
         purpose: Purpose::UsernameLookup,
         certificate: "AA==".into(),
+        chain: Vec::new(),
         algorithm: Algorithm::ES256,
         signature: "AQ==".into(),
     };
@@ -35,6 +36,8 @@ fn complete_request_shape() {
         json!({"challenge_id": "c", "username": "u", "purpose": "bhxh-username-lookup/v1",
                "certificate": "AA==", "algorithm": "ES256", "signature": "AQ=="})
     );
+    let with_chain = CompleteRequest { chain: vec!["AQ==".into()], ..r };
+    assert_eq!(serde_json::to_value(&with_chain).unwrap()["chain"], json!(["AQ=="]));
 }
 
 #[test]

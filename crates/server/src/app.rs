@@ -57,9 +57,9 @@ impl Application {
         };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store = Store::open(&config.database_url()).await?;
-        let trust = TrustStore::load(config.trust_anchors.as_deref(), config.crl_file.as_deref())?;
-        if trust.anchor_count() == 0 {
-            tracing::warn!("no trust anchors configured: every token proof will be refused (CERT_UNTRUSTED)");
+        let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref(), config.crl_file.as_deref())?;
+        if config.trust_anchors.is_none() {
+            tracing::info!("trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)");
         }
         if config.crl_file.is_none() {
             tracing::warn!("no CRL configured: revocation is not checked");

@@ -47,8 +47,12 @@ pub struct Config {
     pub smtp_url: String,
     /// The From header of every mail.
     pub mail_from: String,
-    /// PEM file of trusted CA certificates (VN CA roots or intermediates).
+    /// PEM file of trusted CA certificates: roots (the Vietnam National Root CA) or CA
+    /// certificates trusted directly.
     pub trust_anchors: Option<PathBuf>,
+    /// PEM file of intermediate CA certificates (e.g. VNPT-CA SHA2): used to build the
+    /// path from a token's certificate to an anchor, never trusted by themselves.
+    pub trust_intermediates: Option<PathBuf>,
     /// CRL file(s) in PEM or DER; when set, every certificate's issuer must be covered
     /// by a current CRL (fail-closed).
     pub crl_file: Option<PathBuf>,
@@ -127,6 +131,7 @@ impl Default for Config {
             smtp_url: String::new(),
             mail_from: "BHXH Khôi phục mật khẩu <no-reply@bhxh.localhost>".into(),
             trust_anchors: None,
+            trust_intermediates: None,
             crl_file: None,
             hotline: "1800 1260".into(),
             deliver: Delivery::Email,
@@ -211,6 +216,9 @@ impl Config {
         }
         if let Some(v) = var("BHXH_TRUST_ANCHORS") {
             self.trust_anchors = Some(v.into());
+        }
+        if let Some(v) = var("BHXH_INTERMEDIATES") {
+            self.trust_intermediates = Some(v.into());
         }
         if let Some(v) = var("BHXH_CRL_FILE") {
             self.crl_file = Some(v.into());

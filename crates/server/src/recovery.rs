@@ -90,7 +90,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
     }
     // From here on a failure uses the challenge up: one attempt per challenge.
-    let fail = |code: ErrorCode, fingerprint: Option<String>| {
+    let fail = |code: ErrorCode, fingerprint: Option<String>, detail: Option<String>| {
         let s = s.clone();
         let ctx = ctx.clone();
         let ch_id = ch.id.clone();
@@ -98,6 +98,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         async move {
             let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Err(code));
             entry.cert_fingerprint = fingerprint;
+            entry.detail = detail.filter(|d| !d.is_empty());
             match s.store.fail_challenge(&ch_id, code, s.clock.now(), &entry).await {
                 Ok(_) => ctx.err(code),
                 Err(e) => ctx.internal(e),
@@ -105,21 +106,23 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         }
     };
     if now > ch.expires_at {
-        return Err(fail(ErrorCode::ChallengeExpired, None).await);
+        return Err(fail(ErrorCode::ChallengeExpired, None, None).await);
     }
     if ch.signed_username() != claimed || ch.purpose != req.purpose {
-        return Err(fail(ErrorCode::ChallengeMismatch, None).await);
+        return Err(fail(ErrorCode::ChallengeMismatch, None, None).await);
     }
 
     // 2–4. The certificate: parses, valid now, key usage, key and algorithm, chain, CRL.
     let cert_der = match STANDARD.decode(req.certificate.as_bytes()) {
         Ok(d) if !d.is_empty() => d,
-        _ => return Err(fail(ErrorCode::CertMalformed, None).await),
+        _ => return Err(fail(ErrorCode::CertMalformed, None, None).await),
     };
     let fingerprint = crate::verify::fingerprint(&cert_der);
-    let checked = match s.trust.check_certificate(&cert_der, req.algorithm, now) {
+    let checked = match crate::verify::decode_chain(&req.chain)
+        .and_then(|chain| s.trust.check_certificate(&cert_der, &chain, req.algorithm, now))
+    {
         Ok(c) => c,
-        Err(code) => return Err(fail(code, Some(fingerprint)).await),
+        Err(refused) => return Err(fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
     };
 
     // 5. Bound to the account: pinned fingerprint, else the certificate's MST.
@@ -130,7 +133,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                 names.extend(s.store.usernames_by_mst(mst.as_str()).await.map_err(|e| ctx.internal(e))?);
             }
             if msts(&checked.ids).next().is_none() {
-                return Err(fail(ErrorCode::CertNotBound, Some(fingerprint)).await);
+                return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), None).await);
             }
             (None, names)
         }
@@ -142,7 +145,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
             });
             match account {
                 Some(a) if bound => (Some(a), Vec::new()),
-                _ => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint)).await),
+                _ => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), None).await),
             }
         }
     };
@@ -154,12 +157,12 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         .map_err(|_| ErrorCode::SignatureInvalid)
         .and_then(|sig| check_signature(&cert_der, req.algorithm, &data, &sig));
     if let Err(code) = sig_ok {
-        return Err(fail(code, Some(fingerprint)).await);
+        return Err(fail(code, Some(fingerprint), None).await);
     }
 
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Ok(()));
     entry.cert_fingerprint = Some(fingerprint);
-    entry.detail = Some(format!("purpose={}; subject CN={}", req.purpose.as_str(), checked.common_name));
+    entry.detail = Some(format!("purpose={}; subject CN={}; path: {}", req.purpose.as_str(), checked.common_name, checked.path));
     let Some(account) = account else {
         let won = s.store.complete_lookup(&ch.id, now, &entry).await.map_err(|e| ctx.internal(e))?;
         if !won {

@@ -45,6 +45,7 @@ pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) 
     config.staff_listen = String::new();
     config.data_dir = data.path().join("server");
     config.trust_anchors = Some(fixture("trust.pem"));
+    config.trust_intermediates = Some(fixture("intermediates.pem"));
     config.crl_file = Some(fixture("crl.pem"));
     config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
     config.outbox.poll_ms = 100;

@@ -1,15 +1,26 @@
 //! Certificate and signature checks of protocol v1, step 4, as pure functions over a
 //! [`TrustStore`]: no I/O, no clock of their own (the caller passes `now`), so each
 //! rejection is tested on its own and benchmarked without a server.
+//!
+//! The path from the token's certificate to a trust anchor is built and checked by
+//! rustls-webpki (the validator rustls uses: maintained, fuzzed, no unsafe, no OpenSSL):
+//! validity, basicConstraints and `pathLen`, keyCertSign, accepted signature algorithms,
+//! unknown critical extensions, extendedKeyUsage and CRLs at every level. Our own checks
+//! come first and say precisely what a VN token certificate must be (digitalSignature,
+//! no SHA-1, RSA ≥ 2048 or P-256 fitting the declared algorithm); binding to an account
+//! is the caller's step.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use bhxh_protocol::vnid::{ids_from_name, VnId};
 use bhxh_protocol::{Algorithm, ErrorCode};
 use ring::signature::{self, UnparsedPublicKey};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
+use webpki::{CertRevocationList, EndEntityCert, KeyUsage, OwnedCertRevocationList, RevocationOptionsBuilder};
 use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -19,28 +30,58 @@ use x509_parser::revocation_list::CertificateRevocationList;
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
 
-/// Trusted CA certificates and the revocation lists that cover them.
-#[derive(Clone, Debug, Default)]
+/// How many CA certificates a request's `chain` may carry.
+pub const MAX_CHAIN: usize = 4;
+
+/// Signature algorithms accepted on every certificate of a path: SHA-2 only (no SHA-1).
+static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+];
+
+/// sha1WithRSAEncryption and ecdsa-with-SHA1: refused on token certificates with their
+/// own code (VN CAs moved to SHA-256 years ago; older tokens still carry SHA-1).
+const SHA1_SIGNATURES: &[&str] = &["1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"];
+
+/// The default trust anchor: the Vietnam National Root CA (NEAC, 2014–2039), SHA-256
+/// `BA:C8:BF:60:9A:B4:20:A8:EE:17:80:D7:4F:4D:E5:C7:F7:18:49:59:D2:A7:37:5B:0A:75:E4:C2:9F:09:08:E7`.
+pub const NATIONAL_ROOT_PEM: &str = include_str!("../trust/vietnam-national-root-ca.pem");
+
+/// The default intermediates (never trusted by themselves): VNPT-CA SHA2 (2024–2029,
+/// issued by the national root, `pathLen 0`).
+pub const DEFAULT_INTERMEDIATES_PEM: &str = include_str!("../trust/vnpt-ca-sha2.pem");
+
+/// Trust anchors, the intermediates that may build a path to them, and the CRLs that
+/// cover the path's certificates.
+#[derive(Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Anchor>,
-    crls: Vec<Crl>,
-    /// A CRL file is configured: every issuer must be covered by a current CRL.
+    /// Used to build paths, never trusted by themselves (`BHXH_INTERMEDIATES`).
+    intermediates: Vec<CertificateDer<'static>>,
+    crls: Vec<CertRevocationList<'static>>,
+    /// A CRL file is configured: every certificate on the path must be covered by a
+    /// current CRL of its issuer.
     crl_required: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Anchor {
     der: Vec<u8>,
-    subject: Vec<u8>,
+    anchor: TrustAnchor<'static>,
+    name: String,
     not_before: i64,
     not_after: i64,
-}
-
-#[derive(Clone, Debug)]
-struct Crl {
-    issuer: Vec<u8>,
-    next_update: Option<i64>,
-    revoked: HashSet<Vec<u8>>,
 }
 
 /// What the checks learned about a certificate that passed them.
@@ -52,52 +93,84 @@ pub struct CheckedCert {
     pub ids: Vec<VnId>,
     /// The subject's common name, for the audit log and the support desk.
     pub common_name: String,
+    /// The path that decided, leaf first: `leaf CN < intermediate CN < anchor CN`.
+    pub path: String,
+}
+
+/// Why a certificate was refused: the code the user reads and, for the audit line and
+/// the support desk, what exactly failed (never a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertRefusal {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl From<ErrorCode> for CertRefusal {
+    fn from(code: ErrorCode) -> CertRefusal {
+        CertRefusal { code, detail: String::new() }
+    }
 }
 
 impl TrustStore {
-    /// Reads anchors (PEM) and, optionally, CRLs (PEM or DER) from files.
-    pub fn load(anchors: Option<&Path>, crl: Option<&Path>) -> anyhow::Result<TrustStore> {
-        let anchor_ders = match anchors {
-            Some(p) => read_pem_or_der(p, "CERTIFICATE")?,
-            None => Vec::new(),
+    /// Reads anchors (PEM), intermediates (PEM) and CRLs (PEM or DER) from files. Without
+    /// an anchors file the anchor is the Vietnam National Root CA ([`NATIONAL_ROOT_PEM`]);
+    /// without an intermediates file the bundle is [`DEFAULT_INTERMEDIATES_PEM`].
+    pub fn load(anchors: Option<&Path>, intermediates: Option<&Path>, crl: Option<&Path>) -> anyhow::Result<TrustStore> {
+        let certs = |p: Option<&Path>, default: &str| match p {
+            Some(p) => read_pem_or_der(p, "CERTIFICATE"),
+            None => pem_blocks(default.as_bytes(), "CERTIFICATE"),
         };
-        let crl_ders = match crl {
-            Some(p) => read_pem_or_der(p, "X509 CRL")?,
-            None => Vec::new(),
-        };
-        TrustStore::from_der(anchor_ders, crl_ders, crl.is_some())
+        let crls = crl.map(|p| read_pem_or_der(p, "X509 CRL")).transpose()?.unwrap_or_default();
+        TrustStore::from_der(certs(anchors, NATIONAL_ROOT_PEM)?, certs(intermediates, DEFAULT_INTERMEDIATES_PEM)?, crls, crl.is_some())
     }
 
-    /// Builds a store from DER blobs; every CRL must be signed by one of the anchors.
-    pub fn from_der(anchors: Vec<Vec<u8>>, crls: Vec<Vec<u8>>, crl_required: bool) -> anyhow::Result<TrustStore> {
-        let mut store = TrustStore { anchors: Vec::new(), crls: Vec::new(), crl_required };
+    /// Builds a store from DER blobs. Every anchor must be a CA; every CRL must carry a
+    /// `nextUpdate` and be signed by one of the anchors or intermediates.
+    pub fn from_der(anchors: Vec<Vec<u8>>, intermediates: Vec<Vec<u8>>, crls: Vec<Vec<u8>>, crl_required: bool) -> anyhow::Result<TrustStore> {
+        let mut store = TrustStore { crl_required, ..TrustStore::default() };
+        let mut cas = Vec::new();
         for der in anchors {
             let (_, cert) = X509Certificate::from_der(&der).context("a trust anchor is not a valid certificate")?;
             if !cert.is_ca() {
                 bail!("trust anchor {} is not a CA certificate", cert.subject());
             }
-            let anchor = Anchor {
-                subject: cert.subject().as_raw().to_vec(),
+            let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
+                .map_err(|e| anyhow::anyhow!("trust anchor {}: {e:?}", cert.subject()))?
+                .to_owned();
+            store.anchors.push(Anchor {
+                der: der.clone(),
+                anchor,
+                name: common_name(&cert),
                 not_before: cert.validity().not_before.timestamp(),
                 not_after: cert.validity().not_after.timestamp(),
-                der: der.clone(),
-            };
-            store.anchors.push(anchor);
+            });
+            cas.push(der);
+        }
+        for der in intermediates {
+            let (_, cert) = X509Certificate::from_der(&der).context("an intermediate is not a valid certificate")?;
+            if !cert.is_ca() {
+                tracing::warn!(subject = %cert.subject(), "a configured intermediate is not a CA certificate: no path can go through it");
+            }
+            store.intermediates.push(CertificateDer::from(der.clone()));
+            cas.push(der);
         }
         for der in crls {
             let (_, crl) = CertificateRevocationList::from_der(&der).context("a CRL could not be parsed")?;
-            let issuer = crl.issuer().as_raw().to_vec();
-            let signed_by_anchor = store.anchors.iter().filter(|a| a.subject == issuer).any(|a| {
-                X509Certificate::from_der(&a.der).map(|(_, c)| crl.verify_signature(c.public_key()).is_ok()).unwrap_or(false)
-            });
-            if !signed_by_anchor {
-                bail!("CRL of {} is not signed by a configured trust anchor", crl.issuer());
+            if crl.next_update().is_none() {
+                bail!("CRL of {} has no nextUpdate: it could never be known to be stale; refusing it", crl.issuer());
             }
-            store.crls.push(Crl {
-                issuer,
-                next_update: crl.next_update().map(|t| t.timestamp()),
-                revoked: crl.iter_revoked_certificates().map(|r| r.raw_serial().to_vec()).collect(),
-            });
+            // A CRL of a CA configured here must verify with that CA's key now; one of a CA
+            // known only from requests' `chain` is verified with its issuer's key when a
+            // path uses it (rustls-webpki matches the issuer and checks the signature).
+            let parsed: Vec<_> = cas.iter().filter_map(|ca| X509Certificate::from_der(ca).ok()).collect();
+            let named: Vec<_> = parsed.iter().filter(|(_, ca)| ca.subject().as_raw() == crl.issuer().as_raw()).collect();
+            if named.is_empty() {
+                tracing::warn!(issuer = %crl.issuer(), "a CRL of a CA that is not configured: it is checked against its issuer when a path uses it");
+            } else if !named.iter().any(|(_, ca)| crl.verify_signature(ca.public_key()).is_ok()) {
+                bail!("CRL of {} is not signed by a configured trust anchor or intermediate", crl.issuer());
+            }
+            let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| anyhow::anyhow!("CRL of {}: {e:?}", crl.issuer()))?;
+            store.crls.push(owned.into());
         }
         Ok(store)
     }
@@ -107,68 +180,171 @@ impl TrustStore {
         self.anchors.len()
     }
 
-    /// Checks a certificate in the order of protocol v1: parses, valid at `now`,
-    /// allows digital signatures, key RSA ≥ 2048 or P-256 and matching `algorithm`,
-    /// chains to an anchor, not revoked. Binding to an account is the caller's step.
-    pub fn check_certificate(&self, der: &[u8], algorithm: Algorithm, now: i64) -> Result<CheckedCert, ErrorCode> {
+    /// Checks a certificate in the order of protocol v1: parses, valid at `now`, allows
+    /// digital signatures, not signed with SHA-1, key RSA ≥ 2048 or P-256 and matching
+    /// `algorithm`, then a path through the configured intermediates and `chain` (the CA
+    /// certificates the client read from the token) to an anchor, nothing on it revoked.
+    pub fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>], algorithm: Algorithm, now: i64) -> Result<CheckedCert, CertRefusal> {
         let cert = match X509Certificate::from_der(der) {
             Ok((rest, cert)) if rest.is_empty() => cert,
-            _ => return Err(ErrorCode::CertMalformed),
+            _ => return Err(ErrorCode::CertMalformed.into()),
         };
         let validity = cert.validity();
         if now < validity.not_before.timestamp() {
-            return Err(ErrorCode::CertNotYetValid);
+            return Err(ErrorCode::CertNotYetValid.into());
         }
         if now > validity.not_after.timestamp() {
-            return Err(ErrorCode::CertExpired);
+            return Err(ErrorCode::CertExpired.into());
         }
         match cert.key_usage() {
-            Ok(Some(ku)) if !ku.value.digital_signature() => return Err(ErrorCode::CertKeyUsage),
-            Ok(_) => {}
-            Err(_) => return Err(ErrorCode::CertMalformed),
+            Ok(Some(ku)) if ku.value.digital_signature() => {}
+            Ok(Some(_)) => return Err(ErrorCode::CertKeyUsage.into()),
+            Ok(None) => return Err(CertRefusal { code: ErrorCode::CertKeyUsage, detail: "no keyUsage extension".into() }),
+            Err(_) => return Err(ErrorCode::CertMalformed.into()),
+        }
+        let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
+        if SHA1_SIGNATURES.contains(&sig_oid.as_str()) {
+            return Err(CertRefusal { code: ErrorCode::CertWeakSignature, detail: format!("signed with {sig_oid} (SHA-1)") });
         }
         let key_algorithm = key_algorithm(&cert)?;
         if key_algorithm != algorithm {
-            return Err(ErrorCode::AlgorithmMismatch);
+            return Err(ErrorCode::AlgorithmMismatch.into());
         }
-        self.check_chain(&cert, now)?;
-        self.check_revocation(&cert, now)?;
-        let common_name =
-            cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).unwrap_or_default().to_string();
-        Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name })
+        let path = self.check_path(der, chain, now)?;
+        Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name: common_name(&cert), path })
     }
 
-    fn check_chain(&self, cert: &X509Certificate<'_>, now: i64) -> Result<(), ErrorCode> {
-        let issuer = cert.issuer().as_raw();
-        let trusted = self.anchors.iter().filter(|a| a.subject == issuer && a.not_before <= now && now <= a.not_after).any(
-            |a| match X509Certificate::from_der(&a.der) {
-                Ok((_, ca)) => cert.verify_signature(Some(ca.public_key())).is_ok(),
-                Err(_) => false,
-            },
-        );
-        if trusted {
-            Ok(())
+    /// The path to an anchor (rustls-webpki), with revocation when CRLs are configured.
+    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], now: i64) -> Result<String, CertRefusal> {
+        let leaf = CertificateDer::from(der);
+        let ee = EndEntityCert::try_from(&leaf).map_err(|e| refusal(code_of(&e), &e))?;
+        let mut intermediates: Vec<CertificateDer<'_>> = self.intermediates.clone();
+        intermediates.extend(chain.iter().map(|c| CertificateDer::from(c.as_slice())));
+        // An anchor outside its own validity anchors nothing.
+        let anchors: Vec<&Anchor> = self.anchors.iter().filter(|a| a.not_before <= now && now <= a.not_after).collect();
+        let trust: Vec<TrustAnchor<'_>> = anchors.iter().map(|a| a.anchor.clone()).collect();
+        let crls: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
+        let revocation = if self.crl_required {
+            match RevocationOptionsBuilder::new(&crls) {
+                Ok(b) => Some(
+                    b.with_depth(webpki::RevocationCheckDepth::Chain)
+                        .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+                        .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                        .build(),
+                ),
+                // A CRL file is configured but holds no CRL: nothing can be known.
+                Err(_) => return Err(CertRefusal { code: ErrorCode::CertRevocationUnknown, detail: "no CRL loaded".into() }),
+            }
         } else {
-            Err(ErrorCode::CertUntrusted)
-        }
+            None
+        };
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
+        let verified = ee
+            .verify_for_usage(SIGNATURE_ALGORITHMS, &trust, &intermediates, time, KeyUsage::client_auth(), revocation, None)
+            .map_err(|e| refusal(code_of(&e), &e))?;
+        let mut names = vec![cn_of_der(der)];
+        names.extend(verified.intermediate_certificates().map(|c| cn_of_der(&c.der())));
+        let anchor = anchors
+            .iter()
+            .find(|a| a.anchor.subject_public_key_info == verified.anchor().subject_public_key_info)
+            .map_or_else(|| "?".to_string(), |a| a.name.clone());
+        names.push(format!("{anchor} (anchor)"));
+        Ok(names.join(" < "))
     }
+}
 
-    fn check_revocation(&self, cert: &X509Certificate<'_>, now: i64) -> Result<(), ErrorCode> {
-        let issuer = cert.issuer().as_raw();
-        let mut covered = false;
-        for crl in self.crls.iter().filter(|c| c.issuer == issuer) {
-            if crl.revoked.contains(cert.raw_serial()) {
-                return Err(ErrorCode::CertRevoked);
-            }
-            if crl.next_update.map_or(true, |next| now <= next) {
-                covered = true;
-            }
+impl TrustStore {
+    /// For a CA certificate (an intermediate an operator configures): the anchor valid
+    /// at `now` that issued it, as `intermediate CN < anchor CN (anchor)`. One level, as
+    /// the real PKI has (national root → licensed CA).
+    pub fn ca_path(&self, der: &[u8], now: i64) -> Result<String, CertRefusal> {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|_| CertRefusal::from(ErrorCode::CertMalformed))?;
+        if !cert.is_ca() {
+            return Err(CertRefusal { code: ErrorCode::CertIssuerInvalid, detail: "not a CA certificate".into() });
         }
-        if self.crl_required && !covered {
-            return Err(ErrorCode::CertRevocationUnknown);
+        let v = cert.validity();
+        if now < v.not_before.timestamp() || now > v.not_after.timestamp() {
+            return Err(CertRefusal { code: ErrorCode::CertIssuerInvalid, detail: "outside its validity".into() });
         }
-        Ok(())
+        self.anchors
+            .iter()
+            .filter(|a| a.not_before <= now && now <= a.not_after)
+            .find(|a| {
+                X509Certificate::from_der(&a.der).is_ok_and(|(_, ca)| {
+                    ca.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(Some(ca.public_key())).is_ok()
+                })
+            })
+            .map(|a| format!("{} < {} (anchor)", common_name(&cert), a.name))
+            .ok_or(CertRefusal { code: ErrorCode::CertUntrusted, detail: "no anchor issued it".into() })
     }
+}
+
+/// The request's `chain`: at most [`MAX_CHAIN`] base64 DER CA certificates.
+pub fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, CertRefusal> {
+    if chain.len() > MAX_CHAIN {
+        return Err(CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("{} certificates in chain (at most {MAX_CHAIN})", chain.len()) });
+    }
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, b64)| {
+            let bad = |why: &str| CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("chain[{i}]: {why}") };
+            let der = STANDARD.decode(b64.as_bytes()).map_err(|_| bad("not base64"))?;
+            match X509Certificate::from_der(&der) {
+                Ok((rest, c)) if rest.is_empty() && c.is_ca() => Ok(der),
+                Ok((rest, _)) if rest.is_empty() => Err(bad("not a CA certificate")),
+                _ => Err(bad("not a DER certificate")),
+            }
+        })
+        .collect()
+}
+
+/// The catalogue code of a path or revocation failure.
+fn code_of(e: &webpki::Error) -> ErrorCode {
+    use webpki::Error as E;
+    match e {
+        E::UnknownIssuer | E::InvalidSignatureForPublicKey | E::CertDistrusted | E::MaximumPathDepthExceeded => {
+            ErrorCode::CertUntrusted
+        }
+        E::CertRevoked => ErrorCode::CertRevoked,
+        E::UnknownRevocationStatus
+        | E::CrlExpired { .. }
+        | E::InvalidCrlSignatureForPublicKey
+        | E::IssuerNotCrlSigner
+        | E::UnsupportedCrlSignatureAlgorithmContext(_)
+        | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+        | E::UnsupportedIndirectCrl
+        | E::UnsupportedDeltaCrl
+        | E::UnsupportedCrlIssuingDistributionPoint
+        | E::UnsupportedRevocationReasonsPartitioning => ErrorCode::CertRevocationUnknown,
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | E::SignatureAlgorithmMismatch => ErrorCode::CertWeakSignature,
+        E::UnsupportedCriticalExtension => ErrorCode::CertExtensionUnsupported,
+        E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => ErrorCode::CertPurpose,
+        E::CertExpired { .. }
+        | E::CertNotValidYet { .. }
+        | E::InvalidCertValidity
+        | E::PathLenConstraintViolated
+        | E::EndEntityUsedAsCa
+        | E::CaUsedAsEndEntity => ErrorCode::CertIssuerInvalid,
+        E::BadDer | E::BadDerTime | E::TrailingData(_) | E::MalformedExtensions | E::UnsupportedCertVersion => {
+            ErrorCode::CertMalformed
+        }
+        _ => ErrorCode::CertUntrusted,
+    }
+}
+
+fn refusal(code: ErrorCode, e: &webpki::Error) -> CertRefusal {
+    CertRefusal { code, detail: format!("path: {e:?}") }
+}
+
+fn common_name(cert: &X509Certificate<'_>) -> String {
+    cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).unwrap_or_default().to_string()
+}
+
+fn cn_of_der(der: &[u8]) -> String {
+    X509Certificate::from_der(der).map(|(_, c)| common_name(&c)).unwrap_or_else(|_| "?".into())
 }
 
 /// The algorithm a certificate's key signs with, or why it is not accepted.
@@ -218,15 +394,20 @@ pub fn read_pem_or_der(path: &Path, label: &str) -> anyhow::Result<Vec<Vec<u8>>>
     if !bytes.starts_with(b"-----") && !bytes.iter().take(64).any(|b| *b == b'-') {
         return Ok(vec![bytes]);
     }
+    pem_blocks(&bytes, label).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Every block with `label` in PEM text (at least one).
+fn pem_blocks(bytes: &[u8], label: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
-    for pem in Pem::iter_from_buffer(&bytes) {
-        let pem = pem.with_context(|| format!("PEM in {}", path.display()))?;
+    for pem in Pem::iter_from_buffer(bytes) {
+        let pem = pem.context("malformed PEM")?;
         if pem.label == label {
             out.push(pem.contents);
         }
     }
     if out.is_empty() {
-        bail!("no {label} found in {}", path.display());
+        bail!("no {label} found");
     }
     Ok(out)
 }

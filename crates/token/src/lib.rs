@@ -89,7 +89,13 @@ pub struct Signed {
     pub signature: Vec<u8>,
     /// DER of the certificate whose key signed.
     pub certificate: Vec<u8>,
+    /// DER of the CA certificates the token also holds (its CA's intermediates, at most
+    /// [`MAX_CA_CERTIFICATES`]), for the server to build the path; public data.
+    pub ca_certificates: Vec<Vec<u8>>,
 }
+
+/// How many CA certificates a proof sends along at most (the protocol's limit).
+pub const MAX_CA_CERTIFICATES: usize = 4;
 
 /// The seam between the product and a token.
 pub trait Token: Send + Sync {

@@ -104,6 +104,12 @@ impl Pkcs11Token {
                     _ => {}
                 }
             }
+            // The CA certificates a VN token also carries sign nothing: not offered.
+            let is_ca = x509_parser::prelude::FromDer::from_der(&der)
+                .is_ok_and(|(_, c): (_, x509_parser::prelude::X509Certificate<'_>)| c.is_ca());
+            if is_ca {
+                continue;
+            }
             if let Some(c) = CertSummary::from_der(&der, &id, &label) {
                 out.push(c);
             }
@@ -248,8 +254,24 @@ impl Pkcs11Token {
             }
             other => return Err(TokenError::Failure { detail: format!("unsupported key type {other:?}") }),
         };
-        Ok(Signed { algorithm, signature, certificate })
+        let ca_certificates = ca_certificates(session)?;
+        Ok(Signed { algorithm, signature, certificate, ca_certificates })
     }
+}
+
+/// The CA certificates on the token (the CA's intermediates, which VN CA tokens carry).
+fn ca_certificates(session: &Session) -> Result<Vec<Vec<u8>>, TokenError> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let mut out = Vec::new();
+    for obj in session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)]).map_err(map)? {
+        if let Some(Attribute::Value(der)) = session.get_attributes(obj, &[AttributeType::Value]).map_err(map)?.pop() {
+            let is_ca = X509Certificate::from_der(&der).is_ok_and(|(_, c)| c.is_ca());
+            if is_ca && !out.contains(&der) && out.len() < crate::MAX_CA_CERTIFICATES {
+                out.push(der);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn first(v: Vec<ObjectHandle>) -> Option<ObjectHandle> {

@@ -37,7 +37,9 @@ fn lists_every_token_with_its_certificate_and_pin_state() {
     let c = &rsa.certificates[0];
     assert_eq!(c.holder, "CÔNG TY TNHH THỬ NGHIỆM BHXH");
     assert_eq!(c.msts, vec![MST.to_string()]);
-    assert_eq!(c.issuer, "BHXH Test Root CA");
+    // Issued by the fixture PKI's issuing CA (root → issuing CA → token, as in the real PKI);
+    // the CA certificate the token also carries is not offered as a certificate to sign with.
+    assert_eq!(c.issuer, "BHXH Test Issuing CA");
     assert_eq!((c.key_type.as_str(), c.key_bits, c.algorithm), ("RSA", 2048, Some(Algorithm::RS256)));
     assert_eq!(c.id, "01");
     assert!(c.usable_at(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64));
@@ -58,6 +60,8 @@ fn rsa_token_signs_what_it_is_given_and_the_signature_verifies() {
         .unwrap();
     assert_eq!(signed.algorithm, Algorithm::RS256);
     assert_eq!(signed.certificate, rsa.certificates[0].der);
+    // The token's CA certificate comes along, for the server to build the path.
+    assert_eq!(signed.ca_certificates, vec![std::fs::read(bhxh_testkit::fixture("ica.cert.der")).unwrap()]);
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key(&signed.certificate))
         .verify(data, &signed.signature)
         .expect("RS256 signature verifies");

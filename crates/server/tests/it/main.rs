@@ -16,3 +16,4 @@ mod pages;
 mod portal;
 mod postgres;
 mod staff;
+mod trust;

@@ -49,6 +49,7 @@ pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
     c.staff_listen = "127.0.0.1:0".into();
     c.data_dir = data.to_path_buf();
     c.trust_anchors = Some(fixture("trust.pem"));
+    c.trust_intermediates = Some(fixture("intermediates.pem"));
     c.crl_file = Some(fixture("crl.pem"));
     c.smtp_url = smtp_port.map(|p| format!("smtp://127.0.0.1:{p}")).unwrap_or_default();
     c.outbox.poll_ms = 100;
@@ -188,18 +189,18 @@ impl TestServer {
         sig: &[u8],
         alg: Algorithm,
     ) -> (u16, Value) {
-        self.post(
-            "/v1/recovery/complete",
-            json!({
-                "challenge_id": ch.challenge_id,
-                "username": username,
-                "purpose": purpose.as_str(),
-                "certificate": STANDARD.encode(&token.cert_der),
-                "algorithm": alg,
-                "signature": STANDARD.encode(sig),
-            }),
-        )
-        .await
+        let mut body = json!({
+            "challenge_id": ch.challenge_id,
+            "username": username,
+            "purpose": purpose.as_str(),
+            "certificate": STANDARD.encode(&token.cert_der),
+            "algorithm": alg,
+            "signature": STANDARD.encode(sig),
+        });
+        if !token.chain.is_empty() {
+            body["chain"] = json!(token.chain.iter().map(|c| STANDARD.encode(c)).collect::<Vec<_>>());
+        }
+        self.post("/v1/recovery/complete", body).await
     }
 
     /// Challenge → sign → complete for a password recovery.
@@ -237,6 +238,8 @@ enum Key {
 pub struct SoftToken {
     pub cert_der: Vec<u8>,
     pub alg: Algorithm,
+    /// CA certificates sent along as `chain` (as a token that carries them would).
+    pub chain: Vec<Vec<u8>>,
     key: Key,
 }
 
@@ -256,7 +259,13 @@ impl SoftToken {
             // ever looks at the signature, so such a token signs with zeros.
             (Key::None, Algorithm::RS256)
         };
-        SoftToken { cert_der, alg, key }
+        SoftToken { cert_der, alg, chain: Vec::new(), key }
+    }
+
+    /// The same token carrying these fixture CA certificates (e.g. `ica`).
+    pub fn with_chain(mut self, names: &[&str]) -> SoftToken {
+        self.chain = names.iter().map(|n| std::fs::read(fixture(&format!("{n}.cert.der"))).unwrap()).collect();
+        self
     }
 
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {

@@ -1,0 +1,218 @@
+//! Trust in the shape of the real Vietnamese PKI: a path from the token's certificate
+//! through intermediates to a root (rustls-webpki), the holes of the old one-level check
+//! closed, revocation at every level. Each refusal is shown with its code, its audit
+//! line and nothing changed; each acceptance with the path recorded for the staff.
+
+use std::path::PathBuf;
+
+use crate::common::*;
+use bhxh_protocol::ErrorCode;
+use bhxh_server::verify::{decode_chain, TrustStore};
+use serde_json::Value;
+
+const USER: &str = "ketoan01";
+const EMAIL: &str = "ketoan@congty.vn";
+
+async fn server_with(adjust: impl FnOnce(&mut bhxh_server::Config)) -> TestServer {
+    let srv = TestServer::start_with(adjust).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    srv
+}
+
+/// The refusal, its audit line with the reason, and nothing written.
+async fn assert_refused(srv: &TestServer, (status, body): (u16, Value), want_status: u16, want_code: &str) -> String {
+    assert_eq!((status, code(&body)), (want_status, want_code), "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert_eq!(lines.len(), 1, "one audit line per attempt");
+    assert_eq!(lines[0].error_code(), Some(want_code));
+    assert_eq!(srv.side_effects(USER).await, (0, false), "a refused attempt changed something");
+    lines[0].detail.clone().unwrap_or_default()
+}
+
+async fn refused(token: SoftToken, want_status: u16, want_code: &str) -> String {
+    let srv = server_with(|_| {}).await;
+    let r = srv.recover(&token, USER).await;
+    assert_refused(&srv, r, want_status, want_code).await
+}
+
+/// The audit line of an accepted recovery names the path that decided.
+async fn accepted_path(srv: &TestServer, token: &SoftToken) -> String {
+    let (status, body) = srv.recover(token, USER).await;
+    assert_eq!(status, 200, "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    lines[0].detail.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn root_anchor_and_configured_intermediate() {
+    let srv = server_with(|_| {}).await;
+    let path = accepted_path(&srv, &SoftToken::load("rsa-valid")).await;
+    assert!(path.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{path}");
+}
+
+#[tokio::test]
+async fn intermediate_only_in_the_requests_chain() {
+    let srv = server_with(|c| c.trust_intermediates = None).await;
+    // Without the intermediate no path reaches the root …
+    let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    let detail = assert_refused(&srv, r, 403, "CERT_UNTRUSTED").await;
+    assert!(detail.contains("UnknownIssuer"), "{detail}");
+    // … with it in `chain` (read from the token) the path is built.
+    let path = accepted_path(&srv, &SoftToken::load("rsa-valid").with_chain(&["ica"])).await;
+    assert!(path.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{path}");
+}
+
+#[tokio::test]
+async fn an_intermediate_trusted_directly_as_an_anchor_still_works() {
+    let srv = server_with(|c| {
+        c.trust_anchors = Some(fixture("ica.cert.pem"));
+        c.trust_intermediates = None;
+    })
+    .await;
+    let path = accepted_path(&srv, &SoftToken::load("rsa-valid")).await;
+    assert!(path.ends_with("BHXH Test Issuing CA (anchor)"), "{path}");
+}
+
+#[tokio::test]
+async fn an_intermediate_is_never_trusted_by_itself() {
+    // The chain carries the untrusted CA itself: a path to it is no path to an anchor.
+    let r = refused(SoftToken::load("untrusted").with_chain(&["untrusted-ca"]), 403, "CERT_UNTRUSTED").await;
+    assert!(r.contains("UnknownIssuer"), "{r}");
+}
+
+#[tokio::test]
+async fn issuer_that_is_not_a_ca() {
+    // via-leaf is issued by rsa-valid's key; rsa-valid is configured as an "intermediate".
+    let srv = server_with(|c| {
+        let bundle = std::env::temp_dir().join(format!("bhxh-bundle-{}.pem", std::process::id()));
+        let mut pem = std::fs::read(fixture("intermediates.pem")).unwrap();
+        pem.extend(std::fs::read(fixture("rsa-valid.cert.pem")).unwrap());
+        std::fs::write(&bundle, pem).unwrap();
+        c.trust_intermediates = Some(bundle);
+    })
+    .await;
+    let r = srv.recover(&SoftToken::load("via-leaf"), USER).await;
+    let detail = assert_refused(&srv, r, 403, "CERT_ISSUER_INVALID").await;
+    assert!(detail.contains("EndEntityUsedAsCa"), "{detail}");
+}
+
+#[tokio::test]
+async fn path_length_exceeded() {
+    let detail = refused(SoftToken::load("via-sub-ica"), 403, "CERT_ISSUER_INVALID").await;
+    assert!(detail.contains("PathLenConstraintViolated"), "{detail}");
+}
+
+#[tokio::test]
+async fn expired_intermediate() {
+    let detail = refused(SoftToken::load("via-expired-ica"), 403, "CERT_ISSUER_INVALID").await;
+    assert!(detail.contains("CertExpired"), "{detail}");
+}
+
+#[tokio::test]
+async fn intermediate_revoked_by_the_roots_crl() {
+    let detail = refused(SoftToken::load("via-revoked-ica"), 403, "CERT_REVOKED").await;
+    assert!(detail.contains("CertRevoked"), "{detail}");
+}
+
+#[tokio::test]
+async fn leaf_listed_in_the_issuing_cas_crl() {
+    refused(SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+}
+
+#[tokio::test]
+async fn sha1_signature_on_the_token_certificate() {
+    let detail = refused(SoftToken::load("sha1"), 403, "CERT_WEAK_SIGNATURE").await;
+    assert!(detail.contains("SHA-1"), "{detail}");
+}
+
+#[tokio::test]
+async fn no_key_usage_extension() {
+    let detail = refused(SoftToken::load("no-ku"), 403, "CERT_KEY_USAGE").await;
+    assert!(detail.contains("no keyUsage"), "{detail}");
+}
+
+#[tokio::test]
+async fn unknown_critical_extension() {
+    refused(SoftToken::load("critical-ext"), 403, "CERT_EXTENSION_UNSUPPORTED").await;
+}
+
+#[tokio::test]
+async fn extended_key_usage_without_client_auth() {
+    refused(SoftToken::load("eku-email"), 403, "CERT_PURPOSE").await;
+}
+
+#[tokio::test]
+async fn chain_of_more_than_four() {
+    let token = SoftToken::load("rsa-valid").with_chain(&["ica", "ica", "ica", "ica", "ica"]);
+    let detail = refused(token, 400, "CERT_CHAIN_INVALID").await;
+    assert!(detail.contains("5 certificates"), "{detail}");
+}
+
+#[tokio::test]
+async fn chain_with_a_certificate_that_is_not_a_ca() {
+    let detail = refused(SoftToken::load("rsa-valid").with_chain(&["ica", "ec-valid"]), 400, "CERT_CHAIN_INVALID").await;
+    assert!(detail.contains("chain[1]: not a CA"), "{detail}");
+}
+
+#[tokio::test]
+async fn stale_crl_of_the_issuing_ca_fails_closed() {
+    // The root's CRL is current, the issuing CA's is past nextUpdate.
+    let srv = server_with(|c| c.crl_file = Some(fixture("expired-crl.pem"))).await;
+    let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
+    assert!(detail.contains("CrlExpired"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_crl_missing_for_one_level_fails_closed() {
+    // Only the issuing CA's CRL: the intermediate's own status (the root's CRL) is unknown.
+    let srv = server_with(|c| c.crl_file = Some(fixture("ica-crl.pem"))).await;
+    let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
+    assert!(detail.contains("UnknownRevocationStatus"), "{detail}");
+}
+
+#[test]
+fn a_forged_crl_is_refused_when_loaded() {
+    // Same issuer name as the issuing CA, signed by another key: not believed.
+    let err = TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("forged-crl.pem")))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not signed by a configured trust anchor or intermediate"), "{err}");
+    // The genuine one loads.
+    TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("ica-crl.pem"))).unwrap();
+}
+
+#[test]
+fn decode_chain_refuses_what_is_not_base64_der_ca() {
+    assert_eq!(decode_chain(&["!!".into()]).unwrap_err().code, ErrorCode::CertChainInvalid);
+    assert_eq!(decode_chain(&["AAAA".into()]).unwrap_err().code, ErrorCode::CertChainInvalid);
+    assert!(decode_chain(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn the_real_national_root_and_vnpt_intermediate_are_the_default_and_chain() {
+    // Offline: the public certificates of the Vietnamese PKI the product ships
+    // (crates/server/trust/, copies of ../shared/pki/).
+    let store = TrustStore::load(None, None, None).unwrap();
+    assert_eq!(store.anchor_count(), 1);
+    assert_eq!(
+        bhxh_server::verify::fingerprint(&bhxh_server::verify::read_pem_or_der(&trust_file("vietnam-national-root-ca.pem"), "CERTIFICATE").unwrap()[0]),
+        "bac8bf609ab420a8ee1780d74f4de5c7f7184959d2a7375b0a75e4c29f0908e7"
+    );
+    // The VNPT intermediate chains to the national root (2025-06-01, inside both validities).
+    let der = bhxh_server::verify::read_pem_or_der(&trust_file("vnpt-ca-sha2.pem"), "CERTIFICATE").unwrap().remove(0);
+    let path = store.ca_path(&der, 1_748_736_000).unwrap();
+    assert_eq!(path, "VNPT-CA SHA2 < Vietnam National Root CA (anchor)");
+    // After the intermediate's validity it is refused as such.
+    assert_eq!(store.ca_path(&der, 1_893_456_000).unwrap_err().code, ErrorCode::CertIssuerInvalid);
+    // The copies shipped are the shared ones, byte for byte.
+    let shared = bhxh_testkit::root().join("../shared/pki/vnpt-ca-sha2.pem");
+    if shared.exists() {
+        assert_eq!(std::fs::read(shared).unwrap(), std::fs::read(trust_file("vnpt-ca-sha2.pem")).unwrap());
+    }
+}
+
+fn trust_file(name: &str) -> PathBuf {
+    bhxh_testkit::root().join("crates/server/trust").join(name)
+}
