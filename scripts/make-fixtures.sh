@@ -256,31 +256,11 @@ ICA_SUBJ="/C=VN/O=BHXH Test CA/CN=BHXH Test Issuing CA"
 # A forger: the issuing CA's name, another key (its CRL must not be believed).
 mkca fake-ica "$WORK/db-fake-ica" "$ICA_SUBJ"
 
-# subca NAME ISSUER SUBJECT EXT [START END]   (an intermediate issued by ISSUER)
-subca() {
-    local name=$1 issuer=$2 subj=$3 ext=$4 start=${5:-$NOW_M1D} end=${6:-$NOW_P3650} db
-    case $issuer in
-        ca) db=$CADB ;;
-        *) db=$WORK/db-$issuer ;;
-    esac
-    mkcsr "$name" "$subj"
-    in_dir "$db" "cert-$name" openssl ca -batch -config "$CNF" -utf8 -notext \
-        -cert "$TMP/$issuer.cert.pem" -keyfile "$TMP/$issuer.key.pem" \
-        -in "$WORK/$name.csr.pem" -extensions "$ext" \
-        -startdate "$start" -enddate "$end" -out "$TMP/$name.cert.pem"
-    to_der "$name"
-}
-subca ica ca "$ICA_SUBJ" v3_ica
-subca ica-expired ca "/C=VN/O=BHXH Test CA/CN=BHXH Test Expired CA" v3_ica 20200101000000Z 20210101000000Z
-subca ica-revoked ca "/C=VN/O=BHXH Test CA/CN=BHXH Test Revoked CA" v3_ica
-# A CA under the issuing CA, whose pathLen 0 forbids it.
-subca ica-sub ica "/C=VN/O=BHXH Test CA/CN=BHXH Test Sub CA" v3_ca
-
 # ---------------------------------------------------------------- leaves
 CO="CÔNG TY TNHH THỬ NGHIỆM BHXH"
 BASE="/C=VN/ST=Hà Nội/O=$CO/CN=$CO"
 
-# leaf NAME SUBJECT [START END [ISSUER [EXTSECTION]]]
+# leaf NAME SUBJECT [START END [ISSUER [EXTSECTION [DIGEST]]]]   (intermediates too)
 leaf() {
     local name=$1 subj=$2 start=${3:-$NOW_M1D} end=${4:-$NOW_P365}
     local issuer=${5:-ica} ext=${6:-v3_leaf} md=${7:-sha256} db
@@ -296,6 +276,12 @@ leaf() {
         -startdate "$start" -enddate "$end" -out "$TMP/$name.cert.pem"
     to_der "$name"
 }
+
+# The intermediates (under the root; ica-sub under ica, whose pathLen 0 forbids it).
+leaf ica         "$ICA_SUBJ" "" "$NOW_P3650" ca v3_ica
+leaf ica-expired "/C=VN/O=BHXH Test CA/CN=BHXH Test Expired CA" 20200101000000Z 20210101000000Z ca v3_ica
+leaf ica-revoked "/C=VN/O=BHXH Test CA/CN=BHXH Test Revoked CA" "" "$NOW_P3650" ca v3_ica
+leaf ica-sub     "/C=VN/O=BHXH Test CA/CN=BHXH Test Sub CA" "" "$NOW_P3650" ica v3_ca
 
 leaf rsa-valid     "$BASE/UID=MST:0101234567"
 leaf ec-valid      "$BASE/UID=MST:0101234567"

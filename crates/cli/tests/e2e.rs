@@ -238,6 +238,8 @@ async fn doctor_reports_tokens_and_server() {
     let out = text(&o);
     assert!(out.contains("BHXH Test RSA") && out.contains("BHXH Test EC") && out.contains("BHXH Other MST"), "{out}");
     assert!(out.contains("[ OK ] server") && out.contains("clock"), "{out}");
+    // The server's verdict on each certificate, before any PIN: its path to the root.
+    assert!(out.contains("[ OK ] cert_trust") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
     let o = bhxh(&format!("http://127.0.0.1:{}", bhxh_testkit::free_port()), &["--lang", "en", "doctor"], "");
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("[FAIL] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));

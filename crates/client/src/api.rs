@@ -94,6 +94,15 @@ impl ApiClient {
         self.post("/v1/recovery/complete", req, None).await
     }
 
+    /// `POST /v1/certificate/check`: the certificate's path and revocation verdict,
+    /// before the PIN (nothing about accounts).
+    pub async fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>]) -> Result<CertificateCheck, ClientError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let req = CertificateCheckRequest { certificate: b64.encode(der), chain: chain.iter().map(|c| b64.encode(c)).collect() };
+        self.post("/v1/certificate/check", &req, None).await
+    }
+
     /// `POST /v1/auth/login`. The password is moved in and wiped with the request.
     pub async fn login(&self, username: &str, password: impl Into<Secret>) -> Result<LoginResponse, ClientError> {
         let req = LoginRequest { username: username.into(), password: password.into() };

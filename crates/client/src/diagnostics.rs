@@ -207,6 +207,27 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
                     code: None,
                     fix: off.then(|| t(lang, "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).", "Fix the computer's clock (automatic Internet time).").to_string()),
                 });
+                // The server's verdict on each usable certificate (path, revocation),
+                // before any PIN is spent on it; it says nothing about accounts.
+                for tok in &tokens {
+                    for c in tok.certificates.iter().filter(|c| c.usable_at(now)) {
+                        checks.push(match api.check_certificate(&c.der, &tok.ca_certificates).await {
+                            Ok(v) => Check {
+                                name: "cert_trust",
+                                status: if v.revocation_checked { Status::Ok } else { Status::Warn },
+                                detail: format!(
+                                    "{} — {}{}",
+                                    c.holder,
+                                    v.path,
+                                    if v.revocation_checked { "" } else { t(lang, " — máy chủ không kiểm tra thu hồi", " — the server does not check revocation") }
+                                ),
+                                code: None,
+                                fix: None,
+                            },
+                            Err(e) => fail("cert_trust", c.holder.clone(), &e, lang),
+                        });
+                    }
+                }
             }
             Err(e) => checks.push(fail("server", api.origin().to_string(), &e, lang)),
         },

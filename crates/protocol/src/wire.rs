@@ -90,6 +90,30 @@ pub struct CompleteRequest {
     pub signature: String,
 }
 
+/// `POST /v1/certificate/check`: the certificate's path and revocation only, before the
+/// PIN is asked. It never looks at accounts, so it says nothing about them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateCheckRequest {
+    /// The certificate, DER, base64.
+    pub certificate: String,
+    /// CA certificates read from the token, as in [`CompleteRequest::chain`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+}
+
+/// Answer to [`CertificateCheckRequest`] for a certificate that passes every check a
+/// recovery makes of it (a refusal is the error answer with the same code a recovery
+/// would get).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateCheck {
+    /// The path that decided, leaf first: `holder < intermediate < root (anchor)`.
+    pub path: String,
+    /// Whether revocation was checked (CRLs configured on the server).
+    pub revocation_checked: bool,
+    pub reference: String,
+}
+
 /// Answer to a completed [`Purpose::PasswordRecovery`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryComplete {

@@ -32,6 +32,15 @@ enum Command {
     /// Support staff of the console (their own console passwords, read from stdin).
     #[command(subcommand)]
     Staff(StaffCmd),
+    /// The trust the server would use: anchors, intermediates, CRLs.
+    #[command(subcommand)]
+    Trust(TrustCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum TrustCmd {
+    /// Anchors, intermediates (and the anchor each chains to), CRLs with their dates.
+    Show,
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,10 +144,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!(port = app.port(), origin = %app.origin(), "bhxh-server listening");
         return app.run_until(shutdown_signal()).await;
     }
-    let store = Store::open(&config.database_url()).await.context("opening the database")?;
     let clock = Clock::system();
+    if let Command::Trust(TrustCmd::Show) = cli.command {
+        let trust = bhxh_server::verify::TrustStore::load(
+            config.trust_anchors.as_deref(),
+            config.trust_intermediates.as_deref(),
+            config.crl_file.as_deref(),
+        )?;
+        print!("{}", trust.report(clock.now()));
+        return Ok(());
+    }
+    let store = Store::open(&config.database_url()).await.context("opening the database")?;
     let out = match cli.command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Trust(_) => unreachable!("handled above"),
         Command::Account(AccountCmd::Add { username, mst, email, cert }) => {
             admin::account_add(&store, &clock, &username, &mst, &email, cert.as_deref()).await?
         }

@@ -25,7 +25,47 @@ use crate::verify::check_signature;
 
 /// The recovery routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/recovery/challenge", post(challenge)).route("/v1/recovery/complete", post(complete))
+    Router::new()
+        .route("/v1/recovery/challenge", post(challenge))
+        .route("/v1/recovery/complete", post(complete))
+        .route("/v1/certificate/check", post(check_certificate))
+}
+
+/// Checks a certificate's path and revocation exactly as a recovery would, before the
+/// user spends a PIN try on it. No account is looked at; the answer is the same for any
+/// caller. Limited per client; every check is an audit line (without a username).
+async fn check_certificate(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<CertificateCheckRequest>,
+) -> Result<Json<CertificateCheck>, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::CertificateCheck;
+    s.limit_client(&ctx, EVENT, None).await?;
+    let der = match STANDARD.decode(req.certificate.as_bytes()) {
+        Ok(d) if !d.is_empty() => d,
+        _ => return Err(s.refuse(&ctx, EVENT, None, ErrorCode::CertMalformed).await),
+    };
+    let fingerprint = crate::verify::fingerprint(&der);
+    let checked = crate::verify::decode_chain(&req.chain).and_then(|chain| {
+        let algorithm = crate::verify::algorithm_of(&der)?;
+        s.trust.check_certificate(&der, &chain, algorithm, s.clock.now())
+    });
+    let mut entry = s.audit_entry(&ctx, EVENT, None, checked.as_ref().map(|_| ()).map_err(|r| r.code));
+    entry.cert_fingerprint = Some(fingerprint);
+    entry.detail = Some(match &checked {
+        Ok(c) => format!("subject CN={}; path: {}", c.common_name, c.path),
+        Err(r) => r.detail.clone(),
+    })
+    .filter(|d| !d.is_empty());
+    s.store.audit(&entry).await.map_err(|e| ctx.internal(e))?;
+    match checked {
+        Ok(c) => Ok(Json(CertificateCheck {
+            path: c.path,
+            revocation_checked: s.config.crl_file.is_some(),
+            reference: ctx.reference.to_string(),
+        })),
+        Err(r) => Err(ctx.err(r.code)),
+    }
 }
 
 /// Issues a challenge. It does not look the username up at all, so the answer for an

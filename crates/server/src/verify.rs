@@ -70,9 +70,20 @@ pub struct TrustStore {
     /// Used to build paths, never trusted by themselves (`BHXH_INTERMEDIATES`).
     intermediates: Vec<CertificateDer<'static>>,
     crls: Vec<CertRevocationList<'static>>,
+    /// What `bhxh-server trust show` says of each CRL.
+    crl_infos: Vec<CrlInfo>,
     /// A CRL file is configured: every certificate on the path must be covered by a
     /// current CRL of its issuer.
     crl_required: bool,
+}
+
+#[derive(Debug)]
+struct CrlInfo {
+    issuer: String,
+    number: Option<String>,
+    this_update: i64,
+    next_update: i64,
+    entries: usize,
 }
 
 #[derive(Debug)]
@@ -170,6 +181,13 @@ impl TrustStore {
                 bail!("CRL of {} is not signed by a configured trust anchor or intermediate", crl.issuer());
             }
             let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| anyhow::anyhow!("CRL of {}: {e:?}", crl.issuer()))?;
+            store.crl_infos.push(CrlInfo {
+                issuer: crl.issuer().iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or_default().to_string(),
+                number: crl.crl_number().map(|n| n.to_str_radix(16)),
+                this_update: crl.last_update().timestamp(),
+                next_update: crl.next_update().map_or(0, |t| t.timestamp()),
+                entries: crl.iter_revoked_certificates().count(),
+            });
             store.crls.push(owned.into());
         }
         Ok(store)
@@ -254,6 +272,43 @@ impl TrustStore {
 }
 
 impl TrustStore {
+    /// What `bhxh-server trust show` prints: anchors, intermediates with the anchor
+    /// each chains to, CRLs with their number, dates and state at `now`.
+    pub fn report(&self, now: i64) -> String {
+        use std::fmt::Write as _;
+        let date = |t: i64| crate::clock::rfc3339(t);
+        let mut out = String::from("Trust anchors / Gốc tin cậy:\n");
+        for a in &self.anchors {
+            let state = if a.not_before <= now && now <= a.not_after { "valid" } else { "NOT VALID NOW" };
+            let _ = writeln!(out, "  {}  {} – {}  {state}  sha256 {}", a.name, date(a.not_before), date(a.not_after), fingerprint(&a.der));
+        }
+        out.push_str("Intermediates / CA trung gian:\n");
+        for der in &self.intermediates {
+            let path = match self.ca_path(der, now) {
+                Ok(p) => p,
+                Err(r) => format!("{} ({})", cn_of_der(der), if r.detail.is_empty() { r.code.as_str().to_string() } else { r.detail }),
+            };
+            let _ = writeln!(out, "  {path}  sha256 {}", fingerprint(der));
+        }
+        if self.intermediates.is_empty() {
+            out.push_str("  —\n");
+        }
+        out.push_str(if self.crl_required { "CRLs (required) / Danh sách thu hồi (bắt buộc):\n" } else { "CRLs: none configured, revocation not checked\n" });
+        for c in &self.crl_infos {
+            let state = if now < c.next_update { "current" } else { "STALE: proofs answer CERT_REVOCATION_UNKNOWN" };
+            let _ = writeln!(
+                out,
+                "  {}  number {}  thisUpdate {}  nextUpdate {}  {} revoked  {state}",
+                c.issuer,
+                c.number.as_deref().unwrap_or("—"),
+                date(c.this_update),
+                date(c.next_update),
+                c.entries
+            );
+        }
+        out
+    }
+
     /// For a CA certificate (an intermediate an operator configures): the anchor valid
     /// at `now` that issued it, as `intermediate CN < anchor CN (anchor)`. One level, as
     /// the real PKI has (national root → licensed CA).
@@ -277,6 +332,13 @@ impl TrustStore {
             .map(|a| format!("{} < {} (anchor)", common_name(&cert), a.name))
             .ok_or(CertRefusal { code: ErrorCode::CertUntrusted, detail: "no anchor issued it".into() })
     }
+}
+
+/// The algorithm a certificate's key signs with, from its DER (for a check without a
+/// signature, where no algorithm is declared).
+pub fn algorithm_of(der: &[u8]) -> Result<Algorithm, CertRefusal> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| CertRefusal::from(ErrorCode::CertMalformed))?;
+    key_algorithm(&cert).map_err(CertRefusal::from)
 }
 
 /// The request's `chain`: at most [`MAX_CHAIN`] base64 DER CA certificates.

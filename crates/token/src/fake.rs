@@ -61,6 +61,7 @@ impl FakeToken {
             serial: "0000".into(),
             pin_state: PinState::Ok,
             certificates: vec![summary_cert],
+            ca_certificates: Vec::new(),
         };
         FakeToken {
             inner: Arc::new(Mutex::new(FakeState {

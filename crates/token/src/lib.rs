@@ -55,6 +55,10 @@ pub struct TokenSummary {
     pub serial: String,
     pub pin_state: PinState,
     pub certificates: Vec<CertSummary>,
+    /// DER of the CA certificates the token carries (public objects, read without a
+    /// PIN): sent along to check a certificate's path before the PIN is asked.
+    #[serde(skip)]
+    pub ca_certificates: Vec<Vec<u8>>,
 }
 
 /// What to sign with, and how.

@@ -145,9 +145,9 @@ impl Token for Pkcs11Token {
                     return Ok(None);
                 }
                 let session = self.ctx.open_ro_session(slot).map_err(map)?;
-                Ok(Some((info, self.certificates(&session)?)))
+                Ok(Some((info, self.certificates(&session)?, ca_certificates(&session)?)))
             });
-            let (info, certificates) = match read {
+            let (info, certificates, ca_certificates) = match read {
                 Ok(Some(read)) => read,
                 Ok(None) => continue,
                 // Pulled out between listing and asking: not there any more.
@@ -166,6 +166,7 @@ impl Token for Pkcs11Token {
                 serial: info.serial_number().trim().to_string(),
                 pin_state: pin_state(&info),
                 certificates,
+                ca_certificates,
             });
         }
         match first_error {

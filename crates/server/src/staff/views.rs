@@ -47,6 +47,7 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::Captcha => tr(lang, "Lấy mã captcha", "Captcha requested"),
         AuditEvent::PortalRecover => tr(lang, "Lấy lại mật khẩu qua MST + email", "Portal recovery (MST + email)"),
         AuditEvent::Activate => tr(lang, "Mở đường link kích hoạt", "Activation link opened"),
+        AuditEvent::CertificateCheck => tr(lang, "Kiểm tra chứng thư số (trước khi nhập PIN)", "Certificate checked (before the PIN)"),
         AuditEvent::StaffReset => tr(lang, "Nhân viên cấp lại mật khẩu", "Reset started by staff"),
         AuditEvent::StaffUnlock => tr(lang, "Nhân viên mở khóa", "Unlocked by staff"),
         AuditEvent::StaffResend => tr(lang, "Nhân viên gửi lại thư", "Mail resent by staff"),

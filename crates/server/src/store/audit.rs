@@ -18,6 +18,8 @@ text_enum! {
         Captcha = "captcha",
         PortalRecover = "portal_recover",
         Activate = "activate",
+        /// A certificate checked before the PIN (no account involved).
+        CertificateCheck = "certificate_check",
         StaffLogin = "staff.login",
         StaffLogout = "staff.logout",
         StaffSearch = "staff.search",

@@ -216,3 +216,53 @@ fn the_real_national_root_and_vnpt_intermediate_are_the_default_and_chain() {
 fn trust_file(name: &str) -> PathBuf {
     bhxh_testkit::root().join("crates/server/trust").join(name)
 }
+
+#[test]
+fn trust_show_reports_anchors_intermediates_and_stale_crls() {
+    let store = TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("expired-crl.pem"))).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let out = store.report(now);
+    assert!(out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
+    assert!(out.contains("BHXH Test Expired CA (outside its validity)"), "{out}");
+    assert!(out.contains("BHXH Test Sub CA (no anchor issued it)"), "{out}");
+    let stale = out.lines().find(|l| l.contains("BHXH Test Issuing CA  number")).unwrap();
+    assert!(stale.contains("nextUpdate 2020-02-01") && stale.contains("STALE"), "{out}");
+    let root = out.lines().find(|l| l.contains("BHXH Test Root CA  number")).unwrap();
+    assert!(root.contains("1 revoked") && root.ends_with("current"), "{out}");
+}
+
+async fn check(srv: &TestServer, token: &SoftToken) -> (u16, Value) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut body = serde_json::json!({"certificate": b64.encode(&token.cert_der)});
+    if !token.chain.is_empty() {
+        body["chain"] = serde_json::json!(token.chain.iter().map(|c| b64.encode(c)).collect::<Vec<_>>());
+    }
+    srv.post("/v1/certificate/check", body).await
+}
+
+#[tokio::test]
+async fn certificate_check_before_the_pin_gives_the_verdict_and_nothing_about_accounts() {
+    let srv = server_with(|c| c.trust_intermediates = None).await;
+    // Good, through the chain the token carries.
+    let (status, body) = check(&srv, &SoftToken::load("rsa-valid").with_chain(&["ica"])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["path"], "CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (anchor)");
+    assert_eq!(body["revocation_checked"], true);
+    // A certificate of an MST that has no account answers exactly the same way.
+    let (status, other) = check(&srv, &SoftToken::load("other-mst").with_chain(&["ica"])).await;
+    assert_eq!(status, 200, "{other}");
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&body), keys(&other));
+    // Refusals carry the code a recovery would get; nothing about an account is written.
+    for (name, want) in [("revoked", "CERT_REVOKED"), ("expired", "CERT_EXPIRED"), ("sha1", "CERT_WEAK_SIGNATURE")] {
+        let (status, body) = check(&srv, &SoftToken::load(name).with_chain(&["ica"])).await;
+        assert_eq!((status, code(&body)), (403, want), "{name}: {body}");
+        let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+        assert_eq!((lines.len(), lines[0].username.as_deref()), (1, None), "{name}");
+    }
+    assert_eq!(srv.side_effects(USER).await, (0, false), "a check changed something");
+    // Without the chain, the path does not reach the root.
+    let (status, body) = check(&srv, &SoftToken::load("rsa-valid")).await;
+    assert_eq!((status, code(&body)), (403, "CERT_UNTRUSTED"), "{body}");
+}
