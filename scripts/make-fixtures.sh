@@ -165,12 +165,16 @@ keyUsage               = critical, digitalSignature, nonRepudiation
 extendedKeyUsage       = clientAuth, emailProtection
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
+# As on a real VN token certificate (`http://crl.vnpt-ca.vn/vnptca.crl`); `.invalid`
+# never resolves, so a test reaches it only through a configured mirror.
+crlDistributionPoints  = URI:http://crl.bhxh-test.invalid/ica.crl
 
 [ v3_ica ]
 basicConstraints       = critical, CA:TRUE, pathlen:0
 keyUsage               = critical, keyCertSign, cRLSign
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = URI:http://crl.bhxh-test.invalid/root.crl
 
 [ v3_leaf_noku ]
 basicConstraints       = critical, CA:FALSE

@@ -57,11 +57,15 @@ impl Application {
         };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store = Store::open(&config.database_url()).await?;
-        let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref(), config.crl_file.as_deref())?;
+        let mut trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref(), config.crl_file.as_deref())?;
+        let crls = crate::revocation::CrlCache::new(store.clone(), clock.clone(), config.revocation.clone())?;
+        if crls.enabled() {
+            trust.require_revocation();
+        }
         if config.trust_anchors.is_none() {
             tracing::info!("trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)");
         }
-        if config.crl_file.is_none() {
+        if config.crl_file.is_none() && !config.revocation.fetch_crls {
             tracing::warn!("no CRL configured: revocation is not checked");
         }
         let hasher = Hasher::new(&config.argon2)?;
@@ -84,6 +88,7 @@ impl Application {
             origin,
             store,
             trust: Arc::new(trust),
+            crls,
             hasher,
             clock,
             outbox_key,
@@ -121,6 +126,18 @@ impl Application {
     /// Serves until `shutdown` resolves; the outbox worker runs alongside.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
+        // Fetched CRLs are refreshed before their nextUpdate, so a request rarely waits
+        // for one (several servers share the database copy).
+        let crls = self.state.crls.clone();
+        let refresher: JoinHandle<()> = tokio::spawn(async move {
+            if !crls.enabled() {
+                return;
+            }
+            loop {
+                crls.refresh_due().await;
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+        });
         // Both listeners live in this one future (aborting it stops both) and stop together.
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         let staff = async {
@@ -145,6 +162,7 @@ impl Application {
         };
         let (result, staff_result) = tokio::join!(main, staff);
         worker.abort();
+        refresher.abort();
         staff_result?;
         result
     }

@@ -63,6 +63,7 @@ pub struct Config {
     /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
     pub trust_proxy: bool,
     pub limits: Limits,
+    pub revocation: RevocationConfig,
     pub outbox: OutboxConfig,
     pub argon2: Argon2Config,
     /// Lifetime of a challenge (5 minutes).
@@ -93,6 +94,40 @@ pub struct Limits {
     pub per_client_window_secs: i64,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+}
+
+/// Revocation from the certificates' own CRL distribution points.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevocationConfig {
+    /// Fetch each CRL the path needs from its certificate's distribution point (HTTP or
+    /// HTTPS), cache it in the database for every server, refresh it before its
+    /// `nextUpdate`. Then every certificate on the path must be covered (fail-closed).
+    pub fetch_crls: bool,
+    /// Where to fetch a distribution point from instead (a local mirror for sites that
+    /// cannot reach the CA, or the tests' own server): URL → URL.
+    pub mirrors: std::collections::BTreeMap<String, String>,
+    /// Time limit of one fetch.
+    pub fetch_timeout_secs: u64,
+    /// Largest CRL accepted (a CA's full CRL can hold 100,000 serials).
+    pub max_crl_bytes: usize,
+    /// A cached CRL is fetched again this long before its `nextUpdate`.
+    pub refresh_before_secs: i64,
+    /// `Retry-After` of a `CERT_REVOCATION_UNKNOWN` answer.
+    pub retry_after_secs: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            fetch_crls: false,
+            mirrors: Default::default(),
+            fetch_timeout_secs: 10,
+            max_crl_bytes: 32 * 1024 * 1024,
+            refresh_before_secs: 3600,
+            retry_after_secs: 60,
+        }
+    }
 }
 
 /// Outbox delivery worker.
@@ -137,6 +172,7 @@ impl Default for Config {
             deliver: Delivery::Email,
             trust_proxy: false,
             limits: Limits::default(),
+            revocation: RevocationConfig::default(),
             outbox: OutboxConfig::default(),
             argon2: Argon2Config::default(),
             challenge_ttl_secs: 300,
@@ -219,6 +255,14 @@ impl Config {
         }
         if let Some(v) = var("BHXH_INTERMEDIATES") {
             self.trust_intermediates = Some(v.into());
+        }
+        if let Some(v) = var("BHXH_FETCH_CRLS") {
+            self.revocation.fetch_crls = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("BHXH_REVOCATION_MIRRORS") {
+            // `from=to,from=to`
+            self.revocation.mirrors =
+                v.split(',').filter_map(|p| p.split_once('=')).map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).collect();
         }
         if let Some(v) = var("BHXH_CRL_FILE") {
             self.crl_file = Some(v.into());

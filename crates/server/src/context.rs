@@ -36,6 +36,8 @@ pub struct AppState {
     pub origin: Arc<str>,
     pub store: Store,
     pub trust: Arc<TrustStore>,
+    /// CRLs fetched from the distribution points (when `revocation.fetch_crls`).
+    pub crls: crate::revocation::CrlCache,
     pub hasher: Hasher,
     pub clock: Clock,
     pub outbox_key: OutboxKey,

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod passwords;
 pub mod portal;
 pub mod recovery;
+pub mod revocation;
 pub mod staff;
 pub mod store;
 #[cfg(feature = "testing")]

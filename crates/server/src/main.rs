@@ -39,8 +39,12 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum TrustCmd {
-    /// Anchors, intermediates (and the anchor each chains to), CRLs with their dates.
+    /// Anchors, intermediates (and the anchor each chains to), CRLs with their dates,
+    /// and the CRLs fetched from distribution points with their last fetch.
     Show,
+    /// Fetch now the CRL of every distribution point of the configured intermediates and
+    /// every one already cached.
+    Refresh,
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,16 +149,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return app.run_until(shutdown_signal()).await;
     }
     let clock = Clock::system();
-    if let Command::Trust(TrustCmd::Show) = cli.command {
+    let store = Store::open(&config.database_url()).await.context("opening the database")?;
+    if let Command::Trust(cmd) = &cli.command {
         let trust = bhxh_server::verify::TrustStore::load(
             config.trust_anchors.as_deref(),
             config.trust_intermediates.as_deref(),
             config.crl_file.as_deref(),
         )?;
+        let crls = bhxh_server::revocation::CrlCache::new(store.clone(), clock.clone(), config.revocation.clone())?;
+        let mut trust = trust;
+        if crls.enabled() {
+            trust.require_revocation();
+        }
+        if let TrustCmd::Refresh = cmd {
+            crls.refresh_all(&trust).await;
+        }
         print!("{}", trust.report(clock.now()));
+        print!("{}", crls.report().await?);
+        store.close().await;
         return Ok(());
     }
-    let store = Store::open(&config.database_url()).await.context("opening the database")?;
     let out = match cli.command {
         Command::Serve | Command::Trust(_) => unreachable!("handled above"),
         Command::Account(AccountCmd::Add { username, mst, email, cert }) => {

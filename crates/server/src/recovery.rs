@@ -46,10 +46,7 @@ async fn check_certificate(
         _ => return Err(s.refuse(&ctx, EVENT, None, ErrorCode::CertMalformed).await),
     };
     let fingerprint = crate::verify::fingerprint(&der);
-    let checked = crate::verify::decode_chain(&req.chain).and_then(|chain| {
-        let algorithm = crate::verify::algorithm_of(&der)?;
-        s.trust.check_certificate(&der, &chain, algorithm, s.clock.now())
-    });
+    let checked = verify_certificate(&s, &der, &req.chain, None, s.clock.now()).await;
     let mut entry = s.audit_entry(&ctx, EVENT, None, checked.as_ref().map(|_| ()).map_err(|r| r.code));
     entry.cert_fingerprint = Some(fingerprint);
     entry.detail = Some(match &checked {
@@ -61,11 +58,38 @@ async fn check_certificate(
     match checked {
         Ok(c) => Ok(Json(CertificateCheck {
             path: c.path,
-            revocation_checked: s.config.crl_file.is_some(),
+            revocation_checked: s.config.crl_file.is_some() || s.crls.enabled(),
             reference: ctx.reference.to_string(),
         })),
-        Err(r) => Err(ctx.err(r.code)),
+        Err(r) => Err(fail_closed(&s, ctx.err(r.code))),
     }
+}
+
+/// The certificate checks of a recovery and of the check before the PIN: the `chain`,
+/// the CRLs the path needs (fetched or cached), the path. `algorithm` is the declared
+/// one, or (no signature to check) the key's own.
+async fn verify_certificate(
+    s: &AppState,
+    der: &[u8],
+    chain: &[String],
+    algorithm: Option<bhxh_protocol::Algorithm>,
+    now: i64,
+) -> Result<crate::verify::CheckedCert, crate::verify::CertRefusal> {
+    let chain = crate::verify::decode_chain(chain)?;
+    let algorithm = match algorithm {
+        Some(a) => a,
+        None => crate::verify::algorithm_of(der)?,
+    };
+    let fetched = s.crls.crls_for(der, &chain, &s.trust).await?;
+    s.trust.check_certificate_with(der, &chain, &fetched, algorithm, now)
+}
+
+/// A revocation status that cannot be had is temporary: say when to come back.
+fn fail_closed(s: &AppState, mut err: ApiError) -> ApiError {
+    if err.code == ErrorCode::CertRevocationUnknown {
+        err.retry_after = Some(s.crls.retry_after_secs());
+    }
+    err
 }
 
 /// Issues a challenge. It does not look the username up at all, so the answer for an
@@ -140,7 +164,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
             entry.cert_fingerprint = fingerprint;
             entry.detail = detail.filter(|d| !d.is_empty());
             match s.store.fail_challenge(&ch_id, code, s.clock.now(), &entry).await {
-                Ok(_) => ctx.err(code),
+                Ok(_) => fail_closed(&s, ctx.err(code)),
                 Err(e) => ctx.internal(e),
             }
         }
@@ -158,9 +182,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         _ => return Err(fail(ErrorCode::CertMalformed, None, None).await),
     };
     let fingerprint = crate::verify::fingerprint(&cert_der);
-    let checked = match crate::verify::decode_chain(&req.chain)
-        .and_then(|chain| s.trust.check_certificate(&cert_der, &chain, req.algorithm, now))
-    {
+    let checked = match verify_certificate(&s, &cert_der, &req.chain, Some(req.algorithm), now).await {
         Ok(c) => c,
         Err(refused) => return Err(fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
     };

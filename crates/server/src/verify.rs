@@ -193,6 +193,17 @@ impl TrustStore {
         Ok(store)
     }
 
+    /// The configured intermediates, DER.
+    pub fn intermediate_ders(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.intermediates.iter().map(|c| c.as_ref().to_vec())
+    }
+
+    /// Every certificate on a path must be covered by a current CRL from now on (CRLs
+    /// are fetched from the distribution points).
+    pub fn require_revocation(&mut self) {
+        self.crl_required = true;
+    }
+
     /// Number of trust anchors.
     pub fn anchor_count(&self) -> usize {
         self.anchors.len()
@@ -203,6 +214,19 @@ impl TrustStore {
     /// `algorithm`, then a path through the configured intermediates and `chain` (the CA
     /// certificates the client read from the token) to an anchor, nothing on it revoked.
     pub fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>], algorithm: Algorithm, now: i64) -> Result<CheckedCert, CertRefusal> {
+        self.check_certificate_with(der, chain, &[], algorithm, now)
+    }
+
+    /// [`TrustStore::check_certificate`] with CRLs fetched for this path besides the
+    /// configured ones.
+    pub fn check_certificate_with(
+        &self,
+        der: &[u8],
+        chain: &[Vec<u8>],
+        fetched: &[crate::revocation::Crl],
+        algorithm: Algorithm,
+        now: i64,
+    ) -> Result<CheckedCert, CertRefusal> {
         let cert = match X509Certificate::from_der(der) {
             Ok((rest, cert)) if rest.is_empty() => cert,
             _ => return Err(ErrorCode::CertMalformed.into()),
@@ -228,12 +252,12 @@ impl TrustStore {
         if key_algorithm != algorithm {
             return Err(ErrorCode::AlgorithmMismatch.into());
         }
-        let path = self.check_path(der, chain, now)?;
+        let path = self.check_path(der, chain, fetched, now)?;
         Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name: common_name(&cert), path })
     }
 
     /// The path to an anchor (rustls-webpki), with revocation when CRLs are configured.
-    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], now: i64) -> Result<String, CertRefusal> {
+    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], fetched: &[crate::revocation::Crl], now: i64) -> Result<String, CertRefusal> {
         let leaf = CertificateDer::from(der);
         let ee = EndEntityCert::try_from(&leaf).map_err(|e| refusal(code_of(&e), &e))?;
         let mut intermediates: Vec<CertificateDer<'_>> = self.intermediates.clone();
@@ -241,7 +265,7 @@ impl TrustStore {
         // An anchor outside its own validity anchors nothing.
         let anchors: Vec<&Anchor> = self.anchors.iter().filter(|a| a.not_before <= now && now <= a.not_after).collect();
         let trust: Vec<TrustAnchor<'_>> = anchors.iter().map(|a| a.anchor.clone()).collect();
-        let crls: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
+        let crls: Vec<&CertRevocationList<'_>> = self.crls.iter().chain(fetched.iter().map(|c| &**c)).collect();
         let revocation = if self.crl_required {
             match RevocationOptionsBuilder::new(&crls) {
                 Ok(b) => Some(

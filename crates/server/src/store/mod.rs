@@ -24,6 +24,7 @@ use sqlx::AnyPool;
 mod accounts;
 mod audit;
 mod challenges;
+mod crls;
 mod limits;
 mod outbox;
 mod portal;
@@ -33,6 +34,7 @@ mod staff;
 pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
+pub use crls::CachedCrl;
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{NewSession, SessionRow};
@@ -110,10 +112,12 @@ pub enum Engine {
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_portal_staff.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_crl_cache.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_portal_staff.sql")),
+    (3, include_str!("../../migrations/postgres/0003_crl_cache.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -225,7 +229,7 @@ impl Store {
     pub async fn columns(&self) -> anyhow::Result<Vec<(String, Vec<String>)>> {
         const TABLES: &[&str] = &[
             "accounts", "sessions", "challenges", "outbox", "audit", "rate_limits", "captchas", "activations", "staff",
-            "staff_sessions", "schema_migrations",
+            "staff_sessions", "crl_cache", "schema_migrations",
         ];
         let sql = match self.engine {
             Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",

@@ -15,5 +15,6 @@ mod outbox;
 mod pages;
 mod portal;
 mod postgres;
+mod revocation;
 mod staff;
 mod trust;

@@ -281,3 +281,66 @@ impl SoftToken {
         }
     }
 }
+
+// ---- a CA's CRL distribution point ------------------------------------------------------
+
+/// An HTTP server on a loopback port of its own serving fixture CRLs as a CA's
+/// distribution point would, counting what it serves; `stop` makes it unreachable.
+pub struct CrlServer {
+    pub base: String,
+    pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CrlServer {
+    /// Serves `name` → the fixture file `file` (e.g. `ica.crl` → `ica-crl.pem`).
+    pub async fn start(files: &[(&str, &str)]) -> CrlServer {
+        let map: std::collections::HashMap<String, Vec<u8>> =
+            files.iter().map(|(name, file)| (format!("/{name}"), std::fs::read(fixture(file)).unwrap())).collect();
+        let map = std::sync::Arc::new(map);
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (m, h) = (map.clone(), hits.clone());
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (m, h) = (m.clone(), h.clone());
+            async move {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                match m.get(uri.path()) {
+                    Some(body) => (axum::http::StatusCode::OK, body.clone()),
+                    None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        CrlServer { base, hits, handle: Some(handle) }
+    }
+
+    /// The mirrors a server is configured with to reach this one for the fixture CAs'
+    /// distribution points.
+    pub fn mirrors(&self) -> std::collections::BTreeMap<String, String> {
+        ["ica.crl", "root.crl"].iter().map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{}/{n}", self.base))).collect()
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops serving: connections are refused from now on.
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for CrlServer {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+    }
+}
