@@ -8,7 +8,7 @@ use bhxh_client::diagnostics::{self, Report};
 use bhxh_client::flows::{self, Choice, FlowInput};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
-use bhxh_protocol::wire::{Ack, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::wire::{Ack, CertificateCheck, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
 use bhxh_protocol::{ErrorCode, Lang, Secret};
 use bhxh_token::module::find_module;
 use bhxh_token::p11::Pkcs11Token;
@@ -86,6 +86,23 @@ pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
         .await
         .map_err(|_| IpcError::code(ErrorCode::TokenFailure, lang))?
         .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))
+}
+
+/// The server's verdict on one certificate of a token (its path to the root, its
+/// revocation), before the PIN is asked: nothing about accounts, no PIN, no signature.
+#[tauri::command]
+pub async fn certificate_check(state: State<'_, AppState>, slot_id: u64, cert_id: String) -> Res<CertificateCheck> {
+    let lang = lang(&state);
+    let api = api(&state)?;
+    let token = token(&state)?;
+    let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
+    let tokens = tokio::task::spawn_blocking(move || token.tokens())
+        .await
+        .map_err(|_| IpcError::code(ErrorCode::TokenFailure, lang))?
+        .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (tok, cert) = flows::choose(&tokens, &choice, now).map_err(|e| IpcError::from_client(&e, lang))?;
+    api.check_certificate(&cert.der, &tok.ca_certificates).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 
 /// The client and the flow input of a token proof: the token and certificate the user

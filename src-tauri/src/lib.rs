@@ -77,6 +77,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::settings_get,
             commands::settings_set,
             commands::tokens_list,
+            commands::certificate_check,
             commands::recover,
             commands::lookup_usernames,
             commands::portal_captcha,

@@ -103,6 +103,9 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let rsa = tokens.as_array().unwrap().iter().find(|t| t["label"] == "BHXH Test RSA").unwrap().clone();
     assert_eq!(rsa["certificates"][0]["msts"], json!([MST]));
     assert_eq!(rsa["pin_state"], "ok");
+    // The server's verdict before the PIN: the path through the CA certificate the token carries.
+    let verdict = call(&w, "certificate_check", json!({"slotId": rsa["slot_id"], "certId": "01"})).unwrap();
+    assert!(verdict["path"].as_str().unwrap().ends_with("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{verdict}");
 
     // A wrong PIN: a typed error, nothing else.
     let args = |pin: &str| json!({"username": "ketoan01", "pin": pin, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});
@@ -176,6 +179,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let contract = json!({
         "settings": call(&w, "settings_get", json!({})).unwrap(),
         "token": rsa,
+        "certificate_check": verdict,
         "recovery": done,
         "lookup": lookup,
         "login": login,

@@ -41,6 +41,14 @@ export interface TokenView {
   certificates: CertView[];
 }
 
+/** The server's verdict on a certificate before the PIN is asked: its path to the
+ * national root ("holder < issuing CA < root (anchor)") and whether revocation was checked. */
+export interface CertificateCheckView {
+  path: string;
+  revocation_checked: boolean;
+  reference: string;
+}
+
 export interface RecoveryView {
   masked_email: string;
   reference: string;
@@ -141,6 +149,8 @@ export const api = {
   settingsGet: () => invoke<Settings>("settings_get"),
   settingsSet: (settings: Settings) => invoke<Settings>("settings_set", { settings }),
   tokens: () => invoke<TokenView[]>("tokens_list"),
+  // The server's verdict on the chosen certificate, asked before the PIN (no PIN, no signature).
+  certificateCheck: (slotId: number, certId: string) => invoke<CertificateCheckView>("certificate_check", { slotId, certId }),
   // The PIN leaves the text box here and is a secret type on the Rust side at once.
   recover: (username: string, pin: string, a: ProveArgs) => invoke<RecoveryView>("recover", { username, pin, ...a }),
   lookup: (pin: string, a: ProveArgs) => invoke<LookupView>("lookup_usernames", { pin, ...a }),

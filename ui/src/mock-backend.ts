@@ -6,7 +6,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import catalogue from "./generated/errors.json";
-import type { CaptchaView, CertView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
+import type { CaptchaView, CertificateCheckView, CertView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
 import { passwordPolicy } from "./policy";
 import { checkEmail, checkMst } from "./screens/portal-state";
 
@@ -127,7 +127,9 @@ export function install(): void {
     return { code, message: text.message, hint: text.hint, reference: entry.status > 0 ? reference : null };
   };
 
+  let proofs = 0;
   const prove = async (pin: string) => {
+    proofs += 1;
     for (const p of ["reading_token", "requesting_challenge", "signing", "verifying"]) {
       await emit("progress", p);
       await new Promise((r) => setTimeout(r, 40));
@@ -150,6 +152,8 @@ export function install(): void {
     cert,
     /** The code drawn in a captcha, for a test that wants to type the real one. */
     captchaCode: (id: string) => captchas.get(id)?.code,
+    /** How many token proofs (a PIN sent) were asked for. */
+    proofs: () => proofs,
     /** Ages every captcha past its 2 minutes. */
     expireCaptchas: () => captchas.forEach((c) => (c.expires = 0)),
   };
@@ -165,6 +169,22 @@ export function install(): void {
           return settings;
         case "tokens_list":
           return tokens;
+        case "certificate_check": {
+          // The server's verdict on the chosen certificate, before the PIN. `?fail=` is for
+          // the flows and does not reach it; ?scenario=cert_revoked does.
+          await new Promise((r) => setTimeout(r, 80));
+          const chosen = tokens.find((t) => t.slot_id === Number(args.slotId))?.certificates.find((c) => c.id === String(args.certId));
+          if (!chosen) throw error("NO_CERTIFICATE", null);
+          if (scenario === "cert_revoked") throw error("CERT_REVOKED");
+          if (chosen.not_after < now()) throw error("CERT_EXPIRED");
+          if (chosen.not_before > now()) throw error("CERT_NOT_YET_VALID");
+          const view: CertificateCheckView = {
+            path: `${chosen.holder} < BHXH Test Issuing CA < BHXH Test Root CA (anchor)`,
+            revocation_checked: true,
+            reference: REFERENCE,
+          };
+          return view;
+        }
         case "recover":
           await prove(String(args.pin));
           return {

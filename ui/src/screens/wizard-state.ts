@@ -2,7 +2,7 @@
 // its own (tests/unit/wizard.test.ts). The wizard screen (wizard.ts) renders a state and
 // sends events; its effects (reading tokens, signing) are run by the app.
 
-import type { CertView, ErrorCode, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "../ipc";
+import type { CertificateCheckView, CertView, ErrorCode, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "../ipc";
 
 export type Purpose = "recover" | "lookup";
 export type Step = "username" | "token" | "pin" | "working" | "done" | "error";
@@ -10,6 +10,23 @@ export type Step = "username" | "token" | "pin" | "working" | "done" | "error";
 export interface Selection {
   slotId: number;
   certId: string;
+}
+
+/** The server's verdict on the chosen certificate (its chain to the national root, its
+ * revocation), asked on the PIN step before the PIN is typed. */
+export type Verdict =
+  | { kind: "checking" }
+  | { kind: "ok"; check: CertificateCheckView }
+  /** The server refuses this certificate: a PIN try would be wasted, none is sent. */
+  | { kind: "refused"; error: IpcError }
+  /** No verdict (network, revocation status unknown): the PIN step stays usable and the
+   * recovery itself will say what the server says. */
+  | { kind: "unknown"; error: IpcError };
+
+/** A verdict and the certificate it is about (see `certKey`). */
+export interface CertCheck {
+  key: string;
+  verdict: Verdict;
 }
 
 export interface WizardState {
@@ -26,6 +43,8 @@ export interface WizardState {
   pinError: IpcError | null;
   /** An error that ends the attempt. */
   error: IpcError | null;
+  /** The last certificate check started, for the certificate chosen then. */
+  certCheck: CertCheck | null;
 }
 
 export type WizardEvent =
@@ -39,6 +58,8 @@ export type WizardEvent =
   | { type: "recovered"; result: RecoveryView }
   | { type: "looked_up"; result: LookupView }
   | { type: "failed"; error: IpcError }
+  | { type: "certChecked"; key: string; check: CertificateCheckView }
+  | { type: "certCheckFailed"; key: string; error: IpcError }
   | { type: "back" }
   | { type: "restart" };
 
@@ -55,6 +76,7 @@ export function initial(purpose: Purpose): WizardState {
     lookup: null,
     pinError: null,
     error: null,
+    certCheck: null,
   };
 }
 
@@ -101,22 +123,59 @@ export function problems(s: WizardState, now: number): TokenProblem[] {
   return out;
 }
 
+/** Which certificate is chosen: its slot, its id and its fingerprint (another token in
+ * the same slot is another certificate). Null without a choice. */
+export function certKey(s: WizardState): string | null {
+  const sel = selected(s);
+  return sel ? `${sel.token.slot_id}/${sel.cert.id}/${sel.cert.fingerprint}` : null;
+}
+
+/** The server's verdict on the certificate chosen now; null when none was asked for it. */
+export function verdict(s: WizardState): Verdict | null {
+  const key = certKey(s);
+  return key !== null && s.certCheck?.key === key ? s.certCheck.verdict : null;
+}
+
+/** The codes by which the server refuses the certificate itself: the PIN is not asked. */
+export const CERT_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "CERT_REVOKED", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_UNTRUSTED", "CERT_ISSUER_INVALID", "CERT_WEAK_SIGNATURE",
+  "CERT_KEY_USAGE", "CERT_KEY_UNSUPPORTED", "CERT_PURPOSE", "CERT_EXTENSION_UNSUPPORTED", "CERT_MALFORMED",
+]);
+
+/** The check to start: on the PIN step, once per chosen certificate. The state with the
+ * check marked as running and what to check, or null when there is nothing to start. */
+export function checkToStart(s: WizardState): { state: WizardState; slotId: number; certId: string; key: string } | null {
+  if (s.step !== "pin") return null;
+  const key = certKey(s);
+  if (key === null || !s.selection || s.certCheck?.key === key) return null;
+  return { state: { ...s, certCheck: { key, verdict: { kind: "checking" } } }, slotId: s.selection.slotId, certId: s.selection.certId, key };
+}
+
 export function pinState(s: WizardState): PinState | null {
   return selected(s)?.token.pin_state ?? null;
 }
 
-/** Whether the PIN may be sent now: a token is chosen and not locked, and on the
- * final try the user has confirmed. */
+/** Whether the PIN may be sent now: a token is chosen and not locked, the server has not
+ * refused its certificate (a verdict still to come does not hold the PIN back), and on
+ * the final try the user has confirmed. */
 export function canSubmitPin(s: WizardState): boolean {
   const state = pinState(s);
   if (state === null || state === "locked") return false;
+  if (verdict(s)?.kind === "refused") return false;
   return state !== "final_try" || s.confirmFinalTry;
 }
 
 /** Codes after which the user types the PIN again on the same step. */
 const RETYPE_PIN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["PIN_INCORRECT", "PIN_INVALID"]);
 
+/** The next state; landing on the PIN step with a certificate not yet checked marks its
+ * check as running (`checkToStart`: the screen starts it when it sees it). */
 export function reduce(s: WizardState, e: WizardEvent, now: number): WizardState {
+  const next = step(s, e, now);
+  return checkToStart(next)?.state ?? next;
+}
+
+function step(s: WizardState, e: WizardEvent, now: number): WizardState {
   switch (e.type) {
     case "submitUsername": {
       const username = e.username.trim();
@@ -160,6 +219,15 @@ export function reduce(s: WizardState, e: WizardEvent, now: number): WizardState
         return { ...s, step: "pin", pinError: e.error, confirmFinalTry: false };
       }
       return { ...s, step: "error", error: e.error };
+    case "certChecked":
+    case "certCheckFailed": {
+      // A verdict on a certificate no longer chosen (or no longer asked about) is dropped.
+      if (s.certCheck?.key !== e.key || e.key !== certKey(s)) return s;
+      const verdict: Verdict = e.type === "certChecked"
+        ? { kind: "ok", check: e.check }
+        : { kind: CERT_REFUSALS.has(e.error.code) ? "refused" : "unknown", error: e.error };
+      return { ...s, certCheck: { key: e.key, verdict } };
+    }
     case "back":
       if (s.step === "pin") return { ...s, step: "token", pinError: null };
       if (s.step === "token" && s.purpose === "recover") return { ...s, step: "username" };

@@ -2,14 +2,16 @@
 // usernames of the token's MST (token → PIN → done). The steps are the pure state
 // machine of wizard-state.ts; this screen adds what only the page needs (the Caps Lock
 // and input-method warnings, the PIN shown or hidden) and the effects: reading the
-// tokens (again at every reader event), and signing. The PIN is never in the model: it
-// goes from the field, emptied at once, into the IPC call.
+// tokens (again at every reader event), the server's check of the chosen certificate
+// (on the PIN step, before the PIN: a refused certificate costs no PIN try), and
+// signing. The PIN is never in the model: it goes from the field, emptied at once, into
+// the IPC call.
 
 import { html, nothing, type TemplateResult } from "lit-html";
 import { live } from "lit-html/directives/live.js";
 import { api, type IpcError, type Progress } from "../ipc";
 import { t, vnDate, type Key } from "../i18n";
-import { call, clear, remember, type Effect, screen, type Screen, type Ui } from "../runtime";
+import { call, clear, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
 import { errorBox, hotline, onSubmit, referenceLine, targetChecked, valueOf } from "../views";
 import * as wiz from "./wizard-state";
 
@@ -48,41 +50,64 @@ function step(m: Model, s: wiz.WizardState): Model {
   return s.step === m.s.step ? { ...m, s } : { ...m, ...PIN_FRESH, s };
 }
 
+/** What the certificate check adds to an update: the check the state machine marked as
+ * started, or, when a refusal arrives, the PIN field emptied and the error kept. */
+function withCheck(before: Model, [m, effects]: Next<Model, Msg>): Next<Model, Msg> {
+  const check = m.s.certCheck;
+  if (!check || check === before.s.certCheck) return [m, effects];
+  const v = check.verdict;
+  if (v.kind === "checking" && m.s.selection) {
+    const { slotId, certId } = m.s.selection;
+    const key = check.key;
+    return [m, [...effects, call(() => api.certificateCheck(slotId, certId),
+      (result): Msg => ({ type: "certChecked", key, check: result }),
+      (error): Msg => ({ type: "certCheckFailed", key, error }))]];
+  }
+  if (v.kind === "refused") return [m, [...effects, clear("#pin"), remember(v.error)]];
+  if (v.kind === "unknown") return [m, [...effects, remember(v.error)]];
+  return [m, effects];
+}
+
+/** The screen's own messages, then the state machine's. */
+function update(m: Model, msg: Msg): Next<Model, Msg> {
+  switch (msg.type) {
+    case "readTokens":
+      return [m, [readTokens]];
+    case "tokensFailed":
+      return [step(m, wiz.reduce(m.s, { type: "tokensChanged", tokens: [] }, now())), [remember(msg.error)]];
+    case "pinKey":
+      return [{ ...m, caps: msg.caps, pinRequired: false }, []];
+    case "pinComposing":
+      return [{ ...m, caps: false, ime: true, pinRequired: false }, []];
+    case "pinToggle":
+      return [{ ...m, pinShown: !m.pinShown }, []];
+    case "sendPin": {
+      // The server refused the certificate: no PIN is asked for, none is sent.
+      if (wiz.verdict(m.s)?.kind === "refused") return [m, [clear("#pin")]];
+      if (!msg.pin) return [{ ...m, pinRequired: true }, []];
+      const sel = m.s.selection;
+      const next = step(m, wiz.reduce(m.s, { type: "submitPin" }, now()));
+      const s = next.s;
+      if (s.step !== "working" || !sel) return [next, [clear("#pin")]]; // the field never keeps the PIN
+      const pin = msg.pin;
+      const args = { slotId: sel.slotId, certId: sel.certId, confirmFinalTry: s.confirmFinalTry };
+      const failed = (error: IpcError): Msg => ({ type: "failed", error });
+      return [next, [clear("#pin"), s.purpose === "recover"
+        ? call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed)
+        : call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed)]];
+    }
+    case "failed":
+      // The token's flags (PIN tries left) change after a wrong PIN: read them again.
+      return [step(m, wiz.reduce(m.s, msg, now())), [readTokens]];
+    default:
+      return [step(m, wiz.reduce(m.s, msg, now())), []];
+  }
+}
+
 export const wizard: Screen<Model, Msg, Args> = screen({
   init: ({ purpose }) => [{ s: wiz.initial(purpose), ...PIN_FRESH }, [readTokens]],
 
-  update(m, msg) {
-    switch (msg.type) {
-      case "readTokens":
-        return [m, [readTokens]];
-      case "tokensFailed":
-        return [step(m, wiz.reduce(m.s, { type: "tokensChanged", tokens: [] }, now())), [remember(msg.error)]];
-      case "pinKey":
-        return [{ ...m, caps: msg.caps, pinRequired: false }, []];
-      case "pinComposing":
-        return [{ ...m, caps: false, ime: true, pinRequired: false }, []];
-      case "pinToggle":
-        return [{ ...m, pinShown: !m.pinShown }, []];
-      case "sendPin": {
-        if (!msg.pin) return [{ ...m, pinRequired: true }, []];
-        const sel = m.s.selection;
-        const next = step(m, wiz.reduce(m.s, { type: "submitPin" }, now()));
-        const s = next.s;
-        if (s.step !== "working" || !sel) return [next, [clear("#pin")]]; // the field never keeps the PIN
-        const pin = msg.pin;
-        const args = { slotId: sel.slotId, certId: sel.certId, confirmFinalTry: s.confirmFinalTry };
-        const failed = (error: IpcError): Msg => ({ type: "failed", error });
-        return [next, [clear("#pin"), s.purpose === "recover"
-          ? call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed)
-          : call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed)]];
-      }
-      case "failed":
-        // The token's flags (PIN tries left) change after a wrong PIN: read them again.
-        return [step(m, wiz.reduce(m.s, msg, now())), [readTokens]];
-      default:
-        return [step(m, wiz.reduce(m.s, msg, now())), []];
-    }
-  },
+  update: (m, msg) => withCheck(m, update(m, msg)),
 
   progress: (progress) => ({ type: "progress", progress }),
   readerEvent: () => ({ type: "readTokens" }),
@@ -193,10 +218,41 @@ function tokenStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   </div>`;
 }
 
+/** The server's verdict on the chosen certificate, under its holder and MST. */
+function verdictBox(v: wiz.Verdict | null): TemplateResult {
+  const body = (): TemplateResult | typeof nothing => {
+    switch (v?.kind) {
+      case undefined:
+        return nothing;
+      case "checking":
+        return html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("cert_checking")}</p>`;
+      case "ok":
+        return html`<p class="ok">${t("cert_valid")}${v.check.revocation_checked ? nothing : html` <span data-testid="cert-no-revocation">${t("cert_no_revocation")}</span>`}</p>
+          <p class="small" data-testid="cert-path">${t("cert_path")}: ${v.check.path}</p>`;
+      case "refused":
+        return html`${errorBox(v.error)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
+      case "unknown":
+        return html`<div class="warning" data-testid="cert-unverified">
+          <p>${t("cert_unverified")} <strong>${v.error.message}</strong> <code class="code">[${v.error.code}]</code></p>
+          ${v.error.hint ? html`<p><span class="label">${t("error_hint")}: </span>${v.error.hint}</p>` : nothing}
+          <p class="small">${t("cert_unverified_continue")}</p>
+        </div>`;
+    }
+  };
+  return html`<div class="verdict" data-testid="cert-verdict" data-verdict=${v?.kind ?? "none"} aria-live="polite">${body()}</div>`;
+}
+
 function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
   const s = m.s;
   const state = wiz.pinState(s);
+  const sel = wiz.selected(s);
+  const refused = wiz.verdict(s)?.kind === "refused";
   return html`<form data-testid="step-pin" autocomplete="off" @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
+    ${sel ? html`<dl class="cert" data-testid="pin-cert">
+      <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
+      <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
+    </dl>` : nothing}
+    ${verdictBox(wiz.verdict(s))}
     <p class="note">${t("pin_ime_note")}</p>
     ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
     ${state === "final_try" ? html`<div class="danger" data-testid="pin-final-try">
@@ -207,7 +263,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
     <div class="field">
       <label for="pin">${t("pin_label")}</label>
       <div class="pin-row">
-        <input id="pin" name="pin" type=${m.pinShown ? "text" : "password"} inputmode="text" autocomplete="off" spellcheck="false" autofocus aria-describedby="pin-warnings"
+        <input id="pin" name="pin" type=${m.pinShown ? "text" : "password"} inputmode="text" autocomplete="off" spellcheck="false" autofocus ?disabled=${refused} aria-describedby=${refused ? "cert-refused pin-warnings" : "pin-warnings"}
           @keydown=${(e: KeyboardEvent) => ui.send({ type: "pinKey", caps: e.getModifierState?.("CapsLock") ?? false })}
           @compositionstart=${() => ui.send({ type: "pinComposing" })}>
         <button type="button" class="toggle" data-testid="pin-toggle" aria-controls="pin" @click=${() => ui.send({ type: "pinToggle" })}>${t(m.pinShown ? "pin_hide" : "pin_show")}</button>

@@ -113,6 +113,55 @@ describe("token recovery wizard", () => {
     await page.close();
   });
 
+  it("asks the server about the certificate before the PIN: the verdict and its path", async () => {
+    const page = await open();
+    await toPin(page);
+    const verdict = page.locator("[data-testid=cert-verdict][data-verdict=ok]");
+    await verdict.waitFor();
+    assert.ok((await verdict.textContent()).includes("Máy chủ xác nhận chứng thư số hợp lệ."));
+    const path = await page.getByTestId("cert-path").textContent();
+    assert.ok(path.endsWith("CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), path);
+    assert.equal(await page.getByTestId("cert-no-revocation").count(), 0, "the mock server checks revocation");
+    assert.ok(await page.getByTestId("pin-submit").isEnabled());
+    await shot(page, "wizard-cert-ok");
+    await page.getByTestId("lang-toggle").click();
+    await page.getByText("The server confirms the certificate is valid.").waitFor();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("step-done").waitFor();
+    await page.close();
+  });
+
+  it("a revoked certificate: the server's refusal, and no PIN can be sent", async () => {
+    const page = await open("scenario=cert_revoked");
+    await toPin(page);
+    const box = page.locator('[data-testid=cert-verdict] [data-testid=error][data-code="CERT_REVOKED"]');
+    await box.waitFor();
+    const text = await box.textContent();
+    assert.ok(text.includes(errors.CERT_REVOKED.vi.message), text);
+    assert.ok(text.includes(errors.CERT_REVOKED.vi.hint), text);
+    assert.ok(text.includes("[CERT_REVOKED]"), text);
+    assert.ok(text.includes("RC-7F3K-9Q2M"), text);
+    assert.equal(await page.getByTestId("cert-refused").textContent(), "Không nên nhập mã PIN: máy chủ sẽ từ chối chứng thư này.");
+    assert.ok(await page.getByTestId("pin-submit").isDisabled());
+    assert.ok(await page.locator("#pin").isDisabled());
+    await shot(page, "wizard-cert-revoked");
+    // Forcing a submit anyway (Enter, a script) sends nothing either.
+    await page.getByTestId("step-pin").evaluate((form) => form.requestSubmit());
+    assert.equal(await page.getByTestId("step-working").count(), 0);
+    assert.equal(await page.locator(".field-error").count(), 0, "no “enter the PIN” under “do not enter the PIN”");
+    assert.equal(await page.evaluate(() => window.bhxhMock.proofs()), 0, "no PIN try was spent");
+    await page.close();
+
+    const en = await open("scenario=cert_revoked&lang=en");
+    await toPin(en);
+    await en.locator('[data-testid=cert-verdict] [data-testid=error][data-code="CERT_REVOKED"]').getByText(errors.CERT_REVOKED.en.message).waitFor();
+    await en.getByText("Do not enter the PIN: the server will refuse this certificate.").waitFor();
+    assert.ok(await en.getByTestId("pin-submit").isDisabled());
+    await shot(en, "wizard-cert-revoked-en");
+    await en.close();
+  });
+
   it("a wrong PIN: the error, the field cleared, the warning of a low count", async () => {
     const page = await open();
     await toPin(page);

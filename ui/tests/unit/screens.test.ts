@@ -3,9 +3,10 @@
 // does not act on the screen they went to.
 import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { render } from "lit-html";
 import { App } from "../../src/app";
 import type { CaptchaView, IpcError, Settings, TokenView } from "../../src/ipc";
-import type { Effect, Shared } from "../../src/runtime";
+import type { Effect, Shared, Ui } from "../../src/runtime";
 import { change } from "../../src/screens/change";
 import { login } from "../../src/screens/login";
 import { portal } from "../../src/screens/portal";
@@ -88,6 +89,122 @@ describe("the wizard screen", () => {
     const [again, effects] = wizard.update(m, { type: "failed", error: error("PIN_INCORRECT") }, shared);
     expect(again.s.step).toBe("pin");
     expect(kinds(effects)).toEqual(["task"]);
+  });
+
+  describe("the server's verdict on the certificate", () => {
+    afterEach(() => {
+      clearMocks();
+      document.body.replaceChildren();
+    });
+    type M = ReturnType<typeof wizard.init>[0];
+    type WMsg = Parameters<typeof wizard.update>[1];
+    const atPin = () => {
+      let [m] = wizard.init({ purpose: "lookup" }, shared);
+      [m] = wizard.update(m, { type: "tokensChanged", tokens: [tok] }, shared);
+      return wizard.update(m, { type: "toPin" }, shared);
+    };
+    const key = (m: M) => m.s.certCheck!.key;
+    /** The view of `m` in the page, and the messages it sends. */
+    const shown = (m: M) => {
+      const root = document.createElement("div");
+      document.body.append(root);
+      const sent: WMsg[] = [];
+      const ui: Ui<WMsg> = { send: (msg) => sent.push(msg), go: () => undefined, shared };
+      render(wizard.view(m, ui), root);
+      const verdict = root.querySelector<HTMLElement>("[data-testid=cert-verdict]")!;
+      return { root, sent, verdict, submit: root.querySelector<HTMLButtonElement>("[data-testid=pin-submit]")!, pin: root.querySelector<HTMLInputElement>("#pin")! };
+    };
+
+    it("is asked on the PIN step for the chosen slot and certificate, once", async () => {
+      const calls: [string, unknown][] = [];
+      mockIPC(async (cmd, args) => {
+        calls.push([cmd, args]);
+        return { path: "H < CA < Root (anchor)", revocation_checked: true, reference: "RC-1" };
+      });
+      const [m, effects] = atPin();
+      expect(kinds(effects)).toEqual(["task"]);
+      const task = effects[0];
+      if (task.type !== "task") throw new Error("a task");
+      const answer = await task.run();
+      expect(calls).toEqual([["certificate_check", { slotId: 1, certId: "01" }]]);
+      expect(answer).toEqual({ type: "certChecked", key: key(m), check: { path: "H < CA < Root (anchor)", revocation_checked: true, reference: "RC-1" } });
+      const checking = shown(m);
+      expect(checking.verdict.dataset.verdict).toBe("checking");
+      expect(checking.verdict.textContent).toContain("Đang kiểm tra chứng thư số với máy chủ…");
+      expect(checking.submit.disabled, "the PIN does not wait for the verdict").toBe(false);
+      const [ok, none] = wizard.update(m, answer as WMsg, shared);
+      expect(none).toEqual([]);
+      const view = shown(ok);
+      expect(view.verdict.dataset.verdict).toBe("ok");
+      expect(view.verdict.textContent).toContain("Máy chủ xác nhận chứng thư số hợp lệ.");
+      expect(view.root.querySelector("[data-testid=cert-path]")?.textContent).toContain("H < CA < Root (anchor)");
+      expect(view.root.querySelector("[data-testid=cert-no-revocation]")).toBeNull();
+      expect(view.submit.disabled).toBe(false);
+      // Back and on again: not asked again.
+      const [back] = wizard.update(ok, { type: "back" }, shared);
+      expect(kinds(wizard.update(back, { type: "toPin" }, shared)[1])).toEqual([]);
+    });
+
+    it("says when the server does not check revocation", () => {
+      const [m] = atPin();
+      const [ok] = wizard.update(m, { type: "certChecked", key: key(m), check: { path: "p", revocation_checked: false, reference: "" } }, shared);
+      expect(shown(ok).root.querySelector("[data-testid=cert-no-revocation]")?.textContent).toBe("(máy chủ không kiểm tra thu hồi)");
+    });
+
+    it("a refusal: the error box, the PIN field emptied and disabled, the PIN never sent", () => {
+      const [m] = atPin();
+      const [refused, effects] = wizard.update(m, { type: "certCheckFailed", key: key(m), error: error("CERT_REVOKED") }, shared);
+      expect(kinds(effects)).toEqual(["clear #pin", "remember"]);
+      const view = shown(refused);
+      expect(view.verdict.dataset.verdict).toBe("refused");
+      const box = view.verdict.querySelector<HTMLElement>("[data-testid=error]")!;
+      expect(box.dataset.code).toBe("CERT_REVOKED");
+      expect(box.textContent).toContain("[CERT_REVOKED]");
+      expect(box.textContent).toContain("RC-1");
+      expect(view.root.querySelector("[data-testid=cert-refused]")?.textContent).toBe("Không nên nhập mã PIN: máy chủ sẽ từ chối chứng thư này.");
+      expect(view.submit.disabled).toBe(true);
+      expect(view.pin.disabled).toBe(true);
+      // Even if a PIN reaches the screen (Enter in the field), nothing is sent.
+      const [still, sent] = wizard.update(refused, { type: "sendPin", pin: "123456" }, shared);
+      expect(still.s.step).toBe("pin");
+      expect(kinds(sent)).toEqual(["clear #pin"]);
+      const [empty] = wizard.update(refused, { type: "sendPin", pin: "" }, shared);
+      expect(empty.pinRequired, "no “enter the PIN” under “do not enter the PIN”").toBe(false);
+    });
+
+    it("a network failure: a warning with the message and hint, and the PIN goes", () => {
+      const [m] = atPin();
+      const [unknown, effects] = wizard.update(m, { type: "certCheckFailed", key: key(m), error: { code: "SERVER_UNREACHABLE", message: "Không kết nối được", hint: "Kiểm tra mạng", reference: null } }, shared);
+      expect(kinds(effects)).toEqual(["remember"]);
+      const view = shown(unknown);
+      expect(view.verdict.dataset.verdict).toBe("unknown");
+      const warning = view.root.querySelector("[data-testid=cert-unverified]")!;
+      expect(warning.textContent).toContain("Không kết nối được");
+      expect(warning.textContent).toContain("Kiểm tra mạng");
+      expect(view.root.querySelector("[data-testid=error]")).toBeNull();
+      expect(view.submit.disabled).toBe(false);
+      expect(view.pin.disabled).toBe(false);
+      const [working, sent] = wizard.update(unknown, { type: "sendPin", pin: "123456" }, shared);
+      expect(working.s.step).toBe("working");
+      expect(kinds(sent)).toEqual(["clear #pin", "task"]);
+    });
+
+    it("a late verdict on a certificate no longer chosen changes nothing", () => {
+      const two: TokenView[] = [tok, { ...tok, slot_id: 2, certificates: [{ ...tok.certificates[0], id: "02", fingerprint: "cd" }] }];
+      let [m] = wizard.init({ purpose: "lookup" }, shared);
+      [m] = wizard.update(m, { type: "tokensChanged", tokens: two }, shared);
+      [m] = wizard.update(m, { type: "select", selection: { slotId: 1, certId: "01" } }, shared);
+      [m] = wizard.update(m, { type: "toPin" }, shared);
+      const first = key(m);
+      [m] = wizard.update(m, { type: "back" }, shared);
+      [m] = wizard.update(m, { type: "select", selection: { slotId: 2, certId: "02" } }, shared);
+      const [second, effects] = wizard.update(m, { type: "toPin" }, shared);
+      expect(kinds(effects)).toEqual(["task"]);
+      const [late, none] = wizard.update(second, { type: "certCheckFailed", key: first, error: error("CERT_REVOKED") }, shared);
+      expect(late).toEqual(second);
+      expect(none).toEqual([]);
+      expect(shown(late).submit.disabled).toBe(false);
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CertView, ErrorCode, IpcError, TokenView } from "../../src/ipc";
-import { autoSelect, canSubmitPin, initial, problems, reduce, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
+import { autoSelect, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
 
 const NOW = 1_764_000_000;
 const DAY = 86_400;
@@ -102,5 +102,91 @@ describe("the recovery wizard", () => {
     expect(s.step).toBe("username");
     expect(s.username).toBe("u");
     expect(s.error).toBeNull();
+  });
+});
+
+describe("the server's verdict on the certificate, before the PIN", () => {
+  const ok = { path: "CÔNG TY < BHXH Test Issuing CA < BHXH Test Root CA (anchor)", revocation_checked: true, reference: "RC-1" };
+  const atPin = (...tokens: TokenView[]) => run(initial("lookup"), { type: "tokensChanged", tokens: tokens.length ? tokens : [token()] }, { type: "toPin" });
+
+  it("is asked once the PIN step shows the chosen certificate, and once per certificate", () => {
+    const tokenStep = run(initial("lookup"), { type: "tokensChanged", tokens: [token()] });
+    expect(tokenStep.certCheck, "not on the token step").toBeNull();
+    const s = run(tokenStep, { type: "toPin" });
+    expect(s.step).toBe("pin");
+    expect(verdict(s)).toEqual({ kind: "checking" });
+    expect(s.certCheck?.key).toBe(certKey(s));
+    expect(checkToStart(s), "already running").toBeNull();
+    expect(canSubmitPin(s), "a verdict still to come does not hold the PIN back").toBe(true);
+    const checked = run(s, { type: "certChecked", key: certKey(s)!, check: ok });
+    expect(verdict(checked)).toEqual({ kind: "ok", check: ok });
+    // Back to the token step and on again with the same certificate: not asked again.
+    const again = run(checked, { type: "back" }, { type: "toPin" });
+    expect(again.certCheck).toBe(checked.certCheck);
+    // A wrong PIN brings the user back to the same step: not asked again either.
+    const retry = run(again, { type: "submitPin" }, { type: "failed", error: err("PIN_INCORRECT") });
+    expect(retry.step).toBe("pin");
+    expect(retry.certCheck).toBe(checked.certCheck);
+  });
+
+  it("drops a verdict for a certificate no longer chosen", () => {
+    const two = [token(), token({ slot_id: 2, certificates: [cert({ id: "02", fingerprint: "cd" })] })];
+    let s = run(initial("lookup"), { type: "tokensChanged", tokens: two }, { type: "select", selection: { slotId: 1, certId: "01" } }, { type: "toPin" });
+    const first = certKey(s)!;
+    s = run(s, { type: "back" }, { type: "select", selection: { slotId: 2, certId: "02" } }, { type: "toPin" });
+    const second = certKey(s)!;
+    expect(second).not.toBe(first);
+    expect(verdict(s)).toEqual({ kind: "checking" });
+    // The late refusal of the first certificate does not block the second one.
+    const late = run(s, { type: "certCheckFailed", key: first, error: err("CERT_REVOKED") });
+    expect(late).toBe(s);
+    expect(canSubmitPin(late)).toBe(true);
+    expect(run(s, { type: "certChecked", key: first, check: ok })).toBe(s);
+    expect(verdict(run(s, { type: "certChecked", key: second, check: ok }))?.kind).toBe("ok");
+    // Nor does the verdict on a certificate asked about before show for another one.
+    const back = run(s, { type: "certChecked", key: second, check: ok }, { type: "back" }, { type: "select", selection: { slotId: 1, certId: "01" } });
+    expect(verdict(back)).toBeNull();
+  });
+
+  it("another token in the same slot is another certificate: checked again", () => {
+    const s = atPin();
+    const swapped = run(s, { type: "tokensChanged", tokens: [token({ certificates: [cert({ fingerprint: "ef" })] })] });
+    expect(swapped.step).toBe("pin");
+    expect(swapped.certCheck?.key).not.toBe(s.certCheck?.key);
+    expect(verdict(swapped)).toEqual({ kind: "checking" });
+    expect(run(swapped, { type: "certCheckFailed", key: s.certCheck!.key, error: err("CERT_REVOKED") })).toBe(swapped);
+  });
+
+  it("a refusal of the certificate blocks the PIN: no try is spent", () => {
+    expect(CERT_REFUSALS.size).toBe(11);
+    for (const code of CERT_REFUSALS) {
+      const s = atPin();
+      const refused = run(s, { type: "certCheckFailed", key: certKey(s)!, error: err(code) });
+      expect(verdict(refused), code).toEqual({ kind: "refused", error: err(code) });
+      expect(canSubmitPin(refused), code).toBe(false);
+      expect(run(refused, { type: "submitPin" }).step, code).toBe("pin");
+    }
+    // Even on the final try, confirmed.
+    const last = run(atPin(token({ pin_state: "final_try" })), { type: "confirmFinalTry", value: true });
+    expect(canSubmitPin(last)).toBe(true);
+    expect(canSubmitPin(run(last, { type: "certCheckFailed", key: certKey(last)!, error: err("CERT_EXPIRED") }))).toBe(false);
+  });
+
+  it("no verdict (network, revocation unknown) leaves the PIN step usable", () => {
+    for (const code of ["SERVER_UNREACHABLE", "SERVER_TIMEOUT", "CERT_REVOCATION_UNKNOWN", "SERVICE_UNAVAILABLE", "INTERNAL"] as const) {
+      const s = atPin();
+      const unknown = run(s, { type: "certCheckFailed", key: certKey(s)!, error: err(code) });
+      expect(verdict(unknown), code).toEqual({ kind: "unknown", error: err(code) });
+      expect(canSubmitPin(unknown), code).toBe(true);
+      expect(run(unknown, { type: "submitPin" }).step, code).toBe("working");
+    }
+  });
+
+  it("a new attempt asks again", () => {
+    const s = atPin();
+    const unknown = run(s, { type: "certCheckFailed", key: certKey(s)!, error: err("SERVER_UNREACHABLE") }, { type: "submitPin" },
+      { type: "failed", error: err("CHALLENGE_EXPIRED") }, { type: "restart" });
+    expect(unknown.certCheck).toBeNull();
+    expect(verdict(run(unknown, { type: "toPin" }))).toEqual({ kind: "checking" });
   });
 });
