@@ -1,7 +1,7 @@
 //! The support desk's staff members and their console sessions (stored hashed).
 
 use super::audit::insert_audit;
-use super::{AuditEntry, Store};
+use super::{AuditEntry, Store, Tx};
 
 /// A support staff member. The hash never leaves the server process.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -56,14 +56,7 @@ impl Store {
         .bind(username)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(id) = id else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        end_sessions_of(tx, id, audit).await
     }
 
     /// Disables a staff member and ends their sessions.
@@ -74,14 +67,7 @@ impl Store {
             .bind(username)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(id) = id else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        end_sessions_of(tx, id, audit).await
     }
 
     /// The staff member with this username (enabled or not).
@@ -139,4 +125,17 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The end of a change to a staff member found by `id`: their sessions end and the audit
+/// line is written, in the change's transaction. Nobody found: nothing written, false.
+async fn end_sessions_of(mut tx: Tx<'_>, id: Option<i64>, audit: &AuditEntry) -> anyhow::Result<bool> {
+    let Some(id) = id else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
 }
