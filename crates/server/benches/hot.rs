@@ -39,6 +39,57 @@ fn hot(c: &mut Criterion) {
     slow.sample_size(30);
     slow.bench_function("captcha image (5 characters, 200×70 PNG)", |b| b.iter(bhxh_server::portal::make_captcha));
     slow.finish();
+
+    // A CA's full CRL: 100,000 serials (the issuing CA's, signed by it), besides the root's.
+    let big = big_crl(dir, 100_000);
+    let crls = std::env::temp_dir().join(format!("bhxh-bench-crls-{}.pem", std::process::id()));
+    let mut pem = std::fs::read(dir.join("root-crl.pem")).unwrap();
+    pem.extend(std::fs::read(&big).unwrap());
+    std::fs::write(&crls, pem).unwrap();
+    let started = std::time::Instant::now();
+    let trust = TrustStore::load(Some(&dir.join("trust.pem")), Some(&dir.join("intermediates.pem")), Some(&crls)).unwrap();
+    println!("loading a CRL of 100,000 serials ({} bytes): {:.0} ms", std::fs::metadata(&big).unwrap().len(), started.elapsed().as_secs_f64() * 1000.0);
+    let token = Token::load(dir, "rsa-valid");
+    let sig = token.sign(&data);
+    c.bench_function("verify path RS256 with a CRL of 100,000 serials", |b| {
+        b.iter(|| {
+            let checked = trust.check_certificate(black_box(&token.cert), &[], token.alg, now).unwrap();
+            black_box(&checked);
+            check_signature(&token.cert, token.alg, &data, black_box(&sig)).unwrap();
+        })
+    });
+}
+
+/// The issuing CA's CRL listing `n` random serials: `openssl ca -gencrl` over a CA
+/// database written directly (revoking 100,000 certificates one by one would take hours).
+fn big_crl(fixtures: &std::path::Path, n: usize) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let dir = std::env::temp_dir().join(format!("bhxh-bench-bigcrl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut index = String::new();
+    for i in 0..n {
+        let _ = writeln!(index, "R\t300101000000Z\t250101000000Z,keyCompromise\t{:032X}\tunknown\t/CN=revoked {i}", 0x1000_0000_u64 + i as u64 * 7919);
+    }
+    std::fs::write(dir.join("index.txt"), index).unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\ncrl_extensions = e\n[e]\nauthorityKeyIdentifier = keyid:always\n",
+    )
+    .unwrap();
+    let out = dir.join("big-crl.pem");
+    let status = std::process::Command::new("openssl")
+        .current_dir(&dir)
+        .args(["ca", "-batch", "-config", "ca.cnf", "-gencrl", "-cert"])
+        .arg(fixtures.join("ica.cert.pem"))
+        .arg("-keyfile")
+        .arg(fixtures.join("ica.key.pem"))
+        .arg("-out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl ca -gencrl");
+    out
 }
 
 criterion_group!(benches, hot);
