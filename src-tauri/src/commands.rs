@@ -96,12 +96,7 @@ pub async fn certificate_check(state: State<'_, AppState>, slot_id: u64, cert_id
     let api = api(&state)?;
     let token = token(&state)?;
     let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
-    let tokens = tokio::task::spawn_blocking(move || token.tokens())
-        .await
-        .map_err(|_| IpcError::code(ErrorCode::TokenFailure, lang))?
-        .map_err(|e| IpcError::from_client(&ClientError::Token(e), lang))?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (tok, cert) = flows::choose(&tokens, &choice, now).map_err(|e| IpcError::from_client(&e, lang))?;
+    let (tok, cert) = flows::select(&token, &choice).await.map_err(|e| IpcError::from_client(&e, lang))?;
     api.check_certificate(&cert.der, &tok.ca_certificates).await.map_err(|e| IpcError::from_client(&e, lang))
 }
 

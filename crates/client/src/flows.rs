@@ -159,7 +159,7 @@ async fn prove(
         username: username.to_string(),
         purpose,
         certificate: STANDARD.encode(&signed.certificate),
-        chain: signed.ca_certificates.iter().map(|c| STANDARD.encode(c)).collect(),
+        chain: chosen.ca_certificates.iter().map(|c| STANDARD.encode(c)).collect(),
         algorithm: signed.algorithm,
         signature: STANDARD.encode(&signed.signature),
     })

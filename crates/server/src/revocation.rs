@@ -103,20 +103,31 @@ impl CrlCache {
                 }
             }
         }
-        match self.fetch(url).await {
-            Ok(f) => {
-                self.store.put_crl(url, &f.der, f.this_update, f.next_update, now).await.map_err(|e| unknown(format!("CRL cache: {e}")))?;
-                tracing::info!(url, next_update = f.next_update, "CRL fetched");
-                self.remember(url, &f.der, f.next_update).map_err(unknown)
-            }
+        match self.fetch_and_store(url).await {
+            Ok(f) => self.remember(url, &f.der, f.next_update).map_err(unknown),
             Err(e) => {
-                tracing::warn!(url, error = %e, "CRL fetch failed");
-                let _ = self.store.crl_fetch_failed(url, &e, now).await;
                 // A cached CRL still before its nextUpdate is still good.
                 match cached.and_then(|c| Some((c.der?, c.next_update?))) {
                     Some((der, next)) if now < next => self.remember(url, &der, next).map_err(unknown),
                     _ => Err(unknown(format!("CRL {url}: {e}"))),
                 }
+            }
+        }
+    }
+
+    /// Fetches a CRL and records the outcome in the cache (the CRL, or the error).
+    async fn fetch_and_store(&self, url: &str) -> Result<Fetched, String> {
+        let now = self.clock.now();
+        match self.fetch(url).await {
+            Ok(f) => {
+                self.store.put_crl(url, &f.der, f.this_update, f.next_update, now).await.map_err(|e| format!("CRL cache: {e}"))?;
+                tracing::info!(url, next_update = f.next_update, "CRL fetched");
+                Ok(f)
+            }
+            Err(e) => {
+                tracing::warn!(url, error = %e, "CRL fetch failed");
+                let _ = self.store.crl_fetch_failed(url, &e, now).await;
+                Err(e)
             }
         }
     }
@@ -157,7 +168,8 @@ impl CrlCache {
                 return Err(format!("{target}: larger than {max} bytes"));
             }
         }
-        let der = pem_or_der(body);
+        // PEM or DER, as CAs publish either.
+        let der = crate::verify::pem_blocks(&body, "X509 CRL").ok().and_then(|b| b.into_iter().next()).unwrap_or(body);
         let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|_| format!("{target}: not a CRL"))?;
         let next_update = crl.next_update().map(|t| t.timestamp()).ok_or_else(|| format!("{target}: the CRL has no nextUpdate"))?;
         Ok(Fetched { this_update: crl.last_update().timestamp(), next_update, der })
@@ -172,14 +184,7 @@ impl CrlCache {
         urls.sort();
         urls.dedup();
         for url in urls {
-            match self.fetch(&url).await {
-                Ok(f) => {
-                    let _ = self.store.put_crl(&url, &f.der, f.this_update, f.next_update, self.clock.now()).await;
-                }
-                Err(e) => {
-                    let _ = self.store.crl_fetch_failed(&url, &e, self.clock.now()).await;
-                }
-            }
+            let _ = self.fetch_and_store(&url).await;
         }
     }
 
@@ -219,13 +224,6 @@ impl CrlCache {
                 let _ = self.load_or_fetch(&row.url).await;
             }
         }
-    }
-}
-
-fn pem_or_der(body: Vec<u8>) -> Vec<u8> {
-    match x509_parser::pem::parse_x509_pem(&body) {
-        Ok((_, pem)) if pem.label == "X509 CRL" => pem.contents,
-        _ => body,
     }
 }
 

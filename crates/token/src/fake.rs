@@ -130,7 +130,7 @@ impl Token for FakeToken {
         let certificate = s.summary.certificates[0].der.clone();
         let algorithm = s.algorithm;
         drop(s);
-        Ok(Signed { algorithm, signature: (self.signer)(req.data), certificate, ca_certificates: Vec::new() })
+        Ok(Signed { algorithm, signature: (self.signer)(req.data), certificate })
     }
 
     fn describe(&self) -> String {

@@ -55,8 +55,9 @@ pub struct TokenSummary {
     pub serial: String,
     pub pin_state: PinState,
     pub certificates: Vec<CertSummary>,
-    /// DER of the CA certificates the token carries (public objects, read without a
-    /// PIN): sent along to check a certificate's path before the PIN is asked.
+    /// DER of the CA certificates the token carries (its CA's intermediates, public
+    /// objects read without a PIN, at most [`MAX_CA_CERTIFICATES`]): sent along as the
+    /// proof's `chain` so the server can build the path.
     #[serde(skip)]
     pub ca_certificates: Vec<Vec<u8>>,
 }
@@ -93,9 +94,6 @@ pub struct Signed {
     pub signature: Vec<u8>,
     /// DER of the certificate whose key signed.
     pub certificate: Vec<u8>,
-    /// DER of the CA certificates the token also holds (its CA's intermediates, at most
-    /// [`MAX_CA_CERTIFICATES`]), for the server to build the path; public data.
-    pub ca_certificates: Vec<Vec<u8>>,
 }
 
 /// How many CA certificates a proof sends along at most (the protocol's limit).

@@ -255,8 +255,7 @@ impl Pkcs11Token {
             }
             other => return Err(TokenError::Failure { detail: format!("unsupported key type {other:?}") }),
         };
-        let ca_certificates = ca_certificates(session)?;
-        Ok(Signed { algorithm, signature, certificate, ca_certificates })
+        Ok(Signed { algorithm, signature, certificate })
     }
 }
 

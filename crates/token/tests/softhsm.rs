@@ -60,8 +60,8 @@ fn rsa_token_signs_what_it_is_given_and_the_signature_verifies() {
         .unwrap();
     assert_eq!(signed.algorithm, Algorithm::RS256);
     assert_eq!(signed.certificate, rsa.certificates[0].der);
-    // The token's CA certificate comes along, for the server to build the path.
-    assert_eq!(signed.ca_certificates, vec![std::fs::read(bhxh_testkit::fixture("ica.cert.der")).unwrap()]);
+    // The token's CA certificate is read with the listing, for the server to build the path.
+    assert_eq!(rsa.ca_certificates, vec![std::fs::read(bhxh_testkit::fixture("ica.cert.der")).unwrap()]);
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key(&signed.certificate))
         .verify(data, &signed.signature)
         .expect("RS256 signature verifies");
