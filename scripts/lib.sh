@@ -62,3 +62,43 @@ import virtualsmartcard.VirtualSmartcard'
     dirname "$(dirname "$mods")" >"$site/virtualsmartcard.pth"
     "$venv/bin/python" -c "$check"
 }
+
+# demo_pki DIR: the demo PKI in DIR (made once), remade when its CRLs are past their
+# nextUpdate (30 days), together with the demo token that carries its certificates.
+demo_pki() {
+    local pki=$1 next
+    if [ -f "$pki/.complete" ]; then
+        next=$(openssl crl -in "$pki/root-crl.pem" -noout -nextupdate | cut -d= -f2)
+        if [ "$(date -u -d "$next" +%s)" -le "$(date -u +%s)" ]; then
+            echo "Demo PKI older than its CRLs' 30 days: made again (and the demo token)." >&2
+            rm -rf -- "$pki" "$(dirname "$pki")/softhsm"
+        fi
+    fi
+    bash scripts/make-fixtures.sh "$pki"
+}
+
+# demo_ca PKI DIR: the demo CA's services, as a real CA runs them: an OCSP responder
+# (openssl ocsp over the issuing CA's database, port BHXH_DEMO_OCSP_PORT, 8082) and the
+# CRLs over HTTP (port BHXH_DEMO_CRL_PORT, 8083), both on loopback; the certificates'
+# URLs (at .invalid hosts) reach them through BHXH_REVOCATION_MIRRORS. Their PIDs are
+# in DEMO_CA_PIDS for the caller to stop.
+demo_ca() {
+    local pki=$1 dir=$2 ocsp_port=${BHXH_DEMO_OCSP_PORT:-8082} crl_port=${BHXH_DEMO_CRL_PORT:-8083}
+    mkdir -p "$dir/crl"
+    cp "$pki/ica-crl.pem" "$dir/crl/ica.crl"
+    cp "$pki/root-crl.pem" "$dir/crl/root.crl"
+    openssl ocsp -index "$pki/ica-index.txt" -port "$ocsp_port" -timeout 5 -nmin 60 \
+        -rsigner "$pki/ocsp-responder.cert.pem" -rkey "$pki/ocsp-responder.key.pem" \
+        -CA "$pki/ica.cert.pem" 2>"$dir/ocsp.log" &
+    DEMO_CA_PIDS="$!"
+    python3 -m http.server "$crl_port" --bind 127.0.0.1 --directory "$dir/crl" >"$dir/crl.log" 2>&1 &
+    DEMO_CA_PIDS="$DEMO_CA_PIDS $!"
+    for _ in $(seq 100); do
+        grep -q "waiting for OCSP client connections" "$dir/ocsp.log" 2>/dev/null \
+            && curl -fsS -o /dev/null "http://127.0.0.1:$crl_port/root.crl" 2>/dev/null && break
+        sleep 0.1
+    done
+    unset BHXH_CRL_FILE
+    export BHXH_OCSP=1 BHXH_FETCH_CRLS=1
+    export BHXH_REVOCATION_MIRRORS="http://ocsp.bhxh-test.invalid/=http://127.0.0.1:$ocsp_port/,http://crl.bhxh-test.invalid/ica.crl=http://127.0.0.1:$crl_port/ica.crl,http://crl.bhxh-test.invalid/root.crl=http://127.0.0.1:$crl_port/root.crl"
+}

@@ -86,7 +86,8 @@ NOW_P3650=$(ts '+3650 days')
 RSA2048=(ca ica untrusted-ca rsa-valid branch multi-id other-mst expired
          not-yet-valid untrusted revoked no-digisig
          ica-expired ica-revoked ica-sub fake-ica via-expired-ica via-revoked-ica
-         via-sub-ica via-leaf sha1 no-ku critical-ext eku-email)
+         via-sub-ica via-leaf sha1 no-ku critical-ext eku-email
+         ocsp-responder ocsp-no-eku ocsp-unknown)
 declare -A KEYPID=()
 genkey() { # name algo-args...
     local name=$1
@@ -168,6 +169,23 @@ authorityKeyIdentifier = keyid:always
 # As on a real VN token certificate (`http://crl.vnpt-ca.vn/vnptca.crl`); `.invalid`
 # never resolves, so a test reaches it only through a configured mirror.
 crlDistributionPoints  = URI:http://crl.bhxh-test.invalid/ica.crl
+# As on a real one (`http://ocsp.vnpt-ca.vn/responder`): the issuing CA's responder.
+authorityInfoAccess    = OCSP;URI:http://ocsp.bhxh-test.invalid/, caIssuers;URI:http://crl.bhxh-test.invalid/ica.crt
+
+[ v3_ocsp ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = OCSPSigning
+noCheck                = ignored
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_ocsp_noeku ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
 
 [ v3_ica ]
 basicConstraints       = critical, CA:TRUE, pathlen:0
@@ -305,6 +323,15 @@ leaf sha1          "$BASE/UID=MST:0101234567" "" "" ica v3_leaf sha1
 leaf no-ku         "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_noku
 leaf critical-ext  "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_critical
 leaf eku-email     "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_email
+# OCSP: a delegated responder of the issuing CA, one without id-kp-OCSPSigning.
+leaf ocsp-responder "/C=VN/O=BHXH Test CA/CN=BHXH Test OCSP Responder" "" "" ica v3_ocsp
+leaf ocsp-no-eku    "/C=VN/O=BHXH Test CA/CN=BHXH Test Not A Responder" "" "" ica v3_ocsp_noeku
+# Issued by the issuing CA outside its database: its responder does not know it.
+mkcsr ocsp-unknown "$BASE/UID=MST:0101234567"
+run cert-ocsp-unknown openssl x509 -req -in "$WORK/ocsp-unknown.csr.pem" -CA "$TMP/ica.cert.pem" \
+    -CAkey "$TMP/ica.key.pem" -set_serial 0x7002 -days 365 -sha256 \
+    -extfile "$CNF" -extensions v3_leaf -out "$TMP/ocsp-unknown.cert.pem"
+to_der ocsp-unknown
 # A certificate issued by a leaf (not a CA): no path may go through rsa-valid.
 mkcsr via-leaf "$BASE/UID=MST:0101234567"
 run cert-via-leaf openssl x509 -req -in "$WORK/via-leaf.csr.pem" -CA "$TMP/rsa-valid.cert.pem" \
@@ -347,6 +374,10 @@ cat "$TMP/root-crl.pem" "$TMP/ica-crl.pem" "$WORK/ica-revoked-crl.pem" "$WORK/ic
 cat "$TMP/root-crl.pem" "$WORK/ica-expired-crl.pem" >"$TMP/expired-crl.pem"
 run crl-der openssl crl -in "$TMP/ica-crl.pem" -outform DER -out "$TMP/crl.der"
 
+# The issuing CA's database, as `openssl ocsp -index` reads it (revoked is listed R).
+cp "$ICADB/index.txt" "$TMP/ica-index.txt"
+cp "$ICADB/index.txt.attr" "$TMP/ica-index.txt.attr"
+
 cp "$TMP/ca.cert.pem" "$TMP/trust.pem"
 # What a deployment configures as BHXH_INTERMEDIATES: the valid issuing CA, and the
 # broken ones (so that their paths are built and refused for the right reason).
@@ -373,6 +404,8 @@ revoked.*: RSA 2048 leaf, UID=MST:0101234567, revoked (keyCompromise) in the iss
 no-digisig.*: RSA 2048 leaf, UID=MST:0101234567, keyUsage critical keyEncipherment only (no digitalSignature/nonRepudiation).
 rsa1024.*: RSA 1024 leaf key (weak), UID=MST:0101234567; CA signature is still RSA-2048/SHA-256.
 crl.pem: the root's CRL (lists ica-revoked) + the issuing CA's (lists revoked) + those of ica-revoked and ica-sub; nextUpdate now+30d. crl.der: the issuing CA's CRL alone.
+Leaves carry authorityInfoAccess OCSP http://ocsp.bhxh-test.invalid/ and the CRL distribution point http://crl.bhxh-test.invalid/ica.crl (intermediates: .../root.crl); `.invalid` never resolves, tests reach them through configured mirrors.
+ica-index.txt: the issuing CA's database (openssl ocsp -index). ocsp-responder.*: delegated responder of ica (extendedKeyUsage OCSPSigning). ocsp-no-eku.*: issued by ica without OCSPSigning. ocsp-unknown.*: issued by ica outside its database (its responder answers unknown).
 expired-crl.pem: the root's current CRL + the issuing CA's stale one (lastUpdate 2020-01-01, nextUpdate 2020-02-01).
 trust.pem: trust anchors for the server = ca.cert.pem only. intermediates.pem: ica, ica-expired, ica-revoked, ica-sub.
 README.txt: this file. .complete: marker written last; its presence means the directory is complete.

@@ -14,11 +14,14 @@ ui_deps
 DATA=${BHXH_DATA_DIR:-data/demo}
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
-bash scripts/make-fixtures.sh "$DATA/pki3"
-[ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki3" >/dev/null
+demo_pki "$DATA/pki5"
+[ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki5" >/dev/null
 
 cargo build -q -p bhxh-server -p bhxh-desktop
-export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki3/trust.pem" BHXH_INTERMEDIATES="$DATA/pki3/intermediates.pem" BHXH_CRL_FILE="$DATA/pki3/crl.pem"
+export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki5/trust.pem" BHXH_INTERMEDIATES="$DATA/pki5/intermediates.pem"
+# The demo CA's OCSP responder and CRLs, so the app shows the real path end to end.
+demo_ca "$DATA/pki5" "$DATA/ca"
+trap 'kill $DEMO_CA_PIDS 2>/dev/null || true' EXIT
 export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 SERVER=target/debug/bhxh-server
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
@@ -27,7 +30,7 @@ export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true' EXIT
+trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
     curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1 && break
     sleep 0.1

@@ -57,16 +57,10 @@ impl Application {
         };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store = Store::open(&config.database_url()).await?;
-        let mut trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref(), config.crl_file.as_deref())?;
-        let crls = crate::revocation::CrlCache::new(store.clone(), clock.clone(), config.revocation.clone())?;
-        if crls.enabled() {
-            trust.require_revocation();
-        }
+        let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
+        let revocation = crate::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
         if config.trust_anchors.is_none() {
             tracing::info!("trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)");
-        }
-        if config.crl_file.is_none() && !config.revocation.fetch_crls {
-            tracing::warn!("no CRL configured: revocation is not checked");
         }
         let hasher = Hasher::new(&config.argon2)?;
         let outbox_key = OutboxKey::load_or_create(&config.data_dir)?;
@@ -88,7 +82,7 @@ impl Application {
             origin,
             store,
             trust: Arc::new(trust),
-            crls,
+            revocation,
             hasher,
             clock,
             outbox_key,
@@ -128,13 +122,13 @@ impl Application {
         let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
         // Fetched CRLs are refreshed before their nextUpdate, so a request rarely waits
         // for one (several servers share the database copy).
-        let crls = self.state.crls.clone();
+        let revocation = self.state.revocation.clone();
         let refresher: JoinHandle<()> = tokio::spawn(async move {
-            if !crls.enabled() {
+            if !revocation.fetches() {
                 return;
             }
             loop {
-                crls.refresh_due().await;
+                revocation.refresh_due().await;
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
             }
         });

@@ -96,18 +96,38 @@ pub struct Limits {
     pub request_timeout_secs: u64,
 }
 
-/// Revocation from the certificates' own CRL distribution points.
+/// Revocation of every certificate on a path: OCSP for the token's certificate, CRLs
+/// (fetched from the distribution points, or the `crl_file`) for it and every CA above.
+/// Fail-closed: a certificate without a fresh answer is refused.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RevocationConfig {
+    /// `false` accepts revoked certificates: a development profile only, said loudly at
+    /// start, in `trust show` and in every audit line.
+    pub enabled: bool,
+    /// Ask the token certificate's OCSP responder (its authorityInfoAccess, or the one
+    /// configured for its CA in `responders`).
+    pub ocsp: bool,
+    /// The nonce policy of every responder not configured otherwise.
+    pub ocsp_nonce: crate::revocation::ocsp::NoncePolicy,
+    /// Clock difference tolerated with a responder.
+    pub ocsp_skew_secs: i64,
+    /// How long after `thisUpdate` an answer without `nextUpdate` is fresh.
+    pub ocsp_max_age_secs: i64,
+    /// Longest reuse of a cached answer, whatever its `nextUpdate` says.
+    pub ocsp_max_cache_secs: i64,
+    /// Largest OCSP answer accepted.
+    pub max_ocsp_bytes: usize,
+    /// Per-CA responder settings: another URL, another nonce policy.
+    pub responders: Vec<ResponderConfig>,
     /// Fetch each CRL the path needs from its certificate's distribution point (HTTP or
     /// HTTPS), cache it in the database for every server, refresh it before its
-    /// `nextUpdate`. Then every certificate on the path must be covered (fail-closed).
+    /// `nextUpdate`.
     pub fetch_crls: bool,
-    /// Where to fetch a distribution point from instead (a local mirror for sites that
-    /// cannot reach the CA, or the tests' own server): URL → URL.
+    /// Where to fetch a distribution point or ask a responder instead (a local mirror
+    /// for sites that cannot reach the CA, or the tests' own servers): URL → URL.
     pub mirrors: std::collections::BTreeMap<String, String>,
-    /// Time limit of one fetch.
+    /// Time limit of one fetch or OCSP exchange.
     pub fetch_timeout_secs: u64,
     /// Largest CRL accepted (a CA's full CRL can hold 100,000 serials).
     pub max_crl_bytes: usize,
@@ -117,10 +137,28 @@ pub struct RevocationConfig {
     pub retry_after_secs: u64,
 }
 
+/// One CA's OCSP responder, named by the CA's CN or SHA-256 fingerprint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponderConfig {
+    pub issuer: String,
+    /// Instead of the certificates' authorityInfoAccess.
+    pub url: Option<String>,
+    pub nonce: Option<crate::revocation::ocsp::NoncePolicy>,
+}
+
 impl Default for RevocationConfig {
     fn default() -> Self {
         RevocationConfig {
-            fetch_crls: false,
+            enabled: true,
+            ocsp: true,
+            ocsp_nonce: Default::default(),
+            ocsp_skew_secs: 300,
+            ocsp_max_age_secs: 3600,
+            ocsp_max_cache_secs: 86_400,
+            max_ocsp_bytes: 64 * 1024,
+            responders: Vec::new(),
+            fetch_crls: true,
             mirrors: Default::default(),
             fetch_timeout_secs: 10,
             max_crl_bytes: 32 * 1024 * 1024,
@@ -259,6 +297,17 @@ impl Config {
         if let Some(v) = var("BHXH_FETCH_CRLS") {
             self.revocation.fetch_crls = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(v) = var("BHXH_OCSP") {
+            self.revocation.ocsp = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("BHXH_OCSP_NONCE") {
+            self.revocation.ocsp_nonce = crate::revocation::ocsp::NoncePolicy::parse(&v)
+                .with_context(|| format!("BHXH_OCSP_NONCE must be off, prefer or require, not {v:?}"))?;
+        }
+        if let Some(v) = var("BHXH_REVOCATION") {
+            // Only `off`, for a development machine; anything else keeps it required.
+            self.revocation.enabled = v != "off-development";
+        }
         if let Some(v) = var("BHXH_REVOCATION_MIRRORS") {
             // `from=to,from=to`
             self.revocation.mirrors =
@@ -308,6 +357,16 @@ impl Config {
         .any(|t| *t <= 0)
         {
             bail!("lifetimes must be positive");
+        }
+        let r = &self.revocation;
+        if r.enabled && self.crl_file.is_none() && !r.fetch_crls && !r.ocsp {
+            bail!(
+                "revocation is required but has no source: set crl_file (BHXH_CRL_FILE), fetch_crls or ocsp; \
+                 only a development machine may turn it off (BHXH_REVOCATION=off-development)"
+            );
+        }
+        if r.ocsp_skew_secs < 0 || r.ocsp_max_age_secs <= 0 || r.ocsp_max_cache_secs <= 0 {
+            bail!("revocation: ocsp_skew_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
         }
         Ok(())
     }

@@ -36,8 +36,8 @@ pub struct AppState {
     pub origin: Arc<str>,
     pub store: Store,
     pub trust: Arc<TrustStore>,
-    /// CRLs fetched from the distribution points (when `revocation.fetch_crls`).
-    pub crls: crate::revocation::CrlCache,
+    /// Revocation of the checked paths: OCSP and CRLs, cached.
+    pub revocation: crate::revocation::Revocation,
     pub hasher: Hasher,
     pub clock: Clock,
     pub outbox_key: OutboxKey,

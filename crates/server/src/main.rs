@@ -151,21 +151,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     let store = Store::open(&config.database_url()).await.context("opening the database")?;
     if let Command::Trust(cmd) = &cli.command {
-        let trust = bhxh_server::verify::TrustStore::load(
-            config.trust_anchors.as_deref(),
-            config.trust_intermediates.as_deref(),
-            config.crl_file.as_deref(),
-        )?;
-        let crls = bhxh_server::revocation::CrlCache::new(store.clone(), clock.clone(), config.revocation.clone())?;
-        let mut trust = trust;
-        if crls.enabled() {
-            trust.require_revocation();
-        }
+        let trust = bhxh_server::verify::TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
+        let revocation = bhxh_server::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
         if let TrustCmd::Refresh = cmd {
-            crls.refresh_all(&trust).await;
+            revocation.refresh_all(&trust).await;
         }
         print!("{}", trust.report(clock.now()));
-        print!("{}", crls.report().await?);
+        print!("{}", revocation.report().await?);
         store.close().await;
         return Ok(());
     }

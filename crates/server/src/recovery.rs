@@ -50,15 +50,15 @@ async fn check_certificate(
     let mut entry = s.audit_entry(&ctx, EVENT, None, checked.as_ref().map(|_| ()).map_err(|r| r.code));
     entry.cert_fingerprint = Some(fingerprint);
     entry.detail = Some(match &checked {
-        Ok(c) => format!("subject CN={}; path: {}", c.common_name, c.path),
+        Ok(c) => format!("subject CN={}; path: {}; revocation: {}", c.common_name, c.path, c.revocation),
         Err(r) => r.detail.clone(),
     })
     .filter(|d| !d.is_empty());
     s.store.audit(&entry).await.map_err(|e| ctx.internal(e))?;
     match checked {
         Ok(c) => Ok(Json(CertificateCheck {
-            path: c.path,
-            revocation_checked: s.config.crl_file.is_some() || s.crls.enabled(),
+            path: c.checked.path,
+            revocation_checked: s.revocation.enabled(),
             reference: ctx.reference.to_string(),
         })),
         Err(r) => Err(fail_closed(&s, ctx.err(r.code))),
@@ -66,28 +66,42 @@ async fn check_certificate(
 }
 
 /// The certificate checks of a recovery and of the check before the PIN: the `chain`,
-/// the CRLs the path needs (fetched or cached), the path. `algorithm` is the declared
-/// one, or (no signature to check) the key's own.
+/// the path, then the revocation of every certificate on it (OCSP, CRLs; cached).
+/// `algorithm` is the declared one, or (no signature to check) the key's own.
 async fn verify_certificate(
     s: &AppState,
     der: &[u8],
     chain: &[String],
     algorithm: Option<bhxh_protocol::Algorithm>,
     now: i64,
-) -> Result<crate::verify::CheckedCert, crate::verify::CertRefusal> {
+) -> Result<Verified, crate::verify::CertRefusal> {
     let chain = crate::verify::decode_chain(chain)?;
     let algorithm = match algorithm {
         Some(a) => a,
         None => crate::verify::algorithm_of(der)?,
     };
-    let fetched = s.crls.crls_for(der, &chain, &s.trust).await?;
-    s.trust.check_certificate_with(der, &chain, &fetched, algorithm, now)
+    let checked = s.trust.check_certificate(der, &chain, algorithm, now)?;
+    let revocation = s.revocation.check(&checked.links, now).await?;
+    Ok(Verified { checked, revocation })
+}
+
+/// A certificate that passed every check, and what decided its revocation status.
+struct Verified {
+    checked: crate::verify::CheckedCert,
+    revocation: String,
+}
+
+impl std::ops::Deref for Verified {
+    type Target = crate::verify::CheckedCert;
+    fn deref(&self) -> &Self::Target {
+        &self.checked
+    }
 }
 
 /// A revocation status that cannot be had is temporary: say when to come back.
 fn fail_closed(s: &AppState, mut err: ApiError) -> ApiError {
     if err.code == ErrorCode::CertRevocationUnknown {
-        err.retry_after = Some(s.crls.retry_after_secs());
+        err.retry_after = Some(s.revocation.retry_after_secs());
     }
     err
 }
@@ -224,7 +238,13 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
 
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Ok(()));
     entry.cert_fingerprint = Some(fingerprint);
-    entry.detail = Some(format!("purpose={}; subject CN={}; path: {}", req.purpose.as_str(), checked.common_name, checked.path));
+    entry.detail = Some(format!(
+        "purpose={}; subject CN={}; path: {}; revocation: {}",
+        req.purpose.as_str(),
+        checked.common_name,
+        checked.path,
+        checked.revocation
+    ));
     let Some(account) = account else {
         let won = s.store.complete_lookup(&ch.id, now, &entry).await.map_err(|e| ctx.internal(e))?;
         if !won {

@@ -47,6 +47,9 @@ pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) 
     config.trust_anchors = Some(fixture("trust.pem"));
     config.trust_intermediates = Some(fixture("intermediates.pem"));
     config.crl_file = Some(fixture("crl.pem"));
+    // The fixture CRLs, offline: no responder or distribution point to reach.
+    config.revocation.ocsp = false;
+    config.revocation.fetch_crls = false;
     config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
     config.outbox.poll_ms = 100;
     adjust(&mut config);

@@ -5,10 +5,11 @@
 //! The path from the token's certificate to a trust anchor is built and checked by
 //! rustls-webpki (the validator rustls uses: maintained, fuzzed, no unsafe, no OpenSSL):
 //! validity, basicConstraints and `pathLen`, keyCertSign, accepted signature algorithms,
-//! unknown critical extensions, extendedKeyUsage and CRLs at every level. Our own checks
-//! come first and say precisely what a VN token certificate must be (digitalSignature,
-//! no SHA-1, RSA ≥ 2048 or P-256 fitting the declared algorithm); binding to an account
-//! is the caller's step.
+//! unknown critical extensions and extendedKeyUsage at every level. Our own checks come
+//! first and say precisely what a VN token certificate must be (digitalSignature, no
+//! SHA-1, RSA ≥ 2048 or P-256 fitting the declared algorithm). The path that passed is
+//! returned as [`Link`]s for the revocation check ([`crate::revocation`], which does
+//! I/O); binding to an account is the caller's step.
 
 use std::path::Path;
 
@@ -20,12 +21,11 @@ use bhxh_protocol::{Algorithm, ErrorCode};
 use ring::signature::{self, UnparsedPublicKey};
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
-use webpki::{CertRevocationList, EndEntityCert, KeyUsage, OwnedCertRevocationList, RevocationOptionsBuilder};
+use webpki::{EndEntityCert, KeyUsage};
 use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
-use x509_parser::revocation_list::CertificateRevocationList;
 
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -62,28 +62,12 @@ pub const NATIONAL_ROOT_PEM: &str = include_str!("../trust/vietnam-national-root
 /// issued by the national root, `pathLen 0`).
 pub const DEFAULT_INTERMEDIATES_PEM: &str = include_str!("../trust/vnpt-ca-sha2.pem");
 
-/// Trust anchors, the intermediates that may build a path to them, and the CRLs that
-/// cover the path's certificates.
+/// Trust anchors and the intermediates that may build a path to them.
 #[derive(Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Anchor>,
     /// Used to build paths, never trusted by themselves (`BHXH_INTERMEDIATES`).
     intermediates: Vec<CertificateDer<'static>>,
-    crls: Vec<CertRevocationList<'static>>,
-    /// What `bhxh-server trust show` says of each CRL.
-    crl_infos: Vec<CrlInfo>,
-    /// A CRL file is configured: every certificate on the path must be covered by a
-    /// current CRL of its issuer.
-    crl_required: bool,
-}
-
-#[derive(Debug)]
-struct CrlInfo {
-    issuer: String,
-    number: Option<String>,
-    this_update: i64,
-    next_update: i64,
-    entries: usize,
 }
 
 #[derive(Debug)]
@@ -106,6 +90,15 @@ pub struct CheckedCert {
     pub common_name: String,
     /// The path that decided, leaf first: `leaf CN < intermediate CN < anchor CN`.
     pub path: String,
+    /// Each certificate of that path with its issuer, leaf first: what revocation checks.
+    pub links: Vec<Link>,
+}
+
+/// A certificate of a checked path and the one that issued it (DER).
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub cert: Vec<u8>,
+    pub issuer: Vec<u8>,
 }
 
 /// Why a certificate was refused: the code the user reads and, for the audit line and
@@ -123,23 +116,20 @@ impl From<ErrorCode> for CertRefusal {
 }
 
 impl TrustStore {
-    /// Reads anchors (PEM), intermediates (PEM) and CRLs (PEM or DER) from files. Without
-    /// an anchors file the anchor is the Vietnam National Root CA ([`NATIONAL_ROOT_PEM`]);
-    /// without an intermediates file the bundle is [`DEFAULT_INTERMEDIATES_PEM`].
-    pub fn load(anchors: Option<&Path>, intermediates: Option<&Path>, crl: Option<&Path>) -> anyhow::Result<TrustStore> {
+    /// Reads anchors and intermediates (PEM or DER) from files. Without an anchors file
+    /// the anchor is the Vietnam National Root CA ([`NATIONAL_ROOT_PEM`]); without an
+    /// intermediates file the bundle is [`DEFAULT_INTERMEDIATES_PEM`].
+    pub fn load(anchors: Option<&Path>, intermediates: Option<&Path>) -> anyhow::Result<TrustStore> {
         let certs = |p: Option<&Path>, default: &str| match p {
             Some(p) => read_pem_or_der(p, "CERTIFICATE"),
             None => pem_blocks(default.as_bytes(), "CERTIFICATE"),
         };
-        let crls = crl.map(|p| read_pem_or_der(p, "X509 CRL")).transpose()?.unwrap_or_default();
-        TrustStore::from_der(certs(anchors, NATIONAL_ROOT_PEM)?, certs(intermediates, DEFAULT_INTERMEDIATES_PEM)?, crls, crl.is_some())
+        TrustStore::from_der(certs(anchors, NATIONAL_ROOT_PEM)?, certs(intermediates, DEFAULT_INTERMEDIATES_PEM)?)
     }
 
-    /// Builds a store from DER blobs. Every anchor must be a CA; every CRL must carry a
-    /// `nextUpdate` and be signed by one of the anchors or intermediates.
-    pub fn from_der(anchors: Vec<Vec<u8>>, intermediates: Vec<Vec<u8>>, crls: Vec<Vec<u8>>, crl_required: bool) -> anyhow::Result<TrustStore> {
-        let mut store = TrustStore { crl_required, ..TrustStore::default() };
-        let mut cas = Vec::new();
+    /// Builds a store from DER blobs. Every anchor must be a CA.
+    pub fn from_der(anchors: Vec<Vec<u8>>, intermediates: Vec<Vec<u8>>) -> anyhow::Result<TrustStore> {
+        let mut store = TrustStore::default();
         for der in anchors {
             let (_, cert) = X509Certificate::from_der(&der).context("a trust anchor is not a valid certificate")?;
             if !cert.is_ca() {
@@ -155,40 +145,13 @@ impl TrustStore {
                 not_before: cert.validity().not_before.timestamp(),
                 not_after: cert.validity().not_after.timestamp(),
             });
-            cas.push(der);
         }
         for der in intermediates {
             let (_, cert) = X509Certificate::from_der(&der).context("an intermediate is not a valid certificate")?;
             if !cert.is_ca() {
                 tracing::warn!(subject = %cert.subject(), "a configured intermediate is not a CA certificate: no path can go through it");
             }
-            store.intermediates.push(CertificateDer::from(der.clone()));
-            cas.push(der);
-        }
-        for der in crls {
-            let (_, crl) = CertificateRevocationList::from_der(&der).context("a CRL could not be parsed")?;
-            if crl.next_update().is_none() {
-                bail!("CRL of {} has no nextUpdate: it could never be known to be stale; refusing it", crl.issuer());
-            }
-            // A CRL of a CA configured here must verify with that CA's key now; one of a CA
-            // known only from requests' `chain` is verified with its issuer's key when a
-            // path uses it (rustls-webpki matches the issuer and checks the signature).
-            let parsed: Vec<_> = cas.iter().filter_map(|ca| X509Certificate::from_der(ca).ok()).collect();
-            let named: Vec<_> = parsed.iter().filter(|(_, ca)| ca.subject().as_raw() == crl.issuer().as_raw()).collect();
-            if named.is_empty() {
-                tracing::warn!(issuer = %crl.issuer(), "a CRL of a CA that is not configured: it is checked against its issuer when a path uses it");
-            } else if !named.iter().any(|(_, ca)| crl.verify_signature(ca.public_key()).is_ok()) {
-                bail!("CRL of {} is not signed by a configured trust anchor or intermediate", crl.issuer());
-            }
-            let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| anyhow::anyhow!("CRL of {}: {e:?}", crl.issuer()))?;
-            store.crl_infos.push(CrlInfo {
-                issuer: crl.issuer().iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or_default().to_string(),
-                number: crl.crl_number().map(|n| n.to_str_radix(16)),
-                this_update: crl.last_update().timestamp(),
-                next_update: crl.next_update().map_or(0, |t| t.timestamp()),
-                entries: crl.iter_revoked_certificates().count(),
-            });
-            store.crls.push(owned.into());
+            store.intermediates.push(CertificateDer::from(der));
         }
         Ok(store)
     }
@@ -198,10 +161,9 @@ impl TrustStore {
         self.intermediates.iter().map(|c| c.as_ref().to_vec())
     }
 
-    /// Every certificate on a path must be covered by a current CRL from now on (CRLs
-    /// are fetched from the distribution points).
-    pub fn require_revocation(&mut self) {
-        self.crl_required = true;
+    /// Every configured CA certificate, anchors and intermediates, DER.
+    pub fn ca_ders(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.anchors.iter().map(|a| a.der.clone()).chain(self.intermediate_ders())
     }
 
     /// Number of trust anchors.
@@ -212,21 +174,9 @@ impl TrustStore {
     /// Checks a certificate in the order of protocol v1: parses, valid at `now`, allows
     /// digital signatures, not signed with SHA-1, key RSA ≥ 2048 or P-256 and matching
     /// `algorithm`, then a path through the configured intermediates and `chain` (the CA
-    /// certificates the client read from the token) to an anchor, nothing on it revoked.
+    /// certificates the client read from the token) to an anchor. Revocation is the
+    /// next step, over the returned [`CheckedCert::links`].
     pub fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>], algorithm: Algorithm, now: i64) -> Result<CheckedCert, CertRefusal> {
-        self.check_certificate_with(der, chain, &[], algorithm, now)
-    }
-
-    /// [`TrustStore::check_certificate`] with CRLs fetched for this path besides the
-    /// configured ones.
-    pub fn check_certificate_with(
-        &self,
-        der: &[u8],
-        chain: &[Vec<u8>],
-        fetched: &[crate::revocation::Crl],
-        algorithm: Algorithm,
-        now: i64,
-    ) -> Result<CheckedCert, CertRefusal> {
         let cert = match X509Certificate::from_der(der) {
             Ok((rest, cert)) if rest.is_empty() => cert,
             _ => return Err(ErrorCode::CertMalformed.into()),
@@ -252,12 +202,12 @@ impl TrustStore {
         if key_algorithm != algorithm {
             return Err(ErrorCode::AlgorithmMismatch.into());
         }
-        let path = self.check_path(der, chain, fetched, now)?;
-        Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name: common_name(&cert), path })
+        let (path, links) = self.check_path(der, chain, now)?;
+        Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name: common_name(&cert), path, links })
     }
 
-    /// The path to an anchor (rustls-webpki), with revocation when CRLs are configured.
-    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], fetched: &[crate::revocation::Crl], now: i64) -> Result<String, CertRefusal> {
+    /// The path to an anchor (rustls-webpki): its names, and its links for revocation.
+    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], now: i64) -> Result<(String, Vec<Link>), CertRefusal> {
         let leaf = CertificateDer::from(der);
         let ee = EndEntityCert::try_from(&leaf).map_err(|e| refusal(code_of(&e), &e))?;
         let mut intermediates: Vec<CertificateDer<'_>> = self.intermediates.clone();
@@ -265,39 +215,31 @@ impl TrustStore {
         // An anchor outside its own validity anchors nothing.
         let anchors: Vec<&Anchor> = self.anchors.iter().filter(|a| a.not_before <= now && now <= a.not_after).collect();
         let trust: Vec<TrustAnchor<'_>> = anchors.iter().map(|a| a.anchor.clone()).collect();
-        let crls: Vec<&CertRevocationList<'_>> = self.crls.iter().chain(fetched.iter().map(|c| &**c)).collect();
-        let revocation = if self.crl_required {
-            match RevocationOptionsBuilder::new(&crls) {
-                Ok(b) => Some(
-                    b.with_depth(webpki::RevocationCheckDepth::Chain)
-                        .with_status_policy(webpki::UnknownStatusPolicy::Deny)
-                        .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
-                        .build(),
-                ),
-                // A CRL file is configured but holds no CRL: nothing can be known.
-                Err(_) => return Err(CertRefusal { code: ErrorCode::CertRevocationUnknown, detail: "no CRL loaded".into() }),
-            }
-        } else {
-            None
-        };
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
         let verified = ee
-            .verify_for_usage(SIGNATURE_ALGORITHMS, &trust, &intermediates, time, KeyUsage::client_auth(), revocation, None)
+            .verify_for_usage(SIGNATURE_ALGORITHMS, &trust, &intermediates, time, KeyUsage::client_auth(), None, None)
             .map_err(|e| refusal(code_of(&e), &e))?;
         let mut names = vec![cn_of_der(der)];
         names.extend(verified.intermediate_certificates().map(|c| cn_of_der(&c.der())));
         let anchor = anchors
             .iter()
             .find(|a| a.anchor.subject_public_key_info == verified.anchor().subject_public_key_info)
-            .map_or_else(|| "?".to_string(), |a| a.name.clone());
-        names.push(format!("{anchor} (anchor)"));
-        Ok(names.join(" < "))
+            .ok_or_else(|| CertRefusal { code: ErrorCode::CertUntrusted, detail: "path to an unknown anchor".into() })?;
+        names.push(format!("{} (anchor)", anchor.name));
+        let mut up: Vec<Vec<u8>> = verified.intermediate_certificates().map(|c| c.der().to_vec()).collect();
+        up.push(anchor.der.clone());
+        let mut links = Vec::with_capacity(up.len());
+        let mut cert = der.to_vec();
+        for issuer in up {
+            links.push(Link { cert: std::mem::replace(&mut cert, issuer.clone()), issuer });
+        }
+        Ok((names.join(" < "), links))
     }
 }
 
 impl TrustStore {
-    /// What `bhxh-server trust show` prints: anchors, intermediates with the anchor
-    /// each chains to, CRLs with their number, dates and state at `now`.
+    /// What `bhxh-server trust show` prints: anchors, and intermediates with the anchor
+    /// each chains to (revocation is [`crate::revocation::Revocation::report`]).
     pub fn report(&self, now: i64) -> String {
         use std::fmt::Write as _;
         let date = |t: i64| crate::clock::rfc3339(t);
@@ -316,19 +258,6 @@ impl TrustStore {
         }
         if self.intermediates.is_empty() {
             out.push_str("  —\n");
-        }
-        out.push_str(if self.crl_required { "CRLs (required) / Danh sách thu hồi (bắt buộc):\n" } else { "CRLs: none configured, revocation not checked\n" });
-        for c in &self.crl_infos {
-            let state = if now < c.next_update { "current" } else { "STALE: proofs answer CERT_REVOCATION_UNKNOWN" };
-            let _ = writeln!(
-                out,
-                "  {}  number {}  thisUpdate {}  nextUpdate {}  {} revoked  {state}",
-                c.issuer,
-                c.number.as_deref().unwrap_or("—"),
-                date(c.this_update),
-                date(c.next_update),
-                c.entries
-            );
         }
         out
     }
@@ -465,7 +394,12 @@ pub fn check_signature(cert_der: &[u8], algorithm: Algorithm, data: &[u8], sig: 
 
 /// SHA-256 of a certificate's DER, lower-case hex: the pinned-fingerprint form.
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(der))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Normalises a fingerprint as people paste it (`AB:CD:…`, spaces, upper case).

@@ -32,8 +32,9 @@ pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
-        // `pki4`: the three-level PKI with distribution points (bump when make-fixtures.sh changes what it makes).
-        let dir = scratch().join(format!("pki4-week{week}"));
+        // `pki5`: the three-level PKI with distribution points and OCSP responders (bump
+        // when make-fixtures.sh changes what it makes).
+        let dir = scratch().join(format!("pki5-week{week}"));
         let ok = Command::new("bash").arg(root().join("scripts/make-fixtures.sh")).arg(&dir).status().expect("bash").success();
         assert!(ok, "scripts/make-fixtures.sh failed");
         dir

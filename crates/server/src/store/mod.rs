@@ -25,6 +25,7 @@ mod accounts;
 mod audit;
 mod challenges;
 mod crls;
+mod ocsp;
 mod limits;
 mod outbox;
 mod portal;
@@ -35,6 +36,7 @@ pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
 pub use crls::CachedCrl;
+pub use ocsp::CachedOcsp;
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{NewSession, SessionRow};
@@ -113,11 +115,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_portal_staff.sql")),
     (3, include_str!("../../migrations/sqlite/0003_crl_cache.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_ocsp_cache.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_portal_staff.sql")),
     (3, include_str!("../../migrations/postgres/0003_crl_cache.sql")),
+    (4, include_str!("../../migrations/postgres/0004_ocsp_cache.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -229,7 +233,7 @@ impl Store {
     pub async fn columns(&self) -> anyhow::Result<Vec<(String, Vec<String>)>> {
         const TABLES: &[&str] = &[
             "accounts", "sessions", "challenges", "outbox", "audit", "rate_limits", "captchas", "activations", "staff",
-            "staff_sessions", "crl_cache", "schema_migrations",
+            "staff_sessions", "crl_cache", "ocsp_cache", "schema_migrations",
         ];
         let sql = match self.engine {
             Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",

@@ -15,6 +15,7 @@ mod outbox;
 mod pages;
 mod portal;
 mod postgres;
+mod ocsp;
 mod revocation;
 mod staff;
 mod trust;

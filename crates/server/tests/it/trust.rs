@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::common::*;
 use bhxh_protocol::ErrorCode;
+use bhxh_server::revocation::load_crl_file;
 use bhxh_server::verify::{decode_chain, TrustStore};
 use serde_json::Value;
 
@@ -70,7 +71,7 @@ async fn an_intermediate_trusted_directly_as_an_anchor_still_works() {
     })
     .await;
     let path = accepted_path(&srv, &SoftToken::load("rsa-valid")).await;
-    assert!(path.ends_with("BHXH Test Issuing CA (anchor)"), "{path}");
+    assert!(path.contains("< BHXH Test Issuing CA (anchor);"), "{path}");
 }
 
 #[tokio::test]
@@ -111,12 +112,13 @@ async fn expired_intermediate() {
 #[tokio::test]
 async fn intermediate_revoked_by_the_roots_crl() {
     let detail = refused(SoftToken::load("via-revoked-ica"), 403, "CERT_REVOKED").await;
-    assert!(detail.contains("CertRevoked"), "{detail}");
+    assert!(detail.contains("BHXH Test Revoked CA: revoked per CRL file"), "{detail}");
 }
 
 #[tokio::test]
 async fn leaf_listed_in_the_issuing_cas_crl() {
-    refused(SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+    let detail = refused(SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+    assert!(detail.contains("revoked per CRL file"), "{detail}");
 }
 
 #[tokio::test]
@@ -160,7 +162,7 @@ async fn stale_crl_of_the_issuing_ca_fails_closed() {
     let srv = server_with(|c| c.crl_file = Some(fixture("expired-crl.pem"))).await;
     let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
-    assert!(detail.contains("CrlExpired"), "{detail}");
+    assert!(detail.contains("CRL of BHXH Test Issuing CA is stale (nextUpdate 2020-02-01"), "{detail}");
 }
 
 #[tokio::test]
@@ -169,18 +171,20 @@ async fn a_crl_missing_for_one_level_fails_closed() {
     let srv = server_with(|c| c.crl_file = Some(fixture("ica-crl.pem"))).await;
     let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
-    assert!(detail.contains("UnknownRevocationStatus"), "{detail}");
+    assert!(detail.contains("BHXH Test Issuing CA: no CRL of BHXH Test Root CA is configured or distributed"), "{detail}");
+}
+
+fn fixture_trust() -> TrustStore {
+    TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem"))).unwrap()
 }
 
 #[test]
 fn a_forged_crl_is_refused_when_loaded() {
     // Same issuer name as the issuing CA, signed by another key: not believed.
-    let err = TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("forged-crl.pem")))
-        .unwrap_err()
-        .to_string();
+    let err = load_crl_file(&fixture("forged-crl.pem"), &fixture_trust()).unwrap_err().to_string();
     assert!(err.contains("not signed by a configured trust anchor or intermediate"), "{err}");
     // The genuine one loads.
-    TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("ica-crl.pem"))).unwrap();
+    load_crl_file(&fixture("ica-crl.pem"), &fixture_trust()).unwrap();
 }
 
 #[test]
@@ -194,7 +198,7 @@ fn decode_chain_refuses_what_is_not_base64_der_ca() {
 fn the_real_national_root_and_vnpt_intermediate_are_the_default_and_chain() {
     // Offline: the public certificates of the Vietnamese PKI the product ships
     // (crates/server/trust/, copies of ../shared/pki/).
-    let store = TrustStore::load(None, None, None).unwrap();
+    let store = TrustStore::load(None, None).unwrap();
     assert_eq!(store.anchor_count(), 1);
     assert_eq!(
         bhxh_server::verify::fingerprint(&bhxh_server::verify::read_pem_or_der(&trust_file("vietnam-national-root-ca.pem"), "CERTIFICATE").unwrap()[0]),
@@ -217,11 +221,17 @@ fn trust_file(name: &str) -> PathBuf {
     bhxh_testkit::root().join("crates/server/trust").join(name)
 }
 
-#[test]
-fn trust_show_reports_anchors_intermediates_and_stale_crls() {
-    let store = TrustStore::load(Some(&fixture("trust.pem")), Some(&fixture("intermediates.pem")), Some(&fixture("expired-crl.pem"))).unwrap();
+#[tokio::test]
+async fn trust_show_reports_anchors_intermediates_and_stale_crls() {
+    let srv = server_with(|_| {}).await;
+    let store = fixture_trust();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let out = store.report(now);
+    let mut config = bhxh_server::config::RevocationConfig::default();
+    (config.ocsp, config.fetch_crls) = (false, false);
+    let file = load_crl_file(&fixture("expired-crl.pem"), &store).unwrap();
+    let revocation = bhxh_server::revocation::Revocation::new(srv.store.clone(), srv.clock.clone(), config, file).unwrap();
+    let out = format!("{}{}", store.report(now), revocation.report().await.unwrap());
+    assert!(out.contains("Revocation / Thu hồi: required (OCSP off"), "{out}");
     assert!(out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
     assert!(out.contains("BHXH Test Expired CA (outside its validity)"), "{out}");
     assert!(out.contains("BHXH Test Sub CA (no anchor issued it)"), "{out}");

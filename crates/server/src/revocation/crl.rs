@@ -1,0 +1,186 @@
+//! A CRL as the revocation check uses it: parsed once (rustls-webpki's parser, which
+//! refuses delta CRLs, indirect CRLs, unsupported critical extensions and a missing
+//! `nextUpdate`; a serial lookup is a map lookup), matched to a certificate's issuer by
+//! name *and* key identifier, its signature checked against that issuer's key once per
+//! key (not once per proof), current at the time asked.
+
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+use webpki::{CertRevocationList, OwnedCertRevocationList};
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+/// SHA-1 signature algorithms, refused on CRLs as on certificates.
+const SHA1_SIGNATURES: &[&str] = &["1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"];
+
+/// A parsed CRL and what is known of it.
+#[derive(Debug)]
+pub struct ParsedCrl {
+    der: Vec<u8>,
+    list: CertRevocationList<'static>,
+    /// The issuer Name, DER as in the CRL.
+    issuer: Vec<u8>,
+    /// authorityKeyIdentifier, when the CRL has one.
+    aki: Option<Vec<u8>>,
+    sig_alg: String,
+    pub issuer_cn: String,
+    pub number: Option<String>,
+    pub this_update: i64,
+    pub next_update: i64,
+    pub entries: usize,
+    /// SHA-256 of the issuer keys whose signature over this CRL was checked.
+    verified: Mutex<Vec<[u8; 32]>>,
+}
+
+/// What one CRL says of one certificate.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CrlSays {
+    /// Not this issuer's CRL.
+    NotCovered,
+    Good,
+    Revoked,
+}
+
+impl ParsedCrl {
+    /// Parses a CRL (DER).
+    pub fn parse(der: Vec<u8>) -> Result<ParsedCrl, String> {
+        let (issuer, aki, sig_alg, issuer_cn, number, this_update, next_update, entries) = {
+            let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|_| "not a CRL".to_string())?;
+            let next = crl.next_update().ok_or_else(|| format!("CRL of {} has no nextUpdate: it could never be known to be stale", crl.issuer()))?;
+            let aki = crl.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+                _ => None,
+            });
+            (
+                crl.issuer().as_raw().to_vec(),
+                aki,
+                crl.signature_algorithm.algorithm.to_id_string(),
+                {
+                    let cn = crl.issuer().iter_common_name().next().and_then(|c| c.as_str().ok().map(str::to_string));
+                    cn.unwrap_or_default()
+                },
+                crl.crl_number().map(|n| n.to_str_radix(16)),
+                crl.last_update().timestamp(),
+                next.timestamp(),
+                crl.iter_revoked_certificates().count(),
+            )
+        };
+        let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| format!("CRL of {issuer_cn}: {e:?}"))?;
+        Ok(ParsedCrl {
+            der,
+            list: owned.into(),
+            issuer,
+            aki,
+            sig_alg,
+            issuer_cn,
+            number,
+            this_update,
+            next_update,
+            entries,
+            verified: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The issuer Name, DER.
+    pub fn issuer_name(&self) -> &[u8] {
+        &self.issuer
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// Whether this CRL was issued by `ca`: same name, same key identifier when both
+    /// carry one, and its signature verifies with `ca`'s key.
+    pub fn issued_by(&self, ca: &X509Certificate<'_>) -> Result<bool, String> {
+        if self.issuer != ca.subject().as_raw() {
+            return Ok(false);
+        }
+        if let (Some(aki), Some(ski)) = (&self.aki, subject_key_id(ca)) {
+            if *aki != ski {
+                return Ok(false);
+            }
+        }
+        self.check_signature(ca).map(|()| true)
+    }
+
+    fn check_signature(&self, ca: &X509Certificate<'_>) -> Result<(), String> {
+        let key: [u8; 32] = Sha256::digest(ca.public_key().raw).into();
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.contains(&key) {
+            return Ok(());
+        }
+        if SHA1_SIGNATURES.contains(&self.sig_alg.as_str()) {
+            return Err(format!("CRL of {} is signed with SHA-1", self.issuer_cn));
+        }
+        if let Ok(Some(ku)) = ca.key_usage() {
+            if !ku.value.crl_sign() {
+                return Err(format!("{} may not sign CRLs (keyUsage without cRLSign)", self.issuer_cn));
+            }
+        }
+        let (_, crl) = CertificateRevocationList::from_der(&self.der).map_err(|_| "not a CRL".to_string())?;
+        crl.verify_signature(ca.public_key()).map_err(|_| format!("CRL of {}: the signature does not verify with the issuer's key", self.issuer_cn))?;
+        verified.push(key);
+        Ok(())
+    }
+
+    /// What this CRL says of `cert` (issued by `issuer`) at `now`. An error means the CRL
+    /// names the issuer but cannot be relied on (bad signature, stale).
+    pub fn status(&self, cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<CrlSays, String> {
+        if cert.issuer().as_raw() != self.issuer.as_slice() || !self.issued_by(issuer)? {
+            return Ok(CrlSays::NotCovered);
+        }
+        if now >= self.next_update {
+            return Err(format!("CRL of {} is stale (nextUpdate {})", self.issuer_cn, crate::clock::rfc3339(self.next_update)));
+        }
+        match self.list.find_serial(cert.raw_serial()) {
+            Ok(Some(_)) => Ok(CrlSays::Revoked),
+            Ok(None) => Ok(CrlSays::Good),
+            Err(e) => Err(format!("CRL of {}: {e:?}", self.issuer_cn)),
+        }
+    }
+
+    /// A line of `trust show`.
+    pub fn describe(&self, now: i64) -> String {
+        let date = crate::clock::rfc3339;
+        let state = if now < self.next_update { "current" } else { "STALE: proofs answer CERT_REVOCATION_UNKNOWN" };
+        format!(
+            "{}  number {}  thisUpdate {}  nextUpdate {}  {} revoked  {state}",
+            self.issuer_cn,
+            self.number.as_deref().unwrap_or("—"),
+            date(self.this_update),
+            date(self.next_update),
+            self.entries
+        )
+    }
+}
+
+fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+        _ => None,
+    })
+}
+
+/// The HTTP(S) distribution points of a certificate.
+pub fn distribution_points(cert: &X509Certificate<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            for p in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &p.distribution_point {
+                    for n in names {
+                        if let GeneralName::URI(u) = n {
+                            if u.starts_with("http://") || u.starts_with("https://") {
+                                out.push(u.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
