@@ -201,7 +201,20 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         Err(refused) => return Err(fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
     };
 
-    // 5. Bound to the account: pinned fingerprint, else the certificate's MST.
+    // 5. The signature, over the bytes the server rebuilds from what it stored — before
+    //    the binding, so a public certificate (one is in every signed e-invoice) with a
+    //    junk signature learns nothing of which usernames belong to its MST.
+    let data = to_be_signed(ch.purpose, &ch.origin, ch.signed_username(), &ch.nonce);
+    let sig_ok = STANDARD
+        .decode(req.signature.as_bytes())
+        .map_err(|_| ErrorCode::SignatureInvalid)
+        .and_then(|sig| check_signature(&cert_der, req.algorithm, &data, &sig));
+    if let Err(code) = sig_ok {
+        return Err(fail(code, Some(fingerprint), None).await);
+    }
+
+    // 6. Bound to the account (only after a valid proof): pinned fingerprint, else the
+    //    certificate's MST.
     let (account, usernames) = match ch.purpose {
         Purpose::UsernameLookup => {
             let mut names = Vec::new();
@@ -225,16 +238,6 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
             }
         }
     };
-
-    // 6. The signature, over the bytes the server rebuilds from what it stored.
-    let data = to_be_signed(ch.purpose, &ch.origin, ch.signed_username(), &ch.nonce);
-    let sig_ok = STANDARD
-        .decode(req.signature.as_bytes())
-        .map_err(|_| ErrorCode::SignatureInvalid)
-        .and_then(|sig| check_signature(&cert_der, req.algorithm, &data, &sig));
-    if let Err(code) = sig_ok {
-        return Err(fail(code, Some(fingerprint), None).await);
-    }
 
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Ok(()));
     entry.cert_fingerprint = Some(fingerprint);

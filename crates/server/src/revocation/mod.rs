@@ -431,7 +431,7 @@ impl Revocation {
         let c = &self.config;
         let mut out = if c.enabled {
             format!(
-                "Revocation / Thu hồi: required (OCSP {}, nonce {:?}; CRL fetch {}; CRL file {})\n",
+                "Revocation / Thu hồi: required (OCSP {}, nonce {}; CRL fetch {}; CRL file {})\n",
                 on(c.ocsp),
                 c.ocsp_nonce,
                 on(c.fetch_crls),
@@ -441,7 +441,7 @@ impl Revocation {
             "Revocation / Thu hồi: NOT CHECKED — development profile (revocation.enabled = false)\n".to_string()
         };
         for r in &c.responders {
-            let _ = writeln!(out, "  responder for {}: {} nonce {:?}", r.issuer, r.url.as_deref().unwrap_or("(from the certificate)"), r.nonce.unwrap_or(c.ocsp_nonce));
+            let _ = writeln!(out, "  responder for {}: {} nonce {}", r.issuer, r.url.as_deref().unwrap_or("(from the certificate)"), r.nonce.unwrap_or(c.ocsp_nonce));
         }
         if !self.file.is_empty() {
             out.push_str("CRL file / Tệp CRL:\n");

@@ -33,6 +33,16 @@ pub enum NoncePolicy {
     Require,
 }
 
+impl std::fmt::Display for NoncePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            NoncePolicy::Off => "off",
+            NoncePolicy::Prefer => "prefer",
+            NoncePolicy::Require => "require",
+        })
+    }
+}
+
 impl NoncePolicy {
     pub fn parse(s: &str) -> Option<NoncePolicy> {
         match s {

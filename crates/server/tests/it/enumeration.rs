@@ -67,3 +67,29 @@ async fn login_for_unknown_and_known_usernames_is_indistinguishable() {
     }
     eprintln!("login timing: known median {:.1} ms, unknown median {:.1} ms", median(tk), median(tu));
 }
+
+/// A company's certificate is public (it is embedded in every e-invoice it signs). With
+/// it and a junk signature, a bound username, a username of another MST and an unknown
+/// username get the same answer: the proof is checked before the binding. Each refusal
+/// is for the signature (the requests are well formed: the same certificate with its
+/// real signature is accepted, or refused as not bound, below).
+#[tokio::test]
+async fn a_public_certificate_with_a_junk_signature_tells_nothing_about_usernames() {
+    let srv = TestServer::start().await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    srv.enrol("khac01", "0309999999", "khac@congtykhac.vn").await;
+    let cert = SoftToken::load("rsa-valid");
+    let mut answers = Vec::new();
+    for user in ["ketoan01", "khac01", "khongcoai"] {
+        let ch = srv.challenge(user, Purpose::PasswordRecovery).await;
+        let (status, body) = srv.complete_raw(&cert, user, Purpose::PasswordRecovery, &ch, &[0x5a; 256], cert.alg).await;
+        answers.push((status, code(&body).to_string(), shape(&body)));
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!((answers[0].0, answers[0].1.as_str()), (403, "SIGNATURE_INVALID"));
+    assert_eq!(srv.side_effects("ketoan01").await, (0, false));
+    // The same requests with the token's real signature: the binding decides.
+    assert_eq!(srv.recover(&cert, "khac01").await.1["code"], "CERT_NOT_BOUND");
+    assert_eq!(srv.recover(&cert, "khongcoai").await.1["code"], "CERT_NOT_BOUND");
+    assert_eq!(srv.recover(&cert, "ketoan01").await.0, 200);
+}
