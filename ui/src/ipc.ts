@@ -46,6 +46,8 @@ export interface TokenView {
 export interface CertificateCheckView {
   path: string;
   revocation_checked: boolean;
+  /** What decided each certificate's status ("holder: OCSP good (…); CA: CRL …"), for the support desk. */
+  revocation: string;
   reference: string;
 }
 

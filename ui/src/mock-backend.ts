@@ -181,6 +181,7 @@ export function install(): void {
           const view: CertificateCheckView = {
             path: `${chosen.holder} < BHXH Test Issuing CA < BHXH Test Root CA (anchor)`,
             revocation_checked: true,
+            revocation: "OCSP good (FAKE backend)",
             reference: REFERENCE,
           };
           return view;

@@ -219,7 +219,11 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
                                     "{} — {}{}",
                                     c.holder,
                                     v.path,
-                                    if v.revocation_checked { "" } else { t(lang, " — máy chủ không kiểm tra thu hồi", " — the server does not check revocation") }
+                                    if v.revocation_checked {
+                                        format!(" — {}: {}", t(lang, "thu hồi", "revocation"), v.revocation)
+                                    } else {
+                                        t(lang, " — máy chủ không kiểm tra thu hồi", " — the server does not check revocation").to_string()
+                                    }
                                 ),
                                 code: None,
                                 fix: None,

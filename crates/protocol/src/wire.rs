@@ -109,8 +109,12 @@ pub struct CertificateCheckRequest {
 pub struct CertificateCheck {
     /// The path that decided, leaf first: `holder < intermediate < root (anchor)`.
     pub path: String,
-    /// Whether revocation was checked (CRLs configured on the server).
+    /// Whether revocation was checked (off only on a development server).
     pub revocation_checked: bool,
+    /// What decided each certificate's status, leaf first, e.g. `holder: OCSP good
+    /// (http://ocsp…, thisUpdate …); CA: CRL http://… (number 1a)` (public facts only).
+    #[serde(default)]
+    pub revocation: String,
     pub reference: String,
 }
 

@@ -15,7 +15,7 @@ use support::Token;
 fn hot(c: &mut Criterion) {
     let dir = bhxh_testkit::fixtures();
     let trust = TrustStore::load(Some(&dir.join("trust.pem")), Some(&dir.join("intermediates.pem"))).unwrap();
-    let (rt, revocation) = support::offline_revocation(dir, &dir.join("crl.pem"));
+    let (rt, revocation) = support::revocation(dir, &dir.join("crl.pem"), None);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let data = to_be_signed(Purpose::PasswordRecovery, "https://reset.example.vn", "ketoan01", "bm9uY2U=");
     for (name, label) in [("rsa-valid", "RS256 (RSA-2048)"), ("ec-valid", "ES256 (P-256)")] {
@@ -29,6 +29,25 @@ fn hot(c: &mut Criterion) {
             })
         });
     }
+    // OCSP for the token's certificate from a real responder (openssl ocsp on loopback):
+    // the first query is cold, then the cached answer is reused (the hot path).
+    let responder = bhxh_testkit::ocsp::OcspResponder::start("ica", &["-nmin", "60"]);
+    let (ort, ocsp) = support::revocation(dir, &dir.join("crl.pem"), Some(&responder.base));
+    let token = Token::load(dir, "rsa-valid");
+    let checked = trust.check_certificate(&token.cert, &[], token.alg, now).unwrap();
+    let started = std::time::Instant::now();
+    let first = ort.block_on(ocsp.check(&checked.links, now)).unwrap();
+    println!("cold OCSP query to the local responder (request, POST, checks, cache write): {:.2} ms — {first}", started.elapsed().as_secs_f64() * 1000.0);
+    cold_ocsp(dir, &responder.base, &token.cert);
+    let sig = token.sign(&data);
+    c.bench_function("verify path RS256 with OCSP, warm cache", |b| {
+        b.iter(|| {
+            let checked = trust.check_certificate(black_box(&token.cert), &[], token.alg, now).unwrap();
+            black_box(ort.block_on(ocsp.check(&checked.links, now)).unwrap());
+            check_signature(&token.cert, token.alg, &data, black_box(&sig)).unwrap();
+        })
+    });
+    drop(responder);
     c.bench_function("to-be-signed bytes", |b| {
         b.iter(|| to_be_signed(Purpose::PasswordRecovery, black_box("https://reset.example.vn"), "ketoan01", "bm9uY2U="))
     });
@@ -48,7 +67,7 @@ fn hot(c: &mut Criterion) {
     pem.extend(std::fs::read(&big).unwrap());
     std::fs::write(&crls, pem).unwrap();
     let started = std::time::Instant::now();
-    let (rt, revocation) = support::offline_revocation(dir, &crls);
+    let (rt, revocation) = support::revocation(dir, &crls, None);
     println!("loading a CRL of 100,000 serials ({} bytes): {:.0} ms", std::fs::metadata(&big).unwrap().len(), started.elapsed().as_secs_f64() * 1000.0);
     let token = Token::load(dir, "rsa-valid");
     let sig = token.sign(&data);
@@ -59,6 +78,31 @@ fn hot(c: &mut Criterion) {
             check_signature(&token.cert, token.alg, &data, black_box(&sig)).unwrap();
         })
     });
+}
+
+/// Cold OCSP queries, one after another (request, POST to the responder, the answer's
+/// checks), without the cache: p50 and p99.
+fn cold_ocsp(dir: &std::path::Path, responder: &str, cert: &[u8]) {
+    use bhxh_server::revocation::ocsp;
+    let issuer = std::fs::read(dir.join("ica.cert.der")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let http = reqwest::Client::new();
+    let fresh = ocsp::Freshness { skew_secs: 300, max_age_secs: 3600 };
+    let mut times = Vec::new();
+    for i in 0..200u8 {
+        let started = std::time::Instant::now();
+        let q = ocsp::request(cert, &issuer, Some([i; 16])).unwrap();
+        let body = rt.block_on(async {
+            let resp = http.post(responder).header("content-type", "application/ocsp-request").body(q.der.clone()).send().await.unwrap();
+            resp.bytes().await.unwrap()
+        });
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let a = ocsp::check_response(&body, &q, &issuer, ocsp::NoncePolicy::Require, fresh, now).unwrap();
+        assert_eq!(a.status, ocsp::OcspStatus::Good);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("cold OCSP query, 200 in a row: p50 {:.2} ms  p99 {:.2} ms", times[100], times[198]);
 }
 
 /// The issuing CA's CRL listing `n` random serials: `openssl ca -gencrl` over a CA

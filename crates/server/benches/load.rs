@@ -42,7 +42,7 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64, f64) {
 
 fn verify_path(dir: &Path) {
     let trust = TrustStore::load(Some(&dir.join("trust.pem")), Some(&dir.join("intermediates.pem"))).unwrap();
-    let (rt, revocation) = support::offline_revocation(dir, &dir.join("crl.pem"));
+    let (rt, revocation) = support::revocation(dir, &dir.join("crl.pem"), None);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     for name in ["rsa-valid", "ec-valid"] {
         let t = Token::load(dir, name);

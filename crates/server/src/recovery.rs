@@ -59,6 +59,7 @@ async fn check_certificate(
         Ok(c) => Ok(Json(CertificateCheck {
             path: c.checked.path,
             revocation_checked: s.revocation.enabled(),
+            revocation: c.revocation,
             reference: ctx.reference.to_string(),
         })),
         Err(r) => Err(fail_closed(&s, ctx.err(r.code))),

@@ -418,7 +418,7 @@ pub fn read_pem_or_der(path: &Path, label: &str) -> anyhow::Result<Vec<Vec<u8>>>
 }
 
 /// Every block with `label` in PEM text (at least one).
-pub(crate) fn pem_blocks(bytes: &[u8], label: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+pub fn pem_blocks(bytes: &[u8], label: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for pem in Pem::iter_from_buffer(bytes) {
         let pem = pem.context("malformed PEM")?;

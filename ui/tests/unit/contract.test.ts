@@ -19,7 +19,7 @@ const diagnostics: Diagnostics = { version: "", server: "", checks: [{ name: "pk
 const error: IpcError = { code: "PIN_INCORRECT", message: "", hint: "", reference: null };
 const captcha: CaptchaView = { captcha_id: "", image: "", expires_at: "" };
 const portal: PortalView = { masked_email: "", reference: "", activation_expires_at: "" };
-const certificate_check: CertificateCheckView = { path: "", revocation_checked: true, reference: "" };
+const certificate_check: CertificateCheckView = { path: "", revocation_checked: true, revocation: "", reference: "" };
 const progress: Progress[] = ["reading_token"];
 const reader_event: ReaderEvent = { kind: "card_inserted", reader: "", atr: "", model: null };
 

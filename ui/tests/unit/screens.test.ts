@@ -119,7 +119,7 @@ describe("the wizard screen", () => {
       const calls: [string, unknown][] = [];
       mockIPC(async (cmd, args) => {
         calls.push([cmd, args]);
-        return { path: "H < CA < Root (anchor)", revocation_checked: true, reference: "RC-1" };
+        return { path: "H < CA < Root (anchor)", revocation_checked: true, revocation: "OCSP good", reference: "RC-1" };
       });
       const [m, effects] = atPin();
       expect(kinds(effects)).toEqual(["task"]);
@@ -127,7 +127,7 @@ describe("the wizard screen", () => {
       if (task.type !== "task") throw new Error("a task");
       const answer = await task.run();
       expect(calls).toEqual([["certificate_check", { slotId: 1, certId: "01" }]]);
-      expect(answer).toEqual({ type: "certChecked", key: key(m), check: { path: "H < CA < Root (anchor)", revocation_checked: true, reference: "RC-1" } });
+      expect(answer).toEqual({ type: "certChecked", key: key(m), check: { path: "H < CA < Root (anchor)", revocation_checked: true, revocation: "OCSP good", reference: "RC-1" } });
       const checking = shown(m);
       expect(checking.verdict.dataset.verdict).toBe("checking");
       expect(checking.verdict.textContent).toContain("Đang kiểm tra chứng thư số với máy chủ…");
@@ -147,7 +147,7 @@ describe("the wizard screen", () => {
 
     it("says when the server does not check revocation", () => {
       const [m] = atPin();
-      const [ok] = wizard.update(m, { type: "certChecked", key: key(m), check: { path: "p", revocation_checked: false, reference: "" } }, shared);
+      const [ok] = wizard.update(m, { type: "certChecked", key: key(m), check: { path: "p", revocation_checked: false, revocation: "", reference: "" } }, shared);
       expect(shown(ok).root.querySelector("[data-testid=cert-no-revocation]")?.textContent).toBe("(máy chủ không kiểm tra thu hồi)");
     });
 

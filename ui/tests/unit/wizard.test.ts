@@ -106,7 +106,7 @@ describe("the recovery wizard", () => {
 });
 
 describe("the server's verdict on the certificate, before the PIN", () => {
-  const ok = { path: "CÔNG TY < BHXH Test Issuing CA < BHXH Test Root CA (anchor)", revocation_checked: true, reference: "RC-1" };
+  const ok = { path: "CÔNG TY < BHXH Test Issuing CA < BHXH Test Root CA (anchor)", revocation_checked: true, revocation: "OCSP good", reference: "RC-1" };
   const atPin = (...tokens: TokenView[]) => run(initial("lookup"), { type: "tokensChanged", tokens: tokens.length ? tokens : [token()] }, { type: "toPin" });
 
   it("is asked once the PIN step shows the chosen certificate, and once per certificate", () => {

@@ -45,17 +45,20 @@ impl Token {
 }
 
 
-/// The revocation check of a server with `crl_file` and nothing online (what the verify
-/// path costs with a warm cache), on a SQLite database of its own, and the runtime it
-/// runs on.
-pub fn offline_revocation(fixtures: &Path, crl_file: &Path) -> (tokio::runtime::Runtime, bhxh_server::revocation::Revocation) {
+/// The revocation check of a server with `crl_file` and, when given, the OCSP responder
+/// at `ocsp` for the token certificates (no CRL fetched), on a SQLite database of its
+/// own, and the runtime it runs on.
+pub fn revocation(fixtures: &Path, crl_file: &Path, ocsp: Option<&str>) -> (tokio::runtime::Runtime, bhxh_server::revocation::Revocation) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let dir = std::env::temp_dir().join(format!("bhxh-bench-revocation-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bhxh-bench-revocation-{}-{}", std::process::id(), ocsp.is_some()));
     std::fs::create_dir_all(&dir).unwrap();
     let trust = bhxh_server::verify::TrustStore::load(Some(&fixtures.join("trust.pem")), Some(&fixtures.join("intermediates.pem"))).unwrap();
     let file = bhxh_server::revocation::load_crl_file(crl_file, &trust).unwrap();
     let mut config = bhxh_server::config::RevocationConfig::default();
-    (config.ocsp, config.fetch_crls) = (false, false);
+    (config.ocsp, config.fetch_crls) = (ocsp.is_some(), false);
+    if let Some(url) = ocsp {
+        config.mirrors.insert(bhxh_testkit::ocsp::OCSP_URL.into(), url.into());
+    }
     let revocation = rt.block_on(async {
         let store = bhxh_server::store::Store::open(&format!("sqlite://{}/bench.db", dir.display())).await.unwrap();
         bhxh_server::revocation::Revocation::new(store, bhxh_server::Clock::system(), config, file).unwrap()

@@ -217,6 +217,12 @@ async fn the_check_before_the_pin_asks_the_responder_too() {
     let b64 = base64::engine::general_purpose::STANDARD;
     let (status, body) = srv.post("/v1/certificate/check", serde_json::json!({ "certificate": b64.encode(SoftToken::load("revoked").cert_der) })).await;
     assert_eq!((status, code(&body)), (403, "CERT_REVOKED"), "{body}");
+    // A good one says what decided, for the support desk (`bhxh doctor`).
+    let (status, body) = srv.post("/v1/certificate/check", serde_json::json!({ "certificate": b64.encode(SoftToken::load("rsa-valid").cert_der) })).await;
+    assert_eq!(status, 200, "{body}");
+    let revocation = body["revocation"].as_str().unwrap();
+    assert!(revocation.starts_with("CÔNG TY TNHH THỬ NGHIỆM BHXH: OCSP good"), "{revocation}");
+    assert!(revocation.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"), "{revocation}");
 }
 
 // ---- the answer's checks, on request files -------------------------------------------------
