@@ -24,6 +24,7 @@ BHXH_APT_PACKAGES=(
     softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
     opensc             # pkcs11-tool, used by the provisioning and the tests
     postgresql         # the second database engine; tests start a cluster of their own
+    nginx              # the reverse proxy in front of two servers (tests start their own)
     # PC/SC: a real pcscd with virtual readers (vpcd) and a virtual card (vicc, run in
     # the Python env of vicc_env), started by bhxh-testkit's pcsc module
     pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-venv

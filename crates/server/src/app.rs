@@ -77,12 +77,14 @@ impl Application {
             secret_ttl_secs: config.temp_password_ttl_secs,
             wake: wake.clone(),
         };
+        let proxies = Arc::new(config.proxies().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?);
         let state = AppState {
             config: Arc::new(config),
             origin,
             store,
             trust: Arc::new(trust),
             revocation,
+            proxies,
             hasher,
             clock,
             outbox_key,

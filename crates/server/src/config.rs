@@ -60,7 +60,11 @@ pub struct Config {
     pub hotline: String,
     /// How the temporary password is delivered.
     pub deliver: Delivery,
-    /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
+    /// The reverse proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the
+    /// rightmost forwarded address that is not one of them. Empty: the peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Old switch: `true` with no `trusted_proxies` trusts a proxy on this machine
+    /// (127.0.0.0/8, ::1) only.
     pub trust_proxy: bool,
     pub limits: Limits,
     pub revocation: RevocationConfig,
@@ -208,6 +212,7 @@ impl Default for Config {
             crl_file: None,
             hotline: "1800 1260".into(),
             deliver: Delivery::Email,
+            trusted_proxies: Vec::new(),
             trust_proxy: false,
             limits: Limits::default(),
             revocation: RevocationConfig::default(),
@@ -269,6 +274,9 @@ impl Config {
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("BHXH_LISTEN") {
             self.listen = v;
+        }
+        if let Some(v) = var("BHXH_TRUSTED_PROXIES") {
+            self.trusted_proxies = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
         }
         if let Some(v) = var("BHXH_STAFF_LISTEN") {
             self.staff_listen = v;
@@ -358,6 +366,7 @@ impl Config {
         {
             bail!("lifetimes must be positive");
         }
+        self.proxies().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         let r = &self.revocation;
         if r.enabled && self.crl_file.is_none() && !r.fetch_crls && !r.ocsp {
             bail!(
@@ -369,6 +378,14 @@ impl Config {
             bail!("revocation: ocsp_skew_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
         }
         Ok(())
+    }
+
+    /// The trusted proxies, parsed.
+    pub fn proxies(&self) -> Result<crate::client_addr::ProxyList, String> {
+        if self.trusted_proxies.is_empty() && self.trust_proxy {
+            return crate::client_addr::ProxyList::parse("127.0.0.0/8,::1");
+        }
+        crate::client_addr::ProxyList::parse(&self.trusted_proxies.join(","))
     }
 
     /// The database URL, defaulting to a file in the data dir.

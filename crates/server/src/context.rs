@@ -43,6 +43,8 @@ pub struct AppState {
     pub outbox_key: OutboxKey,
     /// Wakes the outbox worker when a mail is enqueued.
     pub wake: Arc<Notify>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub proxies: Arc<crate::client_addr::ProxyList>,
     /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
     pub captcha_tap: Option<crate::portal::CaptchaTap>,
 }
@@ -52,7 +54,10 @@ pub struct AppState {
 pub struct Ctx {
     pub reference: Reference,
     pub lang: Lang,
+    /// The client's address, as the audit records it.
     pub client: String,
+    /// What its limits are counted under (the address; an IPv6 /64).
+    pub client_key: String,
 }
 
 /// Gives each request its reference code and context, bounds its time, and stamps the
@@ -64,15 +69,15 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .and_then(|v| v.to_str().ok())
         .map(Lang::from_header)
         .unwrap_or_default();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let forwarded = state
-        .config
-        .trust_proxy
-        .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-        .flatten()
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_string());
-    let ctx = Ctx { reference: Reference::new(), lang, client: forwarded.or(peer).unwrap_or_else(|| "unknown".into()) };
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client = peer.map(|peer| {
+        let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        crate::client_addr::client_address(peer, forwarded, &state.proxies)
+    });
+    let ctx = match client {
+        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip) },
+        None => Ctx { lang, ..Ctx::unknown() },
+    };
     req.extensions_mut().insert(ctx.clone());
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
     let mut response = match tokio::time::timeout(timeout, next.run(req)).await {
@@ -99,7 +104,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 impl Ctx {
     /// The context of a request that did not pass through [`context_layer`].
     pub fn unknown() -> Ctx {
-        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into() }
+        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into() }
     }
 
     /// An error answer with this request's reference and language.
@@ -215,7 +220,7 @@ impl AppState {
     /// The per-client limit of an event.
     pub(crate) async fn limit_client(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
         let l = &self.config.limits;
-        self.limit(ctx, &format!("client:{}:{event}", ctx.client), l.per_client, l.per_client_window_secs, event, username)
+        self.limit(ctx, &format!("client:{}:{event}", ctx.client_key), l.per_client, l.per_client_window_secs, event, username)
             .await
     }
 

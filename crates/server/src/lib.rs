@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod context;

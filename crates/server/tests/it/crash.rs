@@ -10,7 +10,6 @@
 //! together or not at all. Then it restarts the server on the same files and repeats.
 
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bhxh_server::store::Store;
@@ -20,52 +19,6 @@ use sqlx::Row;
 
 const ACCOUNTS: usize = 12;
 const ROUNDS: usize = 25;
-
-/// The server process; killed when dropped, so a failing assertion leaves none behind.
-struct Server(Child);
-
-impl Server {
-    fn kill(&mut self) -> std::io::Result<()> {
-        self.0.kill()
-    }
-
-    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.0.wait()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(config: &std::path::Path) -> Server {
-    Server(
-        Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
-            .arg("--config")
-            .arg(config)
-            .arg("serve")
-            .env("BHXH_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting bhxh-server"),
-    )
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{base}/v1/health")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server did not come up");
-}
 
 async fn check_no_half_reset(db_url: &str) -> (i64, i64) {
     let store = Store::open(db_url).await.unwrap();
@@ -141,7 +94,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     let token = std::sync::Arc::new(SoftToken::load("rsa-valid"));
     let mut total_ok = 0usize;
     for round in 0..ROUNDS {
-        let mut child = start(&config);
+        let mut child = ServerProcess::start(&config);
         wait_healthy(&http, &base).await;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut workers = Vec::new();
@@ -153,7 +106,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     i += 4;
                     let user = format!("user{:02}", i % ACCOUNTS);
-                    if let Ok(true) = one_reset(&http, &base, &token, &user).await {
+                    if let Ok(Some(_)) = one_reset(&http, &base, &token, &user).await {
                         ok += 1;
                     }
                 }
@@ -174,7 +127,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     assert!(total_ok > 0, "no reset went through at all; the test proved nothing");
 
     // After the last crash the server comes back and delivers everything still queued.
-    let mut child = start(&config);
+    let mut child = ServerProcess::start(&config);
     wait_healthy(&http, &base).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -193,25 +146,3 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     eprintln!("crash test: {ROUNDS} SIGKILLs, {won} whole resets committed, {total_ok} answered 200");
 }
 
-async fn one_reset(http: &reqwest::Client, base: &str, token: &SoftToken, user: &str) -> anyhow::Result<bool> {
-    use base64::Engine;
-    use bhxh_protocol::{to_be_signed, Purpose};
-    let ch: bhxh_protocol::wire::ChallengeResponse = http
-        .post(format!("{base}/v1/recovery/challenge"))
-        .json(&serde_json::json!({"username": user, "purpose": Purpose::PasswordRecovery.as_str()}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let sig = token.sign(&to_be_signed(Purpose::PasswordRecovery, &ch.origin, user, &ch.nonce));
-    let resp = http
-        .post(format!("{base}/v1/recovery/complete"))
-        .json(&serde_json::json!({
-            "challenge_id": ch.challenge_id, "username": user, "purpose": Purpose::PasswordRecovery.as_str(),
-            "certificate": base64::engine::general_purpose::STANDARD.encode(&token.cert_der),
-            "algorithm": token.alg, "signature": base64::engine::general_purpose::STANDARD.encode(sig),
-        }))
-        .send()
-        .await?;
-    Ok(resp.status().is_success())
-}

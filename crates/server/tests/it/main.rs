@@ -15,6 +15,7 @@ mod outbox;
 mod pages;
 mod portal;
 mod postgres;
+mod proxy;
 mod ocsp;
 mod revocation;
 mod staff;

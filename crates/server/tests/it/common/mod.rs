@@ -349,3 +349,82 @@ impl Drop for CrlServer {
         }
     }
 }
+
+// ---- the real binary ---------------------------------------------------------------------
+
+/// The real `bhxh-server` binary as a child process on a config file; killed when
+/// dropped, so a failing assertion leaves none behind.
+pub struct ServerProcess(std::process::Child);
+
+impl ServerProcess {
+    pub fn start(config: &Path) -> ServerProcess {
+        ServerProcess(
+            std::process::Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+                .arg("--config")
+                .arg(config)
+                .arg("serve")
+                .env("BHXH_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("starting bhxh-server"),
+        )
+    }
+
+    /// SIGKILL: the process dies wherever it is.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `base` answers its health check.
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("{base}/v1/health")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server did not come up");
+}
+
+/// One challenge → sign → complete at `base`: the reference of a reset answered 200.
+pub async fn one_reset(http: &reqwest::Client, base: &str, token: &SoftToken, user: &str) -> anyhow::Result<Option<String>> {
+    use base64::Engine;
+    use bhxh_protocol::{to_be_signed, Purpose};
+    let ch: bhxh_protocol::wire::ChallengeResponse = http
+        .post(format!("{base}/v1/recovery/challenge"))
+        .json(&serde_json::json!({"username": user, "purpose": Purpose::PasswordRecovery.as_str()}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let sig = token.sign(&to_be_signed(Purpose::PasswordRecovery, &ch.origin, user, &ch.nonce));
+    let resp = http
+        .post(format!("{base}/v1/recovery/complete"))
+        .json(&serde_json::json!({
+            "challenge_id": ch.challenge_id, "username": user, "purpose": Purpose::PasswordRecovery.as_str(),
+            "certificate": base64::engine::general_purpose::STANDARD.encode(&token.cert_der),
+            "algorithm": token.alg, "signature": base64::engine::general_purpose::STANDARD.encode(sig),
+        }))
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        return Ok(None);
+    }
+    let body: Value = resp.json().await?;
+    Ok(body["reference"].as_str().map(String::from))
+}
