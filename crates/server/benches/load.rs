@@ -114,7 +114,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
-             trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[limits]\nper_client = 100000000\nper_username = 100000000\n\
+             trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[limits]\nper_client = 100000000\nper_username = 100000000\nper_username_total = 100000000\nreset_mails_per_day = 100000000\n\
              [revocation]\nocsp = false\nfetch_crls = false\n",
             dir.join("trust.pem"),
             dir.join("intermediates.pem"),

@@ -92,8 +92,18 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
+    /// Per username (or MST) *and* client: one client cannot use up another's tries.
     pub per_username: u32,
     pub per_username_window_secs: i64,
+    /// Per username (or MST) from every client together, in the same window: looser, so
+    /// a few clients cannot lock a chosen account.
+    pub per_username_total: u32,
+    /// Failed proofs (a recovery's checks after its challenge) an account takes per
+    /// window; a successful recovery clears the count.
+    pub failed_proofs_per_account: u32,
+    pub failed_proofs_window_secs: i64,
+    /// Password mails (token or portal) an account is sent per day.
+    pub reset_mails_per_day: u32,
     pub per_client: u32,
     pub per_client_window_secs: i64,
     pub max_body_bytes: usize,
@@ -234,6 +244,10 @@ impl Default for Limits {
         Limits {
             per_username: 10,
             per_username_window_secs: 15 * 60,
+            per_username_total: 100,
+            failed_proofs_per_account: 100,
+            failed_proofs_window_secs: 24 * 3600,
+            reset_mails_per_day: 5,
             per_client: 60,
             per_client_window_secs: 60,
             max_body_bytes: 64 * 1024,

@@ -224,11 +224,37 @@ impl AppState {
             .await
     }
 
-    /// The per-username limit of an event.
+    /// The per-username limit of an event: this client's tries on the username, then all
+    /// clients' together (looser), so no one client can lock a chosen account.
     pub(crate) async fn limit_user(&self, ctx: &Ctx, event: AuditEvent, username: &str) -> Result<(), ApiError> {
+        self.limit_identity(ctx, &user_limit_prefix(username), event, Some(username)).await
+    }
+
+    /// [`AppState::limit_user`] for any identity (a username's or an MST's key prefix).
+    pub(crate) async fn limit_identity(&self, ctx: &Ctx, prefix: &str, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
         let l = &self.config.limits;
-        self.limit(ctx, &user_limit_key(username, event), l.per_username, l.per_username_window_secs, event, Some(username))
-            .await
+        let window = l.per_username_window_secs;
+        self.limit(ctx, &format!("{prefix}client:{}:{event}", ctx.client_key), l.per_username, window, event, username).await?;
+        self.limit(ctx, &format!("{prefix}{event}"), l.per_username_total, window, event, username).await
+    }
+
+    /// Refuses another password mail to `account` once today's cap is reached
+    /// (`RATE_LIMITED`: more would only flood the registered inbox). Counted by
+    /// [`AppState::count_reset_mail`] once the mail is written, so a request that loses
+    /// a race counts nothing.
+    pub(crate) async fn check_reset_mails(&self, ctx: &Ctx, event: AuditEvent, account: &Account) -> Result<(), ApiError> {
+        let sent = self.store.limit_count(&reset_mails_key(&account.username), DAY, self.clock.now()).await.map_err(|e| ctx.internal(e))?;
+        if sent >= i64::from(self.config.limits.reset_mails_per_day) {
+            let mut err = self.refuse_detail(ctx, event, Some(&account.username), ErrorCode::RateLimited, format!("{sent} password mails today")).await;
+            err.retry_after = Some(DAY as u64);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Counts a password mail written for `account`.
+    pub(crate) async fn count_reset_mail(&self, account: &Account) -> anyhow::Result<()> {
+        self.store.hit(&reset_mails_key(&account.username), DAY, self.clock.now()).await.map(|_| ())
     }
 
     /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
@@ -267,7 +293,14 @@ pub fn user_limit_prefix(username: &str) -> String {
     format!("user:{username}:")
 }
 
-/// Rate-limit key of a username's event.
-pub fn user_limit_key(username: &str, event: AuditEvent) -> String {
-    format!("{}{event}", user_limit_prefix(username))
+const DAY: i64 = 24 * 3600;
+
+/// The count of password mails to a username today.
+fn reset_mails_key(username: &str) -> String {
+    format!("{}mails", user_limit_prefix(username))
+}
+
+/// The failed-proof count of a username (cleared by a successful recovery).
+pub fn failed_proofs_key(username: &str) -> String {
+    format!("{}failed-proofs", user_limit_prefix(username))
 }

@@ -120,8 +120,6 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
         Ok(e) => e,
         Err(code) => return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await),
     };
-    let l = &s.config.limits;
-    s.limit(&ctx, &mst_limit_key(mst.as_str(), EVENT), l.per_username, l.per_username_window_secs, EVENT, None).await?;
     let now = s.clock.now();
     let check = s
         .store
@@ -137,9 +135,15 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
     if let Some(code) = captcha_code {
         return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await);
     }
+    // Counted only after a correct captcha: requests nobody paid a captcha for cannot
+    // use up an MST's tries.
+    s.limit_identity(&ctx, &mst_limit_prefix(mst.as_str()), EVENT, None).await?;
     let accounts = s.store.accounts_by_mst_email(mst.as_str(), email.as_str()).await.map_err(|e| ctx.internal(e))?;
     if accounts.is_empty() {
         return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::PortalEmailMismatch, format!("mst={mst}")).await);
+    }
+    for account in &accounts {
+        s.check_reset_mails(&ctx, EVENT, account).await?;
     }
 
     let reference = ctx.reference.to_string();
@@ -174,6 +178,7 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
             audit,
         };
         s.store.start_activation(&write).await.map_err(|e| ctx.internal(e))?;
+        s.count_reset_mail(account).await.map_err(|e| ctx.internal(e))?;
     }
     s.wake.notify_one();
     Ok(Json(PortalRecoverComplete {
@@ -184,9 +189,9 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
     }))
 }
 
-/// Rate-limit key of an MST's portal requests.
-pub fn mst_limit_key(mst: &str, event: AuditEvent) -> String {
-    format!("mst:{mst}:{event}")
+/// What every rate-limit key of an MST's portal requests starts with.
+pub fn mst_limit_prefix(mst: &str) -> String {
+    format!("mst:{mst}:")
 }
 
 // ---- the activation page ------------------------------------------------------------

@@ -168,16 +168,35 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     if ch.used_at.is_some() {
         return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
     }
-    // From here on a failure uses the challenge up: one attempt per challenge.
+    // An account takes a bounded number of failed proofs per window (a success clears
+    // it); never a hard lock: the window passes.
+    let l = &s.config.limits;
+    let failed_key = (ch.purpose == Purpose::PasswordRecovery).then(|| crate::context::failed_proofs_key(&claimed));
+    if let Some(key) = &failed_key {
+        let failed = s.store.limit_count(key, l.failed_proofs_window_secs, now).await.map_err(|e| ctx.internal(e))?;
+        if failed >= i64::from(l.failed_proofs_per_account) {
+            let mut err = s.refuse_detail(&ctx, EVENT, Some(&claimed), ErrorCode::RateLimited, format!("{failed} failed proofs in the window")).await;
+            err.retry_after = Some(l.failed_proofs_window_secs as u64);
+            return Err(err);
+        }
+    }
+    // From here on a failure uses the challenge up (one attempt per challenge) and, past
+    // the challenge's own checks, counts as a failed proof of the account.
     let fail = |code: ErrorCode, fingerprint: Option<String>, detail: Option<String>| {
         let s = s.clone();
         let ctx = ctx.clone();
         let ch_id = ch.id.clone();
         let claimed = claimed.clone();
+        let failed_key = failed_key.clone().filter(|_| !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch));
         async move {
             let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Err(code));
             entry.cert_fingerprint = fingerprint;
             entry.detail = detail.filter(|d| !d.is_empty());
+            if let Some(key) = failed_key {
+                if let Err(e) = s.store.hit(&key, s.config.limits.failed_proofs_window_secs, s.clock.now()).await {
+                    return ctx.internal(e);
+                }
+            }
             match s.store.fail_challenge(&ch_id, code, s.clock.now(), &entry).await {
                 Ok(_) => fail_closed(&s, ctx.err(code)),
                 Err(e) => ctx.internal(e),
@@ -257,6 +276,9 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         return Ok(Json(UsernameLookupComplete { usernames, reference: ctx.reference.to_string() }).into_response());
     };
 
+    // A proven owner still gets at most a few password mails a day.
+    s.check_reset_mails(&ctx, EVENT, &account).await?;
+
     // Success: a temporary password, only its hash stored; mails in the same transaction.
     let temp = Zeroizing::new(passwords::temporary_password());
     let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
@@ -286,6 +308,10 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         .map_err(|e| ctx.internal(e))?;
     if !won {
         return Err(ctx.err(ErrorCode::ChallengeUsed));
+    }
+    s.count_reset_mail(&account).await.map_err(|e| ctx.internal(e))?;
+    if let Some(key) = &failed_key {
+        s.store.clear_limit(key).await.map_err(|e| ctx.internal(e))?;
     }
     s.wake.notify_one();
     let masked = bhxh_protocol::Email::parse(&account.email).map(|e| e.masked()).unwrap_or_else(|_| "***".into());

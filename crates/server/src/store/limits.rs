@@ -25,6 +25,22 @@ impl Store {
         Ok((row.try_get("count")?, row.try_get("window_start")?))
     }
 
+    /// The count of `key` in its current window, without counting a hit.
+    pub async fn limit_count(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<i64> {
+        let count: Option<i64> = sqlx::query_scalar("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
+            .bind(key)
+            .bind(now - window_secs)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(count.unwrap_or(0))
+    }
+
+    /// Forgets one counter.
+    pub async fn clear_limit(&self, key: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(&self.write).await?;
+        Ok(())
+    }
+
     /// Forgets the counters whose key starts with `prefix` (support: "unlock").
     pub async fn clear_limits(&self, prefix: &str) -> anyhow::Result<u64> {
         let pattern = like_prefix(prefix);

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod abuse;
 mod admin_cli;
 mod checks;
 mod crash;

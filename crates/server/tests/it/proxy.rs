@@ -120,7 +120,7 @@ async fn behind_nginx_a_spoofed_header_escapes_no_limit_and_each_client_is_limit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_during_load_loses_no_reset() {
-    let mut farm = farm("per_client = 100000\nper_username = 100000").await;
+    let mut farm = farm("per_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000").await;
     let users: Vec<String> = (0..6).map(|i| format!("nv{i:02}")).collect();
     enrol(&farm.db, &users).await;
     let token = Arc::new(SoftToken::load("rsa-valid"));

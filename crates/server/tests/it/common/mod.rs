@@ -62,6 +62,8 @@ pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
     c.outbox.max_backoff_ms = 1000;
     c.limits.per_client = 100_000;
     c.limits.per_username = 100_000;
+    c.limits.per_username_total = 100_000;
+    c.limits.reset_mails_per_day = 100_000;
     c
 }
 
