@@ -410,6 +410,12 @@ catalogue! {
         en: "The system is busy or under maintenance. Please try again later.",
         hint_vi: "Thử lại sau ít phút; nếu kéo dài, gọi tổng đài 1800 1260.",
         hint_en: "Try again in a few minutes; if it lasts, call 1800 1260.";
+    /// Too many password checks are waiting: this one is not queued (a flood elsewhere).
+    ServerBusy = "SERVER_BUSY", 503,
+        vi: "Máy chủ đang quá tải. Vui lòng thử lại sau ít giây.",
+        en: "The server is overloaded. Please try again in a few seconds.",
+        hint_vi: "Đây là tình trạng tạm thời; mật khẩu, token và tài khoản của bạn không bị ảnh hưởng. Thử lại sau vài giây.",
+        hint_en: "This is temporary; your password, token and account are not affected. Try again in a few seconds.";
 
     // --- the client's own side: token, reader, network (never sent by the server) ---
     /// The PIN was wrong; more tries remain.

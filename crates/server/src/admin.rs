@@ -188,7 +188,7 @@ pub async fn staff_add(
         bail!("--name: họ tên 1–80 ký tự / a name of 1–80 characters");
     }
     staff_password_ok(&password, username.as_str())?;
-    let hash = hasher.hash(password).await?;
+    let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
     let now = clock.now();
     let mut entry = admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}"), now);
     entry.username = None;
@@ -212,7 +212,7 @@ pub async fn staff_password(
 ) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     staff_password_ok(&password, username.as_str())?;
-    let hash = hasher.hash(password).await?;
+    let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
     let mut entry = admin_audit(AuditEvent::AdminStaffPassword, username.as_str(), format!("console password of staff {username} set"), clock.now());
     entry.username = None;
     if !store.set_staff_password(username.as_str(), &hash, &entry).await? {

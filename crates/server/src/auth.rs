@@ -13,7 +13,7 @@ use bhxh_protocol::{ErrorCode, Username};
 use crate::clock::rfc3339;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind};
-use crate::passwords;
+use crate::passwords::{self, Lane};
 use crate::store::{AuditEvent, MailKind, NewSession, SessionRow};
 
 /// The `/v1/auth` routes.
@@ -60,8 +60,8 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
         Some(a) => (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none())),
         None => (None, None),
     };
-    let long_ok = s.hasher.verify(password.clone(), long_hash).await.map_err(|e| ctx.internal(e))?;
-    let temp_ok = s.hasher.verify(password, temp_hash).await.map_err(|e| ctx.internal(e))?;
+    let long_ok = s.hasher.verify(Lane::Login, password.clone(), long_hash).await.map_err(|e| ctx.hashing(e))?;
+    let temp_ok = s.hasher.verify(Lane::Login, password, temp_hash).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
         return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
     };
@@ -105,20 +105,20 @@ async fn change_password(
     let account = &session.account;
     s.limit_user(&ctx, EVENT, &account.username).await?;
     let current_hash = if session.must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
-    if !s.hasher.verify(current.clone(), current_hash).await.map_err(|e| ctx.internal(e))? {
+    if !s.hasher.verify(Lane::Login, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
     }
     if !bhxh_protocol::domain::password_policy(&new, &account.username).is_empty() {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordPolicy).await);
     }
     let equals_temp = match &account.temp_password_hash {
-        Some(h) => s.hasher.verify(new.clone(), Some(h.clone())).await.map_err(|e| ctx.internal(e))?,
+        Some(h) => s.hasher.verify(Lane::Login, new.clone(), Some(h.clone())).await.map_err(|e| ctx.hashing(e))?,
         None => false,
     };
     if *new == *current || equals_temp {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordReuse).await);
     }
-    let new_hash = s.hasher.hash(new).await.map_err(|e| ctx.internal(e))?;
+    let new_hash = s.hasher.hash(Lane::Login, new).await.map_err(|e| ctx.hashing(e))?;
     let now = s.clock.now();
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };

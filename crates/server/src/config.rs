@@ -206,6 +206,8 @@ pub struct Argon2Config {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// Most hashes waiting per budget (recoveries, logins); past it `SERVER_BUSY`.
+    pub max_queued: usize,
 }
 
 impl Default for Config {
@@ -264,7 +266,7 @@ impl Default for OutboxConfig {
 
 impl Default for Argon2Config {
     fn default() -> Self {
-        Argon2Config { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Argon2Config { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_queued: 32 }
     }
 }
 
@@ -431,7 +433,7 @@ mod tests {
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
         let c = Config { public_origin: "https://a.vn/".into(), ..Config::default() };
         assert!(c.check().is_err());
-        let c = Config { argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1 }, ..Config::default() };
+        let c = Config { argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_queued: 32 }, ..Config::default() };
         assert!(c.check().is_err());
         let mut c = Config::default();
         assert!(c.apply_env(|k| (k == "BHXH_DELIVER").then(|| "sms".to_string())).is_err());

@@ -112,6 +112,20 @@ impl Ctx {
         ApiError { code, reference: self.reference.clone(), lang: self.lang, retry_after: None }
     }
 
+    /// A hash that could not be had: `SERVER_BUSY` (503, retry in a second) when its
+    /// queue is full, else `INTERNAL`.
+    pub fn hashing(&self, e: crate::passwords::HashError) -> ApiError {
+        match e {
+            crate::passwords::HashError::Busy(lane) => {
+                tracing::warn!(reference = %self.reference, ?lane, "argon2 queue full: SERVER_BUSY");
+                let mut err = self.err(ErrorCode::ServerBusy);
+                err.retry_after = Some(1);
+                err
+            }
+            crate::passwords::HashError::Failed(e) => self.internal(e),
+        }
+    }
+
     /// Logs an unexpected error under the reference and answers `INTERNAL`.
     pub fn internal(&self, e: impl std::fmt::Display) -> ApiError {
         tracing::error!(reference = %self.reference, error = %e, "internal error");

@@ -1,13 +1,14 @@
 //! Passwords and session tokens: generation, argon2id hashing, constant-shape checks.
 //!
 //! Hashing is CPU- and memory-bound (≈26 ms and 19 MiB a hash here), so it runs on a
-//! few dedicated threads, one per core: a burst of logins queues instead of
-//! exhausting memory, and each thread reuses its own 19 MiB instead of every thread of
+//! few dedicated threads, one per core, behind two bounded queues (recoveries before
+//! logins): a burst of logins is answered `SERVER_BUSY` instead of building a backlog
+//! that outlives it, and each thread reuses its own 19 MiB instead of every thread of
 //! a large blocking pool keeping one (measured: 1.3 GB resident under load with
 //! `spawn_blocking`, see the load benchmark).
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -30,10 +31,54 @@ pub const TEMP_PASSWORD_LEN: usize = 14;
 
 type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 
-/// argon2id with the configured cost, on its own threads.
+/// Which budget a hash is queued under. Recoveries (a proven token, the portal's
+/// temporary password, staff resets) are served first and queue apart from logins, so
+/// an unauthenticated login flood cannot starve them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    Recovery,
+    Login,
+}
+
+/// Why a hash was not computed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The lane's queue is full: answer `SERVER_BUSY` rather than build a backlog.
+    #[error("the {0:?} argon2 queue is full")]
+    Busy(Lane),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+struct Queues {
+    recovery: VecDeque<Job>,
+    login: VecDeque<Job>,
+    closed: bool,
+}
+
+struct Shared {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+    /// Most jobs waiting per lane.
+    max_queued: usize,
+    /// Jobs skipped because their caller had gone.
+    skipped: std::sync::atomic::AtomicU64,
+}
+
+/// Closes the queues when the last [`Hasher`] clone goes: the threads then end.
+struct Handle(Arc<Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.queues.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.0.ready.notify_all();
+    }
+}
+
+/// argon2id with the configured cost, on its own threads, behind two bounded queues.
 #[derive(Clone)]
 pub struct Hasher {
-    jobs: mpsc::Sender<Job>,
+    handle: Arc<Handle>,
     /// A real hash of a random password, verified against when an account does not
     /// exist or has no password, so that answer takes the same time.
     dummy: Arc<String>,
@@ -49,7 +94,8 @@ impl Hasher {
     /// A hasher with the given cost and one thread per core; the threads end when the
     /// last clone of the hasher is dropped. Each thread owns one working area of
     /// `memory_kib` and reuses it for every hash: the allocator never sees a 19 MiB
-    /// allocation per request (which glibc kept: 361 MiB after 128 hashes).
+    /// allocation per request (which glibc kept: 361 MiB after 128 hashes). At most
+    /// `max_queued` jobs wait per lane; a job whose caller has gone is skipped.
     pub fn new(cfg: &Argon2Config) -> anyhow::Result<Hasher> {
         let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
@@ -57,57 +103,93 @@ impl Hasher {
         let mut scratch = vec![Block::default(); params.block_count()];
         let dummy = hash_with(&argon2, &mut scratch, &temporary_password())?;
         drop(scratch);
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+        let shared = Arc::new(Shared {
+            queues: Mutex::new(Queues { recovery: VecDeque::new(), login: VecDeque::new(), closed: false }),
+            ready: Condvar::new(),
+            max_queued: cfg.max_queued.max(1),
+            skipped: Default::default(),
+        });
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         for i in 0..threads {
-            let rx = rx.clone();
+            let shared = shared.clone();
             let argon2 = argon2.clone();
             let blocks = params.block_count();
             std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
                 let mut memory = vec![Block::default(); blocks];
-                loop {
-                    let job = match rx.lock() {
-                        Ok(guard) => guard.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&argon2, &mut memory),
-                        Err(_) => return,
-                    }
+                while let Some(job) = next_job(&shared) {
+                    job(&argon2, &mut memory);
                 }
             })?;
         }
-        Ok(Hasher { jobs: tx, dummy: Arc::new(dummy) })
+        Ok(Hasher { handle: Arc::new(Handle(shared)), dummy: Arc::new(dummy) })
     }
 
     async fn run<T: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, HashError> {
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |a, m| {
-                let _ = tx.send(f(a, m));
-            }))
-            .map_err(|_| anyhow::anyhow!("argon2 threads are gone"))?;
-        Ok(rx.await?)
+        let shared = self.handle.0.clone();
+        let job: Job = Box::new(move |a, m| {
+            // The caller has gone (timed out, disconnected): no work for nobody.
+            if tx.is_closed() {
+                shared.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            let _ = tx.send(f(a, m));
+        });
+        {
+            let shared = &self.handle.0;
+            let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
+            let queue = match lane {
+                Lane::Recovery => &mut q.recovery,
+                Lane::Login => &mut q.login,
+            };
+            if queue.len() >= shared.max_queued {
+                return Err(HashError::Busy(lane));
+            }
+            queue.push_back(job);
+            shared.ready.notify_one();
+        }
+        rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
     }
 
     /// Hashes a password off the async threads.
-    pub async fn hash(&self, password: Zeroizing<String>) -> anyhow::Result<String> {
-        self.run(move |a, m| hash_with(a, m, &password)).await?
+    pub async fn hash(&self, lane: Lane, password: Zeroizing<String>) -> Result<String, HashError> {
+        Ok(self.run(lane, move |a, m| hash_with(a, m, &password)).await??)
     }
 
     /// Verifies a password against a stored hash (or against the dummy when `hash` is
     /// `None`, returning false after the same work).
-    pub async fn verify(&self, password: Zeroizing<String>, hash: Option<String>) -> anyhow::Result<bool> {
+    pub async fn verify(&self, lane: Lane, password: Zeroizing<String>, hash: Option<String>) -> Result<bool, HashError> {
         let (hash, real) = match hash {
             Some(h) => (h, true),
             None => ((*self.dummy).clone(), false),
         };
-        let ok = self.run(move |_, m| verify_with(m, &password, &hash)).await?;
+        let ok = self.run(lane, move |_, m| verify_with(m, &password, &hash)).await?;
         Ok(ok && real)
+    }
+
+    /// Jobs waiting per lane (recovery, login), and jobs skipped so far because their
+    /// caller had gone.
+    pub fn stats(&self) -> (usize, usize, u64) {
+        let q = self.handle.0.queues.lock().unwrap_or_else(|p| p.into_inner());
+        (q.recovery.len(), q.login.len(), self.handle.0.skipped.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// The next job for a hashing thread: recoveries first; `None` once closed.
+fn next_job(shared: &Shared) -> Option<Job> {
+    let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(job) = q.recovery.pop_front().or_else(|| q.login.pop_front()) {
+            return Some(job);
+        }
+        if q.closed {
+            return None;
+        }
+        q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
     }
 }
 
@@ -186,6 +268,132 @@ pub fn token_hash(token: &str) -> String {
 mod tests {
     use super::*;
 
+    fn small(max_queued: usize) -> Hasher {
+        Hasher::new(&Argon2Config { memory_kib: 64, iterations: 1, parallelism: 1, max_queued }).unwrap()
+    }
+
+    /// Occupies every hashing thread with a job that waits for `gate`; returns when all
+    /// of them are running.
+    async fn occupy(h: &Hasher, gate: &Arc<(Mutex<bool>, Condvar)>) -> Vec<tokio::task::JoinHandle<()>> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut held = Vec::new();
+        for _ in 0..threads {
+            let (h, gate, started) = (h.clone(), gate.clone(), started.clone());
+            held.push(tokio::spawn(async move {
+                h.run(Lane::Recovery, move |_, _| {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (lock, cv) = &*gate;
+                    let mut open = lock.lock().unwrap();
+                    while !*open {
+                        open = cv.wait(open).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+            }));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while started.load(std::sync::atomic::Ordering::SeqCst) < threads {
+            assert!(std::time::Instant::now() < deadline, "the hashing threads never took the held jobs");
+            tokio::task::yield_now().await;
+        }
+        held
+    }
+
+    fn open(gate: &Arc<(Mutex<bool>, Condvar)>) {
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+    }
+
+    /// Waits until the hasher's queues say `cond`.
+    async fn until(h: &Hasher, cond: impl Fn((usize, usize, u64)) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !cond(h.stats()) {
+            assert!(std::time::Instant::now() < deadline, "hasher never reached {:?}", h.stats());
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_login_queue_answers_busy_and_recoveries_still_queue_and_go_first() {
+        let h = small(2);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let held = occupy(&h, &gate).await;
+        let mut logins = Vec::new();
+        for _ in 0..2 {
+            let h = h.clone();
+            logins.push(tokio::spawn(async move { h.verify(Lane::Login, Zeroizing::new("x".into()), None).await }));
+        }
+        until(&h, |(_, login, _)| login == 2).await;
+        // The login budget is spent: refused at once, nothing queued.
+        assert!(matches!(h.verify(Lane::Login, Zeroizing::new("x".into()), None).await, Err(HashError::Busy(Lane::Login))));
+        // The recovery budget is its own.
+        let recovery = {
+            let h = h.clone();
+            tokio::spawn(async move { h.hash(Lane::Recovery, Zeroizing::new("Mua-thu-2026!".into())).await })
+        };
+        until(&h, |(recovery, _, _)| recovery == 1).await;
+        // Recoveries are taken first.
+        {
+            let q = h.handle.0.queues.lock().unwrap();
+            assert_eq!((q.recovery.len(), q.login.len()), (1, 2));
+        }
+        open(&gate);
+        assert!(recovery.await.unwrap().unwrap().starts_with("$argon2id$"));
+        for l in logins {
+            assert!(!l.await.unwrap().unwrap());
+        }
+        for t in held {
+            t.await.unwrap();
+        }
+    }
+
+    #[test]
+    fn the_next_job_is_a_recovery_when_one_waits() {
+        let shared = Shared {
+            queues: Mutex::new(Queues { recovery: VecDeque::new(), login: VecDeque::new(), closed: false }),
+            ready: Condvar::new(),
+            max_queued: 4,
+            skipped: Default::default(),
+        };
+        let order = Arc::new(Mutex::new(Vec::new()));
+        for (lane, name) in [(Lane::Login, "login-1"), (Lane::Recovery, "recovery"), (Lane::Login, "login-2")] {
+            let order = order.clone();
+            let job: Job = Box::new(move |_, _| order.lock().unwrap().push(name));
+            let mut q = shared.queues.lock().unwrap();
+            match lane {
+                Lane::Recovery => q.recovery.push_back(job),
+                Lane::Login => q.login.push_back(job),
+            }
+        }
+        shared.queues.lock().unwrap().closed = true;
+        let argon2 = Argon2::default();
+        let mut memory = Vec::new();
+        while let Some(job) = next_job(&shared) {
+            job(&argon2, &mut memory);
+        }
+        assert_eq!(*order.lock().unwrap(), ["recovery", "login-1", "login-2"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_caller_has_gone_is_skipped() {
+        let h = small(4);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let held = occupy(&h, &gate).await;
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = ran.clone();
+        // The caller waits a moment and leaves (a client that hung up, a request timeout).
+        let left = tokio::time::timeout(std::time::Duration::from_millis(20), h.run(Lane::Login, move |_, _| r.store(true, std::sync::atomic::Ordering::SeqCst))).await;
+        assert!(left.is_err(), "the threads are all held: it cannot have run");
+        open(&gate);
+        until(&h, |(_, _, skipped)| skipped == 1).await;
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        for t in held {
+            t.await.unwrap();
+        }
+    }
+
     #[test]
     fn temporary_passwords_have_every_class_and_no_look_alikes() {
         let mut seen = std::collections::HashSet::new();
@@ -205,21 +413,21 @@ mod tests {
     #[tokio::test]
     async fn hash_and_verify() {
         let h = Hasher::new(&Argon2Config::default()).unwrap();
-        let hash = h.hash(Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
+        let hash = h.hash(Lane::Login, Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(h.verify(Zeroizing::new("Mua-thu-2026".into()), Some(hash.clone())).await.unwrap());
-        assert!(!h.verify(Zeroizing::new("mua-thu-2026".into()), Some(hash)).await.unwrap());
-        assert!(!h.verify(Zeroizing::new("anything".into()), None).await.unwrap());
+        assert!(h.verify(Lane::Login, Zeroizing::new("Mua-thu-2026".into()), Some(hash.clone())).await.unwrap());
+        assert!(!h.verify(Lane::Login, Zeroizing::new("mua-thu-2026".into()), Some(hash)).await.unwrap());
+        assert!(!h.verify(Lane::Login, Zeroizing::new("anything".into()), None).await.unwrap());
         // Interoperable with the reference implementation in both directions.
         use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
-        let ours = h.hash(Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
+        let ours = h.hash(Lane::Login, Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(Argon2::default().verify_password(b"Mua-thu-2026", &parsed).is_ok());
         let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19456, 2, 1, None).unwrap())
             .hash_password(b"Dong-chi-2027#", &SaltString::generate(&mut OsRng))
             .unwrap()
             .to_string();
-        assert!(h.verify(Zeroizing::new("Dong-chi-2027#".into()), Some(theirs)).await.unwrap());
+        assert!(h.verify(Lane::Login, Zeroizing::new("Dong-chi-2027#".into()), Some(theirs)).await.unwrap());
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::clock::rfc3339;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
 use crate::html::{self, tr};
 use crate::mail::{self, MailFacts, NoticeKind, Secrets};
-use crate::passwords;
+use crate::passwords::{self, Lane};
 use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, MailKind, PortalWrite};
 
 /// Sees each captcha's answer as it is made: for in-process tests only (a test cannot
@@ -152,7 +152,7 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
     let temp_expires = link_expires + s.config.temp_password_ttl_secs;
     for account in &accounts {
         let temp = Zeroizing::new(passwords::temporary_password());
-        let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
+        let temp_hash = s.hasher.hash(Lane::Recovery, temp.clone()).await.map_err(|e| ctx.hashing(e))?;
         let (token, token_hash) = passwords::session_token();
         let link = Zeroizing::new(format!("{}/portal/activate?t={}", s.origin, token.expose()));
         drop(token);

@@ -19,7 +19,7 @@ use crate::clock::rfc3339;
 use crate::config::Delivery;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind};
-use crate::passwords;
+use crate::passwords::{self, Lane};
 use crate::store::{AuditEvent, Challenge, MailKind, ResetWrite};
 use crate::verify::check_signature;
 
@@ -281,7 +281,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
 
     // Success: a temporary password, only its hash stored; mails in the same transaction.
     let temp = Zeroizing::new(passwords::temporary_password());
-    let temp_hash = s.hasher.hash(temp.clone()).await.map_err(|e| ctx.internal(e))?;
+    let temp_hash = s.hasher.hash(Lane::Recovery, temp.clone()).await.map_err(|e| ctx.hashing(e))?;
     let expires = now + s.config.temp_password_ttl_secs;
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };

@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 
 use bhxh_server::config::Argon2Config;
-use bhxh_server::passwords::Hasher;
+use bhxh_server::passwords::{Hasher, Lane};
 use zeroize::Zeroizing;
 
 fn rss_mib() -> u64 {
@@ -20,8 +20,8 @@ async fn burst(h: &Hasher, tasks: usize, each: usize) {
         let h = h.clone();
         handles.push(tokio::spawn(async move {
             for _ in 0..each {
-                h.hash(Zeroizing::new("Mua-thu-2026!".into())).await.unwrap();
-                assert!(!h.verify(Zeroizing::new("sai".into()), None).await.unwrap());
+                h.hash(Lane::Recovery, Zeroizing::new("Mua-thu-2026!".into())).await.unwrap();
+                assert!(!h.verify(Lane::Login, Zeroizing::new("sai".into()), None).await.unwrap());
             }
         }));
     }

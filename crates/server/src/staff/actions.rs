@@ -82,7 +82,7 @@ pub(super) async fn start_reset(
         let now = s.clock.now();
         let reference = desk.ctx.reference.to_string();
         let temp = Zeroizing::new(passwords::temporary_password());
-        let temp_hash = s.hasher.hash(temp.clone()).await?;
+        let temp_hash = s.hasher.hash(passwords::Lane::Recovery, temp.clone()).await?;
         let expires = now + s.config.temp_password_ttl_secs;
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff);

@@ -262,7 +262,7 @@ pub(super) async fn login(
     let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
     let staff = s.store.staff_by_username(&username).await.map_err(internal)?.filter(|st| st.disabled_at.is_none());
     // Verified against a dummy when there is no such member: the same work either way.
-    let ok = s.hasher.verify(password, staff.as_ref().map(|st| st.password_hash.clone())).await.map_err(internal)?;
+    let ok = s.hasher.verify(crate::passwords::Lane::Login, password, staff.as_ref().map(|st| st.password_hash.clone())).await.map_err(|e| internal(e.into()))?;
     let Some(staff) = staff.filter(|_| ok) else {
         let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffLoginFailed));
         entry.actor = format!("staff:{username}");

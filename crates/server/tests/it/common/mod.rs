@@ -120,7 +120,7 @@ impl TestServer {
     pub async fn set_password(&self, username: &str, password: &str) {
         let account = self.store.account_by_username(username).await.unwrap().unwrap();
         let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-        let hash = hasher.hash(zeroize::Zeroizing::new(password.to_string())).await.unwrap();
+        let hash = hasher.hash(bhxh_server::passwords::Lane::Login, zeroize::Zeroizing::new(password.to_string())).await.unwrap();
         let notice = bhxh_server::store::NewMail {
             message_id: format!("setup-{username}@test"),
             account_id: Some(account.id),
