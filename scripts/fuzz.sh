@@ -32,7 +32,11 @@ export RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$PWD/target/fuzz"
 cd fuzz
 for t in certificate ocsp_response crl; do
     echo "== $t ($SECS s)"
-    cargo fuzz run "$t" "../$CORPUS/$t" -- -max_total_time="$SECS" -print_final_stats=1 2>&1 \
-        | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)" || true
+    log="../target/fuzz-$t.log"
+    if ! cargo fuzz run "$t" "../$CORPUS/$t" -- -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1; then
+        echo "   FAILED (a crash, or the build): $log"
+        tail -20 "$log"
+    fi
+    grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb|SUMMARY)" "$log" || true
     ls "artifacts/$t" 2>/dev/null | sed "s/^/   crash: /" || true
 done
