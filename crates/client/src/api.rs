@@ -33,15 +33,32 @@ pub struct HealthReport {
     pub clock_skew_secs: i64,
 }
 
+/// Largest answer read from the server (the largest real one, a captcha, is ~30 KB): a
+/// proxy or a wrong address answering with a flood is cut off, not read into memory.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
 impl ApiClient {
     /// A client for `server_url` (`https://host[:port]`, or `http://` on loopback).
+    /// Redirects are followed only within that origin (at most 3): what the token signs
+    /// names the origin, and nothing is sent to another one.
     pub fn new(server_url: &str, lang: Lang) -> Result<ApiClient, ClientError> {
         let origin = normalize_origin(server_url)
             .ok_or_else(|| ClientError::local(ErrorCode::InsecureServerUrl, format!("not a server address: {server_url:?}")))?;
         if origin.starts_with("http://") && !is_loopback(&origin) {
             return Err(ClientError::local(ErrorCode::InsecureServerUrl, format!("{origin} is not https")));
         }
+        let same_origin = origin.clone();
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                let to = normalize_origin(&attempt.url().origin().ascii_serialization());
+                if attempt.previous().len() >= 3 {
+                    attempt.error("more than 3 redirects")
+                } else if to.as_deref() == Some(same_origin.as_str()) {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .use_rustls_tls()
             .https_only(!is_loopback(&origin))
             .connect_timeout(Duration::from_secs(10))
@@ -169,9 +186,23 @@ pub fn is_loopback(origin: &str) -> bool {
     host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
+async fn answer<T: DeserializeOwned>(mut resp: reqwest::Response) -> Result<T, ClientError> {
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(net)?;
+    if status.is_redirection() {
+        let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?").to_string();
+        return Err(ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status}: a redirect to another origin ({to}), not followed")));
+    }
+    let too_big = || ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status}: an answer larger than {MAX_RESPONSE_BYTES} bytes"));
+    if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(net)? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::local(ErrorCode::UnexpectedResponse, format!("{status}: {e}")));
@@ -218,5 +249,50 @@ mod tests {
             assert_eq!(ApiClient::new(bad, Lang::Vi).unwrap_err().code(), ErrorCode::InsecureServerUrl, "{bad}");
         }
         assert_eq!(ApiClient::new("https://Reset.Example.vn:443/v1/", Lang::Vi).unwrap().origin(), "https://reset.example.vn");
+    }
+
+    /// A one-connection-at-a-time HTTP server on a loopback address of its own that
+    /// answers every request with `response`, counting requests.
+    async fn raw_server(ip: &str, response: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn.write_all(&response).await;
+                let _ = conn.shutdown().await;
+            }
+        });
+        (base, hits)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed() {
+        let body = br#"{"status":"ok"}"#;
+        let (other, other_hits) = raw_server("127.0.0.2", format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes()).await;
+        let (base, _) = raw_server("127.0.0.1", format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {other}/v1/health\r\ncontent-length: 0\r\n\r\n").into_bytes()).await;
+        let err = ApiClient::new(&base, Lang::En).unwrap().health().await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnexpectedResponse);
+        assert!(err.to_string().contains("redirect to another origin"), "{err}");
+        assert_eq!(other_hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was sent to the other origin");
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_size_cap_is_cut_off() {
+        // Declared too large, and streamed too large without a length.
+        let declared = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", MAX_RESPONSE_BYTES + 1).into_bytes();
+        let mut streamed = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
+        streamed.extend(std::iter::repeat_n(b' ', MAX_RESPONSE_BYTES + 10));
+        for response in [declared, streamed] {
+            let (base, _) = raw_server("127.0.0.1", response).await;
+            let err = ApiClient::new(&base, Lang::En).unwrap().health().await.unwrap_err();
+            assert_eq!(err.code(), ErrorCode::UnexpectedResponse);
+            assert!(err.to_string().contains("larger than"), "{err}");
+        }
     }
 }

@@ -71,6 +71,13 @@ pub fn client_address<'a>(peer: IpAddr, forwarded_for: impl IntoIterator<Item = 
     client
 }
 
+/// Whether the client reached us over HTTPS: only a trusted proxy can say so, in the
+/// last `X-Forwarded-Proto` value (the one it wrote).
+pub fn forwarded_https<'a>(peer: IpAddr, forwarded_proto: impl IntoIterator<Item = &'a str>, proxies: &ProxyList) -> bool {
+    proxies.contains(peer)
+        && forwarded_proto.into_iter().flat_map(|v| v.split(',')).map(str::trim).last().is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
 /// What a client's limits are counted under: an IPv4 address, or an IPv6 /64.
 pub fn limit_key(ip: IpAddr) -> String {
     match canonical(ip) {
@@ -140,6 +147,15 @@ mod tests {
         // Ports and brackets as some proxies write them; v4-mapped peers.
         assert_eq!(client_address(ip("::ffff:10.0.0.2"), ["[2001:db8::1]:443"], &proxies), ip("2001:db8::1"));
         assert_eq!(client_address(ip("10.0.0.2"), ["203.0.113.7:5555"], &proxies), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_says_https() {
+        let proxies = ProxyList::parse("10.0.0.0/8").unwrap();
+        assert!(forwarded_https(ip("10.0.0.2"), ["http, https"], &proxies));
+        assert!(!forwarded_https(ip("10.0.0.2"), ["https, http"], &proxies));
+        assert!(!forwarded_https(ip("203.0.113.7"), ["https"], &proxies), "a client saying it is not HTTPS");
+        assert!(!forwarded_https(ip("10.0.0.2"), [], &proxies));
     }
 
     #[test]

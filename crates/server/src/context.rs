@@ -58,6 +58,9 @@ pub struct Ctx {
     pub client: String,
     /// What its limits are counted under (the address; an IPv6 /64).
     pub client_key: String,
+    /// Reached over HTTPS, as a trusted proxy says (the staff console's cookies are
+    /// then `Secure` and `__Host-`).
+    pub https: bool,
 }
 
 /// Gives each request its reference code and context, bounds its time, and stamps the
@@ -74,8 +77,12 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
         crate::client_addr::client_address(peer, forwarded, &state.proxies)
     });
+    let https = peer.is_some_and(|peer| {
+        let proto = req.headers().get_all("x-forwarded-proto").iter().filter_map(|v| v.to_str().ok());
+        crate::client_addr::forwarded_https(peer, proto, &state.proxies)
+    });
     let ctx = match client {
-        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip) },
+        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip), https },
         None => Ctx { lang, ..Ctx::unknown() },
     };
     req.extensions_mut().insert(ctx.clone());
@@ -104,7 +111,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 impl Ctx {
     /// The context of a request that did not pass through [`context_layer`].
     pub fn unknown() -> Ctx {
-        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into() }
+        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into(), https: false }
     }
 
     /// An error answer with this request's reference and language.

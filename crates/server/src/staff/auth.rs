@@ -22,8 +22,34 @@ use crate::html::{self, tr};
 use crate::passwords;
 use crate::store::{AuditEntry, AuditEvent, StaffSession};
 
-const COOKIE_NAME: &str = "bhxh_staff";
 const LANG_COOKIE: &str = "bhxh_staff_lang";
+
+/// The session cookie and the login form's CSRF cookie. Over HTTPS (a trusted proxy
+/// says so) they are `__Host-` cookies: `Secure`, `Path=/`, no `Domain`, so nothing on
+/// plain HTTP or another host can set or read them.
+#[derive(Clone, Copy)]
+enum Jar {
+    Session,
+    Login,
+}
+
+impl Jar {
+    fn name(self, ctx: &Ctx) -> &'static str {
+        match (self, ctx.https) {
+            (Jar::Session, false) => "bhxh_staff",
+            (Jar::Session, true) => "__Host-bhxh_staff",
+            (Jar::Login, false) => "bhxh_staff_login",
+            (Jar::Login, true) => "__Host-bhxh_staff_login",
+        }
+    }
+
+    /// `Set-Cookie` for `value`, kept `max_age` seconds (0 deletes it).
+    fn set(self, ctx: &Ctx, value: &str, max_age: i64) -> Option<HeaderValue> {
+        let secure = if ctx.https { "; Secure" } else { "" };
+        let cookie = Zeroizing::new(format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", self.name(ctx)));
+        HeaderValue::from_str(&cookie).ok()
+    }
+}
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -45,8 +71,8 @@ pub(super) fn lang_of(ctx: &Ctx, headers: &HeaderMap) -> Lang {
     }
 }
 
-async fn session(s: &AppState, headers: &HeaderMap) -> anyhow::Result<Option<StaffSession>> {
-    match cookie(headers, COOKIE_NAME) {
+async fn session(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> anyhow::Result<Option<StaffSession>> {
+    match cookie(headers, Jar::Session.name(ctx)) {
         Some(token) if !token.is_empty() => s.store.staff_session(&passwords::token_hash(token), s.clock.now()).await,
         _ => Ok(None),
     }
@@ -143,14 +169,26 @@ fn actor(w: &StaffSession) -> String {
 }
 
 fn csrf_matches(w: &StaffSession, given: &str) -> bool {
-    let (a, b) = (w.csrf.as_bytes(), given.as_bytes());
+    same(&w.csrf, given)
+}
+
+/// Equal in constant time.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// 24 random bytes, hex.
+fn random_token() -> String {
+    let mut t = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut t);
+    crate::verify::hex(&t)
 }
 
 async fn desk(parts: &Parts, s: &AppState, page_request: bool) -> Result<Desk, StaffError> {
     let ctx = parts.extensions.get::<Ctx>().cloned().unwrap_or_else(Ctx::unknown);
     let lang = lang_of(&ctx, &parts.headers);
-    match session(s, &parts.headers).await {
+    match session(s, &ctx, &parts.headers).await {
         Ok(Some(who)) => Ok(Desk { ctx, lang, who }),
         Ok(None) if page_request => Err(StaffError::Login),
         Ok(None) => Err(StaffError::code(&ctx, lang, None, ErrorCode::StaffLoginRequired)),
@@ -197,12 +235,25 @@ pub(super) async fn set_lang(Path(to): Path<String>) -> Response {
     r
 }
 
-fn login_form(lang: Lang, error: Option<(ErrorCode, &str)>) -> maud::Markup {
+/// The login page with a fresh login CSRF token, in its form and in its cookie
+/// (double submit: a page elsewhere can make a browser post the form, not read the
+/// cookie), so no other site can log a browser into the console under its own account.
+fn login_page_with(ctx: &Ctx, lang: Lang, status: StatusCode, error: Option<(ErrorCode, &str)>) -> Response {
+    let token = random_token();
+    let mut r = page(lang, status, None, tr(lang, "Đăng nhập", "Log in"), login_form(lang, &token, error));
+    if let Some(v) = Jar::Login.set(ctx, &token, 1800) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
+}
+
+fn login_form(lang: Lang, csrf: &str, error: Option<(ErrorCode, &str)>) -> maud::Markup {
     html! {
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Đăng nhập nhân viên hỗ trợ", "Support staff login")) }
             @if let Some((code, reference)) = error { (html::error_box(lang, code, reference)) }
             form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 label for="username" { (tr(lang, "Tên đăng nhập", "Username")) }
                 input type="text" id="username" name="username" autocomplete="username" required autofocus;
                 label for="password" { (tr(lang, "Mật khẩu", "Password")) }
@@ -220,14 +271,16 @@ fn login_form(lang: Lang, error: Option<(ErrorCode, &str)>) -> maud::Markup {
 
 pub(super) async fn login_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Response {
     let lang = lang_of(&ctx, &headers);
-    if let Ok(Some(_)) = session(&s, &headers).await {
+    if let Ok(Some(_)) = session(&s, &ctx, &headers).await {
         return redirect("/");
     }
-    page(lang, StatusCode::OK, None, tr(lang, "Đăng nhập", "Log in"), login_form(lang, None))
+    login_page_with(&ctx, lang, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
 pub(super) struct LoginForm {
+    #[serde(default)]
+    csrf: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -247,19 +300,24 @@ pub(super) async fn login(
     };
     let password = Zeroizing::new(form.password);
     let username = normalize_username(&form.username);
-    let refused = |code: ErrorCode| {
-        let title = tr(lang, "Đăng nhập", "Log in");
-        page(lang, html::status_of(code), None, title, login_form(lang, Some((code, ctx.reference.as_str()))))
-    };
-    let l = &s.config.limits;
+    let refused = |code: ErrorCode| login_page_with(&ctx, lang, html::status_of(code), Some((code, ctx.reference.as_str())));
+    let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
+    // The form must come from our own login page (its token, in its cookie).
+    if !cookie(&headers, Jar::Login.name(&ctx)).is_some_and(|c| !c.is_empty() && same(c, &form.csrf)) {
+        let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffCsrf));
+        entry.actor = format!("staff:{username}");
+        s.store.audit(&entry).await.map_err(internal)?;
+        return Ok(refused(ErrorCode::StaffCsrf));
+    }
+    // Per member and client, then per member from all clients (looser): one client
+    // cannot lock a staff member out.
     let limits = async {
         s.limit_client(&ctx, EVENT, None).await?;
-        s.limit(&ctx, &format!("staff:{username}:{EVENT}"), l.per_username, l.per_username_window_secs, EVENT, None).await
+        s.limit_identity(&ctx, &format!("staff:{username}:"), EVENT, None).await
     };
     if let Err(e) = limits.await {
         return Ok(refused(e.code));
     }
-    let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
     let staff = s.store.staff_by_username(&username).await.map_err(internal)?.filter(|st| st.disabled_at.is_none());
     // Verified against a dummy when there is no such member: the same work either way.
     let ok = s.hasher.verify(crate::passwords::Lane::Login, password, staff.as_ref().map(|st| st.password_hash.clone())).await.map_err(|e| internal(e.into()))?;
@@ -270,18 +328,18 @@ pub(super) async fn login(
         return Ok(refused(ErrorCode::StaffLoginFailed));
     };
     let (token, token_hash) = passwords::session_token();
-    let mut csrf = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut csrf);
-    let csrf: String = csrf.iter().map(|b| format!("{b:02x}")).collect();
+    let csrf = random_token();
     let now = s.clock.now();
     let ttl = s.config.staff_session_ttl_secs;
     let mut entry = s.audit_entry(&ctx, EVENT, None, Ok(()));
     entry.actor = format!("staff:{} ({})", staff.username, staff.name);
     s.store.create_staff_session(staff.id, &token_hash, &csrf, now, now + ttl, &entry).await.map_err(internal)?;
     let mut r = redirect("/");
-    let cookie = Zeroizing::new(format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}", token.expose()));
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().insert(SET_COOKIE, v);
+    if let Some(v) = Jar::Session.set(&ctx, token.expose(), ttl) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    if let Some(v) = Jar::Login.set(&ctx, "", 0) {
+        r.headers_mut().append(SET_COOKIE, v);
     }
     Ok(r)
 }
@@ -304,6 +362,8 @@ pub(super) async fn logout(
     let entry = desk.audit(&s, AuditEvent::StaffLogout, None, String::new());
     s.store.delete_staff_session(&desk.who.token_hash, &entry).await.map_err(|e| desk.internal(e))?;
     let mut r = redirect("/login");
-    r.headers_mut().insert(SET_COOKIE, HeaderValue::from_static("bhxh_staff=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    if let Some(v) = Jar::Session.set(&desk.ctx, "", 0) {
+        r.headers_mut().insert(SET_COOKIE, v);
+    }
     Ok(r)
 }

@@ -19,16 +19,31 @@ struct Console {
     base: String,
     http: reqwest::Client,
     cookie: Option<String>,
+    /// The session's whole `Set-Cookie`, as the login answered it.
+    set_cookie: Option<String>,
+    /// Headers a proxy in front would add (`X-Forwarded-For`, `X-Forwarded-Proto`).
+    proxy_headers: Vec<(&'static str, String)>,
 }
 
 impl Console {
     fn new(srv: &TestServer) -> Console {
         let http = reqwest::Client::builder().no_proxy().redirect(Policy::none()).build().unwrap();
-        Console { base: srv.staff_base.clone().expect("staff console on"), http, cookie: None }
+        Console { base: srv.staff_base.clone().expect("staff console on"), http, cookie: None, set_cookie: None, proxy_headers: Vec::new() }
+    }
+
+    /// The same console reached through a proxy that adds these headers.
+    fn via(srv: &TestServer, headers: &[(&'static str, &str)]) -> Console {
+        let mut c = Console::new(srv);
+        c.proxy_headers = headers.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        c
+    }
+
+    fn req(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        self.proxy_headers.iter().fold(r, |r, (k, v)| r.header(*k, v))
     }
 
     async fn get(&self, path: &str) -> (u16, String, Option<String>) {
-        let mut req = self.http.get(format!("{}{path}", self.base));
+        let mut req = self.req(self.http.get(format!("{}{path}", self.base)));
         if let Some(c) = &self.cookie {
             req = req.header(COOKIE, c);
         }
@@ -38,7 +53,7 @@ impl Console {
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        let mut req = self.req(self.http.post(format!("{}{path}", self.base)).form(form));
         if let Some(c) = &self.cookie {
             req = req.header(COOKIE, c);
         }
@@ -47,17 +62,28 @@ impl Console {
         (r.status().as_u16(), r.text().await.unwrap(), location)
     }
 
-    /// Logs in: (status, the answer's reference code).
+    /// The login page's CSRF token and its cookie (`name=value`).
+    async fn login_token(&self) -> (String, String) {
+        let r = self.req(self.http.get(format!("{}/login", self.base))).send().await.unwrap();
+        let cookie = r.headers().get_all(SET_COOKIE).iter().map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string()).find(|c| c.contains("bhxh_staff_login=")).expect("the login CSRF cookie");
+        let page = r.text().await.unwrap();
+        let at = page.find("name=\"csrf\" value=\"").expect("a login form with a CSRF token") + 19;
+        (page[at..at + 48].to_string(), cookie)
+    }
+
+    /// Logs in through the login page, as a browser does: (status, the answer's reference code).
     async fn login(&mut self, username: &str, password: &str) -> (u16, String) {
+        let (csrf, login_cookie) = self.login_token().await;
         let r = self
-            .http
-            .post(format!("{}/login", self.base))
-            .form(&[("username", username), ("password", password)])
+            .req(self.http.post(format!("{}/login", self.base)))
+            .header(COOKIE, login_cookie)
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
             .send()
             .await
             .unwrap();
-        if let Some(c) = r.headers().get(SET_COOKIE) {
-            self.cookie = Some(c.to_str().unwrap().split(';').next().unwrap().to_string());
+        if let Some(c) = r.headers().get_all(SET_COOKIE).iter().map(|c| c.to_str().unwrap()).find(|c| c.starts_with("bhxh_staff=") || c.starts_with("__Host-bhxh_staff=")) {
+            self.set_cookie = Some(c.to_string());
+            self.cookie = Some(c.split(';').next().unwrap().to_string());
         }
         let reference = r.headers()["x-reference"].to_str().unwrap().to_string();
         (r.status().as_u16(), reference)
@@ -242,4 +268,78 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let (status, _, _) = c.post("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(status, 303);
     assert_eq!(c.get("/").await.0, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_form_must_come_from_the_login_page() {
+    let srv = TestServer::start().await;
+    add_staff(&srv).await;
+    let c = Console::new(&srv);
+    // Posted from elsewhere: no token, or a token without its cookie, or another's cookie.
+    let (token, cookie) = c.login_token().await;
+    let (other, _) = c.login_token().await;
+    for (csrf, cookie) in [(None, None), (Some(token.as_str()), None), (Some(other.as_str()), Some(cookie.as_str()))] {
+        let mut req = c.http.post(format!("{}/login", c.base));
+        if let Some(cookie) = cookie {
+            req = req.header(COOKIE, cookie);
+        }
+        let mut form = vec![("username", STAFF), ("password", STAFF_PASSWORD)];
+        if let Some(t) = csrf {
+            form.push(("csrf", t));
+        }
+        let r = req.form(&form).send().await.unwrap();
+        let session = r.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().unwrap().starts_with("bhxh_staff="));
+        let reference = r.headers()["x-reference"].to_str().unwrap().to_string();
+        assert_eq!(r.status().as_u16(), 403);
+        assert!(!session, "no session for a forged login");
+        assert!(r.text().await.unwrap().contains("STAFF_CSRF"));
+        let lines = srv.store.audit_by_reference(&reference).await.unwrap();
+        assert_eq!(lines[0].error_code(), Some("STAFF_CSRF"), "{lines:?}");
+    }
+    // Through the page it works, with the right password.
+    assert_eq!(Console::new(&srv).login(STAFF, STAFF_PASSWORD).await.0, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_tls_proxy_the_session_is_a_secure_host_cookie() {
+    let srv = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    add_staff(&srv).await;
+    let mut tls = Console::via(&srv, &[("x-forwarded-proto", "https")]);
+    assert_eq!(tls.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let set = tls.set_cookie.clone().unwrap();
+    assert!(set.starts_with("__Host-bhxh_staff=") && set.contains("; Secure") && set.contains("Path=/") && !set.contains("Domain"), "{set}");
+    assert_eq!(tls.get("/").await.0, 200);
+    // The same token under the plain name is no session over HTTPS.
+    let token = tls.cookie.clone().unwrap().split_once('=').unwrap().1.to_string();
+    let mut plain_name = Console::via(&srv, &[("x-forwarded-proto", "https")]);
+    plain_name.cookie = Some(format!("bhxh_staff={token}"));
+    assert_eq!(plain_name.get("/").await.0, 303);
+    // A client that is not a trusted proxy cannot claim HTTPS (its cookie would then
+    // never come back over plain HTTP).
+    let srv2 = TestServer::start().await;
+    add_staff(&srv2).await;
+    let mut claims = Console::via(&srv2, &[("x-forwarded-proto", "https")]);
+    assert_eq!(claims.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let set = claims.set_cookie.clone().unwrap();
+    assert!(set.starts_with("bhxh_staff=") && !set.contains("Secure"), "{set}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_guessing_does_not_lock_a_staff_member_out() {
+    let srv = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.limits.per_username = 3;
+        c.limits.per_username_total = 100;
+    })
+    .await;
+    add_staff(&srv).await;
+    let mut guesser = Console::via(&srv, &[("x-forwarded-for", "198.51.100.66")]);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(guesser.login(STAFF, "Sai-mat-khau-1!").await.0);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // The member, from the office, logs in.
+    let mut member = Console::via(&srv, &[("x-forwarded-for", "203.0.113.10")]);
+    assert_eq!(member.login(STAFF, STAFF_PASSWORD).await.0, 303);
 }
