@@ -115,3 +115,24 @@ fn complete_body(token: &SoftToken, ch: &bhxh_protocol::wire::ChallengeResponse)
         "certificate": b64.encode(&token.cert_der), "algorithm": token.alg, "signature": b64.encode(token.sign(&data)),
     })
 }
+
+#[tokio::test]
+async fn a_fetched_crl_with_a_bad_signature_or_another_key_is_not_believed() {
+    // The issuing CA's own CRL with one bit of its signature flipped (name and key
+    // identifier right), and a forger's CRL under the issuing CA's name (another key).
+    let pem = std::fs::read(fixture("ica-crl.pem")).unwrap();
+    let mut der = x509_parser::pem::parse_x509_pem(&pem).unwrap().1.contents;
+    *der.last_mut().unwrap() ^= 1;
+    let forged = std::fs::read(fixture("forged-crl.pem")).unwrap();
+    let root = std::fs::read(fixture("root-crl.pem")).unwrap();
+    for (ica, why) in [(der, "the signature does not verify with the issuer's key"), (forged, "is not issued by BHXH Test Issuing CA")] {
+        let crls = CrlServer::serve(vec![("ica.crl".into(), ica), ("root.crl".into(), root.clone())]).await;
+        let srv = fetching_server(crls.mirrors()).await;
+        let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+        assert_eq!((status, code(&body)), (503, "CERT_REVOCATION_UNKNOWN"), "{body}");
+        let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+        let detail = lines[0].detail.clone().unwrap_or_default();
+        assert!(detail.contains(why), "{detail}");
+        assert_eq!(srv.side_effects(USER).await, (0, false));
+    }
+}

@@ -302,8 +302,12 @@ pub struct CrlServer {
 impl CrlServer {
     /// Serves `name` → the fixture file `file` (e.g. `ica.crl` → `ica-crl.pem`).
     pub async fn start(files: &[(&str, &str)]) -> CrlServer {
-        let map: std::collections::HashMap<String, Vec<u8>> =
-            files.iter().map(|(name, file)| (format!("/{name}"), std::fs::read(fixture(file)).unwrap())).collect();
+        Self::serve(files.iter().map(|(name, file)| (name.to_string(), std::fs::read(fixture(file)).unwrap())).collect()).await
+    }
+
+    /// Serves `name` → these bytes.
+    pub async fn serve(files: Vec<(String, Vec<u8>)>) -> CrlServer {
+        let map: std::collections::HashMap<String, Vec<u8>> = files.into_iter().map(|(name, body)| (format!("/{name}"), body)).collect();
         let map = std::sync::Arc::new(map);
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (m, h) = (map.clone(), hits.clone());
