@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -182,33 +182,12 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
 
     // Completed resets per second.
     let token = Arc::new(Token::load(dir, "rsa-valid"));
-    let b = base.clone();
+    let (b, t) = (base.clone(), token.clone());
     let run = drive(&http, 8, 10.0, move |http, i| {
-        let (base, token) = (b.clone(), token.clone());
+        let (base, token) = (b.clone(), t.clone());
         async move {
-            let user = format!("user{:03}", i % ACCOUNTS);
-            let ch: serde_json::Value = http
-                .post(format!("{base}/v1/recovery/challenge"))
-                .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let data =
-                to_be_signed(Purpose::PasswordRecovery, ch["origin"].as_str().unwrap(), &user, ch["nonce"].as_str().unwrap());
-            let sig = token.sign(&data);
-            let r = http
-                .post(format!("{base}/v1/recovery/complete"))
-                .json(&serde_json::json!({
-                    "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
-                    "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "{:?}", r.text().await);
+            let status = reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await;
+            assert_eq!(status, 200);
         }
     })
     .await;
@@ -218,8 +197,84 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         100.0 * run.rate() / argon2_limit,
         memory(child.id())
     );
+
+    // The same resets while an unauthenticated login flood arrives at 10× the argon2
+    // limit (open loop: a login costs two hashes), for 10 s.
+    let flood_rate = 10.0 * argon2_limit / 2.0;
+    let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]); // 401, 503 SERVER_BUSY, other
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooder = {
+        let (http, base, counts, stop) = (http.clone(), base.clone(), counts.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / flood_rate));
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                n += 1;
+                let (http, base, counts) = (http.clone(), base.clone(), counts.clone());
+                tokio::spawn(async move {
+                    let r = http
+                        .post(format!("{base}/v1/auth/login"))
+                        .json(&serde_json::json!({"username": format!("user{:03}", n % ACCOUNTS), "password": format!("doan-mo-{n}")}))
+                        .send()
+                        .await;
+                    let slot = match r.map(|r| r.status().as_u16()) {
+                        Ok(401) => 0,
+                        Ok(503) => 1,
+                        _ => 2,
+                    };
+                    counts[slot].fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        })
+    };
+    let ok = Arc::new(AtomicUsize::new(0));
+    let (b, t, o) = (base.clone(), token.clone(), ok.clone());
+    let run = drive(&http, 8, 10.0, move |http, i| {
+        let (base, token, ok) = (b.clone(), t.clone(), o.clone());
+        async move {
+            if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await == 200 {
+                ok.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = flooder.await;
+    let [refused, busy, other] = [0, 1, 2].map(|i| counts[i].load(Ordering::Relaxed));
+    println!(
+        "resets under a login flood of {flood_rate:.0} logins/s (10× the argon2 limit): {:.1}/s, {:.1} % succeeded {run}; \
+         the flood: {refused} refused 401, {busy} SERVER_BUSY, {other} other; server {}",
+        run.rate(),
+        100.0 * ok.load(Ordering::Relaxed) as f64 / run.lat.len().max(1) as f64,
+        memory(child.id())
+    );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Challenge → sign → complete for `user`: the complete's status.
+async fn reset(http: &reqwest::Client, base: &str, token: &Token, user: &str) -> u16 {
+    let Ok(r) = http
+        .post(format!("{base}/v1/recovery/challenge"))
+        .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
+        .send()
+        .await
+    else {
+        return 0;
+    };
+    let Ok(ch) = r.json::<serde_json::Value>().await else { return 0 };
+    let (Some(origin), Some(nonce)) = (ch["origin"].as_str(), ch["nonce"].as_str()) else { return 0 };
+    let sig = token.sign(&to_be_signed(Purpose::PasswordRecovery, origin, user, nonce));
+    let r = http
+        .post(format!("{base}/v1/recovery/complete"))
+        .json(&serde_json::json!({
+            "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
+            "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
+        }))
+        .send()
+        .await;
+    r.map(|r| r.status().as_u16()).unwrap_or(0)
 }
 
 /// What one load phase measured: every operation's latency (ms), over `elapsed` seconds.
