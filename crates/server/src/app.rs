@@ -59,6 +59,9 @@ impl Application {
         let store = Store::open(&config.database_url()).await?;
         let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
         let revocation = crate::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
+        if config.smtp_in_clear() {
+            tracing::warn!("smtp_url has tls=none: temporary passwords cross the network in clear to the relay");
+        }
         if config.trust_anchors.is_none() {
             tracing::info!("trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)");
         }

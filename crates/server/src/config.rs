@@ -193,6 +193,11 @@ pub struct OutboxConfig {
     pub max_backoff_ms: i64,
     /// SMTP command timeout.
     pub smtp_timeout_secs: u64,
+    /// The most one delivery may take, whatever the relay does (one that accepts and
+    /// then goes silent included); then it is retried later.
+    pub delivery_timeout_secs: u64,
+    /// Mails delivered at once by one worker.
+    pub concurrency: usize,
     /// How long a worker holds a mail it is delivering before any worker (of any
     /// server on the database) may try it again; longer than a slow delivery. After a
     /// crash, the mails being delivered at that moment wait this long.
@@ -258,9 +263,46 @@ impl Default for Limits {
     }
 }
 
+/// `smtp://` without TLS carries temporary passwords in clear: to another machine it
+/// must say so (`tls=none`).
+fn smtp_url_ok(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("smtp://") && !smtp_host_is_loopback(url) && !["tls=required", "tls=opportunistic", "tls=none"].iter().any(|t| url.contains(t)) {
+        bail!(
+            "smtp_url {:?} sends temporary passwords in clear to another machine: use smtps://…, smtp://…?tls=required, \
+             or write ?tls=none if the relay is on a network you trust",
+            redact_userinfo(url)
+        );
+    }
+    Ok(())
+}
+
+fn smtp_host_is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') { v6.split(']').next().unwrap_or("") } else { host_port.split(':').next().unwrap_or("") };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The URL without its user and password, for messages.
+fn redact_userinfo(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { poll_ms: 1000, base_backoff_ms: 2000, max_backoff_ms: 5 * 60 * 1000, smtp_timeout_secs: 20, claim_lease_secs: 60 }
+        OutboxConfig {
+            poll_ms: 1000,
+            base_backoff_ms: 2000,
+            max_backoff_ms: 5 * 60 * 1000,
+            smtp_timeout_secs: 20,
+            delivery_timeout_secs: 30,
+            concurrency: 4,
+            claim_lease_secs: 60,
+        }
     }
 }
 
@@ -383,6 +425,13 @@ impl Config {
             bail!("lifetimes must be positive");
         }
         self.proxies().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        if self.outbox.delivery_timeout_secs == 0 || self.outbox.delivery_timeout_secs > 30 {
+            bail!("outbox.delivery_timeout_secs must be 1–30");
+        }
+        if self.outbox.delivery_timeout_secs as i64 >= self.outbox.claim_lease_secs {
+            bail!("outbox.claim_lease_secs must be longer than delivery_timeout_secs (a mail being delivered must not be taken by another worker)");
+        }
+        smtp_url_ok(&self.smtp_url)?;
         let r = &self.revocation;
         if r.enabled && self.crl_file.is_none() && !r.fetch_crls && !r.ocsp {
             bail!(
@@ -394,6 +443,12 @@ impl Config {
             bail!("revocation: ocsp_skew_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
         }
         Ok(())
+    }
+
+    /// Whether mail leaves over plain SMTP to another machine (allowed only when the
+    /// URL says `tls=none`; the start warns).
+    pub fn smtp_in_clear(&self) -> bool {
+        self.smtp_url.starts_with("smtp://") && !self.smtp_url.contains("tls=required") && !smtp_host_is_loopback(&self.smtp_url)
     }
 
     /// The trusted proxies, parsed.
@@ -437,5 +492,19 @@ mod tests {
         assert!(c.check().is_err());
         let mut c = Config::default();
         assert!(c.apply_env(|k| (k == "BHXH_DELIVER").then(|| "sms".to_string())).is_err());
+        let c = Config { outbox: OutboxConfig { delivery_timeout_secs: 120, ..OutboxConfig::default() }, ..Config::default() };
+        assert!(c.check().is_err(), "a delivery may not block for minutes");
+    }
+
+    #[test]
+    fn plain_smtp_to_another_machine_must_say_so() {
+        let with = |url: &str| Config { smtp_url: url.into(), ..Config::default() };
+        let err = with("smtp://thu:Mat-khau-9@relay.congty.vn:25").check().unwrap_err().to_string();
+        assert!(err.contains("in clear") && !err.contains("Mat-khau-9"), "{err}");
+        for ok in ["smtp://relay.congty.vn:25?tls=none", "smtp://relay.congty.vn:587?tls=required", "smtps://relay.congty.vn", "smtp://127.0.0.1:2525", "smtp://[::1]:25", ""] {
+            with(ok).check().unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        assert!(with("smtp://relay.congty.vn:25?tls=none").smtp_in_clear());
+        assert!(!with("smtp://127.0.0.1:2525").smtp_in_clear());
     }
 }

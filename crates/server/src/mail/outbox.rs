@@ -40,6 +40,7 @@ impl Transport {
         if config.smtp_url.is_empty() {
             let dir = config.data_dir.join("outbox");
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            tracing::warn!(dir = %dir.display(), "mail goes to .eml files (temporary passwords in clear, readable by this user only, removed after their lifetime): for a one-machine demo; set smtp_url for real use");
             Ok(Transport::Files(dir))
         } else {
             let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
@@ -64,7 +65,15 @@ impl Transport {
                 let path = dir.join(format!("{file_stem}.eml"));
                 let bytes = message.formatted();
                 let write = async {
-                    tokio::fs::write(&tmp, &bytes).await?;
+                    // The file holds the password in clear: readable by this user only.
+                    let mut open = tokio::fs::OpenOptions::new();
+                    open.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    open.mode(0o600);
+                    let mut f = open.open(&tmp).await?;
+                    tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await?;
+                    f.sync_all().await?;
+                    drop(f);
                     tokio::fs::rename(&tmp, &path).await
                 };
                 write.await.map_err(|e| DeliveryError::Transient(e.to_string()))
@@ -107,11 +116,28 @@ impl Outbox {
                 if let Err(e) = self.store.purge(now).await {
                     tracing::warn!(error = %e, "purge failed");
                 }
+                self.purge_files();
                 last_purge = now;
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(self.config.poll_ms)) => {}
+            }
+        }
+    }
+
+    /// The file outbox keeps no mail past the temporary password's lifetime: the files
+    /// hold it in clear.
+    pub fn purge_files(&self) {
+        let Transport::Files(dir) = &self.transport else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let keep = Duration::from_secs(self.secret_ttl_secs.max(0) as u64);
+        for e in entries.flatten() {
+            let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > keep);
+            if old && e.path().extension().is_some_and(|x| x == "eml") {
+                if let Err(err) = std::fs::remove_file(e.path()) {
+                    tracing::warn!(file = %e.path().display(), error = %err, "could not remove an expired .eml");
+                }
             }
         }
     }
@@ -125,6 +151,11 @@ impl Outbox {
                 return Ok(delivered);
             }
             let mut progress = false;
+            // Several at once, each bounded in time: a slow or silent relay holds one
+            // delivery for at most `delivery_timeout_secs`, never the whole loop. Each
+            // is recorded as soon as it ends.
+            let mut batch = tokio::task::JoinSet::new();
+            let concurrency = self.config.concurrency.max(1);
             for mail in due {
                 // Several servers may share the outbox: only the one that claims a mail
                 // tries it now, for the lease's length.
@@ -133,27 +164,50 @@ impl Outbox {
                 if !self.store.claim_mail(mail.id, now_ms, lease).await? {
                     continue;
                 }
-                match self.deliver(&mail).await {
-                    Ok(()) => {
-                        self.store.mark_sent(mail.id, self.clock.now()).await?;
-                        tracing::info!(mail = mail.id, reference = %mail.reference, kind = %mail.kind, "mail delivered");
-                        delivered += 1;
-                        progress = true;
-                    }
-                    Err(DeliveryError::Transient(err)) => {
-                        let next = self.clock.now_ms() + self.backoff_ms(mail.attempts);
-                        tracing::warn!(mail = mail.id, reference = %mail.reference, error = %err, "mail delivery failed; will retry");
-                        self.store.mark_failed(mail.id, next, &err).await?;
-                    }
-                    Err(DeliveryError::Permanent(err)) => {
-                        tracing::error!(mail = mail.id, reference = %mail.reference, error = %err, "mail refused; giving up");
-                        self.store.mark_dead(mail.id, &err).await?;
-                        progress = true;
+                let me = self.clone();
+                batch.spawn(async move {
+                    let limit = Duration::from_secs(me.config.delivery_timeout_secs.max(1));
+                    let outcome = match tokio::time::timeout(limit, me.deliver(&mail)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(DeliveryError::Transient(format!("no answer from the relay within {} s", limit.as_secs()))),
+                    };
+                    (mail, outcome)
+                });
+                while batch.len() >= concurrency {
+                    if let Some(done) = batch.join_next().await {
+                        let (mail, outcome) = done?;
+                        (delivered, progress) = self.record(&mail, outcome, delivered, progress).await?;
                     }
                 }
             }
+            while let Some(done) = batch.join_next().await {
+                let (mail, outcome) = done?;
+                (delivered, progress) = self.record(&mail, outcome, delivered, progress).await?;
+            }
             if !progress {
                 return Ok(delivered);
+            }
+        }
+    }
+
+    /// Records how a delivery ended: (delivered so far, whether the pass progressed).
+    async fn record(&self, mail: &Mail, outcome: Result<(), DeliveryError>, delivered: usize, progress: bool) -> anyhow::Result<(usize, bool)> {
+        match outcome {
+            Ok(()) => {
+                self.store.mark_sent(mail.id, self.clock.now()).await?;
+                tracing::info!(mail = mail.id, reference = %mail.reference, kind = %mail.kind, "mail delivered");
+                Ok((delivered + 1, true))
+            }
+            Err(DeliveryError::Transient(err)) => {
+                let next = self.clock.now_ms() + self.backoff_ms(mail.attempts);
+                tracing::warn!(mail = mail.id, reference = %mail.reference, error = %err, "mail delivery failed; will retry");
+                self.store.mark_failed(mail.id, next, &err).await?;
+                Ok((delivered, progress))
+            }
+            Err(DeliveryError::Permanent(err)) => {
+                tracing::error!(mail = mail.id, reference = %mail.reference, error = %err, "mail refused; giving up");
+                self.store.mark_dead(mail.id, &err).await?;
+                Ok((delivered, true))
             }
         }
     }

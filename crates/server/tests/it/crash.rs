@@ -70,7 +70,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {:?}\ntrust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n\
-             [limits]\nper_client = 1000000\nper_username = 1000000\nper_username_total = 1000000\nreset_mails_per_day = 1000000\n[outbox]\npoll_ms = 50\nclaim_lease_secs = 2\n\
+             [limits]\nper_client = 1000000\nper_username = 1000000\nper_username_total = 1000000\nreset_mails_per_day = 1000000\n[outbox]\npoll_ms = 50\nclaim_lease_secs = 2\ndelivery_timeout_secs = 1\n\
              [revocation]\nocsp = false\nfetch_crls = false\n",
             data,
             fixture("trust.pem"),

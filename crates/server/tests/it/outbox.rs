@@ -75,4 +75,49 @@ async fn file_outbox_is_the_embedded_default() {
     let raw = std::fs::read_to_string(reset).unwrap();
     assert!(raw.contains("To: ketoan@congty.vn"));
     assert!(raw.contains("Message-ID: <"));
+    // It holds the password in clear: this user only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for p in &emls {
+            assert_eq!(std::fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600, "{}", p.display());
+        }
+    }
+}
+
+/// A relay that accepts connections and then says nothing, ever (a hung MTA, a
+/// firewall that drops after the handshake): each delivery is cut off after its time
+/// limit and retried, several at once, instead of holding the one delivery loop for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut conns = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            conns.push(c); // kept open, never written to
+        }
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(&data.path().join("server"), Some(port));
+    config.outbox.delivery_timeout_secs = 1;
+    config.outbox.claim_lease_secs = 3;
+    config.outbox.base_backoff_ms = 50;
+    config.outbox.max_backoff_ms = 100;
+    let srv = TestServer::start_config(config, data, None).await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), "ketoan01").await.0, 200);
+    // Both mails (the password and the notice) are tried again and again, each attempt
+    // ended by the time limit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mails = srv.store.list_mail(10).await.unwrap();
+        if mails.len() == 2 && mails.iter().all(|m| m.attempts >= 2) {
+            assert!(mails.iter().all(|m| m.status == "pending" && m.last_error.as_deref() == Some("no answer from the relay within 1 s")), "{mails:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the outbox is stuck on the silent relay: {mails:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    held.abort();
 }

@@ -42,7 +42,7 @@ async fn farm(limits: &str) -> Farm {
             format!(
                 "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\npublic_origin = \"{ORIGIN}\"\ndata_dir = {data:?}\ndatabase_url = {db:?}\n\
                  smtp_url = \"smtp://127.0.0.1:{}\"\ntrust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n\
-                 trusted_proxies = [\"127.0.0.1\"]\n[limits]\n{limits}\n[outbox]\npoll_ms = 50\nclaim_lease_secs = 2\n\
+                 trusted_proxies = [\"127.0.0.1\"]\n[limits]\n{limits}\n[outbox]\npoll_ms = 50\nclaim_lease_secs = 2\ndelivery_timeout_secs = 1\n\
                  [revocation]\nocsp = false\nfetch_crls = false\n",
                 smtp.port,
                 fixture("trust.pem"),
