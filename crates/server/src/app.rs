@@ -81,6 +81,7 @@ impl Application {
             wake: wake.clone(),
         };
         let proxies = Arc::new(config.proxies().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?);
+        let challenges = crate::challenge::Challenges::new(outbox_key.clone());
         let state = AppState {
             config: Arc::new(config),
             origin,
@@ -88,6 +89,8 @@ impl Application {
             trust: Arc::new(trust),
             revocation,
             proxies,
+            challenges,
+            memory_limits: Default::default(),
             hasher,
             clock,
             outbox_key,

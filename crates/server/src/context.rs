@@ -45,6 +45,10 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub proxies: Arc<crate::client_addr::ProxyList>,
+    /// Seals and opens the stateless challenges.
+    pub challenges: crate::challenge::Challenges,
+    /// The challenge endpoint's limit windows (in memory: a flood writes nothing).
+    pub memory_limits: Arc<crate::mem_limits::MemoryLimits>,
     /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
     pub captcha_tap: Option<crate::portal::CaptchaTap>,
 }
@@ -226,12 +230,28 @@ impl AppState {
         ctx.err(code)
     }
 
-    /// Counts a hit on `key`; past `max` in the window, answers `RATE_LIMITED`.
+    /// Counts a hit on `key`; past `max` in the window, answers `RATE_LIMITED`. The
+    /// challenge endpoint counts in memory and writes only the first refusal of a window
+    /// to the audit (a flood of refusals writes one line, which says so); every other
+    /// event counts in the database, shared by every server.
     pub(crate) async fn limit(&self, ctx: &Ctx, key: &str, max: u32, window: i64, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
         let now = self.clock.now();
-        let (count, start) = self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?;
+        let in_memory = event == AuditEvent::Challenge;
+        let (count, start) = if in_memory {
+            self.memory_limits.hit(key, window, now)
+        } else {
+            self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?
+        };
         if count > i64::from(max) {
-            let mut err = self.refuse(ctx, event, username, ErrorCode::RateLimited).await;
+            let mut err = if !in_memory {
+                self.refuse(ctx, event, username, ErrorCode::RateLimited).await
+            } else if count == i64::from(max) + 1 {
+                let detail = format!("{key}: further refusals in this window (until {}) are not written", crate::clock::rfc3339(start + window));
+                self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, detail).await
+            } else {
+                tracing::debug!(reference = %ctx.reference, key, "challenge refused by its limit (not audited again)");
+                ctx.err(ErrorCode::RateLimited)
+            };
             err.retry_after = Some((start + window - now).max(1) as u64);
             return Err(err);
         }

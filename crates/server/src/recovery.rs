@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::domain::normalize_username;
 use bhxh_protocol::vnid::msts;
@@ -108,7 +108,8 @@ fn fail_closed(s: &AppState, mut err: ApiError) -> ApiError {
 }
 
 /// Issues a challenge. It does not look the username up at all, so the answer for an
-/// unknown username is the same in status, shape and work.
+/// unknown username is the same in status, shape and work; and it writes nothing: the
+/// id is the sealed challenge ([`crate::challenge`]), the limits are counted in memory.
 async fn challenge(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -129,12 +130,9 @@ async fn challenge(
     }
     let now = s.clock.now();
     let mut nonce = [0u8; 32];
-    let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    rand::rngs::OsRng.fill_bytes(&mut id);
-    let audit = s.audit_entry(&ctx, EVENT, name, Ok(()));
-    let c = Challenge {
-        id: URL_SAFE_NO_PAD.encode(id),
+    let mut c = Challenge {
+        id: String::new(),
         username,
         purpose: req.purpose,
         nonce: STANDARD.encode(nonce),
@@ -143,7 +141,7 @@ async fn challenge(
         expires_at: now + s.config.challenge_ttl_secs,
         used_at: None,
     };
-    s.store.insert_challenge(&c, &audit).await.map_err(|e| ctx.internal(e))?;
+    c.id = s.challenges.seal(&c).map_err(|e| ctx.internal(e))?;
     Ok(Json(ChallengeResponse {
         challenge_id: c.id,
         nonce: c.nonce,
@@ -160,12 +158,12 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     s.limit_client(&ctx, EVENT, Some(&claimed)).await?;
     let now = s.clock.now();
 
-    // 1. The challenge: exists, unused, unexpired, for this username and purpose.
-    let ch = match s.store.challenge(&req.challenge_id).await.map_err(|e| ctx.internal(e))? {
-        Some(c) => c,
-        None => return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await),
+    // 1. The challenge: sealed by this deployment, unused, unexpired, for this username
+    //    and purpose.
+    let Some(ch) = s.challenges.open(&req.challenge_id) else {
+        return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await);
     };
-    if ch.used_at.is_some() {
+    if s.store.challenge_used(&ch.id).await.map_err(|e| ctx.internal(e))? {
         return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
     }
     // An account takes a bounded number of failed proofs per window (a success clears
@@ -185,7 +183,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     let fail = |code: ErrorCode, fingerprint: Option<String>, detail: Option<String>| {
         let s = s.clone();
         let ctx = ctx.clone();
-        let ch_id = ch.id.clone();
+        let ch = ch.clone();
         let claimed = claimed.clone();
         let failed_key = failed_key.clone().filter(|_| !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch));
         async move {
@@ -197,7 +195,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                     return ctx.internal(e);
                 }
             }
-            match s.store.fail_challenge(&ch_id, code, s.clock.now(), &entry).await {
+            match s.store.fail_challenge(&ch, code, s.clock.now(), &entry).await {
                 Ok(_) => fail_closed(&s, ctx.err(code)),
                 Err(e) => ctx.internal(e),
             }
@@ -269,7 +267,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         checked.revocation
     ));
     let Some(account) = account else {
-        let won = s.store.complete_lookup(&ch.id, now, &entry).await.map_err(|e| ctx.internal(e))?;
+        let won = s.store.complete_lookup(&ch, now, &entry).await.map_err(|e| ctx.internal(e))?;
         if !won {
             return Err(ctx.err(ErrorCode::ChallengeUsed));
         }
@@ -295,7 +293,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     let won = s
         .store
         .complete_reset(ResetWrite {
-            challenge_id: &ch.id,
+            challenge: &ch,
             account_id: account.id,
             temp_hash: &temp_hash,
             temp_expires_at: expires,

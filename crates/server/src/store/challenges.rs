@@ -1,5 +1,7 @@
-//! Challenges and the resets they lead to: a challenge is used up by its first attempt
-//! (`UPDATE … WHERE used_at IS NULL`) in the transaction that writes what it led to.
+//! Challenges and the resets they lead to. A challenge is stateless until it is used
+//! ([`crate::challenge`]); its first attempt writes its row (`INSERT … ON CONFLICT DO
+//! NOTHING`: of two attempts exactly one inserts) in the transaction that writes what
+//! it led to.
 
 use bhxh_protocol::{ErrorCode, Purpose, Username};
 use sqlx::any::AnyRow;
@@ -55,7 +57,7 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for Challenge {
 /// What a successful reset writes, all in one transaction.
 #[derive(Debug)]
 pub struct ResetWrite<'a> {
-    pub challenge_id: &'a str,
+    pub challenge: &'a Challenge,
     pub account_id: i64,
     pub temp_hash: &'a str,
     pub temp_expires_at: i64,
@@ -66,53 +68,26 @@ pub struct ResetWrite<'a> {
 }
 
 impl Store {
-    /// Stores a fresh challenge with its audit line.
-    pub async fn insert_challenge(&self, c: &Challenge, audit: &AuditEntry) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&c.id)
-        .bind(c.signed_username())
-        .bind(c.purpose.as_str())
-        .bind(&c.nonce)
-        .bind(&c.origin)
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The challenge with this id.
-    pub async fn challenge(&self, id: &str) -> anyhow::Result<Option<Challenge>> {
-        Ok(sqlx::query_as("SELECT * FROM challenges WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+    /// Whether this challenge (by its key, [`Challenge::id`]) was used already.
+    pub async fn challenge_used(&self, id: &str) -> anyhow::Result<bool> {
+        let row: Option<i64> = sqlx::query_scalar("SELECT used_at FROM challenges WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        Ok(row.is_some())
     }
 
     /// Uses up a challenge whose attempt failed with `code`, with the audit line, in one
     /// transaction. Returns false when it was already used.
-    pub async fn fail_challenge(&self, id: &str, code: ErrorCode, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
-        self.use_challenge(id, code.as_str(), now, audit).await
+    pub async fn fail_challenge(&self, ch: &Challenge, code: ErrorCode, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        self.use_challenge(ch, code.as_str(), now, audit).await
     }
 
     /// Consumes a username-lookup challenge with its audit line. False when lost.
-    pub async fn complete_lookup(&self, challenge_id: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
-        self.use_challenge(challenge_id, "ok", now, audit).await
+    pub async fn complete_lookup(&self, ch: &Challenge, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+        self.use_challenge(ch, "ok", now, audit).await
     }
 
-    async fn use_challenge(&self, id: &str, outcome: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+    async fn use_challenge(&self, ch: &Challenge, outcome: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.write.begin().await?;
-        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = $2 WHERE id = $3 AND used_at IS NULL")
-            .bind(now)
-            .bind(outcome)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let won = consume(&mut tx, ch, outcome, now).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(won)
@@ -123,13 +98,7 @@ impl Store {
     /// nothing) when another request consumed the challenge first.
     pub async fn complete_reset(&self, w: ResetWrite<'_>) -> anyhow::Result<bool> {
         let mut tx = self.write.begin().await?;
-        let won = sqlx::query("UPDATE challenges SET used_at = $1, outcome = 'ok' WHERE id = $2 AND used_at IS NULL")
-            .bind(w.now)
-            .bind(w.challenge_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let won = consume(&mut tx, w.challenge, "ok", w.now).await?;
         if !won {
             tx.rollback().await?;
             return Ok(false);
@@ -165,4 +134,25 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Writes the row that uses `ch` up; false when another attempt wrote it first.
+async fn consume(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ch: &Challenge, outcome: &str, now: i64) -> anyhow::Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at, used_at, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&ch.id)
+    .bind(ch.signed_username())
+    .bind(ch.purpose.as_str())
+    .bind(&ch.nonce)
+    .bind(&ch.origin)
+    .bind(ch.created_at)
+    .bind(ch.expires_at)
+    .bind(now)
+    .bind(outcome)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }

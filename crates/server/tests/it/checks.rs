@@ -355,10 +355,13 @@ async fn rate_limits_answer_429_with_retry_after_and_never_lock() {
     assert_eq!(body["retry_after"], retry);
     // Other usernames are not affected.
     srv.challenge("ketoan02", Purpose::PasswordRecovery).await;
-    // Support clears it…
-    bhxh_server::admin::account_unlock(&srv.store, &srv.clock, USER).await.unwrap();
-    srv.challenge(USER, Purpose::PasswordRecovery).await;
-    // …and time does too: there is no hard lock.
+    // A flood of refusals writes one audit line, which says so.
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("further refusals in this window"), "{lines:?}");
+    let again = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()})).await;
+    assert_eq!(again.0, 429);
+    assert!(srv.store.audit_by_reference(again.1["reference"].as_str().unwrap()).await.unwrap().is_empty(), "not written again");
+    // Time clears it (challenge windows are kept in memory: there is no hard lock).
     for _ in 0..5 {
         let _ = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()})).await;
     }
