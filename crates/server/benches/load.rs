@@ -198,6 +198,38 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         memory(child.id())
     );
 
+    // The same resets while 16 clients flood the challenge endpoint.
+    let (b, t, o) = (base.clone(), token.clone(), Arc::new(AtomicUsize::new(0)));
+    let ok = o.clone();
+    let b2 = base.clone();
+    let (run, flood) = tokio::join!(
+        drive(&http, 8, 10.0, move |http, i| {
+            let (base, token, ok) = (b.clone(), t.clone(), o.clone());
+            async move {
+                if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await == 200 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }),
+        drive(&http, 16, 10.0, move |http, i| {
+            let base = b2.clone();
+            async move {
+                let _ = http
+                    .post(format!("{base}/v1/recovery/challenge"))
+                    .json(&serde_json::json!({"username": format!("flood{:05}", i % 50_000), "purpose": "bhxh-password-recovery/v1"}))
+                    .send()
+                    .await;
+            }
+        })
+    );
+    println!(
+        "resets during a challenge flood ({:.0} challenges/s): {:.1}/s, {:.1} % succeeded {run}; server {}",
+        flood.rate(),
+        run.rate(),
+        100.0 * ok.load(Ordering::Relaxed) as f64 / run.lat.len().max(1) as f64,
+        memory(child.id())
+    );
+
     // The same resets while an unauthenticated login flood arrives at 10× the argon2
     // limit (open loop: a login costs two hashes), for 10 s.
     let flood_rate = 10.0 * argon2_limit / 2.0;
