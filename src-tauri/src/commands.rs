@@ -62,6 +62,43 @@ fn token(state: &AppState) -> Res<Arc<dyn Token>> {
     open().map_err(|e| IpcError::from_client(&e, s.lang))
 }
 
+/// Whether the settings may name `wanted` as the PKCS#11 module.
+fn module_allowed(state: &AppState, wanted: Option<&str>) -> bool {
+    let Some(wanted) = wanted else { return true };
+    if settings(state).pkcs11_module.as_deref() == Some(wanted) {
+        return true;
+    }
+    let wanted = PathBuf::from(wanted);
+    let picked = state.picked_module.lock().map(|p| p.as_ref() == Some(&wanted)).unwrap_or(false);
+    picked || bhxh_token::module::discover().contains(&wanted)
+}
+
+/// The PKCS#11 modules found on this computer (the known CA middlewares).
+#[tauri::command]
+pub async fn modules_list() -> Vec<String> {
+    tauri::async_runtime::spawn_blocking(|| bhxh_token::module::discover().iter().map(|p| p.display().to_string()).collect())
+        .await
+        .unwrap_or_default()
+}
+
+/// The native file dialog: the module the user picks becomes choosable in the settings
+/// (`None` when they cancel). The path comes from the dialog, never from the web view.
+#[tauri::command]
+pub async fn module_pick<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let lang = lang(&state);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let title = if lang == Lang::En { "Token driver library (PKCS#11)" } else { "Thư viện điều khiển token (PKCS#11)" };
+    app.dialog().file().set_title(title).add_filter("PKCS#11", &["dll", "so", "dylib"]).pick_file(move |p| {
+        let _ = tx.send(p);
+    });
+    let picked = rx.await.ok().flatten().and_then(|p| p.into_path().ok());
+    if let (Some(p), Ok(mut slot)) = (&picked, state.picked_module.lock()) {
+        *slot = Some(p.clone());
+    }
+    Ok(picked.map(|p| p.display().to_string()))
+}
+
 #[tauri::command]
 pub fn settings_get(state: State<'_, AppState>) -> Settings {
     settings(&state)
@@ -71,6 +108,11 @@ pub fn settings_get(state: State<'_, AppState>) -> Settings {
 pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Res<Settings> {
     // Refuse an address the client would refuse, before it is saved.
     ApiClient::new(&settings.server_url, settings.lang).map_err(|e| IpcError::from_client(&e, settings.lang))?;
+    // The web view cannot name a library for the shell to load: only "automatic", the
+    // saved one, a discovered one, or the one picked in the native dialog.
+    if !module_allowed(&state, settings.pkcs11_module.as_deref()) {
+        return Err(IpcError::code(ErrorCode::ModuleNotChosen, settings.lang));
+    }
     settings.save(&state.config_dir).map_err(|_| IpcError::code(ErrorCode::Internal, settings.lang))?;
     if let Ok(mut s) = state.settings.lock() {
         *s = settings.clone();

@@ -26,6 +26,9 @@ pub struct AppState {
     pub session: Mutex<Option<StoredSession>>,
     /// Sends a flow's progress to the window (`progress` events).
     pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    /// The PKCS#11 module the user last picked in the native file dialog: with the
+    /// discovered ones, the only paths the settings may name.
+    pub picked_module: Mutex<Option<PathBuf>>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 
@@ -43,6 +46,7 @@ impl AppState {
             config_dir,
             session: Mutex::new(None),
             progress,
+            picked_module: Mutex::new(None),
             watcher: Mutex::new(None),
         }
     }
@@ -76,6 +80,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::settings_get,
             commands::settings_set,
+            commands::modules_list,
+            commands::module_pick,
             commands::tokens_list,
             commands::certificate_check,
             commands::recover,
@@ -93,7 +99,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 
 /// Runs the app.
 pub fn run() {
-    let result = run_app(tauri::Builder::default()).run(tauri::generate_context!());
+    let result = run_app(tauri::Builder::default().plugin(tauri_plugin_dialog::init())).run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("bhxh-desktop: {e}");
         std::process::exit(1);

@@ -97,6 +97,17 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let saved: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
     assert_eq!(saved["lang"], "en");
     call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}})).unwrap();
+    // The web view cannot name a library for the shell to load: any other file is
+    // refused, a discovered module is accepted.
+    let refused = call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": "/usr/lib/x86_64-linux-gnu/libc.so.6", "lang": "vi"}})).unwrap_err();
+    assert_eq!(refused["code"], "MODULE_NOT_CHOSEN");
+    let saved: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
+    assert!(saved["pkcs11_module"].is_null(), "nothing saved: {saved}");
+    let found = call(&w, "modules_list", json!({})).unwrap();
+    for m in found.as_array().unwrap() {
+        call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": m, "lang": "vi"}})).unwrap();
+    }
+    call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}})).unwrap();
 
     // Tokens, as the token panel sees them.
     let tokens = call(&w, "tokens_list", json!({})).unwrap();

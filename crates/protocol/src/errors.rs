@@ -418,6 +418,13 @@ catalogue! {
         hint_en: "This is temporary; your password, token and account are not affected. Try again in a few seconds.";
 
     // --- the client's own side: token, reader, network (never sent by the server) ---
+    /// The app's settings name a PKCS#11 module that was neither found by discovery nor
+    /// picked in the native file dialog (the web view cannot name a library to load).
+    ModuleNotChosen = "MODULE_NOT_CHOSEN", 0,
+        vi: "Chỉ dùng được thư viện token tìm thấy trên máy hoặc chọn bằng nút “Chọn tệp…”.",
+        en: "Use a token library found on this computer, or choose one with “Choose file…”.",
+        hint_vi: "Mở Cài đặt, chọn thư viện trong danh sách hoặc bấm “Chọn tệp…” để chọn tệp .dll của nhà cung cấp chữ ký số.",
+        hint_en: "Open Settings, pick a library from the list, or press “Choose file…” to pick your signature provider's .dll.";
     /// The PIN was wrong; more tries remain.
     PinIncorrect = "PIN_INCORRECT", 0,
         vi: "Mã PIN không đúng.",

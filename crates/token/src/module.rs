@@ -64,6 +64,45 @@ pub fn find_module(explicit: Option<&Path>, configured: Option<&Path>) -> Result
     search(&known_dirs(), known_names())
 }
 
+/// Every known module installed on this computer (the Vietnamese CAs' middlewares in
+/// their usual folders), in the order of [`known_names`]: what a user may choose from.
+pub fn discover() -> Vec<PathBuf> {
+    discover_in(&known_dirs(), known_names())
+}
+
+/// Every file in `dirs` matching one of `names` (`*` wildcards), each once.
+pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for name in names {
+        for dir in dirs {
+            let mut hits: Vec<PathBuf> = match name.split_once('*') {
+                Some((prefix, suffix)) => std::fs::read_dir(dir)
+                    .map(|entries| {
+                        entries
+                            .filter_map(|e| e.ok())
+                            .map(|e| e.path())
+                            .filter(|p| {
+                                p.is_file()
+                                    && p.file_name().and_then(|f| f.to_str()).is_some_and(|f| {
+                                        f.starts_with(prefix) && f.ends_with(suffix) && f.len() >= name.len() - 1
+                                    })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                None => Some(dir.join(name)).filter(|p| p.is_file()).into_iter().collect(),
+            };
+            hits.sort();
+            for h in hits {
+                if !out.contains(&h) {
+                    out.push(h);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Searches `dirs` for `names` (with `*` wildcards), in the order of `names`.
 pub fn search(dirs: &[PathBuf], names: &[&str]) -> Result<PathBuf, TokenError> {
     let mut searched = Vec::new();
@@ -97,6 +136,19 @@ pub fn search(dirs: &[PathBuf], names: &[&str]) -> Result<PathBuf, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_lists_every_installed_module_once() {
+        let dir = std::env::temp_dir().join(format!("bhxh-module-discover-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["vnptca_p11_v6.dll", "vnptca_p11_v7.dll", "eps2003csp11.dll", "unrelated.dll"] {
+            std::fs::write(dir.join(f), b"").unwrap();
+        }
+        let names = ["vnptca_p11_v*.dll", "eps2003csp11.dll", "BkavCA.dll"];
+        let found = discover_in(&[dir.clone(), dir.clone()], &names);
+        assert_eq!(found, vec![dir.join("vnptca_p11_v6.dll"), dir.join("vnptca_p11_v7.dll"), dir.join("eps2003csp11.dll")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn search_reports_what_it_looked_at_and_matches_versions() {
