@@ -165,20 +165,7 @@ async fn responder_and_crl_down_fails_closed_with_retry_after() {
     let crls = root_crl_only().await;
     let srv = ocsp_server(&dead, &crls, |_| {}).await;
     let ch = srv.challenge(USER, bhxh_protocol::Purpose::PasswordRecovery).await;
-    let token = SoftToken::load("rsa-valid");
-    let data = bhxh_protocol::to_be_signed(bhxh_protocol::Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce);
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let resp = srv
-        .http
-        .post(format!("{}/v1/recovery/complete", srv.base))
-        .json(&serde_json::json!({
-            "challenge_id": ch.challenge_id, "username": USER, "purpose": "bhxh-password-recovery/v1",
-            "certificate": b64.encode(&token.cert_der), "algorithm": token.alg, "signature": b64.encode(token.sign(&data)),
-        }))
-        .send()
-        .await
-        .unwrap();
+    let resp = srv.complete_response(&SoftToken::load("rsa-valid"), USER, &ch).await;
     assert_eq!(resp.status().as_u16(), 503);
     assert_eq!(resp.headers()["retry-after"], "60");
     let body: serde_json::Value = resp.json().await.unwrap();

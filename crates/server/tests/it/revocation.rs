@@ -50,13 +50,7 @@ async fn an_unreachable_distribution_point_fails_closed_with_retry_after() {
     let mirrors = ["ica.crl", "root.crl"].iter().map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{dead}/{n}"))).collect();
     let srv = fetching_server(mirrors).await;
     let ch = srv.challenge(USER, bhxh_protocol::Purpose::PasswordRecovery).await;
-    let resp = srv
-        .http
-        .post(format!("{}/v1/recovery/complete", srv.base))
-        .json(&complete_body(&SoftToken::load("rsa-valid"), &ch))
-        .send()
-        .await
-        .unwrap();
+    let resp = srv.complete_response(&SoftToken::load("rsa-valid"), USER, &ch).await;
     assert_eq!(resp.status().as_u16(), 503);
     assert_eq!(resp.headers()["retry-after"], "60");
     let body: serde_json::Value = resp.json().await.unwrap();
@@ -104,16 +98,6 @@ async fn a_stale_cached_crl_that_cannot_be_refreshed_fails_closed() {
     srv.clock.shift(31 * 86_400);
     let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     assert_eq!((status, code(&body)), (503, "CERT_REVOCATION_UNKNOWN"), "{body}");
-}
-
-fn complete_body(token: &SoftToken, ch: &bhxh_protocol::wire::ChallengeResponse) -> serde_json::Value {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let data = bhxh_protocol::to_be_signed(bhxh_protocol::Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce);
-    serde_json::json!({
-        "challenge_id": ch.challenge_id, "username": USER, "purpose": "bhxh-password-recovery/v1",
-        "certificate": b64.encode(&token.cert_der), "algorithm": token.alg, "signature": b64.encode(token.sign(&data)),
-    })
 }
 
 #[tokio::test]

@@ -210,6 +210,21 @@ impl TestServer {
         self.post("/v1/recovery/complete", body).await
     }
 
+    /// The raw answer of a password recovery's complete, signed like a token (for its
+    /// headers).
+    pub async fn complete_response(&self, token: &SoftToken, username: &str, ch: &ChallengeResponse) -> reqwest::Response {
+        let data = to_be_signed(Purpose::PasswordRecovery, &ch.origin, username, &ch.nonce);
+        self.http
+            .post(format!("{}/v1/recovery/complete", self.base))
+            .json(&json!({
+                "challenge_id": ch.challenge_id, "username": username, "purpose": Purpose::PasswordRecovery.as_str(),
+                "certificate": STANDARD.encode(&token.cert_der), "algorithm": token.alg, "signature": STANDARD.encode(token.sign(&data)),
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Challenge → sign → complete for a password recovery.
     pub async fn recover(&self, token: &SoftToken, username: &str) -> (u16, Value) {
         let ch = self.challenge(username, Purpose::PasswordRecovery).await;
