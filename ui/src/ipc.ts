@@ -149,7 +149,13 @@ export function toIpcError(e: unknown): IpcError {
 
 export const api = {
   settingsGet: () => invoke<Settings>("settings_get"),
+  // Refused with MODULE_NOT_CHOSEN unless `pkcs11_module` is null (automatic), the saved
+  // module, one of `modulesList`, or the one last picked with `modulePick`.
   settingsSet: (settings: Settings) => invoke<Settings>("settings_set", { settings }),
+  // The PKCS#11 modules (token middleware libraries) found on this computer.
+  modulesList: () => invoke<string[]>("modules_list"),
+  // The native file dialog: the path the user picked there, or null if they cancelled.
+  modulePick: () => invoke<string | null>("module_pick"),
   tokens: () => invoke<TokenView[]>("tokens_list"),
   // The server's verdict on the chosen certificate, asked before the PIN (no PIN, no signature).
   certificateCheck: (slotId: number, certId: string) => invoke<CertificateCheckView>("certificate_check", { slotId, certId }),

@@ -73,6 +73,11 @@ function scenarioTokens(scenario: string): TokenView[] {
 
 const REFERENCE = "RC-7F3K-9Q2M";
 
+// The PKCS#11 modules the FAKE shell "finds" on this computer, and the one its native file
+// dialog "picks" (?scenario=pick-cancel: the user cancels the dialog).
+const FOUND_MODULES = ["C:\\Windows\\System32\\vnpt-ca_csp11.dll", "C:\\Windows\\System32\\eps2003csp11.dll"];
+const PICKED_MODULE = "C:\\Program Files\\BkavCA\\BkavCA.dll";
+
 // The portal path: the account registered with this email (any valid MST will do).
 const REGISTERED_EMAIL = "ketoan@congty.vn";
 const CAPTCHA_SECONDS = 120;
@@ -118,6 +123,7 @@ export function install(): void {
   let tokens = scenarioTokens(scenario);
   let session: { username: string; must_change_password: boolean } | null = null;
   let pinTries = 0;
+  let pickedModule: string | null = null;
   let captchaCount = 0;
   const captchas = new Map<string, { code: string; expires: number; used: boolean }>();
 
@@ -164,9 +170,22 @@ export function install(): void {
       switch (cmd) {
         case "settings_get":
           return settings;
-        case "settings_set":
+        case "settings_set": {
+          // As the shell: the web view cannot name a library to load, only choose one.
+          const wanted = (args.settings as Settings).pkcs11_module;
+          if (wanted !== null && wanted !== settings.pkcs11_module && wanted !== pickedModule && !FOUND_MODULES.includes(wanted)) {
+            throw error("MODULE_NOT_CHOSEN", null);
+          }
           settings = args.settings as Settings;
           return settings;
+        }
+        case "modules_list":
+          return FOUND_MODULES;
+        case "module_pick":
+          await new Promise((r) => setTimeout(r, 40));
+          if (scenario === "pick-cancel") return null;
+          pickedModule = PICKED_MODULE;
+          return pickedModule;
         case "tokens_list":
           return tokens;
         case "certificate_check": {

@@ -42,9 +42,9 @@ export function valueOf(form: HTMLFormElement, name: string): string {
   return el instanceof HTMLInputElement || el instanceof HTMLSelectElement ? el.value : "";
 }
 
-/** The value of the input an event came from. */
+/** The value of the input or select an event came from. */
 export function targetValue(e: Event): string {
-  return e.target instanceof HTMLInputElement ? e.target.value : "";
+  return e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement ? e.target.value : "";
 }
 
 export function targetChecked(e: Event): boolean {

@@ -149,7 +149,10 @@ export const vi = {
   // settings
   settings_title: "Cài đặt",
   server_url: "Địa chỉ máy chủ",
-  module_path: "Đường dẫn thư viện PKCS#11 (để trống: tự tìm)",
+  module_path: "Thư viện điều khiển token (PKCS#11)",
+  module_auto: "Tự động tìm (khuyên dùng)",
+  module_pick: "Chọn tệp…",
+  module_hint: "Thư viện điều khiển token do nhà cung cấp chữ ký số cài đặt (VNPT-CA, Viettel-CA, BKAV-CA, FPT-CA…).",
   language: "Ngôn ngữ",
   save: "Lưu",
   saved: "Đã lưu.",

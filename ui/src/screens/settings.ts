@@ -1,34 +1,80 @@
-// Settings: the server address, the PKCS#11 module path, the language. Saved through
-// the shell; the app keeps the saved settings and switches to their language.
+// Settings: the server address, the PKCS#11 module, the language. Saved through the
+// shell; the app keeps the saved settings and switches to their language.
+//
+// The module is chosen, never typed: the web view must not be able to make the shell
+// load a library it names. The list holds "automatic", the modules the shell found on
+// this computer, the saved one, and the one last picked in the shell's native file
+// dialog; the shell refuses anything else (MODULE_NOT_CHOSEN).
 
 import { html, nothing } from "lit-html";
 import { api, type IpcError, type Settings } from "../ipc";
 import { t } from "../i18n";
 import { call, saveSettings, screen, type Screen } from "../runtime";
-import { errorBox, onSubmit, valueOf } from "../views";
+import { errorBox, onSubmit, targetValue, valueOf } from "../views";
 
 export type Args = Record<never, never>;
 
 interface Model {
   serverUrl: string;
+  /** The module selected in the list; "" is automatic. */
   module: string;
+  /** The saved module, choosable even when the shell no longer finds it. */
+  saved: string | null;
+  /** The modules found on this computer: none while they load, or if that failed. */
+  found: readonly string[];
+  /** The path last picked in the native dialog (the only picked one the shell accepts). */
+  picked: string | null;
+  /** The native dialog is open. */
+  picking: boolean;
   status: "saved" | IpcError | null;
 }
 
 type Msg =
+  | { type: "found"; modules: readonly string[] }
+  | { type: "chose"; module: string }
+  | { type: "pick" }
+  | { type: "picked"; path: string | null }
+  | { type: "pickFailed"; error: IpcError }
   | { type: "save"; settings: Settings }
   | { type: "saved"; settings: Settings }
   | { type: "failed"; error: IpcError };
 
+/** The values of the module list, in order: "" (automatic), the modules found, the saved
+ * one, the picked one; each once. */
+export function moduleOptions(m: Pick<Model, "found" | "saved" | "picked">): string[] {
+  const paths = [...m.found, m.saved, m.picked].filter((p): p is string => !!p);
+  return ["", ...new Set(paths)];
+}
+
 export const settings: Screen<Model, Msg, Args> = screen({
-  init: (_, shared) => [{ serverUrl: shared.settings.server_url, module: shared.settings.pkcs11_module ?? "", status: null }, []],
+  init: (_, shared) => {
+    const saved = shared.settings.pkcs11_module || null;
+    const model: Model = { serverUrl: shared.settings.server_url, module: saved ?? "", saved, found: [], picked: null, picking: false, status: null };
+    // A list that cannot be read leaves "automatic" and the saved module: saving still works.
+    return [model, [call(() => api.modulesList(), (modules) => ({ type: "found", modules }), () => ({ type: "found", modules: [] }))]];
+  },
 
   update(m, msg) {
     switch (msg.type) {
+      case "found":
+        return [{ ...m, found: msg.modules }, []];
+      case "chose":
+        return [{ ...m, module: msg.module, status: null }, []];
+      case "pick":
+        if (m.picking) return [m, []];
+        return [{ ...m, picking: true }, [call(() => api.modulePick(), (path) => ({ type: "picked", path }), (error) => ({ type: "pickFailed", error }))]];
+      case "picked":
+        // Cancelled: nothing changes.
+        if (msg.path === null) return [{ ...m, picking: false }, []];
+        return [{ ...m, picking: false, picked: msg.path, module: msg.path, status: null }, []];
+      case "pickFailed":
+        return [{ ...m, picking: false, status: msg.error }, []];
       case "save":
         return [m, [call(() => api.settingsSet(msg.settings), (settings) => ({ type: "saved", settings }), (error) => ({ type: "failed", error }))]];
-      case "saved":
-        return [{ serverUrl: msg.settings.server_url, module: msg.settings.pkcs11_module ?? "", status: "saved" }, [saveSettings(msg.settings)]];
+      case "saved": {
+        const saved = msg.settings.pkcs11_module || null;
+        return [{ ...m, serverUrl: msg.settings.server_url, module: saved ?? "", saved, status: "saved" }, [saveSettings(msg.settings)]];
+      }
       case "failed":
         return [{ ...m, status: msg.error }, []];
     }
@@ -36,12 +82,21 @@ export const settings: Screen<Model, Msg, Args> = screen({
 
   view: (m, ui) => html`<form class="card" data-testid="settings-form" aria-labelledby="settings-title"
       @submit=${onSubmit((f) => {
-        const module = valueOf(f, "module-path").trim();
+        const module = valueOf(f, "module-path");
         ui.send({ type: "save", settings: { server_url: valueOf(f, "server-url").trim(), pkcs11_module: module || null, lang: valueOf(f, "language") === "en" ? "en" : "vi" } });
       })}>
     <h2 id="settings-title">${t("settings_title")}</h2>
     <div class="field"><label for="server-url">${t("server_url")}</label><input id="server-url" name="server-url" .value=${m.serverUrl} autofocus inputmode="url"></div>
-    <div class="field"><label for="module-path">${t("module_path")}</label><input id="module-path" name="module-path" .value=${m.module}></div>
+    <div class="field">
+      <label for="module-path">${t("module_path")}</label>
+      <div class="module-row">
+        <select id="module-path" name="module-path" aria-describedby="module-hint" title=${m.module || t("module_auto")} @change=${(e: Event) => ui.send({ type: "chose", module: targetValue(e) })}>
+          ${moduleOptions(m).map((path) => html`<option value=${path} .selected=${path === m.module}>${path || t("module_auto")}</option>`)}
+        </select>
+        <button type="button" data-testid="module-pick" ?disabled=${m.picking} @click=${() => ui.send({ type: "pick" })}>${t("module_pick")}</button>
+      </div>
+      <p id="module-hint" class="small">${t("module_hint")}</p>
+    </div>
     <div class="field"><label for="language">${t("language")}</label><select id="language" .value=${ui.shared.settings.lang}><option value="vi">Tiếng Việt</option><option value="en">English</option></select></div>
     <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? errorBox(m.status) : nothing}</div>
     <div class="actions">

@@ -310,6 +310,55 @@ describe("support and settings", () => {
     await shot(page, "settings");
     await page.close();
   });
+
+  it("settings: the token library is chosen from the list or the file dialog, never typed", async () => {
+    const found = ["C:\\Windows\\System32\\vnpt-ca_csp11.dll", "C:\\Windows\\System32\\eps2003csp11.dll"];
+    const picked = "C:\\Program Files\\BkavCA\\BkavCA.dll";
+    const page = await open();
+    await page.getByTestId("nav-settings").click();
+    const select = page.locator("select#module-path");
+    const options = () => select.locator("option").evaluateAll((os) => os.map((o) => o.value));
+    await page.waitForFunction(() => document.querySelectorAll("select#module-path option").length === 3); // the list has loaded
+    assert.deepEqual(await options(), ["", ...found]);
+    assert.equal(await select.inputValue(), "", "automatic until the user chooses");
+    assert.equal(await select.locator("option").first().textContent(), "Tự động tìm (khuyên dùng)");
+    assert.equal(await page.locator("input#module-path").count(), 0, "no text box for a library path");
+    await page.getByText("Thư viện điều khiển token do nhà cung cấp chữ ký số cài đặt (VNPT-CA, Viettel-CA, BKAV-CA, FPT-CA…).").waitFor();
+    await page.getByTestId("module-pick").click();
+    await page.waitForFunction((p) => document.querySelector("select#module-path")?.value === p, picked);
+    assert.deepEqual(await options(), ["", ...found, picked]);
+    await shot(page, "settings-module-picked");
+    await page.getByTestId("settings-save").click();
+    await page.getByText("Đã lưu.").waitFor();
+    assert.equal(await select.inputValue(), picked, "the saved module stays selected");
+
+    // A web view made to name another library is refused by the shell.
+    await select.evaluate((el) => {
+      el.add(new Option("C:\\Users\\Public\\evil.dll", "C:\\Users\\Public\\evil.dll", true, true));
+    });
+    await page.getByTestId("settings-save").click();
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-code"), "MODULE_NOT_CHOSEN");
+    await page.getByText(errors.MODULE_NOT_CHOSEN.vi.message).waitFor();
+    await page.close();
+  });
+
+  it("settings: a cancelled file dialog changes nothing", async () => {
+    const page = await open("scenario=pick-cancel");
+    await page.getByTestId("nav-settings").click();
+    const select = page.locator("select#module-path");
+    await page.waitForFunction(() => document.querySelectorAll("select#module-path option").length === 3);
+    await select.selectOption({ index: 2 });
+    const before = await select.inputValue();
+    await page.getByTestId("module-pick").click();
+    await page.waitForFunction(() => !document.querySelector("[data-testid=module-pick]")?.disabled);
+    assert.equal(await select.inputValue(), before);
+    assert.equal(await select.locator("option").count(), 3);
+    await page.getByTestId("settings-save").click();
+    await page.getByText("Đã lưu.").waitFor();
+    await page.close();
+  });
 });
 
 describe("portal recovery: MST, registered email and captcha, no token", () => {

@@ -10,6 +10,7 @@ import type { Effect, Shared, Ui } from "../../src/runtime";
 import { change } from "../../src/screens/change";
 import { login } from "../../src/screens/login";
 import { portal } from "../../src/screens/portal";
+import { moduleOptions, settings } from "../../src/screens/settings";
 import { wizard } from "../../src/screens/wizard";
 
 const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null };
@@ -279,5 +280,150 @@ describe("the app", () => {
     await new App(root).start();
     expect(root.querySelector("[data-testid=screen-change]")).not.toBeNull();
     expect(root.querySelector("[data-testid=screen-home]")).toBeNull();
+  });
+});
+
+describe("the settings screen", () => {
+  afterEach(() => {
+    clearMocks();
+    document.body.replaceChildren();
+  });
+  type M = ReturnType<typeof settings.init>[0];
+  type SMsg = Parameters<typeof settings.update>[1];
+  const found = ["C:\\Windows\\System32\\vnpt-ca_csp11.dll", "C:\\Windows\\System32\\eps2003csp11.dll"];
+  const savedPath = "D:\\Token\\old-csp11.dll";
+  const withSaved: Shared = { ...shared, settings: { ...shared.settings, pkcs11_module: savedPath } };
+  /** The message a task effect brings back. */
+  const answer = async (effect: Effect<SMsg> | undefined): Promise<SMsg> => {
+    if (effect?.type !== "task") throw new Error("a task");
+    return effect.run();
+  };
+  /** The view of `m` in the page: its module list, and the messages it sends. */
+  const shown = (m: M, on: Shared = shared) => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const sent: SMsg[] = [];
+    render(settings.view(m, { send: (msg) => sent.push(msg), go: () => undefined, shared: on }), root);
+    const select = root.querySelector<HTMLSelectElement>("select#module-path")!;
+    return { root, sent, select, options: [...select.options].map((o) => [o.value, o.textContent]) };
+  };
+
+  it("has no text box for a module path: a list of automatic and the saved module while the list loads", () => {
+    const [m, effects] = settings.init({}, withSaved);
+    expect(kinds(effects)).toEqual(["task"]);
+    expect(moduleOptions(m)).toEqual(["", savedPath]);
+    const view = shown(m, withSaved);
+    expect(view.root.querySelector("input#module-path")).toBeNull();
+    expect(view.options).toEqual([["", "Tự động tìm (khuyên dùng)"], [savedPath, savedPath]]);
+    expect(view.select.value).toBe(savedPath);
+    expect(view.root.querySelector("[data-testid=module-pick]")?.textContent).toBe("Chọn tệp…");
+  });
+
+  it("loads the modules found on this computer into the list when it opens", async () => {
+    const calls: string[] = [];
+    mockIPC(async (cmd) => {
+      calls.push(cmd);
+      return found;
+    });
+    const [m, effects] = settings.init({}, withSaved);
+    const msg = await answer(effects[0]);
+    expect(calls).toEqual(["modules_list"]);
+    expect(msg).toEqual({ type: "found", modules: found });
+    const [loaded, none] = settings.update(m, msg, withSaved);
+    expect(none).toEqual([]);
+    expect(moduleOptions(loaded)).toEqual(["", ...found, savedPath]);
+    expect(loaded.module, "the saved module stays selected").toBe(savedPath);
+    expect(shown(loaded, withSaved).select.value).toBe(savedPath);
+    // A module both found and saved is listed once.
+    const [again] = settings.update(m, { type: "found", modules: [savedPath, ...found] }, withSaved);
+    expect(moduleOptions(again)).toEqual(["", savedPath, ...found]);
+  });
+
+  it("a list that cannot be read leaves automatic and the saved module, and saving works", async () => {
+    mockIPC(async () => {
+      throw { code: "INTERNAL", message: "x", hint: "", reference: null };
+    });
+    const [m, effects] = settings.init({}, withSaved);
+    const msg = await answer(effects[0]);
+    expect(msg).toEqual({ type: "found", modules: [] });
+    const [failed] = settings.update(m, msg, withSaved);
+    expect(failed.status).toBeNull();
+    expect(moduleOptions(failed)).toEqual(["", savedPath]);
+    const view = shown(failed, withSaved);
+    view.root.querySelector<HTMLFormElement>("[data-testid=settings-form]")!.requestSubmit();
+    expect(view.sent).toEqual([{ type: "save", settings: { server_url: "", pkcs11_module: savedPath, lang: "vi" } }]);
+  });
+
+  it("choose file: the path picked in the native dialog is added to the list and selected", async () => {
+    const picked = "C:\\Program Files\\BkavCA\\BkavCA.dll";
+    const calls: string[] = [];
+    mockIPC(async (cmd) => {
+      calls.push(cmd);
+      return picked;
+    });
+    let [m] = settings.init({}, shared);
+    [m] = settings.update(m, { type: "found", modules: found }, shared);
+    const clicked = shown(m);
+    clicked.root.querySelector<HTMLButtonElement>("[data-testid=module-pick]")!.click();
+    expect(clicked.sent).toEqual([{ type: "pick" }]);
+    const [picking, effects] = settings.update(m, { type: "pick" }, shared);
+    expect(kinds(effects)).toEqual(["task"]);
+    expect(shown(picking).root.querySelector<HTMLButtonElement>("[data-testid=module-pick]")!.disabled, "one dialog at a time").toBe(true);
+    expect(settings.update(picking, { type: "pick" }, shared)[1]).toEqual([]);
+    const msg = await answer(effects[0]);
+    expect(calls).toEqual(["module_pick"]);
+    expect(msg).toEqual({ type: "picked", path: picked });
+    const [chosen, none] = settings.update(picking, msg, shared);
+    expect(none).toEqual([]);
+    expect(chosen.module).toBe(picked);
+    expect(moduleOptions(chosen)).toEqual(["", ...found, picked]);
+    const view = shown(chosen);
+    expect(view.select.value).toBe(picked);
+    expect(view.root.querySelector<HTMLButtonElement>("[data-testid=module-pick]")!.disabled).toBe(false);
+    view.root.querySelector<HTMLFormElement>("[data-testid=settings-form]")!.requestSubmit();
+    expect(view.sent).toEqual([{ type: "save", settings: { server_url: "", pkcs11_module: picked, lang: "vi" } }]);
+    // Another pick replaces it: the shell accepts only the last one picked.
+    const [other] = settings.update(chosen, { type: "picked", path: "E:\\other.dll" }, shared);
+    expect(moduleOptions(other)).toEqual(["", ...found, "E:\\other.dll"]);
+  });
+
+  it("a cancelled dialog changes nothing", async () => {
+    mockIPC(async () => null);
+    let [m] = settings.init({}, withSaved);
+    [m] = settings.update(m, { type: "found", modules: found }, withSaved);
+    [m] = settings.update(m, { type: "chose", module: found[1] }, withSaved);
+    const [picking, effects] = settings.update(m, { type: "pick" }, withSaved);
+    const msg = await answer(effects[0]);
+    expect(msg).toEqual({ type: "picked", path: null });
+    const [after, none] = settings.update(picking, msg, withSaved);
+    expect(none).toEqual([]);
+    expect(after).toEqual(m);
+    expect(shown(after, withSaved).select.value).toBe(found[1]);
+  });
+
+  it("a dialog that fails shows the error, and the list stays", () => {
+    let [m] = settings.init({}, shared);
+    [m] = settings.update(m, { type: "found", modules: found }, shared);
+    const [picking] = settings.update(m, { type: "pick" }, shared);
+    const [failed] = settings.update(picking, { type: "pickFailed", error: error("INTERNAL") }, shared);
+    expect(failed.picking).toBe(false);
+    expect(moduleOptions(failed)).toEqual(["", ...found]);
+    expect(shown(failed).root.querySelector<HTMLElement>("[data-testid=error]")?.dataset.code).toBe("INTERNAL");
+  });
+
+  it("selecting in the list is kept; saved settings become the saved module", () => {
+    let [m] = settings.init({}, shared);
+    [m] = settings.update(m, { type: "found", modules: found }, shared);
+    const view = shown(m);
+    view.select.value = found[0];
+    view.select.dispatchEvent(new Event("change"));
+    expect(view.sent).toEqual([{ type: "chose", module: found[0] }]);
+    const saved: Settings = { server_url: "https://x.vn", pkcs11_module: found[0], lang: "vi" };
+    const [done, effects] = settings.update(m, { type: "saved", settings: saved }, shared);
+    expect(kinds(effects)).toEqual(["settings"]);
+    expect([done.module, done.saved, done.status]).toEqual([found[0], found[0], "saved"]);
+    const [auto] = settings.update(done, { type: "saved", settings: { ...saved, pkcs11_module: null } }, shared);
+    expect([auto.module, auto.saved]).toEqual(["", null]);
+    expect(moduleOptions(auto)).toEqual(["", ...found]);
   });
 });
