@@ -99,7 +99,8 @@ pub struct Limits {
     /// a few clients cannot lock a chosen account.
     pub per_username_total: u32,
     /// Failed proofs (a recovery's checks after its challenge) an account takes per
-    /// window; a successful recovery clears the count.
+    /// window (an hour: anyone can spend them, so the window is short); a successful
+    /// recovery clears the count.
     pub failed_proofs_per_account: u32,
     pub failed_proofs_window_secs: i64,
     /// Password mails (token or portal) an account is sent per day.
@@ -253,7 +254,7 @@ impl Default for Limits {
             per_username_window_secs: 15 * 60,
             per_username_total: 100,
             failed_proofs_per_account: 100,
-            failed_proofs_window_secs: 24 * 3600,
+            failed_proofs_window_secs: 3600,
             reset_mails_per_day: 5,
             per_client: 60,
             per_client_window_secs: 60,
