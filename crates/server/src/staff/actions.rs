@@ -130,7 +130,8 @@ pub(super) async fn resend(
         });
         let detail = format!("mail {id} ({}) of {}", m.kind, m.reference);
         let entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), detail);
-        if !s.store.resend_mail(id, copy.as_ref(), now, &entry).await? {
+        let lease_ms = s.config.outbox.claim_lease_secs.max(1) * 1000;
+        if !s.store.resend_mail(id, copy.as_ref(), now, lease_ms, &entry).await? {
             return Ok(Err(ErrorCode::NoMailToResend));
         }
         s.wake.notify_one();

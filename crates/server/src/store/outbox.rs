@@ -174,18 +174,30 @@ impl Store {
     /// Sends a mail again: a pending one is made due now; a delivered or failed one
     /// without a secret is enqueued again as a copy. With the audit line. False when
     /// neither applies (a password mail whose content was wiped).
-    pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+    ///
+    /// A pending mail due within `lease_ms` is left as it is: a worker may hold it right
+    /// now (its claim moved it that far ahead), and making it due again would let a
+    /// second worker send it too; it is tried within the lease anyway.
+    pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, lease_ms: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.write.begin().await?;
         let done = match copy {
             None => {
-                sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3")
-                    .bind(now * 1000)
+                let now_ms = now * 1000;
+                let pending = sqlx::query("SELECT id FROM outbox WHERE id = $1 AND status = $2")
                     .bind(id)
                     .bind(MailStatus::Pending.as_str())
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?
-                    .rows_affected()
-                    == 1
+                    .is_some();
+                if pending {
+                    sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND next_attempt_ms > $3")
+                        .bind(now_ms)
+                        .bind(id)
+                        .bind(now_ms + lease_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                pending
             }
             Some(m) => {
                 insert_mail(&mut tx, m, now).await?;

@@ -121,3 +121,36 @@ async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
     }
     held.abort();
 }
+
+/// Staff press "resend" while a worker is delivering the mail (it holds the claim): the
+/// mail is not made due again, so no second worker sends it at the same time. A mail
+/// waiting out a long backoff is made due at once.
+#[tokio::test]
+async fn a_resend_during_a_delivery_does_not_send_the_mail_twice() {
+    use bhxh_server::store::{AuditEntry, AuditEvent, MailKind, NewMail, Outcome, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/bhxh.db", dir.path().display())).await.unwrap();
+    let now = 1_800_000_000;
+    let audit = || AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::StaffResend, Outcome::Ok, "staff:test".into());
+    let mail = NewMail {
+        message_id: "m1@bhxh-reset".into(),
+        account_id: None,
+        kind: MailKind::NoticeReset,
+        recipient: "ketoan@congty.vn".into(),
+        subject: "s".into(),
+        body: "b".into(),
+        secret: None,
+        reference: "RC-TEST-0001".into(),
+    };
+    assert!(store.resend_mail(0, Some(&mail), now, 60_000, &audit()).await.unwrap(), "enqueued");
+    let id = store.list_mail(1).await.unwrap()[0].id;
+    let now_ms = now * 1000;
+    // A worker takes it for 60 s.
+    assert!(store.claim_mail(id, now_ms, now_ms + 60_000).await.unwrap());
+    assert!(store.resend_mail(id, None, now, 60_000, &audit()).await.unwrap(), "staff are told it is on its way");
+    assert!(store.due_mail(now_ms, 10).await.unwrap().is_empty(), "not due again while a worker holds it");
+    // Waiting out a 5-minute backoff instead: made due now.
+    store.mark_failed(id, now_ms + 300_000, "451 try later").await.unwrap();
+    assert!(store.resend_mail(id, None, now, 60_000, &audit()).await.unwrap());
+    assert_eq!(store.due_mail(now_ms, 10).await.unwrap().len(), 1);
+}
