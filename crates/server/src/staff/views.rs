@@ -121,7 +121,22 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         Some(search(&s, lang, query).await.map_err(|e| desk.internal(e))?)
     };
-    Ok(desk.page(tr(lang, "Tìm kiếm", "Search"), html! { (search_form(lang, query)) @if let Some(r) = results { (r) } }))
+    // Mail the relay refused for good: staff should know before a caller does.
+    let dead = s.store.dead_mail_count(s.clock.now() - 7 * 86_400).await.map_err(|e| desk.internal(e))?;
+    Ok(desk.page(
+        tr(lang, "Tìm kiếm", "Search"),
+        html! {
+            @if dead > 0 {
+                p class="notice bad" role="alert" data-testid="dead-mail-alert" {
+                    (tr(lang, "Cảnh báo: ", "Warning: ")) (dead)
+                    (tr(lang, " thư không gửi được trong 7 ngày qua (máy chủ thư từ chối). Mở tài khoản để xem lỗi và gửi lại.",
+                        " mail(s) could not be delivered in the last 7 days (refused by the mail server). Open the account to see the error and resend."))
+                }
+            }
+            (search_form(lang, query))
+            @if let Some(r) = results { (r) }
+        },
+    ))
 }
 
 async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Markup> {

@@ -140,6 +140,15 @@ impl Store {
         Ok(())
     }
 
+    /// Mails given up on (dead letters) created since `since`.
+    pub async fn dead_mail_count(&self, since: i64) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = $1 AND created_at >= $2")
+            .bind(MailStatus::Failed.as_str())
+            .bind(since)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     /// The newest `limit` mails, newest first.
     pub async fn list_mail(&self, limit: i64) -> anyhow::Result<Vec<Mail>> {
         Ok(sqlx::query_as("SELECT * FROM outbox ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?)

@@ -343,3 +343,66 @@ async fn one_client_guessing_does_not_lock_a_staff_member_out() {
     let mut member = Console::via(&srv, &[("x-forwarded-for", "203.0.113.10")]);
     assert_eq!(member.login(STAFF, STAFF_PASSWORD).await.0, 303);
 }
+
+/// A relay that answers a mail with a 4xx once and then with 5xx: the mail is retried,
+/// then given up on (a dead letter, its secret wiped), and the console says so on its
+/// first page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_refused_for_good_is_a_dead_letter_and_the_console_warns() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = relay.local_addr().unwrap().port();
+    let mails = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = mails.clone();
+    let serving = tokio::spawn(async move {
+        while let Ok((conn, _)) = relay.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = conn.into_split();
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                let _ = w.write_all(b"220 relay.test ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                        b"250-relay.test\r\n250 8BITMIME\r\n"
+                    } else if cmd.starts_with("MAIL FROM") {
+                        if counter.fetch_add(1, Ordering::SeqCst) == 0 { b"451 4.3.0 try again later\r\n" } else { b"550 5.1.1 mailbox unavailable\r\n" }
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    if w.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let srv = TestServer::start_with(|c| c.smtp_url = format!("smtp://127.0.0.1:{port}")).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+    assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), USER).await.0, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mails_now = loop {
+        let m = srv.store.list_mail(10).await.unwrap();
+        if m.len() == 2 && m.iter().all(|m| m.status == "failed") {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "not given up on: {m:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // One was tried twice (4xx, then 5xx), the other refused at once; secrets wiped.
+    let mut attempts: Vec<i64> = mails_now.iter().map(|m| m.attempts).collect();
+    attempts.sort();
+    assert_eq!(attempts, [1, 2], "{mails_now:?}");
+    assert!(mails_now.iter().all(|m| m.secret.is_none() && m.last_error.as_deref().unwrap_or_default().contains("550")), "{mails_now:?}");
+    let mut c = Console::new(&srv);
+    assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let (status, page, _) = c.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"dead-mail-alert\"") && page.contains("2 thư không gửi được"), "{page}");
+    serving.abort();
+}
