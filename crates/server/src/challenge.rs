@@ -80,7 +80,6 @@ impl Challenges {
             origin: b.o,
             created_at: b.c,
             expires_at: b.e,
-            used_at: None,
         })
     }
 }
@@ -98,7 +97,6 @@ mod tests {
             origin: "https://reset.example.vn".into(),
             created_at: 100,
             expires_at: 400,
-            used_at: None,
         }
     }
 

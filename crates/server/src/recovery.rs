@@ -139,7 +139,6 @@ async fn challenge(
         origin: s.origin.to_string(),
         created_at: now,
         expires_at: now + s.config.challenge_ttl_secs,
-        used_at: None,
     };
     c.id = s.challenges.seal(&c).map_err(|e| ctx.internal(e))?;
     Ok(Json(ChallengeResponse {

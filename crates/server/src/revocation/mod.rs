@@ -24,7 +24,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::Clock;
 use crate::config::RevocationConfig;
-use crate::store::{CachedOcsp, Store};
+use crate::store::{CachedOcsp, OcspCacheStatus, Store};
 use crate::verify::{CertRefusal, Link, TrustStore};
 use crl::{CrlSays, ParsedCrl};
 use ocsp::{Freshness, NoncePolicy, OcspStatus};
@@ -60,10 +60,10 @@ impl std::fmt::Debug for Revocation {
 /// known only from requests is checked when a path uses it).
 pub fn load_crl_file(path: &Path, trust: &TrustStore) -> anyhow::Result<Vec<ParsedCrl>> {
     let mut out = Vec::new();
+    let cas: Vec<Vec<u8>> = trust.ca_ders().collect();
+    let parsed: Vec<X509Certificate<'_>> = cas.iter().filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c)).collect();
     for der in crate::verify::read_pem_or_der(path, "X509 CRL")? {
         let crl = ParsedCrl::parse(der).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let cas: Vec<Vec<u8>> = trust.ca_ders().collect();
-        let parsed: Vec<X509Certificate<'_>> = cas.iter().filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c)).collect();
         let named: Vec<&X509Certificate<'_>> = parsed.iter().filter(|c| c.subject().as_raw() == crl.issuer_name()).collect();
         if named.is_empty() {
             tracing::warn!(issuer = %crl.issuer_cn, "a CRL of a CA that is not configured: it is checked against its issuer when a path uses it");
@@ -147,12 +147,12 @@ impl Revocation {
             if depth == 0 && self.config.ocsp {
                 if let Some((url, nonce)) = self.responder_for(&cert, &issuer, &link.issuer) {
                     match self.ocsp_status(&url, nonce, &link.cert, &link.issuer, &cert, &issuer, now).await {
-                        Ok(a) => match a.status.as_str() {
-                            "good" => {
+                        Ok(a) => match a.status {
+                            OcspCacheStatus::Good => {
                                 notes.push(format!("{name}: OCSP good ({url}, thisUpdate {})", crate::clock::rfc3339(a.this_update)));
                                 continue;
                             }
-                            "revoked" => {
+                            OcspCacheStatus::Revoked => {
                                 return Err(CertRefusal {
                                     code: ErrorCode::CertRevoked,
                                     detail: format!("{name}: revoked per OCSP {url} (at {})", crate::clock::rfc3339(a.revoked_at.unwrap_or(0))),
@@ -212,7 +212,7 @@ impl Revocation {
         }
         // Another server may have asked already.
         if let Ok(Some(a)) = self.store.cached_ocsp(&key).await {
-            if a.status != "none" && now < a.good_until {
+            if a.status != OcspCacheStatus::NoAnswer && now < a.good_until {
                 self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(key, a.clone());
                 return Ok(a);
             }
@@ -225,7 +225,11 @@ impl Revocation {
                     key: key.clone(),
                     url: url.to_string(),
                     subject: cn(cert),
-                    status: answer.status.as_str().to_string(),
+                    status: match answer.status {
+                        OcspStatus::Good => OcspCacheStatus::Good,
+                        OcspStatus::Revoked { .. } => OcspCacheStatus::Revoked,
+                        OcspStatus::Unknown => OcspCacheStatus::Unknown,
+                    },
                     revoked_at: match answer.status {
                         OcspStatus::Revoked { at } => Some(at),
                         _ => None,
@@ -241,7 +245,7 @@ impl Revocation {
                 if answer.status != OcspStatus::Unknown {
                     self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(key, row.clone());
                 }
-                tracing::info!(url, status = row.status, "OCSP answer");
+                tracing::info!(url, status = %row.status, "OCSP answer");
                 Ok(row)
             }
             Err(e) => {
@@ -466,7 +470,7 @@ impl Revocation {
         }
         out.push_str("OCSP answers / Trả lời OCSP:\n");
         for a in self.store.cached_ocsp_all().await? {
-            let state = if a.status == "none" { "NO ANSWER".to_string() } else if now < a.good_until { format!("{} until {}", a.status, crate::clock::rfc3339(a.good_until)) } else { format!("{} (expired)", a.status) };
+            let state = if a.status == OcspCacheStatus::NoAnswer { "NO ANSWER".to_string() } else if now < a.good_until { format!("{} until {}", a.status, crate::clock::rfc3339(a.good_until)) } else { format!("{} (expired)", a.status) };
             let _ = writeln!(
                 out,
                 "  {}  {}  {state}  signed by {}  asked {}{}",

@@ -63,16 +63,6 @@ pub enum OcspStatus {
     Unknown,
 }
 
-impl OcspStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            OcspStatus::Good => "good",
-            OcspStatus::Revoked { .. } => "revoked",
-            OcspStatus::Unknown => "unknown",
-        }
-    }
-}
-
 /// A checked answer.
 #[derive(Clone, Debug)]
 pub struct OcspAnswer {

@@ -4,17 +4,16 @@
 //! it led to.
 
 use bhxh_protocol::{ErrorCode, Purpose, Username};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::accounts::set_temp_password;
 use super::audit::insert_audit;
 use super::outbox::insert_mail;
 use super::{AuditEntry, NewMail, Store};
 
-/// A stored challenge.
+/// A challenge, as its sealed id carries it ([`crate::challenge`]).
 #[derive(Clone, Debug)]
 pub struct Challenge {
+    /// The key of its single use: the SHA-256 of the sealed id.
     pub id: String,
     /// `None` for a username lookup (stored as the empty string it is signed as).
     pub username: Option<Username>,
@@ -23,34 +22,12 @@ pub struct Challenge {
     pub origin: String,
     pub created_at: i64,
     pub expires_at: i64,
-    pub used_at: Option<i64>,
 }
 
 impl Challenge {
     /// The username exactly as it is hashed into the signed bytes (empty for a lookup).
     pub fn signed_username(&self) -> &str {
         self.username.as_ref().map_or("", Username::as_str)
-    }
-}
-
-impl<'r> sqlx::FromRow<'r, AnyRow> for Challenge {
-    fn from_row(r: &'r AnyRow) -> Result<Challenge, sqlx::Error> {
-        let decode = |index: &str, what: String| sqlx::Error::ColumnDecode { index: index.into(), source: what.into() };
-        let username: String = r.try_get("username")?;
-        let purpose: String = r.try_get("purpose")?;
-        Ok(Challenge {
-            id: r.try_get("id")?,
-            username: match username.as_str() {
-                "" => None,
-                u => Some(Username::parse(u).map_err(|c| decode("username", format!("{u:?}: {c}")))?),
-            },
-            purpose: Purpose::parse(&purpose).ok_or_else(|| decode("purpose", format!("unknown purpose {purpose:?}")))?,
-            nonce: r.try_get("nonce")?,
-            origin: r.try_get("origin")?,
-            created_at: r.try_get("created_at")?,
-            expires_at: r.try_get("expires_at")?,
-            used_at: r.try_get("used_at")?,
-        })
     }
 }
 

@@ -36,7 +36,7 @@ pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
 pub use crls::CachedCrl;
-pub use ocsp::CachedOcsp;
+pub use ocsp::{CachedOcsp, OcspCacheStatus};
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{NewSession, SessionRow};

@@ -2,9 +2,20 @@
 //! the database until they may no longer be reused, with the last exchange's outcome
 //! (what `trust show` and staff read).
 
-use super::Store;
+use super::{text_enum, Store};
 
-/// A checked OCSP answer, or the record of an exchange that gave none (`status` `none`).
+text_enum! {
+    /// What the cache holds of a certificate's OCSP status.
+    pub enum OcspCacheStatus ("OCSP cache status") {
+        Good = "good",
+        Revoked = "revoked",
+        Unknown = "unknown",
+        /// The last exchange gave no usable answer (`last_error` says why).
+        NoAnswer = "none",
+    }
+}
+
+/// A checked OCSP answer, or the record of an exchange that gave none.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CachedOcsp {
     /// SHA-256 of the issuer's key and the certificate's serial, hex.
@@ -12,8 +23,8 @@ pub struct CachedOcsp {
     pub url: String,
     /// The certificate's CN.
     pub subject: String,
-    /// `good`, `revoked`, `unknown`, or `none` when the last exchange failed.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OcspCacheStatus,
     pub revoked_at: Option<i64>,
     pub this_update: i64,
     /// Reused until then (its `nextUpdate`, bounded by `ocsp_max_cache_secs`).
@@ -46,7 +57,7 @@ impl Store {
         .bind(&a.key)
         .bind(&a.url)
         .bind(&a.subject)
-        .bind(&a.status)
+        .bind(a.status.as_str())
         .bind(a.revoked_at)
         .bind(a.this_update)
         .bind(a.good_until)
