@@ -396,6 +396,13 @@ catalogue! {
         en: "The username already exists.",
         hint_vi: "Chọn tên đăng nhập khác hoặc xem tài khoản hiện có.",
         hint_en: "Choose another username or look at the existing account.";
+    /// The account is disabled (support tools only; the public API answers a disabled
+    /// account exactly like an unknown one).
+    AccountDisabled = "ACCOUNT_DISABLED", 409,
+        vi: "Tài khoản đang bị vô hiệu hóa.",
+        en: "The account is disabled.",
+        hint_vi: "Bật lại tài khoản (bhxh-server account enable) trước khi cấp lại mật khẩu.",
+        hint_en: "Enable the account again (bhxh-server account enable) before starting a reset.";
 
     // --- the server ----------------------------------------------------------------
     /// An unexpected fault; details are in the server log under the reference.

@@ -370,6 +370,81 @@ where
     Run { clients, lat, elapsed: start.elapsed().as_secs_f64() }
 }
 
+/// The audit table at 1,000,000 lines (two years of a busy desk): how long the support
+/// look-ups take (`audit show REF`, `audit list --username`, the console's timeline), and
+/// how long the retention purge takes to remove the oldest half. SQLite, or PostgreSQL
+/// with `BHXH_BENCH_DB=postgres`.
+async fn audit_at_scale() {
+    use bhxh_server::store::{AuditEntry, AuditEvent, Outcome, Store};
+    const LINES: i64 = 1_000_000;
+    let work = tempfile::tempdir().unwrap();
+    let url = match std::env::var("BHXH_BENCH_DB").as_deref() {
+        Ok("postgres") => bhxh_testkit::postgres_database(),
+        _ => format!("sqlite://{}/audit.db", work.path().display()),
+    };
+    let store = Store::open(&url).await.unwrap();
+    let now = 2_000_000_000i64;
+    let span = 2 * 730 * 86_400; // four years back: half of it is past the two-year retention
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let started = Instant::now();
+    let mut refs = Vec::new();
+    for batch in 0..(LINES / 1000) {
+        let mut tx = pool.begin().await.unwrap();
+        let mut sql = String::from("INSERT INTO audit (reference, at, event, username, outcome, actor, detail) VALUES ");
+        for i in 0..1000 {
+            let n = batch * 1000 + i;
+            let reference = bhxh_protocol::Reference::new().to_string();
+            if n % 5000 == 0 {
+                refs.push(reference.clone());
+            }
+            let at = now - span + n * span / LINES;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("('{reference}', {at}, 'login', 'user{:05}', 'ok', 'user', 'a line of detail')", n % 20_000));
+        }
+        sqlx::raw_sql(&sql).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let filled = started.elapsed();
+    let mut show = Vec::new();
+    for r in &refs {
+        let t = Instant::now();
+        std::hint::black_box(bhxh_server::admin::audit_show(&store, r).await.unwrap());
+        show.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut list = Vec::new();
+    for u in 0..200 {
+        let t = Instant::now();
+        std::hint::black_box(bhxh_server::admin::audit_list(&store, &format!("user{:05}", u * 97), 50).await.unwrap());
+        list.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (s50, s95, _, _) = summary(show);
+    let (l50, l95, _, _) = summary(list);
+    let t = Instant::now();
+    let counts = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
+    let purged = counts.iter().find(|(t, _)| *t == "audit").map(|(_, n)| *n).unwrap_or(0);
+    let purge_time = t.elapsed();
+    let mut e = AuditEntry::new(bhxh_protocol::Reference::new().to_string(), now, AuditEvent::Login, Outcome::Ok, "user".into());
+    e.username = Some("user00001".into());
+    let t = Instant::now();
+    for _ in 0..200 {
+        store.audit(&e).await.unwrap();
+    }
+    let write = t.elapsed().as_secs_f64() * 1000.0 / 200.0;
+    println!(
+        "audit at {LINES} lines ({}): filled in {:.1} s; `audit show REF` p50 {s50:.2} ms p95 {s95:.2} ms; \
+         `audit list --username` p50 {l50:.2} ms p95 {l95:.2} ms; one audit write {write:.2} ms; \
+         the purge removed {purged} lines past two years in {:.1} s",
+        url.split(':').next().unwrap_or("?"),
+        filled.as_secs_f64(),
+        purge_time.as_secs_f64()
+    );
+    pool.close().await;
+    store.close().await;
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs this with no argument:
     // then only a smoke run is wanted, so stop before the long phases.
@@ -382,7 +457,12 @@ fn main() {
     captcha_time();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
+        if std::env::var("BHXH_BENCH_ONLY").as_deref() == Ok("audit") {
+            audit_at_scale().await;
+            return;
+        }
         let limit = argon2_limit().await;
         server_load(&dir, limit).await;
+        audit_at_scale().await;
     });
 }

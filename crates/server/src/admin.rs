@@ -93,6 +93,14 @@ pub async fn account_show(store: &Store, clock: &Clock, username: &str) -> anyho
         (Some(_), None, None) => "?".into(),
     };
     let _ = writeln!(out, "Mật khẩu tạm / Temporary: {temp} (ref {})", a.temp_reference.as_deref().unwrap_or("—"));
+    if let Some(at) = a.disabled_at {
+        let _ = writeln!(
+            out,
+            "Vô hiệu hóa / Disabled:   {} ({})",
+            rfc3339(at),
+            a.disabled_reason.as_deref().unwrap_or("—")
+        );
+    }
     let _ = writeln!(out, "Tạo lúc / Created:        {}", rfc3339(a.created_at));
     let _ = writeln!(out, "Gần đây / Recent attempts:");
     for e in store.audit_by_username(&a.username, 10).await? {
@@ -112,6 +120,56 @@ pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> any
     store.audit(&entry).await?;
     Ok(format!(
         "Đã mở giới hạn / Limits cleared for {username} ({cleared})\nMã tham chiếu / Reference: {}\n",
+        entry.reference
+    ))
+}
+
+/// `account disable USERNAME --reason …` / `account enable USERNAME`. A disabled account
+/// is answered like an unknown one on every public path; its sessions, temporary
+/// password and pending links end at once.
+pub async fn account_set_disabled(store: &Store, clock: &Clock, username: &str, reason: Option<&str>) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let Some(account) = store.account_by_username(username.as_str()).await? else {
+        return Err(coded(ErrorCode::AccountNotFound));
+    };
+    let reason = reason.map(str::trim);
+    if reason.is_some_and(str::is_empty) {
+        bail!("--reason must say why (it is kept in the audit) / --reason phải ghi lý do");
+    }
+    let (event, detail) = match reason {
+        Some(r) => (AuditEvent::AdminAccountDisable, format!("disabled: {r}")),
+        None => (AuditEvent::AdminAccountEnable, "enabled".to_string()),
+    };
+    let now = clock.now();
+    let entry = admin_audit(event, username.as_str(), detail, now);
+    if !store.set_account_disabled(account.id, reason, now, &entry).await? {
+        return Ok(match reason {
+            Some(_) => format!("Tài khoản đã bị vô hiệu hóa từ trước / Already disabled: {username}\n"),
+            None => format!("Tài khoản không bị vô hiệu hóa / Not disabled: {username}\n"),
+        });
+    }
+    Ok(match reason {
+        Some(_) => format!(
+            "Đã vô hiệu hóa / Disabled: {username}. Phiên đăng nhập, mật khẩu tạm và đường link kích hoạt đã hết hiệu lực / \
+             Sessions, temporary password and activation links no longer work.\nMã tham chiếu / Reference: {}\n",
+            entry.reference
+        ),
+        None => format!("Đã bật lại / Enabled: {username}\nMã tham chiếu / Reference: {}\n", entry.reference),
+    })
+}
+
+/// `outbox adopt-key`: this server's outbox key becomes the database's.
+pub async fn outbox_adopt_key(store: &Store, clock: &Clock, key: &crate::mail::OutboxKey) -> anyhow::Result<String> {
+    let now = clock.now();
+    let mut entry = admin_audit(AuditEvent::AdminOutboxAdoptKey, "", String::new(), now);
+    entry.username = None;
+    entry.detail = Some(format!("outbox key {} adopted", key.id()));
+    let dropped = store.adopt_outbox_key(key.id(), now, &entry).await?;
+    Ok(format!(
+        "Khóa hộp thư của cơ sở dữ liệu giờ là / The database's outbox key is now {}.\n\
+         Thư đang chờ bị bỏ (niêm phong bằng khóa cũ) / Pending mails given up (sealed with the old key): {dropped}\n\
+         Mã tham chiếu / Reference: {}\n",
+        key.id(),
         entry.reference
     ))
 }

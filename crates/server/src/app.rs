@@ -1,7 +1,6 @@
 //! The application: configuration in, a bound listener, the router and the outbox
 //! worker out. Tests build it on port 0 with their own data dir and SMTP server.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -56,7 +55,7 @@ impl Application {
             config.public_origin.as_str().into()
         };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let store = Store::open(&config.database_url()).await?;
+        let store = Store::open_with(&config.database_url(), std::time::Duration::from_secs(config.database_timeout_secs)).await?;
         let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
         let revocation = crate::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
         if config.smtp_in_clear() {
@@ -67,6 +66,10 @@ impl Application {
         }
         let hasher = Hasher::new(&config.argon2)?;
         let outbox_key = OutboxKey::load_or_create(&config.data_dir)?;
+        // Every server on one database seals with one key: a second server with its own
+        // (a forgotten copy, a recreated data dir) would leave mails nobody can open.
+        store.check_outbox_key(outbox_key.id(), clock.now()).await?;
+        tracing::info!(key = outbox_key.id(), "outbox key");
         let transport = Transport::from_config(&config)?;
         let from = config.mail_from.parse().with_context(|| format!("mail_from {:?}", config.mail_from))?;
         let wake = Arc::new(Notify::new());
@@ -77,6 +80,7 @@ impl Application {
             clock: clock.clone(),
             from,
             config: config.outbox.clone(),
+            retention: config.retention.clone(),
             secret_ttl_secs: config.temp_password_ttl_secs,
             wake: wake.clone(),
         };
@@ -142,23 +146,19 @@ impl Application {
         });
         // Both listeners live in this one future (aborting it stops both) and stop together.
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
+        let http = self.state.config.http.clone();
         let staff = async {
             let Some(listener) = self.staff_listener else { return Ok(()) };
-            let app = crate::staff::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-                .context("serving the staff console")
+            let app = crate::staff::router(self.state.clone());
+            crate::serve::serve(listener, app, &http, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .context("serving the staff console")
         };
-        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(self.state.clone());
         let main = async {
-            let r = axum::serve(self.listener, app)
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                })
-                .await;
+            let r = crate::serve::serve(self.listener, app, &http, shutdown).await;
             let _ = stopping.send(true);
             r.context("serving")
         };

@@ -56,13 +56,19 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
         Ok(u) => s.store.account_by_username(u.as_str()).await.map_err(|e| ctx.internal(e))?,
         Err(_) => None,
     };
+    // A disabled account is verified against dummies like an unknown one: same answer,
+    // same time; only the audit line says why.
+    let disabled = account.as_ref().is_some_and(|a| a.is_disabled());
     let (long_hash, temp_hash) = match &account {
-        Some(a) => (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none())),
-        None => (None, None),
+        Some(a) if !disabled => (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none())),
+        _ => (None, None),
     };
     let long_ok = s.hasher.verify(Lane::Login, password.clone(), long_hash).await.map_err(|e| ctx.hashing(e))?;
     let temp_ok = s.hasher.verify(Lane::Login, password, temp_hash).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
+        if disabled {
+            return Err(s.refuse_detail(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials, "account disabled".into()).await);
+        }
         return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
     };
     let now = s.clock.now();

@@ -70,6 +70,11 @@ pub struct Config {
     pub revocation: RevocationConfig,
     pub outbox: OutboxConfig,
     pub argon2: Argon2Config,
+    pub http: HttpConfig,
+    pub retention: RetentionConfig,
+    /// How long a request waits for a database connection before it is answered
+    /// `SERVICE_UNAVAILABLE` (the database is down or saturated).
+    pub database_timeout_secs: u64,
     /// Lifetime of a challenge (5 minutes).
     pub challenge_ttl_secs: i64,
     /// Lifetime of a temporary password (24 hours).
@@ -205,6 +210,49 @@ pub struct OutboxConfig {
     pub claim_lease_secs: i64,
 }
 
+/// The HTTP listeners' own defences: a client that is slow on purpose (slowloris) or
+/// idle holds a connection for a bounded time, and only so many are open at once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// The whole request head (line and headers) must arrive within this.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which no byte moves for this long is closed (keep-alive idle,
+    /// or a client that stopped sending). Longer than `limits.request_timeout_secs`.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once per listener; past it new ones wait in the kernel's
+    /// queue until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { header_read_timeout_secs: 10, idle_timeout_secs: 60, max_connections: 4096 }
+    }
+}
+
+/// How long rows live. Used and expired challenges, captchas, links, limit windows and
+/// sessions go once they cannot matter (fixed, a day at most); these are the ones
+/// support looks back at.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Audit lines are kept this many days, then deleted (support and disputes look
+    /// back up to two years).
+    pub audit_days: i64,
+    /// Delivered or given-up mails (their secrets already wiped) stay this many days
+    /// in the console's history.
+    pub mail_days: i64,
+    /// How often the purge runs.
+    pub purge_interval_secs: i64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { audit_days: 730, mail_days: 90, purge_interval_secs: 600 }
+    }
+}
+
 /// argon2id cost; the defaults are OWASP's minimum (19 MiB, t = 2, p = 1).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -236,6 +284,9 @@ impl Default for Config {
             revocation: RevocationConfig::default(),
             outbox: OutboxConfig::default(),
             argon2: Argon2Config::default(),
+            http: HttpConfig::default(),
+            retention: RetentionConfig::default(),
+            database_timeout_secs: 3,
             challenge_ttl_secs: 300,
             temp_password_ttl_secs: 24 * 3600,
             session_ttl_secs: 8 * 3600,
@@ -433,6 +484,16 @@ impl Config {
             bail!("outbox.claim_lease_secs must be longer than delivery_timeout_secs (a mail being delivered must not be taken by another worker)");
         }
         smtp_url_ok(&self.smtp_url)?;
+        let h = &self.http;
+        if h.header_read_timeout_secs == 0 || h.max_connections == 0 || h.idle_timeout_secs <= self.limits.request_timeout_secs {
+            bail!("http: header_read_timeout_secs and max_connections must be positive, idle_timeout_secs longer than limits.request_timeout_secs");
+        }
+        if self.retention.audit_days < 1 || self.retention.mail_days < 1 || self.retention.purge_interval_secs < 1 {
+            bail!("retention: audit_days, mail_days and purge_interval_secs must be at least 1");
+        }
+        if self.database_timeout_secs == 0 {
+            bail!("database_timeout_secs must be positive");
+        }
         let r = &self.revocation;
         if r.enabled && self.crl_file.is_none() && !r.fetch_crls && !r.ocsp {
             bail!(

@@ -137,12 +137,22 @@ impl Ctx {
         }
     }
 
-    /// Logs an unexpected error under the reference and answers `INTERNAL`.
-    pub fn internal(&self, e: impl std::fmt::Display) -> ApiError {
+    /// Logs an unexpected error under the reference and answers `INTERNAL`, or, when
+    /// the database is down or saturated, `SERVICE_UNAVAILABLE` with `Retry-After`.
+    pub fn internal<E: std::fmt::Display + 'static>(&self, e: E) -> ApiError {
+        if crate::store::is_outage(&e) {
+            tracing::warn!(reference = %self.reference, error = %e, "database unavailable: SERVICE_UNAVAILABLE");
+            let mut err = self.err(ErrorCode::ServiceUnavailable);
+            err.retry_after = Some(OUTAGE_RETRY_AFTER_SECS);
+            return err;
+        }
         tracing::error!(reference = %self.reference, error = %e, "internal error");
         self.err(ErrorCode::Internal)
     }
 }
+
+/// What a `SERVICE_UNAVAILABLE` for a database outage asks the client to wait.
+pub const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
 
 /// `Json<T>` whose rejections are answered in the catalogue's shape.
 #[derive(Debug)]
@@ -323,6 +333,7 @@ impl AppState {
             recipient: account.email.clone(),
             subject,
             body,
+            key_id: secret.as_ref().map(|_| self.outbox_key.id().to_string()),
             secret,
             reference: reference.into(),
         })

@@ -24,6 +24,7 @@ pub mod passwords;
 pub mod portal;
 pub mod recovery;
 pub mod revocation;
+pub mod serve;
 pub mod staff;
 pub mod store;
 #[cfg(feature = "testing")]

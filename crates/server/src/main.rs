@@ -100,6 +100,17 @@ enum AccountCmd {
     Show { username: String },
     /// Clear the rate-limit windows of an account.
     Unlock { username: String },
+    /// Disable an account (the employee left, the business closed, fraud): every public
+    /// path answers as for an unknown account; sessions, the temporary password and
+    /// pending activation links stop working.
+    Disable {
+        username: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account again (the user then recovers a password anew).
+    Enable { username: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +135,11 @@ enum OutboxCmd {
     },
     /// Try a pending mail again now.
     Retry { id: i64 },
+    /// Make this server's outbox key the database's, when the key the other servers used
+    /// is lost for good: the pending mails only that key could open are given up
+    /// (their users ask again). Servers refuse to start with a key that is not the
+    /// database's.
+    AdoptKey,
 }
 
 #[tokio::main]
@@ -168,10 +184,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(AccountCmd::Show { username }) => admin::account_show(&store, &clock, &username).await?,
         Command::Account(AccountCmd::Unlock { username }) => admin::account_unlock(&store, &clock, &username).await?,
+        Command::Account(AccountCmd::Disable { username, reason }) => {
+            admin::account_set_disabled(&store, &clock, &username, Some(&reason)).await?
+        }
+        Command::Account(AccountCmd::Enable { username }) => admin::account_set_disabled(&store, &clock, &username, None).await?,
         Command::Audit(AuditCmd::Show { reference }) => admin::audit_show(&store, &reference).await?,
         Command::Audit(AuditCmd::List { username, limit }) => admin::audit_list(&store, &username, limit).await?,
         Command::Outbox(OutboxCmd::List { limit }) => admin::outbox_list(&store, limit).await?,
         Command::Outbox(OutboxCmd::Retry { id }) => admin::outbox_retry(&store, &clock, id).await?,
+        Command::Outbox(OutboxCmd::AdoptKey) => {
+            let key = bhxh_server::mail::OutboxKey::load_or_create(&config.data_dir)?;
+            admin::outbox_adopt_key(&store, &clock, &key).await?
+        }
         Command::Staff(StaffCmd::Add { username, name }) => {
             let hasher = bhxh_server::passwords::Hasher::new(&config.argon2)?;
             admin::staff_add(&store, &clock, &hasher, &username, &name, read_staff_password()?).await?

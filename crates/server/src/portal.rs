@@ -138,9 +138,21 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
     // Counted only after a correct captcha: requests nobody paid a captcha for cannot
     // use up an MST's tries.
     s.limit_identity(&ctx, &mst_limit_prefix(mst.as_str()), EVENT, None).await?;
-    let accounts = s.store.accounts_by_mst_email(mst.as_str(), email.as_str()).await.map_err(|e| ctx.internal(e))?;
+    let (disabled, accounts): (Vec<_>, Vec<_>) = s
+        .store
+        .accounts_by_mst_email(mst.as_str(), email.as_str())
+        .await
+        .map_err(|e| ctx.internal(e))?
+        .into_iter()
+        .partition(|a| a.is_disabled());
     if accounts.is_empty() {
-        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::PortalEmailMismatch, format!("mst={mst}")).await);
+        // A disabled account is answered like a wrong email; the audit says which.
+        let mut detail = format!("mst={mst}");
+        if !disabled.is_empty() {
+            let names: Vec<&str> = disabled.iter().map(|a| a.username.as_str()).collect();
+            detail.push_str(&format!("; account disabled: {}", names.join(", ")));
+        }
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::PortalEmailMismatch, detail).await);
     }
     for account in &accounts {
         s.check_reset_mails(&ctx, EVENT, account).await?;

@@ -250,6 +250,11 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                 None => msts(&checked.ids).any(|m| m.as_str() == a.mst),
             });
             match account {
+                // A disabled account is refused exactly like a certificate of another
+                // business; only the audit line says why.
+                Some(a) if bound && a.is_disabled() => {
+                    return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some("account disabled".into())).await)
+                }
                 Some(a) if bound => (Some(a), Vec::new()),
                 _ => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), None).await),
             }

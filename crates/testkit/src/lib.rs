@@ -200,11 +200,135 @@ pub fn portal_secrets_in(mail: &ReceivedMail) -> (String, String) {
 
 // ---- PostgreSQL ---------------------------------------------------------------------
 
-struct Postgres {
+/// A PostgreSQL cluster of its own (Debian `postgresql`) on a free loopback port, in
+/// its own folder. It stops when dropped, and when the test process ends however it
+/// ends (the server's watchdog reads a pipe we hold); [`PgCluster::stop`] and
+/// [`PgCluster::start`] take it down and bring it back on the same port and data, as an
+/// outage would.
+pub struct PgCluster {
     bin: PathBuf,
+    dir: PathBuf,
     port: u16,
-    /// The cluster stops when this pipe closes, i.e. when the test process ends.
-    _watchdog: std::sync::Mutex<Child>,
+    root: bool,
+    watchdog: Option<Child>,
+}
+
+impl PgCluster {
+    /// `initdb` and start.
+    pub fn new() -> PgCluster {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian postgresql (scripts/test.sh installs it)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .collect();
+        versions.sort();
+        let bin = versions.pop().expect("an initdb under /usr/lib/postgresql/*/bin");
+        let root = is_root();
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("bhxh-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if root {
+            let ok = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().unwrap().success();
+            assert!(ok, "chown of the PostgreSQL test dir");
+        }
+        let out = pg_command(&bin, "initdb", root)
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-U", "bhxh", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .output()
+            .expect("initdb");
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let mut cluster = PgCluster { bin, dir, port: free_port(), root, watchdog: None };
+        cluster.start();
+        cluster
+    }
+
+    /// The port it listens on (the same across restarts).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&mut self) {
+        assert!(self.watchdog.is_none(), "already running");
+        // The server runs until our end of the pipe says "restart" (stop, keep the data)
+        // or closes (we exit, however we exit: stop and remove the folder).
+        let script = format!(
+            "{postgres} -D {dir}/data -p {port} -k {dir} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=200 >>{dir}/log 2>&1 & pid=$!; \
+             read -r cmd; kill -INT $pid; wait $pid; [ \"$cmd\" = restart ] || rm -rf {dir}",
+            postgres = self.bin.join("postgres").display(),
+            dir = self.dir.display(),
+            port = self.port,
+        );
+        let mut watchdog = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "bash", "-c", &script]);
+            c
+        } else {
+            let mut c = Command::new("bash");
+            c.args(["-c", &script]);
+            c
+        };
+        let child = watchdog.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bash");
+        self.watchdog = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "bhxh", "-d", "postgres"])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not start: {}",
+                std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the server (fast shutdown: connections are cut) and waits until it is gone;
+    /// the data stays for [`PgCluster::start`].
+    pub fn stop(&mut self) {
+        use std::io::Write;
+        let mut child = self.watchdog.take().expect("running");
+        let _ = child.stdin.take().expect("piped").write_all(b"restart\n");
+        let _ = child.wait();
+    }
+
+    /// A fresh, empty database: its `postgres://` URL.
+    pub fn create_database(&self, name: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "bhxh", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&out.stderr));
+        format!("postgres://bhxh@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Default for PgCluster {
+    fn default() -> Self {
+        PgCluster::new()
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.watchdog.take() {
+            drop(child.stdin.take()); // EOF: stop and remove the folder
+            let _ = child.wait();
+        } else {
+            let _ = Command::new("rm").arg("-rf").arg(&self.dir).status();
+        }
+    }
 }
 
 fn is_root() -> bool {
@@ -223,82 +347,13 @@ fn pg_command(bin: &Path, prog: &str, root: bool) -> Command {
     }
 }
 
-impl Postgres {
-    fn start() -> Postgres {
-        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("Debian postgresql (scripts/test.sh installs it)")
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|b| b.join("initdb").exists())
-            .collect();
-        versions.sort();
-        let bin = versions.pop().expect("an initdb under /usr/lib/postgresql/*/bin");
-        let root = is_root();
-        let dir = std::env::temp_dir().join(format!("bhxh-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        if root {
-            let ok = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().unwrap().success();
-            assert!(ok, "chown of the PostgreSQL test dir");
-        }
-        let data = dir.join("data");
-        let out = pg_command(&bin, "initdb", root)
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "bhxh", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
-            .output()
-            .expect("initdb");
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let port = free_port();
-        // The server runs until our end of the pipe closes (we exit, however we exit),
-        // then stops fast and its folder is removed.
-        let script = format!(
-            "{postgres} -D {data} -p {port} -k {dir} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=200 >{dir}/log 2>&1 & pid=$!; \
-             read -r _; kill -INT $pid; wait $pid; rm -rf {dir}",
-            postgres = bin.join("postgres").display(),
-            data = data.display(),
-            dir = dir.display(),
-        );
-        let mut watchdog = if root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", "bash", "-c", &script]);
-            c
-        } else {
-            let mut c = Command::new("bash");
-            c.args(["-c", &script]);
-            c
-        };
-        let child = watchdog.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bash");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = Command::new(bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "bhxh", "-d", "postgres"])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "PostgreSQL did not start: {}", std::fs::read_to_string(dir.join("log")).unwrap_or_default());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Postgres { bin, port, _watchdog: std::sync::Mutex::new(child) }
-    }
-}
-
 /// A fresh, empty database on a PostgreSQL cluster of this test process's own (Debian
 /// `postgresql`, started on first use on a loopback port, stopped when the process
 /// ends): its `postgres://` URL.
 pub fn postgres_database() -> String {
-    static PG: OnceLock<Postgres> = OnceLock::new();
+    static PG: OnceLock<std::sync::Mutex<PgCluster>> = OnceLock::new();
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let pg = PG.get_or_init(Postgres::start);
+    let pg = PG.get_or_init(|| std::sync::Mutex::new(PgCluster::new()));
     let name = format!("bhxh_{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-    let out = Command::new(pg.bin.join("psql"))
-        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "bhxh", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("psql");
-    assert!(out.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&out.stderr));
-    format!("postgres://bhxh@127.0.0.1:{}/{name}", pg.port)
+    pg.lock().unwrap_or_else(|e| e.into_inner()).create_database(&name)
 }

@@ -97,6 +97,8 @@ pub struct Outbox {
     pub clock: Clock,
     pub from: Mailbox,
     pub config: OutboxConfig,
+    /// How long rows live (the worker runs the purge).
+    pub retention: crate::config::RetentionConfig,
     /// How long an undelivered password may wait before it is useless (its lifetime).
     pub secret_ttl_secs: i64,
     pub wake: Arc<Notify>,
@@ -112,9 +114,15 @@ impl Outbox {
                 tracing::warn!(error = %e, "outbox pass failed");
             }
             let now = self.clock.now();
-            if now - last_purge > 600 {
-                if let Err(e) = self.store.purge(now).await {
-                    tracing::warn!(error = %e, "purge failed");
+            if now - last_purge >= self.retention.purge_interval_secs {
+                match self.store.purge(now, &self.retention).await {
+                    Ok(counts) => {
+                        let gone: Vec<String> = counts.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t}={n}")).collect();
+                        if !gone.is_empty() {
+                            tracing::info!(purged = %gone.join(" "), "rows past their lifetime deleted");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "purge failed"),
                 }
                 self.purge_files();
                 last_purge = now;
@@ -146,7 +154,7 @@ impl Outbox {
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let mut delivered = 0;
         loop {
-            let due = self.store.due_mail(self.clock.now_ms(), 50).await?;
+            let due = self.store.due_mail(self.clock.now_ms(), 50, self.key.id()).await?;
             if due.is_empty() {
                 return Ok(delivered);
             }

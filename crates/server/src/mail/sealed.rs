@@ -39,9 +39,11 @@ impl Drop for Secrets {
     }
 }
 
-/// The key that encrypts temporary passwords in the outbox (AES-256-GCM).
+/// The key that encrypts temporary passwords in the outbox (AES-256-GCM), and its id
+/// (stored with every sealed mail, and once in the database for every server to agree
+/// on).
 #[derive(Clone)]
-pub struct OutboxKey(Arc<LessSafeKey>);
+pub struct OutboxKey(Arc<LessSafeKey>, Arc<str>);
 
 impl std::fmt::Debug for OutboxKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +76,19 @@ impl OutboxKey {
             bail!("the outbox key must be 32 bytes");
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("bad outbox key"))?;
-        Ok(OutboxKey(Arc::new(LessSafeKey::new(key))))
+        // The id says which key a mail was sealed with and reveals nothing of it: a
+        // domain-separated hash, cut to 64 bits.
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"bhxh-outbox-key-id/v1\0");
+        ctx.update(bytes);
+        let digest = ctx.finish();
+        let id: String = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(OutboxKey(Arc::new(LessSafeKey::new(key)), format!("k1-{id}").into()))
+    }
+
+    /// The key's id (`k1-` and 16 hex digits).
+    pub fn id(&self) -> &str {
+        &self.1
     }
 
     /// `nonce ‖ ciphertext ‖ tag`, bound to the mail's Message-ID.
@@ -149,6 +163,14 @@ mod tests {
         assert_eq!(k.open("m1@x", &sealed).unwrap().as_str(), "Ab3#defghijkmn");
         assert!(k.open("m2@x", &sealed).is_err());
         assert!(OutboxKey::from_bytes(&[8u8; 32]).unwrap().open("m1@x", &sealed).is_err());
+    }
+
+    #[test]
+    fn a_key_id_names_the_key_and_only_it() {
+        let a = OutboxKey::from_bytes(&[7u8; 32]).unwrap();
+        assert_eq!(a.id(), OutboxKey::from_bytes(&[7u8; 32]).unwrap().id());
+        assert_ne!(a.id(), OutboxKey::from_bytes(&[8u8; 32]).unwrap().id());
+        assert!(a.id().starts_with("k1-") && a.id().len() == 19, "{}", a.id());
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub(super) async fn start_reset(
         return Err(desk.error(ErrorCode::MalformedRequest));
     }
     let account = account_for(&s, &desk, &username).await?;
+    if account.is_disabled() {
+        return Err(desk.error(ErrorCode::AccountDisabled));
+    }
     let result = async {
         let now = s.clock.now();
         let reference = desk.ctx.reference.to_string();
@@ -109,6 +112,9 @@ pub(super) async fn resend(
         let Some(m) = s.store.mail(id).await? else { return Ok(Err(ErrorCode::NoMailToResend)) };
         let Some(account_id) = m.account_id else { return Ok(Err(ErrorCode::NoMailToResend)) };
         let Some(account) = s.store.account_by_id(account_id).await? else { return Ok(Err(ErrorCode::AccountNotFound)) };
+        if account.is_disabled() {
+            return Ok(Err(ErrorCode::AccountDisabled));
+        }
         let now = s.clock.now();
         let delivered = m.status != MailStatus::Pending;
         // A mail whose body waits for a sealed secret cannot be rebuilt once delivered.
@@ -126,6 +132,7 @@ pub(super) async fn resend(
             subject: m.subject.clone(),
             body: m.body.clone(),
             secret: None,
+            key_id: None,
             reference: desk.ctx.reference.to_string(),
         });
         let detail = format!("mail {id} ({}) of {}", m.kind, m.reference);

@@ -95,7 +95,11 @@ impl StaffError {
     }
 
     /// Logs an unexpected error under the reference and answers `INTERNAL`.
-    pub(super) fn internal(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, e: impl std::fmt::Display) -> StaffError {
+    pub(super) fn internal<E: std::fmt::Display + 'static>(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, e: E) -> StaffError {
+        if crate::store::is_outage(&e) {
+            tracing::warn!(reference = %ctx.reference, error = %e, "staff console: database unavailable");
+            return StaffError::code(ctx, lang, who, ErrorCode::ServiceUnavailable);
+        }
         tracing::error!(reference = %ctx.reference, error = %e, "staff console: internal error");
         StaffError::code(ctx, lang, who, ErrorCode::Internal)
     }
@@ -135,7 +139,7 @@ impl Desk {
     }
 
     /// `INTERNAL`, logged under the reference.
-    pub(super) fn internal(&self, e: impl std::fmt::Display) -> StaffError {
+    pub(super) fn internal<E: std::fmt::Display + 'static>(&self, e: E) -> StaffError {
         StaffError::internal(&self.ctx, self.lang, Some(&self.who), e)
     }
 

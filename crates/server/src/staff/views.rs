@@ -58,8 +58,11 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::StaffAction => tr(lang, "Thao tác của nhân viên bị từ chối", "Staff action refused"),
         AuditEvent::AdminAccountAdd => tr(lang, "Tạo tài khoản", "Account enrolled"),
         AuditEvent::AdminAccountUnlock => tr(lang, "Mở khóa (dòng lệnh)", "Unlocked (command line)"),
+        AuditEvent::AdminAccountDisable => tr(lang, "Vô hiệu hóa tài khoản (dòng lệnh)", "Account disabled (command line)"),
+        AuditEvent::AdminAccountEnable => tr(lang, "Bật lại tài khoản (dòng lệnh)", "Account enabled (command line)"),
         AuditEvent::AdminStaffAdd => tr(lang, "Tạo nhân viên hỗ trợ (dòng lệnh)", "Staff member added (command line)"),
         AuditEvent::AdminStaffPassword => tr(lang, "Đặt mật khẩu nhân viên (dòng lệnh)", "Staff password set (command line)"),
+        AuditEvent::AdminOutboxAdoptKey => tr(lang, "Nhận khóa hộp thư mới (dòng lệnh)", "New outbox key adopted (command line)"),
         AuditEvent::AdminStaffDisable => tr(lang, "Khóa nhân viên (dòng lệnh)", "Staff member disabled (command line)"),
     }
 }
@@ -123,6 +126,9 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
     };
     // Mail the relay refused for good: staff should know before a caller does.
     let dead = s.store.dead_mail_count(s.clock.now() - 7 * 86_400).await.map_err(|e| desk.internal(e))?;
+    // Mail sealed with an outbox key this server does not have: delivered only by a
+    // server that has it, or never.
+    let foreign = s.store.foreign_key_mail_count(s.outbox_key.id()).await.map_err(|e| desk.internal(e))?;
     Ok(desk.page(
         tr(lang, "Tìm kiếm", "Search"),
         html! {
@@ -131,6 +137,13 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
                     (tr(lang, "Cảnh báo: ", "Warning: ")) (dead)
                     (tr(lang, " thư không gửi được trong 7 ngày qua (máy chủ thư từ chối). Mở tài khoản để xem lỗi và gửi lại.",
                         " mail(s) could not be delivered in the last 7 days (refused by the mail server). Open the account to see the error and resend."))
+                }
+            }
+            @if foreign > 0 {
+                p class="notice bad" role="alert" data-testid="foreign-key-alert" {
+                    (tr(lang, "Cảnh báo: ", "Warning: ")) (foreign)
+                    (tr(lang, " thư đang chờ được niêm phong bằng một khóa hộp thư khác với khóa của máy chủ này, nên máy chủ này không gửi được. Hãy chép tệp outbox.key giống nhau cho mọi máy chủ.",
+                        " waiting mail(s) are sealed with another outbox key than this server's, so this server cannot send them. Give every server the same outbox.key file."))
                 }
             }
             (search_form(lang, query))
@@ -286,6 +299,16 @@ async fn render_account(s: &AppState, lang: Lang, csrf: &str, username: &str, n:
         (notice_box(lang, n))
         section class="card" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Tài khoản", "Account")) " " code data-testid="account" { (u) } }
+            @if let Some(at) = a.disabled_at {
+                div class="error" role="status" data-testid="account-disabled" {
+                    p { strong { (tr(lang, "Tài khoản đang bị vô hiệu hóa", "The account is disabled")) } " " (tr(lang, "từ", "since")) " " (vn_time(at)) ": " (a.disabled_reason.as_deref().unwrap_or("—")) }
+                    p { (tr(
+                        lang,
+                        "Người dùng không lấy lại được mật khẩu và không đăng nhập được; hệ thống trả lời như với tài khoản không tồn tại. Bật lại bằng lệnh bhxh-server account enable.",
+                        "The user cannot recover a password or log in; the system answers as for an unknown account. Enable it with bhxh-server account enable."
+                    )) }
+                }
+            }
             dl {
                 dt { "MST" } dd { (a.mst) }
                 dt { "Email" } dd { (a.email) }

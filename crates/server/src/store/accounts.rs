@@ -17,6 +17,17 @@ pub struct Account {
     pub temp_reference: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set by `account disable`: every public path then answers as for an unknown
+    /// account (the audit says why), and no password of it works.
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+}
+
+impl Account {
+    /// Disabled by support.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }
 
 impl Store {
@@ -53,9 +64,9 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
     }
 
-    /// Usernames registered for an MST, sorted.
+    /// Usernames registered for an MST that are not disabled, sorted.
     pub async fn usernames_by_mst(&self, mst: &str) -> anyhow::Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT username FROM accounts WHERE mst = $1 ORDER BY username")
+        Ok(sqlx::query_scalar("SELECT username FROM accounts WHERE mst = $1 AND disabled_at IS NULL ORDER BY username")
             .bind(mst)
             .fetch_all(&self.read)
             .await?)
@@ -79,6 +90,44 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.read)
             .await?)
+    }
+}
+
+impl Store {
+    /// Disables (`Some(reason)`) or enables (`None`) an account, with its audit line, in
+    /// one transaction. Disabling also ends its sessions, drops its temporary password
+    /// and supersedes its pending activation links, so none of them works again (an
+    /// enable does not bring them back). `Ok(false)` when nothing changed (already so).
+    pub async fn set_account_disabled(&self, account_id: i64, reason: Option<&str>, now: i64, audit: &super::AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let changed = match reason {
+            Some(reason) => sqlx::query(
+                "UPDATE accounts SET disabled_at = $1, disabled_reason = $2, temp_password_hash = NULL, temp_expires_at = NULL,
+                 temp_used_at = NULL, temp_reference = NULL, updated_at = $1 WHERE id = $3 AND disabled_at IS NULL",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(account_id),
+            None => sqlx::query(
+                "UPDATE accounts SET disabled_at = NULL, disabled_reason = NULL, updated_at = $1 WHERE id = $2 AND disabled_at IS NOT NULL",
+            )
+            .bind(now)
+            .bind(account_id),
+        }
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if reason.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
+            supersede_activations(&mut tx, account_id, now).await?;
+        }
+        super::audit::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -31,9 +31,12 @@ text_enum! {
         StaffAction = "staff.action",
         AdminAccountAdd = "admin.account_add",
         AdminAccountUnlock = "admin.account_unlock",
+        AdminAccountDisable = "admin.account_disable",
+        AdminAccountEnable = "admin.account_enable",
         AdminStaffAdd = "admin.staff_add",
         AdminStaffPassword = "admin.staff_password",
         AdminStaffDisable = "admin.staff_disable",
+        AdminOutboxAdoptKey = "admin.outbox_adopt_key",
     }
 }
 
@@ -124,7 +127,7 @@ impl AuditEntry {
 impl Store {
     /// Appends one audit line on its own.
     pub async fn audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         insert_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())

@@ -63,7 +63,7 @@ impl Store {
     }
 
     async fn use_challenge(&self, ch: &Challenge, outcome: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let won = consume(&mut tx, ch, outcome, now).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -74,7 +74,7 @@ impl Store {
     /// enqueues the mails and the audit line, all or nothing. Returns false (and writes
     /// nothing) when another request consumed the challenge first.
     pub async fn complete_reset(&self, w: ResetWrite<'_>) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let won = consume(&mut tx, w.challenge, "ok", w.now).await?;
         if !won {
             tx.rollback().await?;
@@ -102,7 +102,7 @@ impl Store {
         mails: &[NewMail],
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         set_temp_password(&mut tx, account_id, temp_hash, temp_expires_at, reference, now).await?;
         for mail in mails {
             insert_mail(&mut tx, mail, now).await?;

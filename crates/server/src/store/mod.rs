@@ -116,12 +116,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_portal_staff.sql")),
     (3, include_str!("../../migrations/sqlite/0003_crl_cache.sql")),
     (4, include_str!("../../migrations/sqlite/0004_ocsp_cache.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_faults.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_portal_staff.sql")),
     (3, include_str!("../../migrations/postgres/0003_crl_cache.sql")),
     (4, include_str!("../../migrations/postgres/0004_ocsp_cache.sql")),
+    (5, include_str!("../../migrations/postgres/0005_faults.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -134,8 +136,14 @@ pub struct Store {
 
 impl Store {
     /// Opens the database at `url` (`sqlite://…`, created if needed, or `postgres://…`)
-    /// and applies migrations.
+    /// and applies migrations; a connection is waited for up to 10 s.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
+        Self::open_with(url, Duration::from_secs(10)).await
+    }
+
+    /// [`Store::open`], waiting at most `acquire_timeout` for a connection: past it the
+    /// request fails as an outage ([`is_outage`]) and is answered `SERVICE_UNAVAILABLE`.
+    pub async fn open_with(url: &str, acquire_timeout: Duration) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (engine, url) = if let Some(rest) = url.strip_prefix("sqlite://") {
             let path = rest.split('?').next().unwrap_or(rest);
@@ -156,7 +164,7 @@ impl Store {
             bail!("database_url must start with sqlite:// or postgres:// (got {:?})", redact(url));
         };
         let pool = |max: u32| {
-            let opts = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30));
+            let opts = AnyPoolOptions::new().max_connections(max).acquire_timeout(acquire_timeout);
             match engine {
                 Engine::Sqlite => opts.after_connect(sqlite_pragmas),
                 Engine::Postgres => opts,
@@ -217,6 +225,24 @@ impl Store {
         Ok(())
     }
 
+    /// A write transaction. A connection that fails before anything was done (the
+    /// database just restarted, the pool held a dead connection) is tried again, at
+    /// most three times in all: nothing can be half done yet.
+    async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
+        let mut tries = 0;
+        loop {
+            match self.write.begin().await {
+                Ok(tx) => return Ok(tx),
+                Err(e) if tries < 2 && sqlx_outage(&e) && !matches!(e, sqlx::Error::PoolTimedOut) => {
+                    tries += 1;
+                    tracing::warn!(error = %e, tries, "database connection failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Closes both pools (tests reopen the file afterwards).
     pub async fn close(&self) {
         self.write.close().await;
@@ -233,7 +259,7 @@ impl Store {
     pub async fn columns(&self) -> anyhow::Result<Vec<(String, Vec<String>)>> {
         const TABLES: &[&str] = &[
             "accounts", "sessions", "challenges", "outbox", "audit", "rate_limits", "captchas", "activations", "staff",
-            "staff_sessions", "crl_cache", "ocsp_cache", "schema_migrations",
+            "staff_sessions", "crl_cache", "ocsp_cache", "server_settings", "schema_migrations",
         ];
         let sql = match self.engine {
             Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
@@ -249,21 +275,84 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes what nobody needs any more: expired sessions, challenges older than a
-    /// day, rate-limit windows older than a day.
-    pub async fn purge(&self, now: i64) -> anyhow::Result<()> {
+    /// Deletes what nobody needs any more, and returns how many rows of each table went:
+    /// expired sessions (user and staff), used or expired challenges and captchas,
+    /// activation links and rate-limit windows a day after their end, OCSP answers a day
+    /// past their reuse, delivered or given-up mails after `mail_days`, audit lines
+    /// after `audit_days`. Large deletes go in batches, so the writer is never held
+    /// for long.
+    pub async fn purge(&self, now: i64, keep: &crate::config::RetentionConfig) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let day_ago = now - 86_400;
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.write).await?;
-        sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(day_ago).execute(&self.write).await?;
-        sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(day_ago).execute(&self.write).await?;
-        sqlx::query("DELETE FROM captchas WHERE expires_at <= $1").bind(now - 600).execute(&self.write).await?;
-        sqlx::query("DELETE FROM activations WHERE expires_at <= $1").bind(day_ago).execute(&self.write).await?;
-        sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.write).await?;
-        Ok(())
+        let statements: [(&'static str, &'static str, i64); 10] = [
+            ("sessions", "DELETE FROM sessions WHERE expires_at <= $1", now),
+            ("staff_sessions", "DELETE FROM staff_sessions WHERE expires_at <= $1", now),
+            ("challenges", "DELETE FROM challenges WHERE expires_at <= $1", day_ago),
+            ("captchas", "DELETE FROM captchas WHERE expires_at <= $1", now - 600),
+            ("activations", "DELETE FROM activations WHERE expires_at <= $1", day_ago),
+            ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1", day_ago),
+            ("ocsp_cache", "DELETE FROM ocsp_cache WHERE good_until <= $1 AND fetched_at <= $1", day_ago),
+            (
+                "outbox",
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' AND created_at <= $1 LIMIT 5000)",
+                now - keep.mail_days * 86_400,
+            ),
+            ("audit", "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at <= $1 LIMIT 5000)", now - keep.audit_days * 86_400),
+            // A pending mail older than any password's life cannot matter either (the
+            // worker gives such a mail up when it meets it).
+            (
+                "outbox_stale",
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND created_at <= $1 LIMIT 5000)",
+                now - keep.mail_days * 86_400,
+            ),
+        ];
+        let mut counts = Vec::new();
+        for (table, sql, before) in statements {
+            let mut total = 0;
+            loop {
+                let n = sqlx::query(sql).bind(before).execute(&self.write).await?.rows_affected();
+                total += n;
+                if n < 5000 || !sql.contains("LIMIT") {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            counts.push((table, total));
+        }
+        Ok(counts)
     }
 }
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+/// Whether an error is the database being unreachable or saturated (answered
+/// `SERVICE_UNAVAILABLE` with `Retry-After`, not `INTERNAL`): no connection within the
+/// timeout, a broken connection, PostgreSQL shutting down or refusing connections, a
+/// serialization failure or deadlock, SQLite busy, locked, out of disk or unable to
+/// open its file. Takes an `anyhow::Error`, a `sqlx::Error`, or anything else (false).
+pub fn is_outage(e: &dyn std::any::Any) -> bool {
+    if let Some(e) = e.downcast_ref::<anyhow::Error>() {
+        return e.chain().any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage));
+    }
+    e.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage)
+}
+
+fn sqlx_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if code.len() == 5 {
+                // PostgreSQL SQLSTATE: connection exception, shutdown, cannot connect
+                // now, too many connections, serialization failure, deadlock.
+                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01"].contains(&code.as_ref())
+            } else {
+                // SQLite's (extended) result code: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+                code.parse::<i64>().is_ok_and(|c| [5, 6, 10, 13, 14].contains(&(c & 0xff)))
+            }
+        }
+        _ => false,
+    }
+}
 
 /// Every SQLite connection: WAL (reads beside the writer), NORMAL sync (atomic and
 /// consistent across a process crash; a power cut may lose the last commits but never

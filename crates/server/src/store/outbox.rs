@@ -46,6 +46,8 @@ pub struct NewMail {
     pub subject: String,
     pub body: String,
     pub secret: Option<Vec<u8>>,
+    /// The outbox key's id that sealed `secret`.
+    pub key_id: Option<String>,
     pub reference: String,
 }
 
@@ -69,6 +71,8 @@ pub struct Mail {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// The outbox key's id that sealed `secret` (`None`: sealed before ids existed).
+    pub key_id: Option<String>,
 }
 
 impl Mail {
@@ -79,14 +83,73 @@ impl Mail {
 }
 
 impl Store {
-    /// Mail due for (another) delivery attempt, oldest first.
-    pub async fn due_mail(&self, now_ms: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
-        Ok(sqlx::query_as("SELECT * FROM outbox WHERE status = $1 AND next_attempt_ms <= $2 ORDER BY id LIMIT $3")
+    /// Mail due for (another) delivery attempt that the key `key_id` can open (or that
+    /// holds no secret), oldest first. A mail sealed with another key is left to a
+    /// server that has it.
+    pub async fn due_mail(&self, now_ms: i64, limit: i64, key_id: &str) -> anyhow::Result<Vec<Mail>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM outbox WHERE status = $1 AND next_attempt_ms <= $2 AND (secret IS NULL OR key_id IS NULL OR key_id = $3)
+             ORDER BY id LIMIT $4",
+        )
+        .bind(MailStatus::Pending.as_str())
+        .bind(now_ms)
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Pending mails sealed with another key than `key_id`: no server with this key can
+    /// deliver them (the staff console warns).
+    pub async fn foreign_key_mail_count(&self, key_id: &str) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = $1 AND secret IS NOT NULL AND key_id IS NOT NULL AND key_id <> $2")
             .bind(MailStatus::Pending.as_str())
-            .bind(now_ms)
-            .bind(limit)
-            .fetch_all(&self.read)
+            .bind(key_id)
+            .fetch_one(&self.read)
             .await?)
+    }
+
+    /// The outbox key every server on this database must share: recorded by the first
+    /// server, checked by every later one. `Err` names both ids on a mismatch.
+    pub async fn check_outbox_key(&self, key_id: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO server_settings (name, value, updated_at) VALUES ('outbox_key_id', $1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(key_id)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        let recorded: String = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'outbox_key_id'").fetch_one(&self.write).await?;
+        if recorded != key_id {
+            anyhow::bail!(OutboxKeyMismatch { ours: key_id.to_string(), recorded });
+        }
+        Ok(())
+    }
+
+    /// `outbox adopt-key`: makes `key_id` the database's outbox key (the old one is
+    /// lost) and gives up on the pending mails only the old key could open, wiping them.
+    /// Returns how many mails were given up.
+    pub async fn adopt_outbox_key(&self, key_id: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<u64> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO server_settings (name, value, updated_at) VALUES ('outbox_key_id', $1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = $1, updated_at = $2",
+        )
+        .bind(key_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let dropped = sqlx::query(
+            "UPDATE outbox SET status = $1, secret = NULL, last_error = 'sealed with a lost outbox key'
+             WHERE status = $2 AND secret IS NOT NULL AND (key_id IS NULL OR key_id <> $3)",
+        )
+        .bind(MailStatus::Failed.as_str())
+        .bind(MailStatus::Pending.as_str())
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(dropped)
     }
 
     /// Takes a due mail for one delivery attempt: it is not due again (for any worker of
@@ -188,7 +251,7 @@ impl Store {
     /// now (its claim moved it that far ahead), and making it due again would let a
     /// second worker send it too; it is tried within the lease anyway.
     pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, lease_ms: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let done = match copy {
             None => {
                 let now_ms = now * 1000;
@@ -223,10 +286,22 @@ impl Store {
     }
 }
 
+/// This server's outbox key is not the one the database's other servers seal with.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this server's outbox key ({ours}) is not the database's ({recorded}): mails sealed by the other servers could not be \
+     opened here. Copy outbox.key from a server already on this database into this data dir (or set BHXH_OUTBOX_KEY to \
+     the same key); only if that key is lost for good, run `bhxh-server outbox adopt-key` (its pending mails are given up)"
+)]
+pub struct OutboxKeyMismatch {
+    pub ours: String,
+    pub recorded: String,
+}
+
 pub(super) async fn insert_mail(tx: &mut Tx<'_>, m: &NewMail, now: i64) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, secret, reference, status, next_attempt_ms, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, secret, reference, status, next_attempt_ms, created_at, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&m.message_id)
     .bind(m.account_id)
@@ -239,6 +314,7 @@ pub(super) async fn insert_mail(tx: &mut Tx<'_>, m: &NewMail, now: i64) -> anyho
     .bind(MailStatus::Pending.as_str())
     .bind(now * 1000)
     .bind(now)
+    .bind(m.secret.as_ref().and(m.key_id.as_deref()))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -113,7 +113,7 @@ impl Store {
     /// Writes a portal request: supersedes the account's older links, stores the new
     /// one, enqueues the mail, appends the audit line.
     pub async fn start_activation(&self, w: &PortalWrite) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         supersede_activations(&mut tx, w.account_id, w.now).await?;
         sqlx::query(
             "INSERT INTO activations (token_hash, account_id, temp_password_hash, temp_expires_at, reference, created_at, expires_at)
@@ -158,7 +158,7 @@ impl Store {
     /// notification and the audit line, in one transaction. Anything but `Activated`
     /// writes nothing.
     pub async fn activate(&self, token_hash: &str, now: i64, notice: &NewMail, audit: &AuditEntry) -> anyhow::Result<ActivationOutcome> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let row: Option<Activation> =
             sqlx::query_as("SELECT * FROM activations WHERE token_hash = $1").bind(token_hash).fetch_optional(&mut *tx).await?;
         let Some(a) = row else {

@@ -48,7 +48,7 @@ impl Store {
         now: i64,
         audit: &AuditEntry,
     ) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let won = sqlx::query(
             "UPDATE accounts SET temp_used_at = $1, password_hash = NULL, updated_at = $1
              WHERE id = $2 AND temp_password_hash IS NOT NULL AND temp_used_at IS NULL",
@@ -72,7 +72,7 @@ impl Store {
 
     /// A normal login's session, with its audit line.
     pub async fn create_session(&self, account_id: i64, session: &NewSession, audit: &AuditEntry) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         insert_session(&mut tx, account_id, session).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -84,7 +84,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT s.token_hash, s.must_change, s.expires_at AS session_expires_at, a.*
              FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(now)
@@ -94,7 +94,7 @@ impl Store {
 
     /// Ends one session, with its audit line.
     pub async fn delete_session(&self, token_hash: &str, audit: &AuditEntry) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -111,7 +111,7 @@ impl Store {
         notice: &NewMail,
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE accounts SET password_hash = $1, temp_password_hash = NULL, temp_expires_at = NULL,
              temp_used_at = NULL, temp_reference = NULL, updated_at = $2 WHERE id = $3",

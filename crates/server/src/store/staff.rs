@@ -28,7 +28,7 @@ pub struct StaffSession {
 impl Store {
     /// Enrols a staff member; `Ok(None)` when the username exists.
     pub async fn insert_staff(&self, username: &str, name: &str, password_hash: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO staff (username, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (username) DO NOTHING RETURNING id",
@@ -48,7 +48,7 @@ impl Store {
 
     /// Sets a staff member's password (and enables the account); ends their sessions.
     pub async fn set_staff_password(&self, username: &str, password_hash: &str, audit: &AuditEntry) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE staff SET password_hash = $1, disabled_at = NULL WHERE username = $2 RETURNING id",
         )
@@ -61,7 +61,7 @@ impl Store {
 
     /// Disables a staff member and ends their sessions.
     pub async fn disable_staff(&self, username: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar("UPDATE staff SET disabled_at = $1 WHERE username = $2 RETURNING id")
             .bind(now)
             .bind(username)
@@ -90,7 +90,7 @@ impl Store {
         expires_at: i64,
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash)
             .bind(staff_id)
@@ -119,7 +119,7 @@ impl Store {
 
     /// Ends a staff session, with its audit line.
     pub async fn delete_staff_session(&self, token_hash: &str, audit: &AuditEntry) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;

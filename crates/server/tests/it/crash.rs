@@ -18,13 +18,20 @@ use rand::Rng;
 use sqlx::Row;
 
 const ACCOUNTS: usize = 12;
-const ROUNDS: usize = 25;
+
+/// Rounds of SIGKILL: `BHXH_BENCH_KILL_ROUNDS` (scripts/bench-faults.sh) or the default.
+fn rounds(default: usize) -> usize {
+    std::env::var("BHXH_BENCH_KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
 
 async fn check_no_half_reset(db_url: &str) -> (i64, i64) {
     let store = Store::open(db_url).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
-    assert_eq!(integrity, "ok");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(db_url).await.unwrap();
+    if db_url.starts_with("sqlite:") {
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+        assert_eq!(integrity, "ok");
+    }
     let scalar = |sql: &'static str| {
         let pool = pool.clone();
         async move { sqlx::query(sql).fetch_one(&pool).await.unwrap().get::<i64, _>(0) }
@@ -62,6 +69,17 @@ async fn check_no_half_reset(db_url: &str) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_resets_never_leaves_half_a_reset() {
     let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("data").join("bhxh.db").display());
+    sigkill_rounds(&dir, &db_url, rounds(25)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_resets_on_postgres_never_leaves_half_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    sigkill_rounds(&dir, &postgres_database(), rounds(8)).await;
+}
+
+async fn sigkill_rounds(dir: &tempfile::TempDir, db_url: &str, rounds: usize) {
     let data = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -69,7 +87,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {:?}\ntrust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n\
+            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {:?}\ndatabase_url = {db_url:?}\ntrust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n\
              [limits]\nper_client = 1000000\nper_username = 1000000\nper_username_total = 1000000\nreset_mails_per_day = 1000000\n[outbox]\npoll_ms = 50\nclaim_lease_secs = 2\ndelivery_timeout_secs = 1\n\
              [revocation]\nocsp = false\nfetch_crls = false\n",
             data,
@@ -79,9 +97,8 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
         ),
     )
     .unwrap();
-    let db_url = format!("sqlite://{}", data.join("bhxh.db").display());
     {
-        let store = Store::open(&db_url).await.unwrap();
+        let store = Store::open(db_url).await.unwrap();
         let clock = bhxh_server::Clock::system();
         for i in 0..ACCOUNTS {
             bhxh_server::admin::account_add(&store, &clock, &format!("user{i:02}"), MST, &format!("u{i}@congty.vn"), None)
@@ -93,7 +110,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
     let token = std::sync::Arc::new(SoftToken::load("rsa-valid"));
     let mut total_ok = 0usize;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let mut child = ServerProcess::start(&config);
         wait_healthy(&http, &base).await;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -121,7 +138,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
         for w in workers {
             total_ok += w.await.unwrap();
         }
-        let (won, _) = check_no_half_reset(&db_url).await;
+        let (won, _) = check_no_half_reset(db_url).await;
         assert!(won as usize >= total_ok, "round {round}: a reset answered 200 was lost ({won} < {total_ok})");
     }
     assert!(total_ok > 0, "no reset went through at all; the test proved nothing");
@@ -131,7 +148,7 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     wait_healthy(&http, &base).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let store = Store::open(&db_url).await.unwrap();
+        let store = Store::open(db_url).await.unwrap();
         let pending = store.list_mail(1_000_000).await.unwrap().iter().filter(|m| m.status == "pending").count();
         store.close().await;
         if pending == 0 {
@@ -142,7 +159,10 @@ async fn sigkill_during_resets_never_leaves_half_a_reset() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let (won, _) = check_no_half_reset(&db_url).await;
-    eprintln!("crash test: {ROUNDS} SIGKILLs, {won} whole resets committed, {total_ok} answered 200");
+    let (won, _) = check_no_half_reset(db_url).await;
+    eprintln!(
+        "crash test ({}): {rounds} SIGKILLs, {won} whole resets committed, {total_ok} answered 200, 0 half resets",
+        db_url.split(':').next().unwrap_or("?")
+    );
 }
 

@@ -11,6 +11,7 @@ mod admin_cli;
 mod checks;
 mod crash;
 mod enumeration;
+mod faults;
 mod flow;
 mod outbox;
 mod pages;

@@ -186,7 +186,11 @@ async fn a_cached_answer_is_reused_with_the_responder_stopped_and_shared_by_anot
     // Another server on the same database: the database copy.
     let db = format!("sqlite://{}/bhxh.db", srv.data.path().join("server").display());
     let base = responder.base.clone();
-    let other = ocsp_server_on(&base, &crls, |c| c.database_url = db).await;
+    let other = ocsp_server_on(&base, &crls, |c| {
+        share_outbox_key(&srv, c);
+        c.database_url = db;
+    })
+    .await;
     let (status, body) = other.recover(&SoftToken::load("rsa-valid"), USER).await;
     assert_eq!(status, 200, "{body}");
     // Once past the cap on reuse, the stopped responder means no answer.

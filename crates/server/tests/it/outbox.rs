@@ -12,39 +12,41 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
     let config = test_config(&data.path().join("server"), Some(port));
     let srv = TestServer::start_config(config, data, None).await;
     let token = SoftToken::load("rsa-valid");
-    const N: usize = 100;
-    for i in 0..N {
+    // scripts/bench-faults.sh runs it with 1,000.
+    let n: usize = std::env::var("BHXH_BENCH_RESETS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    for i in 0..n {
         srv.enrol(&format!("user{i:03}"), MST, &format!("user{i:03}@congty.vn")).await;
     }
 
     // The relay is down: every reset still succeeds and its mail waits in the outbox.
-    for i in 0..N {
+    for i in 0..n {
         let (status, body) = srv.recover(&token, &format!("user{i:03}")).await;
         assert_eq!(status, 200, "{body}");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let queued = srv.store.list_mail(10_000).await.unwrap();
-    assert_eq!(queued.len(), 2 * N);
+    let queued = srv.store.list_mail(100_000).await.unwrap();
+    assert_eq!(queued.len(), 2 * n);
     assert!(queued.iter().all(|m| m.status == "pending"));
     assert!(queued.iter().any(|m| m.attempts > 0 && m.last_error.is_some()), "the worker tried and failed");
     assert!(queued.iter().filter(|m| m.kind == "reset").all(|m| m.has_secret()), "passwords wait encrypted");
 
     // The relay comes back on the same port.
     let sink = SmtpSink::start(&srv.data.path().join("received"), port);
-    let mails = sink.wait_count(2 * N, Duration::from_secs(60)).await;
+    let mails = sink.wait_count(2 * n, Duration::from_secs(60)).await;
     // Give a duplicate, if there were one, the time to arrive.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mails = if sink.mails().len() > mails.len() { sink.mails() } else { mails };
-    assert_eq!(mails.len(), 2 * N, "every mail delivered, none twice");
+    assert_eq!(mails.len(), 2 * n, "every mail delivered, none twice");
     let ids: std::collections::HashSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
-    assert_eq!(ids.len(), 2 * N, "no Message-ID twice");
-    for i in 0..N {
+    assert_eq!(ids.len(), 2 * n, "no Message-ID twice");
+    for i in 0..n {
         let to = format!("user{i:03}@congty.vn");
         let resets: Vec<_> = mails.iter().filter(|m| m.to == [to.clone()] && m.subject.contains("Mật khẩu tạm thời")).collect();
         assert_eq!(resets.len(), 1, "{to}");
         password_in(resets[0]);
     }
-    let after = srv.store.list_mail(10_000).await.unwrap();
+    eprintln!("smtp outage: {n} resets while the relay was down; {} mails delivered after it came back, 0 lost, 0 duplicates", mails.len());
+    let after = srv.store.list_mail(100_000).await.unwrap();
     assert!(after.iter().all(|m| m.status == "sent" && !m.has_secret()), "secrets are wiped once delivered");
 }
 
@@ -140,6 +142,7 @@ async fn a_resend_during_a_delivery_does_not_send_the_mail_twice() {
         subject: "s".into(),
         body: "b".into(),
         secret: None,
+        key_id: None,
         reference: "RC-TEST-0001".into(),
     };
     assert!(store.resend_mail(0, Some(&mail), now, 60_000, &audit()).await.unwrap(), "enqueued");
@@ -148,9 +151,9 @@ async fn a_resend_during_a_delivery_does_not_send_the_mail_twice() {
     // A worker takes it for 60 s.
     assert!(store.claim_mail(id, now_ms, now_ms + 60_000).await.unwrap());
     assert!(store.resend_mail(id, None, now, 60_000, &audit()).await.unwrap(), "staff are told it is on its way");
-    assert!(store.due_mail(now_ms, 10).await.unwrap().is_empty(), "not due again while a worker holds it");
+    assert!(store.due_mail(now_ms, 10, "k1-test").await.unwrap().is_empty(), "not due again while a worker holds it");
     // Waiting out a 5-minute backoff instead: made due now.
     store.mark_failed(id, now_ms + 300_000, "451 try later").await.unwrap();
     assert!(store.resend_mail(id, None, now, 60_000, &audit()).await.unwrap());
-    assert_eq!(store.due_mail(now_ms, 10).await.unwrap().len(), 1);
+    assert_eq!(store.due_mail(now_ms, 10, "k1-test").await.unwrap().len(), 1);
 }

@@ -78,6 +78,7 @@ async fn a_cached_crl_is_reused_without_the_network_and_shared_by_another_server
     // Another server on the same database, the distribution point down: the database copy.
     let db = format!("sqlite://{}/bhxh.db", srv.data.path().join("server").display());
     let other = TestServer::start_with(|c| {
+        share_outbox_key(&srv, c);
         c.database_url = db;
         c.crl_file = None;
         c.revocation.fetch_crls = true;

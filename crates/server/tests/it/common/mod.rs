@@ -67,6 +67,14 @@ pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
     c
 }
 
+/// A second server on `first`'s database shares its outbox key, as a deployment does
+/// (a server with another key refuses to start).
+pub fn share_outbox_key(first: &TestServer, c: &mut Config) {
+    let key = std::fs::read(first.data.path().join("server/outbox.key")).expect("the first server's outbox key");
+    std::fs::create_dir_all(&c.data_dir).unwrap();
+    std::fs::write(c.data_dir.join("outbox.key"), key).unwrap();
+}
+
 impl TestServer {
     /// Server with a real SMTP sink.
     pub async fn start() -> TestServer {
@@ -129,6 +137,7 @@ impl TestServer {
             subject: "setup".into(),
             body: "setup".into(),
             secret: None,
+            key_id: None,
             reference: "RC-TEST-0000".into(),
         };
         let audit = bhxh_server::store::AuditEntry::new(
