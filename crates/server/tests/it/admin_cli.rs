@@ -72,6 +72,21 @@ async fn staff_commands_work_and_never_show_a_password() {
     outputs += &out;
     let (ok, _, err) = cli(d, &["account", "show", "nobody"]);
     assert!(!ok && err.contains("ACCOUNT_NOT_FOUND"));
+    // Disable: a reason is required; the temporary password stops working; enable.
+    let (ok, _, err) = cli(d, &["account", "disable", "ketoan01"]);
+    assert!(!ok && err.contains("--reason"), "{err}");
+    let (ok, out, err) = cli(d, &["account", "disable", "ketoan01", "--reason", "kế toán đã nghỉ việc"]);
+    assert!(ok && out.contains("Disabled: ketoan01") && out.contains("RC-"), "{out}{err}");
+    outputs += &out;
+    let (ok, out, _) = cli(d, &["account", "disable", "ketoan01", "--reason", "again"]);
+    assert!(ok && out.contains("Already disabled"), "{out}");
+    let (ok, out, _) = cli(d, &["account", "show", "ketoan01"]);
+    assert!(ok && out.contains("Disabled") && out.contains("kế toán đã nghỉ việc") && out.contains("none"), "{out}");
+    assert_eq!(code(&srv.login("ketoan01", &temp).await.1), "INVALID_CREDENTIALS");
+    let (ok, out, _) = cli(d, &["account", "enable", "ketoan01"]);
+    assert!(ok && out.contains("Enabled: ketoan01"), "{out}");
+    let (ok, _, err) = cli(d, &["account", "disable", "nobody", "--reason", "x"]);
+    assert!(!ok && err.contains("ACCOUNT_NOT_FOUND"), "{err}");
 
     assert!(!outputs.contains(&temp), "a staff command showed the temporary password");
     assert!(!outputs.contains("$argon2"), "a staff command showed a hash");

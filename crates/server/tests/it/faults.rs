@@ -389,7 +389,12 @@ async fn five_hundred_slow_connections_do_not_stop_a_recovery_and_are_closed() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let sink = SmtpSink::start(&dir.path().join("received"), 0);
-    let config = process_config(dir.path(), port, sink.port, "[http]\nheader_read_timeout_secs = 3\n");
+    let config = process_config(
+        dir.path(),
+        port,
+        sink.port,
+        "[http]\nheader_read_timeout_secs = 3\n[limits]\nper_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000\n",
+    );
     enrol_offline(dir.path(), &[USER]).await;
     let _server = ServerProcess::start(&config);
     let base = format!("http://127.0.0.1:{port}");

@@ -87,6 +87,32 @@ async fn file_outbox_is_the_embedded_default() {
     }
 }
 
+/// The `.eml` files hold temporary passwords in clear: they are removed once the
+/// password's lifetime is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eml_files_are_removed_after_the_password_lifetime() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(&data.path().join("server"), None);
+    config.temp_password_ttl_secs = 2;
+    config.retention.purge_interval_secs = 1;
+    let srv = TestServer::start_config(config, data, None).await;
+    srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
+    assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), "ketoan01").await.0, 200);
+    let dir = srv.data.path().join("server/outbox");
+    let count = || std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the mails were not written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let written = std::time::Instant::now();
+    while count() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the .eml files outlived the password");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(written.elapsed() >= Duration::from_millis(900), "removed before the lifetime was over");
+}
+
 /// A relay that accepts connections and then says nothing, ever (a hung MTA, a
 /// firewall that drops after the handshake): each delivery is cut off after its time
 /// limit and retried, several at once, instead of holding the one delivery loop for ever.

@@ -406,3 +406,24 @@ async fn a_mail_refused_for_good_is_a_dead_letter_and_the_console_warns() {
     assert!(page.contains("data-testid=\"dead-mail-alert\"") && page.contains("2 thư không gửi được"), "{page}");
     serving.abort();
 }
+
+/// A disabled account: its page says so and why, and a reset by staff is refused with
+/// `ACCOUNT_DISABLED` (no mail, no temporary password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_account_shows_why_and_staff_cannot_start_a_reset() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+    bhxh_server::admin::account_set_disabled(&srv.store, &srv.clock, USER, Some("doanh nghiệp đã giải thể")).await.unwrap();
+    let mut c = Console::new(&srv);
+    assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let (status, page, _) = c.get("/account/ketoan01").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"account-disabled\"") && page.contains("doanh nghiệp đã giải thể"), "{page}");
+    let csrf = c.csrf().await;
+    let (status, page, _) =
+        c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")]).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("ACCOUNT_DISABLED") || page.contains("Tài khoản đang bị vô hiệu hóa"), "{page}");
+    assert_eq!(srv.side_effects(USER).await, (0, false), "no mail, no temporary password");
+}
