@@ -23,6 +23,7 @@ BHXH_APT_PACKAGES=(
     libpcsclite-dev    # the pcsc crate links libpcsclite
     softhsm2           # the PKCS#11 token the tests provision (scripts/provision-softhsm.sh)
     opensc             # pkcs11-tool, used by the provisioning and the tests
+    opencryptoki       # the second PKCS#11 implementation: a soft token that locks (scripts/provision-opencryptoki.sh)
     postgresql         # the second database engine; tests start a cluster of their own
     nginx              # the reverse proxy in front of two servers (tests start their own)
     # PC/SC: a real pcscd with virtual readers (vpcd) and a virtual card (vicc, run in

@@ -10,8 +10,6 @@ use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
 use bhxh_protocol::wire::{Ack, CertificateCheck, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
 use bhxh_protocol::{ErrorCode, Lang, Secret};
-use bhxh_token::module::find_module;
-use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{Token, TokenSummary};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -55,10 +53,8 @@ fn api(state: &AppState) -> Res<ApiClient> {
 fn token(state: &AppState) -> Res<Arc<dyn Token>> {
     let s = settings(state);
     let module = s.pkcs11_module.as_ref().map(PathBuf::from);
-    let open = || -> Result<Arc<dyn Token>, ClientError> {
-        let path = find_module(module.as_deref(), None)?;
-        Ok(Arc::new(Pkcs11Token::open(&path)?))
-    };
+    // The module in the settings alone, or every module installed.
+    let open = || -> Result<Arc<dyn Token>, ClientError> { Ok(Arc::new(bhxh_token::p11::Modules::open(module.as_deref())?)) };
     open().map_err(|e| IpcError::from_client(&e, s.lang))
 }
 

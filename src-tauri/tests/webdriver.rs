@@ -103,6 +103,11 @@ impl Driver {
         self.req(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
+    async fn enabled(&self, css: &str) -> bool {
+        let id = self.find(css).await;
+        self.req(reqwest::Method::GET, &format!("/element/{id}/enabled"), None).await.as_bool().unwrap_or(false)
+    }
+
     async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or_default().to_string()
@@ -123,36 +128,37 @@ impl Driver {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_token_recovery_in_the_real_window() {
-    // The backend, its mail server, the token.
-    let hsm = softhsm();
-    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
-    let (origin, smtp) = (backend.origin.clone(), &backend.smtp);
+/// What keeps a window alive: the display, the drivers, the app's config folder.
+struct Window {
+    _x: Kill,
+    _driver: Kill,
+    _config: tempfile::TempDir,
+}
 
-    // The display, the session bus, the drivers.
-    let (_x, display) = xvfb();
+/// The app in a real window on its own display, talking to `origin`, with `module` as
+/// its PKCS#11 module (and `env` for it): the driver session and what keeps it alive.
+async fn window(origin: &str, module: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> (Driver, Window) {
+    let (x, display) = xvfb();
     let port = bhxh_testkit::free_port();
     let native = bhxh_testkit::free_port();
     let config_dir = tempfile::tempdir().unwrap();
     use std::os::unix::process::CommandExt;
-    let _driver = Kill(
-        Command::new("dbus-run-session")
-            .process_group(0)
-            .arg("--")
-            .arg(tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
-            .env("DISPLAY", &display)
-            .env("NO_AT_BRIDGE", "1")
-            .env("BHXH_SERVER", &origin)
-            .env("BHXH_PKCS11_MODULE", &hsm.module)
-            .env("SOFTHSM2_CONF", &hsm.conf)
-            .env("BHXH_DESKTOP_CONFIG_DIR", config_dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-run-session tauri-driver"),
-    );
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.process_group(0)
+        .arg("--")
+        .arg(tauri_driver())
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+        .env("DISPLAY", &display)
+        .env("NO_AT_BRIDGE", "1")
+        .env("BHXH_SERVER", origin)
+        .env("BHXH_PKCS11_MODULE", module)
+        .env("BHXH_DESKTOP_CONFIG_DIR", config_dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let driver = Kill(cmd.spawn().expect("dbus-run-session tauri-driver"));
     let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -161,14 +167,23 @@ async fn a_full_token_recovery_in_the_real_window() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_bhxh-desktop")}}}});
-    let started = Instant::now();
     let created: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
     let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
-    let d = Driver { http, base, session };
+    (Driver { http, base, session }, Window { _x: x, _driver: driver, _config: config_dir })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_token_recovery_in_the_real_window() {
+    // The backend, its mail server, the token.
+    let hsm = softhsm();
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let (origin, smtp) = (backend.origin.clone(), &backend.smtp);
+    let started = Instant::now();
+    let (d, _window) = window(&origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
 
     // The user's path, as on the phone with support: Quên mật khẩu? → username → token → PIN.
     d.find("[data-testid=screen-login]").await;
-    eprintln!("app window up and painted {} ms after the session request", started.elapsed().as_millis());
+    eprintln!("app window up and painted {} ms after the drivers were started", started.elapsed().as_millis());
     d.screenshot("webdriver-login").await;
     d.click("[data-testid=forgot-password]").await;
     d.type_into("#wizard-username", "ketoan01").await;
@@ -219,4 +234,56 @@ async fn a_full_token_recovery_in_the_real_window() {
     d.find("[data-testid=change-form]").await;
     d.screenshot("webdriver-change").await;
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}
+
+/// opencryptoki's soft token, which locks for real, in the real window: the warning
+/// after a wrong PIN, the final try that must be ticked before the PIN can be sent, and
+/// the locked token with what to do; a screenshot of each. (The token is this test's
+/// alone while it runs: `bhxh_testkit::opencryptoki()`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_really_locks_in_the_real_window() {
+    let ock = bhxh_testkit::opencryptoki();
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    // A wrong PIN was typed before (in the CA's tool, say): COUNT_LOW.
+    ock.wrong_login();
+    assert!(ock.flags().contains("USER_PIN_COUNT_LOW"), "{}", ock.flags());
+    let (d, _window) = window(&backend.origin, &ock.module, &[]).await;
+    d.find("[data-testid=screen-login]").await;
+    d.click("[data-testid=forgot-password]").await;
+    d.type_into("#wizard-username", "ketoan01").await;
+    d.click("[data-testid=username-continue]").await;
+    d.find("[data-testid=step-token]").await;
+    d.click("[data-testid=token-continue]").await;
+    d.find("[data-testid=pin-count-low]").await;
+    d.screenshot("webdriver-ock-count-low").await;
+    // A second wrong PIN, in the window: the error says so, the token is read again, and
+    // the final-try warning replaces the count-low one on the same step.
+    d.type_into("#pin", "000000").await;
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=error][data-code=PIN_INCORRECT]").await;
+    d.find("[data-testid=pin-final-try]").await;
+    assert!(ock.flags().contains("USER_PIN_FINAL_TRY"), "{}", ock.flags());
+    d.type_into("#pin", "000000").await;
+    assert!(!d.enabled("[data-testid=pin-submit]").await, "the PIN cannot be sent before the final try is ticked");
+    d.screenshot("webdriver-ock-final-try").await;
+    d.click("[data-testid=confirm-final-try]").await;
+    assert!(d.enabled("[data-testid=pin-submit]").await);
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=step-error]").await;
+    let shown = d.text("[data-testid=step-error]").await;
+    assert!(shown.contains("Token đã bị khóa"), "{shown}");
+    assert!(ock.flags().contains("USER_PIN_LOCKED"), "{}", ock.flags());
+    d.screenshot("webdriver-ock-locked").await;
+    // Starting over: the token step says it is locked and what to do; no way forward.
+    d.click("[data-testid=start-over]").await;
+    d.type_into("#wizard-username", "ketoan01").await;
+    d.click("[data-testid=username-continue]").await;
+    d.find("[data-testid=token-locked]").await;
+    assert!(!d.enabled("[data-testid=token-continue]").await);
+    d.screenshot("webdriver-ock-token-locked").await;
+    // Nothing of it reached the server as a proof.
+    let refused = backend.store.audit_by_username("ketoan01", 50).await.unwrap();
+    assert!(!refused.iter().any(|e| e.event == "complete"), "{refused:?}");
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+    ock.reset_user_pin();
 }

@@ -12,8 +12,6 @@ use bhxh_client::flows::{self, Choice, FlowInput, Progress};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
 use bhxh_protocol::{ErrorCode, Lang};
-use bhxh_token::module::find_module;
-use bhxh_token::p11::Pkcs11Token;
 use bhxh_token::{PinState, Token};
 use clap::{Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -177,9 +175,9 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
     }
 }
 
+/// The chosen module alone, or every module installed (two CAs' middlewares side by side).
 fn open_token(module: Option<PathBuf>) -> Result<Arc<dyn Token>, ClientError> {
-    let path = find_module(module.as_deref(), None)?;
-    Ok(Arc::new(Pkcs11Token::open(&path)?))
+    Ok(Arc::new(bhxh_token::p11::Modules::open(module.as_deref())?))
 }
 
 fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
@@ -216,6 +214,13 @@ async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, l
             flows::pin_gate(tok.pin_state, confirm)?;
         }
         Err(e) => return Err(e.into()),
+        Ok(()) if tok.pin_state == PinState::MustChange => {
+            eprintln!(
+                "{} {}",
+                t(lang, "Cảnh báo: token báo mã PIN cần được đổi; vẫn thử ký.", "Warning: the token says its PIN must be changed; signing is tried anyway."),
+                ErrorCode::PinMustChange.hint(lang)
+            )
+        }
         Ok(()) if tok.pin_state == PinState::CountLow => {
             eprintln!("{}", t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before."))
         }

@@ -22,7 +22,7 @@ pub fn exit_code(code: ErrorCode) -> i32 {
     use ErrorCode::*;
     match code {
         PinIncorrect | PinFinalTry | PinLocked | PinMustChange | PinInvalid | NoToken | SeveralTokens | TokenRemoved
-        | NoCertificate | ModuleNotFound | ModuleLoadFailed | TokenFailure | ReaderServiceUnavailable => exit::TOKEN,
+        | NoCertificate | ModuleNotFound | ModuleLoadFailed | TokenInUse | TokenFailure | ReaderServiceUnavailable => exit::TOKEN,
         ServerUnreachable | ServerTls | ServerTimeout | InsecureServerUrl | OriginMismatch | UnexpectedResponse => {
             exit::UNREACHABLE
         }

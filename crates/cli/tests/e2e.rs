@@ -299,3 +299,117 @@ async fn the_tokens_own_ca_certificate_builds_the_path() {
     let detail = lines[0].detail.clone().unwrap_or_default();
     assert!(detail.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{detail}");
 }
+
+/// `bhxh` on opencryptoki's soft token, which locks for real: each PIN state in both
+/// languages with its exit code, `--yes-final-try`, `doctor` showing the state, and
+/// nothing changed on the server by any of it. (The token is this test's alone while
+/// it runs: `bhxh_testkit::opencryptoki()`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_really_locks_step_by_step_with_the_cli() {
+    let env = start().await;
+    let ock = bhxh_testkit::opencryptoki();
+    let run = |args: &[&str], stdin: &str, lang: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
+            .arg("--server")
+            .arg(&env.server)
+            .arg("--module")
+            .arg(&ock.module)
+            .args(["--lang", lang])
+            .args(args)
+            .env_remove("BHXH_SERVER")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let recover = ["recover", "--username", USER, "--pin-stdin"];
+
+    // It is read at all (opencryptoki's token clock broke the listing before).
+    let o = run(&["doctor"], "", "vi");
+    let out = text(&o);
+    assert!(out.contains("BHXH OCK RSA") && !out.contains("Error parsing"), "{out}");
+    // A right PIN works: RS256 by CKM_RSA_PKCS over a DigestInfo, checked by the server.
+    let o = run(&recover, &format!("{TEST_PIN}\n"), "vi");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let mails_before = env.store.list_mail(100).await.unwrap().len();
+
+    // 1st wrong PIN, in Vietnamese.
+    let o = run(&recover, "000000\n", "vi");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("PIN_INCORRECT") && text(&o).contains("Mã PIN không đúng"), "{}", text(&o));
+    // 2nd, in English: the warning of the first is shown before the PIN is asked.
+    let o = run(&recover, "000000\n", "en");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("a wrong PIN was entered before") && text(&o).contains("PIN_INCORRECT"), "{}", text(&o));
+    // Final try: without --yes-final-try nothing is tried, in either language.
+    for (lang, words) in [("vi", "Chỉ còn một lần nhập mã PIN"), ("en", "One PIN try is left")] {
+        let o = run(&recover, &format!("{TEST_PIN}\n"), lang);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(text(&o).contains("PIN_FINAL_TRY") && text(&o).contains(words), "{}", text(&o));
+    }
+    assert!(ock.flags().contains("USER_PIN_FINAL_TRY"), "no try was spent: {}", ock.flags());
+    let o = run(&["doctor"], "", "en");
+    assert!(text(&o).contains("FinalTry"), "{}", text(&o));
+    // Confirmed and wrong: locked for real.
+    let args = ["recover", "--username", USER, "--pin-stdin", "--yes-final-try"];
+    let o = run(&args, "000000\n", "vi");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("PIN_LOCKED") && text(&o).contains("Token đã bị khóa"), "{}", text(&o));
+    // Locked: refused before any PIN is asked, in both languages; doctor says so.
+    for (lang, words) in [("vi", "Token đã bị khóa"), ("en", "The token is locked")] {
+        let o = run(&args, &format!("{TEST_PIN}\n"), lang);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(text(&o).contains("PIN_LOCKED") && text(&o).contains(words), "{}", text(&o));
+    }
+    let o = run(&["doctor"], "", "vi");
+    assert!(text(&o).contains("Locked"), "{}", text(&o));
+    // None of it reached the server beyond challenges: no proof, no mail, no password.
+    assert_eq!(env.store.list_mail(100).await.unwrap().len(), mails_before, "a mail was queued");
+    let refused: Vec<_> = env
+        .store
+        .audit_by_username(USER, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "complete" && e.outcome != "ok")
+        .collect();
+    assert!(refused.is_empty(), "a failed proof reached the server: {refused:?}");
+    ock.reset_user_pin();
+}
+
+/// No module chosen: `doctor` finds every middleware installed — SoftHSM2 registered
+/// with p11-kit by its Debian package, opencryptoki registered in the user's
+/// `~/.config/pkcs11/modules` — loads each, and lists the tokens of both with the module
+/// each came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_without_a_chosen_module_shows_every_module_and_its_tokens() {
+    let env = start().await;
+    let ock = bhxh_testkit::opencryptoki();
+    let hsm = softhsm();
+    let home = tempfile::tempdir().unwrap();
+    let reg = home.path().join(".config/pkcs11/modules");
+    std::fs::create_dir_all(&reg).unwrap();
+    std::fs::write(reg.join("opencryptoki.module"), format!("module: {}\n", ock.module.display())).unwrap();
+    // A CA's signing plugin listening (on a port of this test's own).
+    let plugin = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plugin_port = plugin.local_addr().unwrap().port();
+    let o = Command::new(env!("CARGO_BIN_EXE_bhxh"))
+        .args(["--server", &env.server, "--lang", "en", "doctor"])
+        .env("BHXH_CA_PLUGIN_PORTS", format!("VNPT-CA Plugin={plugin_port},Viettel-CA Plugin={}", bhxh_testkit::free_port()))
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .env("HOME", home.path())
+        .env_remove("BHXH_PKCS11_MODULE")
+        .env_remove("BHXH_SERVER")
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(out.contains("libsofthsm2.so") && out.contains("libopencryptoki.so"), "both modules: {out}");
+    assert!(out.contains("BHXH OCK RSA") && out.contains("BHXH Test RSA"), "the tokens of both: {out}");
+    assert!(out.contains("CA certificate(s) on the token"), "{out}");
+    assert!(out.contains("running: VNPT-CA Plugin") && !out.contains("Viettel-CA Plugin"), "the plugin that answers, only: {out}");
+    drop(plugin);
+}

@@ -5,8 +5,7 @@
 use std::path::Path;
 
 use bhxh_protocol::Lang;
-use bhxh_token::module::find_module;
-use bhxh_token::p11::Pkcs11Token;
+use bhxh_token::p11::{LoadedModule, Modules, Skipped};
 use bhxh_token::{readers, PinState, Token};
 use serde::Serialize;
 
@@ -29,6 +28,32 @@ pub fn vn_date(secs: i64) -> String {
         }
         Err(_) => secs.to_string(),
     }
+}
+
+/// The CAs' signing plugins and the loopback ports they listen on (VNPT-CA Plugin on
+/// 4433, Viettel-CA's on 14007). `BHXH_CA_PLUGIN_PORTS` (`name=port,…`) replaces the
+/// list (tests).
+fn ca_plugin_ports() -> Vec<(String, u16)> {
+    if let Ok(list) = std::env::var("BHXH_CA_PLUGIN_PORTS") {
+        return list
+            .split(',')
+            .filter_map(|item| item.split_once('='))
+            .filter_map(|(name, port)| Some((name.trim().to_string(), port.trim().parse().ok()?)))
+            .collect();
+    }
+    vec![("VNPT-CA Plugin (127.0.0.1:4433)".into(), 4433), ("Viettel-CA Plugin (127.0.0.1:14007)".into(), 14007)]
+}
+
+/// The plugins whose port answers on loopback, within 300 ms each.
+async fn running_ca_plugins() -> Vec<String> {
+    let mut running = Vec::new();
+    for (name, port) in ca_plugin_ports() {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        if matches!(tokio::time::timeout(std::time::Duration::from_millis(300), connect).await, Ok(Ok(_))) {
+            running.push(name);
+        }
+    }
+    running
 }
 
 /// One line of the checklist.
@@ -59,6 +84,9 @@ pub struct Report {
     pub checks: Vec<Check>,
     pub readers: Vec<readers::ReaderStatus>,
     pub tokens: Vec<bhxh_token::TokenSummary>,
+    /// Every PKCS#11 module in use, and every one found but skipped (with why).
+    pub modules: Vec<LoadedModule>,
+    pub skipped_modules: Vec<Skipped>,
 }
 
 fn fail(name: &'static str, detail: String, e: &crate::ClientError, lang: Lang) -> Check {
@@ -70,21 +98,42 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
     let mut checks = Vec::new();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
 
-    // The PKCS#11 module and the tokens it sees.
+    // Every PKCS#11 module found (or the one chosen), and the tokens they see.
     let module = module.map(Path::to_path_buf);
-    let p11 = tokio::task::spawn_blocking(move || -> Result<(String, String, Vec<bhxh_token::TokenSummary>), bhxh_token::TokenError> {
-        let path = find_module(module.as_deref(), None)?;
-        let token = Pkcs11Token::open(&path)?;
-        let info = token.library_info().unwrap_or_default();
-        Ok((path.display().to_string(), info, token.tokens()?))
+    let p11 = tokio::task::spawn_blocking(move || -> Result<(Modules, Result<Vec<bhxh_token::TokenSummary>, bhxh_token::TokenError>), bhxh_token::TokenError> {
+        let modules = Modules::open(module.as_deref())?;
+        let tokens = modules.tokens();
+        Ok((modules, tokens))
     })
     .await
     .unwrap_or_else(|e| Err(bhxh_token::TokenError::Failure { detail: e.to_string() }));
     let mut tokens = Vec::new();
+    let (mut loaded_modules, mut skipped_modules) = (Vec::new(), Vec::new());
     match p11 {
-        Ok((path, info, found)) => {
-            checks.push(Check { name: "pkcs11_module", status: Status::Ok, detail: format!("{path} — {info}"), code: None, fix: None });
-            tokens = found;
+        Ok((modules, found)) => {
+            for m in modules.loaded() {
+                let vendor = m.vendor.map(|v| format!(" ({v})")).unwrap_or_default();
+                checks.push(Check { name: "pkcs11_module", status: Status::Ok, detail: format!("{}{vendor} — {}", m.path.display(), m.info), code: None, fix: None });
+            }
+            // A module that cannot be used is reported and skipped; it hides no other.
+            for s in modules.skipped() {
+                checks.push(Check {
+                    name: "pkcs11_module",
+                    status: Status::Warn,
+                    detail: format!("{}: {} — {}", s.path.display(), t(lang, "bỏ qua", "skipped"), s.reason),
+                    code: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.to_string()),
+                    fix: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.hint(lang).to_string()),
+                });
+            }
+            loaded_modules = modules.loaded().to_vec();
+            skipped_modules = modules.skipped().to_vec();
+            match found {
+                Ok(found) => tokens = found,
+                Err(e) => {
+                    let e = crate::ClientError::Token(e);
+                    checks.push(fail("pkcs11_module", e.to_string(), &e, lang));
+                }
+            }
         }
         Err(e) => {
             let e = crate::ClientError::Token(e);
@@ -134,13 +183,23 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             PinState::CountLow => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinIncorrect.hint(lang).to_string())),
             PinState::FinalTry => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinFinalTry.hint(lang).to_string())),
             PinState::Locked => (Status::Fail, Some(bhxh_protocol::ErrorCode::PinLocked.hint(lang).to_string())),
-            PinState::MustChange => (Status::Fail, Some(bhxh_protocol::ErrorCode::PinMustChange.hint(lang).to_string())),
+            PinState::MustChange => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinMustChange.hint(lang).to_string())),
             _ => (Status::Warn, None),
         };
         checks.push(Check {
             name: "token",
             status,
-            detail: format!("{} ({} {}, serial {}), PIN: {:?}", tok.label, tok.manufacturer, tok.model, tok.serial, tok.pin_state),
+            detail: format!(
+                "{} ({} {}, serial {}), PIN: {:?} — {} — {} {}",
+                tok.label,
+                tok.manufacturer,
+                tok.model,
+                tok.serial,
+                tok.pin_state,
+                tok.module,
+                tok.ca_certificates.len(),
+                t(lang, "chứng thư CA trên token", "CA certificate(s) on the token")
+            ),
             code: None,
             fix,
         });
@@ -180,6 +239,21 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             });
         }
     }
+
+    // The CAs' own signing plugins keep the token open and can break our session
+    // (TOKEN_IN_USE): which of them are running, as information for support.
+    let plugins = running_ca_plugins().await;
+    checks.push(Check {
+        name: "ca_plugins",
+        status: Status::Ok,
+        detail: if plugins.is_empty() {
+            t(lang, "không thấy phần mềm ký số của CA nào đang chạy", "no CA signing tool is running").to_string()
+        } else {
+            format!("{}: {}", t(lang, "đang chạy", "running"), plugins.join(", "))
+        },
+        code: None,
+        fix: (!plugins.is_empty()).then(|| bhxh_protocol::ErrorCode::TokenInUse.hint(lang).to_string()),
+    });
 
     // The server: reachable, how fast, and whether the clocks agree.
     match api {
@@ -236,7 +310,15 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             Err(e) => checks.push(fail("server", api.origin().to_string(), &e, lang)),
         },
     }
-    Report { version: env!("CARGO_PKG_VERSION"), server: server.to_string(), checks, readers: reader_list, tokens }
+    Report {
+        version: env!("CARGO_PKG_VERSION"),
+        server: server.to_string(),
+        checks,
+        readers: reader_list,
+        tokens,
+        modules: loaded_modules,
+        skipped_modules,
+    }
 }
 
 /// The report as plain text: what the Support screen copies and `bhxh doctor` prints.

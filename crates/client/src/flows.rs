@@ -68,13 +68,15 @@ pub async fn select(token: &Arc<dyn Token>, choice: &Choice) -> Result<(TokenSum
     choose(&tokens, choice, time::OffsetDateTime::now_utc().unix_timestamp())
 }
 
-/// Whether a PIN may be tried on a token in this state: never on a locked token or one
-/// that needs a new PIN first; on the final try only once the user confirmed it.
+/// Whether a PIN may be tried on a token in this state: never on a locked token; on the
+/// final try only once the user confirmed it. A PIN the token wants changed (new tokens
+/// ship with the CA's default) is tried: many modules still sign, and one that does not
+/// answers `CKR_PIN_EXPIRED` (`PIN_MUST_CHANGE`, with the CA's instructions); the user
+/// is warned first.
 pub fn pin_gate(state: PinState, confirm_final_try: bool) -> Result<(), TokenError> {
     match state {
         PinState::Locked => Err(TokenError::PinLocked),
         PinState::FinalTry if !confirm_final_try => Err(TokenError::PinFinalTry),
-        PinState::MustChange => Err(TokenError::PinMustChange),
         _ => Ok(()),
     }
 }
@@ -170,5 +172,20 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, TokenError> +
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(ClientError::from),
         Err(e) => Err(ClientError::Token(TokenError::Failure { detail: format!("token thread: {e}") })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pin_gate_never_tries_a_locked_token_nor_an_unconfirmed_final_try() {
+        assert_eq!(pin_gate(PinState::Locked, true), Err(TokenError::PinLocked));
+        assert_eq!(pin_gate(PinState::FinalTry, false), Err(TokenError::PinFinalTry));
+        assert_eq!(pin_gate(PinState::FinalTry, true), Ok(()));
+        // A PIN the token wants changed is tried (the module decides; the user was warned).
+        assert_eq!(pin_gate(PinState::MustChange, false), Ok(()));
+        assert_eq!(pin_gate(PinState::CountLow, false), Ok(()));
     }
 }

@@ -499,6 +499,13 @@ catalogue! {
         hint_vi: "Cài lại phần mềm quản lý token (đúng bản 32/64 bit) và khởi động lại máy.",
         hint_en: "Reinstall the token software (matching 32/64 bit) and restart the computer.";
     /// The token answered with an error it should not give.
+    /// Another program (the CA's signing plugin) holds the token: a login or signature
+    /// failed twice with a device or session error while the token was present.
+    TokenInUse = "TOKEN_IN_USE", 0,
+        vi: "Token đang bị một phần mềm khác chiếm dụng (thường là phần mềm ký số của nhà cung cấp chữ ký số).",
+        en: "Another program is holding the token (usually the CA's own signing tool).",
+        hint_vi: "Đóng phần mềm ký số của nhà cung cấp (VNPT-CA Plugin, Viettel-CA, BkavCA Signer…) ở khay đồng hồ, rút token ra, cắm lại rồi thử lại. Mã PIN chưa bị tính thêm lần sai nào.",
+        hint_en: "Close the CA's signing tool (VNPT-CA Plugin, Viettel-CA, BkavCA Signer…) in the system tray, unplug and replug the token, then retry. No extra wrong PIN was counted.";
     TokenFailure = "TOKEN_FAILURE", 0,
         vi: "Token báo lỗi khi xử lý.",
         en: "The token reported an error.",

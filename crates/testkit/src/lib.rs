@@ -77,6 +77,102 @@ pub fn softhsm() -> &'static SoftHsm {
     })
 }
 
+/// opencryptoki's soft token (`scripts/provision-opencryptoki.sh`), held by this test
+/// alone while the guard lives: the machine has one such token, so every test that uses
+/// it, in any test process, takes its turn (a lock in the process and a file lock
+/// across processes). Each turn starts from the same state: user PIN [`TEST_PIN`] set
+/// by the SO (`C_InitPIN`, which ends a lock), no wrong try counted.
+pub struct Opencryptoki {
+    pub module: PathBuf,
+    pub slot: u64,
+    pub label: &'static str,
+    _turn: std::sync::MutexGuard<'static, ()>,
+    _file_lock: std::fs::File,
+}
+
+/// The opencryptoki soft token's SO PIN (the tests unlock the user PIN with it).
+pub const OCK_SO_PIN: &str = "87654321";
+
+impl Opencryptoki {
+    /// The SO sets the user PIN again (`C_InitPIN`): a locked or counting PIN is whole.
+    pub fn reset_user_pin(&self) {
+        let so = Command::new("pkcs11-tool")
+            .args(["--module"])
+            .arg(&self.module)
+            .args(["--slot", &self.slot.to_string(), "--login", "--login-type", "so", "--so-pin", OCK_SO_PIN, "--init-pin", "--new-pin", TEST_PIN])
+            .output()
+            .expect("pkcs11-tool");
+        assert!(so.status.success(), "C_InitPIN by the SO: {}", String::from_utf8_lossy(&so.stderr));
+        // A right PIN clears what the wrong ones counted (COUNT_LOW stays after C_InitPIN).
+        let user = Command::new("pkcs11-tool")
+            .args(["--module"])
+            .arg(&self.module)
+            .args(["--slot", &self.slot.to_string(), "--login", "--pin", TEST_PIN, "--list-objects"])
+            .output()
+            .expect("pkcs11-tool");
+        assert!(user.status.success(), "login with the reset PIN: {}", String::from_utf8_lossy(&user.stderr));
+    }
+
+    /// One login with a wrong PIN, by another program (as the CA's tool would count it).
+    pub fn wrong_login(&self) {
+        let _ = Command::new("pkcs11-tool")
+            .args(["--module"])
+            .arg(&self.module)
+            .args(["--slot", &self.slot.to_string(), "--login", "--pin", "00000000", "--list-objects"])
+            .output()
+            .expect("pkcs11-tool");
+    }
+
+    /// The token's flags as `pkcsconf -t` names them (e.g. `USER_PIN_FINAL_TRY`).
+    pub fn flags(&self) -> String {
+        let out = Command::new("pkcsconf").args(["-c", &self.slot.to_string(), "-t"]).output().expect("pkcsconf");
+        String::from_utf8_lossy(&out.stdout).lines().find(|l| l.contains("Flags:")).unwrap_or_default().to_string()
+    }
+}
+
+/// Takes the opencryptoki token for this test (see [`Opencryptoki`]); provisions it
+/// first if this machine has not (or pkcsslotd is not running).
+pub fn opencryptoki() -> Opencryptoki {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = std::fs::create_dir_all("/var/lib/opencryptoki");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/var/lib/opencryptoki/.bhxh-test.lock")
+        .expect("the opencryptoki test lock (scripts/test.sh runs as root)");
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).expect("flock");
+    let ock = Opencryptoki {
+        module: PathBuf::from("/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so"),
+        slot: 3,
+        label: "BHXH OCK RSA",
+        _turn: turn,
+        _file_lock: file,
+    };
+    let running = Command::new("pgrep").args(["-x", "pkcsslotd"]).output().map(|o| o.status.success()).unwrap_or(false);
+    // The marker holds the SHA-256 of the certificate provisioned: another fixture PKI
+    // (a new week, another target dir) is provisioned anew.
+    let cert_sum = Command::new("sha256sum").arg(fixture("rsa-valid.cert.der")).output().expect("sha256sum");
+    let wanted = String::from_utf8_lossy(&cert_sum.stdout).split_whitespace().next().unwrap_or_default().to_string();
+    let marked = std::fs::read_to_string("/var/lib/opencryptoki/.bhxh-test-token").unwrap_or_default();
+    if !running || !ock.flags().contains("TOKEN_INITIALIZED") || !token_label_is(&ock) || marked.trim() != wanted {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/provision-opencryptoki.sh"))
+            .arg(fixtures())
+            .output()
+            .expect("bash");
+        assert!(out.status.success(), "provision-opencryptoki.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    ock.reset_user_pin();
+    ock
+}
+
+fn token_label_is(ock: &Opencryptoki) -> bool {
+    let out = Command::new("pkcsconf").args(["-c", &ock.slot.to_string(), "-t"]).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == format!("Label: {}", ock.label))).unwrap_or(false)
+}
+
 /// Changes the user PIN of the provisioned token `label` (so a test can search logs and
 /// files for a PIN nothing else contains: `123456` is inside the MST `0101234567`).
 pub fn change_pin(label: &str, old: &str, new: &str) {

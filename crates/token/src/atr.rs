@@ -45,6 +45,12 @@ pub fn identify(atr: &[u8]) -> Option<&'static KnownModel> {
     KNOWN_MODELS.iter().find(|m| text.starts_with(m.atr_prefix))
 }
 
+/// [`identify`] for an ATR already in `3B:9F:…` form.
+pub fn identify_text(atr: &str) -> Option<&'static KnownModel> {
+    let text = atr.to_ascii_uppercase();
+    KNOWN_MODELS.iter().find(|m| text.starts_with(m.atr_prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

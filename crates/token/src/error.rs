@@ -34,6 +34,12 @@ pub enum TokenError {
     PinInvalid,
     #[error("the PC/SC service is not running")]
     ReaderServiceUnavailable,
+    #[error("another program holds the token: {detail}")]
+    InUse { detail: String },
+    /// `CKR_DEVICE_ERROR`: the token or its driver failed; a vendor tool holding the
+    /// token causes it too (one retry, then [`TokenError::InUse`]).
+    #[error("the token's device failed: {detail}")]
+    DeviceError { detail: String },
     #[error("token failure: {detail}")]
     Failure { detail: String },
 }
@@ -54,6 +60,8 @@ impl TokenError {
             TokenError::PinMustChange => ErrorCode::PinMustChange,
             TokenError::PinInvalid => ErrorCode::PinInvalid,
             TokenError::ReaderServiceUnavailable => ErrorCode::ReaderServiceUnavailable,
+            TokenError::InUse { .. } => ErrorCode::TokenInUse,
+            TokenError::DeviceError { .. } => ErrorCode::TokenFailure,
             TokenError::Failure { .. } => ErrorCode::TokenFailure,
         }
     }

@@ -19,6 +19,11 @@ pub enum FakeBehaviour {
     Sign,
     /// The token disappears between login and signature.
     RemovedMidSignature,
+    /// The token says its PIN must be changed (`USER_PIN_TO_BE_CHANGED`, a new token with
+    /// the CA's default PIN) and signs anyway, as many modules do.
+    PinToBeChangedSigns,
+    /// The same flag, and the module refuses the login (`CKR_PIN_EXPIRED`).
+    PinToBeChangedRefuses,
 }
 
 type Signer = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
@@ -60,6 +65,7 @@ impl FakeToken {
             model: "fake".into(),
             serial: "0000".into(),
             pin_state: PinState::Ok,
+            module: "FAKE".into(),
             certificates: vec![summary_cert],
             ca_certificates: Vec::new(),
         };
@@ -104,6 +110,9 @@ impl Token for FakeToken {
         let s = self.inner.lock().map_err(|_| TokenError::Failure { detail: "poisoned".into() })?;
         let mut summary = s.summary.clone();
         summary.pin_state = Self::state_of(&s);
+        if summary.pin_state == PinState::Ok && matches!(s.behaviour, FakeBehaviour::PinToBeChangedSigns | FakeBehaviour::PinToBeChangedRefuses) {
+            summary.pin_state = PinState::MustChange;
+        }
         Ok(vec![summary])
     }
 
@@ -124,8 +133,10 @@ impl Token for FakeToken {
             });
         }
         s.tries_left = s.max_tries;
-        if s.behaviour == FakeBehaviour::RemovedMidSignature {
-            return Err(TokenError::TokenRemoved);
+        match s.behaviour {
+            FakeBehaviour::RemovedMidSignature => return Err(TokenError::TokenRemoved),
+            FakeBehaviour::PinToBeChangedRefuses => return Err(TokenError::PinMustChange),
+            FakeBehaviour::Sign | FakeBehaviour::PinToBeChangedSigns => {}
         }
         let certificate = s.summary.certificates[0].der.clone();
         let algorithm = s.algorithm;

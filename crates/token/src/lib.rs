@@ -11,7 +11,7 @@
 //!
 //! Everything here blocks: callers on an async runtime use `spawn_blocking`. This crate
 //! knows nothing of HTTP.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod atr;
 mod cert;
@@ -19,6 +19,7 @@ mod error;
 pub mod fake;
 pub mod module;
 pub mod p11;
+mod raw;
 pub mod readers;
 
 pub use bhxh_protocol::Algorithm;
@@ -54,6 +55,8 @@ pub struct TokenSummary {
     pub model: String,
     pub serial: String,
     pub pin_state: PinState,
+    /// The PKCS#11 module it came from (several middlewares may be installed).
+    pub module: String,
     pub certificates: Vec<CertSummary>,
     /// DER of the CA certificates the token carries (its CA's intermediates, public
     /// objects read without a PIN, at most [`MAX_CA_CERTIFICATES`]): sent along as the

@@ -118,18 +118,93 @@ impl Pkcs11Token {
     }
 }
 
+/// What we use of a token's info: its texts and PIN flags.
+#[derive(Clone, Debug)]
+struct Info {
+    label: String,
+    manufacturer: String,
+    model: String,
+    serial: String,
+    initialized: bool,
+    pin: PinFlags,
+}
+
+/// The token's PIN flags (PKCS#11 gives no retry count, only these).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinFlags {
+    pub locked: bool,
+    pub final_try: bool,
+    pub to_be_changed: bool,
+    pub count_low: bool,
+}
+
+impl PinFlags {
+    fn from_raw(flags: u64) -> PinFlags {
+        let has = |f: cryptoki_sys::CK_FLAGS| flags & (f as u64) != 0;
+        PinFlags {
+            locked: has(cryptoki_sys::CKF_USER_PIN_LOCKED),
+            final_try: has(cryptoki_sys::CKF_USER_PIN_FINAL_TRY),
+            to_be_changed: has(cryptoki_sys::CKF_USER_PIN_TO_BE_CHANGED),
+            count_low: has(cryptoki_sys::CKF_USER_PIN_COUNT_LOW),
+        }
+    }
+}
+
+impl Info {
+    fn from_cryptoki(info: &TokenInfo) -> Info {
+        Info {
+            label: info.label().trim().to_string(),
+            manufacturer: info.manufacturer_id().trim().to_string(),
+            model: info.model().trim().to_string(),
+            serial: info.serial_number().trim().to_string(),
+            initialized: info.token_initialized(),
+            pin: PinFlags {
+                locked: info.user_pin_locked(),
+                final_try: info.user_pin_final_try(),
+                to_be_changed: info.user_pin_to_be_changed(),
+                count_low: info.user_pin_count_low(),
+            },
+        }
+    }
+
+    fn from_raw(raw: crate::raw::RawTokenInfo) -> Info {
+        Info {
+            label: raw.label,
+            manufacturer: raw.manufacturer,
+            model: raw.model,
+            serial: raw.serial,
+            initialized: raw.flags & (cryptoki_sys::CKF_TOKEN_INITIALIZED as u64) != 0,
+            pin: PinFlags::from_raw(raw.flags),
+        }
+    }
+}
+
 /// The PIN state from the token's flags; the worst flag wins.
-pub fn pin_state(info: &TokenInfo) -> PinState {
-    if info.user_pin_locked() {
+pub fn pin_state(flags: PinFlags) -> PinState {
+    if flags.locked {
         PinState::Locked
-    } else if info.user_pin_final_try() {
+    } else if flags.final_try {
         PinState::FinalTry
-    } else if info.user_pin_to_be_changed() {
+    } else if flags.to_be_changed {
         PinState::MustChange
-    } else if info.user_pin_count_low() {
+    } else if flags.count_low {
         PinState::CountLow
     } else {
         PinState::Ok
+    }
+}
+
+impl Pkcs11Token {
+    /// The token's info; when `cryptoki` cannot parse the module's answer (a clock
+    /// text that is not `YYYYMMDDhhmmss`, as opencryptoki's), read by hand instead.
+    fn token_info(&self, slot: Slot) -> Result<Info, TokenError> {
+        match self.ctx.get_token_info(slot) {
+            Ok(info) => Ok(Info::from_cryptoki(&info)),
+            Err(CkError::ParseInt(_) | CkError::Utf8(_)) => {
+                crate::raw::token_info(&self.module, slot.id()).map(Info::from_raw).map_err(map)
+            }
+            Err(e) => Err(map(e)),
+        }
     }
 }
 
@@ -140,8 +215,8 @@ impl Token for Pkcs11Token {
         // logged); its error is returned only when no token could be read at all.
         let mut first_error = None;
         for slot in self.ctx.get_slots_with_token().map_err(map)? {
-            let read = self.ctx.get_token_info(slot).map_err(map).and_then(|info| {
-                if !info.token_initialized() {
+            let read = self.token_info(slot).and_then(|info| {
+                if !info.initialized {
                     return Ok(None);
                 }
                 let session = self.ctx.open_ro_session(slot).map_err(map)?;
@@ -160,11 +235,12 @@ impl Token for Pkcs11Token {
             };
             out.push(TokenSummary {
                 slot_id: slot.id(),
-                label: info.label().trim().to_string(),
-                manufacturer: info.manufacturer_id().trim().to_string(),
-                model: info.model().trim().to_string(),
-                serial: info.serial_number().trim().to_string(),
-                pin_state: pin_state(&info),
+                pin_state: pin_state(info.pin),
+                module: self.module.display().to_string(),
+                label: info.label,
+                manufacturer: info.manufacturer,
+                model: info.model,
+                serial: info.serial,
                 certificates,
                 ca_certificates,
             });
@@ -179,31 +255,33 @@ impl Token for Pkcs11Token {
         // A poisoned lock only means another signature panicked; the token is still fine.
         let _one_at_a_time = self.signing.lock().unwrap_or_else(|p| p.into_inner());
         let slot = self.slot(req.slot_id)?;
-        let info = self.ctx.get_token_info(slot).map_err(map)?;
-        match pin_state(&info) {
+        let info = self.token_info(slot)?;
+        match pin_state(info.pin) {
             PinState::Locked => return Err(TokenError::PinLocked),
             PinState::FinalTry if !req.confirm_final_try => return Err(TokenError::PinFinalTry),
             _ => {}
         }
-        let session = self.ctx.open_ro_session(slot).map_err(map)?;
-        match session.login(UserType::User, Some(req.pin)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
-                // What the token says now decides what the user is told next.
-                let after = self.ctx.get_token_info(slot).map(|i| pin_state(&i)).unwrap_or(PinState::Ok);
-                return Err(match after {
-                    PinState::Locked => TokenError::PinLocked,
-                    PinState::FinalTry => TokenError::PinIncorrect { final_try_next: true },
-                    _ => TokenError::PinIncorrect { final_try_next: false },
-                });
+        let before = pin_state(info.pin);
+        let mut retried = false;
+        loop {
+            let attempt = self.login_and_sign(slot, req);
+            let (stage, err) = match attempt {
+                Ok(signed) => return Ok(signed),
+                Err(failed) => failed,
+            };
+            // A device or session error while the token is still there is what a vendor
+            // tool holding the token causes: one retry with a fresh session, when it
+            // cannot count as another wrong PIN; then a clear TOKEN_IN_USE.
+            let present = self.slot(req.slot_id).is_ok();
+            let after = self.token_info(slot).map(|i| pin_state(i.pin)).unwrap_or(before);
+            match after_conflict(err, stage, before, after, retried, present) {
+                Next::Retry => {
+                    tracing::warn!(slot = req.slot_id, ?stage, "the token answered a device or session error; one retry with a fresh session");
+                    retried = true;
+                }
+                Next::Fail(e) => return Err(e),
             }
-            Err(e) => return Err(map(e)),
         }
-        let result = self.sign_logged_in(&session, slot, req);
-        // Log out whatever happened; the session closes when dropped.
-        let _ = session.logout();
-        drop(session);
-        result
     }
 
     fn describe(&self) -> String {
@@ -211,7 +289,76 @@ impl Token for Pkcs11Token {
     }
 }
 
+/// Where a signing attempt failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Opening the session or `C_Login`.
+    Login,
+    /// After a successful login: finding the key, `C_SignInit`, `C_Sign`.
+    Sign,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Retry,
+    Fail(TokenError),
+}
+
+/// After a login or signature failed with `err`: retry once with a fresh session when
+/// the error is one a vendor tool holding the token causes (device error, session
+/// handle invalid or closed, token not present) and the token is still there — but
+/// after a failed login only if the PIN state was clean before and is unchanged (so the
+/// first try cannot have been counted, and the retry cannot count a second wrong PIN).
+/// A second such failure, or one where a retry is not safe, is `TOKEN_IN_USE`.
+pub fn after_conflict(err: TokenError, stage: Stage, before: PinState, after: PinState, retried: bool, present: bool) -> Next {
+    let conflict = matches!(err, TokenError::DeviceError { .. } | TokenError::TokenRemoved);
+    if !conflict {
+        return Next::Fail(err);
+    }
+    if !present {
+        return Next::Fail(TokenError::TokenRemoved);
+    }
+    let detail = match &err {
+        TokenError::DeviceError { detail } => detail.clone(),
+        _ => "the session was closed or became invalid".to_string(),
+    };
+    if retried {
+        return Next::Fail(TokenError::InUse { detail });
+    }
+    if stage == Stage::Login && !(before == PinState::Ok && after == PinState::Ok) {
+        return Next::Fail(TokenError::InUse { detail });
+    }
+    Next::Retry
+}
+
 impl Pkcs11Token {
+    /// One attempt: a fresh session, the login, the signature, the logout.
+    fn login_and_sign(&self, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, (Stage, TokenError)> {
+        let session = self.ctx.open_ro_session(slot).map_err(|e| (Stage::Login, map(e)))?;
+        match session.login(UserType::User, Some(req.pin)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
+                // What the token says now decides what the user is told next.
+                let after = self.token_info(slot).map(|i| pin_state(i.pin)).unwrap_or(PinState::Ok);
+                return Err((
+                    Stage::Login,
+                    match after {
+                        PinState::Locked => TokenError::PinLocked,
+                        PinState::FinalTry => TokenError::PinIncorrect { final_try_next: true },
+                        _ => TokenError::PinIncorrect { final_try_next: false },
+                    },
+                ));
+            }
+            Err(e) => return Err((Stage::Login, map(e))),
+        }
+        let result = self.sign_logged_in(&session, slot, req).map_err(|e| (Stage::Sign, e));
+        // Log out whatever happened; the session closes when dropped.
+        let _ = session.logout();
+        drop(session);
+        result
+    }
+
     fn sign_logged_in(&self, session: &Session, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
         let id = req.cert_id.to_vec();
         let key = first(session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.clone())]).map_err(map)?)
@@ -324,8 +471,174 @@ pub fn map(e: CkError) -> TokenError {
             | RvError::SessionHandleInvalid
             | RvError::SessionClosed
             | RvError::SlotIdInvalid => TokenError::TokenRemoved,
+            RvError::DeviceError => TokenError::DeviceError { detail: format!("{function}: DeviceError") },
             other => TokenError::Failure { detail: format!("{function}: {other:?}") },
         },
         other => TokenError::Failure { detail: other.to_string() },
+    }
+}
+
+// ---- every installed module at once -------------------------------------------------------
+
+/// A module that was found but could not be used, and why (a missing slot library,
+/// a failed C_Initialize, a 32-bit DLL): reported, never hiding the others.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A module loaded: its path, the library's description and who ships it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LoadedModule {
+    pub path: PathBuf,
+    pub info: String,
+    pub vendor: Option<&'static str>,
+}
+
+/// Slot ids of the second module on are moved up by this many bits, so every token of
+/// every module has one id (the first module's keep theirs; ids stay below 2^53, which
+/// the app's JavaScript keeps exact).
+const MODULE_SHIFT: u32 = 40;
+
+/// Every module found, each loaded once, as one [`Token`]: users often have two CAs'
+/// middlewares (they renewed with another CA), and the token may answer to either.
+#[derive(Clone, Debug)]
+pub struct Modules {
+    modules: Vec<Pkcs11Token>,
+    loaded: Vec<LoadedModule>,
+    skipped: Vec<Skipped>,
+}
+
+impl Modules {
+    /// The chosen module alone (`explicit`, then `BHXH_PKCS11_MODULE`: a choice is
+    /// never silently replaced), or else every candidate of [`crate::module::candidates`].
+    pub fn open(explicit: Option<&Path>) -> Result<Modules, TokenError> {
+        let env = std::env::var_os("BHXH_PKCS11_MODULE").filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(chosen) = explicit.map(Path::to_path_buf).or(env) {
+            let path = crate::module::find_module(Some(&chosen), None)?;
+            let m = Modules::load(&[path]);
+            return match m.skipped.first() {
+                Some(s) if m.modules.is_empty() => Err(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
+                _ => Ok(m),
+            };
+        }
+        let found: Vec<PathBuf> = crate::module::candidates(None).into_iter().map(|c| c.path).collect();
+        if found.is_empty() {
+            // What was looked for, for the message and support.
+            return Err(crate::module::find_module(None, None).err().unwrap_or(TokenError::ModuleNotFound { searched: Vec::new() }));
+        }
+        let m = Modules::load(&found);
+        match m.skipped.first() {
+            Some(s) if m.modules.is_empty() => Err(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
+            _ => Ok(m),
+        }
+    }
+
+    /// Loads each module (once per process), skipping and recording those that fail.
+    pub fn load(paths: &[PathBuf]) -> Modules {
+        let mut m = Modules { modules: Vec::new(), loaded: Vec::new(), skipped: Vec::new() };
+        for path in paths {
+            match Pkcs11Token::open(path).and_then(|t| t.ctx.get_slots_with_token().map_err(map).map(|_| t)) {
+                Ok(t) => {
+                    let info = t.library_info().unwrap_or_default();
+                    m.loaded.push(LoadedModule { path: t.module.clone(), info, vendor: crate::module::vendor_of(path) });
+                    m.modules.push(t);
+                }
+                Err(e) => {
+                    tracing::warn!(module = %path.display(), error = %e, "a PKCS#11 module could not be used; skipped");
+                    m.skipped.push(Skipped { path: path.clone(), reason: e.to_string() });
+                }
+            }
+        }
+        m
+    }
+
+    /// The modules in use.
+    pub fn loaded(&self) -> &[LoadedModule] {
+        &self.loaded
+    }
+
+    /// The modules found but not usable, and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    fn route(&self, slot_id: u64) -> Result<(&Pkcs11Token, u64), TokenError> {
+        let index = (slot_id >> MODULE_SHIFT) as usize;
+        let real = slot_id & ((1 << MODULE_SHIFT) - 1);
+        self.modules.get(index).map(|m| (m, if index == 0 { slot_id } else { real })).ok_or(TokenError::TokenRemoved)
+    }
+}
+
+/// The same physical token seen through two modules (same serial and model): kept
+/// once, through the module the reader's ATR names for its model (`atr_modules`), else
+/// the first module that listed it.
+pub fn dedupe(tokens: Vec<TokenSummary>, atr_modules: &[&str]) -> Vec<TokenSummary> {
+    let mut out: Vec<TokenSummary> = Vec::new();
+    let named = |t: &TokenSummary| {
+        Path::new(&t.module).file_name().and_then(|f| f.to_str()).is_some_and(|f| atr_modules.iter().any(|m| m.eq_ignore_ascii_case(f)))
+    };
+    for t in tokens {
+        let same = out.iter().position(|o| !o.serial.is_empty() && o.serial == t.serial && o.model == t.model && o.module != t.module);
+        match same {
+            Some(i) if named(&t) && !named(&out[i]) => out[i] = t,
+            Some(_) => {}
+            None => out.push(t),
+        }
+    }
+    out
+}
+
+impl Token for Modules {
+    fn tokens(&self) -> Result<Vec<TokenSummary>, TokenError> {
+        let mut all = Vec::new();
+        let mut first_error = None;
+        for (i, m) in self.modules.iter().enumerate() {
+            match m.tokens() {
+                Ok(list) => {
+                    for mut t in list {
+                        if i > 0 {
+                            if t.slot_id >> MODULE_SHIFT != 0 {
+                                tracing::warn!(module = %m.module.display(), slot = t.slot_id, "a slot id too large to route; skipped");
+                                continue;
+                            }
+                            t.slot_id |= (i as u64) << MODULE_SHIFT;
+                        }
+                        all.push(t);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(module = %m.module.display(), error = %e, "a module's tokens could not be read; skipped");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if all.is_empty() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        if self.modules.len() < 2 {
+            return Ok(all);
+        }
+        // The ATRs of the cards present name the module their model wants.
+        let atr_modules: Vec<&str> = crate::readers::readers()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.atr.as_deref())
+            .filter_map(|a| crate::atr::identify_text(a))
+            .flat_map(|m| m.modules.iter().copied())
+            .collect();
+        Ok(dedupe(all, &atr_modules))
+    }
+
+    fn sign(&self, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
+        let (module, slot_id) = self.route(req.slot_id)?;
+        module.sign(&SignRequest { slot_id, cert_id: req.cert_id, pin: req.pin, data: req.data, confirm_final_try: req.confirm_final_try })
+    }
+
+    fn describe(&self) -> String {
+        self.modules.iter().map(|m| m.module.display().to_string()).collect::<Vec<_>>().join(", ")
     }
 }

@@ -59,3 +59,45 @@ fn removal_mid_signature() {
     assert_eq!(err, TokenError::TokenRemoved);
     assert_eq!(err.code(), bhxh_protocol::ErrorCode::TokenRemoved);
 }
+
+/// A vendor tool holding the token (the CA's plugin) makes logins and signatures fail
+/// with device or session errors; no real part shows this, so the decision is tested
+/// as the pure function the PKCS#11 path calls.
+#[test]
+fn a_vendor_tool_holding_the_token_gets_one_safe_retry_then_token_in_use() {
+    use bhxh_token::p11::{after_conflict, Next, Stage};
+    let dev = || TokenError::DeviceError { detail: "C_Sign: DeviceError".into() };
+    // A signature after a good login: retried once, then TOKEN_IN_USE.
+    assert_eq!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, false, true), Next::Retry);
+    assert!(matches!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, true, true), Next::Fail(TokenError::InUse { .. })));
+    // A session closed under us at login with a clean PIN state: one retry is safe.
+    assert_eq!(after_conflict(TokenError::TokenRemoved, Stage::Login, PinState::Ok, PinState::Ok, false, true), Next::Retry);
+    // At login, when a wrong try may have been counted (a warning before, or a change): no retry.
+    for (before, after) in [(PinState::CountLow, PinState::CountLow), (PinState::Ok, PinState::CountLow), (PinState::FinalTry, PinState::FinalTry)] {
+        assert!(matches!(after_conflict(dev(), Stage::Login, before, after, false, true), Next::Fail(TokenError::InUse { .. })), "{before:?} → {after:?}");
+    }
+    // Really pulled out: TOKEN_REMOVED, no retry.
+    assert_eq!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, false, false), Next::Fail(TokenError::TokenRemoved));
+    // Other errors pass through untouched (a wrong PIN is never retried).
+    assert_eq!(
+        after_conflict(TokenError::PinIncorrect { final_try_next: false }, Stage::Login, PinState::Ok, PinState::CountLow, false, true),
+        Next::Fail(TokenError::PinIncorrect { final_try_next: false })
+    );
+    assert_eq!(TokenError::InUse { detail: String::new() }.code().as_str(), "TOKEN_IN_USE");
+}
+
+/// A new token with the CA's default PIN says the PIN must be changed (no real module
+/// of the tests shows it with a usable PIN): the state is reported, a module that still
+/// signs signs, one that refuses says PIN_MUST_CHANGE.
+#[test]
+fn a_pin_to_be_changed_is_reported_and_signing_is_still_tried() {
+    let t = fake();
+    t.set_behaviour(FakeBehaviour::PinToBeChangedSigns);
+    assert_eq!(t.tokens().unwrap()[0].pin_state, PinState::MustChange);
+    let pin = AuthPin::from("123456".to_string());
+    let req = SignRequest { slot_id: 0, cert_id: &[1], pin: &pin, data: b"data", confirm_final_try: false };
+    assert!(bhxh_token::Token::sign(&t, &req).is_ok());
+    t.set_behaviour(FakeBehaviour::PinToBeChangedRefuses);
+    assert_eq!(bhxh_token::Token::sign(&t, &req).unwrap_err(), TokenError::PinMustChange);
+    assert_eq!(TokenError::PinMustChange.code().as_str(), "PIN_MUST_CHANGE");
+}

@@ -53,6 +53,7 @@ export const en: Record<Key, string> = {
   pin_ime_note: "Turn the Vietnamese input method (Unikey/EVKey) off before typing the PIN.",
   pin_ime_active: "A Vietnamese input method is on: the PIN may be typed wrong.",
   pin_count_low: "A wrong PIN was entered before. Type carefully.",
+  pin_must_change: "The token says its PIN must be changed (new tokens often ship with the CA's default PIN). You can still try to sign; if the token refuses, change the PIN with the CA's token manager and retry.",
   pin_final_try: "ONE PIN try is left. If it is wrong, the token locks and only the CA can unlock it.",
   pin_final_try_confirm: "I am sure of the PIN and understand the token locks if it is wrong.",
   pin_locked: "The token is locked after too many wrong PINs.",

@@ -53,6 +53,7 @@ export const vi = {
   pin_ime_note: "Tắt bộ gõ tiếng Việt (Unikey/EVKey) trước khi nhập mã PIN.",
   pin_ime_active: "Bộ gõ tiếng Việt đang bật: mã PIN có thể bị gõ sai.",
   pin_count_low: "Đã có lần nhập sai mã PIN. Hãy nhập cẩn thận.",
+  pin_must_change: "Token báo mã PIN cần được đổi (token mới thường dùng mã PIN mặc định của nhà cung cấp). Bạn vẫn có thể thử ký; nếu token từ chối, hãy đổi mã PIN bằng phần mềm quản lý token của nhà cung cấp rồi thử lại.",
   pin_final_try: "Chỉ còn MỘT lần nhập mã PIN. Nếu sai, token sẽ bị khóa và chỉ nhà cung cấp chữ ký số mở được.",
   pin_final_try_confirm: "Tôi chắc chắn mã PIN đúng và hiểu token sẽ bị khóa nếu sai.",
   pin_locked: "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",

@@ -255,6 +255,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
     ${verdictBox(wiz.verdict(s))}
     <p class="note">${t("pin_ime_note")}</p>
     ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
+    ${state === "must_change" ? html`<p class="warning" data-testid="pin-must-change">${t("pin_must_change")}</p>` : nothing}
     ${state === "final_try" ? html`<div class="danger" data-testid="pin-final-try">
       <p>${t("pin_final_try")}</p>
       <label class="check"><input type="checkbox" id="confirm-final-try" data-testid="confirm-final-try" .checked=${live(s.confirmFinalTry)}
