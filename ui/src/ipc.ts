@@ -38,6 +38,8 @@ export interface TokenView {
   model: string;
   serial: string;
   pin_state: PinState;
+  /** The PKCS#11 module it came from (several CAs' middlewares may be installed). */
+  module: string;
   certificates: CertView[];
 }
 

@@ -66,15 +66,17 @@ fn distinct_pin_rsa_slot() -> u64 {
 
 fn bhxh(server: &str, args: &[&str], stdin: &str) -> Output {
     let hsm = softhsm();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
-        .arg("--server")
-        .arg(server)
-        .arg("--module")
-        .arg(&hsm.module)
-        .args(args)
-        .env("SOFTHSM2_CONF", &hsm.conf)
-        .env("LANG", "vi_VN.UTF-8")
-        .env_remove("BHXH_SERVER")
+    bhxh_on(server, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())], args, stdin)
+}
+
+/// `bhxh --server S --module M ARGS` with `stdin`, in Vietnamese unless `--lang` says.
+fn bhxh_on(server: &str, module: &Path, env: &[(&str, &std::ffi::OsStr)], args: &[&str], stdin: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bhxh"));
+    cmd.arg("--server").arg(server).arg("--module").arg(module).args(args).env("LANG", "vi_VN.UTF-8").env_remove("BHXH_SERVER");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -309,21 +311,8 @@ async fn a_token_that_really_locks_step_by_step_with_the_cli() {
     let env = start().await;
     let ock = bhxh_testkit::opencryptoki();
     let run = |args: &[&str], stdin: &str, lang: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
-            .arg("--server")
-            .arg(&env.server)
-            .arg("--module")
-            .arg(&ock.module)
-            .args(["--lang", lang])
-            .args(args)
-            .env_remove("BHXH_SERVER")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        let args: Vec<&str> = ["--lang", lang].iter().chain(args).copied().collect();
+        bhxh_on(&env.server, &ock.module, &[], &args, stdin)
     };
     let recover = ["recover", "--username", USER, "--pin-stdin"];
 

@@ -13,6 +13,7 @@ use bhxh_server::store::{AuditEntry, AuditEvent, Outcome, Store};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
+
 use crate::common::*;
 
 const USER: &str = "ketoan01";
@@ -465,58 +466,24 @@ async fn an_idle_keep_alive_connection_is_closed() {
 /// then marked sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_between_send_and_mark_sends_at_most_one_duplicate_with_the_same_message_id() {
-    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay_port = relay.local_addr().unwrap().port();
     // Every mail whose data ended, by Message-ID; the first one is held without a reply.
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let got = received.clone();
-    let serving = tokio::spawn(async move {
-        let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        while let Ok((conn, _)) = relay.accept().await {
-            let (got, held_tx, first) = (got.clone(), held_tx.clone(), first.clone());
-            tokio::spawn(async move {
-                let (r, mut w) = conn.into_split();
-                let mut lines = tokio::io::BufReader::new(r).lines();
-                let _ = w.write_all(b"220 relay.test ESMTP\r\n").await;
-                let mut in_data = false;
-                let mut message_id = String::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if in_data {
-                        if line.to_ascii_lowercase().starts_with("message-id:") {
-                            message_id = line[11..].trim().to_string();
-                        }
-                        if line == "." {
-                            in_data = false;
-                            got.lock().unwrap().push(message_id.clone());
-                            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                                let _ = held_tx.send(message_id.clone());
-                                // Never answer: the server dies waiting.
-                                std::future::pending::<()>().await;
-                            }
-                            let _ = w.write_all(b"250 2.0.0 queued\r\n").await;
-                        }
-                        continue;
-                    }
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                        b"250-relay.test\r\n250 8BITMIME\r\n"
-                    } else if cmd.starts_with("DATA") {
-                        in_data = true;
-                        b"354 go ahead\r\n"
-                    } else if cmd.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        break;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    if w.write_all(reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let (relay_port, serving) = scripted_relay(move |event| match event {
+        RelayEvent::EndOfData(id) => {
+            got.lock().unwrap().push(id.to_string());
+            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                let _ = held_tx.send(id.to_string());
+                RelayReply::Hold // never answered: the server dies waiting
+            } else {
+                RelayReply::Send(b"250 2.0.0 queued\r\n")
+            }
         }
-    });
+        RelayEvent::Command(_) => RelayReply::Send(b"250 OK\r\n"),
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = process_config(dir.path(), port, relay_port, "[outbox]\npoll_ms = 50\nclaim_lease_secs = 3\ndelivery_timeout_secs = 2\nconcurrency = 1\n");

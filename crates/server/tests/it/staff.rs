@@ -350,37 +350,18 @@ async fn one_client_guessing_does_not_lock_a_staff_member_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mail_refused_for_good_is_a_dead_letter_and_the_console_warns() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = relay.local_addr().unwrap().port();
-    let mails = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = mails.clone();
-    let serving = tokio::spawn(async move {
-        while let Ok((conn, _)) = relay.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = conn.into_split();
-                let mut lines = tokio::io::BufReader::new(r).lines();
-                let _ = w.write_all(b"220 relay.test ESMTP\r\n").await;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                        b"250-relay.test\r\n250 8BITMIME\r\n"
-                    } else if cmd.starts_with("MAIL FROM") {
-                        if counter.fetch_add(1, Ordering::SeqCst) == 0 { b"451 4.3.0 try again later\r\n" } else { b"550 5.1.1 mailbox unavailable\r\n" }
-                    } else if cmd.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        break;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    if w.write_all(reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
+    let mails = AtomicUsize::new(0);
+    let (port, serving) = scripted_relay(move |event| match event {
+        RelayEvent::Command(c) if c.to_ascii_uppercase().starts_with("MAIL FROM") => {
+            if mails.fetch_add(1, Ordering::SeqCst) == 0 {
+                RelayReply::Send(b"451 4.3.0 try again later\r\n")
+            } else {
+                RelayReply::Send(b"550 5.1.1 mailbox unavailable\r\n")
+            }
         }
-    });
+        _ => RelayReply::Send(b"250 OK\r\n"),
+    })
+    .await;
     let srv = TestServer::start_with(|c| c.smtp_url = format!("smtp://127.0.0.1:{port}")).await;
     srv.enrol(USER, MST, EMAIL).await;
     add_staff(&srv).await;

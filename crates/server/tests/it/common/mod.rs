@@ -458,3 +458,76 @@ pub async fn one_reset(http: &reqwest::Client, base: &str, token: &SoftToken, us
     let body: Value = resp.json().await?;
     Ok(body["reference"].as_str().map(String::from))
 }
+
+// ---- a scripted SMTP relay ---------------------------------------------------------------
+
+/// What a scripted relay is told: a command line, or the end of a mail's data (with its
+/// Message-ID header's value).
+pub enum RelayEvent<'a> {
+    Command(&'a str),
+    EndOfData(&'a str),
+}
+
+/// What it answers: these bytes, or nothing ever again on this connection.
+pub enum RelayReply {
+    Send(&'static [u8]),
+    Hold,
+}
+
+/// A relay on a loopback port that speaks just enough SMTP for lettre, answering what
+/// `script` says to MAIL FROM, RCPT TO and the end of DATA (EHLO, DATA and QUIT have
+/// their usual answers): for the failures no real server can be asked to show on cue.
+/// Returns its port and the task serving it.
+pub async fn scripted_relay(
+    script: impl Fn(RelayEvent<'_>) -> RelayReply + Send + Sync + 'static,
+) -> (u16, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = relay.local_addr().unwrap().port();
+    let script = std::sync::Arc::new(script);
+    let task = tokio::spawn(async move {
+        while let Ok((conn, _)) = relay.accept().await {
+            let script = script.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = conn.into_split();
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                let _ = w.write_all(b"220 relay.test ESMTP\r\n").await;
+                let (mut in_data, mut message_id) = (false, String::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let reply = if in_data {
+                        if line.to_ascii_lowercase().starts_with("message-id:") {
+                            message_id = line[11..].trim().to_string();
+                        }
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        script(RelayEvent::EndOfData(&message_id))
+                    } else {
+                        let cmd = line.to_ascii_uppercase();
+                        if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                            RelayReply::Send(b"250-relay.test\r\n250 8BITMIME\r\n")
+                        } else if cmd.starts_with("DATA") {
+                            in_data = true;
+                            RelayReply::Send(b"354 go ahead\r\n")
+                        } else if cmd.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            break;
+                        } else {
+                            script(RelayEvent::Command(&line))
+                        }
+                    };
+                    match reply {
+                        RelayReply::Send(bytes) => {
+                            if w.write_all(bytes).await.is_err() {
+                                break;
+                            }
+                        }
+                        RelayReply::Hold => std::future::pending::<()>().await,
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
