@@ -34,7 +34,8 @@ USER_PIN=123456
 LABEL="BHXH OCK RSA"
 OBJ_LABEL="CÔNG TY TNHH THỬ NGHIỆM BHXH"
 TOKDIR=/var/lib/opencryptoki/swtok
-MARK=/var/lib/opencryptoki/.bhxh-test-token
+OWNER=/var/lib/opencryptoki/.bhxh-test-owner   # this script made the soft token
+MARK=/var/lib/opencryptoki/.bhxh-test-token    # …and finished: the certificate it holds
 
 if ! command -v pkcsslotd >/dev/null 2>&1 || [ ! -e "$MODULE" ] || ! command -v pkcs11-tool >/dev/null 2>&1; then
     echo "$PROG: installing opencryptoki opensc" >&2
@@ -44,7 +45,7 @@ if ! command -v pkcsslotd >/dev/null 2>&1 || [ ! -e "$MODULE" ] || ! command -v 
         die "apt-get install opencryptoki opensc failed"
 fi
 
-if [ -e "$TOKDIR/NVTOK.DAT" ] && [ ! -e "$MARK" ] && [ "${BHXH_OCK_WIPE:-}" != 1 ]; then
+if [ -e "$TOKDIR/NVTOK.DAT" ] && [ ! -e "$OWNER" ] && [ "${BHXH_OCK_WIPE:-}" != 1 ]; then
     die "opencryptoki's soft token in $TOKDIR was not made by this script; set BHXH_OCK_WIPE=1 to wipe it"
 fi
 
@@ -65,9 +66,8 @@ rm -rf "${TOKDIR:?}"/* /dev/shm/var.lib.opencryptoki.* 2>/dev/null || true
 mkdir -p /run/opencryptoki /var/lock/opencryptoki/swtok "$TOKDIR/TOK_OBJ"
 chgrp pkcs11 "$TOKDIR" "$TOKDIR/TOK_OBJ" /var/lock/opencryptoki /var/lock/opencryptoki/swtok 2>/dev/null || true
 chmod 770 "$TOKDIR" "$TOKDIR/TOK_OBJ" /var/lock/opencryptoki /var/lock/opencryptoki/swtok 2>/dev/null || true
-# The marker names the certificate provisioned: the tests provision again when the
-# fixture PKI they run with is another one.
-sha256sum "$FIX/rsa-valid.cert.der" | cut -d' ' -f1 >"$MARK"
+touch "$OWNER"
+rm -f "$MARK"
 run pkcsslotd
 for _ in $(seq 100); do pkcsconf -c "$SLOT" -t >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -88,4 +88,7 @@ run "${P11[@]}" --list-objects
 grep -q '^Private Key Object' "$LOG" && grep -q '^Certificate Object' "$LOG" ||
     die "the token does not hold the key and the certificate:
 $(sed 's/^/    /' "$LOG")"
+# Last: the marker names the certificate provisioned (the tests provision again when
+# the fixture PKI they run with is another one, or when a run stopped half-way).
+sha256sum "$FIX/rsa-valid.cert.der" | cut -d' ' -f1 >"$MARK"
 echo "$LABEL: opencryptoki soft token, slot $SLOT, rsa-valid private key + certificate, id 01 ($MODULE)"

@@ -53,8 +53,21 @@ fn api(state: &AppState) -> Res<ApiClient> {
 fn token(state: &AppState) -> Res<Arc<dyn Token>> {
     let s = settings(state);
     let module = s.pkcs11_module.as_ref().map(PathBuf::from);
-    // The module in the settings alone, or every module installed.
-    let open = || -> Result<Arc<dyn Token>, ClientError> { Ok(Arc::new(bhxh_token::p11::Modules::open(module.as_deref())?)) };
+    // The module in the settings alone, or every module installed; loaded again only
+    // when that list changed (a driver installed meanwhile).
+    let open = || -> Result<Arc<dyn Token>, ClientError> {
+        use bhxh_token::p11::Modules;
+        let wanted = Modules::wanted(module.as_deref())?;
+        let mut cache = state.modules.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((list, modules)) = cache.as_ref() {
+            if *list == wanted {
+                return Ok(modules.clone());
+            }
+        }
+        let loaded = Arc::new(Modules::open_list(&wanted)?);
+        *cache = Some((wanted, loaded.clone()));
+        Ok(loaded)
+    };
     open().map_err(|e| IpcError::from_client(&e, s.lang))
 }
 

@@ -29,6 +29,10 @@ pub struct AppState {
     /// The PKCS#11 module the user last picked in the native file dialog: with the
     /// discovered ones, the only paths the settings may name.
     pub picked_module: Mutex<Option<PathBuf>>,
+    /// The modules loaded, and the list they were loaded from: kept while that list is
+    /// the same, so a token's slot id from a listing names the same token at signing
+    /// (and the modules are not searched for and opened again on every command).
+    pub modules: Mutex<Option<(Vec<PathBuf>, Arc<bhxh_token::p11::Modules>)>>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 
@@ -47,6 +51,7 @@ impl AppState {
             session: Mutex::new(None),
             progress,
             picked_module: Mutex::new(None),
+            modules: Mutex::new(None),
             watcher: Mutex::new(None),
         }
     }

@@ -147,10 +147,12 @@ impl Application {
         // Both listeners live in this one future (aborting it stops both) and stop together.
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         let http = self.state.config.http.clone();
+        // A request in flight at shutdown may take its whole time: it is never cut.
+        let grace = std::time::Duration::from_secs(self.state.config.limits.request_timeout_secs + http.header_read_timeout_secs + 1);
         let staff = async {
             let Some(listener) = self.staff_listener else { return Ok(()) };
             let app = crate::staff::router(self.state.clone());
-            crate::serve::serve(listener, app, &http, async move {
+            crate::serve::serve(listener, app, &http, grace, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
@@ -158,7 +160,7 @@ impl Application {
         };
         let app = router(self.state.clone());
         let main = async {
-            let r = crate::serve::serve(self.listener, app, &http, shutdown).await;
+            let r = crate::serve::serve(self.listener, app, &http, grace, shutdown).await;
             let _ = stopping.send(true);
             r.context("serving")
         };

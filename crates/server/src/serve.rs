@@ -6,7 +6,8 @@
 //! by the context layer (`limits.request_timeout_secs`), its body by the body limit.
 //!
 //! HTTP/1.1 only (the clients and nginx speak it). On shutdown the loop stops accepting
-//! and every connection finishes its request in flight, for at most 10 s.
+//! and every connection finishes its request in flight, for at most `grace` (longer
+//! than a request may take: a request is never cut after it committed).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,7 +29,13 @@ use tower::ServiceExt;
 use crate::config::HttpConfig;
 
 /// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, router: Router, http: &HttpConfig, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    http: &HttpConfig,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(http.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let header_timeout = Duration::from_secs(http.header_read_timeout_secs);
@@ -99,14 +106,14 @@ pub async fn serve(listener: TcpListener, router: Router, http: &HttpConfig, shu
             }
             // Finish the request in flight, if any, then close.
             conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
+            let _ = tokio::time::timeout(grace, conn).await;
         });
     }
-    // Stop accepting, let every connection finish, for at most 10 s.
+    // Stop accepting, let every connection finish, for at most `grace`.
     drop(listener);
     let _ = stop_tx.send(true);
     let all = u32::try_from(http.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(Duration::from_secs(10), slots.acquire_many(all)).await;
+    let _ = tokio::time::timeout(grace, slots.acquire_many(all)).await;
     Ok(())
 }
 

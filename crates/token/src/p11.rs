@@ -261,7 +261,6 @@ impl Token for Pkcs11Token {
             PinState::FinalTry if !req.confirm_final_try => return Err(TokenError::PinFinalTry),
             _ => {}
         }
-        let before = pin_state(info.pin);
         let mut retried = false;
         loop {
             let attempt = self.login_and_sign(slot, req);
@@ -270,11 +269,11 @@ impl Token for Pkcs11Token {
                 Err(failed) => failed,
             };
             // A device or session error while the token is still there is what a vendor
-            // tool holding the token causes: one retry with a fresh session, when it
-            // cannot count as another wrong PIN; then a clear TOKEN_IN_USE.
+            // tool holding the token causes: one retry with a fresh session where it
+            // cannot spend a PIN try the user did not give; then a clear TOKEN_IN_USE.
             let present = self.slot(req.slot_id).is_ok();
-            let after = self.token_info(slot).map(|i| pin_state(i.pin)).unwrap_or(before);
-            match after_conflict(err, stage, before, after, retried, present) {
+            let after = self.token_info(slot).ok().map(|i| pin_state(i.pin));
+            match after_conflict(err, stage, after, req.confirm_final_try, retried, present) {
                 Next::Retry => {
                     tracing::warn!(slot = req.slot_id, ?stage, "the token answered a device or session error; one retry with a fresh session");
                     retried = true;
@@ -292,9 +291,11 @@ impl Token for Pkcs11Token {
 /// Where a signing attempt failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
-    /// Opening the session or `C_Login`.
+    /// Opening the session: no PIN was sent.
+    OpenSession,
+    /// `C_Login`: the PIN was sent, and may have been counted.
     Login,
-    /// After a successful login: finding the key, `C_SignInit`, `C_Sign`.
+    /// After the login: finding the key, `C_SignInit`, `C_Sign`.
     Sign,
 }
 
@@ -305,13 +306,19 @@ pub enum Next {
     Fail(TokenError),
 }
 
-/// After a login or signature failed with `err`: retry once with a fresh session when
+/// After an attempt failed with `err` at `stage`: retry once with a fresh session when
 /// the error is one a vendor tool holding the token causes (device error, session
-/// handle invalid or closed, token not present) and the token is still there — but
-/// after a failed login only if the PIN state was clean before and is unchanged (so the
-/// first try cannot have been counted, and the retry cannot count a second wrong PIN).
+/// handle invalid or closed, token not present) and the token is still there, and only
+/// where the retry cannot spend a PIN try the user did not give:
+/// - opening the session: no PIN was sent — retry;
+/// - `C_Login`: the PIN was sent and may have been counted (PKCS#11 says nothing, many
+///   modules show no counter) — never retried;
+/// - after the login: the retry sends the PIN again, so only if the token's state now
+///   (`after`, `None` when it could not be read) still allows a try without asking:
+///   not locked, not the final try unless the user confirmed it.
+///
 /// A second such failure, or one where a retry is not safe, is `TOKEN_IN_USE`.
-pub fn after_conflict(err: TokenError, stage: Stage, before: PinState, after: PinState, retried: bool, present: bool) -> Next {
+pub fn after_conflict(err: TokenError, stage: Stage, after: Option<PinState>, confirm_final_try: bool, retried: bool, present: bool) -> Next {
     let conflict = matches!(err, TokenError::DeviceError { .. } | TokenError::TokenRemoved);
     if !conflict {
         return Next::Fail(err);
@@ -323,19 +330,25 @@ pub fn after_conflict(err: TokenError, stage: Stage, before: PinState, after: Pi
         TokenError::DeviceError { detail } => detail.clone(),
         _ => "the session was closed or became invalid".to_string(),
     };
+    let in_use = Next::Fail(TokenError::InUse { detail });
     if retried {
-        return Next::Fail(TokenError::InUse { detail });
+        return in_use;
     }
-    if stage == Stage::Login && !(before == PinState::Ok && after == PinState::Ok) {
-        return Next::Fail(TokenError::InUse { detail });
+    match stage {
+        Stage::OpenSession => Next::Retry,
+        Stage::Login => in_use,
+        Stage::Sign => match after {
+            Some(PinState::Ok | PinState::CountLow | PinState::MustChange) => Next::Retry,
+            Some(PinState::FinalTry) if confirm_final_try => Next::Retry,
+            _ => in_use,
+        },
     }
-    Next::Retry
 }
 
 impl Pkcs11Token {
     /// One attempt: a fresh session, the login, the signature, the logout.
     fn login_and_sign(&self, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, (Stage, TokenError)> {
-        let session = self.ctx.open_ro_session(slot).map_err(|e| (Stage::Login, map(e)))?;
+        let session = self.ctx.open_ro_session(slot).map_err(|e| (Stage::OpenSession, map(e)))?;
         match session.login(UserType::User, Some(req.pin)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
@@ -496,9 +509,10 @@ pub struct LoadedModule {
     pub vendor: Option<&'static str>,
 }
 
-/// Slot ids of the second module on are moved up by this many bits, so every token of
-/// every module has one id (the first module's keep theirs; ids stay below 2^53, which
-/// the app's JavaScript keeps exact).
+/// Slot ids carry their module's position above this many bits, so every token of every
+/// module has one id (the first module's keep theirs; ids stay below 2^53, which the
+/// app's JavaScript keeps exact). Ids belong to one `Modules`: a caller that lists with
+/// one and signs with another must load the same list (see [`Modules::wanted`]).
 const MODULE_SHIFT: u32 = 40;
 
 /// Every module found, each loaded once, as one [`Token`]: users often have two CAs'
@@ -511,24 +525,31 @@ pub struct Modules {
 }
 
 impl Modules {
-    /// The chosen module alone (`explicit`, then `BHXH_PKCS11_MODULE`: a choice is
-    /// never silently replaced), or else every candidate of [`crate::module::candidates`].
-    pub fn open(explicit: Option<&Path>) -> Result<Modules, TokenError> {
+    /// The modules [`Modules::open`] would load: the chosen one alone (`explicit`, then
+    /// `BHXH_PKCS11_MODULE`: a choice is never silently replaced), or else every
+    /// candidate of [`crate::module::candidates`]. Cheap (a few file checks): a caller
+    /// that keeps a `Modules` compares this list to know when to load again.
+    pub fn wanted(explicit: Option<&Path>) -> Result<Vec<PathBuf>, TokenError> {
         let env = std::env::var_os("BHXH_PKCS11_MODULE").filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(chosen) = explicit.map(Path::to_path_buf).or(env) {
-            let path = crate::module::find_module(Some(&chosen), None)?;
-            let m = Modules::load(&[path]);
-            return match m.skipped.first() {
-                Some(s) if m.modules.is_empty() => Err(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
-                _ => Ok(m),
-            };
+            return Ok(vec![crate::module::find_module(Some(&chosen), None)?]);
         }
         let found: Vec<PathBuf> = crate::module::candidates(None).into_iter().map(|c| c.path).collect();
         if found.is_empty() {
             // What was looked for, for the message and support.
             return Err(crate::module::find_module(None, None).err().unwrap_or(TokenError::ModuleNotFound { searched: Vec::new() }));
         }
-        let m = Modules::load(&found);
+        Ok(found)
+    }
+
+    /// Loads [`Modules::wanted`]; an error only when none of them could be used.
+    pub fn open(explicit: Option<&Path>) -> Result<Modules, TokenError> {
+        Modules::open_list(&Modules::wanted(explicit)?)
+    }
+
+    /// Loads `list`; an error only when none of them could be used.
+    pub fn open_list(list: &[PathBuf]) -> Result<Modules, TokenError> {
+        let m = Modules::load(list);
         match m.skipped.first() {
             Some(s) if m.modules.is_empty() => Err(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
             _ => Ok(m),
@@ -567,7 +588,7 @@ impl Modules {
     fn route(&self, slot_id: u64) -> Result<(&Pkcs11Token, u64), TokenError> {
         let index = (slot_id >> MODULE_SHIFT) as usize;
         let real = slot_id & ((1 << MODULE_SHIFT) - 1);
-        self.modules.get(index).map(|m| (m, if index == 0 { slot_id } else { real })).ok_or(TokenError::TokenRemoved)
+        self.modules.get(index).map(|m| (m, real)).ok_or(TokenError::TokenRemoved)
     }
 }
 
@@ -598,13 +619,11 @@ impl Token for Modules {
             match m.tokens() {
                 Ok(list) => {
                     for mut t in list {
-                        if i > 0 {
-                            if t.slot_id >> MODULE_SHIFT != 0 {
-                                tracing::warn!(module = %m.module.display(), slot = t.slot_id, "a slot id too large to route; skipped");
-                                continue;
-                            }
-                            t.slot_id |= (i as u64) << MODULE_SHIFT;
+                        if t.slot_id >> MODULE_SHIFT != 0 {
+                            tracing::warn!(module = %m.module.display(), slot = t.slot_id, "a slot id too large to route; skipped");
+                            continue;
                         }
+                        t.slot_id |= (i as u64) << MODULE_SHIFT;
                         all.push(t);
                     }
                 }

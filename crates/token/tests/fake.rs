@@ -67,20 +67,28 @@ fn removal_mid_signature() {
 fn a_vendor_tool_holding_the_token_gets_one_safe_retry_then_token_in_use() {
     use bhxh_token::p11::{after_conflict, Next, Stage};
     let dev = || TokenError::DeviceError { detail: "C_Sign: DeviceError".into() };
-    // A signature after a good login: retried once, then TOKEN_IN_USE.
-    assert_eq!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, false, true), Next::Retry);
-    assert!(matches!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, true, true), Next::Fail(TokenError::InUse { .. })));
-    // A session closed under us at login with a clean PIN state: one retry is safe.
-    assert_eq!(after_conflict(TokenError::TokenRemoved, Stage::Login, PinState::Ok, PinState::Ok, false, true), Next::Retry);
-    // At login, when a wrong try may have been counted (a warning before, or a change): no retry.
-    for (before, after) in [(PinState::CountLow, PinState::CountLow), (PinState::Ok, PinState::CountLow), (PinState::FinalTry, PinState::FinalTry)] {
-        assert!(matches!(after_conflict(dev(), Stage::Login, before, after, false, true), Next::Fail(TokenError::InUse { .. })), "{before:?} → {after:?}");
+    let in_use = |n: Next| matches!(n, Next::Fail(TokenError::InUse { .. }));
+    // Opening the session sent no PIN: retried once, then TOKEN_IN_USE.
+    assert_eq!(after_conflict(TokenError::TokenRemoved, Stage::OpenSession, None, false, false, true), Next::Retry);
+    assert!(in_use(after_conflict(TokenError::TokenRemoved, Stage::OpenSession, None, false, true, true)));
+    // C_Login itself failing: the PIN may have been counted; never sent again.
+    for after in [Some(PinState::Ok), Some(PinState::CountLow), None] {
+        assert!(in_use(after_conflict(dev(), Stage::Login, after, true, false, true)), "{after:?}");
     }
+    // After the login: retried once when the token still allows a try without asking…
+    assert_eq!(after_conflict(dev(), Stage::Sign, Some(PinState::Ok), false, false, true), Next::Retry);
+    assert_eq!(after_conflict(dev(), Stage::Sign, Some(PinState::CountLow), false, false, true), Next::Retry);
+    assert_eq!(after_conflict(dev(), Stage::Sign, Some(PinState::FinalTry), true, false, true), Next::Retry);
+    assert!(in_use(after_conflict(dev(), Stage::Sign, Some(PinState::Ok), false, true, true)), "only once");
+    // …never on a final try the user did not confirm, a locked token, or an unread state.
+    assert!(in_use(after_conflict(dev(), Stage::Sign, Some(PinState::FinalTry), false, false, true)));
+    assert!(in_use(after_conflict(dev(), Stage::Sign, Some(PinState::Locked), true, false, true)));
+    assert!(in_use(after_conflict(dev(), Stage::Sign, None, true, false, true)));
     // Really pulled out: TOKEN_REMOVED, no retry.
-    assert_eq!(after_conflict(dev(), Stage::Sign, PinState::Ok, PinState::Ok, false, false), Next::Fail(TokenError::TokenRemoved));
+    assert_eq!(after_conflict(dev(), Stage::Sign, Some(PinState::Ok), false, false, false), Next::Fail(TokenError::TokenRemoved));
     // Other errors pass through untouched (a wrong PIN is never retried).
     assert_eq!(
-        after_conflict(TokenError::PinIncorrect { final_try_next: false }, Stage::Login, PinState::Ok, PinState::CountLow, false, true),
+        after_conflict(TokenError::PinIncorrect { final_try_next: false }, Stage::Login, Some(PinState::CountLow), false, false, true),
         Next::Fail(TokenError::PinIncorrect { final_try_next: false })
     );
     assert_eq!(TokenError::InUse { detail: String::new() }.code().as_str(), "TOKEN_IN_USE");

@@ -95,15 +95,19 @@ impl Store {
 
 impl Store {
     /// Disables (`Some(reason)`) or enables (`None`) an account, with its audit line, in
-    /// one transaction. Disabling also ends its sessions, drops its temporary password
-    /// and supersedes its pending activation links, so none of them works again (an
-    /// enable does not bring them back). `Ok(false)` when nothing changed (already so).
+    /// one transaction. Disabling also ends its sessions, drops its passwords (long-term
+    /// and temporary), supersedes its pending activation links and gives up its password
+    /// mails still waiting, so none of them works again (an enable brings none back: the
+    /// user recovers anew). `Ok(false)` when nothing changed (already so).
     pub async fn set_account_disabled(&self, account_id: i64, reason: Option<&str>, now: i64, audit: &super::AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let changed = match reason {
+            // The long-term password goes too: enabled again, the account is recovered
+            // anew (it may have been disabled for fraud).
             Some(reason) => sqlx::query(
-                "UPDATE accounts SET disabled_at = $1, disabled_reason = $2, temp_password_hash = NULL, temp_expires_at = NULL,
-                 temp_used_at = NULL, temp_reference = NULL, updated_at = $1 WHERE id = $3 AND disabled_at IS NULL",
+                "UPDATE accounts SET disabled_at = $1, disabled_reason = $2, password_hash = NULL, temp_password_hash = NULL,
+                 temp_expires_at = NULL, temp_used_at = NULL, temp_reference = NULL, updated_at = $1
+                 WHERE id = $3 AND disabled_at IS NULL",
             )
             .bind(now)
             .bind(reason)
@@ -124,6 +128,14 @@ impl Store {
         if reason.is_some() {
             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
             supersede_activations(&mut tx, account_id, now).await?;
+            // Its passwords and links waiting in the outbox are not sent: wiped, given up.
+            sqlx::query("UPDATE outbox SET status = $1, secret = NULL, last_error = $2 WHERE account_id = $3 AND status = $4 AND secret IS NOT NULL")
+                .bind(super::MailStatus::Failed.as_str())
+                .bind(super::outbox::ACCOUNT_DISABLED_MAIL)
+                .bind(account_id)
+                .bind(super::MailStatus::Pending.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         super::audit::insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -141,9 +153,10 @@ pub(super) async fn set_temp_password(
     reference: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    // Not on an account disabled since it was read (the transaction then rolls back).
+    let set = sqlx::query(
         "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
-         temp_reference = $3, updated_at = $4 WHERE id = $5",
+         temp_reference = $3, updated_at = $4 WHERE id = $5 AND disabled_at IS NULL",
     )
     .bind(temp_hash)
     .bind(temp_expires_at)
@@ -151,6 +164,10 @@ pub(super) async fn set_temp_password(
     .bind(now)
     .bind(account_id)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if set != 1 {
+        anyhow::bail!("account {account_id} was disabled meanwhile; nothing written");
+    }
     supersede_activations(tx, account_id, now).await
 }

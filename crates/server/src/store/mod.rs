@@ -343,8 +343,9 @@ fn sqlx_outage(e: &sqlx::Error) -> bool {
             let Some(code) = db.code() else { return false };
             if code.len() == 5 {
                 // PostgreSQL SQLSTATE: connection exception, shutdown, cannot connect
-                // now, too many connections, serialization failure, deadlock.
-                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01"].contains(&code.as_ref())
+                // now, too many connections, serialization failure, deadlock, read-only
+                // (a standby after a failover).
+                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01", "25006"].contains(&code.as_ref())
             } else {
                 // SQLite's (extended) result code: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
                 code.parse::<i64>().is_ok_and(|c| [5, 6, 10, 13, 14].contains(&(c & 0xff)))

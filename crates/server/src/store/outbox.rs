@@ -203,11 +203,15 @@ impl Store {
         Ok(())
     }
 
-    /// Mails given up on (dead letters) created since `since`.
+    /// Mails given up on (dead letters) created since `since`; not those withdrawn
+    /// because their account was disabled.
     pub async fn dead_mail_count(&self, since: i64) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = $1 AND created_at >= $2")
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE status = $1 AND created_at >= $2 AND (last_error IS NULL OR last_error <> $3)",
+        )
             .bind(MailStatus::Failed.as_str())
             .bind(since)
+            .bind(ACCOUNT_DISABLED_MAIL)
             .fetch_one(&self.read)
             .await?)
     }
@@ -285,6 +289,9 @@ impl Store {
         Ok(true)
     }
 }
+
+/// The `last_error` of a password mail withdrawn because its account was disabled.
+pub const ACCOUNT_DISABLED_MAIL: &str = "withdrawn: the account was disabled";
 
 /// This server's outbox key is not the one the database's other servers seal with.
 #[derive(Debug, thiserror::Error)]

@@ -182,9 +182,11 @@ impl Store {
             tx.rollback().await?;
             return Ok(ActivationOutcome::Used);
         }
-        sqlx::query(
+        // Not on an account disabled meanwhile (its links were superseded by the disable,
+        // but this one may have been read before that committed).
+        let set = sqlx::query(
             "UPDATE accounts SET password_hash = NULL, temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
-             temp_reference = $3, updated_at = $4 WHERE id = $5",
+             temp_reference = $3, updated_at = $4 WHERE id = $5 AND disabled_at IS NULL",
         )
         .bind(&a.temp_password_hash)
         .bind(a.temp_expires_at)
@@ -192,7 +194,12 @@ impl Store {
         .bind(now)
         .bind(a.account_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if set != 1 {
+            tx.rollback().await?;
+            return Ok(ActivationOutcome::Superseded);
+        }
         sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(a.account_id).execute(&mut *tx).await?;
         insert_mail(&mut tx, notice, now).await?;
         insert_audit(&mut tx, audit).await?;

@@ -524,3 +524,45 @@ async fn killed_between_send_and_mark_sends_at_most_one_duplicate_with_the_same_
     assert_eq!(got.iter().collect::<std::collections::HashSet<_>>().len(), 2, "two mails, no new Message-ID: {got:?}");
     serving.abort();
 }
+
+/// Disabling withdraws the account's password mails still waiting (wiped, not counted
+/// as dead letters), drops its long-term password, and a reset written after the
+/// disable — one that read the account before — writes nothing.
+#[tokio::test]
+async fn disabling_withdraws_waiting_password_mails_and_a_late_reset_writes_nothing() {
+    use bhxh_server::store::{AuditEntry, AuditEvent, Outcome, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/d.db", dir.path().display());
+    let store = Store::open(&url).await.unwrap();
+    let now = 2_000_000_000i64;
+    let id = store.insert_account(USER, MST, EMAIL, None, now).await.unwrap().unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE accounts SET password_hash = 'x' WHERE id = $1").bind(id).execute(&pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, secret, key_id, reference, status, next_attempt_ms, created_at)
+         VALUES ('waiting@test', $1, 'reset', $2, 's', 'b', $3, 'k1-test', 'RC-TEST', 'pending', 0, $4)",
+    )
+    .bind(id)
+    .bind(EMAIL)
+    .bind(vec![1u8; 40])
+    .bind(now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let audit = AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::AdminAccountDisable, Outcome::Ok, "cli:test".into());
+    assert!(store.set_account_disabled(id, Some("left the company"), now, &audit).await.unwrap());
+    let mail = store.mail(1).await.unwrap().unwrap();
+    assert_eq!((mail.status.as_str(), mail.has_secret()), ("failed", false), "{mail:?}");
+    assert_eq!(store.dead_mail_count(now - 86_400).await.unwrap(), 0, "withdrawn mails are no dead letters");
+    let a = store.account_by_username(USER).await.unwrap().unwrap();
+    assert!(a.password_hash.is_none() && a.is_disabled());
+    // A staff reset that read the account before the disable: nothing is written.
+    let late = store.staff_reset(id, "hash", now + 3600, "RC-LATE", now, &[], &audit).await;
+    assert!(late.is_err(), "a reset on a disabled account was written");
+    let a = store.account_by_username(USER).await.unwrap().unwrap();
+    assert!(a.temp_password_hash.is_none() && a.temp_reference.is_none());
+    assert_eq!(store.audit_by_reference("RC-TEST-0001").await.unwrap().len(), 1, "only the disable's audit line: the reset rolled back");
+    pool.close().await;
+    store.close().await;
+}
