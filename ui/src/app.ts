@@ -1,7 +1,8 @@
 // The application: the top bar, the screen shown, and what outlives a screen (the
 // settings, the last error). Screens are in screens/ (one file each, registered in
 // screens/index.ts); runtime.ts runs their effects. App mounts the screen a route
-// names, renders with lit-html, and keeps the focus where the user expects it.
+// names, renders with lit-html, and keeps the focus where the user expects it: on a new
+// screen or step, and on an error that answers what the user did (`reveal`).
 
 import { html, render } from "lit-html";
 import { keyed } from "lit-html/directives/keyed.js";
@@ -23,9 +24,17 @@ export class App implements Host {
   private owesFocus = false;
   private rendering = false;
   private again = false;
+  /** The error boxes ([data-reveal]) already brought into view. */
+  private revealed = new WeakSet<Element>();
+  /** The error brought into view last: the renders that follow keep it there (a token
+   * read that adds a warning above it) until the user does something. */
+  private pinned: HTMLElement | null = null;
 
   constructor(private root: HTMLElement) {
     root.addEventListener("focusin", () => (this.owesFocus = false));
+    for (const type of ["keydown", "pointerdown", "wheel", "touchstart"]) {
+      window.addEventListener(type, () => (this.pinned = null), { capture: true, passive: true });
+    }
   }
 
   async start(): Promise<void> {
@@ -55,6 +64,7 @@ export class App implements Host {
   }
 
   go(route: Route): void {
+    this.pinned = null;
     this.shown?.screen.dispose();
     const id = ++this.generation;
     this.shown = { name: route.name, screen: open(route, this, id) };
@@ -116,5 +126,44 @@ export class App implements Host {
     if (first || lost) this.owesFocus = true;
     const nowhere = !document.activeElement || document.activeElement === document.body;
     if (this.owesFocus && (first || nowhere)) this.element("[autofocus]")?.focus();
+    // A new error box: brought into view once the effects of the update have run (they
+    // may put the cursor in the field to fix).
+    const fresh = [...this.root.querySelectorAll<HTMLElement>("[data-reveal]")].filter((el) => !this.revealed.has(el));
+    fresh.forEach((el) => this.revealed.add(el));
+    const box = fresh[0] ?? this.pinned;
+    if (fresh[0]) this.pinned = fresh[0];
+    if (box) queueMicrotask(() => this.reveal(box, box === fresh[0]));
   }
+
+  /** Brings an error into view (the first time, on a new error) or keeps it there. The
+   * cursor stays in a field to type in (the one to fix, the PIN to type again), and the
+   * field stays in view with the error when both fit; otherwise the error takes the
+   * cursor, so that a screen reader reads it from where the user goes on. */
+  private reveal(box: HTMLElement, first: boolean): void {
+    if (!box.isConnected || this.pinned !== box) return;
+    const active = document.activeElement;
+    const field = active instanceof HTMLElement && this.root.contains(active) && active.matches(TYPING) ? active : null;
+    if (first && !field) box.focus({ preventScroll: true });
+    bringIntoView(box, field);
+  }
+}
+
+/** Where the user types: the cursor is left there. */
+const TYPING = "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=reset]), textarea, select";
+
+/** Scrolls the page as little as it takes to show `box`, with `field` when both fit. */
+function bringIntoView(box: HTMLElement, field: HTMLElement | null): void {
+  const margin = 12;
+  const view = window.innerHeight;
+  const b = box.getBoundingClientRect();
+  const f = field?.getBoundingClientRect();
+  let top = b.top;
+  let bottom = b.bottom;
+  if (f && Math.max(f.bottom, b.bottom) - Math.min(f.top, b.top) + 2 * margin <= view) {
+    top = Math.min(f.top, b.top);
+    bottom = Math.max(f.bottom, b.bottom);
+  }
+  let dy = bottom + margin > view ? bottom + margin - view : 0;
+  if (top - dy < margin) dy = top - margin; // the top of the error first, if it is taller than the window
+  if (dy !== 0 && (dy > 0 || window.scrollY > 0)) window.scrollBy(0, dy);
 }

@@ -84,12 +84,13 @@ const REGISTERED_EMAIL = "ketoan@congty.vn";
 const CAPTCHA_SECONDS = 120;
 const ACTIVATION_SECONDS = 30 * 60;
 
-/** A FAKE captcha: a real PNG drawn on a canvas, with the code in it. The FAKE accepts
- * any answer except "wrong" (which is CAPTCHA_INCORRECT), so tests need not read it. */
+/** A FAKE captcha: a real PNG drawn on a canvas, with the code in it, 200×70 as the
+ * server draws them. The FAKE accepts any answer except "wrong" (which is
+ * CAPTCHA_INCORRECT), so tests need not read it. */
 function drawCaptcha(code: string): string {
   const canvas = document.createElement("canvas");
-  canvas.width = 160;
-  canvas.height = 56;
+  canvas.width = 200;
+  canvas.height = 70;
   const g = canvas.getContext("2d");
   if (!g) return "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
   g.fillStyle = "#eef3f8";
@@ -97,15 +98,15 @@ function drawCaptcha(code: string): string {
   for (let i = 0; i < 6; i++) {
     g.strokeStyle = `hsl(${Math.floor(Math.random() * 360)}, 45%, 60%)`;
     g.beginPath();
-    g.moveTo(Math.random() * 160, Math.random() * 56);
-    g.lineTo(Math.random() * 160, Math.random() * 56);
+    g.moveTo(Math.random() * 200, Math.random() * 70);
+    g.lineTo(Math.random() * 200, Math.random() * 70);
     g.stroke();
   }
-  g.font = "bold 30px monospace";
+  g.font = "bold 38px monospace";
   g.textBaseline = "middle";
   [...code].forEach((ch, i) => {
     g.save();
-    g.translate(18 + i * 26, 28 + (Math.random() - 0.5) * 10);
+    g.translate(22 + i * 33, 35 + (Math.random() - 0.5) * 12);
     g.rotate((Math.random() - 0.5) * 0.5);
     g.fillStyle = "#1c3d6e";
     g.fillText(ch, 0, 0);
@@ -135,6 +136,11 @@ export function install(): void {
   };
 
   let proofs = 0;
+  let recoveredFor: string | null = null;
+  // Commands a test holds back (to see a screen while its request is on its way), and
+  // how many times each command was called.
+  const held = new Map<string, { promise: Promise<void>; release: () => void }>();
+  const calls = new Map<string, number>();
   const prove = async (pin: string) => {
     proofs += 1;
     for (const p of ["reading_token", "requesting_challenge", "signing", "verifying"]) {
@@ -163,11 +169,27 @@ export function install(): void {
     proofs: () => proofs,
     /** Ages every captcha past its 2 minutes. */
     expireCaptchas: () => captchas.forEach((c) => (c.expires = 0)),
+    /** Holds the answers to `cmd` until `release(cmd)`. */
+    hold: (cmd: string) => {
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      held.set(cmd, { promise, release });
+    },
+    release: (cmd: string) => {
+      held.get(cmd)?.release();
+      held.delete(cmd);
+    },
+    /** How many times `cmd` was called. */
+    calls: (cmd: string) => calls.get(cmd) ?? 0,
+    /** The username of the last password recovery asked for. */
+    recoveredFor: () => recoveredFor,
   };
 
   mockIPC(
     async (cmd, payload) => {
       const args = (payload ?? {}) as Record<string, unknown>;
+      calls.set(cmd, (calls.get(cmd) ?? 0) + 1);
+      await held.get(cmd)?.promise;
       switch (cmd) {
         case "settings_get":
           return settings;
@@ -207,6 +229,7 @@ export function install(): void {
           return view;
         }
         case "recover":
+          recoveredFor = String(args.username);
           await prove(String(args.pin));
           return {
             masked_email: "ke***@c***.vn",
@@ -255,6 +278,8 @@ export function install(): void {
         case "change_password": {
           if (!session) throw error("SESSION_INVALID");
           if (passwordPolicy(String(args.new), session.username).length) throw error("PASSWORD_POLICY");
+          // ?scenario=password-reuse: the server knows passwords the app cannot.
+          if (scenario === "password-reuse") throw error("PASSWORD_REUSE");
           session = null;
           return { reference: REFERENCE };
         }

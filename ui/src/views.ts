@@ -2,6 +2,7 @@
 // the user typed. lit-html escapes every value it puts in the page.
 
 import { html, nothing, type TemplateResult } from "lit-html";
+import { keyed } from "lit-html/directives/keyed.js";
 import type { IpcError } from "./ipc";
 import { t } from "./i18n";
 
@@ -13,6 +14,14 @@ export function errorBox(e: IpcError): TemplateResult {
     ${e.reference ? referenceLine(e.reference) : nothing}
     ${e.reference ? html`<p class="small">${t("error_reference_note")}</p>` : nothing}
   </div>`;
+}
+
+/** An error that answers something the user did (a form sent), with what goes with it
+ * (the hotline box). The app brings it into view and, unless the cursor is in a field
+ * to type in, puts the cursor on it (App, `[data-reveal]`). Each error is a new box: the
+ * same refusal twice is brought into view twice. */
+export function raisedError(e: IpcError, extra: TemplateResult | typeof nothing = nothing): TemplateResult {
+  return html`${keyed(e, html`<div class="raised" data-reveal tabindex="-1">${errorBox(e)}${extra}</div>`)}`;
 }
 
 export function referenceLine(reference: string): TemplateResult {

@@ -1,13 +1,15 @@
 // Changing the password, forced after a temporary one. The password policy is checked
-// as the user types (policy.ts mirrors bhxh-protocol's); the model keeps which rules are
-// unmet, never the passwords themselves, which are read from the form when sent.
+// as the user types (policy.ts mirrors bhxh-protocol's), a rule judged only once what it
+// is about is typed; the model keeps which rules are unmet or not judged yet and which
+// fields are shown in clear, never the passwords themselves, which are read from the
+// form when sent.
 
 import { html, nothing } from "lit-html";
 import { api, type IpcError } from "../ipc";
 import { t, type Key } from "../i18n";
 import { passwordPolicy, type Rule } from "../policy";
 import { call, clear, go, screen, type Screen } from "../runtime";
-import { errorBox, onSubmit, valueOf } from "../views";
+import { onSubmit, raisedError, valueOf } from "../views";
 
 export interface Args {
   username: string;
@@ -17,12 +19,20 @@ export interface Args {
 
 type Check = Rule | "match" | "not_current";
 
+type Field = "current" | "next" | "again";
+
 interface Model {
   username: string;
   forced: boolean;
   unmet: Check[];
+  /** The rules not judged yet: what they are about is not typed. Shown neither met nor unmet. */
+  pending: Check[];
   /** The current password is typed. */
   current: boolean;
+  /** The fields shown in clear. */
+  shown: Record<Field, boolean>;
+  /** The change is on its way to the server. */
+  busy: boolean;
   error: IpcError | null;
 }
 
@@ -35,6 +45,7 @@ interface Typed {
 type Msg =
   | ({ type: "typed" } & Typed)
   | ({ type: "submit" } & Typed)
+  | { type: "toggle"; field: Field }
   | { type: "changed" }
   | { type: "failed"; error: IpcError };
 
@@ -52,50 +63,83 @@ function unmet(username: string, { current, next, again }: Typed): Check[] {
   return out;
 }
 
+/** Every rule waits for the new password; the match for the second entry, "differs from
+ * the current password" for the current one. */
+function pending({ current, next, again }: Typed): Check[] {
+  if (!next) return RULES.map(([rule]) => rule);
+  return [...(again ? [] : ["match" as const]), ...(current ? [] : ["not_current" as const])];
+}
+
+const judged = (m: Model, input: Typed): Model => ({ ...m, unmet: unmet(m.username, input), pending: pending(input), current: input.current !== "" });
+
 const ready = (m: Model) => m.unmet.length === 0 && m.current;
 
 const typed = (f: HTMLFormElement): Typed => ({
   current: valueOf(f, "current-password"), next: valueOf(f, "new-password"), again: valueOf(f, "new-password-again"),
 });
 
+const EMPTY: Typed = { current: "", next: "", again: "" };
+
 export const change: Screen<Model, Msg, Args> = screen({
-  init: ({ username, forced }) => [{ username, forced, unmet: unmet(username, { current: "", next: "", again: "" }), current: false, error: null }, []],
+  init: ({ username, forced }) => [judged({
+    username, forced, unmet: [], pending: [], current: false, shown: { current: false, next: false, again: false }, busy: false, error: null,
+  }, EMPTY), []],
 
   update(m, msg) {
     switch (msg.type) {
       case "typed":
-        return [{ ...m, unmet: unmet(m.username, msg), current: msg.current !== "" }, []];
+        return [judged(m, msg), []];
+      case "toggle":
+        return [{ ...m, shown: { ...m.shown, [msg.field]: !m.shown[msg.field] } }, []];
       case "submit": {
-        const m2: Model = { ...m, unmet: unmet(m.username, msg), current: msg.current !== "" };
+        if (m.busy) return [m, []]; // sent once
+        const m2 = judged(m, msg);
         if (!ready(m2)) return [m2, []];
         const { current, next } = msg;
-        return [m2, [call(() => api.changePassword(current, next), (): Msg => ({ type: "changed" }), (error) => ({ type: "failed", error }))]];
+        return [{ ...m2, busy: true, error: null }, [call(() => api.changePassword(current, next), (): Msg => ({ type: "changed" }), (error) => ({ type: "failed", error }))]];
       }
       case "changed":
-        return [m, [...FIELDS.map((id) => clear(`#${id}`)), go({ name: "login", notice: t("change_done") })]];
+        return [{ ...m, busy: false }, [...FIELDS.map((id) => clear(`#${id}`)), go({ name: "login", notice: t("change_done") })]];
       case "failed":
-        return [{ ...m, error: msg.error }, []];
+        return [{ ...m, busy: false, error: msg.error }, []];
     }
   },
 
-  view: (m, ui) => html`<form class="card" data-testid="change-form" aria-labelledby="change-title"
+  view: (m, ui) => {
+    /** A password field with its show/hide button. */
+    const password = (field: Field, id: string, label: Key, autocomplete: string, describedBy?: string) => html`<div class="field">
+      <label id=${`${id}-label`} for=${id}>${t(label)}</label>
+      <div class="password-row">
+        <input id=${id} name=${id} type=${m.shown[field] ? "text" : "password"} autocomplete=${autocomplete} spellcheck="false" autocapitalize="off"
+          ?autofocus=${field === "current"} aria-describedby=${describedBy ?? nothing}>
+        <button type="button" class="toggle" data-testid=${`${id}-toggle`} aria-controls=${id} aria-pressed=${String(m.shown[field])} aria-describedby=${`${id}-label`}
+          @click=${() => ui.send({ type: "toggle", field })}>${t(m.shown[field] ? "password_hide" : "password_show")}</button>
+      </div>
+    </div>`;
+    return html`<form class="card" data-testid="change-form" aria-labelledby="change-title" aria-busy=${String(m.busy)}
       @input=${(e: Event) => {
         if (e.currentTarget instanceof HTMLFormElement) ui.send({ type: "typed", ...typed(e.currentTarget) });
       }}
       @submit=${onSubmit((f) => ui.send({ type: "submit", ...typed(f) }))}>
     <h2 id="change-title">${t("change_title")}</h2>
     ${m.forced ? html`<p class="notice">${t("change_forced")}</p>` : nothing}
-    <div class="field"><label for="current-password">${t("current_password")}</label><input id="current-password" name="current-password" type="password" autocomplete="current-password" autofocus></div>
-    <div class="field"><label for="new-password">${t("new_password")}</label><input id="new-password" name="new-password" type="password" autocomplete="new-password" aria-describedby="policy"></div>
-    <div class="field"><label for="new-password-again">${t("new_password_again")}</label><input id="new-password-again" name="new-password-again" type="password" autocomplete="new-password"></div>
+    ${password("current", "current-password", "current_password", "current-password")}
+    ${password("next", "new-password", "new_password", "new-password", "policy")}
+    ${password("again", "new-password-again", "new_password_again", "new-password")}
     <ul id="policy" class="policy" data-testid="policy" aria-live="polite">${RULES.map(([rule, key]) => {
-      const missing = m.unmet.includes(rule);
-      return html`<li class=${missing ? "unmet" : "met"} data-rule=${rule}>${missing ? "✗ " : "✓ "}${t(key)}</li>`;
+      const state = m.pending.includes(rule) ? "pending" : m.unmet.includes(rule) ? "unmet" : "met";
+      return html`<li class=${state} data-rule=${rule}>${MARKS[state]}${t(key)}</li>`;
     })}</ul>
-    <div id="change-error">${m.error ? errorBox(m.error) : nothing}</div>
+    <div id="change-error">${m.error ? raisedError(m.error) : nothing}</div>
     <div class="actions">
       ${m.forced ? nothing : html`<button type="button" @click=${() => ui.go({ name: "home", username: m.username })}>${t("cancel")}</button>`}
-      <button type="submit" class="primary" data-testid="change-submit" ?disabled=${!ready(m)}>${t("change_button")}</button>
+      <button type="submit" class="primary" data-testid="change-submit" ?disabled=${!ready(m)} aria-disabled=${m.busy ? "true" : nothing} aria-busy=${String(m.busy)}>${m.busy
+        ? html`<span class="spinner small" aria-hidden="true"></span>${t("change_busy")}`
+        : t("change_button")}</button>
     </div>
-  </form>`,
+  </form>`;
+  },
 });
+
+/** Met, unmet, not judged yet (nothing typed to judge). */
+const MARKS = { met: "✓ ", unmet: "✗ ", pending: "○ " } as const;

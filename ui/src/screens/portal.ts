@@ -10,7 +10,7 @@ import { live } from "lit-html/directives/live.js";
 import { api, type CaptchaView, type IpcError, type PortalView } from "../ipc";
 import { t, vnDate } from "../i18n";
 import { after, call, focus, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
-import { errorBox, onSubmit, referenceLine, targetValue } from "../views";
+import { errorBox, onSubmit, raisedError, referenceLine, targetValue } from "../views";
 import * as state from "./portal-state";
 
 export type Args = Record<never, never>;
@@ -154,6 +154,11 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   const answer = answerNote(m);
   const typed = (field: state.PortalField) => (e: Event) => ui.send({ type: "typed", field, value: targetValue(e) });
   const left = (field: "mst" | "email") => (e: Event) => ui.send({ type: "left", field, value: targetValue(e) });
+  // The server's refusal goes under the field to fix, where the cursor goes (the MST, the
+  // email: with the hotlines when it is not the registered one), otherwise above the
+  // buttons; the app brings it into view.
+  const at = m.error ? state.focusAfter(m.error.code) : null;
+  const refusal = m.error ? raisedError(m.error, m.error.code === "PORTAL_EMAIL_MISMATCH" ? bhxhHotline() : nothing) : nothing;
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
     <div class="field">
@@ -163,6 +168,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       <p id="portal-mst-hint" class="small">${t("portal_mst_hint")}</p>
       <div id="portal-mst-msg" data-testid="mst-message">${note(mst)}</div>
     </div>
+    ${at === "mst" ? refusal : nothing}
     <div class="field">
       <label for="portal-email">${t("portal_email")}</label>
       <input id="portal-email" name="email" type="email" .value=${live(m.email)} autocomplete="email" spellcheck="false" aria-describedby="portal-email-hint portal-email-msg"
@@ -170,6 +176,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       <p id="portal-email-hint" class="small">${t("portal_email_hint")}</p>
       <div id="portal-email-msg" data-testid="email-message">${note(email)}</div>
     </div>
+    ${at === "email" ? refusal : nothing}
     <div class="field" role="group" aria-labelledby="portal-captcha-label">
       <span id="portal-captcha-label" class="field-label">${t("captcha_image")}</span>
       <div class="captcha">
@@ -187,7 +194,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
     <div id="portal-status" role="status" data-testid="portal-status">${m.busy
       ? html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("portal_sending")}</p>`
       : m.captchaRenewed ? html`<p class="note" data-testid="captcha-renewed">${t("captcha_renewed")}</p>` : nothing}</div>
-    <div id="portal-error">${m.error ? errorBox(m.error) : nothing}${m.error?.code === "PORTAL_EMAIL_MISMATCH" ? bhxhHotline() : nothing}</div>
+    <div id="portal-error">${at === "mst" || at === "email" ? nothing : refusal}</div>
     <div class="actions">
       <button type="button" data-testid="portal-back" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>
       <button type="submit" class="primary" id="portal-submit" data-testid="portal-submit" aria-disabled=${String(m.busy)}>${t("portal_submit")}</button>

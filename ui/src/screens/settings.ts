@@ -10,7 +10,7 @@ import { html, nothing } from "lit-html";
 import { api, type IpcError, type Settings } from "../ipc";
 import { t } from "../i18n";
 import { call, saveSettings, screen, type Screen } from "../runtime";
-import { errorBox, onSubmit, targetValue, valueOf } from "../views";
+import { onSubmit, raisedError, targetValue, valueOf } from "../views";
 
 export type Args = Record<never, never>;
 
@@ -98,7 +98,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
       <p id="module-hint" class="small">${t("module_hint")}</p>
     </div>
     <div class="field"><label for="language">${t("language")}</label><select id="language" .value=${ui.shared.settings.lang}><option value="vi">Tiếng Việt</option><option value="en">English</option></select></div>
-    <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? errorBox(m.status) : nothing}</div>
+    <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? raisedError(m.status) : nothing}</div>
     <div class="actions">
       <button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>
       <button type="submit" class="primary" data-testid="settings-save">${t("save")}</button>

@@ -63,11 +63,12 @@ export type WizardEvent =
   | { type: "back" }
   | { type: "restart" };
 
-export function initial(purpose: Purpose): WizardState {
+/** The first step; a recovery may come with the username filled in (the lookup found it). */
+export function initial(purpose: Purpose, username = ""): WizardState {
   return {
     purpose,
     step: purpose === "recover" ? "username" : "token",
-    username: "",
+    username,
     tokens: [],
     selection: null,
     confirmFinalTry: false,

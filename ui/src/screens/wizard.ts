@@ -12,11 +12,13 @@ import { live } from "lit-html/directives/live.js";
 import { api, type IpcError, type Progress } from "../ipc";
 import { t, vnDate, type Key } from "../i18n";
 import { call, clear, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
-import { errorBox, hotline, onSubmit, referenceLine, targetChecked, valueOf } from "../views";
+import { errorBox, hotline, onSubmit, raisedError, referenceLine, targetChecked, valueOf } from "../views";
 import * as wiz from "./wizard-state";
 
 export interface Args {
   purpose: wiz.Purpose;
+  /** The recovery of an account the lookup found: its username is filled in. */
+  username?: string;
 }
 
 interface Model {
@@ -105,7 +107,7 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
 }
 
 export const wizard: Screen<Model, Msg, Args> = screen({
-  init: ({ purpose }) => [{ s: wiz.initial(purpose), ...PIN_FRESH }, [readTokens]],
+  init: ({ purpose, username }) => [{ s: wiz.initial(purpose, username), ...PIN_FRESH }, [readTokens]],
 
   update: (m, msg) => withCheck(m, update(m, msg)),
 
@@ -118,11 +120,16 @@ export const wizard: Screen<Model, Msg, Args> = screen({
     const steps: [wiz.Step[], Key][] = s.purpose === "recover"
       ? [[["username"], "step_username"], [["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]]
       : [[["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]];
+    const at = steps.findIndex(([names]) => names.includes(s.step));
     return html`<section class="card wide" aria-labelledby="wizard-title">
       <h2 id="wizard-title">${title}</h2>
-      <ol class="steps" aria-label=${title}>${steps.map(([names, key]) => {
-        const current = names.includes(s.step);
-        return html`<li class=${current ? "current" : ""} aria-current=${current ? "step" : nothing}>${t(key)}</li>`;
+      <ol class="steps" aria-label=${title} data-testid="steps">${steps.map(([names, key], i) => {
+        const current = i === at;
+        // The steps behind the current one are done; not the PIN when the attempt failed.
+        const finished = i < at && !(s.step === "error" && names.includes("pin"));
+        return html`<li class=${current ? "current" : finished ? "finished" : ""} aria-current=${current ? "step" : nothing} data-step=${names[0]}><span
+          class="step-mark" aria-hidden="true">${finished ? "✓" : `${i + 1}.`}</span> ${t(key)}${finished
+          ? html`<span class="visually-hidden"> (${t("step_finished")})</span>` : nothing}</li>`;
       })}</ol>
       ${body(m, ui)}
     </section>`;
@@ -273,7 +280,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
     <div id="pin-warnings" aria-live="assertive">${m.pinRequired
       ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
       : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`}</div>
-    ${s.pinError ? errorBox(s.pinError) : nothing}
+    ${s.pinError ? raisedError(s.pinError) : nothing}
     <div class="actions">
       <button type="button" @click=${() => ui.send({ type: "back" })}>${t("back")}</button>
       <button type="submit" class="primary" data-testid="pin-submit" ?disabled=${!wiz.canSubmitPin(s)}>${t("confirm")}</button>
@@ -304,7 +311,11 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   return html`<div data-testid="step-done" class="done">
     <h3>${t("lookup_done_title")}</h3>
     ${r.usernames.length
-      ? html`<ul data-testid="usernames">${r.usernames.map((u) => html`<li>${u}</li>`)}</ul>`
+      // The list's text is the usernames alone; each one's button (an input, labelled by
+      // its value) starts the recovery of its password with the username filled in.
+      ? html`<ul class="accounts" data-testid="usernames">${r.usernames.map((u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
+          type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
+          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u })}></li>`)}</ul>`
       : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline()}</div>`}
     ${referenceLine(r.reference)}
     <div class="actions">

@@ -229,6 +229,32 @@ describe("the login and password change screens", () => {
     expect(kinds(change.update(ok, { type: "submit", ...typed }, shared)[1])).toEqual(["task"]);
     expect(change.update(m, { type: "submit", ...typed, again: "x" }, shared)[1]).toEqual([]);
   });
+
+  it("change: no rule is judged before what it is about is typed", () => {
+    const [m] = change.init({ username: "ketoan01", forced: true }, shared);
+    expect(m.pending).toEqual(["min_length", "mixed_case", "digit", "symbol", "not_username", "match", "not_current"]);
+    const [next] = change.update(m, { type: "typed", current: "", next: "Mua-thu-2026!", again: "" }, shared);
+    expect(next.pending).toEqual(["match", "not_current"]);
+    const [all] = change.update(m, { type: "typed", current: "x", next: "Mua-thu-2026!", again: "M" }, shared);
+    expect(all.pending).toEqual([]);
+    expect(all.unmet).toEqual(["match"]);
+  });
+
+  it("change: busy while the change is on its way, sent once, not busy after a refusal", () => {
+    const [m] = change.init({ username: "ketoan01", forced: true }, shared);
+    const typed = { current: "Tam-thoi-7Kq#", next: "Mua-thu-2026!", again: "Mua-thu-2026!" };
+    const [busy, effects] = change.update(m, { type: "submit", ...typed }, shared);
+    expect([busy.busy, kinds(effects)]).toEqual([true, ["task"]]);
+    expect(change.update(busy, { type: "submit", ...typed }, shared)[1]).toEqual([]);
+    const [refused] = change.update(busy, { type: "failed", error: error("PASSWORD_REUSE") }, shared);
+    expect([refused.busy, refused.error?.code]).toEqual([false, "PASSWORD_REUSE"]);
+    expect(change.update(refused, { type: "toggle", field: "next" }, shared)[0].shown).toEqual({ current: false, next: true, again: false });
+  });
+
+  it("wizard: the recovery of a found account starts with its username filled in", () => {
+    const [m] = wizard.init({ purpose: "recover", username: "ketoan02" }, shared);
+    expect([m.s.step, m.s.username]).toEqual(["username", "ketoan02"]);
+  });
 });
 
 describe("the app", () => {

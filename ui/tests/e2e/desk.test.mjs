@@ -1,0 +1,393 @@
+// The app as an accountant and a hotline agent meet it: errors where the eye is on a
+// laptop screen, the default window on a 1366×768 laptop, a way on from a found
+// username, the forced password change, the captcha at its natural size, the wizard's
+// steps. Same FAKE backend as ui.test.mjs; the screenshots of what is in the window
+// (not the whole page) are kept in ui/test-results/screenshots as view-*.png.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { launch, serve, shot, shots } from "./harness.mjs";
+
+const errors = JSON.parse(readFileSync(new URL("../../src/generated/errors.json", import.meta.url)));
+const conf = JSON.parse(readFileSync(new URL("../../../src-tauri/tauri.conf.json", import.meta.url)));
+const main = conf.app.windows.find((w) => w.label === "main");
+/** The window the app opens with. */
+const WINDOW = { width: main.width, height: main.height };
+/** A 1366×768 laptop: the browser's or the window's chrome and the taskbar take the rest. */
+const LAPTOP = { width: 1366, height: 697 };
+const SCREENS = [LAPTOP, { width: 1280, height: 800 }];
+
+let browser, web, base;
+
+before(async () => {
+  ({ server: web, base } = await serve());
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  web?.close();
+});
+
+async function open(query = "", viewport = LAPTOP) {
+  const page = await browser.newPage({ viewport });
+  page.setDefaultTimeout(5000);
+  await page.goto(`${base}/?${query}`);
+  await page.getByTestId("screen-login").waitFor();
+  return page;
+}
+
+/** What the user sees: the window, not the whole page. */
+const view = (page, name) => page.screenshot({ path: join(shots, `view-${name}.png`) });
+const size = ({ width, height }) => `${width}x${height}`;
+
+/** Asserts the element is wholly inside the window. */
+async function assertInView(locator, what) {
+  const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
+  assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,
+    `${what}: ${Math.round(rect.top)}..${Math.round(rect.bottom)} is not inside the window 0..${h}`);
+}
+
+const activeId = (page) => page.evaluate(() => document.activeElement?.id);
+/** The cursor is on the error box (or in it). */
+const focusOnError = (page) => page.evaluate(() => !!document.activeElement?.querySelector("[data-testid=error]"));
+
+async function toPin(page, username = "ketoan01") {
+  await page.getByTestId("forgot-password").click();
+  await page.locator("#wizard-username").fill(username);
+  await page.keyboard.press("Enter");
+  await page.getByTestId("cert-details").waitFor();
+  await page.getByTestId("token-continue").click();
+  await page.locator("#pin").waitFor();
+}
+
+async function toChange(page) {
+  await page.locator("#login-username").fill("ketoan01");
+  await page.locator("#login-password").fill("Tam-thoi-7Kq#");
+  await page.getByTestId("login-submit").click();
+  await page.getByTestId("change-form").waitFor();
+}
+
+describe("an error after a user action is where the eye is", () => {
+  for (const screen of SCREENS) {
+    it(`portal: the wrong registered email, with the BHXH hotlines, at ${size(screen)}`, async () => {
+      const page = await open("", screen);
+      await page.getByTestId("portal-recover").click();
+      await page.getByTestId("captcha-image").waitFor();
+      await page.locator("#portal-mst").fill("0101234567");
+      await page.locator("#portal-email").fill("giamdoc@congty.vn");
+      await page.locator("#portal-answer").fill("abcde");
+      await page.getByTestId("portal-submit").click();
+      const error = page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]');
+      await error.waitFor();
+      assert.ok((await error.textContent()).includes(errors.PORTAL_EMAIL_MISMATCH.vi.message));
+      await assertInView(error, "the error");
+      await assertInView(page.getByTestId("portal-hotline"), "the hotline box");
+      // The cursor is in the email to correct, and the email is in view with the error.
+      assert.equal(await activeId(page), "portal-email");
+      await assertInView(page.locator("#portal-email"), "the email field");
+      await view(page, `portal-email-mismatch-${size(screen)}`);
+      await page.close();
+    });
+
+    it(`login: a refused password, at ${size(screen)}`, async () => {
+      const page = await open("", screen);
+      await page.locator("#login-username").fill("ketoan01");
+      await page.locator("#login-password").fill("sai");
+      await page.getByTestId("login-submit").click();
+      const error = page.locator('[data-testid=error][data-code="INVALID_CREDENTIALS"]');
+      await error.waitFor();
+      await assertInView(error, "the error");
+      assert.ok(await focusOnError(page), "the error takes the cursor from the button");
+      await view(page, `login-error-${size(screen)}`);
+      // Sent with Enter from the password field: the cursor stays there, to type again.
+      await page.locator("#login-password").fill("sai lần nữa");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => document.querySelector("#login-password")?.value === "");
+      await assertInView(error, "the error again");
+      assert.equal(await activeId(page), "login-password");
+      await page.close();
+    });
+
+    it(`token wizard: a wrong PIN on the last try but one, at ${size(screen)}`, async () => {
+      const page = await open("", screen);
+      await toPin(page);
+      for (const pin of ["000000", "111111"]) {
+        await page.locator("#pin").fill(pin);
+        await page.getByTestId("pin-submit").click();
+        await page.getByTestId("step-working").waitFor({ state: "detached" });
+        await page.locator('[data-testid=error][data-code="PIN_INCORRECT"]').waitFor();
+      }
+      // The token's flags, read again, add the final-try warning above the field.
+      await page.getByTestId("pin-final-try").waitFor();
+      await assertInView(page.getByTestId("error"), "the error");
+      assert.equal(await activeId(page), "pin", "the cursor is in the PIN field, to type again");
+      await assertInView(page.locator("#pin"), "the PIN field");
+      await view(page, `pin-error-${size(screen)}`);
+      await page.close();
+    });
+
+    it(`forced password change: a refusal of the server, at ${size(screen)}`, async () => {
+      const page = await open("scenario=password-reuse", screen);
+      await toChange(page);
+      await page.locator("#current-password").fill("Tam-thoi-7Kq#");
+      await page.locator("#new-password").fill("Mua-thu-2026!");
+      await page.locator("#new-password-again").fill("Mua-thu-2026!");
+      await page.getByTestId("change-submit").click();
+      const error = page.locator('[data-testid=error][data-code="PASSWORD_REUSE"]');
+      await error.waitFor();
+      assert.ok((await error.textContent()).includes(errors.PASSWORD_REUSE.vi.message));
+      await assertInView(error, "the error");
+      assert.ok(await focusOnError(page), "the error takes the cursor from the button");
+      await view(page, `change-error-${size(screen)}`);
+      await page.close();
+    });
+  }
+});
+
+describe("the default window fits a 1366×768 laptop", () => {
+  it("is at most 680 px high and 920–1000 px wide", () => {
+    assert.ok(WINDOW.height <= 680, `height ${WINDOW.height}`);
+    assert.ok(WINDOW.width >= 920 && WINDOW.width <= 1000, `width ${WINDOW.width}`);
+    assert.ok(main.minHeight <= WINDOW.height && main.minWidth <= WINDOW.width);
+  });
+
+  for (const lang of ["vi", "en"]) {
+    it(`needs no horizontal scrolling on the login screen and the wizard's steps (${lang})`, async () => {
+      const page = await open(`lang=${lang}`, WINDOW);
+      const noHorizontalScroll = async (where) => {
+        const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        assert.ok(scroll <= client, `${where}: scrollWidth ${scroll} > clientWidth ${client}`);
+      };
+      await noHorizontalScroll("login");
+      await view(page, `window-login-${lang}`);
+      await page.getByTestId("forgot-password").click();
+      await noHorizontalScroll("username step");
+      await page.locator("#wizard-username").fill("ketoan01");
+      await page.keyboard.press("Enter");
+      await page.getByTestId("cert-details").waitFor();
+      await noHorizontalScroll("token step");
+      await page.getByTestId("token-continue").click();
+      await page.locator("[data-testid=cert-verdict][data-verdict=ok]").waitFor();
+      await noHorizontalScroll("PIN step");
+      await view(page, `window-pin-${lang}`);
+      await page.getByTestId("nav-settings").click();
+      await page.locator("#module-path").waitFor();
+      await noHorizontalScroll("settings");
+      await page.close();
+    });
+  }
+});
+
+describe("a found username leads on to its password", () => {
+  it("each username has a button that starts the token recovery with it filled in", async () => {
+    const page = await open();
+    await page.getByTestId("forgot-username").click();
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("usernames").waitFor();
+    const buttons = page.getByRole("button", { name: "Lấy lại mật khẩu cho tài khoản này" });
+    assert.equal(await buttons.count(), 2, "one button per username");
+    // Beside its username: on the same row.
+    for (const name of ["ketoan01", "ketoan02"]) {
+      const row = page.locator("[data-testid=usernames] li", { hasText: name });
+      const nameBox = await row.locator(".account-name").boundingBox();
+      const buttonBox = await row.getByRole("button", { name: "Lấy lại mật khẩu cho tài khoản này" }).boundingBox();
+      assert.ok(buttonBox.x > nameBox.x + nameBox.width && buttonBox.y < nameBox.y + nameBox.height && nameBox.y < buttonBox.y + buttonBox.height, name);
+    }
+    await shot(page, "lookup-recover-buttons");
+    await page.locator("[data-testid=recover-account][data-username=ketoan02]").click();
+    await page.getByRole("heading", { name: "Lấy lại mật khẩu bằng chữ ký số" }).waitFor();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan02");
+    await shot(page, "lookup-recover-username");
+    await page.getByTestId("username-continue").click();
+    await page.getByTestId("cert-details").waitFor();
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("step-done").waitFor();
+    assert.equal(await page.evaluate(() => window.bhxhMock.recoveredFor()), "ketoan02", "the recovery is for the chosen account");
+    await page.close();
+
+    const en = await open("lang=en");
+    await en.getByTestId("forgot-username").click();
+    await en.getByTestId("token-continue").click();
+    await en.locator("#pin").fill("123456");
+    await en.getByTestId("pin-submit").click();
+    await en.getByRole("button", { name: "Recover the password for this account" }).first().click();
+    assert.equal(await en.locator("#wizard-username").inputValue(), "ketoan01");
+    await en.close();
+  });
+});
+
+describe("the forced password change", () => {
+  const RULES = ["min_length", "mixed_case", "digit", "symbol", "not_username", "match", "not_current"];
+  const classes = (page) => page.locator("[data-testid=policy] li").evaluateAll((ls) => Object.fromEntries(ls.map((l) => [l.dataset.rule, l.className])));
+  const marks = (page) => page.locator("[data-testid=policy] li").allTextContents();
+
+  it("judges no rule before the new password is typed, each rule once what it is about is typed", async () => {
+    const page = await open();
+    await toChange(page);
+    const none = Object.fromEntries(RULES.map((r) => [r, "pending"]));
+    assert.deepEqual(await classes(page), none, "nothing typed: no rule met, none unmet");
+    assert.ok((await marks(page)).every((text) => !text.includes("✓") && !text.includes("✗")), (await marks(page)).join(" | "));
+    await shot(page, "change-empty");
+    await page.locator("#current-password").fill("Tam-thoi-7Kq#");
+    assert.deepEqual(await classes(page), none, "the current password alone judges nothing");
+    await page.locator("#new-password").fill("ketoan01");
+    assert.deepEqual(await classes(page), {
+      min_length: "unmet", mixed_case: "unmet", digit: "met", symbol: "unmet", not_username: "unmet", match: "pending", not_current: "met",
+    });
+    await page.locator("#new-password").fill("Mua-thu-2026!");
+    assert.equal((await classes(page)).match, "pending", "the match waits for the second entry");
+    await page.locator("#new-password-again").fill("Mua-thu");
+    assert.equal((await classes(page)).match, "unmet");
+    await page.locator("#new-password-again").fill("Mua-thu-2026!");
+    assert.deepEqual(await classes(page), Object.fromEntries(RULES.map((r) => [r, "met"])));
+    // Emptied again: nothing judged again.
+    await page.locator("#new-password").fill("");
+    assert.deepEqual(await classes(page), none);
+    assert.ok(await page.getByTestId("change-submit").isDisabled());
+    await page.close();
+  });
+
+  it("shows or hides each password field", async () => {
+    const page = await open();
+    await toChange(page);
+    for (const id of ["current-password", "new-password", "new-password-again"]) {
+      const input = page.locator(`#${id}`);
+      const toggle = page.getByTestId(`${id}-toggle`);
+      await input.fill("Mua-thu-2026!");
+      assert.equal(await input.getAttribute("type"), "password", id);
+      assert.equal(await toggle.textContent(), "Hiện", id);
+      assert.equal(await toggle.getAttribute("aria-pressed"), "false", id);
+      await toggle.click();
+      assert.equal(await input.getAttribute("type"), "text", id);
+      assert.equal(await toggle.textContent(), "Ẩn", id);
+      assert.equal(await toggle.getAttribute("aria-pressed"), "true", id);
+      assert.equal(await input.inputValue(), "Mua-thu-2026!", `${id}: the value is kept`);
+      if (id === "new-password-again") await shot(page, "change-shown");
+      await toggle.click();
+      assert.equal(await input.getAttribute("type"), "password", id);
+    }
+    await page.getByTestId("lang-toggle").click();
+    assert.equal(await page.getByTestId("new-password-toggle").textContent(), "Show");
+    await page.close();
+  });
+
+  it("shows the change as busy while it is on its way, and sends it once", async () => {
+    const page = await open();
+    await toChange(page);
+    await page.locator("#current-password").fill("Tam-thoi-7Kq#");
+    await page.locator("#new-password").fill("Mua-thu-2026!");
+    await page.locator("#new-password-again").fill("Mua-thu-2026!");
+    await page.evaluate(() => window.bhxhMock.hold("change_password"));
+    const submit = page.getByTestId("change-submit");
+    await submit.click();
+    await page.locator("[data-testid=change-submit][aria-busy=true]").waitFor();
+    assert.equal(await submit.textContent(), "Đang đổi mật khẩu…");
+    assert.equal(await submit.getAttribute("aria-disabled"), "true");
+    assert.equal(await page.getByTestId("change-form").getAttribute("aria-busy"), "true");
+    await view(page, "change-busy");
+    await submit.click({ force: true }); // aria-disabled: Playwright would wait for it to be enabled
+    await page.locator("#new-password-again").press("Enter");
+    assert.equal(await page.evaluate(() => window.bhxhMock.calls("change_password")), 1, "sent once");
+    await page.evaluate(() => window.bhxhMock.release("change_password"));
+    await page.getByText("Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.").waitFor();
+    await page.close();
+  });
+});
+
+describe("the captcha", () => {
+  it("is shown at its natural 200×70", async () => {
+    const page = await open();
+    await page.getByTestId("portal-recover").click();
+    const img = page.getByTestId("captcha-image");
+    await img.waitFor();
+    await page.waitForFunction(() => document.querySelector("[data-testid=captcha-image]")?.complete);
+    const s = await img.evaluate((el) => ({ natural: [el.naturalWidth, el.naturalHeight], shown: [el.clientWidth, el.clientHeight] }));
+    assert.deepEqual(s.natural, [200, 70], "the server's size");
+    assert.deepEqual(s.shown, s.natural, "shown neither shrunk nor stretched");
+    await view(page, "captcha");
+    await page.close();
+  });
+});
+
+describe("the wizard's steps", () => {
+  /** Each step's label on one line, all steps on one row; what each step is marked. */
+  const steps = (page) => page.getByTestId("steps").locator("li").evaluateAll((ls) => ls.map((li) => {
+    const label = [...li.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    const range = document.createRange();
+    range.selectNode(label);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    const mark = li.querySelector(".step-mark");
+    return {
+      label: label.textContent.trim(), lines, top: Math.round(li.getBoundingClientRect().top),
+      markOnLine: !!mark && Math.abs(mark.getBoundingClientRect().top - li.getBoundingClientRect().top) < li.getBoundingClientRect().height / 2,
+      mark: mark?.textContent ?? "", current: li.getAttribute("aria-current"), finished: li.classList.contains("finished"), said: li.textContent.trim(),
+    };
+  }));
+  const assertOneRow = (list, where) => {
+    assert.ok(list.length >= 3, `${where}: the steps are listed`);
+    for (const s of list) assert.equal(s.lines, 1, `${where}: “${s.label}” wraps`);
+    assert.equal(new Set(list.map((s) => s.top)).size, 1, `${where}: the steps are not on one row`);
+    assert.ok(list.every((s) => s.markOnLine), `${where}: a mark is off its label's line`);
+  };
+
+  for (const lang of ["vi", "en"]) {
+    it(`labels do not wrap at the default window width, finished steps have a ✓ (${lang})`, async () => {
+      const done = lang === "vi" ? "(đã xong)" : "(done)";
+      const page = await open(`lang=${lang}`, WINDOW);
+      await page.getByTestId("forgot-password").click();
+      let list = await steps(page);
+      assertOneRow(list, "username step");
+      assert.deepEqual(list.map((s) => s.current), ["step", null, null, null]);
+      assert.deepEqual(list.map((s) => s.mark), ["1.", "2.", "3.", "4."]);
+      await page.locator("#wizard-username").fill("ketoan01");
+      await page.keyboard.press("Enter");
+      await page.getByTestId("cert-details").waitFor();
+      list = await steps(page);
+      assertOneRow(list, "token step");
+      assert.deepEqual(list.map((s) => s.mark), ["✓", "2.", "3.", "4."]);
+      assert.deepEqual(list.map((s) => s.current), [null, "step", null, null]);
+      assert.ok(list[0].finished && list[0].said.endsWith(done), list[0].said);
+      assert.ok(!list[1].said.includes(done));
+      await page.getByTestId("token-continue").click();
+      await page.locator("#pin").fill("123456");
+      list = await steps(page);
+      assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "4."]);
+      assert.deepEqual(list.map((s) => s.current), [null, null, "step", null]);
+      await view(page, `steps-pin-${lang}`);
+      await page.getByTestId("pin-submit").click();
+      await page.getByTestId("step-done").waitFor();
+      list = await steps(page);
+      assertOneRow(list, "done");
+      assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "✓", "4."]);
+      assert.deepEqual(list.map((s) => s.current), [null, null, null, "step"]);
+      await page.close();
+    });
+  }
+
+  it("a failed attempt does not mark the PIN step done; the lookup's three steps too", async () => {
+    let page = await open("fail=SERVER_UNREACHABLE", WINDOW);
+    await toPin(page);
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("step-error").waitFor();
+    let list = await steps(page);
+    assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "4."]);
+    assert.deepEqual(list.map((s) => s.current), [null, null, null, "step"]);
+    await page.close();
+    page = await open("", WINDOW);
+    await page.getByTestId("forgot-username").click();
+    await page.getByTestId("cert-details").waitFor();
+    list = await steps(page);
+    assertOneRow(list, "lookup");
+    assert.deepEqual(list.map((s) => s.mark), ["1.", "2.", "3."]);
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").waitFor();
+    assert.deepEqual((await steps(page)).map((s) => s.mark), ["✓", "2.", "3."]);
+    await page.close();
+  });
+});
