@@ -34,6 +34,7 @@ BHXH_APT_PACKAGES=(
     libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev libssl-dev
     # Its tests: a real browser, the real window under Xvfb over WebDriver
     chromium webkit2gtk-driver xvfb xauth dbus fonts-noto-core curl
+    xclip              # the real window's test reads the X clipboard the app wrote
 )
 
 # ui_deps: the front end's npm packages, exactly as package-lock.json says.

@@ -294,6 +294,66 @@ pub async fn diagnostics(state: State<'_, AppState>) -> Res<Report> {
     Ok(diagnostics::run(api.as_ref(), &s.server_url, module.as_deref(), s.lang).await)
 }
 
+/// Puts `text` on the system clipboard and reads it back: success only when the
+/// clipboard really holds it (the web view's own clipboard API said "copied" and held
+/// nothing under WebKitGTK).
+fn copy_verified<R: tauri::Runtime>(app: &tauri::AppHandle<R>, text: &str, lang: Lang) -> Res<()> {
+    use tauri::Manager;
+    let unavailable = || IpcError::code(ErrorCode::ClipboardUnavailable, lang);
+    let clipboard = app.try_state::<tauri_plugin_clipboard_manager::Clipboard<R>>().ok_or_else(unavailable)?;
+    clipboard.write_text(text.to_string()).map_err(|_| unavailable())?;
+    match clipboard.read_text() {
+        Ok(back) if back == text => Ok(()),
+        _ => Err(unavailable()),
+    }
+}
+
+/// The support report, copied to the clipboard (verified); it is returned too, for the
+/// read-only box the Support screen shows it in. `last_error` is the code and reference
+/// of the last error the user saw (checked for their form: nothing else is added).
+#[tauri::command]
+pub async fn support_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
+    let lang = lang(&state);
+    let report = with_last_error(support_report(state).await?, last_error.as_deref());
+    copy_verified(&app, &report, lang)?;
+    Ok(report)
+}
+
+/// The support report saved where the user chooses in the native dialog (`None` when
+/// they cancel); the path comes from the dialog, never from the web view.
+#[tauri::command]
+pub async fn support_save<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let lang = lang(&state);
+    let report = with_last_error(support_report(state).await?, last_error.as_deref());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let title = if lang == Lang::En { "Save the support report" } else { "Lưu báo cáo hỗ trợ" };
+    app.dialog().file().set_title(title).set_file_name("bao-cao-ho-tro.txt").add_filter("Text", &["txt"]).save_file(move |p| {
+        let _ = tx.send(p);
+    });
+    let Some(path) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else { return Ok(None) };
+    std::fs::write(&path, report.as_bytes()).map_err(|_| IpcError::code(ErrorCode::Internal, lang))?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// A reference code (`RC-XXXX-XXXX`) copied to the clipboard, verified; anything else is
+/// refused (the web view does not get a general clipboard writer).
+#[tauri::command]
+pub fn reference_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, reference: String) -> Res<()> {
+    let lang = lang(&state);
+    let Some(r) = bhxh_protocol::Reference::parse(&reference) else { return Err(IpcError::code(ErrorCode::MalformedRequest, lang)) };
+    copy_verified(&app, r.as_str(), lang)
+}
+
+/// The report with the last error the user saw, when it has a code's form.
+fn with_last_error(report: String, last_error: Option<&str>) -> String {
+    let safe = last_error.filter(|e| e.len() <= 64 && e.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_- ".contains(c)));
+    match safe {
+        Some(e) => format!("{report}\nlast error: {e}"),
+        None => report,
+    }
+}
+
 /// The support report: the diagnostics as text plus the app and OS. It holds no PIN,
 /// password or session token: it is built only from the checks and the settings.
 #[tauri::command]

@@ -99,12 +99,16 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::session_info,
             commands::diagnostics,
             commands::support_report,
+            commands::support_copy,
+            commands::support_save,
+            commands::reference_copy,
         ])
 }
 
 /// Runs the app.
 pub fn run() {
-    let result = run_app(tauri::Builder::default().plugin(tauri_plugin_dialog::init())).run(tauri::generate_context!());
+    let result = run_app(tauri::Builder::default().plugin(tauri_plugin_dialog::init()).plugin(tauri_plugin_clipboard_manager::init()))
+        .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("bhxh-desktop: {e}");
         std::process::exit(1);

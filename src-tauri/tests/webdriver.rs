@@ -108,6 +108,11 @@ impl Driver {
         self.req(reqwest::Method::GET, &format!("/element/{id}/enabled"), None).await.as_bool().unwrap_or(false)
     }
 
+    async fn property(&self, css: &str, name: &str) -> String {
+        let id = self.find(css).await;
+        self.req(reqwest::Method::GET, &format!("/element/{id}/property/{name}"), None).await.as_str().unwrap_or_default().to_string()
+    }
+
     async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or_default().to_string()
@@ -130,6 +135,8 @@ impl Driver {
 
 /// What keeps a window alive: the display, the drivers, the app's config folder.
 struct Window {
+    /// The X display the window is on (its clipboard is read with xclip).
+    display: String,
     _x: Kill,
     _driver: Kill,
     _config: tempfile::TempDir,
@@ -169,7 +176,7 @@ async fn window(origin: &str, module: &std::path::Path, env: &[(&str, &std::ffi:
     let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_bhxh-desktop")}}}});
     let created: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
     let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
-    (Driver { http, base, session }, Window { _x: x, _driver: driver, _config: config_dir })
+    (Driver { http, base, session }, Window { display, _x: x, _driver: driver, _config: config_dir })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +240,18 @@ async fn a_full_token_recovery_in_the_real_window() {
     d.click("[data-testid=login-submit]").await;
     d.find("[data-testid=change-form]").await;
     d.screenshot("webdriver-change").await;
+
+    // The support report, copied by the shell: the X clipboard really holds it (it held
+    // nothing when the web view's own clipboard API said "copied").
+    d.click("[data-testid=nav-support]").await;
+    d.click("[data-testid=copy-report]").await;
+    d.find("#copy-status[data-outcome=copied]").await;
+    let shown = d.property("[data-testid=report-text]", "value").await;
+    // (No PIN check here: 123456 is inside the MST; the CLI's test searches a distinct PIN.)
+    assert!(shown.contains("bhxh-desktop") && shown.contains("pkcs11_module"), "{shown}");
+    let clip = Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &_window.display).output().expect("xclip (Debian xclip)");
+    assert_eq!(String::from_utf8_lossy(&clip.stdout), shown, "the clipboard holds the report the window shows");
+    d.screenshot("webdriver-support-copied").await;
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 

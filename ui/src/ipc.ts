@@ -174,6 +174,13 @@ export const api = {
   session: () => invoke<LoginView | null>("session_info"),
   diagnostics: () => invoke<Diagnostics>("diagnostics"),
   supportReport: () => invoke<string>("support_report"),
+  // The report put on the system clipboard by the shell and read back (CLIPBOARD_UNAVAILABLE
+  // when it did not hold); returns the report, for the read-only box.
+  supportCopy: (lastError: string | null) => invoke<string>("support_copy", { lastError }),
+  // The report saved where the user chooses in the native dialog; null when cancelled.
+  supportSave: (lastError: string | null) => invoke<string | null>("support_save", { lastError }),
+  // A reference code (RC-XXXX-XXXX) put on the clipboard, verified.
+  referenceCopy: (reference: string) => invoke<void>("reference_copy", { reference }),
   onReaderEvent: (f: (e: ReaderEvent) => void): Promise<UnlistenFn> => listen<ReaderEvent>("reader-event", (ev) => f(ev.payload)),
   onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("progress", (ev) => f(ev.payload)),
 };

@@ -303,6 +303,19 @@ export function install(): void {
           };
         case "support_report":
           return `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}`;
+        case "support_copy":
+        case "reference_copy": {
+          // The mock's clipboard is the page's own (granted to the test): a failure is a
+          // scenario, as the shell reports a clipboard that did not hold the text.
+          if (scenario === "clipboard-broken") throw error("CLIPBOARD_UNAVAILABLE");
+          const text = cmd === "reference_copy"
+            ? String(args.reference)
+            : `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}${args.lastError ? `\nlast error: ${String(args.lastError)}` : ""}`;
+          await navigator.clipboard.writeText(text);
+          return cmd === "reference_copy" ? null : text;
+        }
+        case "support_save":
+          return "/home/ketoan/bao-cao-ho-tro.txt";
         default:
           throw error("NOT_FOUND");
       }

@@ -3,7 +3,7 @@
 
 import { html, nothing, type TemplateResult } from "lit-html";
 import { keyed } from "lit-html/directives/keyed.js";
-import type { IpcError } from "./ipc";
+import { api, toIpcError, type IpcError } from "./ipc";
 import { t } from "./i18n";
 
 /** Every error: its message, a hint, and the reference code large enough to read out. */
@@ -25,7 +25,26 @@ export function raisedError(e: IpcError, extra: TemplateResult | typeof nothing 
 }
 
 export function referenceLine(reference: string): TemplateResult {
-  return html`<p class="reference">${t("reference")}: <strong data-testid="reference">${reference}</strong></p>`;
+  return html`<p class="reference">${t("reference")}: <strong data-testid="reference">${reference}</strong>
+    <button type="button" class="small-button" data-testid="copy-reference" @click=${copyReference(reference)}>${t("copy_reference")}</button></p>`;
+}
+
+/** The reference put on the clipboard by the shell (verified there); the button itself
+ * says whether it worked: a widget's own little state, not the screen's. */
+function copyReference(reference: string): (e: Event) => void {
+  return (e: Event) => {
+    const button = e.currentTarget as HTMLButtonElement;
+    api.referenceCopy(reference).then(
+      () => {
+        button.textContent = t("reference_copied");
+        button.dataset.copied = "yes";
+      },
+      (err: unknown) => {
+        button.textContent = toIpcError(err).message;
+        button.dataset.copied = "no";
+      },
+    );
+  };
 }
 
 /** The support hotline, with the documents to have at hand. */

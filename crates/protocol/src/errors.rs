@@ -506,6 +506,12 @@ catalogue! {
         en: "Another program is holding the token (usually the CA's own signing tool).",
         hint_vi: "Đóng phần mềm ký số của nhà cung cấp (VNPT-CA Plugin, Viettel-CA, BkavCA Signer…) ở khay đồng hồ, rút token ra, cắm lại rồi thử lại. Mã PIN chưa bị tính thêm lần sai nào.",
         hint_en: "Close the CA's signing tool (VNPT-CA Plugin, Viettel-CA, BkavCA Signer…) in the system tray, unplug and replug the token, then retry. No extra wrong PIN was counted.";
+    /// The system clipboard could not be written (or did not hold the text afterwards).
+    ClipboardUnavailable = "CLIPBOARD_UNAVAILABLE", 0,
+        vi: "Không sao chép được vào bộ nhớ tạm (clipboard) của máy tính.",
+        en: "The text could not be copied to the computer's clipboard.",
+        hint_vi: "Chọn toàn bộ nội dung trong ô báo cáo (Ctrl+A) rồi sao chép (Ctrl+C), hoặc bấm \"Lưu ra tệp\" và gửi tệp cho nhân viên hỗ trợ.",
+        hint_en: "Select the whole report in its box (Ctrl+A) and copy it (Ctrl+C), or press \"Save to a file\" and send the file to support.";
     TokenFailure = "TOKEN_FAILURE", 0,
         vi: "Token báo lỗi khi xử lý.",
         en: "The token reported an error.",

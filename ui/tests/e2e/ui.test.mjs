@@ -289,14 +289,45 @@ describe("support and settings", () => {
     await page.getByText("SERVER_UNREACHABLE").waitFor();
     await page.getByText("CCCD/CMND của người đăng ký sử dụng dịch vụ").waitFor();
     await page.getByText("Giấy ủy quyền bản gốc nếu người gọi không phải người đăng ký").waitFor();
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
     await page.getByTestId("copy-report").click();
-    // The report is fetched over IPC after the click: wait for it, not for the click.
-    const copied = page.locator("#copy-status[data-report]");
-    await copied.waitFor({ state: "attached" });
-    const report = await copied.getAttribute("data-report");
+    // The report is copied over IPC after the click: wait for the outcome, not the click.
+    await page.locator('#copy-status[data-outcome="copied"]').waitFor();
+    const report = await page.getByTestId("report-text").inputValue();
     assert.ok(report.includes("server"), report);
     assert.ok(!report.includes("123456"), "no PIN in the report");
+    // What the clipboard really holds is the report (read back from it).
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), report);
     await shot(page, "support");
+    // Saved to a file the user chose.
+    await page.getByTestId("save-report").click();
+    await page.locator('#copy-status[data-outcome="saved"]').getByText("bao-cao-ho-tro.txt").waitFor();
+    await page.close();
+  });
+
+  it("a clipboard that does not hold the report says so and shows the report to copy by hand", async () => {
+    const page = await open("scenario=clipboard-broken");
+    await page.getByTestId("nav-support").click();
+    await page.getByTestId("copy-report").click();
+    await page.locator('#copy-status[data-outcome="failed"] [data-code="CLIPBOARD_UNAVAILABLE"]').waitFor();
+    assert.equal(await page.getByText("Đã sao chép").count(), 0, "never 'copied' when it was not");
+    const report = await page.getByTestId("report-text").inputValue();
+    assert.ok(report.includes("bhxh-desktop"), report);
+    await shot(page, "support-clipboard-broken");
+    await page.close();
+  });
+
+  it("a reference code has its own copy button, and the clipboard holds the code", async () => {
+    const page = await open("fail=CERT_NOT_BOUND");
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await toPin(page);
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const reference = await page.getByTestId("reference").first().innerText();
+    await page.getByTestId("copy-reference").first().click();
+    await page.locator('[data-testid="copy-reference"][data-copied="yes"]').first().waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), reference);
+    await shot(page, "reference-copied");
     await page.close();
   });
 
