@@ -45,7 +45,8 @@ if ! command -v pkcsslotd >/dev/null 2>&1 || [ ! -e "$MODULE" ] || ! command -v 
         die "apt-get install opencryptoki opensc failed"
 fi
 
-if [ -e "$TOKDIR/NVTOK.DAT" ] && [ ! -e "$OWNER" ] && [ "${BHXH_OCK_WIPE:-}" != 1 ]; then
+# Ours: the owner marker, or the finished marker (all an earlier version wrote).
+if [ -e "$TOKDIR/NVTOK.DAT" ] && [ ! -e "$OWNER" ] && [ ! -e "$MARK" ] && [ "${BHXH_OCK_WIPE:-}" != 1 ]; then
     die "opencryptoki's soft token in $TOKDIR was not made by this script; set BHXH_OCK_WIPE=1 to wipe it"
 fi
 
