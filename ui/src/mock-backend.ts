@@ -210,6 +210,9 @@ export function install(): void {
           pickedModule = PICKED_MODULE;
           return pickedModule;
         case "tokens_list":
+          // ?scenario=no-driver: the token's driver is missing at first (MODULE_NOT_FOUND,
+          // as the shell reports it), then installed: the next reading finds the token.
+          if (scenario === "no-driver" && (calls.get("tokens_list") ?? 0) <= 1) throw error("MODULE_NOT_FOUND", null);
           return tokens;
         case "certificate_check": {
           // The server's verdict on the chosen certificate, before the PIN. `?fail=` is for

@@ -30,6 +30,7 @@ export const en: Record<Key, string> = {
   back: "Back",
   cancel: "Cancel",
   token_waiting: "No token yet. Plug the digital-signature token into a USB port and wait for its light.",
+  token_recheck: "Check again",
   token_reader: "Reader",
   token_label: "Token",
   cert_holder: "Certificate holder",

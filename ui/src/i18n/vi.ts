@@ -30,6 +30,7 @@ export const vi = {
   back: "Quay lại",
   cancel: "Hủy",
   token_waiting: "Chưa thấy token. Hãy cắm token chữ ký số vào cổng USB và đợi đèn sáng.",
+  token_recheck: "Kiểm tra lại",
   token_reader: "Đầu đọc",
   token_label: "Token",
   cert_holder: "Chủ chứng thư",

@@ -30,6 +30,9 @@ interface Model {
   /** The PIN was sent empty. */
   pinRequired: boolean;
   pinShown: boolean;
+  /** Why the tokens could not be read (no driver, a driver that fails, no PC/SC): shown
+   * as it is, never as "no token". Cleared by the next reading that works. */
+  tokensError: IpcError | null;
 }
 
 type Msg =
@@ -76,7 +79,9 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
     case "readTokens":
       return [m, [readTokens]];
     case "tokensFailed":
-      return [step(m, wiz.reduce(m.s, { type: "tokensChanged", tokens: [] }, now())), [remember(msg.error)]];
+      return [{ ...step(m, wiz.reduce(m.s, { type: "tokensChanged", tokens: [] }, now())), tokensError: msg.error }, [remember(msg.error)]];
+    case "tokensChanged":
+      return [{ ...step(m, wiz.reduce(m.s, msg, now())), tokensError: null }, []];
     case "pinKey":
       return [{ ...m, caps: msg.caps, pinRequired: false }, []];
     case "pinComposing":
@@ -107,7 +112,7 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
 }
 
 export const wizard: Screen<Model, Msg, Args> = screen({
-  init: ({ purpose, username }) => [{ s: wiz.initial(purpose, username), ...PIN_FRESH }, [readTokens]],
+  init: ({ purpose, username }) => [{ s: wiz.initial(purpose, username), ...PIN_FRESH, tokensError: null }, [readTokens]],
 
   update: (m, msg) => withCheck(m, update(m, msg)),
 
@@ -157,7 +162,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
         </div>
       </form>`;
     case "token":
-      return tokenStep(s, ui);
+      return tokenStep(s, m.tokensError, ui);
     case "pin":
       return pinStep(m, ui);
     case "working":
@@ -179,14 +184,20 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
   }
 }
 
-function tokenStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>): TemplateResult {
   const probs = wiz.problems(s, now());
   const sel = wiz.selected(s);
   const blocked = !sel || sel.token.pin_state === "locked";
   const problem = (p: wiz.TokenProblem): TemplateResult => {
     switch (p.kind) {
       case "no_token":
-        return html`<p class="warning" data-testid="token-waiting">${t("token_waiting")}</p>`;
+        // The real cause when reading failed (a missing driver is not a missing token),
+        // else the waiting state; either way the token is looked for again on demand and
+        // on every reader event.
+        return html`${tokensError
+          ? html`<div data-testid="token-read-failed">${errorBox(tokensError)}</div>`
+          : html`<p class="progress-line warning" data-testid="token-waiting"><span class="spinner small" aria-hidden="true"></span>${t("token_waiting")}</p>`}
+          <p><button type="button" data-testid="token-recheck" @click=${() => ui.send({ type: "readTokens" })}>${t("token_recheck")}</button></p>`;
       case "no_certificate":
         return html`<p class="warning" data-testid="token-no-certificate">${t("token_no_certificate")}</p>`;
       case "expired":

@@ -281,6 +281,25 @@ describe("every error code renders with its message, hint and reference", () => 
   }
 });
 
+describe("a missing driver", () => {
+  it("is shown as the missing driver with its hint, not as a missing token; checking again finds the token", async () => {
+    const page = await open("scenario=no-driver");
+    await page.getByTestId("forgot-password").click();
+    await page.locator("#wizard-username").fill("ketoan01");
+    await page.keyboard.press("Enter");
+    const failed = page.locator('[data-testid="token-read-failed"] [data-code="MODULE_NOT_FOUND"]');
+    await failed.waitFor();
+    assert.equal(await page.getByTestId("token-waiting").count(), 0, "not 'Chưa thấy token'");
+    assert.ok((await failed.innerText()).includes(errors.MODULE_NOT_FOUND.vi.hint), await failed.innerText());
+    await shot(page, "token-no-driver");
+    // The driver is installed meanwhile: "Kiểm tra lại" finds the token, no restart.
+    await page.getByTestId("token-recheck").click();
+    await page.getByTestId("cert-details").waitFor();
+    assert.equal(await page.locator('[data-testid="token-read-failed"]').count(), 0);
+    await page.close();
+  });
+});
+
 describe("support and settings", () => {
   it("diagnostics checklist, support report without secrets, hotline and documents", async () => {
     const page = await open("scenario=offline");
