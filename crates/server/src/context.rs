@@ -137,14 +137,19 @@ impl Ctx {
         }
     }
 
+    /// `SERVICE_UNAVAILABLE` with `Retry-After`: the database is down or saturated.
+    pub fn unavailable(&self) -> ApiError {
+        let mut err = self.err(ErrorCode::ServiceUnavailable);
+        err.retry_after = Some(OUTAGE_RETRY_AFTER_SECS);
+        err
+    }
+
     /// Logs an unexpected error under the reference and answers `INTERNAL`, or, when
     /// the database is down or saturated, `SERVICE_UNAVAILABLE` with `Retry-After`.
     pub fn internal<E: std::fmt::Display + 'static>(&self, e: E) -> ApiError {
         if crate::store::is_outage(&e) {
             tracing::warn!(reference = %self.reference, error = %e, "database unavailable: SERVICE_UNAVAILABLE");
-            let mut err = self.err(ErrorCode::ServiceUnavailable);
-            err.retry_after = Some(OUTAGE_RETRY_AFTER_SECS);
-            return err;
+            return self.unavailable();
         }
         tracing::error!(reference = %self.reference, error = %e, "internal error");
         self.err(ErrorCode::Internal)

@@ -33,9 +33,7 @@ async fn not_found(ctx: Ctx) -> ApiError {
 async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, ApiError> {
     s.store.ping().await.map_err(|e| {
         tracing::error!(reference = %ctx.reference, error = %e, "database unavailable");
-        let mut err = ctx.err(ErrorCode::ServiceUnavailable);
-        err.retry_after = Some(crate::context::OUTAGE_RETRY_AFTER_SECS);
-        err
+        ctx.unavailable()
     })?;
     Ok(Json(Health {
         status: "ok".into(),

@@ -167,9 +167,8 @@ pub fn p11kit_dirs() -> Vec<PathBuf> {
 }
 
 /// The modules registered in `*.module` files of `dirs` (`module: <path or name>`; a
-/// name is relative to `module_dir`), skipping registrations that disable themselves
-/// (`enable-in:`/`disable-in:` naming no program of ours is ignored) and files that do
-/// not exist.
+/// name is relative to `module_dir`), skipping those whose file does not exist. p11-kit's
+/// `enable-in:`/`disable-in:` name other programs and are not read.
 pub fn p11kit_modules(dirs: &[PathBuf], module_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for dir in dirs {
@@ -201,25 +200,7 @@ pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     for name in names {
         for dir in dirs {
-            let mut hits: Vec<PathBuf> = match name.split_once('*') {
-                Some((prefix, suffix)) => std::fs::read_dir(dir)
-                    .map(|entries| {
-                        entries
-                            .filter_map(|e| e.ok())
-                            .map(|e| e.path())
-                            .filter(|p| {
-                                p.is_file()
-                                    && p.file_name().and_then(|f| f.to_str()).is_some_and(|f| {
-                                        f.starts_with(prefix) && f.ends_with(suffix) && f.len() >= name.len() - 1
-                                    })
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                None => Some(dir.join(name)).filter(|p| p.is_file()).into_iter().collect(),
-            };
-            hits.sort();
-            for h in hits {
+            for h in matching(dir, name) {
                 if !out.contains(&h) {
                     out.push(h);
                 }
@@ -229,30 +210,30 @@ pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-/// Searches `dirs` for `names` (with `*` wildcards), in the order of `names`.
+/// The files of `dir` that `name` (with a `*` wildcard) names, sorted.
+fn matching(dir: &Path, name: &str) -> Vec<PathBuf> {
+    if !name.contains('*') {
+        return Some(dir.join(name)).filter(|p| p.is_file()).into_iter().collect();
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut hits: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.file_name().and_then(|f| f.to_str()).is_some_and(|f| matches_name(name, f)))
+        .collect();
+    hits.sort();
+    hits
+}
+
+/// Searches `dirs` for `names` (with `*` wildcards), in the order of `names`; of several
+/// versions, the last in order.
 pub fn search(dirs: &[PathBuf], names: &[&str]) -> Result<PathBuf, TokenError> {
     let mut searched = Vec::new();
     for name in names {
         for dir in dirs {
             searched.push(dir.join(name));
-            if let Some((prefix, suffix)) = name.split_once('*') {
-                if let Ok(entries) = std::fs::read_dir(dir) {
-                    let mut hits: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.path())
-                        .filter(|p| {
-                            p.file_name()
-                                .and_then(|f| f.to_str())
-                                .is_some_and(|f| f.starts_with(prefix) && f.ends_with(suffix) && f.len() >= name.len() - 1)
-                        })
-                        .collect();
-                    hits.sort();
-                    if let Some(last) = hits.pop() {
-                        return Ok(last);
-                    }
-                }
-            } else if dir.join(name).is_file() {
-                return Ok(dir.join(name));
+            if let Some(last) = matching(dir, name).pop() {
+                return Ok(last);
             }
         }
     }

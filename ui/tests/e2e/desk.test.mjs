@@ -3,13 +3,12 @@
 // username, the forced password change, the captcha at its natural size, the wizard's
 // steps. Same FAKE backend as ui.test.mjs; the screenshots of what is in the window
 // (not the whole page) are kept in ui/test-results/screenshots as view-*.png.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { launch, serve, shot, shots } from "./harness.mjs";
+import { errors, shot, shots, toPin, useApp } from "./harness.mjs";
 
-const errors = JSON.parse(readFileSync(new URL("../../src/generated/errors.json", import.meta.url)));
 const conf = JSON.parse(readFileSync(new URL("../../../src-tauri/tauri.conf.json", import.meta.url)));
 const main = conf.app.windows.find((w) => w.label === "main");
 /** The window the app opens with. */
@@ -18,24 +17,8 @@ const WINDOW = { width: main.width, height: main.height };
 const LAPTOP = { width: 1366, height: 697 };
 const SCREENS = [LAPTOP, { width: 1280, height: 800 }];
 
-let browser, web, base;
-
-before(async () => {
-  ({ server: web, base } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  web?.close();
-});
-
-async function open(query = "", viewport = LAPTOP) {
-  const page = await browser.newPage({ viewport });
-  page.setDefaultTimeout(5000);
-  await page.goto(`${base}/?${query}`);
-  await page.getByTestId("screen-login").waitFor();
-  return page;
-}
+const app = useApp();
+const open = (query = "", viewport = LAPTOP) => app.open(query, viewport);
 
 /** What the user sees: the window, not the whole page. */
 const view = (page, name) => page.screenshot({ path: join(shots, `view-${name}.png`) });
@@ -51,15 +34,6 @@ async function assertInView(locator, what) {
 const activeId = (page) => page.evaluate(() => document.activeElement?.id);
 /** The cursor is on the error box (or in it). */
 const focusOnError = (page) => page.evaluate(() => !!document.activeElement?.querySelector("[data-testid=error]"));
-
-async function toPin(page, username = "ketoan01") {
-  await page.getByTestId("forgot-password").click();
-  await page.locator("#wizard-username").fill(username);
-  await page.keyboard.press("Enter");
-  await page.getByTestId("cert-details").waitFor();
-  await page.getByTestId("token-continue").click();
-  await page.locator("#pin").waitFor();
-}
 
 async function toChange(page) {
   await page.locator("#login-username").fill("ketoan01");

@@ -1,5 +1,7 @@
 // Serves the mock build (dist-mock) and drives Debian's chromium with playwright-core.
+import { after, before } from "node:test";
 import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,4 +39,39 @@ export async function launch() {
 
 export async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** The error catalogue the app renders (generated from the Rust one). */
+export const errors = JSON.parse(readFileSync(new URL("../../src/generated/errors.json", import.meta.url)));
+
+/** One server and one browser for a test file, started before its tests and stopped
+ * after: `app.open(query, viewport)` opens the app at the login screen. */
+export function useApp() {
+  const app = { browser: null, base: null, web: null };
+  before(async () => {
+    ({ server: app.web, base: app.base } = await serve());
+    app.browser = await launch();
+  });
+  after(async () => {
+    await app.browser?.close();
+    app.web?.close();
+  });
+  app.open = async (query = "", viewport = { width: 920, height: 760 }) => {
+    const page = await app.browser.newPage({ viewport });
+    page.setDefaultTimeout(5000);
+    await page.goto(`${app.base}/?${query}`);
+    await page.getByTestId("screen-login").waitFor();
+    return page;
+  };
+  return app;
+}
+
+/** From the login screen to the wizard's PIN step, with the token the mock offers. */
+export async function toPin(page, username = "ketoan01") {
+  await page.getByTestId("forgot-password").click();
+  await page.locator("#wizard-username").fill(username);
+  await page.keyboard.press("Enter"); // Enter submits
+  await page.getByTestId("cert-details").waitFor();
+  await page.getByTestId("token-continue").click();
+  await page.locator("#pin").waitFor();
 }

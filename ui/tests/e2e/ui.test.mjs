@@ -1,40 +1,12 @@
 // Every screen of the app in a real browser (Debian chromium) with the shell's IPC
 // answered by the scripted FAKE backend (src/mock-backend.ts): both languages, every
 // error code's rendering, screenshots kept in ui/test-results/screenshots.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { launch, serve, shot } from "./harness.mjs";
+import { errors, shot, toPin, useApp } from "./harness.mjs";
 
-const errors = JSON.parse(readFileSync(new URL("../../src/generated/errors.json", import.meta.url)));
-let browser, web, base;
-
-before(async () => {
-  ({ server: web, base } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  web?.close();
-});
-
-async function open(query = "") {
-  const page = await browser.newPage({ viewport: { width: 920, height: 760 } });
-  page.setDefaultTimeout(5000);
-  await page.goto(`${base}/?${query}`);
-  await page.getByTestId("screen-login").waitFor();
-  return page;
-}
-
-/** Walks the recovery up to the PIN step. */
-async function toPin(page, username = "ketoan01") {
-  await page.getByTestId("forgot-password").click();
-  await page.locator("#wizard-username").fill(username);
-  await page.keyboard.press("Enter"); // Enter submits
-  await page.getByTestId("cert-details").waitFor();
-  await page.getByTestId("token-continue").click();
-  await page.locator("#pin").waitFor();
-}
+const app = useApp();
+const open = (query) => app.open(query);
 
 describe("login", () => {
   it("shows the login screen in Vietnamese, then English", async () => {
@@ -259,10 +231,10 @@ describe("token recovery wizard", () => {
 describe("every error code renders with its message, hint and reference", () => {
   for (const lang of ["vi", "en"]) {
     it(`in ${lang}`, async () => {
-      const page = await browser.newPage({ viewport: { width: 920, height: 760 } });
+      const page = await app.browser.newPage({ viewport: { width: 920, height: 760 } });
       page.setDefaultTimeout(5000);
       for (const [code, entry] of Object.entries(errors)) {
-        await page.goto(`${base}/?fail=${code}&lang=${lang}`);
+        await page.goto(`${app.base}/?fail=${code}&lang=${lang}`);
         await page.getByTestId("screen-login").waitFor();
         await toPin(page);
         await page.locator("#pin").fill("123456");
@@ -308,7 +280,7 @@ describe("support and settings", () => {
     await page.getByText("SERVER_UNREACHABLE").waitFor();
     await page.getByText("CCCD/CMND của người đăng ký sử dụng dịch vụ").waitFor();
     await page.getByText("Giấy ủy quyền bản gốc nếu người gọi không phải người đăng ký").waitFor();
-    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.base });
     await page.getByTestId("copy-report").click();
     // The report is copied over IPC after the click: wait for the outcome, not the click.
     await page.locator('#copy-status[data-outcome="copied"]').waitFor();
@@ -338,7 +310,7 @@ describe("support and settings", () => {
 
   it("a reference code has its own copy button, and the clipboard holds the code", async () => {
     const page = await open("fail=CERT_NOT_BOUND");
-    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.base });
     await toPin(page);
     await page.locator("#pin").fill("123456");
     await page.getByTestId("pin-submit").click();
@@ -639,10 +611,10 @@ describe("portal recovery: MST, registered email and captcha, no token", () => {
   });
 
   it("a captcha about to expire is replaced on its own", async () => {
-    const page = await browser.newPage({ viewport: { width: 920, height: 760 } });
+    const page = await app.browser.newPage({ viewport: { width: 920, height: 760 } });
     page.setDefaultTimeout(5000);
     await page.clock.install();
-    await page.goto(`${base}/?`);
+    await page.goto(`${app.base}/?`);
     await page.getByTestId("screen-login").waitFor();
     await toPortal(page);
     const first = await captchaId(page);
