@@ -28,6 +28,7 @@ if ! "$BIN" account show demo >/dev/null 2>&1; then
     "$BIN" account add --username demo --mst 0101234567 --email demo@congty.vn
 fi
 "$BIN" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
+"$BIN" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$BIN" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend

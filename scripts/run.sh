@@ -27,6 +27,7 @@ SERVER=target/debug/bhxh-server
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 "$SERVER" account show demo >/dev/null 2>&1 || "$SERVER" account add --username demo --mst 0101234567 --email demo@congty.vn >/dev/null
 "$SERVER" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$SERVER" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
+"$SERVER" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$SERVER" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
 
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!

@@ -43,7 +43,7 @@ async fn recovery_figures(
         let t = token.clone();
         tokio::task::spawn_blocking(move || t.tokens().unwrap()).await.unwrap();
         let t1 = Instant::now();
-        let ch = api.challenge(&user, Purpose::PasswordRecovery).await.unwrap();
+        let ch = api.challenge(&user, Purpose::PasswordRecovery, None).await.unwrap();
         let t2 = Instant::now();
         let data = to_be_signed(Purpose::PasswordRecovery, api.origin(), &user, &ch.nonce);
         let (t, id, slot) = (token.clone(), cert.id_bytes(), chosen.slot_id);

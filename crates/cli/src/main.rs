@@ -71,6 +71,20 @@ enum Command {
         #[command(flatten)]
         choice: ChoiceArgs,
     },
+    /// The registered email no longer reaches anyone (an employee left): the token proves
+    /// the account and signs for the new address. A confirmation link goes to the new
+    /// address; once it is opened, the old address is told and can cancel; the change
+    /// takes effect after the waiting period (24 hours).
+    ChangeEmail {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        new_email: String,
+        #[arg(long)]
+        pin_stdin: bool,
+        #[command(flatten)]
+        choice: ChoiceArgs,
+    },
     /// Recover the password without a token, as on the BHXH portal: the tax code (MST),
     /// the registered email and a captcha. The new password and an activation link are
     /// emailed; the password works once the link is opened.
@@ -158,6 +172,9 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
         }
         Command::Recover { username, pin_stdin, choice } => recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await,
         Command::LookupUsername { pin_stdin, choice } => lookup(&cli.server, cli.module, lang, pin_stdin, choice).await,
+        Command::ChangeEmail { username, new_email, pin_stdin, choice } => {
+            change_email(&cli.server, cli.module, lang, &username, &new_email, pin_stdin, choice).await
+        }
         Command::PortalRecover { mst, email, captcha_file, answer_stdin } => {
             portal_recover(&cli.server, lang, &mst, &email, captcha_file, answer_stdin).await
         }
@@ -321,6 +338,39 @@ async fn portal_recover(
             Err(e) => return Err(e),
         }
     }
+}
+
+async fn change_email(
+    server: &str,
+    module: Option<PathBuf>,
+    lang: Lang,
+    username: &str,
+    new_email: &str,
+    pin_stdin: bool,
+    choice: ChoiceArgs,
+) -> Result<(), ClientError> {
+    let api = ApiClient::new(server, lang)?;
+    // A mistyped address is refused before the PIN is asked.
+    bhxh_protocol::Email::parse(new_email).map_err(|c| ClientError::local(c, "--new-email"))?;
+    let token = open_token(module)?;
+    let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
+    let progress = Arc::new(progress(lang));
+    let done = flows::change_email(&api, username, new_email, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
+    let (wait_vi, wait_en) = output::wait_text(done.wait_secs);
+    println!("{}", t(lang, "Đã gửi liên kết xác nhận tới email mới.", "A confirmation link was sent to the new email."));
+    println!("  {}: {}", t(lang, "Email mới", "New email"), done.masked_new_email);
+    println!("  {}: {}", t(lang, "Mở liên kết trước", "Open the link before"), vn_date_rfc3339(&done.confirm_expires_at));
+    println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
+    println!(
+        "{} {} {}",
+        t(lang, "Sau khi xác nhận, email cũ", "Once confirmed, the old email"),
+        done.masked_old_email,
+        match lang {
+            Lang::Vi => format!("được báo và có thể hủy; email đăng ký đổi sau {wait_vi}. Cho đến lúc đó, thư lấy lại mật khẩu vẫn gửi tới email cũ."),
+            _ => format!("is told and can cancel; the registered email changes {wait_en} later. Until then, password mails still go to the old email."),
+        }
+    );
+    Ok(())
 }
 
 async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {

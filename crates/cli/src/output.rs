@@ -75,3 +75,14 @@ pub fn vn_date_rfc3339(s: &str) -> String {
         .map(|t| vn_date(t.unix_timestamp()))
         .unwrap_or_else(|_| s.to_string())
 }
+
+/// A waiting period in words: `24 giờ` / `24 hours`, or minutes under an hour.
+pub fn wait_text(secs: u64) -> (String, String) {
+    if secs >= 3600 && secs % 3600 == 0 {
+        let h = secs / 3600;
+        (format!("{h} giờ"), format!("{h} hour{}", if h == 1 { "" } else { "s" }))
+    } else {
+        let m = secs.div_ceil(60);
+        (format!("{m} phút"), format!("{m} minute{}", if m == 1 { "" } else { "s" }))
+    }
+}

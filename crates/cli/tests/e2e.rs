@@ -402,3 +402,46 @@ async fn doctor_without_a_chosen_module_shows_every_module_and_its_tokens() {
     assert!(out.contains("running: VNPT-CA Plugin") && !out.contains("Viettel-CA Plugin"), "the plugin that answers, only: {out}");
     drop(plugin);
 }
+
+/// The link to `path` in a mail (its own line).
+fn link_in(mail: &bhxh_testkit::ReceivedMail, path: &str) -> String {
+    mail.text.lines().map(str::trim).find(|l| l.starts_with("http") && l.contains(path)).unwrap_or_else(|| panic!("no {path} link in {:?}", mail.text)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_the_registered_email_with_the_cli() {
+    // No waiting period here, so the change is in effect once confirmed.
+    log_file();
+    distinct_pin_rsa_slot();
+    let backend = bhxh_server::testing::start(&[(USER, EMAIL)], |c| c.email_change.wait_secs = 0).await;
+    let env = Env { server: backend.origin.clone(), backend };
+    let rsa = distinct_pin_rsa_slot().to_string();
+    let new = "ketoan.moi@congty.vn";
+
+    // A mistyped address is refused before the PIN is asked; another business's token
+    // after the proof; neither changes anything.
+    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", "ketoan.moi@", "--pin-stdin", "--slot", &rsa], "");
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("INVALID_EMAIL"), "{}", text(&o));
+    let other = slot("BHXH Other MST").to_string();
+    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("CERT_NOT_BOUND"), "{}", text(&o));
+    nothing_changed(&env).await;
+
+    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("ke***@c***.vn") && out.contains("Mã tham chiếu: RC-") && out.contains("email cũ"), "{out}");
+    let link = link_in(&env.smtp.wait_for(new, "Xác nhận email đăng ký mới").await, "/email-change/confirm?t=");
+    let (path, t) = link.split_once("?t=").unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = http.post(path).form(&[("t", t)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    env.smtp.wait_for(EMAIL, "Thông báo đổi email đăng ký").await;
+
+    // The next recovery mails the new address.
+    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    env.smtp.wait_for(new, "Mật khẩu tạm thời").await;
+}

@@ -97,8 +97,14 @@ impl ApiClient {
     }
 
     /// `POST /v1/recovery/challenge`.
-    pub async fn challenge(&self, username: &str, purpose: Purpose) -> Result<ChallengeResponse, ClientError> {
-        self.post("/v1/recovery/challenge", &ChallengeRequest { username: username.into(), purpose }, None).await
+    pub async fn challenge(&self, username: &str, purpose: Purpose, new_email: Option<&str>) -> Result<ChallengeResponse, ClientError> {
+        let req = ChallengeRequest { username: username.into(), purpose, new_email: new_email.map(str::to_string) };
+        self.post("/v1/recovery/challenge", &req, None).await
+    }
+
+    /// `POST /v1/recovery/complete` for an email change.
+    pub async fn complete_email_change(&self, req: &CompleteRequest) -> Result<EmailChangeStarted, ClientError> {
+        self.post("/v1/recovery/complete", req, None).await
     }
 
     /// `POST /v1/recovery/complete` for a password recovery.

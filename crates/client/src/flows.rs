@@ -1,13 +1,13 @@
-//! The flows a user walks: recover a password, or learn the usernames of the token's
-//! MST. Each goes token → challenge → sign → complete, and reports its progress.
+//! The flows a user walks: recover a password, learn the usernames of the token's
+//! MST, or change the registered email. Each goes token → challenge → sign → complete, and reports its progress.
 
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::tbs::normalize_origin;
-use bhxh_protocol::wire::{CompleteRequest, RecoveryComplete, UsernameLookupComplete};
-use bhxh_protocol::{to_be_signed, ErrorCode, Purpose, Username};
+use bhxh_protocol::wire::{CompleteRequest, EmailChangeStarted, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::{signed_data, Email, ErrorCode, Purpose, Username};
 use bhxh_token::{AuthPin, CertSummary, PinState, SignRequest, Signed, Token, TokenError, TokenSummary};
 use serde::Serialize;
 
@@ -100,31 +100,38 @@ impl std::fmt::Debug for FlowInput {
 /// a temporary password (or, in its strict mode, returns it once).
 pub async fn recover(api: &ApiClient, username: &str, input: FlowInput) -> Result<RecoveryComplete, ClientError> {
     let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
-    let req = prove(api, username.as_str(), Purpose::PasswordRecovery, input.token, input.choice, input.pin, input.confirm_final_try, &*input.progress).await?;
+    let progress = input.progress.clone();
+    let req = prove(api, username.as_str(), Purpose::PasswordRecovery, None, input).await?;
     let out = api.complete_recovery(&req).await?;
-    (input.progress)(Progress::Done);
+    progress(Progress::Done);
     Ok(out)
 }
 
 /// The usernames registered for the token's MST.
 pub async fn lookup_usernames(api: &ApiClient, input: FlowInput) -> Result<UsernameLookupComplete, ClientError> {
-    let req = prove(api, "", Purpose::UsernameLookup, input.token, input.choice, input.pin, input.confirm_final_try, &*input.progress).await?;
+    let progress = input.progress.clone();
+    let req = prove(api, "", Purpose::UsernameLookup, None, input).await?;
     let out = api.complete_lookup(&req).await?;
-    (input.progress)(Progress::Done);
+    progress(Progress::Done);
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn prove(
-    api: &ApiClient,
-    username: &str,
-    purpose: Purpose,
-    token: Arc<dyn Token>,
-    choice: Choice,
-    pin: AuthPin,
-    confirm_final_try: bool,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<CompleteRequest, ClientError> {
+/// Asks to change the registered email of `username` to `new_email`: the token signs
+/// for that address; the server mails a confirmation link to it. Nothing changes until
+/// the link is opened and the waiting period has passed.
+pub async fn change_email(api: &ApiClient, username: &str, new_email: &str, input: FlowInput) -> Result<EmailChangeStarted, ClientError> {
+    let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
+    let email = Email::parse(new_email).map_err(|c| ClientError::local(c, "new email"))?;
+    let progress = input.progress.clone();
+    let req = prove(api, username.as_str(), Purpose::EmailChange, Some(email.as_str()), input).await?;
+    let out = api.complete_email_change(&req).await?;
+    progress(Progress::Done);
+    Ok(out)
+}
+
+async fn prove(api: &ApiClient, username: &str, purpose: Purpose, new_email: Option<&str>, input: FlowInput) -> Result<CompleteRequest, ClientError> {
+    let FlowInput { token, choice, pin, confirm_final_try, progress } = input;
+    let progress = &*progress;
     progress(Progress::ReadingToken);
     // Read again here, after the PIN was typed: the state gated on is the token's now
     // (a caller may have shown the certificate from an earlier read, minutes ago).
@@ -133,7 +140,7 @@ async fn prove(
     pin_gate(chosen.pin_state, confirm_final_try)?;
 
     progress(Progress::RequestingChallenge);
-    let ch = api.challenge(username, purpose).await?;
+    let ch = api.challenge(username, purpose, new_email).await?;
     if normalize_origin(&ch.origin).as_deref() != Some(api.origin()) {
         return Err(ClientError::local(
             ErrorCode::OriginMismatch,
@@ -144,7 +151,7 @@ async fn prove(
         return Err(ClientError::local(ErrorCode::UnexpectedResponse, "the nonce is not 32 bytes of base64"));
     }
     // The client builds what it signs, for the origin it actually reached.
-    let data = to_be_signed(purpose, api.origin(), username, &ch.nonce);
+    let data = signed_data(purpose, api.origin(), username, &ch.nonce, new_email);
 
     progress(Progress::Signing);
     let cert_id = cert.id_bytes();

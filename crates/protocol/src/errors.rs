@@ -351,6 +351,62 @@ catalogue! {
         hint_vi: "Dùng liên kết và mật khẩu trong email mới nhất.",
         hint_en: "Use the link and the password in the newest email.";
 
+    // --- changing the registered email --------------------------------------------
+    /// The new address is the one registered already.
+    EmailUnchanged = "EMAIL_UNCHANGED", 400,
+        vi: "Email mới trùng với email đang đăng ký.",
+        en: "The new email is the one registered already.",
+        hint_vi: "Nhập địa chỉ email mới mà doanh nghiệp đang dùng.",
+        hint_en: "Enter the new address the business uses now.";
+    /// The confirmation or cancel link is unknown (mistyped or cut by the mail program).
+    EmailChangeLinkInvalid = "EMAIL_CHANGE_LINK_INVALID", 404,
+        vi: "Liên kết đổi email không hợp lệ.",
+        en: "The email change link is not valid.",
+        hint_vi: "Mở đúng liên kết trong email mới nhất; nếu email cắt mất liên kết, sao chép toàn bộ liên kết vào trình duyệt.",
+        hint_en: "Open the link in the newest email; if the mail program cut it, copy the whole link into the browser.";
+    /// The confirmation link is older than 30 minutes.
+    EmailChangeLinkExpired = "EMAIL_CHANGE_LINK_EXPIRED", 410,
+        vi: "Liên kết xác nhận email mới đã hết hạn (quá 30 phút). Email đăng ký chưa thay đổi.",
+        en: "The link confirming the new email has expired (over 30 minutes). The registered email has not changed.",
+        hint_vi: "Gửi lại yêu cầu đổi email bằng token, rồi mở thư xác nhận trong vòng 30 phút.",
+        hint_en: "Ask for the change again with the token, then open the confirmation mail within 30 minutes.";
+    /// The link was used already (the address is confirmed, or the change cancelled).
+    EmailChangeLinkUsed = "EMAIL_CHANGE_LINK_USED", 410,
+        vi: "Liên kết này đã được dùng.",
+        en: "This link was already used.",
+        hint_vi: "Trạng thái yêu cầu đổi email được ghi trong thư mới nhất; cần hỗ trợ, gọi tổng đài và đọc mã tham chiếu.",
+        hint_en: "The newest mail says where the change stands; for help, call the hotline and read out the reference.";
+    /// A newer request, a cancellation or the account's suspension ended this change.
+    EmailChangeEnded = "EMAIL_CHANGE_ENDED", 410,
+        vi: "Yêu cầu đổi email này đã bị hủy hoặc được thay bằng một yêu cầu mới hơn.",
+        en: "This email change was cancelled or replaced by a newer request.",
+        hint_vi: "Email đăng ký giữ nguyên. Nếu vẫn cần đổi, gửi lại yêu cầu bằng token hoặc gọi tổng đài.",
+        hint_en: "The registered email stays as it was. To change it still, ask again with the token or call the hotline.";
+    /// The change has taken effect already: too late to cancel by link.
+    EmailChangeApplied = "EMAIL_CHANGE_APPLIED", 409,
+        vi: "Email đăng ký đã được đổi; không thể hủy bằng liên kết nữa.",
+        en: "The registered email has been changed already; the link can no longer cancel it.",
+        hint_vi: "Nếu không phải doanh nghiệp của bạn yêu cầu, gọi ngay tổng đài 1900 9068 hoặc 1900 5555 64 và đọc mã tham chiếu.",
+        hint_en: "If your business did not ask for this, call 1900 9068 or 1900 5555 64 at once and read out the reference.";
+    /// A staff action only a supervisor may take (approving an email change).
+    StaffRoleRequired = "STAFF_ROLE_REQUIRED", 403,
+        vi: "Thao tác này cần nhân viên giám sát (supervisor) phê duyệt.",
+        en: "This action needs a supervisor.",
+        hint_vi: "Nhờ một nhân viên giám sát mở yêu cầu và phê duyệt; vai trò do quản trị đặt bằng bhxh-server staff add --role supervisor.",
+        hint_en: "Ask a supervisor to open the request and approve it; an administrator sets roles with bhxh-server staff add --role supervisor.";
+    /// Four eyes: whoever proposed an email change cannot approve it.
+    StaffFourEyes = "STAFF_FOUR_EYES", 403,
+        vi: "Người đề xuất không thể tự phê duyệt đề xuất của mình.",
+        en: "Whoever proposed a change cannot approve it too.",
+        hint_vi: "Một nhân viên giám sát khác phải kiểm tra giấy tờ và phê duyệt.",
+        hint_en: "Another supervisor must check the documents and approve.";
+    /// The documents checked at the desk are not all recorded.
+    StaffDocumentsMissing = "STAFF_DOCUMENTS_MISSING", 400,
+        vi: "Chưa ghi đủ giấy tờ đã kiểm tra: loại và 4 số cuối CCCD/CMND người đăng ký, số giấy phép kinh doanh, số điện thoại người gọi, và giấy ủy quyền với tên người được ủy quyền nếu người gọi không phải người đăng ký.",
+        en: "The documents checked are not all recorded: the registrant's CCCD/CMND type and last 4 digits, the business licence number, the caller's phone, and the letter of authorisation with the authorised person's name when the caller is not the registrant.",
+        hint_vi: "Chỉ ghi 4 số cuối của CCCD/CMND, không ghi cả số.",
+        hint_en: "Record only the last 4 digits of the CCCD/CMND, never the whole number.";
+
     // --- support desk (staff console) ----------------------------------------------
     /// The staff console needs a staff login.
     StaffLoginRequired = "STAFF_LOGIN_REQUIRED", 401,

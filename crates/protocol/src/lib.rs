@@ -21,7 +21,7 @@ pub use domain::{Email, Mst, Username};
 pub use errors::{ErrorCode, Lang};
 pub use reference::Reference;
 pub use secret::Secret;
-pub use tbs::to_be_signed;
+pub use tbs::{signed_data, to_be_signed};
 pub use wire::{Algorithm, Purpose};
 
 /// The protocol version this crate speaks; the path prefix of every endpoint.

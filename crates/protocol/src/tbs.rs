@@ -1,7 +1,7 @@
 //! The to-be-signed data of protocol v1: the only place these bytes are built.
 //!
 //! `data = SHA256(purpose) ‖ SHA256(origin) ‖ SHA256(username) ‖ SHA256(nonce)`,
-//! 128 bytes, after Web eID's `hash(origin) ‖ hash(nonce)` with purpose and username
+//! 128 bytes (an email change appends `‖ SHA256(new_email)`: [`signed_data`]), after Web eID's `hash(origin) ‖ hash(nonce)` with purpose and username
 //! added. The token hashes `data` once more as part of `CKM_SHA256_RSA_PKCS` or ECDSA
 //! P-256/SHA-256; the client never signs a digest the server chose.
 
@@ -24,6 +24,23 @@ pub fn to_be_signed(purpose: Purpose, origin: &str, username: &str, nonce: &str)
     let username = normalize_username(username);
     for (i, part) in [purpose.as_str(), origin, username.as_str(), nonce].iter().enumerate() {
         out[i * 32..(i + 1) * 32].copy_from_slice(&Sha256::digest(part.as_bytes()));
+    }
+    out
+}
+
+/// Length of the signed data of [`Purpose::EmailChange`].
+pub const EMAIL_CHANGE_TBS_LEN: usize = TBS_LEN + 32;
+
+/// What the token signs for a challenge of `purpose`: [`to_be_signed`], and for
+/// [`Purpose::EmailChange`] `‖ SHA256(new_email)` (160 bytes), the address as
+/// [`crate::Email::parse`] normalises it (trimmed, domain in lower case). `new_email`
+/// is ignored for the other purposes.
+pub fn signed_data(purpose: Purpose, origin: &str, username: &str, nonce: &str, new_email: Option<&str>) -> Vec<u8> {
+    let mut out = to_be_signed(purpose, origin, username, nonce).to_vec();
+    if purpose == Purpose::EmailChange {
+        let raw = new_email.unwrap_or_default();
+        let email = crate::Email::parse(raw).map(|e| e.as_str().to_string()).unwrap_or_else(|_| raw.trim().to_string());
+        out.extend_from_slice(&Sha256::digest(email.as_bytes()));
     }
     out
 }
@@ -70,5 +87,16 @@ mod tests {
         assert_ne!(base, to_be_signed(Purpose::PasswordRecovery, "https://a.vn", "user2", "n"));
         assert_ne!(base, to_be_signed(Purpose::PasswordRecovery, "https://a.vn", "user", "m"));
         assert_eq!(base, to_be_signed(Purpose::PasswordRecovery, "https://a.vn", "  USER ", "n"));
+    }
+
+    #[test]
+    fn an_email_change_signs_for_one_address() {
+        let a = signed_data(Purpose::EmailChange, "https://a.vn", "user", "n", Some("moi@congty.vn"));
+        assert_eq!(a.len(), EMAIL_CHANGE_TBS_LEN);
+        assert_eq!(&a[..TBS_LEN], &to_be_signed(Purpose::EmailChange, "https://a.vn", "user", "n"));
+        assert_eq!(a, signed_data(Purpose::EmailChange, "https://a.vn", "user", "n", Some(" moi@CongTy.VN ")));
+        assert_ne!(a, signed_data(Purpose::EmailChange, "https://a.vn", "user", "n", Some("ke@congty.vn")));
+        let r = signed_data(Purpose::PasswordRecovery, "https://a.vn", "user", "n", Some("moi@congty.vn"));
+        assert_eq!(r, to_be_signed(Purpose::PasswordRecovery, "https://a.vn", "user", "n").to_vec());
     }
 }

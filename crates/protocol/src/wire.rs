@@ -19,6 +19,10 @@ pub enum Purpose {
     /// Prove the token to learn the usernames registered for its MST.
     #[serde(rename = "bhxh-username-lookup/v1")]
     UsernameLookup,
+    /// Prove the token to change the account's registered email to the one signed for
+    /// (the challenge carries it; the signed data ends with its hash).
+    #[serde(rename = "bhxh-email-change/v1")]
+    EmailChange,
 }
 
 impl Purpose {
@@ -27,6 +31,7 @@ impl Purpose {
         match self {
             Purpose::PasswordRecovery => "bhxh-password-recovery/v1",
             Purpose::UsernameLookup => "bhxh-username-lookup/v1",
+            Purpose::EmailChange => "bhxh-email-change/v1",
         }
     }
 
@@ -35,6 +40,7 @@ impl Purpose {
         match s {
             "bhxh-password-recovery/v1" => Some(Purpose::PasswordRecovery),
             "bhxh-username-lookup/v1" => Some(Purpose::UsernameLookup),
+            "bhxh-email-change/v1" => Some(Purpose::EmailChange),
             _ => None,
         }
     }
@@ -57,6 +63,11 @@ pub struct ChallengeRequest {
     /// For `UsernameLookup` the client sends an empty username.
     pub username: String,
     pub purpose: Purpose,
+    /// [`Purpose::EmailChange`] only (and required there): the new address. It is sealed
+    /// into the challenge and its hash ends the signed data, so the token signs for this
+    /// address and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
 }
 
 /// Answer to [`ChallengeRequest`]; the same shape whether the username exists or not.
@@ -132,6 +143,21 @@ pub struct RecoveryComplete {
     /// Only in the strict `in-app` delivery mode: shown once, never stored by the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary_password: Option<Secret>,
+}
+
+/// Answer to a completed [`Purpose::EmailChange`]: a confirmation link went to the new
+/// address; nothing changed yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangeStarted {
+    /// The new address, masked (`ng***@c***.vn`).
+    pub masked_new_email: String,
+    /// The registered address that will be told and can cancel, masked.
+    pub masked_old_email: String,
+    /// The confirmation link stops working at this time (30 minutes).
+    pub confirm_expires_at: String,
+    /// How long after the confirmation the change takes effect (unless cancelled).
+    pub wait_secs: u64,
+    pub reference: String,
 }
 
 /// Answer to a completed [`Purpose::UsernameLookup`].

@@ -7,10 +7,15 @@ use serde_json::json;
 
 #[test]
 fn challenge_request_shape() {
-    let r = ChallengeRequest { username: "ketoan01".into(), purpose: Purpose::PasswordRecovery };
+    let r = ChallengeRequest { username: "ketoan01".into(), purpose: Purpose::PasswordRecovery, new_email: None };
     assert_eq!(
         serde_json::to_value(&r).unwrap(),
         json!({"username": "ketoan01", "purpose": "bhxh-password-recovery/v1"})
+    );
+    let change = ChallengeRequest { new_email: Some("moi@congty.vn".into()), purpose: Purpose::EmailChange, ..r };
+    assert_eq!(
+        serde_json::to_value(&change).unwrap(),
+        json!({"username": "ketoan01", "purpose": "bhxh-email-change/v1", "new_email": "moi@congty.vn"})
     );
     let bad = serde_json::from_value::<ChallengeRequest>(json!({"username": "a", "purpose": "x"}));
     assert!(bad.is_err());

@@ -13,7 +13,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::{rfc3339, Clock};
 use crate::context::user_limit_prefix;
-use crate::store::{AuditEntry, AuditEvent, Outcome, Store};
+use crate::store::{AuditEntry, AuditEvent, Outcome, StaffRole, Store};
 use crate::verify::{fingerprint, read_pem_or_der};
 
 /// An error carrying a catalogue code, printed as `CODE: tiếng Việt / English`.
@@ -238,6 +238,7 @@ pub async fn staff_add(
     hasher: &crate::passwords::Hasher,
     username: &str,
     name: &str,
+    role: StaffRole,
     password: zeroize::Zeroizing<String>,
 ) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
@@ -248,16 +249,35 @@ pub async fn staff_add(
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
     let now = clock.now();
-    let mut entry = admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}"), now);
+    let mut entry = admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}, role {role}"), now);
     entry.username = None;
-    let id = store.insert_staff(username.as_str(), name, &hash, now, &entry).await?;
+    let id = store.insert_staff(username.as_str(), name, role, &hash, now, &entry).await?;
     if id.is_none() {
         return Err(coded(ErrorCode::AccountExists));
     }
     Ok(format!(
-        "Đã tạo nhân viên / Staff member created: {username} ({name})\nMã tham chiếu / Reference: {}\n",
+        "Đã tạo nhân viên / Staff member created: {username} ({name}), {} / {role}\nMã tham chiếu / Reference: {}\n",
+        role_vi(role),
         entry.reference
     ))
+}
+
+fn role_vi(role: StaffRole) -> &'static str {
+    match role {
+        StaffRole::Agent => "nhân viên hỗ trợ",
+        StaffRole::Supervisor => "giám sát",
+    }
+}
+
+/// `staff role`: makes a staff member an agent or a supervisor.
+pub async fn staff_role(store: &Store, clock: &Clock, username: &str, role: StaffRole) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    let mut entry = admin_audit(AuditEvent::AdminStaffRole, username.as_str(), format!("staff {username} is now {role}"), clock.now());
+    entry.username = None;
+    if !store.set_staff_role(username.as_str(), role, &entry).await? {
+        return Err(coded(ErrorCode::AccountNotFound));
+    }
+    Ok(format!("Đã đặt vai trò / Role set: {username}: {} / {role}\nMã tham chiếu / Reference: {}\n", role_vi(role), entry.reference))
 }
 
 /// `staff password`: sets a staff member's console password (and re-enables them).
@@ -293,13 +313,13 @@ pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyh
 
 /// `staff list`: who can log in to the console.
 pub async fn staff_list(store: &Store) -> anyhow::Result<String> {
-    let mut out = String::from("username\tname\tcreated\tstate\n");
+    let mut out = String::from("username\tname\trole\tcreated\tstate\n");
     for st in store.list_staff().await? {
         let state = match st.disabled_at {
             Some(t) => format!("disabled {}", rfc3339(t)),
             None => "active".into(),
         };
-        let _ = writeln!(out, "{}\t{}\t{}\t{}", st.username, st.name, rfc3339(st.created_at), state);
+        let _ = writeln!(out, "{}\t{}\t{}\t{}\t{}", st.username, st.name, st.role, rfc3339(st.created_at), state);
     }
     Ok(out)
 }

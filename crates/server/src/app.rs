@@ -144,6 +144,18 @@ impl Application {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
             }
         });
+        // Confirmed email changes whose waiting period is over are put into effect (also
+        // before anything mails an account, so this only keeps the console current).
+        let state = self.state.clone();
+        let settler: JoinHandle<()> = tokio::spawn(async move {
+            let every = std::time::Duration::from_secs(state.config.email_change.apply_interval_secs);
+            loop {
+                if let Err(e) = crate::email_change::settle(&state).await {
+                    tracing::warn!(error = %e, "putting due email changes into effect failed");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
         // Both listeners live in this one future (aborting it stops both) and stop together.
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         let http = self.state.config.http.clone();
@@ -167,6 +179,7 @@ impl Application {
         let (result, staff_result) = tokio::join!(main, staff);
         worker.abort();
         refresher.abort();
+        settler.abort();
         staff_result?;
         result
     }

@@ -28,6 +28,9 @@ struct Sealed {
     o: String,
     c: i64,
     e: i64,
+    /// An email change's new address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<String>,
 }
 
 /// Seals and opens challenges.
@@ -50,6 +53,7 @@ impl Challenges {
             o: c.origin.clone(),
             c: c.created_at,
             e: c.expires_at,
+            m: c.new_email.clone(),
         };
         // Padded to one length, so an id's length says nothing about the username's.
         let mut json = serde_json::to_string(&body)?;
@@ -80,6 +84,7 @@ impl Challenges {
             origin: b.o,
             created_at: b.c,
             expires_at: b.e,
+            new_email: b.m,
         })
     }
 }
@@ -97,6 +102,7 @@ mod tests {
             origin: "https://reset.example.vn".into(),
             created_at: 100,
             expires_at: 400,
+            new_email: None,
         }
     }
 
@@ -117,6 +123,11 @@ mod tests {
         for junk in ["", "c1.", "c1.!!!", "abc", "c2.AAAA"] {
             assert!(ours.open(junk).is_none(), "{junk}");
         }
+        // An email change carries its address, and its id is no longer than a recovery's.
+        let change = Challenge { purpose: Purpose::EmailChange, new_email: Some("moi@congty.vn".into()), ..challenge() };
+        let sealed = ours.seal(&change).unwrap();
+        assert_eq!(ours.open(&sealed).unwrap().new_email.as_deref(), Some("moi@congty.vn"));
+        assert_eq!(sealed.len(), id.len());
         // Two seals of one challenge differ (a fresh AEAD nonce each).
         assert_ne!(ours.seal(&challenge()).unwrap(), id);
     }

@@ -72,6 +72,7 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub http: HttpConfig,
     pub retention: RetentionConfig,
+    pub email_change: EmailChangeConfig,
     /// How long a request waits for a database connection before it is answered
     /// `SERVICE_UNAVAILABLE` (the database is down or saturated).
     pub database_timeout_secs: u64,
@@ -253,6 +254,30 @@ impl Default for RetentionConfig {
     }
 }
 
+/// Changing the registered email (`[email_change]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailChangeConfig {
+    /// Lifetime of the link that confirms the new address (30 minutes).
+    pub confirm_ttl_secs: i64,
+    /// From the confirmation to the change taking effect, while the old address can
+    /// cancel it (24 hours).
+    pub wait_secs: i64,
+    /// Requests (token or desk) an account may make per day.
+    pub per_account_per_day: u32,
+    /// Requests for all the accounts of one MST per day.
+    pub per_mst_per_day: u32,
+    /// How often a server looks for changes whose waiting period is over (they are also
+    /// put into effect before any mail to the account is written).
+    pub apply_interval_secs: u64,
+}
+
+impl Default for EmailChangeConfig {
+    fn default() -> Self {
+        EmailChangeConfig { confirm_ttl_secs: 30 * 60, wait_secs: 24 * 3600, per_account_per_day: 3, per_mst_per_day: 10, apply_interval_secs: 30 }
+    }
+}
+
 /// argon2id cost; the defaults are OWASP's minimum (19 MiB, t = 2, p = 1).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -286,6 +311,7 @@ impl Default for Config {
             argon2: Argon2Config::default(),
             http: HttpConfig::default(),
             retention: RetentionConfig::default(),
+            email_change: EmailChangeConfig::default(),
             database_timeout_secs: 3,
             challenge_ttl_secs: 300,
             temp_password_ttl_secs: 24 * 3600,
@@ -441,6 +467,9 @@ impl Config {
                 other => bail!("BHXH_DELIVER must be email or in-app, not {other:?}"),
             };
         }
+        if let Some(v) = var("BHXH_EMAIL_CHANGE_WAIT_SECS") {
+            self.email_change.wait_secs = v.parse().with_context(|| format!("BHXH_EMAIL_CHANGE_WAIT_SECS must be a number of seconds, not {v:?}"))?;
+        }
         Ok(())
     }
 
@@ -490,6 +519,10 @@ impl Config {
         }
         if self.retention.audit_days < 1 || self.retention.mail_days < 1 || self.retention.purge_interval_secs < 1 {
             bail!("retention: audit_days, mail_days and purge_interval_secs must be at least 1");
+        }
+        let e = &self.email_change;
+        if e.confirm_ttl_secs < 60 || e.wait_secs < 0 || e.apply_interval_secs == 0 {
+            bail!("email_change: confirm_ttl_secs at least 60, wait_secs not negative, apply_interval_secs positive");
         }
         if self.database_timeout_secs == 0 {
             bail!("database_timeout_secs must be positive");

@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::recovery::routes())
         .merge(crate::auth::routes())
         .merge(crate::portal::routes())
+        .merge(crate::email_change::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))

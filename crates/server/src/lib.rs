@@ -16,6 +16,7 @@ pub mod challenge;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod email_change;
 pub mod html;
 pub mod http;
 pub mod mail;

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bhxh_server::{admin, store::Store, Application, Clock, Config};
+use bhxh_server::store::{StaffRole, Store};
+use bhxh_server::{admin, Application, Clock, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -56,6 +57,16 @@ enum StaffCmd {
         /// Full name, shown on every audit line of their actions.
         #[arg(long)]
         name: String,
+        /// `agent` (verifies callers, proposes an email change) or `supervisor` (also
+        /// approves what another proposed).
+        #[arg(long, default_value = "agent", value_parser = parse_role)]
+        role: StaffRole,
+    },
+    /// Make a staff member an agent or a supervisor.
+    Role {
+        username: String,
+        #[arg(value_parser = parse_role)]
+        role: StaffRole,
     },
     /// Set a staff member's console password (read from standard input).
     Password { username: String },
@@ -63,6 +74,10 @@ enum StaffCmd {
     Disable { username: String },
     /// Every staff member.
     List,
+}
+
+fn parse_role(s: &str) -> Result<StaffRole, String> {
+    StaffRole::parse(s).ok_or_else(|| format!("vai trò là agent hoặc supervisor / the role is agent or supervisor, not {s:?}"))
 }
 
 /// The staff member's console password: typed without echo, or one line of stdin.
@@ -196,10 +211,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = bhxh_server::mail::OutboxKey::load_or_create(&config.data_dir)?;
             admin::outbox_adopt_key(&store, &clock, &key).await?
         }
-        Command::Staff(StaffCmd::Add { username, name }) => {
+        Command::Staff(StaffCmd::Add { username, name, role }) => {
             let hasher = bhxh_server::passwords::Hasher::new(&config.argon2)?;
-            admin::staff_add(&store, &clock, &hasher, &username, &name, read_staff_password()?).await?
+            admin::staff_add(&store, &clock, &hasher, &username, &name, role, read_staff_password()?).await?
         }
+        Command::Staff(StaffCmd::Role { username, role }) => admin::staff_role(&store, &clock, &username, role).await?,
         Command::Staff(StaffCmd::Password { username }) => {
             let hasher = bhxh_server::passwords::Hasher::new(&config.argon2)?;
             admin::staff_password(&store, &clock, &hasher, &username, read_staff_password()?).await?

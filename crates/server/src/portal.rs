@@ -138,6 +138,8 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
     // Counted only after a correct captcha: requests nobody paid a captcha for cannot
     // use up an MST's tries.
     s.limit_identity(&ctx, &mst_limit_prefix(mst.as_str()), EVENT, None).await?;
+    // The registered email is the one in effect now (a change whose wait is over).
+    crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
     let (disabled, accounts): (Vec<_>, Vec<_>) = s
         .store
         .accounts_by_mst_email(mst.as_str(), email.as_str())

@@ -1,6 +1,6 @@
 //! Token recovery: `POST /v1/recovery/challenge` and `POST /v1/recovery/complete`
-//! (protocol v1 steps 1 and 4), for both purposes (a temporary password, the usernames
-//! of the token's MST).
+//! (protocol v1 steps 1 and 4), for every purpose (a temporary password, the usernames
+//! of the token's MST, a change of the registered email: [`crate::email_change`]).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use base64::Engine;
 use bhxh_protocol::domain::normalize_username;
 use bhxh_protocol::vnid::msts;
 use bhxh_protocol::wire::*;
-use bhxh_protocol::{to_be_signed, ErrorCode, Purpose, Secret, Username};
+use bhxh_protocol::{ErrorCode, Purpose, Secret, Username};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
@@ -123,6 +123,16 @@ async fn challenge(
             Err(code) => return Err(s.refuse(&ctx, EVENT, None, code).await),
         },
     };
+    // Only an email change names an address, and it must.
+    let new_email = match (req.purpose, &req.new_email) {
+        (Purpose::EmailChange, Some(raw)) => match bhxh_protocol::Email::parse(raw) {
+            Ok(e) => Some(e.as_str().to_string()),
+            Err(code) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), code).await),
+        },
+        (Purpose::EmailChange, None) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::InvalidEmail).await),
+        (_, Some(_)) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::MalformedRequest).await),
+        (_, None) => None,
+    };
     let name = username.as_ref().map(Username::as_str);
     s.limit_client(&ctx, EVENT, name).await?;
     if let Some(name) = name {
@@ -139,6 +149,7 @@ async fn challenge(
         origin: s.origin.to_string(),
         created_at: now,
         expires_at: now + s.config.challenge_ttl_secs,
+        new_email,
     };
     c.id = s.challenges.seal(&c).map_err(|e| ctx.internal(e))?;
     Ok(Json(ChallengeResponse {
@@ -168,7 +179,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     // An account takes a bounded number of failed proofs per window (a success clears
     // it); never a hard lock: the window passes.
     let l = &s.config.limits;
-    let failed_key = (ch.purpose == Purpose::PasswordRecovery).then(|| crate::context::failed_proofs_key(&claimed));
+    let failed_key = (ch.purpose != Purpose::UsernameLookup).then(|| crate::context::failed_proofs_key(&claimed));
     if let Some(key) = &failed_key {
         let failed = s.store.limit_count(key, l.failed_proofs_window_secs, now).await.map_err(|e| ctx.internal(e))?;
         if failed >= i64::from(l.failed_proofs_per_account) {
@@ -221,7 +232,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     // 5. The signature, over the bytes the server rebuilds from what it stored — before
     //    the binding, so a public certificate (one is in every signed e-invoice) with a
     //    junk signature learns nothing of which usernames belong to its MST.
-    let data = to_be_signed(ch.purpose, &ch.origin, ch.signed_username(), &ch.nonce);
+    let data = ch.signed_data();
     let sig_ok = STANDARD
         .decode(req.signature.as_bytes())
         .map_err(|_| ErrorCode::SignatureInvalid)
@@ -244,6 +255,8 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
             (None, names)
         }
         _ => {
+            // A change whose waiting period is over is in effect before anything is mailed.
+            crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
             let account = s.store.account_by_username(&claimed).await.map_err(|e| ctx.internal(e))?;
             let bound = account.as_ref().is_some_and(|a| match &a.cert_fingerprint {
                 Some(pin) => *pin == fingerprint,
@@ -277,6 +290,9 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         }
         return Ok(Json(UsernameLookupComplete { usernames, reference: ctx.reference.to_string() }).into_response());
     };
+    if ch.purpose == Purpose::EmailChange {
+        return crate::email_change::start_by_token(&s, &ctx, &ch, &account, entry).await;
+    }
 
     // A proven owner still gets at most a few password mails a day.
     s.check_reset_mails(&ctx, EVENT, &account).await?;
@@ -289,7 +305,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
     let mut mails = Vec::new();
     if s.config.deliver == Delivery::Email {
-        let (subject, body) = mail::reset_mail(&facts, expires);
+        let (subject, body) = mail::reset_mail(&facts, expires, &account.email);
         mails.push(s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?);
     }
     let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);

@@ -18,7 +18,9 @@ use crate::passwords;
 use crate::store::{Account, AuditEvent, MailKind, MailStatus, NewMail, Outcome};
 
 /// The account an action is about, or the page that says why there is none.
-async fn account_for(s: &AppState, desk: &Desk, username: &str) -> Result<Account, StaffError> {
+pub(super) async fn account_for(s: &AppState, desk: &Desk, username: &str) -> Result<Account, StaffError> {
+    // What staff act on is the account as it is now (a change whose wait is over).
+    crate::email_change::settle(s).await.map_err(|e| desk.internal(e))?;
     match s.store.account_by_username(username).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(desk.error(ErrorCode::AccountNotFound)),
@@ -30,7 +32,7 @@ fn done(username: &str, what: &str, reference: &str) -> Response {
     redirect(&format!("/account/{}?done={what}&r={reference}", url_escape(username)))
 }
 
-fn url_escape(s: &str) -> String {
+pub(super) fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
@@ -88,7 +90,7 @@ pub(super) async fn start_reset(
         let temp_hash = s.hasher.hash(passwords::Lane::Recovery, temp.clone()).await?;
         let expires = now + s.config.temp_password_ttl_secs;
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
-        let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff);
+        let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff, &account.email);
         let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::StaffReset);
         let notice = s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None)?;

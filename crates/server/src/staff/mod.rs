@@ -12,10 +12,13 @@
 //! every form carries the session's CSRF token, checked on every POST.
 //!
 //! Rooms: [`auth`] (the session extractors, the error page, login and logout),
-//! [`views`] (search, timeline, account page), [`actions`] (unlock, reset, resend).
+//! [`views`] (search, timeline, account page), [`actions`] (unlock, reset, resend),
+//! [`email`] (changing the registered email after the documents are checked: an agent
+//! proposes, a supervisor approves; the open changes).
 
 mod actions;
 mod auth;
+mod email;
 mod views;
 
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/account/{username}/unlock", post(actions::unlock))
         .route("/account/{username}/reset", post(actions::start_reset))
         .route("/mail/{id}/resend", post(actions::resend))
+        .route("/account/{username}/email-change", post(email::propose))
+        .route("/email-changes", get(email::list_page))
+        .route("/email-change/{id}/approve", post(email::approve))
+        .route("/email-change/{id}/cancel", post(email::cancel))
         .fallback(auth::not_found)
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
@@ -60,13 +67,14 @@ fn nav(lang: Lang, who: Option<&StaffSession>) -> Markup {
     html! {
         @if who.is_some() {
             a href="/" { (tr(lang, "Tìm kiếm", "Search")) }
+            a href="/email-changes" data-testid="nav-email-changes" { (tr(lang, "Đổi email", "Email changes")) }
         }
         @match lang {
             Lang::Vi => a href="/lang/en" lang="en" { "English" },
             Lang::En => a href="/lang/vi" lang="vi" { "Tiếng Việt" },
         }
         @if let Some(w) = who {
-            span data-testid="staff-name" { (w.staff.name) }
+            span data-testid="staff-name" { (w.staff.name) " (" (match w.staff.role { crate::store::StaffRole::Agent => tr(lang, "nhân viên", "agent"), crate::store::StaffRole::Supervisor => tr(lang, "giám sát", "supervisor") }) ")" }
             form method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(w.csrf);
                 button class="link" type="submit" data-testid="logout" { (tr(lang, "Đăng xuất", "Log out")) }

@@ -64,6 +64,14 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::AdminStaffPassword => tr(lang, "Đặt mật khẩu nhân viên (dòng lệnh)", "Staff password set (command line)"),
         AuditEvent::AdminOutboxAdoptKey => tr(lang, "Nhận khóa hộp thư mới (dòng lệnh)", "New outbox key adopted (command line)"),
         AuditEvent::AdminStaffDisable => tr(lang, "Khóa nhân viên (dòng lệnh)", "Staff member disabled (command line)"),
+        AuditEvent::AdminStaffRole => tr(lang, "Đặt vai trò nhân viên (dòng lệnh)", "Staff role set (command line)"),
+        AuditEvent::EmailChangeRequest => tr(lang, "Yêu cầu đổi email bằng token", "Email change asked with the token"),
+        AuditEvent::EmailChangeConfirm => tr(lang, "Email mới xác nhận", "New email confirmed"),
+        AuditEvent::EmailChangeCancel => tr(lang, "Hủy đổi email từ email cũ", "Email change cancelled from the old email"),
+        AuditEvent::EmailChangeApply => tr(lang, "Email đăng ký đã đổi", "Registered email changed"),
+        AuditEvent::StaffEmailPropose => tr(lang, "Nhân viên ghi nhận giấy tờ và đề xuất email mới", "Documents recorded and new email proposed by staff"),
+        AuditEvent::StaffEmailApprove => tr(lang, "Giám sát phê duyệt email mới", "New email approved by a supervisor"),
+        AuditEvent::StaffEmailCancel => tr(lang, "Nhân viên hủy đổi email", "Email change cancelled by staff"),
     }
 }
 
@@ -234,6 +242,9 @@ fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
         MailKind::NoticeReset => tr(lang, "Thông báo cấp lại mật khẩu", "Reset notice"),
         MailKind::NoticeChanged => tr(lang, "Thông báo đổi mật khẩu", "Change notice"),
         MailKind::NoticeActivated => tr(lang, "Thông báo kích hoạt", "Activation notice"),
+        MailKind::EmailConfirm => tr(lang, "Link xác nhận email mới", "New email confirmation link"),
+        MailKind::EmailChangeNotice => tr(lang, "Báo email cũ + link hủy", "Notice to the old email + cancel link"),
+        MailKind::NoticeEmail => tr(lang, "Thông báo đổi email", "Email change notice"),
     }
 }
 
@@ -246,6 +257,17 @@ fn notice_box(lang: Lang, n: &Notice) -> Markup {
             "A reset was started: the temporary password was sent to the registered email. Staff cannot see it."
         ),
         Some("resend") => tr(lang, "Đã đưa thư vào hàng đợi gửi lại.", "The mail was queued to be sent again."),
+        Some("email-proposed") => tr(
+            lang,
+            "Đã ghi nhận giấy tờ và đề xuất email mới. Cần một nhân viên giám sát khác phê duyệt.",
+            "The documents are recorded and the new email proposed. Another staff member, a supervisor, must approve."
+        ),
+        Some("email-approved") => tr(
+            lang,
+            "Đã phê duyệt: email mới nhận link xác nhận (30 phút); sau khi xác nhận, email cũ được báo và có thể hủy.",
+            "Approved: the new email got a confirmation link (30 minutes); once confirmed, the old email is told and can cancel."
+        ),
+        Some("email-cancelled") => tr(lang, "Đã hủy yêu cầu đổi email.", "The email change was cancelled."),
         _ => return html! {},
     };
     html! {
@@ -262,7 +284,8 @@ pub(super) async fn account_page(
     Path(username): Path<String>,
     Query(n): Query<Notice>,
 ) -> Result<Response, StaffError> {
-    let Some(body) = render_account(&s, desk.lang, &desk.who.csrf, &username, &n).await.map_err(|e| desk.internal(e))? else {
+    crate::email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
+    let Some(body) = render_account(&s, &desk, &username, &n).await.map_err(|e| desk.internal(e))? else {
         return Err(desk.error(ErrorCode::AccountNotFound));
     };
     // Opening an account is audited, except the page an action redirects to (the
@@ -274,10 +297,12 @@ pub(super) async fn account_page(
     Ok(desk.page(&username, body))
 }
 
-async fn render_account(s: &AppState, lang: Lang, csrf: &str, username: &str, n: &Notice) -> anyhow::Result<Option<Markup>> {
+async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, n: &Notice) -> anyhow::Result<Option<Markup>> {
+    let (lang, csrf) = (desk.lang, desk.who.csrf.as_str());
     let Some(a) = s.store.account_by_username(username).await? else {
         return Ok(None);
     };
+    let email_section = super::email::section(s, lang, csrf, desk.who.staff.role, &desk.who.staff.username, &a).await?;
     let now = s.clock.now();
     let l = &s.config.limits;
     let prefix = user_limit_prefix(&a.username);
@@ -368,6 +393,7 @@ async fn render_account(s: &AppState, lang: Lang, csrf: &str, username: &str, n:
                 }
             }
         }
+        (email_section)
         section class="card" aria-labelledby="m" {
             h2 id="m" { (tr(lang, "Thư đã gửi", "Mail")) }
             @if mails.is_empty() {

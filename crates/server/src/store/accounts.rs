@@ -96,7 +96,7 @@ impl Store {
 impl Store {
     /// Disables (`Some(reason)`) or enables (`None`) an account, with its audit line, in
     /// one transaction. Disabling also ends its sessions, drops its passwords (long-term
-    /// and temporary), supersedes its pending activation links and gives up its password
+    /// and temporary), supersedes its pending activation links, ends its open email changes and gives up its password
     /// mails still waiting, so none of them works again (an enable brings none back: the
     /// user recovers anew). `Ok(false)` when nothing changed (already so).
     pub async fn set_account_disabled(&self, account_id: i64, reason: Option<&str>, now: i64, audit: &super::AuditEntry) -> anyhow::Result<bool> {
@@ -128,6 +128,7 @@ impl Store {
         if reason.is_some() {
             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
             supersede_activations(&mut tx, account_id, now).await?;
+            super::email_changes::end_email_changes(&mut tx, account_id, now, "account disabled").await?;
             // Its passwords and links waiting in the outbox are not sent: wiped, given up.
             sqlx::query("UPDATE outbox SET status = $1, secret = NULL, last_error = $2 WHERE account_id = $3 AND status = $4 AND secret IS NOT NULL")
                 .bind(super::MailStatus::Failed.as_str())

@@ -36,6 +36,20 @@ text_enum! {
         AdminStaffAdd = "admin.staff_add",
         AdminStaffPassword = "admin.staff_password",
         AdminStaffDisable = "admin.staff_disable",
+        AdminStaffRole = "admin.staff_role",
+        /// A token-proven request to change the registered email (the recovery's
+        /// complete step writes its own line for a failed proof).
+        EmailChangeRequest = "email_change.request",
+        /// The new address opened its confirmation link.
+        EmailChangeConfirm = "email_change.confirm",
+        /// Cancelled from the old address's link.
+        EmailChangeCancel = "email_change.cancel",
+        /// The waiting period passed: the account's email is now the new one.
+        EmailChangeApply = "email_change.apply",
+        /// At the desk: the documents recorded and a new address proposed.
+        StaffEmailPropose = "staff.email_propose",
+        StaffEmailApprove = "staff.email_approve",
+        StaffEmailCancel = "staff.email_cancel",
         AdminOutboxAdoptKey = "admin.outbox_adopt_key",
     }
 }

@@ -22,12 +22,19 @@ pub struct Challenge {
     pub origin: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// An email change's new address (parsed), whose hash ends the signed data.
+    pub new_email: Option<String>,
 }
 
 impl Challenge {
     /// The username exactly as it is hashed into the signed bytes (empty for a lookup).
     pub fn signed_username(&self) -> &str {
         self.username.as_ref().map_or("", Username::as_str)
+    }
+
+    /// The bytes its token must have signed ([`bhxh_protocol::signed_data`]).
+    pub fn signed_data(&self) -> Vec<u8> {
+        bhxh_protocol::signed_data(self.purpose, &self.origin, self.signed_username(), &self.nonce, self.new_email.as_deref())
     }
 }
 
@@ -114,7 +121,7 @@ impl Store {
 }
 
 /// Writes the row that uses `ch` up; false when another attempt wrote it first.
-async fn consume(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ch: &Challenge, outcome: &str, now: i64) -> anyhow::Result<bool> {
+pub(super) async fn consume(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ch: &Challenge, outcome: &str, now: i64) -> anyhow::Result<bool> {
     Ok(sqlx::query(
         "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at, used_at, outcome)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",

@@ -25,6 +25,7 @@ mod accounts;
 mod audit;
 mod challenges;
 mod crls;
+mod email_changes;
 mod ocsp;
 mod limits;
 mod outbox;
@@ -36,11 +37,12 @@ pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
 pub use crls::CachedCrl;
+pub use email_changes::{ChangeState, ChangeVia, EmailChange, NewEmailChange};
 pub use ocsp::{CachedOcsp, OcspCacheStatus};
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{NewSession, SessionRow};
-pub use staff::{Staff, StaffSession};
+pub use staff::{Staff, StaffRole, StaffSession};
 
 /// A text column's value that none of an enum's variants spells.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +119,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_crl_cache.sql")),
     (4, include_str!("../../migrations/sqlite/0004_ocsp_cache.sql")),
     (5, include_str!("../../migrations/sqlite/0005_faults.sql")),
+    (6, include_str!("../../migrations/sqlite/0006_email_change.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -124,6 +127,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_crl_cache.sql")),
     (4, include_str!("../../migrations/postgres/0004_ocsp_cache.sql")),
     (5, include_str!("../../migrations/postgres/0005_faults.sql")),
+    (6, include_str!("../../migrations/postgres/0006_email_change.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -283,12 +287,18 @@ impl Store {
     /// for long.
     pub async fn purge(&self, now: i64, keep: &crate::config::RetentionConfig) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let day_ago = now - 86_400;
-        let statements: [(&'static str, &'static str, i64); 10] = [
+        let statements: [(&'static str, &'static str, i64); 11] = [
             ("sessions", "DELETE FROM sessions WHERE expires_at <= $1", now),
             ("staff_sessions", "DELETE FROM staff_sessions WHERE expires_at <= $1", now),
             ("challenges", "DELETE FROM challenges WHERE expires_at <= $1", day_ago),
             ("captchas", "DELETE FROM captchas WHERE expires_at <= $1", now - 600),
             ("activations", "DELETE FROM activations WHERE expires_at <= $1", day_ago),
+            // Ended changes are history: kept as long as the audit is.
+            (
+                "email_changes",
+                "DELETE FROM email_changes WHERE state IN ('applied', 'cancelled', 'superseded') AND ended_at <= $1",
+                now - keep.audit_days * 86_400,
+            ),
             ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1", day_ago),
             ("ocsp_cache", "DELETE FROM ocsp_cache WHERE good_until <= $1 AND fetched_at <= $1", day_ago),
             (

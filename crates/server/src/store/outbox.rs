@@ -14,6 +14,12 @@ text_enum! {
         NoticeReset = "notice-reset",
         NoticeChanged = "notice-changed",
         NoticeActivated = "notice-activated",
+        /// To the new address: the link that confirms it.
+        EmailConfirm = "email-confirm",
+        /// To the old address: the change to come, with its cancel link.
+        EmailChangeNotice = "email-change-notice",
+        /// To the new address: the change took effect, or was cancelled.
+        NoticeEmail = "notice-email",
     }
 }
 
@@ -21,7 +27,7 @@ impl MailKind {
     /// Whether the mail's body waits for a sealed secret (a password, a link): such a
     /// mail cannot be rebuilt once its secret is wiped after delivery.
     pub fn carries_secret(self) -> bool {
-        matches!(self, MailKind::Reset | MailKind::PortalReset)
+        matches!(self, MailKind::Reset | MailKind::PortalReset | MailKind::EmailConfirm | MailKind::EmailChangeNotice)
     }
 }
 

@@ -3,6 +3,17 @@
 use super::audit::insert_audit;
 use super::{AuditEntry, Store, Tx};
 
+super::text_enum! {
+    /// What a staff member may do at the desk.
+    pub enum StaffRole ("staff role") {
+        /// Verifies callers, unlocks, starts resets, records documents and proposes an
+        /// email change.
+        Agent = "agent",
+        /// Everything an agent does, and approves an email change another proposed.
+        Supervisor = "supervisor",
+    }
+}
+
 /// A support staff member. The hash never leaves the server process.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Staff {
@@ -12,6 +23,8 @@ pub struct Staff {
     pub password_hash: String,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub role: StaffRole,
 }
 
 /// A live staff session with its member and the token its forms must carry.
@@ -27,16 +40,17 @@ pub struct StaffSession {
 
 impl Store {
     /// Enrols a staff member; `Ok(None)` when the username exists.
-    pub async fn insert_staff(&self, username: &str, name: &str, password_hash: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
+    pub async fn insert_staff(&self, username: &str, name: &str, role: StaffRole, password_hash: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO staff (username, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO staff (username, name, password_hash, created_at, role) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(name)
         .bind(password_hash)
         .bind(now)
+        .bind(role.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if id.is_some() {
@@ -68,6 +82,18 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         end_sessions_of(tx, id, audit).await
+    }
+
+    /// Sets a staff member's role, with the audit line. False: no such member.
+    pub async fn set_staff_role(&self, username: &str, role: StaffRole, audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE staff SET role = $1 WHERE username = $2").bind(role.as_str()).bind(username).execute(&mut *tx).await?.rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The staff member with this username (enabled or not).

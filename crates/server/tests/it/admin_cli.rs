@@ -127,7 +127,17 @@ async fn staff_members_are_managed_from_the_command_line() {
     let (ok, _, err) = cli_stdin(d, &add, "Ban-ho-tro-2026!\n");
     assert!(!ok && err.contains("ACCOUNT_EXISTS"), "{err}");
     let (ok, out, _) = cli(d, &["staff", "list"]);
-    assert!(ok && out.contains("hotro.an\tNguyễn Văn An") && out.contains("active"), "{out}");
+    assert!(ok && out.contains("hotro.an\tNguyễn Văn An\tagent") && out.contains("active"), "{out}");
+    // Roles: a supervisor at once, or an agent made one later; nothing else is a role.
+    let (ok, out, err) = cli_stdin(d, &["staff", "add", "--username", "giamsat", "--name", "Trần Thị Bình", "--role", "supervisor"], "Ban-giam-sat-2026!\n");
+    assert!(ok && out.contains("supervisor"), "{err}");
+    let (ok, _, err) = cli_stdin(d, &["staff", "add", "--username", "sep", "--name", "X", "--role", "boss"], "Ban-giam-sat-2026!\n");
+    assert!(!ok && err.contains("agent hoặc supervisor"), "{err}");
+    let (ok, out, err) = cli(d, &["staff", "role", "hotro.an", "supervisor"]);
+    assert!(ok && out.contains("RC-"), "{err}");
+    let (_, out, _) = cli(d, &["staff", "list"]);
+    assert!(out.contains("hotro.an\tNguyễn Văn An\tsupervisor") && out.contains("giamsat\tTrần Thị Bình\tsupervisor"), "{out}");
+    assert_eq!(cli(d, &["staff", "role", "hotro.an", "agent"]).0, true);
     assert!(!out.contains("$argon2") && !out.contains("Ban-ho-tro"), "{out}");
     let (ok, out, _) = cli(d, &["staff", "disable", "hotro.an"]);
     assert!(ok && out.contains("disabled"), "{out}");

@@ -10,6 +10,7 @@ mod abuse;
 mod admin_cli;
 mod checks;
 mod crash;
+mod email_change;
 mod enumeration;
 mod faults;
 mod flow;

@@ -18,7 +18,7 @@ async fn activation_page_and_staff_console_in_chromium() {
     let srv = TestServer::start().await;
     srv.enrol(USER, MST, EMAIL).await;
     let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", Zeroizing::new("Ban-ho-tro-2026!".into()))
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, Zeroizing::new("Ban-ho-tro-2026!".into()))
         .await
         .unwrap();
     // History for the timeline: a wrong email, then a good request.

@@ -141,7 +141,7 @@ async fn portal_path_and_staff_reset_on_postgres() {
 
     // The staff console's reset, on the same database.
     let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()))
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()))
         .await
         .unwrap();
     let staff = srv.store.staff_by_username("hotro.an").await.unwrap().unwrap();

@@ -15,7 +15,7 @@ const STAFF: &str = "hotro.an";
 const STAFF_NAME: &str = "Nguyễn Văn An";
 const STAFF_PASSWORD: &str = "Ban-ho-tro-2026!";
 
-struct Console {
+pub(crate) struct Console {
     base: String,
     http: reqwest::Client,
     cookie: Option<String>,
@@ -26,7 +26,7 @@ struct Console {
 }
 
 impl Console {
-    fn new(srv: &TestServer) -> Console {
+    pub(crate) fn new(srv: &TestServer) -> Console {
         let http = reqwest::Client::builder().no_proxy().redirect(Policy::none()).build().unwrap();
         Console { base: srv.staff_base.clone().expect("staff console on"), http, cookie: None, set_cookie: None, proxy_headers: Vec::new() }
     }
@@ -42,7 +42,7 @@ impl Console {
         self.proxy_headers.iter().fold(r, |r, (k, v)| r.header(*k, v))
     }
 
-    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String, Option<String>) {
         let mut req = self.req(self.http.get(format!("{}{path}", self.base)));
         if let Some(c) = &self.cookie {
             req = req.header(COOKIE, c);
@@ -52,7 +52,7 @@ impl Console {
         (r.status().as_u16(), r.text().await.unwrap(), location)
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
         let mut req = self.req(self.http.post(format!("{}{path}", self.base)).form(form));
         if let Some(c) = &self.cookie {
             req = req.header(COOKIE, c);
@@ -72,7 +72,7 @@ impl Console {
     }
 
     /// Logs in through the login page, as a browser does: (status, the answer's reference code).
-    async fn login(&mut self, username: &str, password: &str) -> (u16, String) {
+    pub(crate) async fn login(&mut self, username: &str, password: &str) -> (u16, String) {
         let (csrf, login_cookie) = self.login_token().await;
         let r = self
             .req(self.http.post(format!("{}/login", self.base)))
@@ -90,7 +90,7 @@ impl Console {
     }
 
     /// The CSRF token the pages carry.
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         let (_, page, _) = self.get("/").await;
         let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
         page[at..at + 48].to_string()
@@ -99,7 +99,7 @@ impl Console {
 
 async fn add_staff(srv: &TestServer) {
     let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, STAFF, STAFF_NAME, Zeroizing::new(STAFF_PASSWORD.into()))
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, STAFF, STAFF_NAME, bhxh_server::store::StaffRole::Agent, Zeroizing::new(STAFF_PASSWORD.into()))
         .await
         .unwrap();
 }

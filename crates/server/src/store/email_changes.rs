@@ -1,0 +1,289 @@
+//! Changes of an account's registered email: proposed at the desk or proven by a token,
+//! confirmed from the new address, waiting while the old address can cancel, applied.
+//! Links are kept only as hashes. Every step is one transaction with its mails and its
+//! audit line, and moves a change only from the state it was read in (a step that lost
+//! a race writes nothing).
+
+use super::audit::insert_audit;
+use super::challenges::consume;
+use super::outbox::insert_mail;
+use super::{AuditEntry, Challenge, NewMail, Store, Tx};
+
+super::text_enum! {
+    /// Where a change is.
+    pub enum ChangeState ("email change state") {
+        /// At the desk: recorded by an agent, waiting for a supervisor.
+        Proposed = "proposed",
+        /// Waiting for the link sent to the new address (30 minutes).
+        Confirming = "confirming",
+        /// Confirmed; takes effect at `effective_at` unless cancelled.
+        Waiting = "waiting",
+        Applied = "applied",
+        Cancelled = "cancelled",
+        /// Replaced by a newer request of the same account.
+        Superseded = "superseded",
+    }
+}
+
+super::text_enum! {
+    /// How the change was asked for.
+    pub enum ChangeVia ("email change origin") {
+        /// Proven with the business's digital-signature token.
+        Token = "token",
+        /// At the support desk, after the documents were checked (four eyes).
+        Desk = "desk",
+    }
+}
+
+/// One change of an account's registered email.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EmailChange {
+    pub id: i64,
+    pub reference: String,
+    pub account_id: i64,
+    pub old_email: String,
+    pub new_email: String,
+    #[sqlx(try_from = "String")]
+    pub via: ChangeVia,
+    #[sqlx(try_from = "String")]
+    pub state: ChangeState,
+    pub created_at: i64,
+    pub confirm_hash: Option<String>,
+    pub confirm_expires_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub cancel_hash: Option<String>,
+    pub effective_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// `old address`, `staff <username>`, `newer request RC-…`, `account disabled`.
+    pub ended_by: Option<String>,
+    pub cert_fingerprint: Option<String>,
+    pub proposed_by: Option<String>,
+    pub approved_by: Option<String>,
+    /// The desk's record of the documents checked (no full identity number).
+    pub verification: Option<String>,
+}
+
+impl EmailChange {
+    /// Still able to take effect (an unconfirmed one whose link expired is not).
+    pub fn is_live(&self, now: i64) -> bool {
+        match self.state {
+            ChangeState::Proposed | ChangeState::Waiting => true,
+            ChangeState::Confirming => !self.confirm_expired(now),
+            _ => false,
+        }
+    }
+
+    /// Waiting for the new address, past the link's lifetime: it can never be confirmed.
+    pub fn confirm_expired(&self, now: i64) -> bool {
+        self.state == ChangeState::Confirming && self.confirm_expires_at.is_some_and(|t| now > t)
+    }
+}
+
+/// A change to write.
+#[derive(Clone, Debug)]
+pub struct NewEmailChange {
+    pub reference: String,
+    pub account_id: i64,
+    pub old_email: String,
+    pub new_email: String,
+    pub via: ChangeVia,
+    /// `Proposed` (desk) or `Confirming` (token: the link goes out at once).
+    pub state: ChangeState,
+    pub confirm_hash: Option<String>,
+    pub confirm_expires_at: Option<i64>,
+    pub cert_fingerprint: Option<String>,
+    pub proposed_by: Option<String>,
+    pub verification: Option<String>,
+    pub now: i64,
+}
+
+/// What the states a change can still move from are, in SQL.
+const OPEN: &str = "('proposed', 'confirming', 'waiting')";
+
+impl Store {
+    /// Writes a new change: uses up the token's challenge (if any: `Ok(None)` when
+    /// another attempt used it first, and nothing is written), supersedes the account's
+    /// open changes, stores this one with its mails and audit line.
+    pub async fn start_email_change(&self, challenge: Option<&Challenge>, c: &NewEmailChange, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
+        let mut tx = self.begin().await?;
+        if let Some(ch) = challenge {
+            if !consume(&mut tx, ch, "ok", c.now).await? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+        let by = format!("newer request {}", c.reference);
+        sqlx::query(&format!("UPDATE email_changes SET state = 'superseded', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
+            .bind(c.now)
+            .bind(&by)
+            .bind(c.account_id)
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO email_changes (reference, account_id, old_email, new_email, via, state, created_at, confirm_hash,
+             confirm_expires_at, cert_fingerprint, proposed_by, verification)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(&c.reference)
+        .bind(c.account_id)
+        .bind(&c.old_email)
+        .bind(&c.new_email)
+        .bind(c.via.as_str())
+        .bind(c.state.as_str())
+        .bind(c.now)
+        .bind(&c.confirm_hash)
+        .bind(c.confirm_expires_at)
+        .bind(&c.cert_fingerprint)
+        .bind(&c.proposed_by)
+        .bind(&c.verification)
+        .fetch_one(&mut *tx)
+        .await?;
+        finish(tx, c.now, mails, audit).await?;
+        Ok(Some(id))
+    }
+
+    /// The change with this id.
+    pub async fn email_change(&self, id: i64) -> anyhow::Result<Option<EmailChange>> {
+        Ok(sqlx::query_as("SELECT * FROM email_changes WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// The change whose confirmation (`cancel = false`) or cancel link hashes to `hash`.
+    pub async fn email_change_by_link(&self, hash: &str, cancel: bool) -> anyhow::Result<Option<EmailChange>> {
+        let column = if cancel { "cancel_hash" } else { "confirm_hash" };
+        Ok(sqlx::query_as(&format!("SELECT * FROM email_changes WHERE {column} = $1")).bind(hash).fetch_optional(&self.read).await?)
+    }
+
+    /// An account's changes, newest first.
+    pub async fn email_changes_of(&self, account_id: i64, limit: i64) -> anyhow::Result<Vec<EmailChange>> {
+        Ok(sqlx::query_as("SELECT * FROM email_changes WHERE account_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Every change that can still move, oldest first (the console's list).
+    pub async fn open_email_changes(&self, limit: i64) -> anyhow::Result<Vec<EmailChange>> {
+        Ok(sqlx::query_as(&format!("SELECT * FROM email_changes WHERE state IN {OPEN} ORDER BY id LIMIT $1"))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// A supervisor approved a proposed change: the confirmation link goes to the new
+    /// address. False when it is no longer proposed.
+    pub async fn approve_email_change(&self, id: i64, approver: &str, confirm_hash: &str, confirm_expires_at: i64, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE email_changes SET state = 'confirming', approved_by = $1, confirm_hash = $2, confirm_expires_at = $3
+             WHERE id = $4 AND state = 'proposed'",
+        )
+        .bind(approver)
+        .bind(confirm_hash)
+        .bind(confirm_expires_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        settle(tx, moved, now, mails, audit).await
+    }
+
+    /// The new address confirmed: the change waits until `effective_at`, and the old
+    /// address gets its cancel link. False when it is no longer confirmable.
+    pub async fn confirm_email_change(&self, id: i64, cancel_hash: &str, effective_at: i64, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE email_changes SET state = 'waiting', confirmed_at = $1, cancel_hash = $2, effective_at = $3
+             WHERE id = $4 AND state = 'confirming' AND confirm_expires_at >= $1",
+        )
+        .bind(now)
+        .bind(cancel_hash)
+        .bind(effective_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        settle(tx, moved, now, mails, audit).await
+    }
+
+    /// Cancels a change that has not taken effect (`by`: who). False when it cannot be.
+    pub async fn cancel_email_change(&self, id: i64, by: &str, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query(&format!(
+            "UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = $2 WHERE id = $3 AND state IN {OPEN}
+             AND (effective_at IS NULL OR effective_at > $1)"
+        ))
+        .bind(now)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        settle(tx, moved, now, mails, audit).await
+    }
+
+    /// Confirmed changes whose waiting period is over, oldest first.
+    pub async fn due_email_changes(&self, now: i64, limit: i64) -> anyhow::Result<Vec<EmailChange>> {
+        Ok(sqlx::query_as("SELECT * FROM email_changes WHERE state = 'waiting' AND effective_at <= $1 ORDER BY effective_at LIMIT $2")
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Puts a due change into effect: the account's email becomes the new address (not
+    /// on an account disabled meanwhile). False when another server applied it first or
+    /// it ended meanwhile.
+    pub async fn apply_email_change(&self, c: &EmailChange, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query("UPDATE email_changes SET state = 'applied', ended_at = $1 WHERE id = $2 AND state = 'waiting' AND effective_at <= $1")
+            .bind(now)
+            .bind(c.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let set = sqlx::query("UPDATE accounts SET email = $1, updated_at = $2 WHERE id = $3 AND disabled_at IS NULL")
+            .bind(&c.new_email)
+            .bind(now)
+            .bind(c.account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        settle(tx, set, now, mails, audit).await
+    }
+}
+
+/// Ends the account's open changes (the account is being disabled), in its transaction.
+pub(super) async fn end_email_changes(tx: &mut Tx<'_>, account_id: i64, now: i64, by: &str) -> anyhow::Result<()> {
+    sqlx::query(&format!("UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
+        .bind(now)
+        .bind(by)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Commits a step that moved exactly one row, with its mails and audit line; else
+/// writes nothing.
+async fn settle(tx: Tx<'_>, moved: u64, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+    if moved != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    finish(tx, now, mails, audit).await?;
+    Ok(true)
+}
+
+async fn finish(mut tx: Tx<'_>, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<()> {
+    for mail in mails {
+        insert_mail(&mut tx, mail, now).await?;
+    }
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
