@@ -28,7 +28,7 @@ main{max-width:1100px;margin:1.2rem auto;padding:0 1rem}
 .narrow{max-width:560px;margin-left:auto;margin-right:auto}
 h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.15rem;margin:.2rem 0 .6rem}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}
-input[type=text],input[type=password],input[type=search],textarea{width:100%;padding:.5rem;border:1px solid #9aa6b1;border-radius:6px;font:inherit}
+input[type=text],input[type=password],input[type=search],input[type=email],select,textarea{width:100%;padding:.5rem;border:1px solid #9aa6b1;border-radius:6px;font:inherit}
 button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #9aa6b1;background:#fff;cursor:pointer}
 button.primary{background:var(--brand);border-color:var(--brand);color:#fff}
 button.danger{border-color:var(--bad);color:var(--bad)}

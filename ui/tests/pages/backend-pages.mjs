@@ -2,7 +2,8 @@
 // support desk's staff console, against a real bhxh-server started by the Rust test
 // crates/server/tests/pages.rs, which passes a spec file and checks the database after.
 // Usage: node tests/pages/backend-pages.mjs SPEC.json
-// SPEC: { link, staffBase, staffUser, staffPassword, username, mst, out }
+// SPEC: { link, staffBase, staffUser, staffPassword, supervisorUser, supervisorPassword,
+//         newEmail, username, mst, out }
 // Writes every staff page's HTML into `out` (the Rust test searches it for secrets).
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -101,6 +102,50 @@ try {
   await keep();
   await shot(page, "staff-resend-wiped");
   step("a delivered password mail cannot be resent");
+
+  // ---- the registered email, changed at the desk after the documents are checked ----
+  await page.goto(`${spec.staffBase}/account/${spec.username}`);
+  const form = page.getByTestId("propose-form");
+  await form.getByLabel("Giấy tờ của người đăng ký").selectOption("CCCD");
+  await form.getByLabel("4 số cuối (không ghi cả số)").fill("2345");
+  await form.getByLabel("Người gọi được ủy quyền (có giấy ủy quyền bản gốc)").check();
+  await form.getByLabel("Họ tên người được ủy quyền").fill("Phạm Thị Dung");
+  await form.getByLabel("Số điện thoại người gọi").fill("0912 345 678");
+  await form.getByLabel("Email mới").fill(spec.newEmail);
+  await shot(page, "staff-email-propose");
+  await form.getByTestId("propose").click();
+  await page.getByTestId("notice").getByText("Đã ghi nhận giấy tờ và đề xuất email mới").waitFor();
+  const proposed = page.getByTestId("email-changes").locator('tr[data-state="proposed"]');
+  await proposed.waitFor();
+  assert.equal(await proposed.locator('[data-testid^="approve-"]').count(), 0, "an agent is offered no approval");
+  await keep();
+  step("an agent records the documents and proposes the new email");
+
+  await page.getByTestId("logout").click();
+  await page.getByLabel("Tên đăng nhập").fill(spec.supervisorUser);
+  await page.getByLabel("Mật khẩu").fill(spec.supervisorPassword);
+  await page.getByLabel("Mật khẩu").press("Enter");
+  await page.getByTestId("nav-email-changes").click();
+  await page.getByRole("heading", { name: "Yêu cầu đổi email đang mở" }).waitFor();
+  const row = page.getByTestId("email-changes").locator('tr[data-state="proposed"]');
+  await row.getByText(spec.newEmail).waitFor();
+  await row.getByText("****2345").waitFor();
+  await keep();
+  await shot(page, "staff-email-changes");
+  await row.locator('[data-testid^="approve-"]').click();
+  await page.getByTestId("notice").getByText("Đã phê duyệt").waitFor();
+  const confirming = page.getByTestId("email-changes").locator('tr[data-state="confirming"]');
+  await confirming.getByText(/còn \d+ phút/).waitFor();
+  await keep();
+  await shot(page, "staff-email-approved");
+  step("another staff member, a supervisor, approves; the time left is shown");
+
+  await confirming.getByPlaceholder("Lý do hủy").fill("người gọi báo nhầm địa chỉ");
+  await confirming.locator('[data-testid^="cancel-"]').click();
+  await page.getByTestId("notice").getByText("Đã hủy yêu cầu đổi email").waitFor();
+  await page.getByTestId("email-changes").locator('tr[data-state="cancelled"]').waitFor();
+  await keep();
+  step("staff cancel an open change");
 
   await page.getByRole("link", { name: "English" }).click();
   await page.goto(`${spec.staffBase}/account/${spec.username}`);

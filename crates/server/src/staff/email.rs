@@ -254,17 +254,17 @@ fn verification(f: &ProposeForm) -> Result<String, ErrorCode> {
         return Err(ErrorCode::StaffDocumentsMissing);
     }
     let caller = match f.caller.as_str() {
-        "registrant" => "caller: the registrant".to_string(),
+        "registrant" => "người gọi là người đăng ký / caller: the registrant".to_string(),
         "authorised" => {
             let name = clean(&f.authorised_name, 80);
             if name.is_empty() {
                 return Err(ErrorCode::StaffDocumentsMissing);
             }
-            format!("caller: {name}, authorised (original letter of authorisation seen)")
+            format!("người được ủy quyền / authorised: {name} (giấy ủy quyền bản gốc / original letter)")
         }
         _ => return Err(ErrorCode::StaffDocumentsMissing),
     };
-    Ok(format!("{id_type} ****{digits}; business licence {licence}; {caller}; phone {phone}"))
+    Ok(format!("{id_type} ****{digits} · GPKD / licence {licence} · {caller} · SĐT / phone {phone}"))
 }
 
 fn back(username: &str, what: &str, reference: &str) -> Response {

@@ -439,3 +439,16 @@ async fn once_the_change_is_in_effect_a_desk_reset_goes_to_the_new_address() {
         assert!(!page.contains(&temp), "{path} shows the password");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accounts_of_one_mst_share_a_daily_limit() {
+    let srv = TestServer::start_with(|c| c.email_change.per_mst_per_day = 1).await;
+    srv.enrol(USER, MST, OLD).await;
+    srv.enrol("ketoan02", MST, "ketoan02@congty.vn").await;
+    let token = SoftToken::load("rsa-valid");
+    assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
+    let (status, body) = ask(&srv, &token, "ketoan02", "ketoan02.moi@congty.vn").await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
+    let lines = srv.store.audit_by_username("ketoan02", 10).await.unwrap();
+    assert!(lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")), "{lines:?}");
+}

@@ -1,5 +1,6 @@
 //! The backend's HTML pages in a real browser (Debian chromium through playwright-core,
-//! `ui/tests/pages/backend-pages.mjs`): the activation page and the staff console,
+//! `ui/tests/pages/backend-pages.mjs`): the activation page and the staff console (with
+//! the email change at the desk: an agent proposes, a supervisor approves and cancels),
 //! against this real server, SQLite and SMTP. Screenshots land in
 //! `ui/test-results/screenshots` as test artefacts.
 
@@ -21,6 +22,9 @@ async fn activation_page_and_staff_console_in_chromium() {
     bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, Zeroizing::new("Ban-ho-tro-2026!".into()))
         .await
         .unwrap();
+    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "giamsat.binh", "Trần Thị Bình", bhxh_server::store::StaffRole::Supervisor, Zeroizing::new("Ban-giam-sat-2026!".into()))
+        .await
+        .unwrap();
     // History for the timeline: a wrong email, then a good request.
     assert_eq!(code(&srv.portal(MST, "khac@congty.vn").await.1), "PORTAL_EMAIL_MISMATCH");
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
@@ -35,6 +39,9 @@ async fn activation_page_and_staff_console_in_chromium() {
             "staffBase": srv.staff_base.clone().unwrap(),
             "staffUser": "hotro.an",
             "staffPassword": "Ban-ho-tro-2026!",
+            "supervisorUser": "giamsat.binh",
+            "supervisorPassword": "Ban-giam-sat-2026!",
+            "newEmail": "ketoan.moi@congty.vn",
             "username": USER,
             "mst": MST,
             "out": out,
@@ -51,7 +58,15 @@ async fn activation_page_and_staff_console_in_chromium() {
     .unwrap();
     let log = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "the browser run failed:\n{log}");
-    for step in ["activation page in Vietnamese and English", "start a reset", "a delivered password mail cannot be resent", "logout ends"] {
+    for step in [
+        "activation page in Vietnamese and English",
+        "start a reset",
+        "a delivered password mail cannot be resent",
+        "an agent records the documents",
+        "another staff member, a supervisor, approves",
+        "staff cancel an open change",
+        "logout ends",
+    ] {
         assert!(log.contains(&format!("ok - {step}")), "step {step:?} missing:\n{log}");
     }
 
@@ -66,6 +81,17 @@ async fn activation_page_and_staff_console_in_chromium() {
         );
     }
     assert!(account.temp_password_hash.is_some());
+    // The change at the desk: proposed by the agent, approved by the supervisor, then
+    // cancelled; the registered email never changed.
+    for (event, actor) in [
+        ("staff.email_propose", "staff:hotro.an (Nguyễn Văn An)"),
+        ("staff.email_approve", "staff:giamsat.binh (Trần Thị Bình)"),
+        ("staff.email_cancel", "staff:giamsat.binh (Trần Thị Bình)"),
+    ] {
+        assert!(timeline.iter().any(|l| l.event == event && l.outcome == "ok" && l.actor == actor), "{event} by {actor} missing");
+    }
+    assert_eq!(account.email, EMAIL);
+    srv.smtp().wait_for("ketoan.moi@congty.vn", "Xác nhận email đăng ký mới").await;
 
     // The staff never saw a password: neither the portal one nor the one staff started.
     let staff_mail = srv.smtp().wait_for(EMAIL, "Mật khẩu tạm thời").await;
