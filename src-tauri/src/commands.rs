@@ -8,7 +8,7 @@ use bhxh_client::diagnostics::{self, Report};
 use bhxh_client::flows::{self, Choice, FlowInput};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
-use bhxh_protocol::wire::{Ack, CertificateCheck, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::wire::{Ack, CertificateCheck, EmailChangeStarted, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
 use bhxh_protocol::{ErrorCode, Lang, Secret};
 use bhxh_token::{Token, TokenSummary};
 use secrecy::SecretString;
@@ -185,6 +185,23 @@ pub async fn lookup_usernames(
 ) -> Res<UsernameLookupComplete> {
     let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
     flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
+}
+
+/// Asks to change the registered email of `username` to `new_email`: the token signs
+/// for that address; a confirmation link goes to it. Nothing changes yet.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // the IPC call's fields, named at the call
+pub async fn change_email(
+    state: State<'_, AppState>,
+    username: String,
+    new_email: String,
+    pin: SecretString,
+    slot_id: u64,
+    cert_id: String,
+    confirm_final_try: bool,
+) -> Res<EmailChangeStarted> {
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    flows::change_email(&api, &username, &new_email, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 
 /// A fresh captcha for the portal screen.

@@ -91,6 +91,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::certificate_check,
             commands::recover,
             commands::lookup_usernames,
+            commands::change_email,
             commands::portal_captcha,
             commands::portal_recover,
             commands::login,

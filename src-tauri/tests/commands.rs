@@ -158,6 +158,13 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let lookup = call(&w, "lookup_usernames", json!({"pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false})).unwrap();
     assert_eq!(lookup["usernames"], json!(["ketoan01", "ketoan02"]));
 
+    // The registered email no longer reaches anyone: the token signs for a new address,
+    // which gets the confirmation link (nothing changes before the waiting period).
+    let change_args = json!({"username": "ketoan02", "newEmail": "ketoan02.moi@congty.vn", "pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});
+    let change = call(&w, "change_email", change_args).unwrap();
+    assert_eq!((change["masked_new_email"].as_str(), change["wait_secs"].as_u64()), (Some("ke***@c***.vn"), Some(86_400)));
+    rt.block_on(backend().smtp.wait_for("ketoan02.moi@congty.vn", "Xác nhận email đăng ký mới"));
+
     // Portal recovery (MST + email + captcha): a wrong email first, then the right one.
     let captcha = call(&w, "portal_captcha", json!({})).unwrap();
     assert!(captcha["image"].as_str().unwrap().starts_with("data:image/png;base64,iVBOR"));
@@ -193,6 +200,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
         "certificate_check": verdict,
         "recovery": done,
         "lookup": lookup,
+        "email_change": change,
         "login": login,
         "captcha": captcha,
         "portal": portal,

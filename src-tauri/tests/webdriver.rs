@@ -255,6 +255,53 @@ async fn a_full_token_recovery_in_the_real_window() {
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 
+/// The registered email no longer reaches anyone: from the recovery's result ("Không còn
+/// dùng email này?"), the token signs for a new address in the real window; the new
+/// address gets the confirmation link, and once it is opened the old one is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_registered_email_in_the_real_window() {
+    let hsm = softhsm();
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan.cu@congty.vn")], |_| {}).await;
+    let (origin, smtp) = (backend.origin.clone(), &backend.smtp);
+    let (d, _window) = window(&origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
+    let choose_rsa = "//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button";
+
+    d.click("[data-testid=forgot-password]").await;
+    d.type_into("#wizard-username", "ketoan01").await;
+    d.click("[data-testid=username-continue]").await;
+    d.click(choose_rsa).await;
+    d.click("[data-testid=token-continue]").await;
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=step-done]").await;
+    smtp.wait_for("ketoan.cu@congty.vn", "Mật khẩu tạm thời").await;
+
+    // "No longer using this email?": the username is carried over.
+    d.click("[data-testid=stale-email]").await;
+    assert_eq!(d.property("#wizard-username", "value").await, "ketoan01");
+    d.type_into("#wizard-new-email", "ketoan.moi@congty.vn").await;
+    d.screenshot("webdriver-email-username").await;
+    d.click("[data-testid=username-continue]").await;
+    d.click(choose_rsa).await;
+    d.click("[data-testid=token-continue]").await;
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=email-change-sent]").await;
+    assert!(d.text("[data-testid=email-change-new]").await.contains("ketoan.moi@congty.vn"), "the address the user typed is shown");
+    let reference = d.text("[data-testid=reference]").await;
+    d.screenshot("webdriver-email-done").await;
+
+    // The link went to the new address only; opening it tells the old one.
+    let confirm = smtp.wait_for("ketoan.moi@congty.vn", "Xác nhận email đăng ký mới").await;
+    assert!(confirm.text.contains(&reference));
+    let link = confirm.text.lines().map(str::trim).find(|l| l.starts_with(&format!("{origin}/email-change/confirm?t="))).expect("the confirmation link").to_string();
+    let (path, t) = link.split_once("?t=").unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert_eq!(http.post(path).form(&[("t", t)]).send().await.unwrap().status().as_u16(), 200);
+    smtp.wait_for("ketoan.cu@congty.vn", "Thông báo đổi email đăng ký").await;
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}
+
 /// opencryptoki's soft token, which locks for real, in the real window: the warning
 /// after a wrong PIN, the final try that must be ticked before the PIN can be sent, and
 /// the locked token with what to do; a screenshot of each. (The token is this test's

@@ -61,6 +61,19 @@ export interface RecoveryView {
   temporary_password?: string;
 }
 
+/** The token signed for a new registered email: a confirmation link went to the new
+ * address (valid until `confirm_expires_at`); once it is opened the old address is told
+ * (with a link to cancel) and the change takes effect `wait_secs` later. Until then the
+ * password mails still go to the old address. */
+export interface EmailChangeView {
+  masked_new_email: string;
+  masked_old_email: string;
+  /** RFC 3339 */
+  confirm_expires_at: string;
+  wait_secs: number;
+  reference: string;
+}
+
 export interface LookupView {
   usernames: string[];
   reference: string;
@@ -163,6 +176,9 @@ export const api = {
   certificateCheck: (slotId: number, certId: string) => invoke<CertificateCheckView>("certificate_check", { slotId, certId }),
   // The PIN leaves the text box here and is a secret type on the Rust side at once.
   recover: (username: string, pin: string, a: ProveArgs) => invoke<RecoveryView>("recover", { username, pin, ...a }),
+  // The token signs for the new registered email; nothing changes until it is confirmed.
+  changeEmail: (username: string, newEmail: string, pin: string, a: ProveArgs) =>
+    invoke<EmailChangeView>("change_email", { username, newEmail, pin, ...a }),
   lookup: (pin: string, a: ProveArgs) => invoke<LookupView>("lookup_usernames", { pin, ...a }),
   // The second path, without a token: the portal mails a new password to the registered email.
   portalCaptcha: () => invoke<CaptchaView>("portal_captcha"),

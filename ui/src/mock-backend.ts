@@ -6,7 +6,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import catalogue from "./generated/errors.json";
-import type { CaptchaView, CertificateCheckView, CertView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
+import type { CaptchaView, CertificateCheckView, CertView, EmailChangeView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
 import { passwordPolicy } from "./policy";
 import { checkEmail, checkMst } from "./screens/portal-state";
 
@@ -83,6 +83,20 @@ const PICKED_MODULE = "C:\\Program Files\\BkavCA\\BkavCA.dll";
 const REGISTERED_EMAIL = "ketoan@congty.vn";
 const CAPTCHA_SECONDS = 120;
 const ACTIVATION_SECONDS = 30 * 60;
+// The email change: its confirmation link lives 30 minutes, the change takes effect a
+// day after the confirmation.
+const EMAIL_CONFIRM_SECONDS = 30 * 60;
+const EMAIL_WAIT_SECONDS = DAY;
+
+/** An address masked as bhxh-protocol's `Email::masked` does: "ke***@c***.vn". */
+function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  const [local, domain] = at < 0 ? [email, ""] : [email.slice(0, at), email.slice(at + 1)];
+  const dot = domain.lastIndexOf(".");
+  const [host, tld] = dot < 0 ? [domain, ""] : [domain.slice(0, dot), domain.slice(dot + 1)];
+  const keep = (s: string, n: number) => [...s].slice(0, n).join("");
+  return `${keep(local, [...local].length <= 2 ? 1 : 2)}***@${keep(host, 1)}***.${tld}`;
+}
 
 /** A FAKE captcha: a real PNG drawn on a canvas, with the code in it, 200×70 as the
  * server draws them. The FAKE accepts any answer except "wrong" (which is
@@ -137,6 +151,7 @@ export function install(): void {
 
   let proofs = 0;
   let recoveredFor: string | null = null;
+  let emailChangeAsked: { username: string; newEmail: string } | null = null;
   // Commands a test holds back (to see a screen while its request is on its way), and
   // how many times each command was called.
   const held = new Map<string, { promise: Promise<void>; release: () => void }>();
@@ -183,6 +198,8 @@ export function install(): void {
     calls: (cmd: string) => calls.get(cmd) ?? 0,
     /** The username of the last password recovery asked for. */
     recoveredFor: () => recoveredFor,
+    /** The account and address of the last email change asked for. */
+    emailChangeAsked: () => emailChangeAsked,
   };
 
   mockIPC(
@@ -241,6 +258,24 @@ export function install(): void {
             delivery: scenario === "in-app" ? "in-app" : "email",
             ...(scenario === "in-app" ? { temporary_password: "Hq7#kPn4xW9m+A" } : {}),
           };
+        case "change_email": {
+          // As the shell: an address that is none is refused before the token is asked
+          // (no PIN try spent); the server refuses the registered address itself once the
+          // proof is checked. Every account of the FAKE is registered with REGISTERED_EMAIL.
+          const newEmail = String(args.newEmail ?? "").trim();
+          if (checkEmail(newEmail) !== "ok") throw error("INVALID_EMAIL", null);
+          emailChangeAsked = { username: String(args.username), newEmail };
+          await prove(String(args.pin));
+          if (newEmail.toLowerCase() === REGISTERED_EMAIL) throw error("EMAIL_UNCHANGED");
+          const view: EmailChangeView = {
+            masked_new_email: maskEmail(newEmail),
+            masked_old_email: maskEmail(REGISTERED_EMAIL),
+            confirm_expires_at: new Date((now() + EMAIL_CONFIRM_SECONDS) * 1000).toISOString(),
+            wait_secs: EMAIL_WAIT_SECONDS,
+            reference: REFERENCE,
+          };
+          return view;
+        }
         case "lookup_usernames":
           await prove(String(args.pin));
           return { usernames: scenario === "lookup-none" ? [] : ["ketoan01", "ketoan02"], reference: REFERENCE };

@@ -1,4 +1,4 @@
-// Logged in: change the password or log out.
+// Logged in: change the password, change the registered email (with the token), or log out.
 
 import { html } from "lit-html";
 import { api } from "../ipc";
@@ -32,6 +32,11 @@ export const home: Screen<Model, Msg, Args> = screen({
     <div class="actions">
       <button type="button" data-testid="change-password" @click=${() => ui.go({ name: "change", username: m.username, forced: false })}>${t("change_title")}</button>
       <button type="button" data-testid="logout" @click=${() => ui.send({ type: "logout" })}>${t("logout")}</button>
+    </div>
+    <div class="home-entry">
+      <button type="button" data-testid="home-change-email" aria-describedby="home-change-email-hint"
+        @click=${() => ui.go({ name: "wizard", purpose: "email", username: m.username })}>${t("email_title")}</button>
+      <p id="home-change-email-hint" class="small">${t("home_change_email_hint")}</p>
     </div>
   </section>`,
 });

@@ -148,6 +148,15 @@ function bhxhHotline(): TemplateResult {
   </div>`;
 }
 
+/** The other way out of a registered email no one reads: the business's token proves
+ * the account and changes the address, without a call. */
+function useToken(ui: Ui<Msg>): TemplateResult {
+  return html`<div class="token-offer">
+    <p>${t("portal_use_token_text")}</p>
+    <button type="button" data-testid="portal-use-token" @click=${() => ui.go({ name: "wizard", purpose: "email" })}>${t("portal_use_token")}</button>
+  </div>`;
+}
+
 function form(m: Model, ui: Ui<Msg>): TemplateResult {
   const mst = mstNote(state.checkMst(m.mst), m.touched.mst);
   const email = emailNote(state.checkEmail(m.email), m.touched.email);
@@ -158,7 +167,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   // email: with the hotlines when it is not the registered one), otherwise above the
   // buttons; the app brings it into view.
   const at = m.error ? state.focusAfter(m.error.code) : null;
-  const refusal = m.error ? raisedError(m.error, m.error.code === "PORTAL_EMAIL_MISMATCH" ? bhxhHotline() : nothing) : nothing;
+  const refusal = m.error ? raisedError(m.error, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing) : nothing;
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
     <div class="field">

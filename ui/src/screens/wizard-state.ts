@@ -1,10 +1,13 @@
-// The recovery wizard's step logic: a plain state machine, no DOM, no IPC, tested on
-// its own (tests/unit/wizard.test.ts). The wizard screen (wizard.ts) renders a state and
+// The token wizard's step logic: a plain state machine, no DOM, no IPC, tested on its
+// own (tests/unit/wizard.test.ts). The wizard screen (wizard.ts) renders a state and
 // sends events; its effects (reading tokens, signing) are run by the app.
 
-import type { CertificateCheckView, CertView, ErrorCode, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "../ipc";
+import type { CertificateCheckView, CertView, EmailChangeView, ErrorCode, IpcError, LookupView, PinState, Progress, RecoveryView, TokenView } from "../ipc";
+import { checkEmail } from "./portal-state";
 
-export type Purpose = "recover" | "lookup";
+/** Recover the password, find the usernames of the token's MST, or change the
+ * registered email (the token signs for the new address). */
+export type Purpose = "recover" | "lookup" | "email";
 export type Step = "username" | "token" | "pin" | "working" | "done" | "error";
 
 export interface Selection {
@@ -29,16 +32,25 @@ export interface CertCheck {
   verdict: Verdict;
 }
 
+/** Why the username step did not go on, field by field (none: `{}`). */
+export type FieldProblem = "empty" | "invalid";
+export type FieldErrors = Partial<Record<"username" | "newEmail", FieldProblem>>;
+
 export interface WizardState {
   purpose: Purpose;
   step: Step;
   username: string;
+  /** The address to register instead (purpose "email"). */
+  newEmail: string;
+  /** What the username step refused, shown under its fields. */
+  fieldErrors: FieldErrors;
   tokens: TokenView[];
   selection: Selection | null;
   confirmFinalTry: boolean;
   progress: Progress | null;
   result: RecoveryView | null;
   lookup: LookupView | null;
+  emailChange: EmailChangeView | null;
   /** An error shown on the PIN step (wrong PIN: type again). */
   pinError: IpcError | null;
   /** An error that ends the attempt. */
@@ -48,7 +60,8 @@ export interface WizardState {
 }
 
 export type WizardEvent =
-  | { type: "submitUsername"; username: string }
+  /** The username step sent; `newEmail` with the purpose "email". */
+  | { type: "submitUsername"; username: string; newEmail?: string }
   | { type: "tokensChanged"; tokens: TokenView[] }
   | { type: "select"; selection: Selection }
   | { type: "toPin" }
@@ -57,24 +70,34 @@ export type WizardEvent =
   | { type: "progress"; progress: Progress }
   | { type: "recovered"; result: RecoveryView }
   | { type: "looked_up"; result: LookupView }
+  | { type: "emailChangeStarted"; result: EmailChangeView }
   | { type: "failed"; error: IpcError }
   | { type: "certChecked"; key: string; check: CertificateCheckView }
   | { type: "certCheckFailed"; key: string; error: IpcError }
   | { type: "back" }
   | { type: "restart" };
 
-/** The first step; a recovery may come with the username filled in (the lookup found it). */
+/** Whether the purpose starts by asking for the username (the lookup finds them). */
+export function asksUsername(purpose: Purpose): boolean {
+  return purpose !== "lookup";
+}
+
+/** The first step; a recovery or an email change may come with the username filled in
+ * (the lookup found it, the recovery knew it). */
 export function initial(purpose: Purpose, username = ""): WizardState {
   return {
     purpose,
-    step: purpose === "recover" ? "username" : "token",
+    step: asksUsername(purpose) ? "username" : "token",
     username,
+    newEmail: "",
+    fieldErrors: {},
     tokens: [],
     selection: null,
     confirmFinalTry: false,
     progress: null,
     result: null,
     lookup: null,
+    emailChange: null,
     pinError: null,
     error: null,
     certCheck: null,
@@ -152,6 +175,25 @@ export function checkToStart(s: WizardState): { state: WizardState; slotId: numb
   return { state: { ...s, certCheck: { key, verdict: { kind: "checking" } } }, slotId: s.selection.slotId, certId: s.selection.certId, key };
 }
 
+/** How long an email change waits after its confirmation, as the server's mails say it:
+ * whole hours, else minutes (rounded up). */
+export function waitIn(secs: number): { unit: "hours" | "minutes"; count: number } {
+  if (secs >= 3600 && secs % 3600 === 0) return { unit: "hours", count: secs / 3600 };
+  return { unit: "minutes", count: Math.ceil(Math.max(secs, 0) / 60) };
+}
+
+/** The username step's fields checked: the username, and for an email change the new
+ * address (the checks bhxh-protocol's Email::parse makes; the server remains the judge). */
+export function checkUsernameStep(purpose: Purpose, username: string, newEmail: string): FieldErrors {
+  const errors: FieldErrors = {};
+  if (username.trim() === "") errors.username = "empty";
+  if (purpose === "email") {
+    const email = checkEmail(newEmail);
+    if (email !== "ok") errors.newEmail = email === "empty" ? "empty" : "invalid";
+  }
+  return errors;
+}
+
 export function pinState(s: WizardState): PinState | null {
   return selected(s)?.token.pin_state ?? null;
 }
@@ -179,9 +221,12 @@ export function reduce(s: WizardState, e: WizardEvent, now: number): WizardState
 function step(s: WizardState, e: WizardEvent, now: number): WizardState {
   switch (e.type) {
     case "submitUsername": {
+      if (s.step !== "username") return s;
       const username = e.username.trim();
-      if (s.step !== "username" || username === "") return s;
-      return { ...s, username, step: "token" };
+      const newEmail = s.purpose === "email" ? (e.newEmail ?? "").trim() : s.newEmail;
+      const fieldErrors = checkUsernameStep(s.purpose, username, newEmail);
+      if (Object.keys(fieldErrors).length) return { ...s, username, newEmail, fieldErrors };
+      return { ...s, username, newEmail, fieldErrors: {}, step: "token" };
     }
     case "tokensChanged": {
       let selection = s.selection;
@@ -211,6 +256,8 @@ function step(s: WizardState, e: WizardEvent, now: number): WizardState {
       return { ...s, step: "done", result: e.result, progress: "done" };
     case "looked_up":
       return { ...s, step: "done", lookup: e.result, progress: "done" };
+    case "emailChangeStarted":
+      return { ...s, step: "done", emailChange: e.result, progress: "done" };
     case "failed":
       if (RETYPE_PIN.has(e.error.code)) {
         // The token's flags change after a wrong PIN; the next token read shows them.
@@ -231,9 +278,9 @@ function step(s: WizardState, e: WizardEvent, now: number): WizardState {
     }
     case "back":
       if (s.step === "pin") return { ...s, step: "token", pinError: null };
-      if (s.step === "token" && s.purpose === "recover") return { ...s, step: "username" };
+      if (s.step === "token" && asksUsername(s.purpose)) return { ...s, step: "username" };
       return s;
     case "restart":
-      return { ...initial(s.purpose), tokens: s.tokens, selection: s.selection, username: s.username };
+      return { ...initial(s.purpose), tokens: s.tokens, selection: s.selection, username: s.username, newEmail: s.newEmail };
   }
 }

@@ -1,5 +1,6 @@
-// The token wizard: recover the password (username → token → PIN → done) or find the
-// usernames of the token's MST (token → PIN → done). The steps are the pure state
+// The token wizard: recover the password (username → token → PIN → done), find the
+// usernames of the token's MST (token → PIN → done), or change the registered email
+// (username and new email → token → PIN → done). The steps are the pure state
 // machine of wizard-state.ts; this screen adds what only the page needs (the Caps Lock
 // and input-method warnings, the PIN shown or hidden) and the effects: reading the
 // tokens (again at every reader event), the server's check of the chosen certificate
@@ -9,15 +10,16 @@
 
 import { html, nothing, type TemplateResult } from "lit-html";
 import { live } from "lit-html/directives/live.js";
-import { api, type IpcError, type Progress } from "../ipc";
+import { api, type IpcError, type Progress, type ProveArgs } from "../ipc";
 import { t, vnDate, type Key } from "../i18n";
-import { call, clear, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
+import { call, clear, focus, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
 import { errorBox, hotline, onSubmit, raisedError, referenceLine, targetChecked, valueOf } from "../views";
 import * as wiz from "./wizard-state";
 
 export interface Args {
   purpose: wiz.Purpose;
-  /** The recovery of an account the lookup found: its username is filled in. */
+  /** The recovery of an account the lookup found, the email change of an account the
+   * recovery or the session knows: its username is filled in. */
   username?: string;
 }
 
@@ -88,6 +90,12 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
       return [{ ...m, caps: false, ime: true, pinRequired: false }, []];
     case "pinToggle":
       return [{ ...m, pinShown: !m.pinShown }, []];
+    case "submitUsername": {
+      // Refused: the cursor goes to the first field to fix.
+      const next = step(m, wiz.reduce(m.s, msg, now()));
+      const bad = next.s.step === "username" ? (["username", "newEmail"] as const).find((f) => next.s.fieldErrors[f]) : undefined;
+      return [next, bad ? [focus(bad === "username" ? "#wizard-username" : "#wizard-new-email")] : []];
+    }
     case "sendPin": {
       // The server refused the certificate: no PIN is asked for, none is sent.
       if (wiz.verdict(m.s)?.kind === "refused") return [m, [clear("#pin")]];
@@ -99,9 +107,7 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
       const pin = msg.pin;
       const args = { slotId: sel.slotId, certId: sel.certId, confirmFinalTry: s.confirmFinalTry };
       const failed = (error: IpcError): Msg => ({ type: "failed", error });
-      return [next, [clear("#pin"), s.purpose === "recover"
-        ? call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed)
-        : call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed)]];
+      return [next, [clear("#pin"), prove(s, pin, args, failed)]];
     }
     case "failed":
       // The token's flags (PIN tries left) change after a wrong PIN: read them again.
@@ -110,6 +116,20 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
       return [step(m, wiz.reduce(m.s, msg, now())), []];
   }
 }
+
+/** The IPC call the PIN is sent with, for the wizard's purpose. */
+function prove(s: wiz.WizardState, pin: string, args: ProveArgs, failed: (error: IpcError) => Msg): Effect<Msg> {
+  switch (s.purpose) {
+    case "recover":
+      return call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed);
+    case "lookup":
+      return call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed);
+    case "email":
+      return call(() => api.changeEmail(s.username, s.newEmail, pin, args), (result) => ({ type: "emailChangeStarted", result }), failed);
+  }
+}
+
+const TITLE: Record<wiz.Purpose, Key> = { recover: "recover_title", lookup: "lookup_title", email: "email_title" };
 
 export const wizard: Screen<Model, Msg, Args> = screen({
   init: ({ purpose, username }) => [{ s: wiz.initial(purpose, username), ...PIN_FRESH, tokensError: null }, [readTokens]],
@@ -121,10 +141,9 @@ export const wizard: Screen<Model, Msg, Args> = screen({
 
   view(m, ui) {
     const s = m.s;
-    const title = t(s.purpose === "recover" ? "recover_title" : "lookup_title");
-    const steps: [wiz.Step[], Key][] = s.purpose === "recover"
-      ? [[["username"], "step_username"], [["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]]
-      : [[["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]];
+    const title = t(TITLE[s.purpose]);
+    const first: [wiz.Step[], Key][] = s.purpose === "recover" ? [[["username"], "step_username"]] : s.purpose === "email" ? [[["username"], "step_username_email"]] : [];
+    const steps: [wiz.Step[], Key][] = [...first, [["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]];
     const at = steps.findIndex(([names]) => names.includes(s.step));
     return html`<section class="card wide" aria-labelledby="wizard-title">
       <h2 id="wizard-title">${title}</h2>
@@ -153,14 +172,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
   const s = m.s;
   switch (s.step) {
     case "username":
-      return html`<form data-testid="step-username" @submit=${onSubmit((f) => ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username") }))}>
-        <p>${t("username_hint")}</p>
-        <div class="field"><label for="wizard-username">${t("username")}</label><input id="wizard-username" name="wizard-username" autocomplete="username" required autofocus .value=${s.username}></div>
-        <div class="actions">
-          <button type="button" @click=${() => ui.go({ name: "login" })}>${t("cancel")}</button>
-          <button type="submit" class="primary" data-testid="username-continue">${t("continue")}</button>
-        </div>
-      </form>`;
+      return usernameStep(s, ui);
     case "token":
       return tokenStep(s, m.tokensError, ui);
     case "pin":
@@ -171,7 +183,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
         <p>${t(PROGRESS[s.progress ?? "reading_token"])}</p>
       </div>`;
     case "done":
-      return s.purpose === "recover" ? doneRecover(s, ui) : doneLookup(s, ui);
+      return s.purpose === "recover" ? doneRecover(s, ui) : s.purpose === "email" ? doneEmail(s, ui) : doneLookup(s, ui);
     case "error":
       return html`<div data-testid="step-error">
         ${s.error ? errorBox(s.error) : nothing}
@@ -182,6 +194,35 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
         </div>
       </div>`;
   }
+}
+
+/** The username, and for an email change the new address: checked here (the form's
+ * own checks are off so the messages are the app's, in its language), judged by the server. */
+function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const email = s.purpose === "email";
+  const errors = s.fieldErrors;
+  const send = onSubmit((f) => ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username"), ...(email ? { newEmail: valueOf(f, "wizard-new-email") } : {}) }));
+  const emailError = errors.newEmail === "empty" ? t("new_email_required") : errors.newEmail === "invalid" ? t("email_invalid") : null;
+  return html`<form data-testid="step-username" ?novalidate=${email} @submit=${send}>
+    ${email ? html`<p class="note" data-testid="email-change-intro">${t("email_intro")}</p>` : html`<p>${t("username_hint")}</p>`}
+    <div class="field">
+      <label for="wizard-username">${t("username")}</label>
+      <input id="wizard-username" name="wizard-username" autocomplete="username" required ?autofocus=${!email || !s.username} .value=${s.username}
+        aria-invalid=${errors.username ? "true" : nothing} aria-describedby="wizard-username-msg">
+      <div id="wizard-username-msg">${errors.username ? html`<p class="field-error" role="alert">${t("username_required")}</p>` : nothing}</div>
+    </div>
+    ${email ? html`<div class="field">
+      <label for="wizard-new-email">${t("new_email")}</label>
+      <input id="wizard-new-email" name="wizard-new-email" type="email" data-testid="new-email" autocomplete="email" spellcheck="false" required ?autofocus=${s.username !== ""}
+        .value=${s.newEmail} aria-invalid=${emailError ? "true" : nothing} aria-describedby="wizard-new-email-hint wizard-new-email-msg">
+      <p id="wizard-new-email-hint" class="small">${t("new_email_hint")}</p>
+      <div id="wizard-new-email-msg" data-testid="new-email-message">${emailError ? html`<p class="field-error" role="alert">${emailError}</p>` : nothing}</div>
+    </div>` : nothing}
+    <div class="actions">
+      <button type="button" @click=${() => ui.go({ name: "login" })}>${t("cancel")}</button>
+      <button type="submit" class="primary" data-testid="username-continue">${t("continue")}</button>
+    </div>
+  </form>`;
 }
 
 function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>): TemplateResult {
@@ -230,7 +271,7 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
       </dl>` : nothing}
     </div>
     <div class="actions">
-      <button type="button" @click=${() => (s.purpose === "recover" ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
+      <button type="button" @click=${() => (wiz.asksUsername(s.purpose) ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
       <button type="button" class="primary" ?disabled=${blocked} ?autofocus=${!blocked} data-testid="token-continue" @click=${() => ui.send({ type: "toPin" })}>${t("continue")}</button>
     </div>
   </div>`;
@@ -306,7 +347,9 @@ function doneRecover(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
     <h3>${t("done_title")}</h3>
     ${r.temporary_password
       ? html`<div><p>${t("done_in_app")}</p><p class="secret" data-testid="temporary-password">${r.temporary_password}</p></div>`
-      : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>`}
+      : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>
+        <p class="alt-path"><button type="button" class="link" data-testid="stale-email"
+          @click=${() => ui.go({ name: "wizard", purpose: "email", username: s.username })}>${t("stale_email")}</button></p>`}
     <p>${t("done_expires", { date: vnDate(r.password_expires_at) })}</p>
     ${referenceLine(r.reference)}
     <p>${t("done_next")}</p>
@@ -331,6 +374,30 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
     ${referenceLine(r.reference)}
     <div class="actions">
       <button type="button" class="primary" autofocus @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
+    </div>
+  </div>`;
+}
+
+/** The waiting period in words: whole hours, else minutes, as the server's mails say it. */
+function waitText(secs: number): string {
+  const { unit, count } = wiz.waitIn(secs);
+  const key: Key = unit === "hours" ? (count === 1 ? "wait_hour" : "wait_hours") : count === 1 ? "wait_minute" : "wait_minutes";
+  return t(key, { count });
+}
+
+function doneEmail(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const r = s.emailChange;
+  if (!r) return html``;
+  return html`<div data-testid="step-done" class="done">
+    <h3>${t("email_done_title")}</h3>
+    <div data-testid="email-change-sent">
+      <p data-testid="email-change-new">${t("email_done_sent", { email: s.newEmail.trim() || r.masked_new_email, date: vnDate(r.confirm_expires_at) })}</p>
+      <p data-testid="email-change-old">${t("email_done_old", { email: r.masked_old_email })}</p>
+      <p class="notice" data-testid="email-change-wait">${t("email_done_wait", { wait: waitText(r.wait_secs) })}</p>
+    </div>
+    ${referenceLine(r.reference)}
+    <div class="actions">
+      <button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
     </div>
   </div>`;
 }

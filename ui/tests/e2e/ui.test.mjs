@@ -657,3 +657,195 @@ describe("portal recovery: MST, registered email and captcha, no token", () => {
     await page.close();
   });
 });
+
+describe("changing the registered email with the token", () => {
+  /** Dates as the app shows them: dd/mm/yyyy HH:MM, Vietnam time. */
+  const vnDate = (ms) => {
+    const parts = new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).formatToParts(new Date(ms));
+    const get = (type) => parts.find((p) => p.type === type)?.value ?? "";
+    return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
+  };
+  const activeId = (page) => page.evaluate(() => document.activeElement?.id);
+
+  /** Logged in as ketoan01, then the home screen's entry: the wizard's first step. */
+  async function fromHome(page) {
+    await page.locator("#login-username").fill("ketoan01");
+    await page.locator("#login-password").fill("Mua-thu-2026!");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("screen-home").waitFor();
+    await page.getByTestId("home-change-email").click();
+    await page.getByTestId("step-username").waitFor();
+  }
+
+  it("from the home screen: username and new email → token → PIN → the confirmation link, its deadline, the reference", async () => {
+    const page = await open();
+    await page.locator("#login-username").fill("ketoan01");
+    await page.locator("#login-password").fill("Mua-thu-2026!");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("screen-home").waitFor();
+    await page.getByText("Email đăng ký không còn dùng được (ví dụ email của nhân viên đã nghỉ việc)?", { exact: false }).waitFor();
+    await shot(page, "home-change-email");
+    await page.getByTestId("home-change-email").click();
+    await page.getByRole("heading", { name: "Đổi email đăng ký" }).waitFor();
+    const intro = await page.getByTestId("email-change-intro").textContent();
+    for (const part of ["nhân viên đã nghỉ việc", "token chữ ký số", "Đường link xác nhận sẽ được gửi tới email mới", "email cũ sẽ nhận được thông báo và có thể hủy yêu cầu", "sau 24 giờ"]) {
+      assert.ok(intro.includes(part), `${part}: ${intro}`);
+    }
+    assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan01", "the session's username is filled in");
+    assert.equal(await activeId(page), "wizard-new-email", "the cursor waits in the new email");
+    assert.equal(await page.getByTestId("new-email").getAttribute("type"), "email");
+    assert.equal(await page.locator('label[for="wizard-new-email"]').textContent(), "Email mới");
+    assert.equal(await page.locator('[data-testid=steps] li[data-step="username"]').textContent(), "1. Tên đăng nhập và email mới");
+    await page.getByTestId("new-email").fill("giamdoc@congty.vn");
+    await shot(page, "email-username");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("cert-details").waitFor();
+    await page.getByTestId("token-continue").click();
+    await page.locator("[data-testid=cert-verdict][data-verdict=ok]").waitFor();
+    await page.locator("#pin").fill("123456");
+    const before = Date.now();
+    await page.getByTestId("pin-submit").click();
+    const done = page.getByTestId("step-done");
+    await done.waitFor();
+    const after = Date.now();
+    const sent = page.getByTestId("email-change-sent");
+    const text = await sent.textContent();
+    assert.ok(text.includes("Đường link xác nhận đã được gửi tới giamdoc@congty.vn."), text);
+    const deadlines = [vnDate(before + 30 * 60_000), vnDate(after + 30 * 60_000)];
+    assert.ok(deadlines.some((d) => text.includes(`nhấn vào đường link trước ${d}`)), `${deadlines}: ${text}`);
+    assert.ok(text.includes("email cũ ke***@c***.vn sẽ nhận được thông báo và có thể hủy yêu cầu"), text);
+    assert.equal(await page.getByTestId("email-change-wait").textContent(),
+      "Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận. Cho đến lúc đó, thư lấy lại mật khẩu vẫn được gửi tới email cũ.");
+    assert.equal(await done.getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
+    assert.deepEqual(await page.evaluate(() => window.bhxhMock.emailChangeAsked()), { username: "ketoan01", newEmail: "giamdoc@congty.vn" });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "done-login");
+    await shot(page, "email-done");
+    await page.getByTestId("lang-toggle").click();
+    await page.getByText("The new email takes effect 24 hours after the confirmation. Until then, password mails still go to the old email.").waitFor();
+    assert.ok((await sent.textContent()).includes("A confirmation link was sent to giamdoc@congty.vn."));
+    await shot(page, "email-done-en");
+    await page.getByTestId("done-login").click();
+    await page.getByTestId("screen-login").waitFor();
+    await page.close();
+  });
+
+  it("refuses a new email that is no address on the first step, in Vietnamese and English, and asks nothing", async () => {
+    const page = await open();
+    await fromHome(page);
+    const email = page.getByTestId("new-email");
+    const message = page.getByTestId("new-email-message");
+    await page.getByTestId("username-continue").click();
+    assert.equal(await message.textContent(), "Hãy nhập email mới.");
+    for (const typed of ["giamdoc", "giamdoc@congty", "giamdoc.congty.vn"]) {
+      await email.fill(typed);
+      await page.keyboard.press("Enter");
+      assert.equal(await message.textContent(), "Email chưa đúng dạng, ví dụ ketoan@congty.vn.", typed);
+      assert.equal(await email.getAttribute("aria-invalid"), "true", typed);
+      assert.equal(await email.inputValue(), typed, "what was typed stays, to be corrected");
+    }
+    await page.locator("#wizard-username").fill("");
+    await page.getByTestId("username-continue").click();
+    await page.getByText("Hãy nhập tên đăng nhập.").waitFor();
+    assert.equal(await activeId(page), "wizard-username", "the cursor goes to the first field to fix");
+    await shot(page, "email-invalid-vi");
+    // The message follows the language.
+    await page.getByTestId("lang-toggle").click();
+    await message.getByText("Not an email address, e.g. ketoan@company.vn.").waitFor();
+    await page.getByText("Enter the username.").waitFor();
+    assert.equal(await page.getByTestId("step-token").count(), 0);
+    assert.equal(await page.evaluate(() => window.bhxhMock.calls("change_email")), 0, "nothing was sent");
+    await page.close();
+
+    const en = await open("lang=en");
+    await fromHome(en);
+    await en.getByRole("heading", { name: "Change the registered email" }).waitFor();
+    await en.getByLabel("New email").fill("giamdoc@");
+    await en.keyboard.press("Enter");
+    assert.equal(await en.getByTestId("new-email-message").textContent(), "Not an email address, e.g. ketoan@company.vn.");
+    assert.equal(await activeId(en), "wizard-new-email");
+    await shot(en, "email-invalid-en");
+    // Corrected, it goes on.
+    await en.getByLabel("New email").fill("giamdoc@congty.vn");
+    await en.keyboard.press("Enter");
+    await en.getByTestId("step-token").waitFor();
+    await en.close();
+  });
+
+  it("the registered address itself is refused by the server; starting over keeps what was typed", async () => {
+    const page = await open();
+    await fromHome(page);
+    await page.getByTestId("new-email").fill("KeToan@congty.vn");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const error = page.locator('[data-testid=step-error] [data-testid=error][data-code="EMAIL_UNCHANGED"]');
+    await error.waitFor();
+    assert.ok((await error.textContent()).includes(errors.EMAIL_UNCHANGED.vi.message));
+    assert.ok((await error.textContent()).includes(errors.EMAIL_UNCHANGED.vi.hint));
+    await shot(page, "email-unchanged");
+    await page.getByTestId("start-over").click();
+    await page.getByTestId("step-username").waitFor();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan01");
+    assert.equal(await page.getByTestId("new-email").inputValue(), "KeToan@congty.vn");
+    await page.close();
+  });
+
+  it("a portal email that does not match the registration offers the token", async () => {
+    const page = await open();
+    await page.getByTestId("portal-recover").click();
+    await page.getByTestId("captcha-image").waitFor();
+    await page.locator("#portal-mst").fill("0101234567");
+    await page.locator("#portal-email").fill("giamdoc@congty.vn");
+    await page.locator("#portal-answer").fill("abcde");
+    await page.keyboard.press("Enter");
+    await page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]').waitFor();
+    await page.getByTestId("portal-hotline").waitFor();
+    const offer = page.getByTestId("portal-use-token");
+    assert.equal(await offer.textContent(), "Dùng token để cập nhật email");
+    await page.getByText("Có token chữ ký số của doanh nghiệp? Bạn có thể tự cập nhật email đăng ký mà không cần gọi tổng đài.").waitFor();
+    await shot(page, "portal-use-token");
+    await offer.click();
+    await page.getByTestId("screen-wizard").waitFor();
+    await page.getByRole("heading", { name: "Đổi email đăng ký" }).waitFor();
+    await page.getByTestId("new-email").waitFor();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "");
+    assert.equal(await activeId(page), "wizard-username");
+    await page.close();
+
+    const en = await open("lang=en");
+    await en.getByTestId("portal-recover").click();
+    await en.getByTestId("captcha-image").waitFor();
+    await en.locator("#portal-mst").fill("0101234567");
+    await en.locator("#portal-email").fill("giamdoc@congty.vn");
+    await en.locator("#portal-answer").fill("abcde");
+    await en.keyboard.press("Enter");
+    await en.getByTestId("portal-use-token").getByText("Use the token to update the email").waitFor();
+    await en.close();
+  });
+
+  it("the recovery's done screen: “Không còn dùng email này?” opens the email change for the same account", async () => {
+    const page = await open();
+    await toPin(page, "ketoan02");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("masked-email").waitFor();
+    const stale = page.getByTestId("stale-email");
+    assert.equal(await stale.textContent(), "Không còn dùng email này?");
+    await shot(page, "wizard-done-stale-email");
+    await stale.click();
+    await page.getByRole("heading", { name: "Đổi email đăng ký" }).waitFor();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan02", "the username is filled in");
+    assert.equal(await activeId(page), "wizard-new-email");
+    await page.getByTestId("new-email").fill("nhansu@congty.vn");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("email-change-sent").getByText("nhansu@congty.vn", { exact: false }).first().waitFor();
+    assert.deepEqual(await page.evaluate(() => window.bhxhMock.emailChangeAsked()), { username: "ketoan02", newEmail: "nhansu@congty.vn" });
+    await page.close();
+  });
+});

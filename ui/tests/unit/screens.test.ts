@@ -92,6 +92,57 @@ describe("the wizard screen", () => {
     expect(kinds(effects)).toEqual(["task"]);
   });
 
+  describe("the email change", () => {
+    afterEach(() => {
+      clearMocks();
+      document.body.replaceChildren();
+    });
+
+    it("refuses a new email that is no address, in the field, with the cursor there", () => {
+      const [m] = wizard.init({ purpose: "email", username: "ketoan01" }, shared);
+      const [refused, effects] = wizard.update(m, { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty" }, shared);
+      expect(refused.s.step).toBe("username");
+      expect(kinds(effects)).toEqual(["focus #wizard-new-email"]);
+      const root = document.createElement("div");
+      document.body.append(root);
+      render(wizard.view(refused, { send: () => undefined, go: () => undefined, shared }), root);
+      expect(root.querySelector("[data-testid=new-email-message]")?.textContent).toBe("Email chưa đúng dạng, ví dụ ketoan@congty.vn.");
+      expect(root.querySelector("#wizard-new-email")?.getAttribute("aria-invalid")).toBe("true");
+      expect(root.querySelector<HTMLInputElement>("#wizard-username")?.value).toBe("ketoan01");
+      const [, none] = wizard.update(m, { type: "submitUsername", username: "", newEmail: "x" }, shared);
+      expect(kinds(none), "the first field to fix").toEqual(["focus #wizard-username"]);
+    });
+
+    it("sends the PIN with change_email, the account and the new address", async () => {
+      const calls: [string, unknown][] = [];
+      const started = { masked_new_email: "gi***@c***.vn", masked_old_email: "ke***@c***.vn", confirm_expires_at: "2026-11-25T09:44:03Z", wait_secs: 86_400, reference: "RC-1" };
+      mockIPC(async (cmd, args) => {
+        calls.push([cmd, args]);
+        return started;
+      });
+      let [m] = wizard.init({ purpose: "email" }, shared);
+      [m] = wizard.update(m, { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty.vn" }, shared);
+      [m] = wizard.update(m, { type: "tokensChanged", tokens: [tok] }, shared);
+      [m] = wizard.update(m, { type: "toPin" }, shared);
+      const [working, effects] = wizard.update(m, { type: "sendPin", pin: "975319" }, shared);
+      expect(kinds(effects)).toEqual(["clear #pin", "task"]);
+      const task = effects[1];
+      if (task.type !== "task") throw new Error("a task");
+      const answer = await task.run();
+      expect(calls).toEqual([["change_email", { username: "ketoan01", newEmail: "giamdoc@congty.vn", pin: "975319", slotId: 1, certId: "01", confirmFinalTry: false }]]);
+      expect(answer).toEqual({ type: "emailChangeStarted", result: started });
+      const [done] = wizard.update(working, answer as Parameters<typeof wizard.update>[1], shared);
+      const root = document.createElement("div");
+      document.body.append(root);
+      render(wizard.view(done, { send: () => undefined, go: () => undefined, shared }), root);
+      const sent = root.querySelector("[data-testid=email-change-sent]")?.textContent ?? "";
+      expect(sent).toContain("Đường link xác nhận đã được gửi tới giamdoc@congty.vn. Hãy mở thư và nhấn vào đường link trước 25/11/2026 16:44");
+      expect(sent).toContain("email cũ ke***@c***.vn sẽ nhận được thông báo và có thể hủy yêu cầu");
+      expect(sent).toContain("Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận.");
+      expect(root.querySelector("[data-testid=reference]")?.textContent).toBe("RC-1");
+    });
+  });
+
   describe("the server's verdict on the certificate", () => {
     afterEach(() => {
       clearMocks();

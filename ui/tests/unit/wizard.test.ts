@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CertView, ErrorCode, IpcError, TokenView } from "../../src/ipc";
-import { autoSelect, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
+import { autoSelect, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, waitIn, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
 
 const NOW = 1_764_000_000;
 const DAY = 86_400;
@@ -102,6 +102,85 @@ describe("the recovery wizard", () => {
     expect(s.step).toBe("username");
     expect(s.username).toBe("u");
     expect(s.error).toBeNull();
+  });
+});
+
+describe("the email change", () => {
+  const started = { masked_new_email: "gi***@c***.vn", masked_old_email: "ke***@c***.vn", confirm_expires_at: "2026-11-25T09:44:03Z", wait_secs: 86_400, reference: "RC-1" };
+
+  it("walks username and new email → token → PIN → working → done", () => {
+    const first = initial("email");
+    expect(first.step).toBe("username");
+    expect(first.newEmail).toBe("");
+    let s = run(first, { type: "submitUsername", username: " ketoan01 ", newEmail: "  giamdoc@congty.vn " });
+    expect(s.step).toBe("token");
+    expect(s.username).toBe("ketoan01");
+    expect(s.newEmail).toBe("giamdoc@congty.vn");
+    expect(s.fieldErrors).toEqual({});
+    s = run(s, { type: "tokensChanged", tokens: [token()] }, { type: "toPin" }, { type: "submitPin" });
+    expect(s.step).toBe("working");
+    s = run(s, { type: "progress", progress: "verifying" }, { type: "emailChangeStarted", result: started });
+    expect(s.step).toBe("done");
+    expect(s.emailChange).toEqual(started);
+    expect(s.result).toBeNull();
+  });
+
+  it("starts with the username filled in when it is known", () => {
+    const s = initial("email", "ketoan01");
+    expect(s.step).toBe("username");
+    expect(s.username).toBe("ketoan01");
+  });
+
+  it("does not go on without a username or with a new email that is not an address", () => {
+    const s = initial("email", "ketoan01");
+    for (const [typed, problem] of [["", "empty"], ["   ", "empty"], ["giamdoc", "invalid"], ["giamdoc.congty.vn", "invalid"],
+      ["giamdoc@congty", "invalid"], ["giam doc@congty.vn", "invalid"], ["giamdoc@.vn", "invalid"]] as const) {
+      const refused = run(s, { type: "submitUsername", username: "ketoan01", newEmail: typed });
+      expect(refused.step, typed).toBe("username");
+      expect(refused.fieldErrors, typed).toEqual({ newEmail: problem });
+    }
+    const neither = run(initial("email"), { type: "submitUsername", username: " ", newEmail: "x" });
+    expect(neither.fieldErrors).toEqual({ username: "empty", newEmail: "invalid" });
+    // What was typed stays, to be corrected; a correct submit clears the errors.
+    const kept = run(s, { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty" });
+    expect(kept.newEmail).toBe("giamdoc@congty");
+    const fixed = run(kept, { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty.vn" });
+    expect(fixed.step).toBe("token");
+    expect(fixed.fieldErrors).toEqual({});
+  });
+
+  it("the password recovery asks for no new email", () => {
+    const s = run(initial("recover"), { type: "submitUsername", username: "ketoan01", newEmail: "x" });
+    expect(s.step).toBe("token");
+    expect(s.newEmail).toBe("");
+    expect(run(initial("recover"), { type: "submitUsername", username: " " }).fieldErrors).toEqual({ username: "empty" });
+  });
+
+  it("goes back to the username step from the token step, and a restart keeps both fields", () => {
+    const atToken = run(initial("email"), { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty.vn" }, { type: "tokensChanged", tokens: [token()] });
+    expect(run(atToken, { type: "back" }).step).toBe("username");
+    const failed = run(atToken, { type: "toPin" }, { type: "submitPin" }, { type: "failed", error: err("EMAIL_UNCHANGED") });
+    expect(failed.step).toBe("error");
+    expect(failed.error?.code).toBe("EMAIL_UNCHANGED");
+    const again = run(failed, { type: "restart" });
+    expect(again.step).toBe("username");
+    expect(again.purpose).toBe("email");
+    expect([again.username, again.newEmail]).toEqual(["ketoan01", "giamdoc@congty.vn"]);
+    expect(again.error).toBeNull();
+  });
+
+  it("a wrong PIN returns to the PIN step as in the recovery", () => {
+    const working = run(initial("email"), { type: "submitUsername", username: "u", newEmail: "a@b.vn" }, { type: "tokensChanged", tokens: [token()] }, { type: "toPin" }, { type: "submitPin" });
+    expect(run(working, { type: "failed", error: err("PIN_INCORRECT") }).step).toBe("pin");
+    expect(run(working, { type: "failed", error: err("CERT_NOT_BOUND") }).step).toBe("error");
+  });
+
+  it("says the waiting period in whole hours, else in minutes", () => {
+    expect(waitIn(86_400)).toEqual({ unit: "hours", count: 24 });
+    expect(waitIn(3600)).toEqual({ unit: "hours", count: 1 });
+    expect(waitIn(1800)).toEqual({ unit: "minutes", count: 30 });
+    expect(waitIn(61)).toEqual({ unit: "minutes", count: 2 });
+    expect(waitIn(5400)).toEqual({ unit: "minutes", count: 90 });
   });
 });
 
