@@ -85,6 +85,13 @@ enum Command {
         #[command(flatten)]
         choice: ChoiceArgs,
     },
+    /// Send the diagnostics to the support desk: shows what will be sent, asks, and prints
+    /// the support code (HT-…) to read out on the phone. Nothing secret is in it.
+    SupportCode {
+        /// Send without asking (the consent given in advance, for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Recover the password without a token, as on the BHXH portal: the tax code (MST),
     /// the registered email and a captcha. The new password and an activation link are
     /// emailed; the password works once the link is opened.
@@ -155,7 +162,7 @@ fn main() {
 async fn run(cli: Cli, lang: Lang) -> i32 {
     let result = match cli.command {
         Command::Doctor { json } => {
-            let api = ApiClient::new(&cli.server, lang).ok();
+            let api = client(&cli.server, lang).ok();
             let report = diagnostics::run(api.as_ref(), &cli.server, cli.module.as_deref(), lang).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
@@ -172,6 +179,7 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
         }
         Command::Recover { username, pin_stdin, choice } => recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await,
         Command::LookupUsername { pin_stdin, choice } => lookup(&cli.server, cli.module, lang, pin_stdin, choice).await,
+        Command::SupportCode { yes } => support_code(&cli.server, cli.module, lang, yes).await,
         Command::ChangeEmail { username, new_email, pin_stdin, choice } => {
             change_email(&cli.server, cli.module, lang, &username, &new_email, pin_stdin, choice).await
         }
@@ -248,7 +256,7 @@ async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, l
 }
 
 async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &str, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
@@ -282,7 +290,7 @@ async fn portal_recover(
     answer_stdin: bool,
 ) -> Result<(), ClientError> {
     use base64::Engine;
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     // At the terminal a misread captcha is asked again with a new one; scripts get one try.
     let tries = if answer_stdin { 1 } else { 3 };
     let mut attempt = 0;
@@ -340,6 +348,52 @@ async fn portal_recover(
     }
 }
 
+/// This installation's folder of the CLI (`BHXH_CONFIG_DIR`, else the platform's).
+fn config_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("BHXH_CONFIG_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    #[cfg(windows)]
+    let base = std::env::var_os("APPDATA").map(PathBuf::from);
+    #[cfg(target_os = "macos")]
+    let base = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"));
+    #[cfg(not(any(windows, target_os = "macos")))]
+    let base = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    base.map(|b| b.join("bhxh"))
+}
+
+/// The API client, sending this installation's id (the desk sees its attempts under a
+/// support code).
+fn client(server: &str, lang: Lang) -> Result<ApiClient, ClientError> {
+    let instance = config_dir().map(|d| bhxh_client::instance::load_or_create(&d)).unwrap_or_else(bhxh_client::instance::fresh);
+    Ok(ApiClient::new(server, lang)?.with_instance(&instance))
+}
+
+async fn support_code(server: &str, module: Option<PathBuf>, lang: Lang, yes: bool) -> Result<(), ClientError> {
+    let api = client(server, lang)?;
+    let report = diagnostics::run(Some(&api), server, module.as_deref(), lang).await;
+    let text = format!("bhxh {} on {} {}\n{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH, diagnostics::text(&report, lang));
+    println!("{}", t(lang, "Thông tin sẽ gửi cho nhân viên hỗ trợ (không có mã PIN, mật khẩu hay phiên đăng nhập):", "What will be sent to support (no PIN, password or session):"));
+    println!("----\n{}----", text);
+    if !yes {
+        let answer = prompt::line(Source::Terminal, t(lang, "Gửi thông tin này? Gõ c rồi Enter để đồng ý: ", "Send it? Type y and Enter to agree: "))?;
+        let agreed = matches!(answer.trim().to_lowercase().as_str(), "c" | "có" | "co" | "y" | "yes");
+        if !agreed {
+            println!("{}", t(lang, "Chưa gửi gì.", "Nothing was sent."));
+            return Ok(());
+        }
+    }
+    let issued = api.support_report(&text).await?;
+    println!("{}: {}", t(lang, "Mã hỗ trợ", "Support code"), issued.support_code);
+    println!(
+        "{} {}.",
+        t(lang, "Đọc mã này cho nhân viên hỗ trợ qua điện thoại; mã có hiệu lực đến", "Read this code to support on the phone; it is valid until"),
+        vn_date_rfc3339(&issued.expires_at)
+    );
+    println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), issued.reference);
+    Ok(())
+}
+
 async fn change_email(
     server: &str,
     module: Option<PathBuf>,
@@ -349,7 +403,7 @@ async fn change_email(
     pin_stdin: bool,
     choice: ChoiceArgs,
 ) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     // A mistyped address is refused before the PIN is asked.
     bhxh_protocol::Email::parse(new_email).map_err(|c| ClientError::local(c, "--new-email"))?;
     let token = open_token(module)?;
@@ -374,7 +428,7 @@ async fn change_email(
 }
 
 async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
@@ -399,7 +453,7 @@ async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bo
 }
 
 async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let source = if password_stdin { Source::Stdin } else { Source::Terminal };
     let password = prompt::secret(source, t(lang, "Mật khẩu: ", "Password: "))?;
     // From standard input the new password (if any) is on the next line: check it before
@@ -486,7 +540,7 @@ fn remember(api: &ApiClient, s: &StoredSession, lang: Lang) {
 }
 
 async fn change_password(server: &str, lang: Lang, username: Option<String>, stdin: bool) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let store = KeyringStore::new(api.origin());
     let stored = store
         .load()
@@ -521,7 +575,7 @@ async fn change_password(server: &str, lang: Lang, username: Option<String>, std
 }
 
 async fn whoami(server: &str, lang: Lang) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let stored = KeyringStore::new(api.origin())
         .load()?
         .ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
@@ -535,7 +589,7 @@ async fn whoami(server: &str, lang: Lang) -> Result<(), ClientError> {
 }
 
 async fn logout(server: &str, lang: Lang) -> Result<(), ClientError> {
-    let api = ApiClient::new(server, lang)?;
+    let api = client(server, lang)?;
     let store = KeyringStore::new(api.origin());
     let stored = store.load()?.ok_or_else(|| ClientError::local(ErrorCode::NotLoggedIn, "no remembered session"))?;
     let result = api.logout(stored.token.expose()).await;

@@ -239,12 +239,12 @@ async fn doctor_reports_tokens_and_server() {
     let o = bhxh(&env.server, &["doctor"], "");
     let out = text(&o);
     assert!(out.contains("BHXH Test RSA") && out.contains("BHXH Test EC") && out.contains("BHXH Other MST"), "{out}");
-    assert!(out.contains("[ OK ] server") && out.contains("clock"), "{out}");
+    assert!(out.contains("[ ĐẠT ] server") && out.contains("clock"), "{out}");
     // The server's verdict on each certificate, before any PIN: its path to the root.
-    assert!(out.contains("[ OK ] cert_trust") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
+    assert!(out.contains("[ ĐẠT ] cert_trust") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
     let o = bhxh(&format!("http://127.0.0.1:{}", bhxh_testkit::free_port()), &["--lang", "en", "doctor"], "");
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(text(&o).contains("[FAIL] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
+    assert!(text(&o).contains("[FAIL ] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
 }
 
 /// `bhxh portal-recover` answering the captcha it saved, as a user reading the image would.
@@ -444,4 +444,36 @@ async fn change_the_registered_email_with_the_cli() {
     let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     env.smtp.wait_for(new, "Mật khẩu tạm thời").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_support_code_from_the_cli_carries_what_it_showed() {
+    let env = start().await;
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path().as_os_str();
+    let hsm = softhsm();
+    let run = |args: &[&str], stdin: &str| bhxh_on(&env.server, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str()), ("BHXH_CONFIG_DIR", dir)], args, stdin);
+
+    // An attempt first, then the code: the desk sees that attempt under this install's id.
+    let other = slot("BHXH Other MST").to_string();
+    assert_eq!(run(&["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n")).status.code(), Some(4));
+    // Refused consent sends nothing.
+    let o = run(&["support-code"], "k\n");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Chưa gửi gì"), "{}", text(&o));
+    let o = run(&["support-code"], "c\n");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let shown = out.split("----\n").nth(1).expect("the report between the rules").to_string();
+    let code = out.lines().find_map(|l| l.strip_prefix("Mã hỗ trợ: ")).expect("the code").trim().to_string();
+    let stored = env.support_report(&code).await.expect("stored under the code");
+    assert_eq!(stored, shown, "what is stored is what was shown");
+    assert!(stored.contains("BHXH Test RSA") && !stored.contains(DISTINCT_PIN));
+    // --yes gives the consent for a script.
+    let o = run(&["support-code", "--yes"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let instance = std::fs::read_to_string(config.path().join("instance-id")).unwrap().trim().to_string();
+    let lines = env.store.audit_of_instance(&instance, 0, 100).await.unwrap();
+    assert!(lines.iter().any(|l| l.event == "complete" && l.error_code() == Some("CERT_NOT_BOUND")), "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| l.event == "support.report").count(), 2);
 }

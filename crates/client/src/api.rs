@@ -20,6 +20,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     origin: String,
     lang: Lang,
+    /// This installation's id ([`crate::instance`]), sent on every request.
+    instance: Option<String>,
 }
 
 /// What `GET /v1/health` tells, measured.
@@ -66,7 +68,20 @@ impl ApiClient {
             .user_agent(concat!("bhxh-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::local(ErrorCode::ServerTls, e.to_string()))?;
-        Ok(ApiClient { http, origin, lang })
+        Ok(ApiClient { http, origin, lang, instance: None })
+    }
+
+    /// The same client, sending this installation's id (`X-BHXH-Instance`) with every
+    /// request, so the desk sees this app's attempts under its support code. An id
+    /// without the form of one is not sent.
+    pub fn with_instance(mut self, id: &str) -> ApiClient {
+        self.instance = bhxh_protocol::valid_instance(id).then(|| id.to_string());
+        self
+    }
+
+    /// `POST /v1/support/reports`: the support report the user agreed to send.
+    pub async fn support_report(&self, report: &str) -> Result<SupportCodeIssued, ClientError> {
+        self.post("/v1/support/reports", &SupportReportRequest { report: report.to_string() }, None).await
     }
 
     /// The origin this client connects to (what the token signs for).
@@ -166,6 +181,9 @@ impl ApiClient {
 
     async fn get<T: DeserializeOwned>(&self, path: &str, bearer: Option<&str>) -> Result<T, ClientError> {
         let mut req = self.http.get(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str());
+        if let Some(i) = &self.instance {
+            req = req.header(bhxh_protocol::INSTANCE_HEADER, i);
+        }
         if let Some(t) = bearer {
             req = req.bearer_auth(t);
         }
@@ -174,6 +192,9 @@ impl ApiClient {
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, bearer: Option<&str>) -> Result<T, ClientError> {
         let mut req = self.http.post(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str()).json(body);
+        if let Some(i) = &self.instance {
+            req = req.header(bhxh_protocol::INSTANCE_HEADER, i);
+        }
         if let Some(t) = bearer {
             req = req.bearer_auth(t);
         }

@@ -329,24 +329,25 @@ pub fn text(report: &Report, lang: Lang) -> String {
     let _ = writeln!(out, "bhxh {} — {} {}", report.version, t(lang, "máy chủ", "server"), report.server);
     for c in &report.checks {
         let mark = match (c.status, lang) {
-            (Status::Ok, _) => "[ OK ]",
-            (Status::Warn, Lang::Vi) => "[CẢNH]",
-            (Status::Fail, Lang::Vi) => "[LỖI ]",
-            (Status::Warn, Lang::En) => "[WARN]",
-            (Status::Fail, Lang::En) => "[FAIL]",
+            (Status::Ok, Lang::Vi) => "[ ĐẠT ]",
+            (Status::Warn, Lang::Vi) => "[LƯU Ý]",
+            (Status::Fail, Lang::Vi) => "[ LỖI ]",
+            (Status::Ok, Lang::En) => "[ OK  ]",
+            (Status::Warn, Lang::En) => "[WARN ]",
+            (Status::Fail, Lang::En) => "[FAIL ]",
         };
         let _ = writeln!(out, "{mark} {:<13} {}", c.name, c.detail);
         if let Some(code) = &c.code {
-            let _ = writeln!(out, "       {:<13} {code}", "");
+            let _ = writeln!(out, "        {:<13} {code}", "");
         }
         if let Some(fix) = &c.fix {
-            let _ = writeln!(out, "       {:<13} → {fix}", "");
+            let _ = writeln!(out, "        {:<13} → {fix}", "");
         }
     }
     for r in &report.readers {
         let _ = writeln!(
             out,
-            "       reader        {} — {}{}",
+            "        reader        {} — {}{}",
             r.name,
             if r.card_present { r.atr.clone().unwrap_or_default() } else { t(lang, "trống", "empty").to_string() },
             r.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()

@@ -11,6 +11,7 @@ pub mod api;
 pub mod diagnostics;
 mod error;
 pub mod flows;
+pub mod instance;
 pub mod session;
 
 pub use api::ApiClient;

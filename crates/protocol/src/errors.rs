@@ -407,6 +407,15 @@ catalogue! {
         hint_vi: "Chỉ ghi 4 số cuối của CCCD/CMND, không ghi cả số.",
         hint_en: "Record only the last 4 digits of the CCCD/CMND, never the whole number.";
 
+    // --- support codes ---------------------------------------------------------------
+    /// No report under this support code: mistyped, expired (1 hour) or never made; the
+    /// same answer for each.
+    SupportCodeUnknown = "SUPPORT_CODE_UNKNOWN", 404,
+        vi: "Mã hỗ trợ không đúng hoặc đã hết hạn.",
+        en: "The support code is wrong or has expired.",
+        hint_vi: "Nhờ người gọi đọc lại mã (HT- và 9 chữ số). Mỗi mã có hiệu lực 1 giờ; nếu đã quá, người gọi bấm \"Gửi thông tin cho nhân viên hỗ trợ\" lần nữa.",
+        hint_en: "Ask the caller to read the code again (HT- and 9 digits). A code lives 1 hour; past that, the caller presses \"Send the details to support\" again.";
+
     // --- support desk (staff console) ----------------------------------------------
     /// The staff console needs a staff login.
     StaffLoginRequired = "STAFF_LOGIN_REQUIRED", 401,

@@ -264,3 +264,22 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
+
+/// `POST /v1/support/reports`: the support report the caller agreed to send (sent with
+/// the app's instance id in [`crate::INSTANCE_HEADER`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportReportRequest {
+    /// The report as the caller saw it (at most 32 KiB of text; no secret is in it).
+    pub report: String,
+}
+
+/// Answer to [`SupportReportRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportCodeIssued {
+    /// `HT-4821-7305-6`: what the caller reads out to the desk.
+    pub support_code: String,
+    /// The code and the report are gone at this time (1 hour).
+    pub expires_at: String,
+    pub reference: String,
+}

@@ -73,6 +73,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub retention: RetentionConfig,
     pub email_change: EmailChangeConfig,
+    pub support: SupportConfig,
     /// How long a request waits for a database connection before it is answered
     /// `SERVICE_UNAVAILABLE` (the database is down or saturated).
     pub database_timeout_secs: u64,
@@ -278,6 +279,26 @@ impl Default for EmailChangeConfig {
     }
 }
 
+/// Support codes (`[support]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    /// How long a support code and its report live (1 hour).
+    pub code_ttl_secs: i64,
+    /// Codes one client address may make per hour.
+    pub codes_per_client_per_hour: u32,
+    /// Longest report accepted.
+    pub max_report_bytes: usize,
+    /// Support-code pages one staff member may open per 10 minutes (refreshes count).
+    pub lookups_per_staff: u32,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        SupportConfig { code_ttl_secs: 3600, codes_per_client_per_hour: 5, max_report_bytes: 32 * 1024, lookups_per_staff: 200 }
+    }
+}
+
 /// argon2id cost; the defaults are OWASP's minimum (19 MiB, t = 2, p = 1).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -312,6 +333,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             retention: RetentionConfig::default(),
             email_change: EmailChangeConfig::default(),
+            support: SupportConfig::default(),
             database_timeout_secs: 3,
             challenge_ttl_secs: 300,
             temp_password_ttl_secs: 24 * 3600,

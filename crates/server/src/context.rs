@@ -65,6 +65,9 @@ pub struct Ctx {
     /// Reached over HTTPS, as a trusted proxy says (the staff console's cookies are
     /// then `Secure` and `__Host-`).
     pub https: bool,
+    /// The app instance the request says it comes from (`X-BHXH-Instance`, when it has
+    /// the form of one): kept on its audit lines for the support code's page.
+    pub instance: Option<String>,
 }
 
 /// Gives each request its reference code and context, bounds its time, and stamps the
@@ -85,9 +88,15 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         let proto = req.headers().get_all("x-forwarded-proto").iter().filter_map(|v| v.to_str().ok());
         crate::client_addr::forwarded_https(peer, proto, &state.proxies)
     });
+    let instance = req
+        .headers()
+        .get(bhxh_protocol::INSTANCE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| bhxh_protocol::valid_instance(v))
+        .map(str::to_string);
     let ctx = match client {
-        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip), https },
-        None => Ctx { lang, ..Ctx::unknown() },
+        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip), https, instance },
+        None => Ctx { lang, instance, ..Ctx::unknown() },
     };
     req.extensions_mut().insert(ctx.clone());
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
@@ -115,7 +124,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 impl Ctx {
     /// The context of a request that did not pass through [`context_layer`].
     pub fn unknown() -> Ctx {
-        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into(), https: false }
+        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into(), https: false, instance: None }
     }
 
     /// An error answer with this request's reference and language.
@@ -223,6 +232,7 @@ impl AppState {
         let mut entry = AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), "user".into());
         entry.username = username.filter(|u| !u.is_empty()).map(str::to_string);
         entry.client_addr = Some(ctx.client.clone());
+        entry.client_instance = ctx.instance.clone();
         entry
     }
 

@@ -39,6 +39,7 @@ th{background:#eef2f5}
 .ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
 .notice{border-left:4px solid var(--ok);background:#eef8f0;padding:.6rem .9rem;margin-bottom:1rem}
 .error{border-left:4px solid var(--bad);background:#fdeeee;padding:.6rem .9rem;margin-bottom:1rem}
+pre.report{white-space:pre-wrap;font:13px/1.45 ui-monospace,monospace;background:#f7f9fa;border:1px solid var(--line);border-radius:6px;padding:.6rem;max-height:28rem;overflow:auto}
 code{font-family:ui-monospace,monospace;background:#eef2f5;padding:0 .25rem;border-radius:3px;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
 .actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}
@@ -46,6 +47,11 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}d
 
 /// A whole page: `title`, the header's navigation, the body.
 pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Markup, body: Markup) -> Response {
+    page_with(lang, status, title, brand, nav, body, None)
+}
+
+/// [`page`] that the browser loads again every `refresh` seconds (no script needed).
+pub fn page_with(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Markup, body: Markup, refresh: Option<u32>) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang=(lang.as_str()) {
@@ -53,6 +59,7 @@ pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Marku
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
+                @if let Some(secs) = refresh { meta http-equiv="refresh" content=(secs); }
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::routes())
         .merge(crate::portal::routes())
         .merge(crate::email_change::routes())
+        .merge(crate::support::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))

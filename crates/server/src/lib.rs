@@ -28,6 +28,7 @@ pub mod revocation;
 pub mod serve;
 pub mod staff;
 pub mod store;
+pub mod support;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verify;

@@ -28,6 +28,15 @@ impl Drop for Backend {
 }
 
 impl Backend {
+    /// The support report stored under `code`, opened with the server's outbox key (a
+    /// test searches it for secrets).
+    pub async fn support_report(&self, code: &str) -> Option<String> {
+        let key = crate::mail::OutboxKey::load_or_create(&self.data.path().join("server")).ok()?;
+        let code = bhxh_protocol::SupportCode::parse(code)?;
+        let now = Clock::system().now();
+        crate::support::open_with(&self.store, &key, &code, now).await.ok().flatten().map(|r| r.text.to_string())
+    }
+
     /// The answer of the captcha with this id.
     pub fn captcha_answer(&self, id: &str) -> String {
         let seen = self.captchas.lock().unwrap();

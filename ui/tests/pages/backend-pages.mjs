@@ -3,7 +3,7 @@
 // crates/server/tests/pages.rs, which passes a spec file and checks the database after.
 // Usage: node tests/pages/backend-pages.mjs SPEC.json
 // SPEC: { link, staffBase, staffUser, staffPassword, supervisorUser, supervisorPassword,
-//         newEmail, username, mst, out }
+//         newEmail, supportCode, username, mst, out }
 // Writes every staff page's HTML into `out` (the Rust test searches it for secrets).
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -146,6 +146,20 @@ try {
   await page.getByTestId("email-changes").locator('tr[data-state="cancelled"]').waitFor();
   await keep();
   step("staff cancel an open change");
+
+  // ---- a support code the caller reads out ------------------------------------------
+  await page.getByRole("link", { name: "Tìm kiếm" }).click();
+  const spoken = spec.supportCode.replace("HT-", "ht ").replaceAll("-", " ");
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(spoken);
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByTestId("support-code").getByText(spec.supportCode).waitFor();
+  await page.getByTestId("support-report").getByText("PIN: Locked").waitFor();
+  await page.getByTestId("next-steps").getByText("điểm giao dịch", { exact: false }).waitFor();
+  await page.getByTestId("timeline").getByText("MALFORMED_REQUEST").first().waitFor();
+  assert.equal(await page.locator('meta[http-equiv="refresh"]').getAttribute("content"), "10");
+  await keep();
+  await shot(page, "staff-support-code");
+  step("a support code read out with spaces opens the caller's report, their attempts and the next step");
 
   await page.getByRole("link", { name: "English" }).click();
   await page.goto(`${spec.staffBase}/account/${spec.username}`);

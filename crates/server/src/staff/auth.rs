@@ -166,6 +166,11 @@ impl Desk {
     pub(super) fn page(&self, title: &str, body: maud::Markup) -> Response {
         page(self.lang, StatusCode::OK, Some(&self.who), title, body)
     }
+
+    /// [`Desk::page`], loaded again every `refresh` seconds.
+    pub(super) fn refreshing_page(&self, title: &str, body: maud::Markup, refresh: u32) -> Response {
+        super::page_with(self.lang, StatusCode::OK, Some(&self.who), title, body, Some(refresh))
+    }
 }
 
 fn actor(w: &StaffSession) -> String {

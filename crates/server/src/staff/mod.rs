@@ -14,11 +14,13 @@
 //! Rooms: [`auth`] (the session extractors, the error page, login and logout),
 //! [`views`] (search, timeline, account page), [`actions`] (unlock, reset, resend),
 //! [`email`] (changing the registered email after the documents are checked: an agent
-//! proposes, a supervisor approves; the open changes).
+//! proposes, a supervisor approves; the open changes), [`support`] (a support code's
+//! page: the caller's report, the attempts of their app since, the next step).
 
 mod actions;
 mod auth;
 mod email;
+mod support;
 mod views;
 
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/email-changes", get(email::list_page))
         .route("/email-change/{id}/approve", post(email::approve))
         .route("/email-change/{id}/cancel", post(email::cancel))
+        .route("/support/{code}", get(support::page))
         .fallback(auth::not_found)
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
@@ -85,7 +88,12 @@ fn nav(lang: Lang, who: Option<&StaffSession>) -> Markup {
 
 /// A console page.
 fn page(lang: Lang, status: StatusCode, who: Option<&StaffSession>, title: &str, body: Markup) -> Response {
-    html::page(lang, status, title, tr(lang, "BHXH – Bàn hỗ trợ", "BHXH – Support desk"), nav(lang, who), body)
+    page_with(lang, status, who, title, body, None)
+}
+
+/// [`page`] that the browser loads again every `refresh` seconds.
+fn page_with(lang: Lang, status: StatusCode, who: Option<&StaffSession>, title: &str, body: Markup, refresh: Option<u32>) -> Response {
+    html::page_with(lang, status, title, tr(lang, "BHXH – Bàn hỗ trợ", "BHXH – Support desk"), nav(lang, who), body, refresh)
 }
 
 /// `Mã tham chiếu` / `Reference`.

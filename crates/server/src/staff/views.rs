@@ -27,8 +27,8 @@ fn search_form(lang: Lang, q: &str) -> Markup {
             h1 id="t" { (tr(lang, "Tìm tài khoản", "Find an account")) }
             form method="get" action="/" role="search" class="row" {
                 div {
-                    label for="q" { (tr(lang, "Mã tham chiếu, tên đăng nhập hoặc mã số thuế", "Reference code, username or tax code (MST)")) }
-                    input type="search" id="q" name="q" value=(q) placeholder="RC-7F3K-9Q2M · ketoan01 · 0101234567" autofocus;
+                    label for="q" { (tr(lang, "Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế", "Support code, reference code, username or tax code (MST)")) }
+                    input type="search" id="q" name="q" value=(q) placeholder="HT-4821-7305-6 · RC-7F3K-9Q2M · ketoan01 · 0101234567" autofocus;
                 }
                 button class="primary" type="submit" data-testid="search" { (tr(lang, "Tìm", "Search")) }
             }
@@ -72,10 +72,12 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::StaffEmailPropose => tr(lang, "Nhân viên ghi nhận giấy tờ và đề xuất email mới", "Documents recorded and new email proposed by staff"),
         AuditEvent::StaffEmailApprove => tr(lang, "Giám sát phê duyệt email mới", "New email approved by a supervisor"),
         AuditEvent::StaffEmailCancel => tr(lang, "Nhân viên hủy đổi email", "Email change cancelled by staff"),
+        AuditEvent::SupportReport => tr(lang, "Người gọi gửi thông tin cho nhân viên hỗ trợ", "Caller sent their details to support"),
+        AuditEvent::StaffSupportView => tr(lang, "Nhân viên mở mã hỗ trợ", "Support code opened by staff"),
     }
 }
 
-fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool) -> Markup {
+pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool) -> Markup {
     html! {
         @if entries.is_empty() {
             p class="muted" { (tr(lang, "Chưa có sự kiện nào.", "No events yet.")) }
@@ -124,6 +126,12 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
     let lang = desk.lang;
     let query: String = q.q.trim().chars().filter(|c| !c.is_control()).take(100).collect();
     let query = query.as_str();
+    // A support code the caller read out opens its page (the code itself is not written
+    // to the audit: for an hour it opens the caller's report; the page's line says which).
+    if query.to_ascii_uppercase().starts_with("HT") {
+        let code = bhxh_protocol::SupportCode::parse(query).map(|c| c.to_string()).unwrap_or_else(|| "HT-invalid".into());
+        return Ok(super::redirect(&format!("/support/{code}")));
+    }
     let results = if query.is_empty() {
         None
     } else {

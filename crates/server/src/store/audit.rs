@@ -51,6 +51,10 @@ text_enum! {
         StaffEmailApprove = "staff.email_approve",
         StaffEmailCancel = "staff.email_cancel",
         AdminOutboxAdoptKey = "admin.outbox_adopt_key",
+        /// A caller sent their support report and got a support code.
+        SupportReport = "support.report",
+        /// Staff opened a support code's page.
+        StaffSupportView = "staff.support_view",
     }
 }
 
@@ -124,12 +128,14 @@ pub struct AuditEntry {
     /// `user`, `staff:<username> (<name>)` or `cli:<os user>`.
     pub actor: String,
     pub detail: Option<String>,
+    /// The app instance the request came from (its `X-BHXH-Instance`), if it said.
+    pub client_instance: Option<String>,
 }
 
 impl AuditEntry {
     /// A line with nothing but its reference, time, event, outcome and actor.
     pub fn new(reference: String, at: i64, event: AuditEvent, outcome: Outcome, actor: String) -> AuditEntry {
-        AuditEntry { reference, at, event, username: None, outcome, client_addr: None, cert_fingerprint: None, actor, detail: None }
+        AuditEntry { reference, at, event, username: None, outcome, client_addr: None, cert_fingerprint: None, actor, detail: None, client_instance: None }
     }
 
     /// The refusal's catalogue code, as stored (`None` for a success).
@@ -165,6 +171,21 @@ impl Store {
         .await?)
     }
 
+    /// Every line at or after `since`, oldest first, at most `limit`.
+    pub async fn audit_since(&self, since: i64, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE at >= $1 ORDER BY id LIMIT $2").bind(since).bind(limit).fetch_all(&self.read).await?)
+    }
+
+    /// The lines of one app instance at or after `since`, newest first.
+    pub async fn audit_of_instance(&self, instance: &str, since: i64, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE client_instance = $1 AND at >= $2 ORDER BY id DESC LIMIT $3")
+            .bind(instance)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
     /// The newest `limit` audit lines of a username, newest first.
     pub async fn audit_by_username(&self, username: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as("SELECT * FROM audit WHERE username = $1 ORDER BY id DESC LIMIT $2")
@@ -177,8 +198,8 @@ impl Store {
 
 pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO audit (reference, at, event, username, outcome, error_code, client_addr, cert_fingerprint, actor, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit (reference, at, event, username, outcome, error_code, client_addr, cert_fingerprint, actor, detail, client_instance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&e.reference)
     .bind(e.at)
@@ -190,6 +211,7 @@ pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Res
     .bind(&e.cert_fingerprint)
     .bind(&e.actor)
     .bind(&e.detail)
+    .bind(&e.client_instance)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -32,6 +32,7 @@ mod outbox;
 mod portal;
 mod sessions;
 mod staff;
+mod support;
 
 pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
@@ -43,6 +44,7 @@ pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{NewSession, SessionRow};
 pub use staff::{Staff, StaffRole, StaffSession};
+pub use support::SupportRow;
 
 /// A text column's value that none of an enum's variants spells.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +122,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_ocsp_cache.sql")),
     (5, include_str!("../../migrations/sqlite/0005_faults.sql")),
     (6, include_str!("../../migrations/sqlite/0006_email_change.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_support_codes.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -128,6 +131,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_ocsp_cache.sql")),
     (5, include_str!("../../migrations/postgres/0005_faults.sql")),
     (6, include_str!("../../migrations/postgres/0006_email_change.sql")),
+    (7, include_str!("../../migrations/postgres/0007_support_codes.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -287,7 +291,7 @@ impl Store {
     /// for long.
     pub async fn purge(&self, now: i64, keep: &crate::config::RetentionConfig) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let day_ago = now - 86_400;
-        let statements: [(&'static str, &'static str, i64); 11] = [
+        let statements: [(&'static str, &'static str, i64); 12] = [
             ("sessions", "DELETE FROM sessions WHERE expires_at <= $1", now),
             ("staff_sessions", "DELETE FROM staff_sessions WHERE expires_at <= $1", now),
             ("challenges", "DELETE FROM challenges WHERE expires_at <= $1", day_ago),
@@ -300,6 +304,8 @@ impl Store {
                 now - keep.audit_days * 86_400,
             ),
             ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1", day_ago),
+            // A support report is gone when its code expires.
+            ("support_reports", "DELETE FROM support_reports WHERE expires_at <= $1", now),
             ("ocsp_cache", "DELETE FROM ocsp_cache WHERE good_until <= $1 AND fetched_at <= $1", day_ago),
             (
                 "outbox",

@@ -22,4 +22,5 @@ mod proxy;
 mod ocsp;
 mod revocation;
 mod staff;
+mod support;
 mod trust;

@@ -30,6 +30,25 @@ async fn activation_page_and_staff_console_in_chromium() {
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     let (portal_password, link) = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
 
+    // A caller's support code: their report, then an attempt of the same app.
+    let instance = "app-instance-0123456789abcdef";
+    let report = "bhxh-desktop 0.1.0 on windows x86_64\n[ LỖI ] token        BHXH Test RSA, PIN: Locked\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n";
+    let issued: serde_json::Value = srv
+        .http
+        .post(format!("{}/v1/support/reports", srv.base))
+        .header(bhxh_protocol::INSTANCE_HEADER, instance)
+        .json(&serde_json::json!({"report": report}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let support_code = issued["support_code"].as_str().expect("a support code").to_string();
+    let r = srv.http.post(format!("{}/v1/recovery/challenge", srv.base)).header(bhxh_protocol::INSTANCE_HEADER, instance)
+        .json(&serde_json::json!({"username": "khong.co", "purpose": "bhxh-password-recovery/v1", "new_email": "x@y.vn"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "an attempt refused for its reason: MALFORMED_REQUEST");
+
     let out = srv.data.path().join("pages.html");
     let spec = srv.data.path().join("spec.json");
     std::fs::write(
@@ -42,6 +61,7 @@ async fn activation_page_and_staff_console_in_chromium() {
             "supervisorUser": "giamsat.binh",
             "supervisorPassword": "Ban-giam-sat-2026!",
             "newEmail": "ketoan.moi@congty.vn",
+            "supportCode": support_code,
             "username": USER,
             "mst": MST,
             "out": out,
@@ -65,6 +85,7 @@ async fn activation_page_and_staff_console_in_chromium() {
         "an agent records the documents",
         "another staff member, a supervisor, approves",
         "staff cancel an open change",
+        "a support code read out with spaces opens the caller's report",
         "logout ends",
     ] {
         assert!(log.contains(&format!("ok - {step}")), "step {step:?} missing:\n{log}");
@@ -91,6 +112,8 @@ async fn activation_page_and_staff_console_in_chromium() {
         assert!(timeline.iter().any(|l| l.event == event && l.outcome == "ok" && l.actor == actor), "{event} by {actor} missing");
     }
     assert_eq!(account.email, EMAIL);
+    let views = srv.store.audit_since(0, 1000).await.unwrap();
+    assert!(views.iter().any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor.starts_with("staff:")), "the support page view is audited");
     srv.smtp().wait_for("ketoan.moi@congty.vn", "Xác nhận email đăng ký mới").await;
 
     // The staff never saw a password: neither the portal one nor the one staff started.

@@ -1,0 +1,73 @@
+//! A support code's page: what the caller's app sees. The report they agreed to send,
+//! the attempts their app instance made since (reloaded every 10 s while the page is
+//! open), and the next step that fits. Every opening is audited with the staff member's
+//! name; an unknown, mistyped or expired code gets one answer; lookups are limited per
+//! staff member.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use bhxh_protocol::{ErrorCode, SupportCode};
+use maud::html;
+
+use super::auth::{OnPage, StaffError};
+use super::reference_label;
+use super::views::timeline_table;
+use crate::clock::vn_time;
+use crate::context::AppState;
+use crate::html::tr;
+use crate::store::{AuditEvent, Outcome};
+
+/// How often the page reloads itself.
+const REFRESH_SECS: u32 = 10;
+
+pub(super) async fn page(State(s): State<AppState>, OnPage(desk): OnPage, Path(code): Path<String>) -> Result<Response, StaffError> {
+    const EVENT: AuditEvent = AuditEvent::StaffSupportView;
+    let lang = desk.lang;
+    let key = format!("staff:{}:{EVENT}", desk.who.staff.username);
+    s.limit(&desk.ctx, &key, s.config.support.lookups_per_staff, 600, EVENT, None).await.map_err(|e| desk.error(e.code))?;
+    let opened = match SupportCode::parse(&code) {
+        Some(code) => crate::support::open(&s, &code).await.map_err(|e| desk.internal(e))?,
+        None => None,
+    };
+    let Some(report) = opened else {
+        let mut entry = desk.audit(&s, EVENT, None, "unknown or expired support code".into());
+        entry.outcome = Outcome::Rejected(ErrorCode::SupportCodeUnknown);
+        s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
+        return Err(desk.error(ErrorCode::SupportCodeUnknown));
+    };
+    let row = &report.row;
+    let entry = desk.audit(&s, EVENT, None, format!("support report {} opened", row.reference));
+    s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
+    let attempts = s.store.audit_of_instance(&row.instance, row.created_at, 100).await.map_err(|e| desk.internal(e))?;
+    let steps = crate::support::next_steps(&report.text, &attempts, lang);
+    let shown = SupportCode::parse(&code).map(|c| c.to_string()).unwrap_or_default();
+    let body = html! {
+        section class="card" aria-labelledby="t" {
+            h1 id="t" { (tr(lang, "Mã hỗ trợ", "Support code")) " " code data-testid="support-code" { (shown) } }
+            dl {
+                dt { (tr(lang, "Gửi lúc", "Sent at")) } dd { (vn_time(row.created_at)) }
+                dt { (tr(lang, "Hết hạn lúc", "Expires at")) } dd { (vn_time(row.expires_at)) }
+                dt { (tr(lang, "Địa chỉ", "Address")) } dd { (row.client_addr.as_deref().unwrap_or("")) }
+                dt { (reference_label(lang)) } dd { code { (row.reference) } }
+            }
+            p class="muted" { (tr(lang, "Trang tự tải lại mỗi 10 giây trong lúc đang gọi.", "The page reloads itself every 10 seconds during the call.")) }
+        }
+        section class="card" aria-labelledby="n" data-testid="next-steps" {
+            h2 id="n" { (tr(lang, "Bước tiếp theo", "Next step")) }
+            @if steps.is_empty() {
+                p class="muted" { (tr(lang, "Báo cáo không cho thấy lỗi nào đã biết; xem báo cáo và các lần thử bên dưới.", "The report shows no known problem; read the report and the attempts below.")) }
+            } @else {
+                ul { @for step in &steps { li { (step) } } }
+            }
+        }
+        section class="card" aria-labelledby="a" {
+            h2 id="a" { (tr(lang, "Các lần thử từ ứng dụng này", "Attempts from this app")) }
+            (timeline_table(lang, &attempts, true))
+        }
+        section class="card" aria-labelledby="r" {
+            h2 id="r" { (tr(lang, "Báo cáo người gọi đã gửi", "The report the caller sent")) }
+            pre class="report" data-testid="support-report" { (report.text.as_str()) }
+        }
+    };
+    Ok(desk.refreshing_page(tr(lang, "Mã hỗ trợ", "Support code"), body, REFRESH_SECS))
+}

@@ -1,0 +1,199 @@
+//! Support codes: `POST /v1/support/reports`. A caller who agreed to send their support
+//! report (the same text the app shows them) gets a code such as `HT-4821-7305-6` to read
+//! out; the desk opens it in the staff console ([`crate::staff`]) and sees the report, the
+//! attempts the same app instance made since, and the next step that fits.
+//!
+//! The report is sealed with the outbox key under the code's hash (only the hash is
+//! stored), lives `support.code_ttl_secs` (an hour) and is then deleted by the purge; an
+//! expired, mistyped or unknown code gets one answer. Making codes is limited per client.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use bhxh_protocol::wire::{SupportCodeIssued, SupportReportRequest};
+use bhxh_protocol::{ErrorCode, Lang, SupportCode};
+use zeroize::Zeroizing;
+
+use crate::clock::rfc3339;
+use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::store::{AuditEntry, AuditEvent, SupportRow};
+
+/// The public route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/support/reports", post(create))
+}
+
+/// What a report is sealed under: never a mail's Message-ID, never a challenge.
+fn aad(code_hash: &str) -> String {
+    format!("bhxh-support/v1:{code_hash}")
+}
+
+/// What is stored of a code: the SHA-256 of its nine digits.
+pub fn code_hash(code: &SupportCode) -> String {
+    crate::passwords::token_hash(&code.digits())
+}
+
+/// A report a person could read: text lines, no control characters but line ends and tabs.
+fn readable(report: &str) -> bool {
+    !report.trim().is_empty() && report.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+}
+
+async fn create(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<SupportReportRequest>) -> Result<Json<SupportCodeIssued>, ApiError> {
+    const EVENT: AuditEvent = AuditEvent::SupportReport;
+    let cfg = &s.config.support;
+    s.limit(&ctx, &format!("client:{}:{EVENT}", ctx.client_key), cfg.codes_per_client_per_hour, 3600, EVENT, None).await?;
+    let Some(instance) = ctx.instance.clone() else {
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "no app instance id".into()).await);
+    };
+    if req.report.len() > cfg.max_report_bytes {
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::BodyTooLarge, format!("{} bytes of report", req.report.len())).await);
+    }
+    if !readable(&req.report) {
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "the report is empty or not text".into()).await);
+    }
+    let report = Zeroizing::new(req.report);
+    let now = s.clock.now();
+    let expires = now + cfg.code_ttl_secs;
+    // Nine digits: a clash with a live code is unlikely, and answered with another draw.
+    for _ in 0..5 {
+        let code = SupportCode::new();
+        let hash = code_hash(&code);
+        let sealed = s.outbox_key.seal(&aad(&hash), &report).map_err(|e| ctx.internal(e))?;
+        let row = SupportRow {
+            code_hash: hash,
+            instance: instance.clone(),
+            sealed,
+            key_id: s.outbox_key.id().to_string(),
+            reference: ctx.reference.to_string(),
+            client_addr: Some(ctx.client.clone()),
+            created_at: now,
+            expires_at: expires,
+        };
+        let mut audit = s.audit_entry(&ctx, EVENT, None, Ok(()));
+        audit.detail = Some(format!("support code made ({} bytes of report), valid until {}", report.len(), rfc3339(expires)));
+        if s.store.insert_support_report(&row, &audit).await.map_err(|e| ctx.internal(e))? {
+            return Ok(Json(SupportCodeIssued { support_code: code.to_string(), expires_at: rfc3339(expires), reference: ctx.reference.to_string() }));
+        }
+    }
+    Err(ctx.internal(anyhow::anyhow!("no free support code in five draws")))
+}
+
+/// An opened report: its row and its text.
+#[derive(Debug)]
+pub struct OpenedReport {
+    pub row: SupportRow,
+    pub text: Zeroizing<String>,
+}
+
+/// The report under `code`, unless it is unknown or expired (one answer for both). A
+/// report sealed with another deployment's key cannot be read either.
+pub async fn open(s: &AppState, code: &SupportCode) -> anyhow::Result<Option<OpenedReport>> {
+    open_with(&s.store, &s.outbox_key, code, s.clock.now()).await
+}
+
+/// [`open`] with a store and key of one's own (the admin tools, tests).
+pub async fn open_with(store: &crate::store::Store, key: &crate::mail::OutboxKey, code: &SupportCode, now: i64) -> anyhow::Result<Option<OpenedReport>> {
+    let hash = code_hash(code);
+    let Some(row) = store.support_report(&hash, now).await? else { return Ok(None) };
+    match key.open(&aad(&hash), &row.sealed) {
+        Ok(text) => Ok(Some(OpenedReport { row, text })),
+        Err(e) => {
+            tracing::warn!(error = %e, key_id = %row.key_id, "a support report that this server's outbox key cannot open");
+            Ok(None)
+        }
+    }
+}
+
+/// One piece of advice: what the desk should do when it sees a mark in the report or in
+/// the attempts.
+struct Step {
+    /// Any of these in the report's text or among the attempts' codes.
+    marks: &'static [&'static str],
+    vi: &'static str,
+    en: &'static str,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        marks: &["PIN_LOCKED", "PIN: Locked"],
+        vi: "Token bị khóa mã PIN: hướng dẫn người gọi mang token đến điểm giao dịch của nhà cung cấp chữ ký số (VNPT-CA, Viettel-CA, …) để mở khóa; không thử mã PIN nữa. Trong lúc chờ, có thể lấy lại mật khẩu qua mã số thuế và email.",
+        en: "The token's PIN is locked: send the caller to their CA's service point (VNPT-CA, Viettel-CA, …) to unlock it; no more PIN tries. Meanwhile the password can be recovered with the tax code and email.",
+    },
+    Step {
+        marks: &["PIN_FINAL_TRY", "PIN: FinalTry"],
+        vi: "Token chỉ còn một lần nhập mã PIN: nhắc người gọi kiểm tra Caps Lock và bộ gõ tiếng Việt trước khi nhập; sai lần nữa token sẽ bị khóa.",
+        en: "The token has one PIN try left: have the caller check Caps Lock and the Vietnamese input method first; one more wrong PIN locks it.",
+    },
+    Step {
+        marks: &["MODULE_NOT_FOUND", "MODULE_LOAD_FAILED"],
+        vi: "Không thấy driver của token: hướng dẫn cài phần mềm token của nhà cung cấp chữ ký số (bảng module trong bhxh doctor cho biết tên tệp của từng CA), rồi bấm \"Kiểm tra lại\".",
+        en: "The token's driver is missing: have the caller install their CA's token software (bhxh doctor lists each CA's module file), then press \"Check again\".",
+    },
+    Step {
+        marks: &["TOKEN_IN_USE"],
+        vi: "Token đang bị phần mềm ký số khác giữ: nhờ người gọi đóng plugin ký số của CA rồi thử lại.",
+        en: "Another signing program holds the token: have the caller close their CA's signing plugin and try again.",
+    },
+    Step {
+        marks: &["READER_SERVICE_UNAVAILABLE"],
+        vi: "Dịch vụ Smart Card (PC/SC) không chạy: khởi động lại dịch vụ hoặc máy tính.",
+        en: "The Smart Card (PC/SC) service is not running: restart the service or the computer.",
+    },
+    Step {
+        marks: &["NO_TOKEN"],
+        vi: "Chưa thấy token: cắm token vào cổng USB khác, chờ đèn sáng, rồi bấm \"Kiểm tra lại\".",
+        en: "No token is seen: plug it into another USB port, wait for its light, then press \"Check again\".",
+    },
+    Step {
+        marks: &["CERT_EXPIRED", "CERT_REVOKED"],
+        vi: "Chứng thư số đã hết hạn hoặc bị thu hồi: người dùng cần gia hạn hoặc cấp lại với nhà cung cấp chữ ký số; trong lúc chờ, lấy lại mật khẩu qua mã số thuế và email.",
+        en: "The certificate has expired or was revoked: the user renews it with the CA; meanwhile recover the password with the tax code and email.",
+    },
+    Step {
+        marks: &["CERT_NOT_BOUND"],
+        vi: "Tên đăng nhập gõ sai hoặc token của doanh nghiệp khác: hướng dẫn \"Tìm tên đăng nhập bằng token\"; dòng lịch sử của tài khoản cho biết lý do.",
+        en: "A mistyped username or another business's token: guide the caller to \"Find the username with the token\"; the account's timeline says which.",
+    },
+    Step {
+        marks: &["PORTAL_EMAIL_MISMATCH"],
+        vi: "Email đăng ký không còn dùng: hướng dẫn \"Đổi email đăng ký\" bằng token, hoặc kiểm tra giấy tờ rồi đề xuất email mới trên trang tài khoản (cần người giám sát phê duyệt).",
+        en: "The registered email is no longer used: guide the caller to \"Change the registered email\" with the token, or check the documents and propose the new address on the account page (a supervisor approves).",
+    },
+    Step {
+        marks: &["SERVER_UNREACHABLE", "SERVER_TLS", "SERVER_TIMEOUT"],
+        vi: "Máy của người gọi không tới được máy chủ: kiểm tra mạng, proxy hoặc tường lửa của công ty.",
+        en: "The caller's computer cannot reach the server: check the network, the proxy or the company firewall.",
+    },
+    Step {
+        marks: &["[LƯU Ý] clock", "[WARN ] clock"],
+        vi: "Đồng hồ máy tính lệch: nhờ người gọi bật đồng bộ giờ tự động rồi thử lại.",
+        en: "The computer's clock is off: have the caller turn on automatic time and try again.",
+    },
+];
+
+/// The next steps that fit what the report and the attempts show, in `lang`.
+pub fn next_steps(report: &str, attempts: &[AuditEntry], lang: Lang) -> Vec<&'static str> {
+    STEPS
+        .iter()
+        .filter(|step| step.marks.iter().any(|m| report.contains(m) || attempts.iter().any(|a| a.error_code() == Some(*m))))
+        .map(|step| if lang == Lang::En { step.en } else { step.vi })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_steps_follow_the_marks() {
+        let report = "[ LỖI ] token        BHXH Test (…), PIN: Locked — …\n[ LỖI ] server  …\n        SERVER_UNREACHABLE\n";
+        let steps = next_steps(report, &[], Lang::Vi);
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert!(steps[0].contains("điểm giao dịch") && steps[1].contains("proxy"));
+        assert!(next_steps("bhxh 0.1 — máy chủ http://x\n[ OK  ] token …, PIN: Ok", &[], Lang::En).is_empty());
+        let mut line = AuditEntry::new("RC-1".into(), 0, AuditEvent::PortalRecover, crate::store::Outcome::Rejected(ErrorCode::PortalEmailMismatch), "user".into());
+        line.detail = None;
+        assert!(next_steps("", &[line], Lang::En)[0].contains("Change the registered email"));
+        assert!(readable("a\nb\tc") && !readable(" \n") && !readable("a\u{1b}[31m"));
+    }
+}
