@@ -47,7 +47,7 @@ fn lang(state: &AppState) -> Lang {
 
 fn api(state: &AppState) -> Res<ApiClient> {
     let s = settings(state);
-    ApiClient::new(&s.server_url, s.lang).map_err(|e| IpcError::from_client(&e, s.lang))
+    ApiClient::new(&s.server_url, s.lang).map(|a| a.with_instance(&state.instance)).map_err(|e| IpcError::from_client(&e, s.lang))
 }
 
 fn token(state: &AppState) -> Res<Arc<dyn Token>> {
@@ -306,7 +306,7 @@ pub async fn session_info(state: State<'_, AppState>) -> Res<Option<LoginView>> 
 #[tauri::command]
 pub async fn diagnostics(state: State<'_, AppState>) -> Res<Report> {
     let s = settings(&state);
-    let api = ApiClient::new(&s.server_url, s.lang).ok();
+    let api = ApiClient::new(&s.server_url, s.lang).ok().map(|a| a.with_instance(&state.instance));
     let module = s.pkcs11_module.as_ref().map(PathBuf::from);
     Ok(diagnostics::run(api.as_ref(), &s.server_url, module.as_deref(), s.lang).await)
 }
@@ -351,6 +351,39 @@ pub async fn support_save<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: St
     let Some(path) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else { return Ok(None) };
     std::fs::write(&path, report.as_bytes()).map_err(|_| IpcError::code(ErrorCode::Internal, lang))?;
     Ok(Some(path.display().to_string()))
+}
+
+/// The support report the user is asked to agree to send: shown as it is, and kept in
+/// the shell, so `support_send` sends exactly what was shown (the web view never hands
+/// the shell a text to send).
+#[tauri::command]
+pub async fn support_preview(state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
+    let report = with_last_error(support_report(state.clone()).await?, last_error.as_deref());
+    if let Ok(mut pending) = state.pending_report.lock() {
+        *pending = Some(report.clone());
+    }
+    Ok(report)
+}
+
+/// What the caller reads out: the support code of the report last shown, once agreed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupportCodeView {
+    pub support_code: String,
+    pub expires_at: String,
+    pub reference: String,
+}
+
+/// Sends the report `support_preview` showed (the user agreed) and answers its code.
+#[tauri::command]
+pub async fn support_send(state: State<'_, AppState>) -> Res<SupportCodeView> {
+    let lang = lang(&state);
+    // Kept until it is sent: a send that failed (no network) can be tried again.
+    let report = state.pending_report.lock().ok().and_then(|p| p.clone()).ok_or_else(|| IpcError::code(ErrorCode::MalformedRequest, lang))?;
+    let issued = api(&state)?.support_report(&report).await.map_err(|e| IpcError::from_client(&e, lang))?;
+    if let Ok(mut pending) = state.pending_report.lock() {
+        *pending = None;
+    }
+    Ok(SupportCodeView { support_code: issued.support_code, expires_at: issued.expires_at, reference: issued.reference })
 }
 
 /// A reference code (`RC-XXXX-XXXX`) copied to the clipboard, verified; anything else is

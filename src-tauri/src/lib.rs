@@ -33,6 +33,10 @@ pub struct AppState {
     /// the same, so a token's slot id from a listing names the same token at signing
     /// (and the modules are not searched for and opened again on every command).
     pub modules: Mutex<Option<(Vec<PathBuf>, Arc<bhxh_token::p11::Modules>)>>,
+    /// This installation's id, sent with every request (`bhxh_client::instance`).
+    pub instance: String,
+    /// The support report last shown for consent: what `support_send` sends, exactly.
+    pub pending_report: Mutex<Option<String>>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 
@@ -47,6 +51,8 @@ impl AppState {
     pub fn new(config_dir: PathBuf, progress: Arc<dyn Fn(Progress) + Send + Sync>) -> AppState {
         AppState {
             settings: Mutex::new(Settings::load(&config_dir)),
+            instance: bhxh_client::instance::load_or_create(&config_dir),
+            pending_report: Mutex::new(None),
             config_dir,
             session: Mutex::new(None),
             progress,
@@ -103,6 +109,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::support_copy,
             commands::support_save,
             commands::reference_copy,
+            commands::support_preview,
+            commands::support_send,
         ])
 }
 

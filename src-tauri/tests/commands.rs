@@ -151,6 +151,28 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert_eq!(login["must_change_password"], false);
     let session = call(&w, "session_info", json!({})).unwrap();
     assert_eq!(session["username"], "ketoan01");
+
+    // The support code: the report shown for consent is what is stored, and nothing
+    // secret is in it (the PIN, the temporary password, the session token).
+    let session_token = {
+        use tauri::Manager;
+        let state = w.state::<bhxh_desktop::AppState>();
+        let token = state.session.lock().unwrap().as_ref().map(|s| s.token.expose().to_string()).expect("a session");
+        token
+    };
+    assert!(call(&w, "support_send", json!({})).is_err(), "nothing is sent before it was shown");
+    let shown = call(&w, "support_preview", json!({"lastError": "PASSWORD_REUSE RC-7F3K-9Q2M"})).unwrap();
+    let shown = shown.as_str().unwrap().to_string();
+    assert!(shown.contains("BHXH Test RSA") && shown.ends_with("last error: PASSWORD_REUSE RC-7F3K-9Q2M"), "{shown}");
+    let issued = call(&w, "support_send", json!({})).unwrap();
+    let code = issued["support_code"].as_str().unwrap().to_string();
+    assert!(bhxh_protocol::SupportCode::parse(&code).is_some(), "{issued}");
+    let stored = rt.block_on(backend().support_report(&code)).expect("the report is stored under its code");
+    assert_eq!(stored, shown, "what is stored is what the user agreed to");
+    for secret in [PIN, temp.as_str(), "Mua-thu-2026!", session_token.as_str()] {
+        assert!(!stored.contains(secret), "a secret in the stored support report");
+    }
+    let support_code = issued;
     call(&w, "logout", json!({})).unwrap();
     assert!(call(&w, "session_info", json!({})).unwrap().is_null());
 
@@ -201,6 +223,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
         "recovery": done,
         "lookup": lookup,
         "email_change": change,
+        "support_code": support_code,
         "login": login,
         "captcha": captcha,
         "portal": portal,

@@ -302,6 +302,30 @@ async fn changing_the_registered_email_in_the_real_window() {
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 
+/// "Gửi thông tin cho nhân viên hỗ trợ" in the real window: the consent screen shows the
+/// report, agreeing sends exactly that text, and the code to read out appears; the
+/// server holds that report under that code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_support_code_in_the_real_window() {
+    let hsm = softhsm();
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let (d, _window) = window(&backend.origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
+    d.click("[data-testid=nav-support]").await;
+    d.click("[data-testid=support-send]").await;
+    d.find("[data-testid=support-consent-agree]").await;
+    let shown = d.property("[data-testid=support-consent-report]", "value").await;
+    assert!(shown.contains("bhxh-desktop") && shown.contains("BHXH Test RSA"), "{shown}");
+    d.screenshot("webdriver-support-consent").await;
+    d.click("[data-testid=support-consent-agree]").await;
+    let code = d.text("[data-testid=support-code]").await;
+    let code: String = code.split_whitespace().collect::<Vec<_>>().join("");
+    assert!(bhxh_protocol::SupportCode::parse(&code).is_some(), "{code}");
+    d.screenshot("webdriver-support-code").await;
+    let stored = backend.support_report(&code).await.expect("the report is stored under the code shown");
+    assert_eq!(stored, shown, "what was sent is what the window showed");
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}
+
 /// opencryptoki's soft token, which locks for real, in the real window: the warning
 /// after a wrong PIN, the final try that must be ticked before the PIN can be sent, and
 /// the locked token with what to do; a screenshot of each. (The token is this test's

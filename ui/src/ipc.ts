@@ -108,6 +108,16 @@ export interface Ack {
   reference: string;
 }
 
+/** The support report was sent (the user agreed to what `supportPreview` showed): the
+ * code the caller reads out on the phone, so the support staff find exactly that report. */
+export interface SupportCodeView {
+  /** "HT-4821-7305-6" */
+  support_code: string;
+  /** RFC 3339: the code is valid one hour. */
+  expires_at: string;
+  reference: string;
+}
+
 export interface Settings {
   server_url: string;
   pkcs11_module: string | null;
@@ -195,6 +205,11 @@ export const api = {
   supportCopy: (lastError: string | null) => invoke<string>("support_copy", { lastError }),
   // The report saved where the user chooses in the native dialog; null when cancelled.
   supportSave: (lastError: string | null) => invoke<string | null>("support_save", { lastError }),
+  // The report to send to the support desk, kept by the shell as it is shown here: the
+  // user reads it and agrees (or not) before anything leaves the computer.
+  supportPreview: (lastError: string | null) => invoke<string>("support_preview", { lastError }),
+  // Sends the report last previewed (MALFORMED_REQUEST if none) and answers its code.
+  supportSend: () => invoke<SupportCodeView>("support_send"),
   // A reference code (RC-XXXX-XXXX) put on the clipboard, verified.
   referenceCopy: (reference: string) => invoke<void>("reference_copy", { reference }),
   onReaderEvent: (f: (e: ReaderEvent) => void): Promise<UnlistenFn> => listen<ReaderEvent>("reader-event", (ev) => f(ev.payload)),

@@ -6,7 +6,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import catalogue from "./generated/errors.json";
-import type { CaptchaView, CertificateCheckView, CertView, EmailChangeView, ErrorCode, IpcError, Settings, TokenView } from "./ipc";
+import type { CaptchaView, CertificateCheckView, CertView, EmailChangeView, ErrorCode, IpcError, Settings, SupportCodeView, TokenView } from "./ipc";
 import { passwordPolicy } from "./policy";
 import { checkEmail, checkMst } from "./screens/portal-state";
 
@@ -87,6 +87,9 @@ const ACTIVATION_SECONDS = 30 * 60;
 // day after the confirmation.
 const EMAIL_CONFIRM_SECONDS = 30 * 60;
 const EMAIL_WAIT_SECONDS = DAY;
+// The support desk's code for a report sent: valid an hour.
+const SUPPORT_CODE = "HT-4821-7305-6";
+const SUPPORT_CODE_SECONDS = 3600;
 
 /** An address masked as bhxh-protocol's `Email::masked` does: "ke***@c***.vn". */
 function maskEmail(email: string): string {
@@ -149,6 +152,13 @@ export function install(): void {
     return { code, message: text.message, hint: text.hint, reference: entry.status > 0 ? reference : null };
   };
 
+  /** The support report, as the shell builds it (no PIN, password or session), with the last error. */
+  const report = (lastError: unknown) =>
+    `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}${lastError ? `\nlast error: ${String(lastError)}` : ""}`;
+  // As the shell: the report last shown for consent is kept, and only that is sent.
+  let previewed: string | null = null;
+  let supportSent: string | null = null;
+
   let proofs = 0;
   let recoveredFor: string | null = null;
   let emailChangeAsked: { username: string; newEmail: string } | null = null;
@@ -200,6 +210,8 @@ export function install(): void {
     recoveredFor: () => recoveredFor,
     /** The account and address of the last email change asked for. */
     emailChangeAsked: () => emailChangeAsked,
+    /** The support report sent to the support desk (null: nothing was sent). */
+    supportSent: () => supportSent,
   };
 
   mockIPC(
@@ -340,7 +352,21 @@ export function install(): void {
             ],
           };
         case "support_report":
-          return `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}`;
+          return report(null);
+        case "support_preview":
+          previewed = report(args.lastError);
+          return previewed;
+        case "support_send": {
+          await new Promise((r) => setTimeout(r, 80));
+          if (previewed === null) throw error("MALFORMED_REQUEST", null);
+          // ?scenario=support-offline: the first send does not reach the server; the
+          // report is kept, so agreeing again sends it.
+          if (scenario === "support-offline" && (calls.get("support_send") ?? 0) <= 1) throw error("SERVER_UNREACHABLE", null);
+          supportSent = previewed;
+          previewed = null;
+          const view: SupportCodeView = { support_code: SUPPORT_CODE, expires_at: new Date((now() + SUPPORT_CODE_SECONDS) * 1000).toISOString(), reference: REFERENCE };
+          return view;
+        }
         case "support_copy":
         case "reference_copy": {
           // The mock's clipboard is the page's own (granted to the test): a failure is a
@@ -348,7 +374,7 @@ export function install(): void {
           if (scenario === "clipboard-broken") throw error("CLIPBOARD_UNAVAILABLE");
           const text = cmd === "reference_copy"
             ? String(args.reference)
-            : `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}${args.lastError ? `\nlast error: ${String(args.lastError)}` : ""}`;
+            : report(args.lastError);
           await navigator.clipboard.writeText(text);
           return cmd === "reference_copy" ? null : text;
         }

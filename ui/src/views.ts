@@ -5,23 +5,39 @@ import { html, nothing, type TemplateResult } from "lit-html";
 import { keyed } from "lit-html/directives/keyed.js";
 import { api, toIpcError, type IpcError } from "./ipc";
 import { t } from "./i18n";
+import type { Route } from "./screens";
 
-/** Every error: its message, a hint, and the reference code large enough to read out. */
-export function errorBox(e: IpcError): TemplateResult {
+/** What an error box needs to offer "send the details to support": the way to the
+ * Support screen (a screen's `ui`). The Support screen's own errors go without it. */
+export interface ToSupport {
+  go(route: Route): void;
+}
+
+/** Every error: its message, a hint, and the reference code large enough to read out;
+ * with `support`, the button that opens the Support screen on the consent to send the
+ * report (the app remembers the error shown, so the report quotes it). */
+export function errorBox(e: IpcError, support?: ToSupport): TemplateResult {
   return html`<div class="error" role="alert" data-testid="error" data-code=${e.code}>
     <p class="error-message"><strong>${e.message}</strong> <code class="code">[${e.code}]</code></p>
     ${e.hint ? html`<p><span class="label">${t("error_hint")}: </span>${e.hint}</p>` : nothing}
     ${e.reference ? referenceLine(e.reference) : nothing}
     ${e.reference ? html`<p class="small">${t("error_reference_note")}</p>` : nothing}
+    ${support ? html`<p class="error-support">${sendToSupport(support)}</p>` : nothing}
   </div>`;
+}
+
+/** "Gửi thông tin cho nhân viên hỗ trợ": straight to the consent step of the Support
+ * screen. In an error box, or beside a form's buttons (`sendToSupport`). */
+export function sendToSupport(support: ToSupport): TemplateResult {
+  return html`<button type="button" data-testid="send-to-support" @click=${() => support.go({ name: "support", consent: true })}>${t("support_send")}</button>`;
 }
 
 /** An error that answers something the user did (a form sent), with what goes with it
  * (the hotline box). The app brings it into view and, unless the cursor is in a field
  * to type in, puts the cursor on it (App, `[data-reveal]`). Each error is a new box: the
  * same refusal twice is brought into view twice. */
-export function raisedError(e: IpcError, extra: TemplateResult | typeof nothing = nothing): TemplateResult {
-  return html`${keyed(e, html`<div class="raised" data-reveal tabindex="-1">${errorBox(e)}${extra}</div>`)}`;
+export function raisedError(e: IpcError, support?: ToSupport, extra: TemplateResult | typeof nothing = nothing): TemplateResult {
+  return html`${keyed(e, html`<div class="raised" data-reveal tabindex="-1">${errorBox(e, support)}${extra}</div>`)}`;
 }
 
 export function referenceLine(reference: string): TemplateResult {

@@ -8,7 +8,7 @@ import { html, nothing } from "lit-html";
 import { api, type IpcError } from "../ipc";
 import { t, type Key } from "../i18n";
 import { passwordPolicy, type Rule } from "../policy";
-import { call, clear, go, screen, type Screen } from "../runtime";
+import { call, clear, go, remember, screen, type Screen } from "../runtime";
 import { onSubmit, raisedError, valueOf } from "../views";
 
 export interface Args {
@@ -101,7 +101,7 @@ export const change: Screen<Model, Msg, Args> = screen({
       case "changed":
         return [{ ...m, busy: false }, [...FIELDS.map((id) => clear(`#${id}`)), go({ name: "login", notice: t("change_done") })]];
       case "failed":
-        return [{ ...m, busy: false, error: msg.error }, []];
+        return [{ ...m, busy: false, error: msg.error }, [remember(msg.error)]];
     }
   },
 
@@ -130,7 +130,7 @@ export const change: Screen<Model, Msg, Args> = screen({
       const state = m.pending.includes(rule) ? "pending" : m.unmet.includes(rule) ? "unmet" : "met";
       return html`<li class=${state} data-rule=${rule}>${MARKS[state]}${t(key)}</li>`;
     })}</ul>
-    <div id="change-error">${m.error ? raisedError(m.error) : nothing}</div>
+    <div id="change-error">${m.error ? raisedError(m.error, ui) : nothing}</div>
     <div class="actions">
       ${m.forced ? nothing : html`<button type="button" @click=${() => ui.go({ name: "home", username: m.username })}>${t("cancel")}</button>`}
       <button type="submit" class="primary" data-testid="change-submit" ?disabled=${!ready(m)} aria-disabled=${m.busy ? "true" : nothing} aria-busy=${String(m.busy)}>${m.busy

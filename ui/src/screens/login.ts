@@ -5,7 +5,7 @@
 import { html, nothing } from "lit-html";
 import { api, type IpcError, type LoginView } from "../ipc";
 import { t } from "../i18n";
-import { call, clear, go, screen, type Screen } from "../runtime";
+import { call, clear, go, remember, screen, type Screen } from "../runtime";
 import { onSubmit, raisedError, valueOf } from "../views";
 
 export interface Args {
@@ -40,7 +40,7 @@ export const login: Screen<Model, Msg, Args> = screen({
         return [m, [clear("#login-password"), go(must_change_password ? { name: "change", username, forced: true } : { name: "home", username })]];
       }
       case "failed":
-        return [{ ...m, missing: null, error: msg.error }, [clear("#login-password")]];
+        return [{ ...m, missing: null, error: msg.error }, [remember(msg.error), clear("#login-password")]];
     }
   },
 
@@ -52,7 +52,7 @@ export const login: Screen<Model, Msg, Args> = screen({
     <div class="field"><label for="login-password">${t("password")}</label><input id="login-password" name="login-password" type="password" autocomplete="current-password" required></div>
     <div id="login-error">${m.missing
       ? html`<p class="field-error" role="alert">${t(m.missing === "username" ? "username_required" : "password_required")}</p>`
-      : m.error ? raisedError(m.error) : nothing}</div>
+      : m.error ? raisedError(m.error, ui) : nothing}</div>
     <button type="submit" class="primary" data-testid="login-submit">${t("login_button")}</button>
     <div class="links">
       <button type="button" class="link" data-testid="forgot-password" @click=${() => ui.go({ name: "wizard", purpose: "recover" })}>${t("forgot_password")}</button>

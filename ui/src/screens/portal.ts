@@ -10,7 +10,7 @@ import { live } from "lit-html/directives/live.js";
 import { api, type CaptchaView, type IpcError, type PortalView } from "../ipc";
 import { t, vnDate } from "../i18n";
 import { after, call, focus, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
-import { errorBox, onSubmit, raisedError, referenceLine, targetValue } from "../views";
+import { errorBox, onSubmit, raisedError, referenceLine, sendToSupport, targetValue } from "../views";
 import * as state from "./portal-state";
 
 export type Args = Record<never, never>;
@@ -61,7 +61,7 @@ export const portal: Screen<Model, Msg, Args> = screen({
       case "captcha":
         return [{ ...m, captcha: msg.captcha, captchaLoading: false, captchaRenewed: msg.renewed }, [renewBeforeExpiry(msg.captcha)]];
       case "captchaFailed":
-        return [{ ...m, captchaLoading: false, captchaError: msg.error }, []];
+        return [{ ...m, captchaLoading: false, captchaError: msg.error }, [remember(msg.error)]];
       case "expiring":
         if (m.busy || m.captcha?.captcha_id !== msg.captchaId) return [m, []];
         return loadCaptcha({ ...m, answer: "" });
@@ -165,9 +165,11 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   const left = (field: "mst" | "email") => (e: Event) => ui.send({ type: "left", field, value: targetValue(e) });
   // The server's refusal goes under the field to fix, where the cursor goes (the MST, the
   // email: with the hotlines when it is not the registered one), otherwise above the
-  // buttons; the app brings it into view.
+  // buttons; the app brings it into view. "Gửi thông tin cho nhân viên hỗ trợ" goes with
+  // the form's buttons, not in the box: the box is kept to what fits beside the field
+  // to fix (with the BHXH hotlines, on a laptop screen).
   const at = m.error ? state.focusAfter(m.error.code) : null;
-  const refusal = m.error ? raisedError(m.error, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing) : nothing;
+  const refusal = m.error ? raisedError(m.error, undefined, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing) : nothing;
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
     <div class="field">
@@ -206,6 +208,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
     <div id="portal-error">${at === "mst" || at === "email" ? nothing : refusal}</div>
     <div class="actions">
       <button type="button" data-testid="portal-back" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>
+      ${m.error || m.captchaError ? sendToSupport(ui) : nothing}
       <button type="submit" class="primary" id="portal-submit" data-testid="portal-submit" aria-disabled=${String(m.busy)}>${t("portal_submit")}</button>
     </div>
   </form>`;

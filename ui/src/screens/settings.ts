@@ -9,7 +9,7 @@
 import { html, nothing } from "lit-html";
 import { api, type IpcError, type Settings } from "../ipc";
 import { t } from "../i18n";
-import { call, saveSettings, screen, type Screen } from "../runtime";
+import { call, remember, saveSettings, screen, type Screen } from "../runtime";
 import { onSubmit, raisedError, targetValue, valueOf } from "../views";
 
 export type Args = Record<never, never>;
@@ -68,7 +68,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
         if (msg.path === null) return [{ ...m, picking: false }, []];
         return [{ ...m, picking: false, picked: msg.path, module: msg.path, status: null }, []];
       case "pickFailed":
-        return [{ ...m, picking: false, status: msg.error }, []];
+        return [{ ...m, picking: false, status: msg.error }, [remember(msg.error)]];
       case "save":
         return [m, [call(() => api.settingsSet(msg.settings), (settings) => ({ type: "saved", settings }), (error) => ({ type: "failed", error }))]];
       case "saved": {
@@ -76,7 +76,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
         return [{ ...m, serverUrl: msg.settings.server_url, module: saved ?? "", saved, status: "saved" }, [saveSettings(msg.settings)]];
       }
       case "failed":
-        return [{ ...m, status: msg.error }, []];
+        return [{ ...m, status: msg.error }, [remember(msg.error)]];
     }
   },
 
@@ -98,7 +98,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
       <p id="module-hint" class="small">${t("module_hint")}</p>
     </div>
     <div class="field"><label for="language">${t("language")}</label><select id="language" .value=${ui.shared.settings.lang}><option value="vi">Tiếng Việt</option><option value="en">English</option></select></div>
-    <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? raisedError(m.status) : nothing}</div>
+    <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? raisedError(m.status, ui) : nothing}</div>
     <div class="actions">
       <button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>
       <button type="submit" class="primary" data-testid="settings-save">${t("save")}</button>

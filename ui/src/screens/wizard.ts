@@ -110,8 +110,9 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
       return [next, [clear("#pin"), prove(s, pin, args, failed)]];
     }
     case "failed":
-      // The token's flags (PIN tries left) change after a wrong PIN: read them again.
-      return [step(m, wiz.reduce(m.s, msg, now())), [readTokens]];
+      // The token's flags (PIN tries left) change after a wrong PIN: read them again. The
+      // error is the support report's last error (the error shown offers to send it).
+      return [step(m, wiz.reduce(m.s, msg, now())), [remember(msg.error), readTokens]];
     default:
       return [step(m, wiz.reduce(m.s, msg, now())), []];
   }
@@ -186,7 +187,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
       return s.purpose === "recover" ? doneRecover(s, ui) : s.purpose === "email" ? doneEmail(s, ui) : doneLookup(s, ui);
     case "error":
       return html`<div data-testid="step-error">
-        ${s.error ? errorBox(s.error) : nothing}
+        ${s.error ? errorBox(s.error, ui) : nothing}
         ${s.error?.code === "PIN_LOCKED" ? html`<p class="notice">${t("pin_locked_path")}</p>` : nothing}
         <div class="actions">
           <button type="button" @click=${() => ui.go({ name: "support" })}>${t("support")}</button>
@@ -236,7 +237,7 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
         // else the waiting state; either way the token is looked for again on demand and
         // on every reader event.
         return html`${tokensError
-          ? html`<div data-testid="token-read-failed">${errorBox(tokensError)}</div>`
+          ? html`<div data-testid="token-read-failed">${errorBox(tokensError, ui)}</div>`
           : html`<p class="progress-line warning" data-testid="token-waiting"><span class="spinner small" aria-hidden="true"></span>${t("token_waiting")}</p>`}
           <p><button type="button" data-testid="token-recheck" @click=${() => ui.send({ type: "readTokens" })}>${t("token_recheck")}</button></p>`;
       case "no_certificate":
@@ -278,7 +279,7 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
 }
 
 /** The server's verdict on the chosen certificate, under its holder and MST. */
-function verdictBox(v: wiz.Verdict | null): TemplateResult {
+function verdictBox(v: wiz.Verdict | null, ui: Ui<Msg>): TemplateResult {
   const body = (): TemplateResult | typeof nothing => {
     switch (v?.kind) {
       case undefined:
@@ -289,7 +290,7 @@ function verdictBox(v: wiz.Verdict | null): TemplateResult {
         return html`<p class="ok">${t("cert_valid")}${v.check.revocation_checked ? nothing : html` <span data-testid="cert-no-revocation">${t("cert_no_revocation")}</span>`}</p>
           <p class="small" data-testid="cert-path">${t("cert_path")}: ${v.check.path}</p>`;
       case "refused":
-        return html`${errorBox(v.error)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
+        return html`${errorBox(v.error, ui)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
       case "unknown":
         return html`<div class="warning" data-testid="cert-unverified">
           <p>${t("cert_unverified")} <strong>${v.error.message}</strong> <code class="code">[${v.error.code}]</code></p>
@@ -311,7 +312,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
       <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
       <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
     </dl>` : nothing}
-    ${verdictBox(wiz.verdict(s))}
+    ${verdictBox(wiz.verdict(s), ui)}
     <p class="note">${t("pin_ime_note")}</p>
     ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
     ${state === "must_change" ? html`<p class="warning" data-testid="pin-must-change">${t("pin_must_change")}</p>` : nothing}
@@ -332,7 +333,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
     <div id="pin-warnings" aria-live="assertive">${m.pinRequired
       ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
       : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`}</div>
-    ${s.pinError ? raisedError(s.pinError) : nothing}
+    ${s.pinError ? raisedError(s.pinError, ui) : nothing}
     <div class="actions">
       <button type="button" @click=${() => ui.send({ type: "back" })}>${t("back")}</button>
       <button type="submit" class="primary" data-testid="pin-submit" ?disabled=${!wiz.canSubmitPin(s)}>${t("confirm")}</button>

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { errors, shot, shots, toPin, useApp } from "./harness.mjs";
+import { assertInView, errors, shot, shots, toPin, useApp } from "./harness.mjs";
 
 const conf = JSON.parse(readFileSync(new URL("../../../src-tauri/tauri.conf.json", import.meta.url)));
 const main = conf.app.windows.find((w) => w.label === "main");
@@ -23,13 +23,6 @@ const open = (query = "", viewport = LAPTOP) => app.open(query, viewport);
 /** What the user sees: the window, not the whole page. */
 const view = (page, name) => page.screenshot({ path: join(shots, `view-${name}.png`) });
 const size = ({ width, height }) => `${width}x${height}`;
-
-/** Asserts the element is wholly inside the window. */
-async function assertInView(locator, what) {
-  const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
-  assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,
-    `${what}: ${Math.round(rect.top)}..${Math.round(rect.bottom)} is not inside the window 0..${h}`);
-}
 
 const activeId = (page) => page.evaluate(() => document.activeElement?.id);
 /** The cursor is on the error box (or in it). */

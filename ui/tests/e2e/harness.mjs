@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -74,4 +75,11 @@ export async function toPin(page, username = "ketoan01") {
   await page.getByTestId("cert-details").waitFor();
   await page.getByTestId("token-continue").click();
   await page.locator("#pin").waitFor();
+}
+
+/** Asserts the element is wholly inside the window. */
+export async function assertInView(locator, what) {
+  const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
+  assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,
+    `${what}: ${Math.round(rect.top)}..${Math.round(rect.bottom)} is not inside the window 0..${h}`);
 }

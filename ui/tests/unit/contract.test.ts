@@ -3,7 +3,7 @@
 // the Rust shell really sends (ui/tests/ipc-shape.json, written and checked by
 // src-tauri/tests/commands.rs).
 import { describe, expect, it } from "vitest";
-import type { CaptchaView, CertificateCheckView, CertView, Diagnostics, EmailChangeView, IpcError, LoginView, LookupView, PortalView, Progress, ReaderEvent, RecoveryView, Settings, TokenView } from "../../src/ipc";
+import type { CaptchaView, CertificateCheckView, CertView, Diagnostics, EmailChangeView, IpcError, LoginView, LookupView, PortalView, Progress, ReaderEvent, RecoveryView, Settings, SupportCodeView, TokenView } from "../../src/ipc";
 import shapeFromRust from "../ipc-shape.json";
 
 const cert: CertView = {
@@ -21,6 +21,7 @@ const captcha: CaptchaView = { captcha_id: "", image: "", expires_at: "" };
 const portal: PortalView = { masked_email: "", reference: "", activation_expires_at: "" };
 const email_change: EmailChangeView = { masked_new_email: "", masked_old_email: "", confirm_expires_at: "", wait_secs: 86_400, reference: "" };
 const certificate_check: CertificateCheckView = { path: "", revocation_checked: true, revocation: "", reference: "" };
+const support_code: SupportCodeView = { support_code: "", expires_at: "", reference: "" };
 const progress: Progress[] = ["reading_token"];
 const reader_event: ReaderEvent = { kind: "card_inserted", reader: "", atr: "", model: null };
 
@@ -33,7 +34,7 @@ function shape(v: unknown): unknown {
 
 describe("the IPC contract", () => {
   it("the front end's types have the shape of what the Rust shell sends", () => {
-    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event, captcha, portal, certificate_check, email_change };
+    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event, captcha, portal, certificate_check, email_change, support_code };
     expect(shape(ours)).toEqual(shapeFromRust);
   });
 });

@@ -5,12 +5,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { render } from "lit-html";
 import { App } from "../../src/app";
-import type { CaptchaView, IpcError, Settings, TokenView } from "../../src/ipc";
+import type { CaptchaView, IpcError, Settings, SupportCodeView, TokenView } from "../../src/ipc";
+import { vnDate } from "../../src/i18n";
+import { errorBox } from "../../src/views";
 import type { Effect, Shared, Ui } from "../../src/runtime";
+import type { Route } from "../../src/screens";
 import { change } from "../../src/screens/change";
 import { login } from "../../src/screens/login";
 import { portal } from "../../src/screens/portal";
 import { moduleOptions, settings } from "../../src/screens/settings";
+import { support } from "../../src/screens/support";
 import { wizard } from "../../src/screens/wizard";
 
 const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null };
@@ -82,14 +86,34 @@ describe("the wizard screen", () => {
     expect(JSON.stringify(working)).not.toContain("975319");
   });
 
-  it("a failed attempt reads the tokens again (their PIN flags changed)", () => {
+  it("a failed attempt reads the tokens again (their PIN flags changed) and is remembered for the report", () => {
     let [m] = wizard.init({ purpose: "lookup" }, shared);
     [m] = wizard.update(m, { type: "tokensChanged", tokens: [tok] }, shared);
     [m] = wizard.update(m, { type: "toPin" }, shared);
     [m] = wizard.update(m, { type: "sendPin", pin: "000000" }, shared);
     const [again, effects] = wizard.update(m, { type: "failed", error: error("PIN_INCORRECT") }, shared);
     expect(again.s.step).toBe("pin");
-    expect(kinds(effects)).toEqual(["task"]);
+    expect(kinds(effects)).toEqual(["remember", "task"]);
+  });
+
+  it("an ended attempt's error offers to send the details to support, straight to the consent", () => {
+    let [m] = wizard.init({ purpose: "lookup" }, shared);
+    [m] = wizard.update(m, { type: "tokensChanged", tokens: [tok] }, shared);
+    [m] = wizard.update(m, { type: "toPin" }, shared);
+    [m] = wizard.update(m, { type: "sendPin", pin: "123456" }, shared);
+    const [ended, effects] = wizard.update(m, { type: "failed", error: error("CERT_NOT_BOUND") }, shared);
+    expect(ended.s.step).toBe("error");
+    const remembered = effects.find((e) => e.type === "remember");
+    expect(remembered?.type === "remember" && remembered.error.code).toBe("CERT_NOT_BOUND");
+    const root = document.createElement("div");
+    document.body.append(root);
+    const routes: Route[] = [];
+    render(wizard.view(ended, { send: () => undefined, go: (r) => routes.push(r), shared }), root);
+    const button = root.querySelector<HTMLButtonElement>("[data-testid=step-error] [data-testid=error] [data-testid=send-to-support]")!;
+    expect(button.textContent).toBe("Gửi thông tin cho nhân viên hỗ trợ");
+    button.click();
+    expect(routes).toEqual([{ name: "support", consent: true }]);
+    root.remove();
   });
 
   describe("the email change", () => {
@@ -267,7 +291,7 @@ describe("the login and password change screens", () => {
     expect(kinds(login.update(m, { type: "submit", username: "u", password: "p" }, shared)[1])).toEqual(["task"]);
     const [refused, effects] = login.update(m, { type: "failed", error: error("INVALID_CREDENTIALS") }, shared);
     expect(refused.error?.code).toBe("INVALID_CREDENTIALS");
-    expect(kinds(effects)).toEqual(["clear #login-password"]);
+    expect(kinds(effects)).toEqual(["remember", "clear #login-password"]);
   });
 
   it("change: the rules are checked as typed, the passwords are not kept", () => {
@@ -502,5 +526,204 @@ describe("the settings screen", () => {
     const [auto] = settings.update(done, { type: "saved", settings: { ...saved, pkcs11_module: null } }, shared);
     expect([auto.module, auto.saved]).toEqual(["", null]);
     expect(moduleOptions(auto)).toEqual(["", ...found]);
+  });
+});
+
+describe("the support screen: sending the report to the support desk", () => {
+  afterEach(() => {
+    clearMocks();
+    document.body.replaceChildren();
+  });
+  type M = ReturnType<typeof support.init>[0];
+  type SMsg = Parameters<typeof support.update>[1];
+  const afterError: Shared = { ...shared, lastError: error("CERT_NOT_BOUND") };
+  const REPORT = "bhxh-desktop 0.1.0 on windows x86_64\nToken: VNPT-CA, PIN: Ok\nlast error: CERT_NOT_BOUND RC-1";
+  const CODE: SupportCodeView = { support_code: "HT-4821-7305-6", expires_at: "2026-11-25T10:14:03Z", reference: "RC-7F3K-9Q2M" };
+  const answer = async (effect: Effect<SMsg> | undefined): Promise<SMsg> => {
+    if (effect?.type !== "task") throw new Error("a task");
+    return effect.run();
+  };
+  /** The IPC commands called, with their arguments; `support_preview` answers REPORT, `support_send` CODE. */
+  const shell = () => {
+    const calls: [string, unknown][] = [];
+    mockIPC(async (cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "support_preview") return REPORT;
+      if (cmd === "support_send") return CODE;
+      return null;
+    });
+    return calls;
+  };
+  const shown = (m: M, on: Shared = afterError) => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const sent: SMsg[] = [];
+    const routes: Route[] = [];
+    render(support.view(m, { send: (msg) => sent.push(msg), go: (r) => routes.push(r), shared: on }), root);
+    const $ = <E extends HTMLElement = HTMLElement>(id: string) => root.querySelector<E>(`[data-testid=${id}]`);
+    return { root, sent, routes, $ };
+  };
+  /** The screen opened from an error, its report shown for consent. */
+  const asking = (): M => {
+    const [m] = support.init({ consent: true }, afterError);
+    return support.update(m, { type: "previewed", report: REPORT }, afterError)[0];
+  };
+
+  it("opens with the button to send; pressing it asks the shell for the report with the last error, and sends nothing", async () => {
+    const calls = shell();
+    const [m, effects] = support.init({}, afterError);
+    expect(kinds(effects), "the diagnostics only").toEqual(["task"]);
+    const view = shown(m);
+    expect(view.$("support-send")?.textContent).toBe("Gửi thông tin cho nhân viên hỗ trợ");
+    expect(view.$("support-consent")).toBeNull();
+    view.$("support-send")!.click();
+    expect(view.sent).toEqual([{ type: "consent" }]);
+    const [preparing, prepare] = support.update(m, { type: "consent" }, afterError);
+    expect(preparing.consent).toEqual({ step: "preparing" });
+    expect(kinds(prepare)).toEqual(["task", "focus #support-consent"]);
+    expect(support.update(preparing, { type: "consent" }, afterError)[1], "pressed twice: asked once").toEqual([]);
+    expect(await answer(prepare[0])).toEqual({ type: "previewed", report: REPORT });
+    expect(calls).toEqual([["support_preview", { lastError: "CERT_NOT_BOUND RC-1" }]]);
+    // Without an error remembered, the report quotes none.
+    calls.length = 0;
+    await answer(support.update(support.init({}, shared)[0], { type: "consent" }, shared)[1][0]);
+    expect(calls).toEqual([["support_preview", { lastError: null }]]);
+  });
+
+  it("opened from an error: straight to the consent, the cursor on it", () => {
+    const [m, effects] = support.init({ consent: true }, afterError);
+    expect(m.consent).toEqual({ step: "preparing" });
+    expect(kinds(effects)).toEqual(["task", "task", "focus #support-consent"]);
+    expect(shown(m).$("support-consent-preparing")?.textContent).toContain("Đang chuẩn bị thông tin để gửi…");
+  });
+
+  it("the consent shows exactly the report, says what it holds, and asks; “Không gửi” sends nothing", () => {
+    const [m] = support.init({ consent: true }, afterError);
+    const [ask, effects] = support.update(m, { type: "previewed", report: REPORT }, afterError);
+    expect(kinds(effects)).toEqual(["focus #support-consent"]);
+    const view = shown(ask);
+    const box = view.$("support-consent")!;
+    expect(box.id).toBe("support-consent");
+    expect(box.querySelector("h3")?.textContent).toBe("Gửi thông tin này cho nhân viên hỗ trợ?");
+    expect(box.textContent).toContain("Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.");
+    const report = view.$<HTMLTextAreaElement>("support-consent-report")!;
+    expect(report.value).toBe(REPORT);
+    expect(report.readOnly).toBe(true);
+    expect(view.$("support-consent-agree")?.textContent?.trim()).toBe("Đồng ý gửi");
+    expect(view.$("support-consent-cancel")?.textContent?.trim()).toBe("Không gửi");
+    expect(view.$("send-to-support"), "no way from the Support screen back to itself").toBeNull();
+    view.$("support-consent-cancel")!.click();
+    expect(view.sent).toEqual([{ type: "cancel" }]);
+    const [cancelled, none] = support.update(ask, { type: "cancel" }, afterError);
+    expect(cancelled.consent).toEqual({ step: "cancelled" });
+    expect(kinds(none), "nothing sent").toEqual(["focus #support-send"]);
+    const after = shown(cancelled);
+    expect(after.$("support-consent")).toBeNull();
+    expect(after.$("support-consent-cancelled")?.textContent).toBe("Chưa gửi gì cho nhân viên hỗ trợ.");
+    expect(after.$("support-send")).not.toBeNull();
+    // A late report for a consent already left changes nothing.
+    expect(support.update(cancelled, { type: "previewed", report: "x" }, afterError)).toEqual([cancelled, []]);
+  });
+
+  it("agreeing sends once, busy meanwhile; the code is shown large with its deadline and the reference", async () => {
+    const calls = shell();
+    const ask = asking();
+    const view = shown(ask);
+    view.$("support-consent-agree")!.click();
+    expect(view.sent).toEqual([{ type: "agree" }]);
+    const [sending, effects] = support.update(ask, { type: "agree" }, afterError);
+    expect(kinds(effects)).toEqual(["task"]);
+    expect(support.update(sending, { type: "agree" }, afterError)[1], "sent once").toEqual([]);
+    expect(support.update(sending, { type: "cancel" }, afterError)[1], "no cancel once sent off").toEqual([]);
+    const busy = shown(sending);
+    expect(busy.$("support-consent-agree")?.getAttribute("aria-disabled")).toBe("true");
+    expect(busy.$("support-consent-agree")?.textContent).toContain("Đang gửi…");
+    expect(busy.$<HTMLButtonElement>("support-consent-cancel")?.disabled).toBe(true);
+    const msg = await answer(effects[0]);
+    expect(calls.map(([cmd]) => cmd)).toEqual(["support_send"]);
+    expect(msg).toEqual({ type: "supportSent", code: CODE });
+    const [sent, focusing] = support.update(sending, msg, afterError);
+    expect(kinds(focusing)).toEqual(["focus #support-sent"]);
+    const done = shown(sent);
+    expect(done.$("support-consent")).toBeNull();
+    expect(done.$("support-sent")?.id).toBe("support-sent");
+    expect(done.$("support-code")?.textContent).toBe("HT-4821-7305-6");
+    expect(done.$("support-code-note")?.textContent).toBe(`Đọc mã này cho nhân viên hỗ trợ qua điện thoại. Mã có hiệu lực đến ${vnDate(CODE.expires_at)}.`);
+    expect(done.$("support-code-note")?.textContent).toContain("25/11/2026 17:14");
+    expect(done.$("reference")?.textContent).toBe("RC-7F3K-9Q2M");
+  });
+
+  it("a send that fails shows the error in the consent, and agreeing again retries", () => {
+    const [sending] = support.update(asking(), { type: "agree" }, afterError);
+    const [failed, none] = support.update(sending, { type: "sendFailed", error: error("RATE_LIMITED") }, afterError);
+    expect(none).toEqual([]);
+    const view = shown(failed);
+    const box = view.$("support-consent")!.querySelector<HTMLElement>("[data-testid=error]")!;
+    expect(box.dataset.code).toBe("RATE_LIMITED");
+    expect(box.closest("[data-reveal]"), "brought into view, as every error after an action").not.toBeNull();
+    expect(view.$("send-to-support")).toBeNull();
+    expect(view.$<HTMLTextAreaElement>("support-consent-report")?.value, "the same report").toBe(REPORT);
+    expect(view.$("support-consent-agree")?.getAttribute("aria-disabled")).toBeNull();
+    const [again, retry] = support.update(failed, { type: "agree" }, afterError);
+    expect(kinds(retry)).toEqual(["task"]);
+    expect(again.consent?.step === "asking" && again.consent.error).toBeNull();
+  });
+
+  it("a report that cannot be prepared shows the error, and the button to try again", () => {
+    const [m] = support.init({ consent: true }, afterError);
+    const [failed] = support.update(m, { type: "previewFailed", error: error("INTERNAL") }, afterError);
+    const view = shown(failed);
+    expect(view.root.querySelector<HTMLElement>("[data-testid=error]")?.dataset.code).toBe("INTERNAL");
+    expect(view.$("send-to-support")).toBeNull();
+    expect(kinds(support.update(failed, { type: "consent" }, afterError)[1])).toEqual(["task", "focus #support-consent"]);
+  });
+});
+
+describe("the error box", () => {
+  afterEach(() => document.body.replaceChildren());
+
+  it("offers to send the details to support only where a screen gives it the way", () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    render(errorBox(error("PIN_LOCKED")), root);
+    expect(root.querySelector("[data-testid=send-to-support]")).toBeNull();
+    const routes: Route[] = [];
+    render(errorBox(error("PIN_LOCKED"), { go: (r) => routes.push(r) }), root);
+    root.querySelector<HTMLButtonElement>("[data-testid=send-to-support]")!.click();
+    expect(routes).toEqual([{ name: "support", consent: true }]);
+  });
+
+  it("login, the password change and the portal offer it with their errors, which the app remembers", () => {
+    const [m] = login.init({}, shared);
+    const [refused, effects] = login.update(m, { type: "failed", error: error("INVALID_CREDENTIALS") }, shared);
+    expect(kinds(effects)).toContain("remember");
+    const root = document.createElement("div");
+    document.body.append(root);
+    const routes: Route[] = [];
+    render(login.view(refused, { send: () => undefined, go: (r) => routes.push(r), shared }), root);
+    root.querySelector<HTMLButtonElement>("#login-error [data-testid=send-to-support]")!.click();
+    expect(routes).toEqual([{ name: "support", consent: true }]);
+    const [c] = change.init({ username: "ketoan01", forced: true }, shared);
+    expect(kinds(change.update(c, { type: "failed", error: error("PASSWORD_REUSE") }, shared)[1])).toEqual(["remember"]);
+    const [p] = portal.init({}, shared);
+    expect(kinds(portal.update(p, { type: "captchaFailed", error: error("SERVER_UNREACHABLE") }, shared)[1])).toEqual(["remember"]);
+  });
+
+  it("the portal offers it beside its buttons: the refusal's box keeps to what fits beside the field to fix", () => {
+    const [p] = portal.init({}, shared);
+    const [loaded] = portal.update({ ...p, mst: "0101234567", email: "giamdoc@congty.vn", answer: "x" }, { type: "captcha", captcha, renewed: false }, shared);
+    const root = document.createElement("div");
+    document.body.append(root);
+    const routes: Route[] = [];
+    const ui = { send: () => undefined, go: (r: Route) => routes.push(r), shared };
+    render(portal.view(loaded, ui), root);
+    expect(root.querySelector("[data-testid=send-to-support]"), "no error, no offer").toBeNull();
+    const [sending] = portal.update(loaded, { type: "submit" }, shared);
+    const [refused] = portal.update(sending, { type: "sendFailed", error: error("PORTAL_EMAIL_MISMATCH") }, shared);
+    render(portal.view(refused, ui), root);
+    expect(root.querySelectorAll("[data-testid=send-to-support]").length).toBe(1);
+    expect(root.querySelector("[data-testid=error] [data-testid=send-to-support]")).toBeNull();
+    root.querySelector<HTMLButtonElement>(".actions [data-testid=send-to-support]")!.click();
+    expect(routes).toEqual([{ name: "support", consent: true }]);
   });
 });
