@@ -24,12 +24,11 @@ use axum::{Form, Json, Router};
 use bhxh_protocol::wire::EmailChangeStarted;
 use bhxh_protocol::{Email, ErrorCode, Lang};
 use maud::{html, Markup};
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::clock::{rfc3339, vn_time};
 use crate::context::{user_limit_prefix, ApiError, AppState, Ctx};
-use crate::html::{self, tr};
+use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, ChangeOutcome, MailFacts, ResetVia, Secrets};
 use crate::passwords;
 use crate::portal::mst_limit_prefix;
@@ -213,21 +212,6 @@ pub(crate) async fn cancel_change(s: &AppState, c: &EmailChange, by: &str, refer
 
 // ---- the link pages -------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-struct LinkQuery {
-    #[serde(default)]
-    t: String,
-    lang: Option<String>,
-}
-
-fn page_lang(ctx: &Ctx, lang: Option<&str>) -> Lang {
-    match lang {
-        Some("en") => Lang::En,
-        Some("vi") => Lang::Vi,
-        _ => ctx.lang,
-    }
-}
-
 /// Which link a page is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Link {
@@ -272,27 +256,11 @@ fn outcome(link: Link, c: Option<&EmailChange>, now: i64) -> Result<(), ErrorCod
 }
 
 fn lang_switch(link: Link, lang: Lang, token: &str) -> Markup {
-    let (to, label) = match lang {
-        Lang::Vi => ("en", "English"),
-        Lang::En => ("vi", "Tiếng Việt"),
-    };
-    html! { a href={ (link.path()) "?t=" (token) "&lang=" (to) } lang=(to) { (label) } }
+    html::lang_switch(link.path(), lang, token)
 }
 
 fn link_page(link: Link, lang: Lang, status: StatusCode, nav: Markup, body: Markup) -> Response {
     html::page(lang, status, link.title(lang), tr(lang, "BHXH – Email đăng ký", "BHXH – Registered email"), nav, body)
-}
-
-fn hotline_line(lang: Lang) -> Markup {
-    html! {
-        p {
-            (tr(lang, "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: ", "Need help? Call the BHXH e-filing support: "))
-            a href="tel:19009068" { "1900 9068" }
-            (tr(lang, " hoặc ", " or "))
-            a href="tel:1900555564" { "1900 5555 64" }
-            (tr(lang, ", và đọc mã tham chiếu.", ", and read out the reference."))
-        }
-    }
 }
 
 fn error_page(link: Link, lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Response {
@@ -300,7 +268,7 @@ fn error_page(link: Link, lang: Lang, token: &str, code: ErrorCode, reference: &
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (link.title(lang)) }
             (html::error_box(lang, code, reference))
-            (hotline_line(lang))
+            (html::hotline_line(lang))
         }
     };
     link_page(link, lang, html::status_of(code), lang_switch(link, lang, token), body)
@@ -319,7 +287,7 @@ async fn find(s: &AppState, ctx: &Ctx, link: Link, token: &str) -> Result<(Resul
 }
 
 async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
-    let lang = page_lang(&ctx, q.lang.as_deref());
+    let lang = html::page_lang(ctx.lang, q.lang.as_deref());
     let reference = ctx.reference.to_string();
     let (verdict, change, account) = match find(&s, &ctx, link, &q.t).await {
         Ok(r) => r,
@@ -363,7 +331,7 @@ async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
                     input type="hidden" name="lang" value=(lang.as_str());
                     button class="danger" type="submit" data-testid="cancel" { (tr(lang, "Hủy việc đổi email", "Cancel the email change")) }
                 }
-                (hotline_line(lang))
+                (html::hotline_line(lang))
             }
         },
     };
@@ -378,19 +346,12 @@ async fn cancel_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQu
     show(s, ctx, Link::Cancel, q).await
 }
 
-#[derive(Debug, Deserialize)]
-struct LinkForm {
-    #[serde(default)]
-    t: String,
-    lang: Option<String>,
-}
-
 /// Does what a link's button asks; the answer page says what happened.
-async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkForm>, FormRejection>) -> Response {
+async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     let Ok(Form(form)) = form else {
         return Redirect::to(link.path()).into_response();
     };
-    let lang = page_lang(&ctx, form.lang.as_deref());
+    let lang = html::page_lang(ctx.lang, form.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result: Result<Result<EmailChange, (ErrorCode, Option<String>)>, ApiError> = async {
         let (verdict, change, account) = find(&s, &ctx, link, &form.t).await?;
@@ -455,16 +416,16 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkForm>, For
                 }
             }
             p class="muted" { (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) } }
-            (hotline_line(lang))
+            (html::hotline_line(lang))
         }
     };
     link_page(link, lang, StatusCode::OK, html! {}, body)
 }
 
-async fn confirm(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkForm>, FormRejection>) -> Response {
+async fn confirm(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     act(s, ctx, Link::Confirm, form).await
 }
 
-async fn cancel(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkForm>, FormRejection>) -> Response {
+async fn cancel(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     act(s, ctx, Link::Cancel, form).await
 }

@@ -102,6 +102,46 @@ pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
     }
 }
 
+/// What a link page is asked with (`GET ?t=…&lang=…`) and what its button posts: the
+/// link's token and the language the link or the page asks for.
+#[derive(Debug, serde::Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    pub t: String,
+    pub lang: Option<String>,
+}
+
+/// A link page's language: the one asked for (`vi`, `en`), else the browser's.
+pub fn page_lang(browser: Lang, asked: Option<&str>) -> Lang {
+    match asked {
+        Some("en") => Lang::En,
+        Some("vi") => Lang::Vi,
+        _ => browser,
+    }
+}
+
+/// The switch to the other language on the link page at `path`, keeping its token.
+pub fn lang_switch(path: &str, lang: Lang, token: &str) -> Markup {
+    let (to, label) = match lang {
+        Lang::Vi => ("en", "English"),
+        Lang::En => ("vi", "Tiếng Việt"),
+    };
+    html! { a href={ (path) "?t=" (token) "&lang=" (to) } lang=(to) { (label) } }
+}
+
+/// "Need help? Call …" with the BHXH e-filing hotlines, under a link page's error.
+pub fn hotline_line(lang: Lang) -> Markup {
+    html! {
+        p {
+            (tr(lang, "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: ", "Need help? Call the BHXH e-filing support: "))
+            a href="tel:19009068" { "1900 9068" }
+            (tr(lang, " hoặc ", " or "))
+            a href="tel:1900555564" { "1900 5555 64" }
+            (tr(lang, ", và đọc mã tham chiếu.", ", and read out the reference."))
+        }
+    }
+}
+
 /// The status an error page answers with.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)

@@ -24,13 +24,12 @@ use bhxh_protocol::wire::{PortalCaptcha, PortalRecoverComplete, PortalRecoverReq
 use bhxh_protocol::{Email, ErrorCode, Lang, Mst};
 use maud::{html, Markup};
 use rand::RngCore;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
-use crate::html::{self, tr};
+use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, MailFacts, NoticeKind, Secrets};
 use crate::passwords::{self, Lane};
 use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, MailKind, PortalWrite};
@@ -210,31 +209,12 @@ pub fn mst_limit_prefix(mst: &str) -> String {
 
 // ---- the activation page ------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-struct LinkQuery {
-    #[serde(default)]
-    t: String,
-    lang: Option<String>,
-}
-
-fn page_lang(ctx: &Ctx, lang: Option<&str>) -> Lang {
-    match lang {
-        Some("en") => Lang::En,
-        Some("vi") => Lang::Vi,
-        _ => ctx.lang,
-    }
-}
-
 fn brand(lang: Lang) -> &'static str {
     tr(lang, "BHXH – Kích hoạt mật khẩu mới", "BHXH – Activate the new password")
 }
 
 fn lang_switch(lang: Lang, token: &str) -> Markup {
-    let (to, label) = match lang {
-        Lang::Vi => ("en", "English"),
-        Lang::En => ("vi", "Tiếng Việt"),
-    };
-    html! { a href={ "/portal/activate?t=" (token) "&lang=" (to) } lang=(to) { (label) } }
+    html::lang_switch("/portal/activate", lang, token)
 }
 
 fn outcome_code(o: ActivationOutcome) -> Option<ErrorCode> {
@@ -256,13 +236,7 @@ fn error_page(lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Resp
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Không kích hoạt được", "Could not activate")) }
             (html::error_box(lang, code, reference))
-            p {
-                (tr(lang, "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: ", "Need help? Call the BHXH e-filing support: "))
-                a href="tel:19009068" { "1900 9068" }
-                (tr(lang, " hoặc ", " or "))
-                a href="tel:1900555564" { "1900 5555 64" }
-                (tr(lang, ", và đọc mã tham chiếu ở trên.", ", and read out the reference above."))
-            }
+            (html::hotline_line(lang))
         }
     };
     activation_page(lang, html::status_of(code), lang_switch(lang, token), body)
@@ -278,7 +252,7 @@ async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutco
 
 /// `GET /portal/activate?t=…`: what the link will do, and the button that does it.
 async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQuery>) -> Response {
-    let lang = page_lang(&ctx, q.lang.as_deref());
+    let lang = html::page_lang(ctx.lang, q.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result = async {
         s.limit_client(&ctx, AuditEvent::Activate, None).await?;
@@ -322,19 +296,12 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
     activation_page(lang, StatusCode::OK, lang_switch(lang, &q.t), body)
 }
 
-#[derive(Debug, Deserialize)]
-struct ActivateForm {
-    #[serde(default)]
-    t: String,
-    lang: Option<String>,
-}
-
 /// `POST /portal/activate`: uses the link.
-async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<ActivateForm>, FormRejection>) -> Response {
+async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     let Ok(Form(form)) = form else {
         return Redirect::to("/portal/activate").into_response();
     };
-    let lang = page_lang(&ctx, form.lang.as_deref());
+    let lang = html::page_lang(ctx.lang, form.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result: Result<(ActivationOutcome, Option<String>), ApiError> = async {
         s.limit_client(&ctx, AuditEvent::Activate, None).await?;

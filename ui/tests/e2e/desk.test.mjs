@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { assertInView, errors, shot, shots, toPin, useApp } from "./harness.mjs";
+import { assertInView, errors, portalWrongEmail, shot, shots, toPin, useApp } from "./harness.mjs";
 
 const conf = JSON.parse(readFileSync(new URL("../../../src-tauri/tauri.conf.json", import.meta.url)));
 const main = conf.app.windows.find((w) => w.label === "main");
@@ -39,14 +39,7 @@ describe("an error after a user action is where the eye is", () => {
   for (const screen of SCREENS) {
     it(`portal: the wrong registered email, with the BHXH hotlines, at ${size(screen)}`, async () => {
       const page = await open("", screen);
-      await page.getByTestId("portal-recover").click();
-      await page.getByTestId("captcha-image").waitFor();
-      await page.locator("#portal-mst").fill("0101234567");
-      await page.locator("#portal-email").fill("giamdoc@congty.vn");
-      await page.locator("#portal-answer").fill("abcde");
-      await page.getByTestId("portal-submit").click();
-      const error = page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]');
-      await error.waitFor();
+      const error = await portalWrongEmail(page);
       assert.ok((await error.textContent()).includes(errors.PORTAL_EMAIL_MISMATCH.vi.message));
       await assertInView(error, "the error");
       await assertInView(page.getByTestId("portal-hotline"), "the hotline box");

@@ -78,6 +78,20 @@ export async function toPin(page, username = "ketoan01") {
 }
 
 /** Asserts the element is wholly inside the window. */
+/** From the login screen, a portal request with an email the fake backend does not have
+ * registered (it answers PORTAL_EMAIL_MISMATCH); returns that error's locator, shown. */
+export async function portalWrongEmail(page) {
+  await page.getByTestId("portal-recover").click();
+  await page.getByTestId("captcha-image").waitFor();
+  await page.locator("#portal-mst").fill("0101234567");
+  await page.locator("#portal-email").fill("giamdoc@congty.vn");
+  await page.locator("#portal-answer").fill("abcde");
+  await page.getByTestId("portal-submit").click();
+  const error = page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]');
+  await error.waitFor();
+  return error;
+}
+
 export async function assertInView(locator, what) {
   const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
   assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,

@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertInView, shot, shots, toPin, useApp } from "./harness.mjs";
+import { assertInView, portalWrongEmail, shot, shots, toPin, useApp } from "./harness.mjs";
 
 const app = useApp();
 /** A 1366×768 laptop, less the window's chrome and the taskbar (as desk.test.mjs). */
@@ -129,13 +129,7 @@ describe("sending the details to the support desk", () => {
 
   it("from the portal's refusal, beside the form's buttons, with that error", async () => {
     const page = await app.open();
-    await page.getByTestId("portal-recover").click();
-    await page.getByTestId("captcha-image").waitFor();
-    await page.locator("#portal-mst").fill("0101234567");
-    await page.locator("#portal-email").fill("giamdoc@congty.vn");
-    await page.locator("#portal-answer").fill("abcde");
-    await page.getByTestId("portal-submit").click();
-    await page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]').waitFor();
+    await portalWrongEmail(page);
     assert.equal(await page.getByTestId("send-to-support").count(), 1);
     await page.locator("[data-testid=portal-form] .actions").getByTestId("send-to-support").click();
     const report = page.getByTestId("support-consent-report");

@@ -3,7 +3,7 @@
 // error code's rendering, screenshots kept in ui/test-results/screenshots.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { errors, shot, toPin, useApp } from "./harness.mjs";
+import { errors, portalWrongEmail, shot, toPin, useApp } from "./harness.mjs";
 
 const app = useApp();
 const open = (query) => app.open(query);
@@ -795,13 +795,7 @@ describe("changing the registered email with the token", () => {
 
   it("a portal email that does not match the registration offers the token", async () => {
     const page = await open();
-    await page.getByTestId("portal-recover").click();
-    await page.getByTestId("captcha-image").waitFor();
-    await page.locator("#portal-mst").fill("0101234567");
-    await page.locator("#portal-email").fill("giamdoc@congty.vn");
-    await page.locator("#portal-answer").fill("abcde");
-    await page.keyboard.press("Enter");
-    await page.locator('[data-testid=error][data-code="PORTAL_EMAIL_MISMATCH"]').waitFor();
+    await portalWrongEmail(page);
     await page.getByTestId("portal-hotline").waitFor();
     const offer = page.getByTestId("portal-use-token");
     assert.equal(await offer.textContent(), "Dùng token để cập nhật email");
@@ -816,12 +810,7 @@ describe("changing the registered email with the token", () => {
     await page.close();
 
     const en = await open("lang=en");
-    await en.getByTestId("portal-recover").click();
-    await en.getByTestId("captcha-image").waitFor();
-    await en.locator("#portal-mst").fill("0101234567");
-    await en.locator("#portal-email").fill("giamdoc@congty.vn");
-    await en.locator("#portal-answer").fill("abcde");
-    await en.keyboard.press("Enter");
+    await portalWrongEmail(en);
     await en.getByTestId("portal-use-token").getByText("Use the token to update the email").waitFor();
     await en.close();
   });
