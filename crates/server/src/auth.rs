@@ -107,6 +107,8 @@ async fn change_password(
     const EVENT: AuditEvent = AuditEvent::ChangePassword;
     let current = req.current_password.into_zeroizing();
     let new = req.new_password.into_zeroizing();
+    // The notice goes to the registered address as it is now (a change whose wait is over).
+    crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
     let session = bearer(&s, &ctx, &headers).await?;
     let account = &session.account;
     s.limit_user(&ctx, EVENT, &account.username).await?;

@@ -271,11 +271,20 @@ pub struct EmailChangeConfig {
     /// How often a server looks for changes whose waiting period is over (they are also
     /// put into effect before any mail to the account is written).
     pub apply_interval_secs: u64,
+    /// How long a desk proposal waits for a supervisor before it expires (7 days).
+    pub proposal_ttl_secs: i64,
 }
 
 impl Default for EmailChangeConfig {
     fn default() -> Self {
-        EmailChangeConfig { confirm_ttl_secs: 30 * 60, wait_secs: 24 * 3600, per_account_per_day: 3, per_mst_per_day: 10, apply_interval_secs: 30 }
+        EmailChangeConfig {
+            confirm_ttl_secs: 30 * 60,
+            wait_secs: 24 * 3600,
+            per_account_per_day: 3,
+            per_mst_per_day: 10,
+            apply_interval_secs: 30,
+            proposal_ttl_secs: 7 * 24 * 3600,
+        }
     }
 }
 
@@ -543,8 +552,10 @@ impl Config {
             bail!("retention: audit_days, mail_days and purge_interval_secs must be at least 1");
         }
         let e = &self.email_change;
-        if e.confirm_ttl_secs < 60 || e.wait_secs < 0 || e.apply_interval_secs == 0 {
-            bail!("email_change: confirm_ttl_secs at least 60, wait_secs not negative, apply_interval_secs positive");
+        // A waiting period too short to act on would make the old address's cancel link
+        // worthless: an hour at least.
+        if e.confirm_ttl_secs < 60 || e.wait_secs < 3600 || e.apply_interval_secs == 0 || e.proposal_ttl_secs < 3600 {
+            bail!("email_change: confirm_ttl_secs at least 60, wait_secs and proposal_ttl_secs at least 3600, apply_interval_secs positive");
         }
         if self.database_timeout_secs == 0 {
             bail!("database_timeout_secs must be positive");

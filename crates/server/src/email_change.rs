@@ -43,12 +43,14 @@ pub fn routes() -> Router<AppState> {
 
 const DAY: i64 = 24 * 3600;
 
+// Not under the username's own prefix: unlocking an account (staff, `account unlock`)
+// clears its retry windows, never its daily email changes.
 fn account_key(username: &str) -> String {
-    format!("{}email-changes", user_limit_prefix(username))
+    format!("email-changes:{}", user_limit_prefix(username))
 }
 
 fn mst_key(mst: &str) -> String {
-    format!("{}email-changes", mst_limit_prefix(mst))
+    format!("email-changes:{}", mst_limit_prefix(mst))
 }
 
 /// Whether `account` (or its MST) has had today's email changes already.
@@ -155,6 +157,8 @@ pub(crate) async fn start_by_token(s: &AppState, ctx: &Ctx, ch: &Challenge, acco
         None => return Err(ctx.err(ErrorCode::ChallengeUsed)),
     }
     count(s, account).await.map_err(|e| ctx.internal(e))?;
+    // A proof that succeeded clears the account's failed proofs, as a recovery does.
+    s.store.clear_limit(&crate::context::failed_proofs_key(&account.username)).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
     Ok(Json(EmailChangeStarted {
         masked_new_email: mail::mask_email(&new_email),
@@ -171,6 +175,7 @@ pub(crate) async fn start_by_token(s: &AppState, ctx: &Ctx, ch: &Challenge, acco
 /// before anything mails an account, and every `apply_interval_secs`. Returns how many.
 pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
     let now = s.clock.now();
+    settle_store(&s.store, &s.clock, s.config.email_change.proposal_ttl_secs).await?;
     let mut applied = 0;
     for c in s.store.due_email_changes(now, 100).await? {
         let Some(account) = s.store.account_by_id(c.account_id).await? else { continue };
@@ -191,19 +196,24 @@ pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
     Ok(applied)
 }
 
+/// The part of [`settle`] that needs no mail: ends the changes that can never go on
+/// (unconfirmed past their link's lifetime, proposals older than `proposal_ttl_secs`).
+pub async fn settle_store(store: &crate::store::Store, clock: &crate::Clock, proposal_ttl_secs: i64) -> anyhow::Result<u64> {
+    let now = clock.now();
+    store.expire_email_changes(now, now - proposal_ttl_secs).await
+}
+
 /// Cancels an open change (`by`: who, as the audit and the console say it), telling
 /// the new address. False when it can no longer be cancelled.
 pub(crate) async fn cancel_change(s: &AppState, c: &EmailChange, by: &str, reference: &str, audit: &AuditEntry) -> anyhow::Result<bool> {
     let Some(account) = s.store.account_by_id(c.account_id).await? else { return Ok(false) };
     let now = s.clock.now();
     let facts = MailFacts { username: &account.username, at: now, reference, hotline: &s.config.hotline };
-    // Only a change whose new address was proven hears of it.
-    let mut mails = Vec::new();
-    if c.confirmed_at.is_some() {
-        let text = mail::email_change_outcome_mail(&facts, &c.new_email, ChangeOutcome::Cancelled);
-        mails.push(mail_to(s, &account, &c.new_email, MailKind::NoticeEmail, text, reference, None)?);
-    }
-    let done = s.store.cancel_email_change(c.id, by, now, &mails, audit).await?;
+    // Only a change whose new address was proven hears of it (the store decides by the
+    // row as it cancels it).
+    let text = mail::email_change_outcome_mail(&facts, &c.new_email, ChangeOutcome::Cancelled);
+    let notice = mail_to(s, &account, &c.new_email, MailKind::NoticeEmail, text, reference, None)?;
+    let done = s.store.cancel_email_change(c.id, by, now, Some(&notice), audit).await?;
     if done {
         s.wake.notify_one();
     }
@@ -245,12 +255,13 @@ fn outcome(link: Link, c: Option<&EmailChange>, now: i64) -> Result<(), ErrorCod
     let Some(c) = c else { return Err(ErrorCode::EmailChangeLinkInvalid) };
     match (link, c.state) {
         (Link::Confirm, ChangeState::Confirming) if c.confirm_expired(now) => Err(ErrorCode::EmailChangeLinkExpired),
+        (Link::Confirm, ChangeState::Expired) => Err(ErrorCode::EmailChangeLinkExpired),
         (Link::Confirm, ChangeState::Confirming) => Ok(()),
         (Link::Confirm, ChangeState::Waiting | ChangeState::Applied) => Err(ErrorCode::EmailChangeLinkUsed),
         (Link::Cancel, ChangeState::Waiting) if c.effective_at.is_some_and(|t| t <= now) => Err(ErrorCode::EmailChangeApplied),
         (Link::Cancel, ChangeState::Waiting) => Ok(()),
         (Link::Cancel, ChangeState::Applied) => Err(ErrorCode::EmailChangeApplied),
-        (_, ChangeState::Cancelled | ChangeState::Superseded) => Err(ErrorCode::EmailChangeEnded),
+        (_, ChangeState::Cancelled | ChangeState::Superseded | ChangeState::Expired) => Err(ErrorCode::EmailChangeEnded),
         _ => Err(ErrorCode::EmailChangeLinkInvalid),
     }
 }

@@ -305,6 +305,8 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
     let reference = ctx.reference.to_string();
     let result: Result<(ActivationOutcome, Option<String>), ApiError> = async {
         s.limit_client(&ctx, AuditEvent::Activate, None).await?;
+        // A change of the registered email now in effect ends the links the old one got.
+        crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
         let token_hash = passwords::token_hash(&form.t);
         let (outcome, activation) = peek(&s, &token_hash).await.map_err(|e| ctx.internal(e))?;
         let Some(activation) = activation else { return Ok((outcome, None)) };

@@ -3,7 +3,7 @@
 //! out; the desk opens it in the staff console ([`crate::staff`]) and sees the report, the
 //! attempts the same app instance made since, and the next step that fits.
 //!
-//! The report is sealed with the outbox key under the code's hash (only the hash is
+//! The report is sealed with the outbox key under the code's keyed hash (only that is
 //! stored), lives `support.code_ttl_secs` (an hour) and is then deleted by the purge; an
 //! expired, mistyped or unknown code gets one answer. Making codes is limited per client.
 
@@ -28,9 +28,11 @@ fn aad(code_hash: &str) -> String {
     format!("bhxh-support/v1:{code_hash}")
 }
 
-/// What is stored of a code: the SHA-256 of its nine digits.
-pub fn code_hash(code: &SupportCode) -> String {
-    crate::passwords::token_hash(&code.digits())
+/// What is stored of a code: a keyed hash (HMAC with the outbox key) of its nine
+/// digits. A plain hash of nine digits is undone by trying them all; without the key a
+/// copy of the database gives no live code.
+pub fn code_hash(key: &crate::mail::OutboxKey, code: &SupportCode) -> String {
+    key.tag("bhxh-support-code/v1", &code.digits())
 }
 
 /// A report a person could read: text lines, no control characters but line ends and tabs.
@@ -57,7 +59,7 @@ async fn create(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Suppo
     // Nine digits: a clash with a live code is unlikely, and answered with another draw.
     for _ in 0..5 {
         let code = SupportCode::new();
-        let hash = code_hash(&code);
+        let hash = code_hash(&s.outbox_key, &code);
         let sealed = s.outbox_key.seal(&aad(&hash), &report).map_err(|e| ctx.internal(e))?;
         let row = SupportRow {
             code_hash: hash,
@@ -93,7 +95,7 @@ pub async fn open(s: &AppState, code: &SupportCode) -> anyhow::Result<Option<Ope
 
 /// [`open`] with a store and key of one's own (the admin tools, tests).
 pub async fn open_with(store: &crate::store::Store, key: &crate::mail::OutboxKey, code: &SupportCode, now: i64) -> anyhow::Result<Option<OpenedReport>> {
-    let hash = code_hash(code);
+    let hash = code_hash(key, code);
     let Some(row) = store.support_report(&hash, now).await? else { return Ok(None) };
     match key.open(&aad(&hash), &row.sealed) {
         Ok(text) => Ok(Some(OpenedReport { row, text })),

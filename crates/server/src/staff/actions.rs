@@ -111,6 +111,7 @@ pub(super) async fn resend(
 ) -> Result<Response, StaffError> {
     desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
     let result = async {
+        crate::email_change::settle(&s).await?;
         let Some(m) = s.store.mail(id).await? else { return Ok(Err(ErrorCode::NoMailToResend)) };
         let Some(account_id) = m.account_id else { return Ok(Err(ErrorCode::NoMailToResend)) };
         let Some(account) = s.store.account_by_id(account_id).await? else { return Ok(Err(ErrorCode::AccountNotFound)) };
@@ -130,7 +131,9 @@ pub(super) async fn resend(
             message_id: mail::new_message_id(),
             account_id: Some(account.id),
             kind: m.kind,
-            recipient: account.email.clone(),
+            // A notice of an email change was written for the address it went to; every
+            // other mail goes to the registered address as it is now.
+            recipient: if m.kind == MailKind::NoticeEmail { m.recipient.clone() } else { account.email.clone() },
             subject: m.subject.clone(),
             body: m.body.clone(),
             secret: None,

@@ -60,6 +60,7 @@ fn state_text(lang: Lang, c: &EmailChange, now: i64) -> (String, &'static str) {
             "cancelled",
         ),
         ChangeState::Superseded => (tr(lang, "được thay bằng yêu cầu mới hơn", "replaced by a newer request").into(), "superseded"),
+        ChangeState::Expired => (tr(lang, "hết hạn (email mới không xác nhận, hoặc chưa được phê duyệt)", "expired (not confirmed, or never approved)").into(), "expired"),
     }
 }
 
@@ -191,6 +192,7 @@ pub(super) async fn section(s: &AppState, lang: Lang, csrf: &str, role: StaffRol
 pub(super) async fn list_page(State(s): State<AppState>, OnPage(desk): OnPage) -> Result<Response, StaffError> {
     let lang = desk.lang;
     let result = async {
+        email_change::settle(&s).await?;
         let mut rows = Vec::new();
         for c in s.store.open_email_changes(200).await? {
             let username = s.store.account_by_id(c.account_id).await?.map(|a| a.username);
@@ -237,6 +239,27 @@ fn clean(s: &str, max: usize) -> String {
     s.trim().chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
+/// A Vietnamese phone number as typed (spaces, dots, dashes allowed): `0` and 9 digits,
+/// or `+84`/`84` and 9 digits; kept as `0…`. Anything else (a CCCD typed here) is `None`.
+fn vn_phone(typed: &str) -> Option<String> {
+    let t = typed.trim();
+    let plus = t.starts_with('+');
+    if !t.chars().all(|c| c.is_ascii_digit() || " .-+".contains(c)) || t.matches('+').count() > usize::from(plus) {
+        return None;
+    }
+    let d: String = t.chars().filter(char::is_ascii_digit).collect();
+    match (d.len(), d.strip_prefix("84"), d.strip_prefix('0')) {
+        (11, Some(rest), _) if !rest.starts_with('0') => Some(format!("0{rest}")),
+        (10, _, Some(rest)) if !plus && !rest.starts_with('0') => Some(d),
+        _ => None,
+    }
+}
+
+/// Whether `text` holds a run of exactly 9 or 12 digits (a CMND or CCCD number).
+fn holds_id_number(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 9 || run.len() == 12)
+}
+
 /// The documents as the record keeps them (of the ID, its type and last 4 digits).
 fn verification(f: &ProposeForm) -> Result<String, ErrorCode> {
     let id_type = match f.id_type.as_str() {
@@ -249,8 +272,9 @@ fn verification(f: &ProposeForm) -> Result<String, ErrorCode> {
         return Err(ErrorCode::StaffDocumentsMissing);
     }
     let licence = clean(&f.licence, 40);
-    let phone: String = f.phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-    if licence.is_empty() || !(8..=15).contains(&phone.chars().filter(char::is_ascii_digit).count()) {
+    let phone = vn_phone(&f.phone).ok_or(ErrorCode::StaffDocumentsMissing)?;
+    // Nor in any other field: a run of 9 or 12 digits is a CMND or CCCD number.
+    if licence.is_empty() || holds_id_number(&licence) || holds_id_number(&f.authorised_name) {
         return Err(ErrorCode::StaffDocumentsMissing);
     }
     let caller = match f.caller.as_str() {
@@ -387,6 +411,23 @@ pub(super) async fn approve(
     Ok(back(&account.username, "email-approved", desk.ctx.reference.as_str()))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_phone_number_passes_for_one_and_no_id_number_hides_elsewhere() {
+        assert_eq!(vn_phone("0912 345 678").as_deref(), Some("0912345678"));
+        assert_eq!(vn_phone("+84 912.345.678").as_deref(), Some("0912345678"));
+        assert_eq!(vn_phone("84912345678").as_deref(), Some("0912345678"));
+        for bad in ["001086012345", "123456789", "0012345678", "+0912345678", "09123", "0912-345-678x", "+84 0912345678"] {
+            assert_eq!(vn_phone(bad), None, "{bad}");
+        }
+        assert!(holds_id_number("Phạm Thị Dung 001086012345") && holds_id_number("CMND 123456789"));
+        assert!(!holds_id_number("0101234567") && !holds_id_number("0101234567-001") && !holds_id_number("Phạm Thị Dung"));
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct CancelForm {
     #[serde(default)]
@@ -416,7 +457,15 @@ pub(super) async fn cancel(
     let entry = desk.audit(&s, AuditEvent::StaffEmailCancel, Some(&account.username), format!("change {} to {} cancelled: {reason}", c.reference, c.new_email));
     let reference = desk.ctx.reference.to_string();
     if !email_change::cancel_change(&s, &c, &by, &reference, &entry).await.map_err(|e| desk.internal(e))? {
-        let code = if c.state == ChangeState::Applied || c.state == ChangeState::Waiting { ErrorCode::EmailChangeApplied } else { ErrorCode::EmailChangeEnded };
+        // Say what it is now (it may have been confirmed, applied or ended meanwhile).
+        let now_c = s.store.email_change(id).await.map_err(|e| desk.internal(e))?;
+        let code = match now_c.map(|c| c.state) {
+            Some(ChangeState::Applied | ChangeState::Waiting) => ErrorCode::EmailChangeApplied,
+            _ => ErrorCode::EmailChangeEnded,
+        };
+        let mut refused = desk.audit(&s, AuditEvent::StaffEmailCancel, Some(&account.username), format!("cancel of {} refused", c.reference));
+        refused.outcome = crate::store::Outcome::Rejected(code);
+        s.store.audit(&refused).await.map_err(|e| desk.internal(e))?;
         return Err(desk.error(code));
     }
     Ok(back(&account.username, "email-cancelled", &reference))

@@ -128,7 +128,9 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
     let query = query.as_str();
     // A support code the caller read out opens its page (the code itself is not written
     // to the audit: for an hour it opens the caller's report; the page's line says which).
-    if query.to_ascii_uppercase().starts_with("HT") {
+    // (`HT` then a digit, a space or a dash: `htx_nongnghiep` is a username.)
+    let upper = query.to_ascii_uppercase();
+    if upper.starts_with("HT") && upper[2..].starts_with(|c: char| c.is_ascii_digit() || c == ' ' || c == '-') {
         let code = bhxh_protocol::SupportCode::parse(query).map(|c| c.to_string()).unwrap_or_else(|| "HT-invalid".into());
         return Ok(super::redirect(&format!("/support/{code}")));
     }

@@ -22,6 +22,9 @@ super::text_enum! {
         Cancelled = "cancelled",
         /// Replaced by a newer request of the same account.
         Superseded = "superseded",
+        /// Never went on: the new address did not confirm in time, or a proposal waited
+        /// past its lifetime for a supervisor.
+        Expired = "expired",
     }
 }
 
@@ -106,6 +109,10 @@ impl Store {
     /// open changes, stores this one with its mails and audit line.
     pub async fn start_email_change(&self, challenge: Option<&Challenge>, c: &NewEmailChange, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin().await?;
+        // The account's row first: two requests for one account (two servers) take turns
+        // here, so the second sees the first's change and supersedes it (PostgreSQL's
+        // READ COMMITTED would otherwise let both insert).
+        sqlx::query("UPDATE accounts SET updated_at = updated_at WHERE id = $1").bind(c.account_id).execute(&mut *tx).await?;
         if let Some(ch) = challenge {
             if !consume(&mut tx, ch, "ok", c.now).await? {
                 tx.rollback().await?;
@@ -113,12 +120,17 @@ impl Store {
             }
         }
         let by = format!("newer request {}", c.reference);
-        sqlx::query(&format!("UPDATE email_changes SET state = 'superseded', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
+        let superseded = sqlx::query(&format!("UPDATE email_changes SET state = 'superseded', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
             .bind(c.now)
             .bind(&by)
             .bind(c.account_id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        let mut audit = audit.clone();
+        if superseded > 0 {
+            audit.detail = Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO email_changes (reference, account_id, old_email, new_email, via, state, created_at, confirm_hash,
              confirm_expires_at, cert_fingerprint, proposed_by, verification)
@@ -138,7 +150,7 @@ impl Store {
         .bind(&c.verification)
         .fetch_one(&mut *tx)
         .await?;
-        finish(tx, c.now, mails, audit).await?;
+        finish(tx, c.now, mails, &audit).await?;
         Ok(Some(id))
     }
 
@@ -206,20 +218,41 @@ impl Store {
         settle(tx, moved, now, mails, audit).await
     }
 
-    /// Cancels a change that has not taken effect (`by`: who). False when it cannot be.
-    pub async fn cancel_email_change(&self, id: i64, by: &str, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+    /// Cancels a change that has not taken effect (`by`: who), with `notice` for the new
+    /// address when that address had confirmed (decided by the row as it was cancelled,
+    /// not as it was read). False when it cannot be cancelled.
+    pub async fn cancel_email_change(&self, id: i64, by: &str, now: i64, notice: Option<&NewMail>, audit: &AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
-        let moved = sqlx::query(&format!(
+        let confirmed: Option<Option<i64>> = sqlx::query_scalar(&format!(
             "UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = $2 WHERE id = $3 AND state IN {OPEN}
-             AND (effective_at IS NULL OR effective_at > $1)"
+             AND (effective_at IS NULL OR effective_at > $1) RETURNING confirmed_at"
         ))
         .bind(now)
         .bind(by)
         .bind(id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(confirmed) = confirmed else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let mails: Vec<NewMail> = notice.filter(|_| confirmed.is_some()).cloned().into_iter().collect();
+        finish(tx, now, &mails, audit).await?;
+        Ok(true)
+    }
+
+    /// Ends the changes that can never go on: unconfirmed past their link's lifetime, and
+    /// proposals older than `proposed_before`. How many.
+    pub async fn expire_email_changes(&self, now: i64, proposed_before: i64) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE email_changes SET state = 'expired', ended_at = $1, ended_by = 'expired'
+             WHERE (state = 'confirming' AND confirm_expires_at < $1) OR (state = 'proposed' AND created_at < $2)",
+        )
+        .bind(now)
+        .bind(proposed_before)
+        .execute(&self.write)
         .await?
-        .rows_affected();
-        settle(tx, moved, now, mails, audit).await
+        .rows_affected())
     }
 
     /// Confirmed changes whose waiting period is over, oldest first.
@@ -231,9 +264,11 @@ impl Store {
             .await?)
     }
 
-    /// Puts a due change into effect: the account's email becomes the new address (not
-    /// on an account disabled meanwhile). False when another server applied it first or
-    /// it ended meanwhile.
+    /// Puts a due change into effect: the account's email becomes the new address, and
+    /// what the old address could still use stops working (its pending portal links, a
+    /// temporary password, secrets waiting in the outbox for it). Not on an account
+    /// disabled, or whose email was changed otherwise, meanwhile: the change is then
+    /// cancelled. False when another server applied it first or it ended meanwhile.
     pub async fn apply_email_change(&self, c: &EmailChange, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query("UPDATE email_changes SET state = 'applied', ended_at = $1 WHERE id = $2 AND state = 'waiting' AND effective_at <= $1")
@@ -246,14 +281,37 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        let set = sqlx::query("UPDATE accounts SET email = $1, updated_at = $2 WHERE id = $3 AND disabled_at IS NULL")
-            .bind(&c.new_email)
-            .bind(now)
+        let set = sqlx::query(
+            "UPDATE accounts SET email = $1, temp_password_hash = NULL, temp_expires_at = NULL, temp_used_at = NULL, temp_reference = NULL,
+             updated_at = $2 WHERE id = $3 AND disabled_at IS NULL AND email = $4",
+        )
+        .bind(&c.new_email)
+        .bind(now)
+        .bind(c.account_id)
+        .bind(&c.old_email)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if set != 1 {
+            sqlx::query("UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = 'the account changed meanwhile' WHERE id = $2")
+                .bind(now)
+                .bind(c.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
+        super::portal::supersede_activations(&mut tx, c.account_id, now).await?;
+        sqlx::query("UPDATE outbox SET status = $1, secret = NULL, last_error = $2 WHERE account_id = $3 AND status = $4 AND secret IS NOT NULL AND recipient = $5")
+            .bind(super::MailStatus::Failed.as_str())
+            .bind("the registered email changed before delivery")
             .bind(c.account_id)
+            .bind(super::MailStatus::Pending.as_str())
+            .bind(&c.old_email)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        settle(tx, set, now, mails, audit).await
+            .await?;
+        finish(tx, now, mails, audit).await?;
+        Ok(true)
     }
 }
 

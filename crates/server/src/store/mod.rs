@@ -300,7 +300,7 @@ impl Store {
             // Ended changes are history: kept as long as the audit is.
             (
                 "email_changes",
-                "DELETE FROM email_changes WHERE state IN ('applied', 'cancelled', 'superseded') AND ended_at <= $1",
+                "DELETE FROM email_changes WHERE state IN ('applied', 'cancelled', 'superseded', 'expired') AND ended_at <= $1",
                 now - keep.audit_days * 86_400,
             ),
             ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1", day_ago),

@@ -452,3 +452,105 @@ async fn the_accounts_of_one_mst_share_a_daily_limit() {
     let lines = srv.store.audit_by_username("ketoan02", 10).await.unwrap();
     assert!(lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")), "{lines:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_in_effect_what_the_old_address_got_stops_working() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, OLD).await;
+    let token = SoftToken::load("rsa-valid");
+    assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
+    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    assert_eq!(press(&srv, &confirm).await.1, 200);
+    // During the wait, a token recovery and a portal request mail the old address.
+    assert_eq!(recovery_goes_to(&srv, &token).await, OLD);
+    let temp = password_in(&srv.smtp().wait_for(OLD, "Mật khẩu tạm thời").await);
+    assert_eq!(srv.portal(MST, OLD).await.0, 200);
+    let (_, link) = portal_secrets_in(&srv.smtp().wait_for(OLD, "cần kích hoạt").await);
+    srv.clock.shift(WAIT + 1);
+    // In effect: neither works any more (the portal link is superseded, the temporary
+    // password gone), and the portal now wants the new address.
+    let (page, status, answer) = press(&srv, &link).await;
+    assert!(page == 410 && status == 410 && answer.contains("ACTIVATION_SUPERSEDED"), "{status} {answer}");
+    let (status, body) = srv.login(USER, &temp).await;
+    assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{body}");
+    assert_eq!(code(&srv.portal(MST, OLD).await.1), "PORTAL_EMAIL_MISMATCH");
+    assert_eq!(srv.portal(MST, NEW).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_that_can_never_go_on_expire_and_leave_the_open_list() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, OLD).await;
+    let (agent, _supervisor) = desk(&srv).await;
+    let token = SoftToken::load("rsa-valid");
+    assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
+    srv.clock.shift(31 * 60);
+    assert!(bhxh_server::email_change::settle_store(&srv.store, &srv.clock, 7 * 86_400).await.is_ok());
+    let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
+    assert_eq!(srv.store.email_changes_of(account.id, 1).await.unwrap()[0].state, "expired");
+    assert!(srv.store.open_email_changes(10).await.unwrap().is_empty());
+    // A proposal nobody approved expires after its week.
+    assert_eq!(propose(&agent, "2345", "registrant", "", NEW).await.0, 303);
+    srv.clock.shift(7 * 86_400 + 1);
+    bhxh_server::email_change::settle_store(&srv.store, &srv.clock, 7 * 86_400).await.unwrap();
+    assert_eq!(srv.store.email_changes_of(account.id, 1).await.unwrap()[0].state, "expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_field_holding_an_id_number_is_refused_and_unlock_keeps_the_daily_limit() {
+    let srv = TestServer::start_with(|c| c.email_change.per_account_per_day = 1).await;
+    srv.enrol(USER, MST, OLD).await;
+    let (agent, _) = desk(&srv).await;
+    let csrf = agent.csrf().await;
+    let form = |phone: &'static str| {
+        vec![("csrf", csrf.clone()), ("id_type", "CCCD".into()), ("id_last4", "2345".into()), ("licence", MST.into()), ("caller", "registrant".into()), ("phone", phone.into()), ("new_email", NEW.into())]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let agent = &agent;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            agent.post(&format!("/account/{USER}/email-change"), &pairs).await
+        }
+    };
+    let (status, page, _) = post(form(CCCD)).await;
+    assert!(status == 400 && page.contains("STAFF_DOCUMENTS_MISSING"), "{status}");
+    assert_eq!(post(form("0912 345 678")).await.0, 303);
+    // The day's one change is used; unlocking the account clears its retry windows only.
+    let (status, _, _) = agent.post(&format!("/account/{USER}/unlock"), &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let (status, page, _) = post(form("0912 345 678")).await;
+    assert!(status == 429 && page.contains("RATE_LIMITED"), "{status}");
+    let lines = srv.store.audit_for_account(USER, MST, 100).await.unwrap();
+    assert!(lines.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(CCCD)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_username_that_starts_like_a_support_code_is_still_found() {
+    let srv = TestServer::start().await;
+    srv.enrol("htx_nongnghiep", MST, OLD).await;
+    let (agent, _) = desk(&srv).await;
+    let (status, page, _) = agent.get("/?q=htx_nongnghiep").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/account/htx_nongnghiep"), "the account is listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_requests_at_once_on_postgres_leave_one_open_change() {
+    let url = postgres_database();
+    let srv = TestServer::start_with(move |c| {
+        c.database_url = url;
+        c.email_change.per_account_per_day = 100;
+        c.email_change.per_mst_per_day = 100;
+    })
+    .await;
+    srv.enrol(USER, MST, OLD).await;
+    let token = SoftToken::load("rsa-valid");
+    for round in 0..5 {
+        let (ea, eb) = (format!("a{round}@congty.vn"), format!("b{round}@congty.vn"));
+        let (a, b) = tokio::join!(ask(&srv, &token, USER, &ea), ask(&srv, &token, USER, &eb));
+        assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+        let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
+        let open: Vec<_> = srv.store.email_changes_of(account.id, 50).await.unwrap().into_iter().filter(|c| c.state == "confirming").collect();
+        assert_eq!(open.len(), 1, "round {round}: {open:?}");
+    }
+}

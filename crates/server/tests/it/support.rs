@@ -74,7 +74,10 @@ async fn the_desk_sees_what_the_caller_sent(srv: TestServer) {
     assert!(all.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(&code[3..])), "no audit line holds the code");
 
     // Sealed at rest: the database holds no word of the report.
-    let row = srv.store.support_report(&bhxh_server::support::code_hash(&bhxh_protocol::SupportCode::parse(&code).unwrap()), srv.clock.now()).await.unwrap().unwrap();
+    let key = bhxh_server::mail::OutboxKey::load_or_create(&srv.data.path().join("server")).unwrap();
+    let parsed = bhxh_protocol::SupportCode::parse(&code).unwrap();
+    let row = srv.store.support_report(&bhxh_server::support::code_hash(&key, &parsed), srv.clock.now()).await.unwrap().unwrap();
+    assert_ne!(row.code_hash, bhxh_server::passwords::token_hash(&parsed.digits()), "the stored hash is keyed, not a plain hash of nine digits");
     assert!(!String::from_utf8_lossy(&row.sealed).contains("PIN: Locked"));
 
     // An hour later the code is gone, answered like one never made.
