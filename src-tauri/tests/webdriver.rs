@@ -308,7 +308,7 @@ async fn changing_the_registered_email_in_the_real_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_support_code_in_the_real_window() {
     let hsm = softhsm();
-    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |c| c.staff_listen = "127.0.0.1:0".into()).await;
     let (d, _window) = window(&backend.origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
     d.click("[data-testid=nav-support]").await;
     d.click("[data-testid=support-send]").await;
@@ -323,6 +323,13 @@ async fn a_support_code_in_the_real_window() {
     d.screenshot("webdriver-support-code").await;
     let stored = backend.support_report(&code).await.expect("the report is stored under the code shown");
     assert_eq!(stored, shown, "what was sent is what the window showed");
+    // The desk opens the code the caller reads out and sees that report.
+    let page = backend.staff_page(&format!("/support/{code}")).await;
+    let first_lines: Vec<&str> = shown.lines().take(3).collect();
+    for line in first_lines {
+        let escaped = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        assert!(page.contains(&escaped), "the console does not show {line:?}");
+    }
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 

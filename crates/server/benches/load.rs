@@ -9,6 +9,8 @@
 //! 4. The real `bhxh-server` binary under load from this process over loopback:
 //!    challenges per second, completed resets per second with p50/p95, and the server's
 //!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
+//! 5. The desk's rooms (`BHXH_BENCH_ONLY=desk` alone): token-proven email changes and
+//!    support codes per second.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -99,7 +101,15 @@ fn memory(pid: u32) -> String {
     format!("VmRSS {} kB, VmHWM {} kB", field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn server_load(dir: &Path, argon2_limit: f64) {
+/// The real binary on a database of its own with the bench's accounts, ready.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    http: reqwest::Client,
+    _work: tempfile::TempDir,
+}
+
+async fn start_server(dir: &Path, extra_config: &str) -> Server {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     // BHXH_BENCH_DB=postgres: the same load on a PostgreSQL cluster of the bench's own.
@@ -115,7 +125,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         format!(
             "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
              trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[limits]\nper_client = 100000000\nper_username = 100000000\nper_username_total = 100000000\nreset_mails_per_day = 100000000\n\
-             [revocation]\nocsp = false\nfetch_crls = false\n",
+             [revocation]\nocsp = false\nfetch_crls = false\n{extra_config}",
             dir.join("trust.pem"),
             dir.join("intermediates.pem"),
             dir.join("crl.pem")
@@ -132,7 +142,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         }
         store.close().await;
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+    let child = Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env("BHXH_LOG", "error")
         .stdout(Stdio::null())
@@ -147,6 +157,11 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    Server { child, base, http, _work: work }
+}
+
+async fn server_load(dir: &Path, argon2_limit: f64) {
+    let Server { mut child, base, http, _work } = start_server(dir, "").await;
     println!("server idle: {}", memory(child.id()));
 
     // Challenges per second.
@@ -281,6 +296,66 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         100.0 * ok.load(Ordering::Relaxed) as f64 / run.lat.len().max(1) as f64,
         memory(child.id())
     );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The support desk's rooms under load: token-proven email changes (challenge with the
+/// address, sign the 160 bytes, complete: no argon2, a confirmation mail written) and
+/// support codes (a 2 KiB report sealed and stored), each from 8 clients for 10 s.
+async fn desk_load(dir: &Path) {
+    let limits = "[email_change]\nper_account_per_day = 100000000\nper_mst_per_day = 100000000\n[support]\ncodes_per_client_per_hour = 100000000\n";
+    let Server { mut child, base, http, _work } = start_server(dir, limits).await;
+    let token = Arc::new(Token::load(dir, "rsa-valid"));
+    let (b, t) = (base.clone(), token.clone());
+    let run = drive(&http, 8, 10.0, move |http, i| {
+        let (base, token) = (b.clone(), t.clone());
+        async move {
+            let user = format!("user{:03}", i % ACCOUNTS);
+            let email = format!("moi{i}@congty.vn");
+            let ch: serde_json::Value = http
+                .post(format!("{base}/v1/recovery/challenge"))
+                .json(&serde_json::json!({"username": user, "purpose": "bhxh-email-change/v1", "new_email": email}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let (origin, nonce) = (ch["origin"].as_str().unwrap(), ch["nonce"].as_str().unwrap());
+            let sig = token.sign(&bhxh_protocol::signed_data(Purpose::EmailChange, origin, &user, nonce, Some(&email)));
+            let r = http
+                .post(format!("{base}/v1/recovery/complete"))
+                .json(&serde_json::json!({
+                    "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-email-change/v1",
+                    "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        }
+    })
+    .await;
+    println!("email changes (challenge + sign 160 bytes + complete + confirmation mail): {:.1}/s {run}; server {}", run.rate(), memory(child.id()));
+
+    let report: String = (0..40).map(|i| format!("[ ĐẠT ] check{i:02}      something the app saw, in a line of fifty bytes\n")).collect();
+    let b = base.clone();
+    let run = drive(&http, 8, 10.0, move |http, i| {
+        let (base, report) = (b.clone(), report.clone());
+        async move {
+            let r = http
+                .post(format!("{base}/v1/support/reports"))
+                .header(bhxh_protocol::INSTANCE_HEADER, format!("bench-instance-{i:016}"))
+                .json(&serde_json::json!({"report": report}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        }
+    })
+    .await;
+    println!("support codes (a {} KiB report sealed and stored): {:.1}/s {run}; server {}", 2, run.rate(), memory(child.id()));
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -457,12 +532,14 @@ fn main() {
     captcha_time();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        if std::env::var("BHXH_BENCH_ONLY").as_deref() == Ok("audit") {
-            audit_at_scale().await;
-            return;
+        match std::env::var("BHXH_BENCH_ONLY").as_deref() {
+            Ok("audit") => return audit_at_scale().await,
+            Ok("desk") => return desk_load(&dir).await,
+            _ => {}
         }
         let limit = argon2_limit().await;
         server_load(&dir, limit).await;
+        desk_load(&dir).await;
         audit_at_scale().await;
     });
 }

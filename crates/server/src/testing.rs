@@ -18,6 +18,8 @@ pub struct Backend {
     pub captchas: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
     pub smtp: SmtpSink,
     pub data: tempfile::TempDir,
+    /// The staff console, when the test turned it on (`staff_listen = "127.0.0.1:0"`).
+    pub staff_base: Option<String>,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -28,6 +30,32 @@ impl Drop for Backend {
 }
 
 impl Backend {
+    /// A staff member's console page at `path`, logged in through the login page as a
+    /// browser does (the member is added first, an agent).
+    pub async fn staff_page(&self, path: &str) -> String {
+        let base = self.staff_base.as_deref().expect("the staff console is on");
+        let hasher = crate::passwords::Hasher::new(&crate::config::Argon2Config::default()).unwrap();
+        let _ = crate::admin::staff_add(&self.store, &Clock::system(), &hasher, "hotro.test", "Nhân viên thử", crate::store::StaffRole::Agent, zeroize::Zeroizing::new("Ban-ho-tro-2026!".into())).await;
+        let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let cookie_of = |r: &reqwest::Response, name: &str| {
+            r.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()).find(|c| c.contains(name)).map(|c| c.split(';').next().unwrap_or("").to_string())
+        };
+        let r = http.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = cookie_of(&r, "bhxh_staff_login=").expect("the login page's cookie");
+        let page = r.text().await.unwrap();
+        let at = page.find("name=\"csrf\" value=\"").expect("the login form") + 19;
+        let csrf = page[at..at + 48].to_string();
+        let r = http
+            .post(format!("{base}/login"))
+            .header("cookie", login_cookie)
+            .form(&[("csrf", csrf.as_str()), ("username", "hotro.test"), ("password", "Ban-ho-tro-2026!")])
+            .send()
+            .await
+            .unwrap();
+        let session = cookie_of(&r, "bhxh_staff=").expect("a staff session");
+        http.get(format!("{base}{path}")).header("cookie", session).send().await.unwrap().text().await.unwrap()
+    }
+
     /// The support report stored under `code`, opened with the server's outbox key (a
     /// test searches it for secrets).
     pub async fn support_report(&self, code: &str) -> Option<String> {
@@ -68,10 +96,11 @@ pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) 
     let tap = captchas.clone();
     app.tap_captchas(move |id, answer| tap.lock().unwrap().push((id.to_string(), answer.to_string())));
     let origin = app.origin();
+    let staff_base = app.staff_port().map(|p| format!("http://127.0.0.1:{p}"));
     let store = app.store();
     for (username, email) in accounts {
         crate::admin::account_add(&store, &Clock::system(), username, MST, email, None).await.unwrap();
     }
     let handle = app.spawn();
-    Backend { origin, store, captchas, smtp, data, handle }
+    Backend { origin, store, captchas, smtp, data, staff_base, handle }
 }
