@@ -333,6 +333,34 @@ async fn a_support_code_in_the_real_window() {
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 
+/// A mistyped username ("dem0" for "demo") in the real window: after the PIN the window
+/// repeats what was typed, says the username or the token may be wrong, marks the step
+/// as not done, and leads to the username lookup with the same token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistyped_username_in_the_real_window() {
+    let hsm = softhsm();
+    let backend = bhxh_server::testing::start(&[("demo", "demo@congty.vn")], |_| {}).await;
+    let (d, _window) = window(&backend.origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
+    d.click("[data-testid=forgot-password]").await;
+    d.type_into("#wizard-username", "dem0").await;
+    d.click("[data-testid=username-continue]").await;
+    d.click("//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button").await;
+    d.click("[data-testid=token-continue]").await;
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    let help = d.text("[data-testid=not-bound-help]").await;
+    assert!(help.contains("“dem0”"), "{help}");
+    assert!(d.text("li.failed").await.contains("Không thành công"));
+    d.screenshot("webdriver-mistyped-username").await;
+    d.click("[data-testid=lookup-with-token]").await;
+    d.click("//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button").await;
+    d.click("[data-testid=token-continue]").await;
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    assert!(d.text("[data-testid=usernames]").await.contains("demo"));
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}
+
 /// opencryptoki's soft token, which locks for real, in the real window: the warning
 /// after a wrong PIN, the final try that must be ticked before the PIN can be sent, and
 /// the locked token with what to do; a screenshot of each. (The token is this test's

@@ -55,7 +55,7 @@ pub fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
 /// Prints a failure on stderr so a user can read it out on the phone.
 pub fn print_error(lang: Lang, e: &ClientError) {
     eprintln!("{} [{}]: {}", t(lang, "Lỗi", "Error"), e.code(), e.message(lang));
-    eprintln!("  {}: {}", t(lang, "Gợi ý", "Hint"), e.hint(lang));
+    eprintln!("  {}: {}", t(lang, "Gợi ý", "Hint"), cli_hint(e.code(), &e.hint(lang)));
     if let Some(r) = e.reference() {
         eprintln!("  {}: {r}", t(lang, "Mã tham chiếu", "Reference"));
     }
@@ -64,6 +64,35 @@ pub fn print_error(lang: Lang, e: &ClientError) {
         for p in searched.iter().take(12) {
             eprintln!("    {}", p.display());
         }
+    }
+}
+
+/// A catalogue hint as the command line says it: where the app says "in Settings", the
+/// command line has its options.
+pub fn cli_hint(code: ErrorCode, hint: &str) -> String {
+    let module = matches!(code, ErrorCode::ModuleNotFound | ErrorCode::ModuleLoadFailed | ErrorCode::ModuleNotChosen);
+    let (vi, en) = if module {
+        ("bằng --module (hoặc biến BHXH_PKCS11_MODULE)", "with --module (or BHXH_PKCS11_MODULE)")
+    } else {
+        ("bằng --server (hoặc biến BHXH_SERVER)", "with --server (or BHXH_SERVER)")
+    };
+    hint.replace("trong phần Cài đặt", vi).replace("trong Cài đặt", vi).replace("in Settings", en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hints_name_the_options_not_the_settings_screen() {
+        for code in [ErrorCode::ModuleNotFound, ErrorCode::ServerUnreachable, ErrorCode::InsecureServerUrl, ErrorCode::SignatureInvalid] {
+            for lang in [Lang::Vi, Lang::En] {
+                let h = cli_hint(code, code.hint(lang));
+                assert!(!h.contains("Cài đặt") && !h.contains("Settings"), "{code}: {h}");
+                assert!(h.contains("--module") || h.contains("--server"), "{code}: {h}");
+            }
+        }
+        assert!(cli_hint(ErrorCode::ModuleNotFound, ErrorCode::ModuleNotFound.hint(Lang::Vi)).contains("--module"));
     }
 }
 

@@ -262,6 +262,10 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                 Some(pin) => *pin == fingerprint,
                 None => msts(&checked.ids).any(|m| m.as_str() == a.mst),
             });
+            // The user is told only that the username or the token may be wrong; the
+            // staff timeline says which (support may tell a caller who proved nothing
+            // less than that, the user learns no more than before).
+            let cert_msts = msts(&checked.ids).map(|m| m.as_str().to_string()).collect::<Vec<_>>().join(", ");
             match account {
                 // A disabled account is refused exactly like a certificate of another
                 // business; only the audit line says why.
@@ -269,7 +273,14 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                     return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some("account disabled".into())).await)
                 }
                 Some(a) if bound => (Some(a), Vec::new()),
-                _ => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), None).await),
+                Some(a) => {
+                    let why = match &a.cert_fingerprint {
+                        Some(_) => "the account is pinned to another certificate".to_string(),
+                        None => format!("certificate MST {}; account MST {}", if cert_msts.is_empty() { "none" } else { &cert_msts }, a.mst),
+                    };
+                    return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some(why)).await);
+                }
+                None => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some(format!("no such account; certificate MST {cert_msts}"))).await),
             }
         }
     };

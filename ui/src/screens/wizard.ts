@@ -152,8 +152,10 @@ export const wizard: Screen<Model, Msg, Args> = screen({
         const current = i === at;
         // The steps behind the current one are done; not the PIN when the attempt failed.
         const finished = i < at && !(s.step === "error" && names.includes("pin"));
-        return html`<li class=${current ? "current" : finished ? "finished" : ""} aria-current=${current ? "step" : nothing} data-step=${names[0]}><span
-          class="step-mark" aria-hidden="true">${finished ? "✓" : `${i + 1}.`}</span> ${t(key)}${finished
+        // An attempt that failed ends on a step that says so, not on "Hoàn tất".
+        const failed = current && s.step === "error";
+        return html`<li class=${failed ? "current failed" : current ? "current" : finished ? "finished" : ""} aria-current=${current ? "step" : nothing} data-step=${names[0]}><span
+          class="step-mark" aria-hidden="true">${finished ? "✓" : failed ? "✗" : `${i + 1}.`}</span> ${t(failed ? "step_failed" : key)}${finished
           ? html`<span class="visually-hidden"> (${t("step_finished")})</span>` : nothing}</li>`;
       })}</ol>
       ${body(m, ui)}
@@ -189,6 +191,13 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
       return html`<div data-testid="step-error">
         ${s.error ? errorBox(s.error, ui) : nothing}
         ${s.error?.code === "PIN_LOCKED" ? html`<p class="notice">${t("pin_locked_path")}</p>` : nothing}
+        ${s.error?.code === "CERT_NOT_BOUND" && s.purpose !== "lookup" ? html`<div class="notice" data-testid="not-bound-help">
+          <p>${t("not_bound_username", { username: s.username })}</p>
+          <div class="actions">
+            <button type="button" data-testid="fix-username" @click=${() => ui.send({ type: "restart" })}>${t("not_bound_fix_username")}</button>
+            <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup" })}>${t("not_bound_lookup")}</button>
+          </div>
+        </div>` : nothing}
         <div class="actions">
           <button type="button" @click=${() => ui.go({ name: "support" })}>${t("support")}</button>
           <button type="button" class="primary" autofocus data-testid="start-over" @click=${() => ui.send({ type: "restart" })}>${t("start_over")}</button>

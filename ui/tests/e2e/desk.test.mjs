@@ -336,8 +336,10 @@ describe("the wizard's steps", () => {
     await page.getByTestId("pin-submit").click();
     await page.getByTestId("step-error").waitFor();
     let list = await steps(page);
-    assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "4."]);
+    // …and the last step says the attempt failed, not "Hoàn tất".
+    assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "✗"]);
     assert.deepEqual(list.map((s) => s.current), [null, null, null, "step"]);
+    assert.ok((await page.locator('[data-testid=steps] li[data-step="done"]').textContent()).includes("Không thành công"));
     await page.close();
     page = await open("", WINDOW);
     await page.getByTestId("forgot-username").click();

@@ -77,7 +77,6 @@ export async function toPin(page, username = "ketoan01") {
   await page.locator("#pin").waitFor();
 }
 
-/** Asserts the element is wholly inside the window. */
 /** From the login screen, a portal request with an email the fake backend does not have
  * registered (it answers PORTAL_EMAIL_MISMATCH); returns that error's locator, shown. */
 export async function portalWrongEmail(page) {
@@ -92,6 +91,7 @@ export async function portalWrongEmail(page) {
   return error;
 }
 
+/** Asserts the element is wholly inside the window. */
 export async function assertInView(locator, what) {
   const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
   assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,

@@ -308,6 +308,32 @@ describe("support and settings", () => {
     await page.close();
   });
 
+  it("a mistyped username is told as such: the username repeated, a way to fix it, the lookup by token", async () => {
+    const page = await open("fail=CERT_NOT_BOUND");
+    await toPin(page, "dem0");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const help = page.getByTestId("not-bound-help");
+    await help.waitFor();
+    assert.ok((await help.textContent()).includes("Tên đăng nhập “dem0” hoặc token có thể không đúng."));
+    const last = page.locator('[data-testid=steps] li[data-step="done"]');
+    assert.equal(await last.getAttribute("class"), "current failed");
+    assert.ok((await last.textContent()).includes("Không thành công"));
+    await shot(page, "not-bound-help");
+    await help.getByTestId("fix-username").click();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "dem0", "the username typed is kept to be corrected");
+    await page.getByRole("button", { name: "Hủy" }).click();
+    await page.getByTestId("screen-login").waitFor();
+    const again = await open("fail=CERT_NOT_BOUND");
+    await toPin(again, "dem0");
+    await again.locator("#pin").fill("123456");
+    await again.getByTestId("pin-submit").click();
+    await again.getByTestId("lookup-with-token").click();
+    await again.getByRole("heading", { name: "Tìm tên đăng nhập bằng chữ ký số" }).waitFor();
+    await page.close();
+    await again.close();
+  });
+
   it("a reference code has its own copy button, and the clipboard holds the code", async () => {
     const page = await open("fail=CERT_NOT_BOUND");
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.base });

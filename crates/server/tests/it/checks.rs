@@ -400,3 +400,21 @@ async fn slow_requests_time_out_with_a_coded_answer() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("REQUEST_TIMEOUT"));
 }
+
+#[tokio::test]
+async fn the_staff_timeline_says_why_a_proof_was_not_bound_and_the_user_learns_nothing_more() {
+    let srv = server().await;
+    let other = SoftToken::load("other-mst");
+    let (s1, known) = srv.recover(&other, USER).await;
+    let (s2, unknown) = srv.recover(&SoftToken::load("rsa-valid"), "dem0").await;
+    assert_eq!((s1, code(&known)), (403, "CERT_NOT_BOUND"));
+    assert_eq!((s2, code(&unknown)), (403, "CERT_NOT_BOUND"));
+    assert_eq!((&known["message"], &known["hint"]), (&unknown["message"], &unknown["hint"]), "the same words for both");
+    let detail = |user: &str| {
+        let store = srv.store.clone();
+        let user = user.to_string();
+        async move { store.audit_by_username(&user, 10).await.unwrap().into_iter().find(|l| l.event == "complete").and_then(|l| l.detail).unwrap_or_default() }
+    };
+    assert_eq!(detail(USER).await, format!("certificate MST 0309999999; account MST {MST}"));
+    assert_eq!(detail("dem0").await, format!("no such account; certificate MST {MST}"));
+}
