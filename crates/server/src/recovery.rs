@@ -343,7 +343,7 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         s.store.clear_limit(key).await.map_err(|e| ctx.internal(e))?;
     }
     s.wake.notify_one();
-    let masked = bhxh_protocol::Email::parse(&account.email).map(|e| e.masked()).unwrap_or_else(|_| "***".into());
+    let masked = mail::mask_email(&account.email);
     Ok(Json(RecoveryComplete {
         masked_email: masked,
         reference,

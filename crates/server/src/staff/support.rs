@@ -25,8 +25,9 @@ pub(super) async fn page(State(s): State<AppState>, OnPage(desk): OnPage, Path(c
     let lang = desk.lang;
     let key = format!("staff:{}:{EVENT}", desk.who.staff.username);
     s.limit(&desk.ctx, &key, s.config.support.lookups_per_staff, 600, EVENT, None).await.map_err(|e| desk.error(e.code))?;
-    let opened = match SupportCode::parse(&code) {
-        Some(code) => crate::support::open(&s, &code).await.map_err(|e| desk.internal(e))?,
+    let code = SupportCode::parse(&code);
+    let opened = match &code {
+        Some(code) => crate::support::open(&s, code).await.map_err(|e| desk.internal(e))?,
         None => None,
     };
     let Some(report) = opened else {
@@ -40,7 +41,7 @@ pub(super) async fn page(State(s): State<AppState>, OnPage(desk): OnPage, Path(c
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     let attempts = s.store.audit_of_instance(&row.instance, row.created_at, 100).await.map_err(|e| desk.internal(e))?;
     let steps = crate::support::next_steps(&report.text, &attempts, lang);
-    let shown = SupportCode::parse(&code).map(|c| c.to_string()).unwrap_or_default();
+    let shown = code.map(|c| c.to_string()).unwrap_or_default();
     let body = html! {
         section class="card" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Mã hỗ trợ", "Support code")) " " code data-testid="support-code" { (shown) } }

@@ -44,6 +44,11 @@ fn link_in(mail: &ReceivedMail, path: &str) -> String {
         .to_string()
 }
 
+/// The confirmation link in the newest confirmation mail to `to`.
+async fn confirm_link(srv: &TestServer, to: &str) -> String {
+    link_in(&srv.smtp().wait_for(to, "Xác nhận").await, "/email-change/confirm?t=")
+}
+
 /// Opens a link's page, then presses its button: (page status, answer status, answer).
 async fn press(srv: &TestServer, link: &str) -> (u16, u16, String) {
     let page = srv.http.get(link).send().await.unwrap();
@@ -145,7 +150,7 @@ async fn the_old_address_cancels_and_nothing_changes() {
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     assert_eq!(press(&srv, &confirm).await.1, 200);
     let cancel = link_in(&srv.smtp().wait_for(OLD, "Thông báo đổi email").await, "/email-change/cancel?t=");
 
@@ -167,7 +172,7 @@ async fn a_new_address_never_confirmed_changes_nothing() {
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     srv.clock.shift(30 * 60 + 1);
     let (page, status, answer) = press(&srv, &confirm).await;
     assert_eq!((page, status), (410, 410));
@@ -185,7 +190,7 @@ async fn a_second_request_supersedes_the_first() {
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
     let first = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
     assert_eq!(ask(&srv, &token, USER, "ketoan.moi2@congty.vn").await.0, 200);
-    let second = link_in(&srv.smtp().wait_for("ketoan.moi2@congty.vn", "Xác nhận").await, "/email-change/confirm?t=");
+    let second = confirm_link(&srv, "ketoan.moi2@congty.vn").await;
     let (_, status, answer) = press(&srv, &first).await;
     assert!(status == 410 && answer.contains("EMAIL_CHANGE_ENDED"), "{status} {answer}");
     assert_eq!(press(&srv, &second).await.1, 200);
@@ -292,7 +297,7 @@ async fn disabling_the_account_ends_its_change() {
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     bhxh_server::admin::account_set_disabled(&srv.store, &srv.clock, USER, Some("nghi ngo gian lan")).await.unwrap();
     let (_, status, answer) = press(&srv, &confirm).await;
     assert!(status == 410 && answer.contains("EMAIL_CHANGE_ENDED"), "{status} {answer}");
@@ -382,7 +387,7 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
     assert_eq!(status, 303, "{location:?}");
 
     // Then the same way as a token's: the link to the new address, the notice to the old.
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     assert!(srv.smtp().wait_for(NEW, "Xác nhận").await.text.contains("người giám sát đã phê duyệt"));
     assert_eq!(press(&srv, &confirm).await.1, 200);
     srv.smtp().wait_for(OLD, "Thông báo đổi email").await;
@@ -424,7 +429,7 @@ async fn once_the_change_is_in_effect_a_desk_reset_goes_to_the_new_address() {
     let id = change_id(&srv).await;
     let csrf = supervisor.csrf().await;
     assert_eq!(supervisor.post(&format!("/email-change/{id}/approve"), &[("csrf", &csrf)]).await.0, 303);
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     assert_eq!(press(&srv, &confirm).await.1, 200);
     srv.clock.shift(WAIT + 1);
     let mut agent = agent;
@@ -459,7 +464,7 @@ async fn once_in_effect_what_the_old_address_got_stops_working() {
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
-    let confirm = link_in(&srv.smtp().wait_for(NEW, "Xác nhận").await, "/email-change/confirm?t=");
+    let confirm = confirm_link(&srv, NEW).await;
     assert_eq!(press(&srv, &confirm).await.1, 200);
     // During the wait, a token recovery and a portal request mail the old address.
     assert_eq!(recovery_goes_to(&srv, &token).await, OLD);
