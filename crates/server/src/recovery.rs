@@ -318,9 +318,12 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     if s.config.deliver == Delivery::Email {
         let (subject, body) = mail::reset_mail(&facts, expires, &account.email);
         mails.push(s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?);
+    } else {
+        // The password is shown in the app: the registered address learns of the reset
+        // by a notice. A mailed password is its own notice: one mail per reset.
+        let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
+        mails.push(s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?);
     }
-    let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
-    mails.push(s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?);
     let won = s
         .store
         .complete_reset(ResetWrite {

@@ -72,28 +72,32 @@ pub fn reset_mail_via(f: &MailFacts<'_>, expires_at: i64, via: ResetVia, to: &st
             "At your request by phone, after support staff verified who you are,",
         ),
     };
-    let user = mask_username(f.username);
+    // A mail with a password names the account in full, as the portal's does: its reader
+    // types both to log in. Its subject (shown on lock screens) names neither.
+    let user = f.username;
     let (at, exp) = (vn_time(f.at), vn_time(expires_at));
-    let subject = format!("[BHXH] Mật khẩu tạm thời cho tài khoản {user} / Temporary password");
+    let subject = "[BHXH] Mật khẩu tạm thời / Temporary password".to_string();
     let body = format!(
         "Kính gửi Quý khách,\n\n\
 {how_vi}, hệ thống đã cấp mật khẩu tạm thời cho tài khoản {user}.\n\n\
+  Tên đăng nhập:  {user}\n\
   Thời gian:      {at} (giờ Việt Nam)\n\
   Mã tham chiếu:  {reference}\n\
   Mật khẩu tạm thời: {PASSWORD_PLACEHOLDER}\n\n\
 Việc cần làm tiếp theo:\n\
-  1. Mở phần mềm BHXH và đăng nhập bằng mật khẩu tạm thời trên.\n\
+  1. Mở phần mềm BHXH và đăng nhập bằng tên đăng nhập và mật khẩu tạm thời trên.\n\
   2. Hệ thống sẽ yêu cầu đổi mật khẩu ngay; hãy đặt mật khẩu mới của riêng bạn.\n\
 Mật khẩu tạm thời chỉ dùng được một lần và hết hạn lúc {exp}. Mật khẩu cũ vẫn dùng được cho đến khi bạn đăng nhập bằng mật khẩu tạm thời.\n\n\
 Không phải bạn yêu cầu? Hãy gọi ngay tổng đài {hotline} và đọc mã tham chiếu {reference}. Không chia sẻ mật khẩu này với bất kỳ ai, kể cả nhân viên hỗ trợ.\n\n\
 {stale_vi}\n\n\
 -- \nEnglish\n\n\
 {how_en} the system has issued a temporary password for account {user}.\n\n\
+  Username:           {user}\n\
   Time:               {at} (Vietnam time)\n\
   Reference code:     {reference}\n\
   Temporary password: {PASSWORD_PLACEHOLDER}\n\n\
 What to do next:\n\
-  1. Open the BHXH software and log in with the temporary password above.\n\
+  1. Open the BHXH software and log in with the username and temporary password above.\n\
   2. You will be asked to change it at once; choose a new password of your own.\n\
 The temporary password works once and expires at {exp}. Your old password keeps working until you log in with the temporary one.\n\n\
 Not you? Call the hotline {hotline} at once and read out the reference code {reference}. Never share this password with anyone, support staff included.\n\n\
@@ -113,6 +117,7 @@ pub fn portal_mail(f: &MailFacts<'_>, link_expires_at: i64, password_expires_at:
     let body = format!(
         "Kính gửi Quý khách,\n\n\
 Theo yêu cầu lấy lại mật khẩu trên cổng giao dịch điện tử BHXH (mã số thuế và email đã đăng ký), hệ thống đã cấp mật khẩu mới cho tài khoản {user}.\n\n\
+  Tên đăng nhập:  {user}\n\
   Thời gian:      {at} (giờ Việt Nam)\n\
   Mã tham chiếu:  {reference}\n\
   Mật khẩu mới:   {PASSWORD_PLACEHOLDER}\n\n\
@@ -122,6 +127,7 @@ mật khẩu mới hết hạn lúc {exp}.\n\n\
 Không phải bạn yêu cầu? Đừng nhấn vào đường link; hãy gọi tổng đài {hotline} và đọc mã tham chiếu {reference}.\n\n\
 -- \nEnglish\n\n\
 A password request on the BHXH e-filing portal (tax code and registered email) has issued a new password for account {user}.\n\n\
+  Username:       {user}\n\
   Time:           {at} (Vietnam time)\n\
   Reference code: {reference}\n\
   New password:   {PASSWORD_PLACEHOLDER}\n\n\
@@ -135,7 +141,8 @@ Not you? Do not open the link; call the hotline {hotline} and read out the refer
     (subject, body)
 }
 
-/// The notification without a password that follows every reset and every change.
+/// The notification without a password: of a change, an activation, or a reset whose
+/// password the app showed (a mailed password is its own notice: one mail per reset).
 pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
     let user = mask_username(f.username);
     let at = vn_time(f.at);
@@ -157,12 +164,6 @@ pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
             "the new password was activated with the emailed link; the old password no longer works",
             "Thông báo kích hoạt mật khẩu mới",
             "New password activated",
-        ),
-        NoticeKind::StaffReset => (
-            "nhân viên hỗ trợ đã cấp lại mật khẩu theo yêu cầu qua điện thoại; mật khẩu tạm thời được gửi trong một thư riêng",
-            "support staff reset the password at your request by phone; the temporary password is in a separate mail",
-            "Thông báo cấp lại mật khẩu",
-            "Password reset notice",
         ),
     };
     let subject = format!("[BHXH] {vi_subject} / {en_subject}");
@@ -299,7 +300,6 @@ pub enum NoticeKind {
     Reset,
     Changed,
     Activated,
-    StaffReset,
 }
 
 #[cfg(test)]
@@ -313,8 +313,8 @@ mod tests {
         assert!(subject.starts_with("[BHXH] Mật khẩu tạm thời"));
         assert!(body.find("Mật khẩu tạm thời").unwrap() < body.find("Temporary password").unwrap());
         assert_eq!(body.matches(PASSWORD_PLACEHOLDER).count(), 2);
-        assert!(body.contains("RC-AAAA-BBBB") && body.contains("1800 1260") && body.contains("ke****01"));
-        assert!(!body.contains("ketoan01"));
+        assert!(body.contains("RC-AAAA-BBBB") && body.contains("1800 1260") && body.contains("Tên đăng nhập:  ketoan01"));
+        assert!(!subject.contains("ketoan01"), "a subject shows on lock screens: {subject}");
         assert!(body.contains("ke***@c***.vn") && body.contains("Không còn dùng email này?"));
         assert!(!body.contains("ketoan@congty.vn"));
         let (_, confirm) = email_confirm_mail(&f, "ketoan@congty.vn", 1_764_001_800, 86_400, ResetVia::Token);

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::auth::{CsrfForm, Desk, OnAction, StaffError};
 use super::redirect;
 use crate::context::{user_limit_prefix, AppState};
-use crate::mail::{self, MailFacts, NoticeKind, ResetVia};
+use crate::mail::{self, MailFacts, ResetVia};
 use crate::passwords;
 use crate::store::{Account, AuditEvent, MailKind, MailStatus, NewMail, Outcome};
 
@@ -92,10 +92,8 @@ pub(super) async fn start_reset(
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff, &account.email);
         let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
-        let (subject, body) = mail::notice_mail(&facts, NoticeKind::StaffReset);
-        let notice = s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None)?;
         let entry = desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
-        s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset, notice], &entry).await?;
+        s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
         s.wake.notify_one();
         anyhow::Ok(())
     };

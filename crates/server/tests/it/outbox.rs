@@ -25,20 +25,20 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let queued = srv.store.list_mail(100_000).await.unwrap();
-    assert_eq!(queued.len(), 2 * n);
+    assert_eq!(queued.len(), n, "one mail per reset");
     assert!(queued.iter().all(|m| m.status == "pending"));
     assert!(queued.iter().any(|m| m.attempts > 0 && m.last_error.is_some()), "the worker tried and failed");
     assert!(queued.iter().filter(|m| m.kind == "reset").all(|m| m.has_secret()), "passwords wait encrypted");
 
     // The relay comes back on the same port.
     let sink = SmtpSink::start(&srv.data.path().join("received"), port);
-    let mails = sink.wait_count(2 * n, Duration::from_secs(60)).await;
+    let mails = sink.wait_count(n, Duration::from_secs(60)).await;
     // Give a duplicate, if there were one, the time to arrive.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mails = if sink.mails().len() > mails.len() { sink.mails() } else { mails };
-    assert_eq!(mails.len(), 2 * n, "every mail delivered, none twice");
+    assert_eq!(mails.len(), n, "every mail delivered, none twice");
     let ids: std::collections::HashSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
-    assert_eq!(ids.len(), 2 * n, "no Message-ID twice");
+    assert_eq!(ids.len(), n, "no Message-ID twice");
     for i in 0..n {
         let to = format!("user{i:03}@congty.vn");
         let resets: Vec<_> = mails.iter().filter(|m| m.to == [to.clone()] && m.subject.contains("Mật khẩu tạm thời")).collect();
@@ -67,12 +67,12 @@ async fn file_outbox_is_the_embedded_default() {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect();
-        if emls.len() == 2 || std::time::Instant::now() > deadline {
+        if !emls.is_empty() || std::time::Instant::now() > deadline {
             break emls;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(emls.len(), 2, "reset mail and notice as .eml files");
+    assert_eq!(emls.len(), 1, "the reset mail as an .eml file");
     let reset = emls.iter().find(|p| p.to_string_lossy().ends_with("-reset.eml")).expect("the reset mail");
     let raw = std::fs::read_to_string(reset).unwrap();
     assert!(raw.contains("To: ketoan@congty.vn"));
@@ -101,8 +101,8 @@ async fn eml_files_are_removed_after_the_password_lifetime() {
     let dir = srv.data.path().join("server/outbox");
     let count = || std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count()).unwrap_or(0);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the mails were not written");
+    while count() < 1 {
+        assert!(std::time::Instant::now() < deadline, "the mail was not written");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let written = std::time::Instant::now();
@@ -135,12 +135,11 @@ async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
     let srv = TestServer::start_config(config, data, None).await;
     srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
     assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), "ketoan01").await.0, 200);
-    // Both mails (the password and the notice) are tried again and again, each attempt
-    // ended by the time limit.
+    // The mail is tried again and again, each attempt ended by the time limit.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let mails = srv.store.list_mail(10).await.unwrap();
-        if mails.len() == 2 && mails.iter().all(|m| m.attempts >= 2) {
+        if mails.len() == 1 && mails.iter().all(|m| m.attempts >= 2) {
             assert!(mails.iter().all(|m| m.status == "pending" && m.last_error.as_deref() == Some("no answer from the relay within 1 s")), "{mails:?}");
             break;
         }

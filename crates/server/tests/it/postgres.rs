@@ -86,14 +86,14 @@ async fn two_servers_on_one_database_race_for_a_challenge_and_exactly_one_wins()
     let (status, _) = b.login(USER, "Sai-mat-khau-1!").await;
     assert_eq!(status, 401);
     // Every mail is delivered exactly once although two workers poll the same outbox.
-    let mails = a.smtp().wait_count(20, std::time::Duration::from_secs(30)).await;
-    assert!(mails.len() >= 20, "{} mails", mails.len());
+    let mails = a.smtp().wait_count(10, std::time::Duration::from_secs(30)).await;
+    assert!(mails.len() >= 10, "{} mails", mails.len());
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let mut ids: Vec<_> = a.smtp().mails().into_iter().map(|m| m.message_id).collect();
     let n = ids.len();
     ids.sort();
     ids.dedup();
-    assert_eq!((ids.len(), n), (20, 20), "a mail was delivered twice");
+    assert_eq!((ids.len(), n), (10, 10), "a mail was delivered twice (one mail per reset)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +127,7 @@ async fn portal_path_and_staff_reset_on_postgres() {
     let links: Vec<_> = mails.iter().filter(|m| m.subject.contains("cần kích hoạt")).map(portal_secrets_in).collect();
     assert_eq!(links.len(), 2);
     let post = |link: &str| {
-        let token = link.split("t=").nth(1).unwrap().to_string();
+        let token = link.split("t=").nth(1).unwrap().split('&').next().unwrap().to_string();
         let http = srv.http.clone();
         let base = srv.base.clone();
         async move { http.post(format!("{base}/portal/activate")).form(&[("t", token)]).send().await.unwrap().status().as_u16() }
