@@ -263,7 +263,7 @@ fn forget_session(state: &AppState, api: &ApiClient) {
 }
 
 #[tauri::command]
-pub async fn change_password(state: State<'_, AppState>, current: Secret, new: Secret) -> Res<Ack> {
+pub async fn change_password(state: State<'_, AppState>, current: Option<Secret>, new: Secret) -> Res<Ack> {
     let lang = lang(&state);
     let api = api(&state)?;
     let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
@@ -331,7 +331,7 @@ fn copy_verified<R: tauri::Runtime>(app: &tauri::AppHandle<R>, text: &str, lang:
 #[tauri::command]
 pub async fn support_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
     let lang = lang(&state);
-    let report = with_last_error(support_report(state).await?, last_error.as_deref());
+    let report = with_last_error(support_report(state).await?, last_error.as_deref(), lang);
     copy_verified(&app, &report, lang)?;
     Ok(report)
 }
@@ -342,7 +342,7 @@ pub async fn support_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: St
 pub async fn support_save<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
     let lang = lang(&state);
-    let report = with_last_error(support_report(state).await?, last_error.as_deref());
+    let report = with_last_error(support_report(state).await?, last_error.as_deref(), lang);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let title = if lang == Lang::En { "Save the support report" } else { "Lưu báo cáo hỗ trợ" };
     app.dialog().file().set_title(title).set_file_name("bao-cao-ho-tro.txt").add_filter("Text", &["txt"]).save_file(move |p| {
@@ -358,7 +358,8 @@ pub async fn support_save<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: St
 /// the shell a text to send).
 #[tauri::command]
 pub async fn support_preview(state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
-    let report = with_last_error(support_report(state.clone()).await?, last_error.as_deref());
+    let lang = lang(&state);
+    let report = with_last_error(support_report(state.clone()).await?, last_error.as_deref(), lang);
     if let Ok(mut pending) = state.pending_report.lock() {
         *pending = Some(report.clone());
     }
@@ -396,10 +397,11 @@ pub fn reference_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<
 }
 
 /// The report with the last error the user saw, when it has a code's form.
-fn with_last_error(report: String, last_error: Option<&str>) -> String {
+fn with_last_error(report: String, last_error: Option<&str>, lang: Lang) -> String {
     let safe = last_error.filter(|e| e.len() <= 64 && e.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_- ".contains(c)));
+    let label = if lang == Lang::Vi { "lỗi gần nhất" } else { "last error" };
     match safe {
-        Some(e) => format!("{report}\nlast error: {e}"),
+        Some(e) => format!("{report}\n{label}: {e}"),
         None => report,
     }
 }
@@ -410,12 +412,15 @@ fn with_last_error(report: String, last_error: Option<&str>) -> String {
 pub async fn support_report(state: State<'_, AppState>) -> Res<String> {
     let s = settings(&state);
     let report = diagnostics(state).await?;
+    let vi = s.lang == Lang::Vi;
     Ok(format!(
-        "bhxh-desktop {} on {} {}\nPKCS#11 module setting: {}\n{}",
+        "bhxh-desktop {} {} {} {}\n{}: {}\n{}",
         env!("CARGO_PKG_VERSION"),
+        if vi { "trên" } else { "on" },
         std::env::consts::OS,
         std::env::consts::ARCH,
-        s.pkcs11_module.as_deref().unwrap_or("(auto)"),
+        if vi { "Thư viện điều khiển (PKCS#11) đã chọn" } else { "PKCS#11 module setting" },
+        s.pkcs11_module.as_deref().unwrap_or(if vi { "(tự động)" } else { "(auto)" }),
         diagnostics::text(&report, s.lang)
     ))
 }

@@ -146,7 +146,8 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let refused = call(&w, "change_password", json!({"current": temp, "new": temp})).unwrap_err();
     assert_eq!(refused["code"], "PASSWORD_REUSE");
     assert!(refused["reference"].as_str().unwrap().starts_with("RC-"));
-    call(&w, "change_password", json!({"current": temp, "new": "Mua-thu-2026!"})).unwrap();
+    // The forced change does not ask for the temporary password again: the session is the proof.
+    call(&w, "change_password", json!({"current": null, "new": "Mua-thu-2026!"})).unwrap();
     let login = call(&w, "login", json!({"username": "ketoan01", "password": "Mua-thu-2026!"})).unwrap();
     assert_eq!(login["must_change_password"], false);
     let session = call(&w, "session_info", json!({})).unwrap();
@@ -163,7 +164,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert!(call(&w, "support_send", json!({})).is_err(), "nothing is sent before it was shown");
     let shown = call(&w, "support_preview", json!({"lastError": "PASSWORD_REUSE RC-7F3K-9Q2M"})).unwrap();
     let shown = shown.as_str().unwrap().to_string();
-    assert!(shown.contains("BHXH Test RSA") && shown.ends_with("last error: PASSWORD_REUSE RC-7F3K-9Q2M"), "{shown}");
+    assert!(shown.contains("BHXH Test RSA") && shown.ends_with("lỗi gần nhất: PASSWORD_REUSE RC-7F3K-9Q2M") && shown.contains("PIN: bình thường"), "{shown}");
     let issued = call(&w, "support_send", json!({})).unwrap();
     let code = issued["support_code"].as_str().unwrap().to_string();
     assert!(bhxh_protocol::SupportCode::parse(&code).is_some(), "{issued}");
@@ -208,7 +209,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let diag = call(&w, "diagnostics", json!({})).unwrap();
     let report = call(&w, "support_report", json!({})).unwrap();
     let report = report.as_str().unwrap();
-    assert!(report.contains("BHXH Test RSA") && report.contains("server"), "{report}");
+    assert!(report.contains("BHXH Test RSA") && report.contains("máy chủ"), "{report}");
     for secret in [PIN, temp.as_str(), "Mua-thu-2026!"] {
         assert!(!report.contains(secret) && !diag.to_string().contains(secret), "{secret} in the support report");
     }

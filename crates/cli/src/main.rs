@@ -486,7 +486,8 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
         }
         None => new_password(lang, &password, username)?,
     };
-    let ack = api.change_password(session.expose(), password, new).await?;
+    // The must-change session just opened with the temporary password is the proof.
+    let ack = api.change_password(session.expose(), None, new).await?;
     let _ = KeyringStore::new(api.origin()).clear();
     println!(
         "{} ({}: {})",
@@ -563,7 +564,7 @@ async fn change_password(server: &str, lang: Lang, username: Option<String>, std
         Some(s) => s.token,
         None => api.login(&user, current.clone()).await?.session_token,
     };
-    let ack = api.change_password(session.expose(), current, new).await?;
+    let ack = api.change_password(session.expose(), Some(current.into()), new).await?;
     let _ = store.clear();
     println!(
         "{} ({}: {})",

@@ -151,10 +151,10 @@ impl ApiClient {
     pub async fn change_password(
         &self,
         session: &str,
-        current: impl Into<Secret>,
+        current: Option<Secret>,
         new: impl Into<Secret>,
     ) -> Result<Ack, ClientError> {
-        let req = ChangePasswordRequest { current_password: current.into(), new_password: new.into() };
+        let req = ChangePasswordRequest { current_password: current, new_password: new.into() };
         self.post("/v1/auth/change-password", &req, Some(session)).await
     }
 

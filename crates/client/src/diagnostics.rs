@@ -93,6 +93,40 @@ fn fail(name: &'static str, detail: String, e: &crate::ClientError, lang: Lang) 
     Check { name, status: Status::Fail, detail, code: Some(e.code().to_string()), fix: Some(e.hint(lang)) }
 }
 
+/// A failed check whose detail is the error itself, in the user's language (the code and
+/// the hint beside it); `Display` is English, for logs.
+fn failed(name: &'static str, e: &crate::ClientError, lang: Lang) -> Check {
+    fail(name, e.message(lang), e, lang)
+}
+
+/// A token's PIN state as the report says it. The English words are `PinState`'s names
+/// (`PIN: Locked`), which the backend's support page also looks for.
+fn pin_words(state: PinState, lang: Lang) -> &'static str {
+    match state {
+        PinState::Ok => t(lang, "bình thường", "Ok"),
+        PinState::CountLow => t(lang, "đã có lần nhập sai", "CountLow"),
+        PinState::FinalTry => t(lang, "chỉ còn một lần thử", "FinalTry"),
+        PinState::Locked => t(lang, "đã bị khóa", "Locked"),
+        PinState::MustChange => t(lang, "phải đổi trước khi dùng", "MustChange"),
+        _ => t(lang, "không rõ", "Unknown"),
+    }
+}
+
+/// The name of a check as the report's text shows it (the app's terms).
+pub fn check_label(name: &str, lang: Lang) -> &str {
+    match (name, lang) {
+        (_, Lang::En) => name,
+        ("pkcs11_module", _) => "thư viện điều khiển",
+        ("readers", _) => "đầu đọc",
+        ("certificate", _) => "chứng thư số",
+        ("cert_trust", _) => "xác minh chứng thư",
+        ("ca_plugins", _) => "plugin ký số",
+        ("server", _) => "máy chủ",
+        ("clock", _) => "đồng hồ",
+        _ => name,
+    }
+}
+
 /// Runs every check. Blocking token calls go to the blocking pool.
 pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, lang: Lang) -> Report {
     let mut checks = Vec::new();
@@ -129,16 +163,10 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             skipped_modules = modules.skipped().to_vec();
             match found {
                 Ok(found) => tokens = found,
-                Err(e) => {
-                    let e = crate::ClientError::Token(e);
-                    checks.push(fail("pkcs11_module", e.to_string(), &e, lang));
-                }
+                Err(e) => checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
             }
         }
-        Err(e) => {
-            let e = crate::ClientError::Token(e);
-            checks.push(fail("pkcs11_module", e.to_string(), &e, lang));
-        }
+        Err(e) => checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
     }
 
     // Readers over PC/SC (independent of the module: an unknown token still shows here).
@@ -161,7 +189,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
         }
         Err(e) => {
             let e = crate::ClientError::Token(e);
-            let mut check = fail("readers", e.to_string(), &e, lang);
+            let mut check = failed("readers", &e, lang);
             // The module reaching a token proves the path works without PC/SC (some
             // drivers talk to their token directly): then a missing PC/SC is a warning.
             if !tokens.is_empty() {
@@ -178,30 +206,33 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
         checks.push(Check { name: "token", status: Status::Fail, detail: e.message(lang), code: Some(e.code().to_string()), fix: Some(e.hint(lang)) });
     }
     for tok in &tokens {
-        let (status, fix) = match tok.pin_state {
+        use bhxh_protocol::ErrorCode;
+        let (status, code) = match tok.pin_state {
             PinState::Ok => (Status::Ok, None),
-            PinState::CountLow => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinIncorrect.hint(lang).to_string())),
-            PinState::FinalTry => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinFinalTry.hint(lang).to_string())),
-            PinState::Locked => (Status::Fail, Some(bhxh_protocol::ErrorCode::PinLocked.hint(lang).to_string())),
-            PinState::MustChange => (Status::Warn, Some(bhxh_protocol::ErrorCode::PinMustChange.hint(lang).to_string())),
+            PinState::CountLow => (Status::Warn, Some(ErrorCode::PinIncorrect)),
+            PinState::FinalTry => (Status::Warn, Some(ErrorCode::PinFinalTry)),
+            PinState::Locked => (Status::Fail, Some(ErrorCode::PinLocked)),
+            PinState::MustChange => (Status::Warn, Some(ErrorCode::PinMustChange)),
             _ => (Status::Warn, None),
         };
         checks.push(Check {
             name: "token",
             status,
             detail: format!(
-                "{} ({} {}, serial {}), PIN: {:?} — {} — {} {}",
+                "{} ({} {}, {} {}), PIN: {} — {} — {} {}",
                 tok.label,
                 tok.manufacturer,
                 tok.model,
+                t(lang, "số sê-ri", "serial"),
                 tok.serial,
-                tok.pin_state,
+                pin_words(tok.pin_state, lang),
                 tok.module,
                 tok.ca_certificates.len(),
                 t(lang, "chứng thư CA trên token", "CA certificate(s) on the token")
             ),
-            code: None,
-            fix,
+            // A warning's code is for support (the PIN states' advice), not a failure.
+            code: code.filter(|_| status == Status::Fail).map(|c| c.to_string()),
+            fix: code.map(|c| c.hint(lang).to_string()),
         });
         if tok.certificates.is_empty() {
             let e = crate::ClientError::Token(bhxh_token::TokenError::NoCertificate);
@@ -302,7 +333,7 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
                                 code: None,
                                 fix: None,
                             },
-                            Err(e) => fail("cert_trust", c.holder.clone(), &e, lang),
+                            Err(e) => fail("cert_trust", format!("{} — {}", c.holder, e.message(lang)), &e, lang),
                         });
                     }
                 }
@@ -327,6 +358,7 @@ pub fn text(report: &Report, lang: Lang) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "bhxh {} — {} {}", report.version, t(lang, "máy chủ", "server"), report.server);
+    let w = if lang == Lang::Vi { 19 } else { 13 };
     for c in &report.checks {
         let mark = match (c.status, lang) {
             (Status::Ok, Lang::Vi) => "[ ĐẠT ]",
@@ -336,18 +368,19 @@ pub fn text(report: &Report, lang: Lang) -> String {
             (Status::Warn, Lang::En) => "[WARN ]",
             (Status::Fail, Lang::En) => "[FAIL ]",
         };
-        let _ = writeln!(out, "{mark} {:<13} {}", c.name, c.detail);
+        let _ = writeln!(out, "{mark} {:<w$} {}", check_label(c.name, lang), c.detail);
         if let Some(code) = &c.code {
-            let _ = writeln!(out, "        {:<13} {code}", "");
+            let _ = writeln!(out, "        {:<w$} {code}", "");
         }
         if let Some(fix) = &c.fix {
-            let _ = writeln!(out, "        {:<13} → {fix}", "");
+            let _ = writeln!(out, "        {:<w$} → {fix}", "");
         }
     }
     for r in &report.readers {
         let _ = writeln!(
             out,
-            "        reader        {} — {}{}",
+            "        {:<w$} {} — {}{}",
+            t(lang, "đầu đọc", "reader"),
             r.name,
             if r.card_present { r.atr.clone().unwrap_or_default() } else { t(lang, "trống", "empty").to_string() },
             r.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()

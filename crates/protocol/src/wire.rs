@@ -221,7 +221,11 @@ pub struct LoginResponse {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
-    pub current_password: Secret,
+    /// The password the session was opened with. A must-change session (opened with the
+    /// temporary password moments ago) is the proof itself and may leave it out; any
+    /// other session must send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<Secret>,
     pub new_password: Secret,
 }
 

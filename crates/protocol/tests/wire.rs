@@ -66,8 +66,11 @@ fn error_body_shape() {
 fn secrets_never_show_in_debug() {
     let l = LoginRequest { username: "u".into(), password: "Sup3r-secret!".into() };
     assert!(!format!("{l:?}").contains("Sup3r"));
-    let c = ChangePasswordRequest { current_password: "Sup3r-old!".into(), new_password: "Sup3r-new!".into() };
+    let c = ChangePasswordRequest { current_password: Some("Sup3r-old!".into()), new_password: "Sup3r-new!".into() };
     assert!(!format!("{c:?}").contains("Sup3r"));
+    // A must-change session's change leaves the current password out of the wire.
+    let forced = ChangePasswordRequest { current_password: None, new_password: "Sup3r-new!".into() };
+    assert_eq!(serde_json::to_value(&forced).unwrap(), serde_json::json!({"new_password": "Sup3r-new!"}));
     let r = LoginResponse {
         session_token: "tok-secret".into(),
         must_change_password: true,

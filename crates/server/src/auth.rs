@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bhxh_protocol::domain::normalize_username;
 use bhxh_protocol::wire::*;
-use bhxh_protocol::{ErrorCode, Username};
+use bhxh_protocol::{ErrorCode, Secret, Username};
 
 use crate::clock::rfc3339;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
@@ -24,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/session", get(session_info))
 }
+
+/// How long a must-change session (opened with the temporary password) lives.
+pub const FORCED_SESSION_SECS: i64 = 15 * 60;
 
 /// The live session named by `Authorization: Bearer …`, or `SESSION_INVALID`.
 async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionRow, ApiError> {
@@ -74,7 +77,9 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
     let now = s.clock.now();
     let (token, token_hash) = passwords::session_token();
     let must_change = !long_ok;
-    let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + s.config.session_ttl_secs };
+    // A must-change session may do one thing, soon: it lives at most 15 minutes.
+    let ttl = if must_change { s.config.session_ttl_secs.min(FORCED_SESSION_SECS) } else { s.config.session_ttl_secs };
+    let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + ttl };
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&username), Ok(()));
     if must_change {
         if account.temp_expires_at.is_some_and(|t| now > t) {
@@ -105,16 +110,26 @@ async fn change_password(
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<Ack>, ApiError> {
     const EVENT: AuditEvent = AuditEvent::ChangePassword;
-    let current = req.current_password.into_zeroizing();
+    let current = req.current_password.map(Secret::into_zeroizing);
     let new = req.new_password.into_zeroizing();
     // The notice goes to the registered address as it is now (a change whose wait is over).
     crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
     let session = bearer(&s, &ctx, &headers).await?;
     let account = &session.account;
     s.limit_user(&ctx, EVENT, &account.username).await?;
-    let current_hash = if session.must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
-    if !s.hasher.verify(Lane::Login, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
-        return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
+    // A must-change session was opened with the temporary password (used up then, and
+    // the session short-lived): it is the proof, and the app need not ask for the
+    // 14 characters again. Sent anyway, it must be right. Any other session must send
+    // the long-term password.
+    match (&current, session.must_change) {
+        (None, true) => {}
+        (None, false) => return Err(s.refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials, "no current password".into()).await),
+        (Some(current), must_change) => {
+            let current_hash = if must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
+            if !s.hasher.verify(Lane::Login, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
+                return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
+            }
+        }
     }
     if !bhxh_protocol::domain::password_policy(&new, &account.username).is_empty() {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordPolicy).await);
@@ -123,7 +138,7 @@ async fn change_password(
         Some(h) => s.hasher.verify(Lane::Login, new.clone(), Some(h.clone())).await.map_err(|e| ctx.hashing(e))?,
         None => false,
     };
-    if *new == *current || equals_temp {
+    if current.as_ref().is_some_and(|c| **c == *new) || equals_temp {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordReuse).await);
     }
     let new_hash = s.hasher.hash(Lane::Login, new).await.map_err(|e| ctx.hashing(e))?;

@@ -117,12 +117,12 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step {
-        marks: &["PIN_LOCKED", "PIN: Locked"],
+        marks: &["PIN_LOCKED", "PIN: Locked", "PIN: đã bị khóa"],
         vi: "Token bị khóa mã PIN: hướng dẫn người gọi mang token đến điểm giao dịch của nhà cung cấp chữ ký số (VNPT-CA, Viettel-CA, …) để mở khóa; không thử mã PIN nữa. Trong lúc chờ, có thể lấy lại mật khẩu qua mã số thuế và email.",
         en: "The token's PIN is locked: send the caller to their CA's service point (VNPT-CA, Viettel-CA, …) to unlock it; no more PIN tries. Meanwhile the password can be recovered with the tax code and email.",
     },
     Step {
-        marks: &["PIN_FINAL_TRY", "PIN: FinalTry"],
+        marks: &["PIN_FINAL_TRY", "PIN: FinalTry", "PIN: chỉ còn một lần thử"],
         vi: "Token chỉ còn một lần nhập mã PIN: nhắc người gọi kiểm tra Caps Lock và bộ gõ tiếng Việt trước khi nhập; sai lần nữa token sẽ bị khóa.",
         en: "The token has one PIN try left: have the caller check Caps Lock and the Vietnamese input method first; one more wrong PIN locks it.",
     },
