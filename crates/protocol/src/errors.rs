@@ -142,25 +142,25 @@ catalogue! {
     // --- the signed challenge ------------------------------------------------------
     /// No challenge with this id.
     ChallengeNotFound = "CHALLENGE_NOT_FOUND", 400,
-        vi: "Phiên xác thực không tồn tại. Vui lòng bắt đầu lại.",
+        vi: "Mã xác thực không tồn tại. Vui lòng bắt đầu lại.",
         en: "The verification session does not exist. Please start again.",
         hint_vi: "Bắt đầu lại từ bước nhập tên đăng nhập.",
         hint_en: "Start again from the username step.";
     /// The challenge was already used (each is good for one attempt).
     ChallengeUsed = "CHALLENGE_USED", 400,
-        vi: "Phiên xác thực đã được sử dụng. Vui lòng bắt đầu lại.",
+        vi: "Mã xác thực đã được dùng. Vui lòng bắt đầu lại.",
         en: "The verification session was already used. Please start again.",
-        hint_vi: "Mỗi phiên chỉ dùng một lần; bắt đầu lại để nhận phiên mới.",
+        hint_vi: "Mỗi mã xác thực chỉ dùng một lần; bắt đầu lại để nhận mã mới.",
         hint_en: "Each session is good for one attempt; start again to get a new one.";
     /// The challenge's 5 minutes are over.
     ChallengeExpired = "CHALLENGE_EXPIRED", 400,
-        vi: "Phiên xác thực đã hết hạn (5 phút). Vui lòng bắt đầu lại.",
+        vi: "Mã xác thực đã hết hạn (5 phút). Vui lòng bắt đầu lại.",
         en: "The verification session expired (5 minutes). Please start again.",
         hint_vi: "Bắt đầu lại và nhập mã PIN trong vòng 5 phút. Kiểm tra đồng hồ máy tính nếu lỗi lặp lại.",
         hint_en: "Start again and enter the PIN within 5 minutes. Check the computer's clock if it repeats.";
     /// The challenge was issued for another username or purpose.
     ChallengeMismatch = "CHALLENGE_MISMATCH", 400,
-        vi: "Phiên xác thực không khớp với tên đăng nhập hoặc yêu cầu.",
+        vi: "Mã xác thực không khớp với tên đăng nhập hoặc yêu cầu.",
         en: "The verification session does not match the username or request.",
         hint_vi: "Bắt đầu lại từ đầu với đúng tên đăng nhập.",
         hint_en: "Start again with the right username.";

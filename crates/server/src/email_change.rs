@@ -76,9 +76,11 @@ pub(crate) async fn count(s: &AppState, account: &Account) -> anyhow::Result<()>
 }
 
 /// A fresh link to `path` (the URL, a secret; the hash of its token, what is stored).
+/// It opens its page in Vietnamese, the language its mail leads with, whatever the
+/// browser's; the page's switch offers English.
 fn new_link(s: &AppState, path: &str) -> (Zeroizing<String>, String) {
     let (token, hash) = passwords::session_token();
-    (Zeroizing::new(format!("{}{path}?t={}", s.origin, token.expose())), hash)
+    (Zeroizing::new(format!("{}{path}?t={}&lang=vi", s.origin, token.expose())), hash)
 }
 
 /// A mail for `account` to `to` (which need not be its registered address yet), with

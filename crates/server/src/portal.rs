@@ -167,7 +167,8 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
         let temp = Zeroizing::new(passwords::temporary_password());
         let temp_hash = s.hasher.hash(Lane::Recovery, temp.clone()).await.map_err(|e| ctx.hashing(e))?;
         let (token, token_hash) = passwords::session_token();
-        let link = Zeroizing::new(format!("{}/portal/activate?t={}", s.origin, token.expose()));
+        // In Vietnamese, the language the mail leads with, whatever the browser's.
+        let link = Zeroizing::new(format!("{}/portal/activate?t={}&lang=vi", s.origin, token.expose()));
         drop(token);
         let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::portal_mail(&facts, link_expires, temp_expires);

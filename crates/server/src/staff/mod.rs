@@ -22,6 +22,7 @@ mod auth;
 mod email;
 mod support;
 mod views;
+mod words;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::LOCATION;

@@ -39,7 +39,7 @@ fn search_form(lang: Lang, q: &str) -> Markup {
 /// What staff read for an event: every event has its words (no fallback).
 pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
     match event {
-        AuditEvent::Challenge => tr(lang, "Yêu cầu thử thách (token)", "Challenge requested (token)"),
+        AuditEvent::Challenge => tr(lang, "Yêu cầu mã xác thực (token)", "Challenge requested (token)"),
         AuditEvent::Complete => tr(lang, "Xác thực bằng token", "Token proof"),
         AuditEvent::Login => tr(lang, "Đăng nhập", "Login"),
         AuditEvent::Logout => tr(lang, "Đăng xuất", "Logout"),
@@ -101,7 +101,7 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
                             @if with_user {
                                 td { @if let Some(u) = &e.username { a href={ "/account/" (u) } { (u) } } }
                             }
-                            td { (event_label(lang, e.event)) br; span class="muted" { (e.event) } }
+                            td title=(e.event) { (event_label(lang, e.event)) }
                             td {
                                 @match e.outcome {
                                     Outcome::Ok => span class="ok" { (tr(lang, "Thành công", "OK")) },
@@ -111,9 +111,9 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
                                     },
                                 }
                             }
-                            td { (e.actor) }
+                            td { (super::words::actor(lang, &e.actor)) }
                             td { (e.client_addr.as_deref().unwrap_or("")) }
-                            td class="muted" { (e.detail.as_deref().unwrap_or("")) }
+                            td class="muted" { (e.detail.as_deref().map(|d| super::words::detail(lang, d)).unwrap_or_default()) }
                         }
                     }
                 }
@@ -140,7 +140,11 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
         // Looking people up is access to personal data: it is audited too.
         let entry = desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={query}"));
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
-        Some(search(&s, lang, query).await.map_err(|e| desk.internal(e))?)
+        match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
+            Found::Page(page) => Some(page),
+            // One account matches: its page at once (the agent on the phone wants it).
+            Found::One(username) => return Ok(super::redirect(&format!("/account/{username}"))),
+        }
     };
     // Mail the relay refused for good: staff should know before a caller does.
     let dead = s.store.dead_mail_count(s.clock.now() - 7 * 86_400).await.map_err(|e| desk.internal(e))?;
@@ -170,7 +174,13 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
     ))
 }
 
-async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Markup> {
+/// What a search found: one account (opened at once) or a page of results.
+enum Found {
+    One(String),
+    Page(Markup),
+}
+
+async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Found> {
     // "RC-…" is a reference; a bare 8-character code is one only if no account has it.
     let as_reference = Reference::parse(&query.to_ascii_uppercase());
     let explicit = query.to_ascii_uppercase().starts_with("RC-");
@@ -181,14 +191,17 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Markup>
     let accounts = if explicit { Vec::new() } else { s.store.search_accounts(&key, 50).await? };
     if let Some(reference) = as_reference.filter(|_| accounts.is_empty()) {
         let entries = s.store.audit_by_reference(reference.as_str()).await?;
-        return Ok(html! {
+        return Ok(Found::Page(html! {
             section class="card" data-testid="reference-result" {
                 h2 { (tr(lang, "Sự kiện có mã tham chiếu", "Events with reference")) " " code { (reference.as_str()) } }
                 (timeline_table(lang, &entries, true))
             }
-        });
+        }));
     }
-    Ok(html! {
+    if let [one] = accounts.as_slice() {
+        return Ok(Found::One(one.username.clone()));
+    }
+    Ok(Found::Page(html! {
         @if accounts.is_empty() {
             section class="card" data-testid="no-result" { p { (tr(lang, "Không tìm thấy tài khoản nào.", "No account found.")) } }
         } @else {
@@ -203,7 +216,7 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Markup>
                 }
             }
         }
-    })
+    }))
 }
 
 // ---- the account page -----------------------------------------------------------------

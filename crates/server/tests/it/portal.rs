@@ -23,7 +23,7 @@ async fn post_form(srv: &TestServer, url: &str, form: &[(&str, &str)]) -> (u16, 
 
 /// The link's token.
 fn token_of(link: &str) -> String {
-    link.split("t=").nth(1).unwrap().to_string()
+    link.split("t=").nth(1).unwrap().split('&').next().unwrap().to_string()
 }
 
 async fn activate(srv: &TestServer, link: &str) -> (u16, String) {
@@ -254,7 +254,11 @@ async fn the_activation_page_speaks_english_and_sends_no_referrer() {
     srv.enrol(USER, MST, EMAIL).await;
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     let (_, link) = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
-    let r = srv.http.get(format!("{link}&lang=en")).send().await.unwrap();
+    // The mailed link opens in Vietnamese, the mail's first language, even for a browser
+    // set to English; its switch (lang=en) gives English.
+    let page = srv.http.get(&link).header("accept-language", "en-US,en;q=0.9").send().await.unwrap().text().await.unwrap();
+    assert!(link.ends_with("&lang=vi") && page.contains("Kích hoạt mật khẩu mới") && page.contains("lang=\"vi\""), "{link}");
+    let r = srv.http.get(link.replace("&lang=vi", "&lang=en")).send().await.unwrap();
     let headers = r.headers().clone();
     let page = r.text().await.unwrap();
     assert!(page.contains("Activate the new password") && page.contains("lang=\"en\""), "{page}");
