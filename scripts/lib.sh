@@ -105,3 +105,15 @@ demo_ca() {
     export BHXH_OCSP=1 BHXH_FETCH_CRLS=1
     export BHXH_REVOCATION_MIRRORS="http://ocsp.bhxh-test.invalid/=http://127.0.0.1:$ocsp_port/,http://crl.bhxh-test.invalid/ica.crl=http://127.0.0.1:$crl_port/ica.crl,http://crl.bhxh-test.invalid/root.crl=http://127.0.0.1:$crl_port/root.crl"
 }
+
+# listen_free HOST:PORT WHAT: fails, saying so in both languages, when something already
+# listens there (an earlier backend still running, another program): the banner would
+# otherwise point at a server that is not this one.
+listen_free() {
+    local host=${1%:*} port=${1##*:}
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+        echo "Không khởi động được $2: cổng $1 đang được một chương trình khác dùng (có thể là bản demo chạy trước đó). Hãy tắt chương trình đó, hoặc chọn cổng khác, ví dụ BHXH_LISTEN=127.0.0.1:8090 BHXH_STAFF_LISTEN=127.0.0.1:8091." >&2
+        echo "Cannot start $2: port $1 is already in use (an earlier demo still running?). Stop it, or choose other ports, e.g. BHXH_LISTEN=127.0.0.1:8090 BHXH_STAFF_LISTEN=127.0.0.1:8091." >&2
+        return 1
+    fi
+}

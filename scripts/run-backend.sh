@@ -29,6 +29,8 @@ if ! "$BIN" account show demo >/dev/null 2>&1; then
 fi
 "$BIN" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 "$BIN" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$BIN" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
+listen_free "$BHXH_LISTEN" "máy chủ / the backend"
+listen_free "$BHXH_STAFF_LISTEN" "bàn hỗ trợ / the staff desk"
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend

@@ -29,13 +29,22 @@ export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 "$SERVER" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$SERVER" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 "$SERVER" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$SERVER" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
 
+listen_free "$BHXH_LISTEN" "máy chủ / the backend"
+listen_free "$BHXH_STAFF_LISTEN" "bàn hỗ trợ / the staff desk"
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!
 trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1 && break
+# Ready when it answers; given up (no banner, no app) when it exited or never answered.
+ready=
+for _ in $(seq 300); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    if curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1; then ready=1; break; fi
     sleep 0.1
 done
+if [ -z "$ready" ]; then
+    echo "Máy chủ demo không khởi động được (xem thông báo lỗi ở trên). / The demo backend did not start (see the error above)." >&2
+    exit 1
+fi
 
 cat <<MSG
 

@@ -248,7 +248,7 @@ async fn a_full_token_recovery_in_the_real_window() {
     d.find("#copy-status[data-outcome=copied]").await;
     let shown = d.property("[data-testid=report-text]", "value").await;
     // (No PIN check here: 123456 is inside the MST; the CLI's test searches a distinct PIN.)
-    assert!(shown.contains("bhxh-desktop") && shown.contains("pkcs11_module"), "{shown}");
+    assert!(shown.contains("bhxh-desktop") && shown.contains("thư viện điều khiển"), "{shown}");
     let clip = Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &_window.display).output().expect("xclip (Debian xclip)");
     assert_eq!(String::from_utf8_lossy(&clip.stdout), shown, "the clipboard holds the report the window shows");
     d.screenshot("webdriver-support-copied").await;
@@ -358,6 +358,35 @@ async fn a_mistyped_username_in_the_real_window() {
     d.type_into("#pin", TEST_PIN).await;
     d.click("[data-testid=pin-submit]").await;
     assert!(d.text("[data-testid=usernames]").await.contains("demo"));
+    let _ = d.req(reqwest::Method::DELETE, "", None).await;
+}
+
+/// The token's driver is not installed (the module the app is told to load does not
+/// exist): the real window says so with the driver to install, not "plug the token in";
+/// once the driver is there (the module appears at that path), "Kiểm tra lại" finds
+/// the token without restarting the app. (The path is this test's own temporary folder.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_token_driver_in_the_real_window() {
+    let hsm = softhsm();
+    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |_| {}).await;
+    let drivers = tempfile::tempdir().unwrap();
+    let module = drivers.path().join("libsofthsm2.so");
+    let (d, _window) = window(&backend.origin, &module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
+    d.click("[data-testid=forgot-password]").await;
+    d.type_into("#wizard-username", "ketoan01").await;
+    d.click("[data-testid=username-continue]").await;
+    d.find("[data-testid=token-read-failed] [data-code=MODULE_NOT_FOUND]").await;
+    let shown = d.text("[data-testid=token-read-failed]").await;
+    assert!(!shown.contains("Hãy cắm token"), "a missing driver is not a missing token: {shown}");
+    assert!(shown.contains(bhxh_protocol::ErrorCode::ModuleNotFound.hint(bhxh_protocol::Lang::Vi)), "{shown}");
+    d.screenshot("webdriver-no-driver").await;
+    // The driver is installed meanwhile.
+    std::os::unix::fs::symlink(&hsm.module, &module).unwrap();
+    d.click("[data-testid=token-recheck]").await;
+    d.find("[data-testid=token-several]").await;
+    d.click("//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button").await;
+    assert_eq!(d.text("[data-testid=cert-mst]").await.trim(), MST);
+    d.screenshot("webdriver-driver-installed").await;
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 

@@ -327,7 +327,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             smtp_url: String::new(),
-            mail_from: "BHXH Khôi phục mật khẩu <no-reply@bhxh.localhost>".into(),
+            mail_from: "BHXH Lấy lại mật khẩu <no-reply@bhxh.localhost>".into(),
             trust_anchors: None,
             trust_intermediates: None,
             crl_file: None,
