@@ -112,12 +112,16 @@ export class App implements Host {
     if (!shown) return;
     const focused = document.activeElement;
     render(html`<header class="topbar">
-        <h1>${t("app_title")}</h1>
-        <nav><button type="button" class="link" data-testid="nav-support" @click=${() => this.go({ name: "support" })}>${t("support")}</button><button
+        <div class="brand">${MARK}<div class="brand-text"><h1>${t("app_title")}</h1><p class="subtitle">${t("app_subtitle")}</p></div></div>
+        <nav aria-label=${t("app_title")}><button type="button" class="link" data-testid="nav-support" @click=${() => this.go({ name: "support" })}>${t("support")}</button><button
           type="button" class="link" data-testid="nav-settings" @click=${() => this.go({ name: "settings" })}>${t("settings")}</button><button
           type="button" class="link" data-testid="lang-toggle" lang=${lang() === "vi" ? "en" : "vi"} @click=${() => this.toggleLang()}>${t("lang_toggle")}</button></nav>
       </header>
-      <main data-testid="screen-${shown.name}">${keyed(shown.screen.id, shown.screen.view())}</main>`, this.root);
+      <main data-testid="screen-${shown.name}">${keyed(shown.screen.id, shown.screen.view())}</main>
+      <footer class="footer" data-testid="footer">
+        <span>${t("footer_hotline")}: <a href="tel:18001260" data-testid="footer-hotline">1800 1260</a></span>
+        <span data-testid="app-version">${t("version", { version: __APP_VERSION__ })}</span>
+      </footer>`, this.root);
     // lit-html keeps the elements that stay, and the focus with them. On a new screen, or
     // when the focused element went away (a new step), the cursor goes to [autofocus].
     const first = this.painted !== shown.screen.id;
@@ -147,6 +151,14 @@ export class App implements Host {
     bringIntoView(box, field);
   }
 }
+
+/** The product's mark: a shield with a key, the token's proof (inline: no external asset). */
+const MARK = html`<svg class="mark" viewBox="0 0 32 32" width="36" height="36" aria-hidden="true" focusable="false">
+  <path d="M16 2.5 27.5 6.6v8.2c0 7.1-4.8 12.6-11.5 14.7C9.3 27.4 4.5 21.9 4.5 14.8V6.6Z" fill="#fff" />
+  <path d="M16 5.2 25 8.4v6.4c0 5.6-3.7 10-9 11.9-5.3-1.9-9-6.3-9-11.9V8.4Z" fill="#e3eefa" />
+  <circle cx="12.4" cy="15.4" r="3.6" fill="none" stroke="#0b4f96" stroke-width="2.2" />
+  <path d="M15.8 15.4h7.4M21 15.4v3M23.2 15.4v2.2" fill="none" stroke="#0b4f96" stroke-width="2.2" stroke-linecap="round" />
+</svg>`;
 
 /** Where the user types: the cursor is left there. */
 const TYPING = "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=reset]), textarea, select";

@@ -195,7 +195,9 @@ export const api = {
   portalRecover: (mst: string, email: string, captchaId: string, captchaAnswer: string) =>
     invoke<PortalView>("portal_recover", { mst, email, captchaId, captchaAnswer }),
   login: (username: string, password: string) => invoke<LoginView>("login", { username, password }),
-  changePassword: (current: string, next: string) => invoke<Ack>("change_password", { current, new: next }),
+  // `current` is null in a must-change session (just logged in with the temporary
+  // password): that session is the proof, the temporary password is not asked again.
+  changePassword: (current: string | null, next: string) => invoke<Ack>("change_password", { current, new: next }),
   logout: () => invoke<Ack>("logout"),
   session: () => invoke<LoginView | null>("session_info"),
   diagnostics: () => invoke<Diagnostics>("diagnostics"),

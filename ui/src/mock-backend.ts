@@ -61,6 +61,8 @@ function scenarioTokens(scenario: string): TokenView[] {
       return [token({ certificates: [] })];
     case "expired":
       return [token({ certificates: [cert({ not_before: now() - 800 * DAY, not_after: now() - 10 * DAY })] })];
+    case "not-yet-valid":
+      return [token({ certificates: [cert({ not_before: now() + 2 * DAY, not_after: now() + 700 * DAY })] })];
     case "count-low":
       return [token({ pin_state: "count_low" })];
     case "final-try":
@@ -153,13 +155,18 @@ export function install(): void {
   };
 
   /** The support report, as the shell builds it (no PIN, password or session), with the last error. */
-  const report = (lastError: unknown) =>
-    `bhxh-desktop 0.1.0 (FAKE backend)\nserver: ${settings.server_url}\ntokens: ${tokens.length}${lastError ? `\nlast error: ${String(lastError)}` : ""}`;
+  const report = (lastError: unknown) => {
+    const vi = settings.lang === "vi";
+    return `bhxh-desktop 0.1.0 (FAKE backend)\n${vi ? "máy chủ" : "server"}: ${settings.server_url}\ntoken: ${tokens.length}${
+      lastError ? `\n${vi ? "lỗi gần nhất" : "last error"}: ${String(lastError)}` : ""}`;
+  };
   // As the shell: the report last shown for consent is kept, and only that is sent.
   let previewed: string | null = null;
   let supportSent: string | null = null;
 
   let proofs = 0;
+  /** What the last password change sent as `current`: null, or its type (never the password). */
+  let changedWith: { current: string | null } | null = null;
   let recoveredFor: string | null = null;
   let emailChangeAsked: { username: string; newEmail: string } | null = null;
   // Commands a test holds back (to see a screen while its request is on its way), and
@@ -210,8 +217,50 @@ export function install(): void {
     recoveredFor: () => recoveredFor,
     /** The account and address of the last email change asked for. */
     emailChangeAsked: () => emailChangeAsked,
+    /** What the last password change sent as `current` (null, or "string"). */
+    changedWith: () => changedWith,
     /** The support report sent to the support desk (null: nothing was sent). */
     supportSent: () => supportSent,
+  };
+
+  /** The computer check, worded as the shell words it (bhxh-client's diagnostics), in
+   * the UI's language. ?scenario=no-pcsc: the smart-card service is not running. */
+  const diagnostics = () => {
+    const vi = settings.lang === "vi";
+    const w = (v: string, e: string) => (vi ? v : e);
+    const tok = tokens[0];
+    const c = tok?.certificates[0];
+    const pin: Record<string, [string, string]> = {
+      ok: ["bình thường", "Ok"], count_low: ["đã có lần nhập sai", "CountLow"], final_try: ["chỉ còn một lần thử", "FinalTry"],
+      locked: ["đã bị khóa", "Locked"], must_change: ["phải đổi trước khi dùng", "MustChange"],
+    };
+    const noPcsc = scenario === "no-pcsc";
+    const offline = scenario === "offline";
+    const date = (secs: number) => new Date(secs * 1000).toLocaleDateString("en-GB", { timeZone: "Asia/Ho_Chi_Minh" });
+    return {
+      version: "0.1.0",
+      server: settings.server_url,
+      checks: [
+        { name: "pkcs11_module", status: "ok", detail: `C:\\Windows\\System32\\eps2003csp11.dll (Feitian) — ePass2003 PKCS#11 1.1` },
+        noPcsc
+          ? { name: "readers", status: tokens.length ? "warn" : "fail", detail: w("dịch vụ PC/SC chưa chạy", "the PC/SC service is not running"),
+            code: "READER_SERVICE_UNAVAILABLE", fix: error("READER_SERVICE_UNAVAILABLE").hint }
+          : { name: "readers", status: "ok", detail: w(`1 đầu đọc, ${tokens.length ? 1 : 0} có thẻ/token`, `1 readers, ${tokens.length ? 1 : 0} with a card/token`) },
+        ...(tok
+          ? [{ name: "token", status: tok.pin_state === "locked" ? "fail" : tok.pin_state === "ok" ? "ok" : "warn",
+            detail: `${tok.label} (${tok.manufacturer} ${tok.model}, ${w("số sê-ri", "serial")} ${tok.serial}), PIN: ${(pin[tok.pin_state] ?? pin.ok)[vi ? 0 : 1]} — ${tok.module} — 2 ${w("chứng thư CA trên token", "CA certificate(s) on the token")}` }]
+          : [{ name: "token", status: "fail", detail: error("NO_TOKEN").message, code: "NO_TOKEN", fix: error("NO_TOKEN").hint }]),
+        ...(c
+          ? [{ name: "certificate", status: now() > c.not_after ? "fail" : "ok",
+            detail: `${c.holder} — MST ${c.msts.join(", ")} — ${w("cấp bởi", "issued by")} ${c.issuer} — ${w("hết hạn", "expires")} ${date(c.not_after)} — ${c.key_type} ${c.key_bits}-bit` }]
+          : []),
+        { name: "ca_plugins", status: "ok", detail: w("không thấy phần mềm ký số của CA nào đang chạy", "no CA signing tool is running") },
+        offline
+          ? { name: "server", status: "fail", detail: settings.server_url, code: "SERVER_UNREACHABLE", fix: error("SERVER_UNREACHABLE").hint }
+          : { name: "server", status: "ok", detail: `${settings.server_url} — ${w("phản hồi sau", "answered in")} 120 ms` },
+        ...(offline ? [] : [{ name: "clock", status: "ok", detail: `${w("lệch so với máy chủ", "skew against the server")} 0 s` }]),
+      ],
+    };
   };
 
   mockIPC(
@@ -327,6 +376,16 @@ export function install(): void {
         }
         case "change_password": {
           if (!session) throw error("SESSION_INVALID");
+          // As the server: no current password only in a must-change session (logging in
+          // with the temporary password was the proof); otherwise the current one.
+          changedWith = { current: args.current === null ? null : typeof args.current };
+          if (args.current === null || args.current === undefined) {
+            if (!session.must_change_password) throw error("MALFORMED_REQUEST", null);
+          } else if (typeof args.current !== "string" || args.current === "") {
+            throw error("MALFORMED_REQUEST", null);
+          } else if (!session.must_change_password && args.current !== "Mua-thu-2026!") {
+            throw error("INVALID_CREDENTIALS");
+          }
           if (passwordPolicy(String(args.new), session.username).length) throw error("PASSWORD_POLICY");
           // ?scenario=password-reuse: the server knows passwords the app cannot.
           if (scenario === "password-reuse") throw error("PASSWORD_REUSE");
@@ -339,18 +398,7 @@ export function install(): void {
         case "session_info":
           return session && !session.must_change_password ? { ...session, expires_at: "", reference: REFERENCE } : null;
         case "diagnostics":
-          return {
-            version: "0.1.0",
-            server: settings.server_url,
-            checks: [
-              { name: "pkcs11_module", status: "ok", detail: "C:\\Windows\\System32\\eps2003csp11.dll — Feitian ePass2003 (1.1)" },
-              { name: "readers", status: "ok", detail: "1 đầu đọc, 1 có thẻ/token" },
-              { name: "token", status: tokens.length ? "ok" : "fail", detail: tokens.length ? "VNPT-CA (Feitian ePass2003), PIN: Ok" : error("NO_TOKEN").message, ...(tokens.length ? {} : { code: "NO_TOKEN", fix: error("NO_TOKEN").hint }) },
-              { name: "certificate", status: "ok", detail: "CÔNG TY TNHH THỬ NGHIỆM BHXH — MST 0101234567" },
-              { name: "server", status: scenario === "offline" ? "fail" : "ok", detail: settings.server_url, ...(scenario === "offline" ? { code: "SERVER_UNREACHABLE", fix: error("SERVER_UNREACHABLE").hint } : {}) },
-              { name: "clock", status: "ok", detail: "lệch so với máy chủ 0 s" },
-            ],
-          };
+          return diagnostics();
         case "support_report":
           return report(null);
         case "support_preview":

@@ -27,16 +27,25 @@ export const home: Screen<Model, Msg, Args> = screen({
     }
   },
 
-  view: (m, ui) => html`<section class="card">
-    <h2>${t("logged_in_as", { username: m.username })}</h2>
-    <div class="actions">
-      <button type="button" data-testid="change-password" @click=${() => ui.go({ name: "change", username: m.username, forced: false })}>${t("change_title")}</button>
-      <button type="button" data-testid="logout" @click=${() => ui.send({ type: "logout" })}>${t("logout")}</button>
-    </div>
-    <div class="home-entry">
-      <button type="button" data-testid="home-change-email" aria-describedby="home-change-email-hint"
-        @click=${() => ui.go({ name: "wizard", purpose: "email", username: m.username })}>${t("email_title")}</button>
-      <p id="home-change-email-hint" class="small">${t("home_change_email_hint")}</p>
-    </div>
+  // Logged in: what the user can do next, each action with what it is for.
+  view: (m, ui) => html`<section class="card" aria-labelledby="home-title" data-testid="home">
+    <h2 id="home-title">${t("logged_in_as", { username: m.username })}</h2>
+    <p data-testid="home-next">${t("home_next", { username: m.username })}</p>
+    <ul class="home-actions">
+      <li class="home-entry">
+        <button type="button" class="primary" data-testid="change-password" aria-describedby="home-change-password-hint" autofocus
+          @click=${() => ui.go({ name: "change", username: m.username, forced: false })}>${t("change_title")}</button>
+        <p id="home-change-password-hint" class="small">${t("home_change_password_hint", { username: m.username })}</p>
+      </li>
+      <li class="home-entry">
+        <button type="button" data-testid="home-change-email" aria-describedby="home-change-email-hint"
+          @click=${() => ui.go({ name: "wizard", purpose: "email", username: m.username })}>${t("email_title")}</button>
+        <p id="home-change-email-hint" class="small">${t("home_change_email_hint")}</p>
+      </li>
+      <li class="home-entry">
+        <button type="button" data-testid="logout" aria-describedby="home-logout-hint" @click=${() => ui.send({ type: "logout" })}>${t("logout")}</button>
+        <p id="home-logout-hint" class="small">${t("home_logout_hint")}</p>
+      </li>
+    </ul>
   </section>`,
 });

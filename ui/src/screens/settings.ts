@@ -8,7 +8,8 @@
 
 import { html, nothing } from "lit-html";
 import { api, type IpcError, type Settings } from "../ipc";
-import { t } from "../i18n";
+// Each language by its own name: the other language's toggle says it.
+import { catalogue, t } from "../i18n";
 import { call, remember, saveSettings, screen, type Screen } from "../runtime";
 import { onSubmit, raisedError, targetValue, valueOf } from "../views";
 
@@ -27,6 +28,8 @@ interface Model {
   /** The native dialog is open. */
   picking: boolean;
   status: "saved" | IpcError | null;
+  /** "Nâng cao" is open: closed when the screen opens. */
+  advanced: boolean;
 }
 
 type Msg =
@@ -37,7 +40,8 @@ type Msg =
   | { type: "pickFailed"; error: IpcError }
   | { type: "save"; settings: Settings }
   | { type: "saved"; settings: Settings }
-  | { type: "failed"; error: IpcError };
+  | { type: "failed"; error: IpcError }
+  | { type: "advanced"; open: boolean };
 
 /** The values of the module list, in order: "" (automatic), the modules found, the saved
  * one, the picked one; each once. */
@@ -49,7 +53,7 @@ export function moduleOptions(m: Pick<Model, "found" | "saved" | "picked">): str
 export const settings: Screen<Model, Msg, Args> = screen({
   init: (_, shared) => {
     const saved = shared.settings.pkcs11_module || null;
-    const model: Model = { serverUrl: shared.settings.server_url, module: saved ?? "", saved, found: [], picked: null, picking: false, status: null };
+    const model: Model = { serverUrl: shared.settings.server_url, module: saved ?? "", saved, found: [], picked: null, picking: false, status: null, advanced: false };
     // A list that cannot be read leaves "automatic" and the saved module: saving still works.
     return [model, [call(() => api.modulesList(), (modules) => ({ type: "found", modules }), () => ({ type: "found", modules: [] }))]];
   },
@@ -76,17 +80,28 @@ export const settings: Screen<Model, Msg, Args> = screen({
         return [{ ...m, serverUrl: msg.settings.server_url, module: saved ?? "", saved, status: "saved" }, [saveSettings(msg.settings)]];
       }
       case "failed":
-        return [{ ...m, status: msg.error }, [remember(msg.error)]];
+        // A refused library: "Nâng cao" opens on it.
+        return [{ ...m, status: msg.error, advanced: m.advanced || msg.error.code === "MODULE_NOT_CHOSEN" }, [remember(msg.error)]];
+      case "advanced":
+        return [{ ...m, advanced: msg.open }, []];
     }
   },
 
-  view: (m, ui) => html`<form class="card" data-testid="settings-form" aria-labelledby="settings-title"
+  // The language first; the server address and the token library, which only the support
+  // staff ask to change, under "Nâng cao", closed: nothing there is selected or focused
+  // when the screen opens (a refused library opens it, to show what was refused).
+  view: (m, ui) => html`<form class="card" data-testid="settings-form" aria-labelledby="settings-title" novalidate
       @submit=${onSubmit((f) => {
         const module = valueOf(f, "module-path");
         ui.send({ type: "save", settings: { server_url: valueOf(f, "server-url").trim(), pkcs11_module: module || null, lang: valueOf(f, "language") === "en" ? "en" : "vi" } });
       })}>
     <h2 id="settings-title">${t("settings_title")}</h2>
-    <div class="field"><label for="server-url">${t("server_url")}</label><input id="server-url" name="server-url" .value=${m.serverUrl} autofocus inputmode="url"></div>
+    <div class="field"><label for="language">${t("language")}</label><select id="language" name="language" autofocus .value=${ui.shared.settings.lang}><option value="vi" lang="vi">${catalogue.en.lang_toggle}</option><option value="en" lang="en">${catalogue.vi.lang_toggle}</option></select></div>
+    <details class="advanced" data-testid="settings-advanced" ?open=${m.advanced}
+      @toggle=${(e: Event) => ui.send({ type: "advanced", open: (e.currentTarget as HTMLDetailsElement).open })}>
+    <summary data-testid="settings-advanced-toggle">${t("settings_advanced")}</summary>
+    <p class="small">${t("settings_advanced_hint")}</p>
+    <div class="field"><label for="server-url">${t("server_url")}</label><input id="server-url" name="server-url" .value=${m.serverUrl} inputmode="url" spellcheck="false" autocapitalize="off"></div>
     <div class="field">
       <label for="module-path">${t("module_path")}</label>
       <div class="module-row">
@@ -97,7 +112,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
       </div>
       <p id="module-hint" class="small">${t("module_hint")}</p>
     </div>
-    <div class="field"><label for="language">${t("language")}</label><select id="language" .value=${ui.shared.settings.lang}><option value="vi">Tiếng Việt</option><option value="en">English</option></select></div>
+    </details>
     <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? raisedError(m.status, ui) : nothing}</div>
     <div class="actions">
       <button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>

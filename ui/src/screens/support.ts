@@ -209,7 +209,8 @@ function outcomeLine(m: Model): TemplateResult | typeof nothing {
 /** The names of the checks the shell runs; another name is shown as it comes. */
 const CHECK_NAMES: ReadonlyMap<string, Key> = new Map([
   ["pkcs11_module", "check_pkcs11_module"], ["readers", "check_readers"], ["token", "check_token"],
-  ["certificate", "check_certificate"], ["server", "check_server"], ["clock", "check_clock"],
+  ["certificate", "check_certificate"], ["cert_trust", "check_cert_trust"], ["ca_plugins", "check_ca_plugins"],
+  ["server", "check_server"], ["clock", "check_clock"],
 ]);
 
 function checkLine(c: Check): TemplateResult {

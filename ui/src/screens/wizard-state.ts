@@ -110,6 +110,7 @@ export type TokenProblem =
   | { kind: "several"; count: number }
   | { kind: "no_certificate" }
   | { kind: "expired"; notAfter: number }
+  | { kind: "not_yet_valid"; notBefore: number }
   | { kind: "locked" };
 
 export function usableAt(c: CertView, now: number): boolean {
@@ -144,7 +145,18 @@ export function problems(s: WizardState, now: number): TokenProblem[] {
   }
   if (sel.token.pin_state === "locked") out.push({ kind: "locked" });
   if (now > sel.cert.not_after) out.push({ kind: "expired", notAfter: sel.cert.not_after });
+  if (now < sel.cert.not_before) out.push({ kind: "not_yet_valid", notBefore: sel.cert.not_before });
   return out;
+}
+
+/** The problems that keep the token step from going on: a locked token, a certificate
+ * outside its validity (the server would refuse it; no PIN try is worth spending). */
+const BLOCKING: ReadonlySet<TokenProblem["kind"]> = new Set(["no_token", "no_certificate", "several", "locked", "expired", "not_yet_valid"]);
+
+/** Whether "Tiếp tục" goes on from the token step: a certificate chosen, and nothing
+ * that blocks it (`problems`). */
+export function canContinue(s: WizardState, now: number): boolean {
+  return selected(s) !== null && !problems(s, now).some((p) => BLOCKING.has(p.kind));
 }
 
 /** Which certificate is chosen: its slot, its id and its fingerprint (another token in
@@ -240,9 +252,7 @@ function step(s: WizardState, e: WizardEvent, now: number): WizardState {
     case "select":
       return { ...s, selection: e.selection, confirmFinalTry: false };
     case "toPin": {
-      if (s.step !== "token") return s;
-      const sel = selected(s);
-      if (!sel || sel.token.pin_state === "locked") return s;
+      if (s.step !== "token" || !canContinue(s, now)) return s;
       return { ...s, step: "pin", pinError: null };
     }
     case "confirmFinalTry":

@@ -213,17 +213,17 @@ function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   const errors = s.fieldErrors;
   const send = onSubmit((f) => ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username"), ...(email ? { newEmail: valueOf(f, "wizard-new-email") } : {}) }));
   const emailError = errors.newEmail === "empty" ? t("new_email_required") : errors.newEmail === "invalid" ? t("email_invalid") : null;
-  return html`<form data-testid="step-username" ?novalidate=${email} @submit=${send}>
+  return html`<form data-testid="step-username" novalidate @submit=${send}>
     ${email ? html`<p class="note" data-testid="email-change-intro">${t("email_intro")}</p>` : html`<p>${t("username_hint")}</p>`}
     <div class="field">
       <label for="wizard-username">${t("username")}</label>
-      <input id="wizard-username" name="wizard-username" autocomplete="username" required ?autofocus=${!email || !s.username} .value=${s.username}
+      <input id="wizard-username" name="wizard-username" autocomplete="username" spellcheck="false" autocapitalize="off" aria-required="true" ?autofocus=${!email || !s.username} .value=${s.username}
         aria-invalid=${errors.username ? "true" : nothing} aria-describedby="wizard-username-msg">
       <div id="wizard-username-msg">${errors.username ? html`<p class="field-error" role="alert">${t("username_required")}</p>` : nothing}</div>
     </div>
     ${email ? html`<div class="field">
       <label for="wizard-new-email">${t("new_email")}</label>
-      <input id="wizard-new-email" name="wizard-new-email" type="email" data-testid="new-email" autocomplete="email" spellcheck="false" required ?autofocus=${s.username !== ""}
+      <input id="wizard-new-email" name="wizard-new-email" type="email" data-testid="new-email" autocomplete="email" spellcheck="false" aria-required="true" ?autofocus=${s.username !== ""}
         .value=${s.newEmail} aria-invalid=${emailError ? "true" : nothing} aria-describedby="wizard-new-email-hint wizard-new-email-msg">
       <p id="wizard-new-email-hint" class="small">${t("new_email_hint")}</p>
       <div id="wizard-new-email-msg" data-testid="new-email-message">${emailError ? html`<p class="field-error" role="alert">${emailError}</p>` : nothing}</div>
@@ -238,7 +238,9 @@ function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
 function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>): TemplateResult {
   const probs = wiz.problems(s, now());
   const sel = wiz.selected(s);
-  const blocked = !sel || sel.token.pin_state === "locked";
+  // A locked token, a certificate out of its validity: "Tiếp tục" stays disabled, and
+  // says why (the problem above it, which the button names as its description).
+  const blocked = !wiz.canContinue(s, now());
   const problem = (p: wiz.TokenProblem): TemplateResult => {
     switch (p.kind) {
       case "no_token":
@@ -252,14 +254,16 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
       case "no_certificate":
         return html`<p class="warning" data-testid="token-no-certificate">${t("token_no_certificate")}</p>`;
       case "expired":
-        return html`<p class="warning" data-testid="token-expired">${t("token_cert_expired", { date: vnDate(p.notAfter) })}</p>`;
+        return html`<p class="danger" data-testid="token-expired">${t("token_cert_expired", { date: vnDate(p.notAfter) })}</p>`;
+      case "not_yet_valid":
+        return html`<p class="danger" data-testid="token-not-yet-valid">${t("token_cert_not_yet_valid", { date: vnDate(p.notBefore) })}</p>`;
       case "locked":
         return html`<p class="danger" data-testid="token-locked">${t("pin_locked")} ${t("pin_locked_path")}</p>`;
       case "several":
         return html`<p class="warning" data-testid="token-several">${t("token_several", { count: p.count })}</p>
           ${s.tokens.map((tok) => {
             const cert = tok.certificates[0];
-            return html`<div class="token-choice"><span>${`${tok.label} — ${cert?.holder ?? "?"} — MST ${cert?.msts.join(", ") ?? "?"}`}</span>${cert
+            return html`<div class="token-choice"><span>${`${tok.label} — ${cert?.holder ?? "?"} — ${t("cert_mst")}: ${cert?.msts.join(", ") ?? "?"}`}</span>${cert
               ? html`<button type="button" data-testid="choose-${tok.slot_id}" @click=${() => ui.send({ type: "select", selection: { slotId: tok.slot_id, certId: cert.id } })}>${t("token_choose")}</button>`
               : nothing}</div>`;
           })}`;
@@ -267,7 +271,7 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
   };
   return html`<div data-testid="step-token">
     <div class="token-panel" data-testid="token-panel" aria-live="polite">
-      ${probs.map(problem)}
+      <div id="token-problems">${probs.map(problem)}</div>
       ${s.purpose === "recover" && probs.some((p) => p.kind !== "several")
         // Without a usable token, the password can still be recovered through the portal.
         ? html`<p class="alt-path"><button type="button" class="link" data-testid="token-portal" @click=${() => ui.go({ name: "portal" })}>${t("token_alternative")}</button></p>`
@@ -282,8 +286,10 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
     </div>
     <div class="actions">
       <button type="button" @click=${() => (wiz.asksUsername(s.purpose) ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
-      <button type="button" class="primary" ?disabled=${blocked} ?autofocus=${!blocked} data-testid="token-continue" @click=${() => ui.send({ type: "toPin" })}>${t("continue")}</button>
+      <button type="button" class="primary" ?disabled=${blocked} ?autofocus=${!blocked} data-testid="token-continue"
+        aria-describedby=${blocked && sel ? "token-problems token-blocked" : nothing} @click=${() => ui.send({ type: "toPin" })}>${t("continue")}</button>
     </div>
+    ${blocked && sel ? html`<p class="small blocked-reason" id="token-blocked" data-testid="token-blocked">${t("token_cannot_continue")}</p>` : nothing}
   </div>`;
 }
 
@@ -316,7 +322,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
   const state = wiz.pinState(s);
   const sel = wiz.selected(s);
   const refused = wiz.verdict(s)?.kind === "refused";
-  return html`<form data-testid="step-pin" autocomplete="off" @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
+  return html`<form data-testid="step-pin" autocomplete="off" novalidate @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
     ${sel ? html`<dl class="cert" data-testid="pin-cert">
       <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
       <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
@@ -360,11 +366,12 @@ function doneRecover(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
       : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>
         <p class="alt-path"><button type="button" class="link" data-testid="stale-email"
           @click=${() => ui.go({ name: "wizard", purpose: "email", username: s.username })}>${t("stale_email")}</button></p>`}
+    ${r.temporary_password ? nothing : html`<p data-testid="spam-hint">${t("portal_next_check", { email: r.masked_email })}</p>`}
     <p>${t("done_expires", { date: vnDate(r.password_expires_at) })}</p>
     ${referenceLine(r.reference)}
-    <p>${t("done_next")}</p>
+    <p data-testid="done-next">${t(r.temporary_password ? "done_next_in_app" : "done_next")}</p>
     <div class="actions">
-      <button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
+      <button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login", username: s.username })}>${t("done_login_temporary")}</button>
     </div>
   </div>`;
 }

@@ -87,10 +87,22 @@ describe("an error after a user action is where the eye is", () => {
       await page.close();
     });
 
+    it(`token wizard: the server refuses the recovery (a token not bound to the username), at ${size(screen)}`, async () => {
+      const page = await open("fail=CERT_NOT_BOUND", screen);
+      await toPin(page);
+      await page.locator("#pin").fill("123456");
+      await page.getByTestId("pin-submit").click();
+      const error = page.locator('[data-testid=step-error] [data-testid=error][data-code="CERT_NOT_BOUND"]');
+      await error.waitFor();
+      await assertInView(error, "the error");
+      await assertInView(page.getByTestId("not-bound-help"), "what to do about it");
+      await view(page, `wizard-refused-${size(screen)}`);
+      await page.close();
+    });
+
     it(`forced password change: a refusal of the server, at ${size(screen)}`, async () => {
       const page = await open("scenario=password-reuse", screen);
       await toChange(page);
-      await page.locator("#current-password").fill("Tam-thoi-7Kq#");
       await page.locator("#new-password").fill("Mua-thu-2026!");
       await page.locator("#new-password-again").fill("Mua-thu-2026!");
       await page.getByTestId("change-submit").click();
@@ -100,6 +112,84 @@ describe("an error after a user action is where the eye is", () => {
       await assertInView(error, "the error");
       assert.ok(await focusOnError(page), "the error takes the cursor from the button");
       await view(page, `change-error-${size(screen)}`);
+      await page.close();
+    });
+  }
+});
+
+describe("the username is typed once in a journey", () => {
+  it("recovery → “Đăng nhập bằng mật khẩu tạm thời” (the username filled in) → the forced change (no temporary password again) → what to do now", async () => {
+    const page = await open();
+    await toPin(page, "ketoan01");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("step-done").waitFor();
+    const toLogin = page.getByTestId("done-login");
+    assert.equal(await toLogin.textContent(), "Đăng nhập bằng mật khẩu tạm thời");
+    await toLogin.click();
+    await page.getByTestId("screen-login").waitFor();
+    assert.equal(await page.locator("#login-username").inputValue(), "ketoan01", "the username is filled in");
+    assert.equal(await activeId(page), "login-password", "the cursor waits in the password");
+    await view(page, "journey-login-prefilled");
+    await page.keyboard.type("Tam-thoi-7Kq#");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("change-form").waitFor();
+    assert.equal(await page.locator("#current-password").count(), 0, "the temporary password is not asked again");
+    assert.equal(await activeId(page), "new-password");
+    await page.keyboard.type("Mua-thu-2026!");
+    await page.locator("#new-password-again").fill("Mua-thu-2026!");
+    await page.keyboard.press("Enter");
+    const done = page.getByTestId("change-done");
+    await done.waitFor();
+    assert.deepEqual(await page.evaluate(() => window.bhxhMock.changedWith()), { current: null });
+    assert.ok((await done.innerText()).includes("Đăng nhập bằng tên đăng nhập ketoan01 và mật khẩu mới vừa đặt."));
+    await view(page, "journey-change-done");
+    await page.close();
+  });
+
+  it("the home screen after a normal login says what can be done next", async () => {
+    const page = await open();
+    await page.locator("#login-username").fill("ketoan01");
+    await page.locator("#login-password").fill("Mua-thu-2026!");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("screen-home").waitFor();
+    assert.equal(await page.getByTestId("home-next").textContent(),
+      "Để kê khai, hãy mở phần mềm kê khai BHXH và đăng nhập bằng tên đăng nhập ketoan01. Tại đây bạn có thể:");
+    for (const id of ["change-password", "home-change-email", "logout"]) {
+      const hint = await page.getByTestId(id).evaluate((b) => document.getElementById(b.getAttribute("aria-describedby"))?.textContent ?? "");
+      assert.ok(hint.length > 20, `${id}: ${hint}`);
+    }
+    await view(page, "home");
+    await page.close();
+  });
+});
+
+describe("a desktop app's window", () => {
+  for (const screen of [WINDOW, LAPTOP]) {
+    it(`a title bar with the mark, a footer with the hotline and the version, the card filling the window, at ${size(screen)}`, async () => {
+      const page = await open("", screen);
+      const mark = page.locator("header.topbar svg.mark");
+      assert.equal(await mark.count(), 1, "the product's mark");
+      assert.ok((await mark.boundingBox()).width >= 24);
+      const footer = page.getByTestId("footer");
+      assert.equal(await footer.getByTestId("footer-hotline").getAttribute("href"), "tel:18001260");
+      assert.ok((await footer.innerText()).includes("Tổng đài hỗ trợ: 1800 1260"), await footer.innerText());
+      assert.equal(await page.getByTestId("app-version").textContent(), `Phiên bản ${conf.version}`);
+      await assertInView(footer, "the footer");
+      const box = await page.getByTestId("login-form").boundingBox();
+      assert.ok(box.width >= Math.min(0.55 * screen.width, 740), `the card is ${Math.round(box.width)} px wide in ${screen.width}`);
+      assert.ok(box.x + box.width <= screen.width, "no horizontal overflow");
+      // A visible focus ring on the field the cursor is in.
+      const ring = await page.locator("#login-username").evaluate((el) => getComputedStyle(el).outlineStyle + " " + getComputedStyle(el).outlineWidth);
+      assert.equal(ring, "solid 3px", ring);
+      await view(page, `window-${size(screen)}`);
+      for (const route of ["forgot-password", "nav-support"]) {
+        await page.getByTestId(route).click();
+        await page.locator("main .card").first().waitFor();
+        const card = await page.locator("main .card").first().boundingBox();
+        assert.ok(card.width >= Math.min(0.6 * screen.width, 820), `${route}: the card is ${Math.round(card.width)} px wide`);
+        await view(page, `window-${route}-${size(screen)}`);
+      }
       await page.close();
     });
   }
@@ -132,6 +222,7 @@ describe("the default window fits a 1366×768 laptop", () => {
       await noHorizontalScroll("PIN step");
       await view(page, `window-pin-${lang}`);
       await page.getByTestId("nav-settings").click();
+      await page.getByTestId("settings-advanced-toggle").click();
       await page.locator("#module-path").waitFor();
       await noHorizontalScroll("settings");
       await page.close();
@@ -182,7 +273,8 @@ describe("a found username leads on to its password", () => {
 });
 
 describe("the forced password change", () => {
-  const RULES = ["min_length", "mixed_case", "digit", "symbol", "not_username", "match", "not_current"];
+  // Forced: no current password, so no "differs from the current password".
+  const RULES = ["min_length", "mixed_case", "digit", "symbol", "not_username", "match"];
   const classes = (page) => page.locator("[data-testid=policy] li").evaluateAll((ls) => Object.fromEntries(ls.map((l) => [l.dataset.rule, l.className])));
   const marks = (page) => page.locator("[data-testid=policy] li").allTextContents();
 
@@ -193,11 +285,9 @@ describe("the forced password change", () => {
     assert.deepEqual(await classes(page), none, "nothing typed: no rule met, none unmet");
     assert.ok((await marks(page)).every((text) => !text.includes("✓") && !text.includes("✗")), (await marks(page)).join(" | "));
     await shot(page, "change-empty");
-    await page.locator("#current-password").fill("Tam-thoi-7Kq#");
-    assert.deepEqual(await classes(page), none, "the current password alone judges nothing");
     await page.locator("#new-password").fill("ketoan01");
     assert.deepEqual(await classes(page), {
-      min_length: "unmet", mixed_case: "unmet", digit: "met", symbol: "unmet", not_username: "unmet", match: "pending", not_current: "met",
+      min_length: "unmet", mixed_case: "unmet", digit: "met", symbol: "unmet", not_username: "unmet", match: "pending",
     });
     await page.locator("#new-password").fill("Mua-thu-2026!");
     assert.equal((await classes(page)).match, "pending", "the match waits for the second entry");
@@ -208,14 +298,36 @@ describe("the forced password change", () => {
     // Emptied again: nothing judged again.
     await page.locator("#new-password").fill("");
     assert.deepEqual(await classes(page), none);
+    assert.ok((await marks(page)).every((text) => !text.includes("✓")), "an empty field never shows ✓");
     assert.ok(await page.getByTestId("change-submit").isDisabled());
+    await page.close();
+  });
+
+  it("a change asked from the home screen asks the current password, and has its rule", async () => {
+    const page = await open();
+    await page.locator("#login-username").fill("ketoan01");
+    await page.locator("#login-password").fill("Mua-thu-2026!");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("change-password").click();
+    await page.getByTestId("change-form").waitFor();
+    assert.equal(await activeId(page), "current-password");
+    assert.equal(await page.locator('[data-rule="not_current"]').getAttribute("class"), "pending");
+    await page.locator("#current-password").fill("Mua-thu-2026!");
+    await page.locator("#new-password").fill("Mua-thu-2026!");
+    assert.equal(await page.locator('[data-rule="not_current"]').getAttribute("class"), "unmet");
+    await page.locator("#new-password").fill("Mua-dong-2027!");
+    await page.locator("#new-password-again").fill("Mua-dong-2027!");
+    await page.getByTestId("change-submit").click();
+    await page.getByTestId("change-done").waitFor();
+    assert.deepEqual(await page.evaluate(() => window.bhxhMock.changedWith()), { current: "string" });
+    assert.equal(await page.getByText("Mật khẩu tạm thời không còn dùng được nữa.").count(), 0, "not forced: no temporary password");
     await page.close();
   });
 
   it("shows or hides each password field", async () => {
     const page = await open();
     await toChange(page);
-    for (const id of ["current-password", "new-password", "new-password-again"]) {
+    for (const id of ["new-password", "new-password-again"]) {
       const input = page.locator(`#${id}`);
       const toggle = page.getByTestId(`${id}-toggle`);
       await input.fill("Mua-thu-2026!");
@@ -239,7 +351,6 @@ describe("the forced password change", () => {
   it("shows the change as busy while it is on its way, and sends it once", async () => {
     const page = await open();
     await toChange(page);
-    await page.locator("#current-password").fill("Tam-thoi-7Kq#");
     await page.locator("#new-password").fill("Mua-thu-2026!");
     await page.locator("#new-password-again").fill("Mua-thu-2026!");
     await page.evaluate(() => window.bhxhMock.hold("change_password"));
@@ -254,7 +365,7 @@ describe("the forced password change", () => {
     await page.locator("#new-password-again").press("Enter");
     assert.equal(await page.evaluate(() => window.bhxhMock.calls("change_password")), 1, "sent once");
     await page.evaluate(() => window.bhxhMock.release("change_password"));
-    await page.getByText("Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.").waitFor();
+    await page.getByTestId("change-done").waitFor();
     await page.close();
   });
 });

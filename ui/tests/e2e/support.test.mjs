@@ -53,7 +53,7 @@ describe("sending the details to the support desk", () => {
     await box.getByText("Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.").waitFor();
     const shown = await page.getByTestId("support-consent-report").inputValue();
     assert.ok(shown.startsWith("bhxh-desktop"), shown);
-    assert.ok(!shown.includes("last error"), "no error yet, none quoted");
+    assert.ok(!shown.includes("lỗi gần nhất"), "no error yet, none quoted");
     assert.equal(await page.getByTestId("support-consent-report").getAttribute("readonly"), "");
     assert.equal(await activeId(page), "support-consent", "the cursor goes to the consent");
     assert.equal(await mock(page, "calls", "support_send"), 0, "nothing sent before agreeing");
@@ -103,7 +103,7 @@ describe("sending the details to the support desk", () => {
     const report = page.getByTestId("support-consent-report");
     await report.waitFor();
     const shown = await report.inputValue();
-    assert.ok(shown.endsWith("\nlast error: CERT_NOT_BOUND RC-7F3K-9Q2M"), shown);
+    assert.ok(shown.endsWith("\nlỗi gần nhất: CERT_NOT_BOUND RC-7F3K-9Q2M"), shown);
     assert.equal(await activeId(page), "support-consent");
     assert.equal(await mock(page, "calls", "support_send"), 0, "nothing sent before agreeing");
     assert.equal(await page.getByTestId("send-to-support").count(), 0, "the Support screen does not offer itself");
@@ -122,7 +122,7 @@ describe("sending the details to the support desk", () => {
     const report = page.getByTestId("support-consent-report");
     await report.waitFor();
     const shown = await report.inputValue();
-    assert.ok(shown.endsWith("\nlast error: INVALID_CREDENTIALS RC-7F3K-9Q2M"), shown);
+    assert.ok(shown.endsWith("\nlỗi gần nhất: INVALID_CREDENTIALS RC-7F3K-9Q2M"), shown);
     assert.ok(!shown.includes("sai"), "no password in the report");
     await page.close();
   });
@@ -135,7 +135,7 @@ describe("sending the details to the support desk", () => {
     const report = page.getByTestId("support-consent-report");
     await report.waitFor();
     const shown = await report.inputValue();
-    assert.ok(shown.endsWith("\nlast error: PORTAL_EMAIL_MISMATCH RC-7F3K-9Q2M"), shown);
+    assert.ok(shown.endsWith("\nlỗi gần nhất: PORTAL_EMAIL_MISMATCH RC-7F3K-9Q2M"), shown);
     await page.close();
   });
 
@@ -164,7 +164,7 @@ describe("sending the details to the support desk", () => {
     await page.locator('[data-testid=step-error] [data-code="PIN_LOCKED"]').getByTestId("send-to-support").click();
     await page.getByTestId("support-consent-report").waitFor();
     const quoted = await page.getByTestId("support-consent-report").inputValue();
-    assert.ok(quoted.endsWith("\nlast error: PIN_LOCKED"), quoted);
+    assert.ok(quoted.endsWith("\nlỗi gần nhất: PIN_LOCKED"), quoted);
     await assertInView(page.getByTestId("support-consent-agree"), "“Đồng ý gửi”");
     await assertInView(page.getByTestId("support-consent-cancel"), "“Không gửi”");
     const code = await agreeAndRead(page);

@@ -43,19 +43,36 @@ describe("login", () => {
     await page.locator("#login-password").fill("Tam-thoi-7Kq#");
     await page.getByTestId("login-submit").click();
     await page.getByTestId("change-form").waitFor();
-    await page.locator("#current-password").fill("Tam-thoi-7Kq#");
+    // Just logged in with the temporary password: it is not asked again.
+    assert.equal(await page.locator("#current-password").count(), 0, "no current password field");
+    assert.equal(await page.locator('[data-rule="not_current"]').count(), 0, "no “differs from the current password” rule");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-password", "the cursor waits in the new password");
     await page.locator("#new-password").fill("abc");
     assert.equal(await page.locator('[data-rule="min_length"]').getAttribute("class"), "unmet");
     assert.ok(await page.getByTestId("change-submit").isDisabled());
     await shot(page, "change-policy");
     await page.locator("#new-password").fill("Mua-thu-2026!");
     await page.locator("#new-password-again").fill("Mua-thu-2026!");
-    for (const rule of ["min_length", "mixed_case", "digit", "symbol", "not_username", "match", "not_current"]) {
+    for (const rule of ["min_length", "mixed_case", "digit", "symbol", "not_username", "match"]) {
       assert.equal(await page.locator(`[data-rule="${rule}"]`).getAttribute("class"), "met", rule);
     }
     await page.getByTestId("change-submit").click();
-    await page.getByText("Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.").waitFor();
+    // The end of the journey says what to do now, in the BHXH e-filing software.
+    const done = page.getByTestId("change-done");
+    await done.waitFor();
+    assert.deepEqual(await page.evaluate(() => window.bhxhMock.changedWith()), { current: null }, "sent with current: null");
+    const text = await done.innerText();
+    for (const part of ["Đã đổi mật khẩu", "Mật khẩu mới của tài khoản ketoan01 đã có hiệu lực.", "Mật khẩu tạm thời không còn dùng được nữa.",
+      "Mở phần mềm kê khai BHXH trên máy tính này.", "Đăng nhập bằng tên đăng nhập ketoan01 và mật khẩu mới vừa đặt."]) {
+      assert.ok(text.includes(part), `${part}: ${text}`);
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "change-done-login");
     await shot(page, "change-done");
+    // No dead end: back to the login, the username filled in, the cursor in the password.
+    await page.getByTestId("change-done-login").click();
+    await page.getByTestId("screen-login").waitFor();
+    assert.equal(await page.locator("#login-username").inputValue(), "ketoan01");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "login-password");
     await page.close();
   });
 });
@@ -80,7 +97,10 @@ describe("token recovery wizard", () => {
     await page.getByTestId("pin-submit").click();
     await page.getByTestId("step-done").waitFor();
     await page.getByText("Mật khẩu mới đã được gửi tới email ke***@c***.vn.").waitFor();
+    // One mail, and where to look for it.
+    assert.equal(await page.getByTestId("spam-hint").textContent(), "Kiểm tra email ke***@c***.vn để xem thư BHXH gửi về (xem cả thư mục Thư rác/Spam).");
     assert.equal(await page.getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
+    assert.equal(await page.getByTestId("done-login").textContent(), "Đăng nhập bằng mật khẩu tạm thời");
     await shot(page, "wizard-done");
     await page.close();
   });
@@ -198,6 +218,28 @@ describe("token recovery wizard", () => {
     });
   }
 
+  for (const [scenario, testid, text] of [["expired", "token-expired", "Chứng thư số đã hết hạn ngày"], ["not-yet-valid", "token-not-yet-valid", "Chứng thư số chỉ có hiệu lực từ ngày"]]) {
+    it(`a certificate out of its validity (${scenario}) leaves “Tiếp tục” disabled, with the reason`, async () => {
+      const page = await open(`scenario=${scenario}`);
+      await page.getByTestId("forgot-password").click();
+      await page.locator("#wizard-username").fill("ketoan01");
+      await page.keyboard.press("Enter");
+      const reason = page.getByTestId(testid);
+      await reason.waitFor();
+      assert.ok((await reason.textContent()).startsWith(text), await reason.textContent());
+      const next = page.getByTestId("token-continue");
+      assert.ok(await next.isDisabled(), "Tiếp tục is disabled");
+      await page.getByTestId("token-blocked").getByText("Chưa thể tiếp tục với chứng thư số này.").waitFor();
+      // The button names its reason, for a screen reader.
+      const described = await next.evaluate((b) => b.getAttribute("aria-describedby").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "));
+      assert.ok(described.includes(text) && described.includes("Chưa thể tiếp tục"), described);
+      await next.click({ force: true });
+      assert.equal(await page.locator("#pin").count(), 0, "no PIN step");
+      await shot(page, `wizard-${scenario}-blocked`);
+      await page.close();
+    });
+  }
+
   it("strict mode shows the temporary password once", async () => {
     const page = await open("scenario=in-app");
     await toPin(page);
@@ -223,7 +265,7 @@ describe("token recovery wizard", () => {
     await page.locator("#pin").fill("123456");
     await page.getByTestId("pin-submit").click();
     await page.getByTestId("usernames-none").waitFor();
-    await page.getByText("1800 1260").first().waitFor();
+    await page.getByTestId("step-done").getByTestId("hotline").getByRole("link", { name: "1800 1260" }).waitFor();
     await page.close();
   });
 });
@@ -285,7 +327,7 @@ describe("support and settings", () => {
     // The report is copied over IPC after the click: wait for the outcome, not the click.
     await page.locator('#copy-status[data-outcome="copied"]').waitFor();
     const report = await page.getByTestId("report-text").inputValue();
-    assert.ok(report.includes("server"), report);
+    assert.ok(report.includes("máy chủ"), report);
     assert.ok(!report.includes("123456"), "no PIN in the report");
     // What the clipboard really holds is the report (read back from it).
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), report);
@@ -348,9 +390,30 @@ describe("support and settings", () => {
     await page.close();
   });
 
+  it("settings open with the language; the server address and the library wait under a closed “Nâng cao”", async () => {
+    const page = await open();
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-form").waitFor();
+    const advanced = page.getByTestId("settings-advanced");
+    assert.equal(await advanced.evaluate((d) => d.open), false, "closed");
+    assert.equal(await page.getByTestId("settings-advanced-toggle").textContent(), "Nâng cao");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "language", "the cursor on the language, not the server address");
+    assert.ok(!(await page.locator("#server-url").isVisible()), "the server address is hidden");
+    assert.equal(await page.evaluate(() => {
+      const url = document.querySelector("#server-url");
+      return url.selectionEnd - url.selectionStart + (document.getSelection()?.toString().length ?? 0);
+    }), 0, "nothing selected");
+    await shot(page, "settings-closed");
+    await page.getByTestId("settings-advanced-toggle").click();
+    await page.locator("#server-url").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id === "server-url"), false);
+    await page.close();
+  });
+
   it("settings are saved", async () => {
     const page = await open();
     await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-advanced-toggle").click();
     await page.locator("#server-url").fill("https://reset.example.vn");
     await page.locator("#language").selectOption("en");
     await page.getByTestId("settings-save").click();
@@ -364,6 +427,7 @@ describe("support and settings", () => {
     const picked = "C:\\Program Files\\BkavCA\\BkavCA.dll";
     const page = await open();
     await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-advanced-toggle").click();
     const select = page.locator("select#module-path");
     const options = () => select.locator("option").evaluateAll((os) => os.map((o) => o.value));
     await page.waitForFunction(() => document.querySelectorAll("select#module-path option").length === 3); // the list has loaded
@@ -395,6 +459,7 @@ describe("support and settings", () => {
   it("settings: a cancelled file dialog changes nothing", async () => {
     const page = await open("scenario=pick-cancel");
     await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-advanced-toggle").click();
     const select = page.locator("select#module-path");
     await page.waitForFunction(() => document.querySelectorAll("select#module-path option").length === 3);
     await select.selectOption({ index: 2 });

@@ -2,7 +2,9 @@
 // a missing or unknown key does not compile) must have the same shape as the values
 // the Rust shell really sends (ui/tests/ipc-shape.json, written and checked by
 // src-tauri/tests/commands.rs).
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { api } from "../../src/ipc";
 import type { CaptchaView, CertificateCheckView, CertView, Diagnostics, EmailChangeView, IpcError, LoginView, LookupView, PortalView, Progress, ReaderEvent, RecoveryView, Settings, SupportCodeView, TokenView } from "../../src/ipc";
 import shapeFromRust from "../ipc-shape.json";
 
@@ -36,5 +38,23 @@ describe("the IPC contract", () => {
   it("the front end's types have the shape of what the Rust shell sends", () => {
     const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event, captcha, portal, certificate_check, email_change, support_code };
     expect(shape(ours)).toEqual(shapeFromRust);
+  });
+});
+
+describe("the arguments the front end sends", () => {
+  afterEach(() => clearMocks());
+
+  it("change_password: `current` is a string, or null in a must-change session (the Rust side's Option<Secret>)", async () => {
+    const sent: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      sent.push([cmd, args]);
+      return { reference: "RC-1" };
+    });
+    await api.changePassword(null, "Mua-thu-2026!");
+    await api.changePassword("Tam-thoi-7Kq#", "Mua-thu-2026!");
+    expect(sent).toEqual([
+      ["change_password", { current: null, new: "Mua-thu-2026!" }],
+      ["change_password", { current: "Tam-thoi-7Kq#", new: "Mua-thu-2026!" }],
+    ]);
   });
 });

@@ -288,6 +288,7 @@ describe("the login and password change screens", () => {
   it("login: an empty field is named, a refusal empties the password field", () => {
     const [m] = login.init({}, shared);
     expect(login.update(m, { type: "submit", username: " ", password: "x" }, shared)[0].missing).toBe("username");
+    expect(kinds(login.update(m, { type: "submit", username: "u", password: "" }, shared)[1])).toEqual(["focus #login-password"]);
     expect(kinds(login.update(m, { type: "submit", username: "u", password: "p" }, shared)[1])).toEqual(["task"]);
     const [refused, effects] = login.update(m, { type: "failed", error: error("INVALID_CREDENTIALS") }, shared);
     expect(refused.error?.code).toBe("INVALID_CREDENTIALS");
@@ -306,13 +307,52 @@ describe("the login and password change screens", () => {
   });
 
   it("change: no rule is judged before what it is about is typed", () => {
-    const [m] = change.init({ username: "ketoan01", forced: true }, shared);
+    const [m] = change.init({ username: "ketoan01", forced: false }, shared);
     expect(m.pending).toEqual(["min_length", "mixed_case", "digit", "symbol", "not_username", "match", "not_current"]);
     const [next] = change.update(m, { type: "typed", current: "", next: "Mua-thu-2026!", again: "" }, shared);
     expect(next.pending).toEqual(["match", "not_current"]);
     const [all] = change.update(m, { type: "typed", current: "x", next: "Mua-thu-2026!", again: "M" }, shared);
     expect(all.pending).toEqual([]);
     expect(all.unmet).toEqual(["match"]);
+  });
+
+  it("change, forced: no current password asked, no “differs from the current password” rule, none judged on empty fields", () => {
+    const [m] = change.init({ username: "ketoan01", forced: true }, shared);
+    expect(m.pending).toEqual(["min_length", "mixed_case", "digit", "symbol", "not_username", "match"]);
+    const root = document.createElement("div");
+    document.body.append(root);
+    render(change.view(m, { send: () => undefined, go: () => undefined, shared }), root);
+    expect(root.querySelector("#current-password")).toBeNull();
+    expect(root.querySelector("[data-rule=not_current]")).toBeNull();
+    expect(root.querySelector("#new-password")!.hasAttribute("autofocus")).toBe(true);
+    expect(root.querySelector("[data-testid=policy]")!.textContent).not.toContain("✓");
+    const [next] = change.update(m, { type: "typed", current: "", next: "Mua-thu-2026!", again: "" }, shared);
+    expect(next.pending).toEqual(["match"]);
+    const [ok] = change.update(m, { type: "typed", current: "", next: "Mua-thu-2026!", again: "Mua-thu-2026!" }, shared);
+    expect([ok.pending, ok.unmet]).toEqual([[], []]);
+    root.remove();
+  });
+
+  it("change, forced: sends change_password with current null; not forced, with the current password", async () => {
+    const sent: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "change_password") sent.push(args);
+      return { reference: "RC-1" };
+    });
+    const typed = { current: "", next: "Mua-thu-2026!", again: "Mua-thu-2026!" };
+    const [forced] = change.init({ username: "ketoan01", forced: true }, shared);
+    const [busy, effects] = change.update(forced, { type: "submit", ...typed }, shared);
+    expect(busy.busy).toBe(true);
+    const task = effects.find((e) => e.type === "task");
+    const answer = await (task as { run: () => Promise<unknown> }).run();
+    expect(answer).toEqual({ type: "changed" });
+    const [done] = change.update(busy, answer as never, shared);
+    expect(done.done).toBe(true);
+    const [normal] = change.init({ username: "ketoan01", forced: false }, shared);
+    const [, effects2] = change.update(normal, { type: "submit", ...typed, current: "Cu-Mat-khau-1" }, shared);
+    await (effects2.find((e) => e.type === "task") as { run: () => Promise<unknown> }).run();
+    expect(sent).toEqual([{ current: null, new: "Mua-thu-2026!" }, { current: "Cu-Mat-khau-1", new: "Mua-thu-2026!" }]);
+    clearMocks();
   });
 
   it("change: busy while the change is on its way, sent once, not busy after a refusal", () => {
@@ -324,6 +364,19 @@ describe("the login and password change screens", () => {
     const [refused] = change.update(busy, { type: "failed", error: error("PASSWORD_REUSE") }, shared);
     expect([refused.busy, refused.error?.code]).toEqual([false, "PASSWORD_REUSE"]);
     expect(change.update(refused, { type: "toggle", field: "next" }, shared)[0].shown).toEqual({ current: false, next: true, again: false });
+  });
+
+  it("login: a username the journey knows is filled in, and the cursor goes to the password", () => {
+    const [m] = login.init({ username: "ketoan02" }, shared);
+    const root = document.createElement("div");
+    document.body.append(root);
+    render(login.view(m, { send: () => undefined, go: () => undefined, shared }), root);
+    expect(root.querySelector<HTMLInputElement>("#login-username")!.value).toBe("ketoan02");
+    expect(root.querySelector("#login-password")!.hasAttribute("autofocus")).toBe(true);
+    expect(root.querySelector("#login-username")!.hasAttribute("autofocus")).toBe(false);
+    expect(root.querySelector<HTMLFormElement>("[data-testid=login-form]")!.noValidate).toBe(true);
+    expect(root.querySelectorAll("[required]").length).toBe(0);
+    root.remove();
   });
 
   it("wizard: the recovery of a found account starts with its username filled in", () => {

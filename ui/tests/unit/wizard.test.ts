@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CertView, ErrorCode, IpcError, TokenView } from "../../src/ipc";
-import { autoSelect, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, waitIn, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
+import { autoSelect, canContinue, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, waitIn, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
 
 const NOW = 1_764_000_000;
 const DAY = 86_400;
@@ -56,6 +56,19 @@ describe("the recovery wizard", () => {
     expect(problems(expired, NOW)).toEqual([{ kind: "expired", notAfter: NOW - DAY }]);
     const empty = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ certificates: [] })] });
     expect(problems(empty, NOW)).toEqual([{ kind: "no_certificate" }]);
+  });
+
+  it("an expired or not yet valid certificate leaves “Tiếp tục” disabled, with the reason", () => {
+    for (const [over, kind] of [[{ not_after: NOW - DAY }, "expired"], [{ not_before: NOW + DAY }, "not_yet_valid"]] as const) {
+      const s = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ certificates: [cert(over)] })] });
+      expect(s.selection, kind).not.toBeNull();
+      expect(problems(s, NOW).map((p) => p.kind), kind).toContain(kind);
+      expect(canContinue(s, NOW), kind).toBe(false);
+      expect(run(s, { type: "toPin" }).step, kind).toBe("token");
+    }
+    const ok = run(initial("lookup"), { type: "tokensChanged", tokens: [token()] });
+    expect(canContinue(ok, NOW)).toBe(true);
+    expect(canContinue(run(initial("lookup"), { type: "tokensChanged", tokens: [token({ pin_state: "locked" })] }), NOW)).toBe(false);
   });
 
   it("prefers the only token with a usable certificate", () => {
