@@ -111,9 +111,19 @@ demo_ca() {
 # otherwise point at a server that is not this one.
 listen_free() {
     local host=${1%:*} port=${1##*:}
+    host=${host#[}
+    host=${host%]}
     if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
         echo "Không khởi động được $2: cổng $1 đang được một chương trình khác dùng (có thể là bản demo chạy trước đó). Hãy tắt chương trình đó, hoặc chọn cổng khác, ví dụ BHXH_LISTEN=127.0.0.1:8090 BHXH_STAFF_LISTEN=127.0.0.1:8091." >&2
         echo "Cannot start $2: port $1 is already in use (an earlier demo still running?). Stop it, or choose other ports, e.g. BHXH_LISTEN=127.0.0.1:8090 BHXH_STAFF_LISTEN=127.0.0.1:8091." >&2
         return 1
     fi
+}
+
+# demo_ports_free: the demo's backend, staff desk and CA ports are free (listen_free).
+demo_ports_free() {
+    listen_free "$BHXH_LISTEN" "máy chủ / the backend"
+    listen_free "$BHXH_STAFF_LISTEN" "bàn hỗ trợ / the staff desk"
+    listen_free "127.0.0.1:${BHXH_DEMO_OCSP_PORT:-8082}" "OCSP demo / the demo OCSP responder"
+    listen_free "127.0.0.1:${BHXH_DEMO_CRL_PORT:-8083}" "CRL demo / the demo CRL server"
 }

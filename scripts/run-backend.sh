@@ -21,6 +21,7 @@ export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 
 cargo build -q -p bhxh-server
+demo_ports_free
 demo_ca "$PKI" "$DATA/ca"
 trap 'kill $DEMO_CA_PIDS 2>/dev/null || true' EXIT
 BIN=target/debug/bhxh-server
@@ -29,8 +30,19 @@ if ! "$BIN" account show demo >/dev/null 2>&1; then
 fi
 "$BIN" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$BIN" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 "$BIN" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$BIN" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
-listen_free "$BHXH_LISTEN" "máy chủ / the backend"
-listen_free "$BHXH_STAFF_LISTEN" "bàn hỗ trợ / the staff desk"
+"$BIN" serve &
+server_pid=$!
+trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT
+ready=
+for _ in $(seq 300); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    if curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1; then ready=1; break; fi
+    sleep 0.1
+done
+if [ -z "$ready" ]; then
+    echo "Máy chủ không khởi động được (xem thông báo lỗi ở trên). / The backend did not start (see the error above)." >&2
+    exit 1
+fi
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend
@@ -42,4 +54,4 @@ cat <<MSG
   Thu hồi / Revocation: OCSP http://127.0.0.1:${BHXH_DEMO_OCSP_PORT:-8082}/, CRL http://127.0.0.1:${BHXH_DEMO_CRL_PORT:-8083}/  ($BIN trust show)
 
 MSG
-"$BIN" serve
+wait "$server_pid"

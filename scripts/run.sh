@@ -19,18 +19,16 @@ demo_pki "$DATA/pki5"
 
 cargo build -q -p bhxh-server -p bhxh-desktop
 export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki5/trust.pem" BHXH_INTERMEDIATES="$DATA/pki5/intermediates.pem"
+export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080} BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
+demo_ports_free
 # The demo CA's OCSP responder and CRLs, so the app shows the real path end to end.
 demo_ca "$DATA/pki5" "$DATA/ca"
 trap 'kill $DEMO_CA_PIDS 2>/dev/null || true' EXIT
-export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080}
 SERVER=target/debug/bhxh-server
-export BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
 "$SERVER" account show demo >/dev/null 2>&1 || "$SERVER" account add --username demo --mst 0101234567 --email demo@congty.vn >/dev/null
 "$SERVER" staff list | grep -q '^hotro\b' || echo 'Ban-ho-tro-2026!' | "$SERVER" staff add --username hotro --name "Nhân viên hỗ trợ (demo)" >/dev/null
 "$SERVER" staff list | grep -q '^giamsat\b' || echo 'Ban-giam-sat-2026!' | "$SERVER" staff add --username giamsat --name "Người giám sát (demo)" --role supervisor >/dev/null
 
-listen_free "$BHXH_LISTEN" "máy chủ / the backend"
-listen_free "$BHXH_STAFF_LISTEN" "bàn hỗ trợ / the staff desk"
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!
 trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT

@@ -116,7 +116,7 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert_eq!(rsa["pin_state"], "ok");
     // The server's verdict before the PIN: the path through the CA certificate the token carries.
     let verdict = call(&w, "certificate_check", json!({"slotId": rsa["slot_id"], "certId": "01"})).unwrap();
-    assert!(verdict["path"].as_str().unwrap().ends_with("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{verdict}");
+    assert!(verdict["path"].as_str().unwrap().ends_with("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"), "{verdict}");
 
     // A wrong PIN: a typed error, nothing else.
     let args = |pin: &str| json!({"username": "ketoan01", "pin": pin, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});

@@ -302,9 +302,9 @@ export function install(): void {
           if (chosen.not_after < now()) throw error("CERT_EXPIRED");
           if (chosen.not_before > now()) throw error("CERT_NOT_YET_VALID");
           const view: CertificateCheckView = {
-            path: `${chosen.holder} < BHXH Test Issuing CA < BHXH Test Root CA (anchor)`,
+            path: `${chosen.holder} < BHXH Test Issuing CA < BHXH Test Root CA (${settings.lang === "vi" ? "gốc tin cậy" : "anchor"})`,
             revocation_checked: true,
-            revocation: "OCSP good (FAKE backend)",
+            revocation: settings.lang === "vi" ? "OCSP: còn hiệu lực (FAKE backend)" : "OCSP good (FAKE backend)",
             reference: REFERENCE,
           };
           return view;

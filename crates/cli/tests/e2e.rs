@@ -242,7 +242,7 @@ async fn doctor_reports_tokens_and_server() {
     assert!(out.contains("[ ĐẠT ] máy chủ") && out.contains("đồng hồ"), "{out}");
     assert!(out.contains("PIN: bình thường") && out.contains("số sê-ri") && !out.contains("serial"), "Vietnamese details: {out}");
     // The server's verdict on each certificate, before any PIN: its path to the root.
-    assert!(out.contains("[ ĐẠT ] xác minh chứng thư") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");
+    assert!(out.contains("[ ĐẠT ] xác minh chứng thư") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"), "{out}");
     let o = bhxh(&format!("http://127.0.0.1:{}", bhxh_testkit::free_port()), &["--lang", "en", "doctor"], "");
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("[FAIL ] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));

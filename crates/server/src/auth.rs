@@ -25,9 +25,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/session", get(session_info))
 }
 
-/// How long a must-change session (opened with the temporary password) lives.
-pub const FORCED_SESSION_SECS: i64 = 15 * 60;
-
 /// The live session named by `Authorization: Bearer …`, or `SESSION_INVALID`.
 async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionRow, ApiError> {
     let token = headers
@@ -77,9 +74,7 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
     let now = s.clock.now();
     let (token, token_hash) = passwords::session_token();
     let must_change = !long_ok;
-    // A must-change session may do one thing, soon: it lives at most 15 minutes.
-    let ttl = if must_change { s.config.session_ttl_secs.min(FORCED_SESSION_SECS) } else { s.config.session_ttl_secs };
-    let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + ttl };
+    let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + s.config.session_ttl_secs };
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&username), Ok(()));
     if must_change {
         if account.temp_expires_at.is_some_and(|t| now > t) {
@@ -117,12 +112,13 @@ async fn change_password(
     let session = bearer(&s, &ctx, &headers).await?;
     let account = &session.account;
     s.limit_user(&ctx, EVENT, &account.username).await?;
-    // A must-change session was opened with the temporary password (used up then, and
-    // the session short-lived): it is the proof, and the app need not ask for the
-    // 14 characters again. Sent anyway, it must be right. Any other session must send
-    // the long-term password.
+    // A must-change session was opened with the account's current temporary password
+    // (used up then; a newer reset ends such sessions): it is the proof, and the app
+    // need not ask for the 14 characters again. Sent anyway, it must be right. Any other
+    // session must send the long-term password.
     match (&current, session.must_change) {
-        (None, true) => {}
+        (None, true) if account.temp_used_at.is_some() && account.password_hash.is_none() => {}
+        (None, true) => return Err(s.refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::SessionInvalid, "a newer reset replaced this session's temporary password".into()).await),
         (None, false) => return Err(s.refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials, "no current password".into()).await),
         (Some(current), must_change) => {
             let current_hash = if must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };

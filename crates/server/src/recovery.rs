@@ -56,10 +56,11 @@ async fn check_certificate(
     .filter(|d| !d.is_empty());
     s.store.audit(&entry).await.map_err(|e| ctx.internal(e))?;
     match checked {
+        // In the asker's language, like the errors: the app shows both to its user.
         Ok(c) => Ok(Json(CertificateCheck {
-            path: c.checked.path,
+            path: crate::staff::words::detail(ctx.lang, &c.checked.path),
             revocation_checked: s.revocation.enabled(),
-            revocation: c.revocation,
+            revocation: crate::staff::words::detail(ctx.lang, &c.revocation),
             reference: ctx.reference.to_string(),
         })),
         Err(r) => Err(fail_closed(&s, ctx.err(r.code))),

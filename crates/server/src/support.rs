@@ -167,7 +167,7 @@ const STEPS: &[Step] = &[
         en: "The caller's computer cannot reach the server: check the network, the proxy or the company firewall.",
     },
     Step {
-        marks: &["[LƯU Ý] clock", "[WARN ] clock"],
+        marks: &["[LƯU Ý] đồng hồ", "[LƯU Ý] clock", "[WARN ] clock"],
         vi: "Đồng hồ máy tính lệch: nhờ người gọi bật đồng bộ giờ tự động rồi thử lại.",
         en: "The computer's clock is off: have the caller turn on automatic time and try again.",
     },
@@ -193,6 +193,10 @@ mod tests {
         assert_eq!(steps.len(), 2, "{steps:?}");
         assert!(steps[0].contains("điểm giao dịch") && steps[1].contains("proxy"));
         assert!(next_steps("bhxh 0.1 — máy chủ http://x\n[ OK  ] token …, PIN: Ok", &[], Lang::En).is_empty());
+        // As the app writes its report in Vietnamese (bhxh_client::diagnostics::text).
+        let vi = "[ LỖI ] token               BHXH Test (…, số sê-ri 1), PIN: đã bị khóa — …\n[LƯU Ý] đồng hồ             lệch so với máy chủ 300 s\n";
+        let steps = next_steps(vi, &[], Lang::Vi);
+        assert!(steps.len() == 2 && steps[0].contains("điểm giao dịch") && steps[1].contains("Đồng hồ"), "{steps:?}");
         let mut line = AuditEntry::new("RC-1".into(), 0, AuditEvent::PortalRecover, crate::store::Outcome::Rejected(ErrorCode::PortalEmailMismatch), "user".into());
         line.detail = None;
         assert!(next_steps("", &[line], Lang::En)[0].contains("Change the registered email"));

@@ -277,6 +277,20 @@ impl Drop for SmtpSink {
 
 /// A free loopback port (for a server started later on it).
 pub fn free_port() -> u16 {
+    // Below Linux's ephemeral range (32768–60999): a port the kernel handed out for
+    // port 0 and this process let go of can be taken, before the test's server binds it,
+    // as the source port of any outgoing connection (a real window's driver once lost
+    // its port that way). Here no connection takes one by chance; each is handed out
+    // once per process, and only if it can be bound now.
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() % 500) * 20;
+    for _ in 0..12_000 {
+        let port = 20_000 + (base - 20_000 + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -112,7 +112,7 @@ describe("token recovery wizard", () => {
     await verdict.waitFor();
     assert.ok((await verdict.textContent()).includes("Máy chủ xác nhận chứng thư số hợp lệ."));
     const path = await page.getByTestId("cert-path").textContent();
-    assert.ok(path.endsWith("CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), path);
+    assert.ok(path.endsWith("CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"), path);
     assert.equal(await page.getByTestId("cert-no-revocation").count(), 0, "the mock server checks revocation");
     assert.ok(await page.getByTestId("pin-submit").isEnabled());
     await shot(page, "wizard-cert-ok");

@@ -40,7 +40,7 @@ const en = await catalogue("en.ts", "en");
 const viWords = new Set([...Object.values(vi), ...Object.values(errors).flatMap((e) => [e.vi.message, e.vi.hint])].flatMap(words));
 /** Words both languages use (the loanwords and names of this trade). */
 const BOTH = new Set(["token", "pin", "mst", "email", "captcha", "spam", "pc", "sc", "pkcs", "ca", "vnpt", "viettel", "fpt", "bkav",
-  "usb", "ocsp", "crl", "rsa", "bit", "ms", "certification", "authority", "epass", "feitian", "bhxh", "test", "root", "issuing", "anchor",
+  "usb", "ocsp", "crl", "rsa", "bit", "ms", "certification", "authority", "epass", "feitian", "bhxh", "test", "root", "issuing",
   // Vietnamese words an English text may have too ("lệch so với máy chủ").
   "so"]);
 /** English words that are in no catalogue but must not show either: the browser's own

@@ -22,7 +22,7 @@ mod auth;
 mod email;
 mod support;
 mod views;
-mod words;
+pub(crate) mod words;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::LOCATION;

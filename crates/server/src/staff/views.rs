@@ -143,7 +143,7 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
             // One account matches: its page at once (the agent on the phone wants it).
-            Found::One(username) => return Ok(super::redirect(&format!("/account/{username}"))),
+            Found::One(username) => return Ok(super::redirect(&format!("/account/{}", super::actions::url_escape(&username)))),
         }
     };
     // Mail the relay refused for good: staff should know before a caller does.
@@ -258,7 +258,7 @@ fn mail_status(lang: Lang, m: &Mail) -> Markup {
     html! { span class=(class) data-status=(m.status) { (label) } }
 }
 
-fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
+pub(super) fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
     match kind {
         MailKind::Reset => tr(lang, "Mật khẩu tạm thời", "Temporary password"),
         MailKind::PortalReset => tr(lang, "Mật khẩu mới + link kích hoạt", "New password + activation link"),

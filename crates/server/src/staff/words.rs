@@ -9,9 +9,11 @@
 use bhxh_protocol::Lang;
 
 use crate::clock::vn_time;
+use crate::store::MailKind;
 
-/// The server's fixed phrases in its audit details, longest first where one holds
-/// another (replaced in this order).
+/// The server's fixed phrases in its audit details, replaced in this order (a longer
+/// phrase before one it holds). Each is written with the spaces or punctuation around it
+/// so that it cannot match inside a name, an address or a URL.
 const PHRASES: &[(&str, &str)] = &[
     // Token proofs and certificate checks (recovery.rs, verify.rs, revocation).
     ("no such account; certificate MST", "không có tài khoản này; MST của chứng thư"),
@@ -21,103 +23,153 @@ const PHRASES: &[(&str, &str)] = &[
     ("purpose=username-lookup", "mục đích: tìm tên đăng nhập"),
     ("purpose=email-change", "mục đích: đổi email đăng ký"),
     ("subject CN=", "chủ thể CN="),
-    ("revocation: ", "thu hồi: "),
-    ("path: ", "chuỗi chứng thư: "),
-    ("(anchor)", "(gốc tin cậy)"),
-    ("OCSP good", "OCSP: còn hiệu lực"),
-    ("thisUpdate", "cập nhật lúc"),
-    ("answered unknown", "trả lời không biết chứng thư"),
-    ("revoked per OCSP", "bị thu hồi theo OCSP"),
-    ("revoked per", "bị thu hồi theo"),
-    ("CRL file", "tệp CRL"),
-    ("(number ", "(số "),
-    ("is not issued by", "không do CA này phát hành:"),
-    ("is configured or distributed", "được cấu hình hay phân phối"),
-    ("no CRL of", "không có CRL nào của"),
+    ("; revocation: ", "; thu hồi: "),
+    ("; path: ", "; chuỗi chứng thư: "),
+    (" (anchor)", " (gốc tin cậy)"),
+    (": OCSP good (", ": OCSP: còn hiệu lực ("),
+    ("OCSP good (", "OCSP: còn hiệu lực ("),
+    (", thisUpdate ", ", cập nhật lúc "),
+    ("thisUpdate ", "thời điểm cập nhật "),
+    (" is in the future", " ở tương lai"),
+    (" answered unknown (the CA's responder does not know this certificate; unknown is not good)", " trả lời không biết chứng thư (máy chủ OCSP của CA không biết chứng thư này; không biết không phải là còn hiệu lực)"),
+    (": revoked per OCSP ", ": bị thu hồi theo OCSP "),
+    (": revoked per ", ": bị thu hồi theo "),
+    ("CRL file (number ", "tệp CRL (số "),
+    (" (number ", " (số "),
+    (" is not issued by ", " không do CA này phát hành: "),
+    (" is signed with SHA-1", " được ký bằng SHA-1"),
+    ("the delegated responder ", "máy chủ OCSP được ủy quyền "),
+    (" is not issued by the certificate's issuer", " không do CA phát hành chứng thư cấp"),
+    ("no CRL of ", "không có CRL nào của "),
+    (" is configured or distributed", " được cấu hình hay phân phối"),
     ("no keyUsage extension", "không có phần mở rộng keyUsage"),
     ("path to an unknown anchor", "chuỗi dẫn tới một gốc không tin cậy"),
     ("not a CA certificate", "không phải chứng thư của CA"),
     ("outside its validity", "ngoài thời hạn hiệu lực"),
     ("no anchor issued it", "không gốc tin cậy nào phát hành"),
-    ("certificates in chain", "chứng thư trong chuỗi"),
-    ("at most", "tối đa"),
-    ("signed with", "ký bằng"),
-    ("failed proofs in the window", "lần xác thực sai trong khoảng thời gian"),
+    (" certificates in chain (at most ", " chứng thư trong chuỗi (tối đa "),
+    ("signed with ", "ký bằng "),
+    (" failed proofs in the window", " lần xác thực sai trong khoảng thời gian"),
+    (": further refusals in this window (until ", ": các lần từ chối tiếp theo trong khoảng này (đến "),
+    (") are not written", ") không được ghi lại"),
     // Passwords, sessions, the portal.
-    ("temporary password of", "dùng mật khẩu tạm thời của"),
-    (" used", ""),
+    ("temporary password of ", "mật khẩu tạm thời của "),
     ("account disabled", "tài khoản đã bị vô hiệu hóa"),
     ("no current password", "thiếu mật khẩu hiện tại"),
-    ("password mails today", "thư mật khẩu hôm nay"),
-    ("activation link sent, valid until", "đã gửi đường link kích hoạt, hiệu lực đến"),
-    ("portal password of", "mật khẩu qua cổng của"),
-    (" activated", " đã được kích hoạt"),
+    ("a newer reset replaced this session's temporary password", "một lần cấp lại mới hơn đã thay mật khẩu tạm thời của phiên này"),
+    (" password mails today", " thư mật khẩu hôm nay"),
+    ("; activation link sent, valid until ", "; đã gửi đường link kích hoạt, hiệu lực đến "),
+    ("portal password of ", "mật khẩu qua cổng của "),
     ("mst=", "MST "),
     // Email changes.
-    ("registered email", "email đăng ký"),
-    ("token request", "yêu cầu bằng token"),
-    ("desk request", "yêu cầu qua tổng đài"),
-    ("confirmation link valid until", "đường link xác nhận hiệu lực đến"),
-    ("confirmation link sent", "đã gửi đường link xác nhận"),
-    ("open change(s) superseded", "yêu cầu đổi email đang mở bị thay thế"),
-    ("cancelled from the old address", "đã hủy từ email cũ"),
-    ("new address", "email mới"),
-    (" confirmed", " đã xác nhận"),
-    ("takes effect", "có hiệu lực lúc"),
-    ("(request ", "(yêu cầu "),
-    ("approval of", "phê duyệt"),
-    ("cancel of", "hủy"),
-    (" refused", " bị từ chối"),
-    (" approved", " đã được phê duyệt"),
-    ("proposed by", "đề xuất bởi"),
-    (" proposed", " được đề xuất"),
-    ("documents:", "giấy tờ:"),
-    (" cancelled:", " đã hủy, lý do:"),
-    // The desk.
-    ("rate-limit windows cleared", "giới hạn được xóa"),
-    ("limit windows", "giới hạn"),
-    ("cleared", "đã xóa"),
-    ("verified by phone:", "đã xác minh qua điện thoại:"),
+    (" email changes of the account today", " lần đổi email của tài khoản hôm nay"),
+    (" email changes of the MST today", " lần đổi email của MST hôm nay"),
+    ("registered email ", "email đăng ký "),
+    (" (token request)", " (yêu cầu bằng token)"),
+    (" (desk request)", " (yêu cầu qua tổng đài)"),
+    ("; new address ", "; email mới "),
+    (", confirmation link valid until ", ", đường link xác nhận hiệu lực đến "),
+    ("; confirmation link sent", "; đã gửi đường link xác nhận"),
+    (" open change(s) superseded", " yêu cầu đổi email đang mở bị thay thế"),
+    ("cancelled from the old address (request ", "đã hủy từ email cũ (yêu cầu "),
+    (" confirmed (request ", " đã xác nhận (yêu cầu "),
+    ("); takes effect ", "); có hiệu lực lúc "),
+    (" approved (proposed by ", " đã được phê duyệt (đề xuất bởi "),
+    ("); confirmation link sent", "); đã gửi đường link xác nhận"),
+    (" proposed; ", " được đề xuất; "),
+    ("approval of ", "phê duyệt "),
+    ("cancel of ", "hủy "),
+    (" to ", " sang "),
+    // The desk and the command line.
+    (" rate-limit windows cleared", " giới hạn được xóa"),
+    (" limit windows", " giới hạn"),
     ("account page", "trang tài khoản"),
     ("unknown or expired support code", "mã hỗ trợ không đúng hoặc đã hết hạn"),
-    ("support report", "báo cáo hỗ trợ"),
-    (" opened", " đã mở"),
-    ("support code made", "đã tạo mã hỗ trợ"),
-    ("bytes of report", "byte báo cáo"),
+    ("support report ", "báo cáo hỗ trợ "),
+    ("support code made (", "đã tạo mã hỗ trợ ("),
+    (" bytes of report), valid until ", " byte báo cáo), hiệu lực đến "),
+    (" bytes of report", " byte báo cáo"),
     ("no app instance id", "thiếu mã cài đặt của ứng dụng"),
     ("the report is empty or not text", "báo cáo trống hoặc không phải văn bản"),
-    ("valid until", "hiệu lực đến"),
-    ("enrolled", "đã tạo"),
-    ("pinned=", "vân tay ghim: "),
-    ("staff member", "nhân viên"),
-    ("console password of staff", "mật khẩu bảng điều khiển của nhân viên"),
-    (" set", " đã đặt"),
-    ("is now", "nay là"),
-    (" disabled", " đã bị khóa"),
+    (" pinned=", " vân tay ghim: "),
+    ("console password of staff ", "mật khẩu bảng điều khiển của nhân viên "),
+    (", role ", ", vai trò "),
+    (" is now ", " nay là "),
+    ("outbox key ", "khóa hộp thư "),
     (") of RC-", ") của RC-"),
-    ("role ", "vai trò "),
-    ("outbox key", "khóa hộp thư"),
-    (" adopted", " đã nhận"),
+    ("valid until ", "hiệu lực đến "),
 ];
 
 /// Phrases only at the start of a detail (elsewhere the same letters are other words:
-/// "mail " inside "email ").
-const PREFIXES: &[(&str, &str)] = &[("mail ", "thư "), ("change ", "yêu cầu "), ("staff ", "nhân viên "), ("q=", "từ khóa: ")];
+/// "mail " inside "email "); the first that matches is used.
+const PREFIXES: &[(&str, &str)] = &[
+    ("mail ", "thư "),
+    ("change ", "yêu cầu "),
+    ("staff member ", "nhân viên "),
+    ("staff ", "nhân viên "),
+    ("new address ", "email mới "),
+    ("enrolled ", "đã tạo, "),
+    ("cleared ", "đã xóa "),
+    ("enabled", "đã bật lại"),
+];
+
+/// Phrases only at the end of a detail.
+const SUFFIXES: &[(&str, &str)] = &[
+    (" used", " đã được dùng"),
+    (" activated", " đã được kích hoạt"),
+    (" opened", " đã mở"),
+    (" adopted", " đã được nhận"),
+    (" set", " đã được đặt"),
+    (" disabled", " đã bị khóa"),
+    (" refused", " bị từ chối"),
+];
+
+/// Where a detail's free text begins (what staff or a caller typed, the search words):
+/// it is shown as it was written, never translated; the marker itself is.
+const FREE_TEXT: &[(&str, &str)] = &[
+    ("verified by phone: ", "đã xác minh qua điện thoại: "),
+    ("; documents: ", "; giấy tờ: "),
+    (" cancelled: ", " đã hủy, lý do: "),
+    ("disabled: ", "đã vô hiệu hóa, lý do: "),
+    ("q=", "từ khóa: "),
+];
 
 /// The detail as the console shows it: Vietnam times, and in Vietnamese its phrases.
-pub(super) fn detail(lang: Lang, detail: &str) -> String {
-    let mut out = vn_times(detail);
-    if lang == Lang::Vi {
-        if let Some((en, vi)) = PREFIXES.iter().find(|(en, _)| out.starts_with(en)) {
-            out = format!("{vi}{}", &out[en.len()..]);
-        }
-        for (en, vi) in PHRASES {
-            if out.contains(en) {
-                out = out.replace(en, vi);
-            }
+/// Only the server's own words are translated: the data between them (names, MSTs,
+/// addresses, URLs, references) and any free text keep their letters.
+pub(crate) fn detail(lang: Lang, detail: &str) -> String {
+    let detail = vn_times(detail);
+    if lang == Lang::En {
+        return detail;
+    }
+    // The free text, if any, is set aside first: nothing below may touch it.
+    let marker = FREE_TEXT.iter().filter_map(|(en, vi)| detail.find(en).map(|at| (at, *en, *vi))).min_by_key(|(at, _, _)| *at);
+    let (head, free) = match marker {
+        Some((at, en, vi)) => (detail[..at].to_string(), Some(format!("{vi}{}", &detail[at + en.len()..]))),
+        None => (detail, None),
+    };
+    let mut out = head;
+    if let Some((en, vi)) = PREFIXES.iter().find(|(en, _)| out.starts_with(en)) {
+        out = format!("{vi}{}", &out[en.len()..]);
+    }
+    if free.is_none() {
+        if let Some((en, vi)) = SUFFIXES.iter().find(|(en, _)| out.ends_with(en)) {
+            out = format!("{}{vi}", &out[..out.len() - en.len()]);
         }
     }
-    out
+    for (en, vi) in PHRASES {
+        if out.contains(en) {
+            out = out.replace(en, vi);
+        }
+    }
+    // A mail's kind, "(notice-changed)", as the account page names it.
+    for kind in MailKind::ALL {
+        let tag = format!("({})", kind.as_str());
+        if out.contains(&tag) {
+            out = out.replace(&tag, &format!("({})", super::views::mail_kind(lang, *kind)));
+        }
+    }
+    out + free.as_deref().unwrap_or("")
 }
 
 /// Who acted: the user (the app or the portal), a staff member, or the command line.
@@ -187,7 +239,14 @@ mod tests {
             "MST của chứng thư 0101234567; MST của tài khoản 0309999999"
         );
         assert_eq!(detail(Lang::Vi, "registered email ke***@c***.vn → mo***@c***.vn (token request)"), "email đăng ký ke***@c***.vn → mo***@c***.vn (yêu cầu bằng token)");
-        assert_eq!(detail(Lang::Vi, "mail 12 (reset)"), "thư 12 (reset)");
+        assert_eq!(detail(Lang::Vi, "mail 12 (reset)"), "thư 12 (Mật khẩu tạm thời)");
+        // Free text and data keep their letters.
+        assert_eq!(detail(Lang::Vi, "verified by phone: caller used the old email"), "đã xác minh qua điện thoại: caller used the old email");
+        assert_eq!(detail(Lang::Vi, "q=mst=0101234567"), "từ khóa: mst=0101234567");
+        assert_eq!(detail(Lang::Vi, "staff member Carole Trần, role agent"), "nhân viên Carole Trần, vai trò agent");
+        assert_eq!(detail(Lang::Vi, "temporary password of RC-AAAA-BBBB used"), "mật khẩu tạm thời của RC-AAAA-BBBB đã được dùng");
+        assert_eq!(detail(Lang::Vi, "disabled: doanh nghiệp đã giải thể, used to be X"), "đã vô hiệu hóa, lý do: doanh nghiệp đã giải thể, used to be X");
+        assert_eq!(detail(Lang::Vi, "cleared 3 limit windows"), "đã xóa 3 giới hạn");
         assert_eq!(actor(Lang::Vi, "user"), "người dùng");
         assert_eq!(actor(Lang::Vi, "staff:lan (Nguyễn Thị Lan)"), "nhân viên lan (Nguyễn Thị Lan)");
         // A time at the end, a multi-byte neighbour, and a near miss left alone.

@@ -144,8 +144,10 @@ impl Store {
     }
 }
 
-/// Sets a temporary password (the long-term one keeps working until it is used) and
-/// cancels any portal link still waiting.
+/// Sets a temporary password (the long-term one keeps working until it is used), ends
+/// every must-change session (opened with an earlier temporary password: it may change
+/// the password without sending one, so it must not outlive a newer reset) and cancels
+/// any portal link still waiting.
 pub(super) async fn set_temp_password(
     tx: &mut Tx<'_>,
     account_id: i64,
@@ -170,5 +172,6 @@ pub(super) async fn set_temp_password(
     if set != 1 {
         anyhow::bail!("account {account_id} was disabled meanwhile; nothing written");
     }
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND must_change = 1").bind(account_id).execute(&mut **tx).await?;
     supersede_activations(tx, account_id, now).await
 }

@@ -257,7 +257,8 @@ async fn certificate_check_before_the_pin_gives_the_verdict_and_nothing_about_ac
     // Good, through the chain the token carries.
     let (status, body) = check(&srv, &SoftToken::load("rsa-valid").with_chain(&["ica"])).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["path"], "CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (anchor)");
+    // In the asker's language (Vietnamese by default), as the app shows it before the PIN.
+    assert_eq!(body["path"], "CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)");
     assert_eq!(body["revocation_checked"], true);
     // A certificate of an MST that has no account answers exactly the same way.
     let (status, other) = check(&srv, &SoftToken::load("other-mst").with_chain(&["ica"])).await;
