@@ -33,6 +33,8 @@ ui_log=$(mktemp)
 (cd ui && NO_COLOR=1 npx vitest run >"$ui_log" 2>&1) || status=1
 (cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ >>"$ui_log" 2>&1) || status=1
 grep -vE '^ +(duration_ms|type|\.\.\.|---)' "$ui_log" | tail -n 40
+# A failed browser test by name, with its error (the tail above may not reach it).
+grep -nE -A 14 '^ *not ok ' "$ui_log" | head -n 120 || true
 cat "$ui_log" >>"$log"
 rm -f "$ui_log"
 

@@ -212,7 +212,9 @@ async fn the_check_before_the_pin_asks_the_responder_too() {
     let (status, body) = srv.post("/v1/certificate/check", serde_json::json!({ "certificate": b64.encode(SoftToken::load("rsa-valid").cert_der) })).await;
     assert_eq!(status, 200, "{body}");
     let revocation = body["revocation"].as_str().unwrap();
-    assert!(revocation.starts_with("CÔNG TY TNHH THỬ NGHIỆM BHXH: OCSP good"), "{revocation}");
+    // In the asker's language (Vietnamese by default), its time in Vietnam time.
+    assert!(revocation.starts_with("CÔNG TY TNHH THỬ NGHIỆM BHXH: OCSP: còn hiệu lực (http://ocsp.bhxh-test.invalid/"), "{revocation}");
+    assert!(revocation.contains(", cập nhật lúc ") && !revocation.contains("Z)"), "{revocation}");
     assert!(revocation.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"), "{revocation}");
 }
 
