@@ -127,3 +127,15 @@ demo_ports_free() {
     listen_free "127.0.0.1:${BHXH_DEMO_OCSP_PORT:-8082}" "OCSP demo / the demo OCSP responder"
     listen_free "127.0.0.1:${BHXH_DEMO_CRL_PORT:-8083}" "CRL demo / the demo CRL server"
 }
+
+# wait_backend PID: returns once the backend at BHXH_LISTEN answers its health check;
+# exits (no banner, no app) when process PID ended or never answered within 30 s.
+wait_backend() {
+    for _ in $(seq 300); do
+        kill -0 "$1" 2>/dev/null || break
+        curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "Máy chủ không khởi động được (xem thông báo lỗi ở trên). / The backend did not start (see the error above)." >&2
+    exit 1
+}

@@ -33,16 +33,7 @@ fi
 "$BIN" serve &
 server_pid=$!
 trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT
-ready=
-for _ in $(seq 300); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    if curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1; then ready=1; break; fi
-    sleep 0.1
-done
-if [ -z "$ready" ]; then
-    echo "Máy chủ không khởi động được (xem thông báo lỗi ở trên). / The backend did not start (see the error above)." >&2
-    exit 1
-fi
+wait_backend "$server_pid"
 cat <<MSG
 
   Máy chủ lấy lại mật khẩu BHXH / BHXH reset backend

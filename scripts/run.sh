@@ -32,17 +32,8 @@ SERVER=target/debug/bhxh-server
 BHXH_LOG=warn "$SERVER" serve &
 server_pid=$!
 trap 'kill $server_pid $DEMO_CA_PIDS 2>/dev/null || true' EXIT
-# Ready when it answers; given up (no banner, no app) when it exited or never answered.
-ready=
-for _ in $(seq 300); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    if curl -fsS "http://$BHXH_LISTEN/v1/health" >/dev/null 2>&1; then ready=1; break; fi
-    sleep 0.1
-done
-if [ -z "$ready" ]; then
-    echo "Máy chủ demo không khởi động được (xem thông báo lỗi ở trên). / The demo backend did not start (see the error above)." >&2
-    exit 1
-fi
+# No banner and no app unless the backend answers.
+wait_backend "$server_pid"
 
 cat <<MSG
 
