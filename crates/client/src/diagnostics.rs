@@ -134,9 +134,15 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
 
     // Every PKCS#11 module found (or the one chosen), and the tokens they see.
     let module = module.map(Path::to_path_buf);
+    // Every module is tried and every one that cannot be used is listed (not only the
+    // first), even when none can: a DLL under a CA module's name that is no PKCS#11
+    // module is reported by its path.
     let p11 = tokio::task::spawn_blocking(move || -> Result<(Modules, Result<Vec<bhxh_token::TokenSummary>, bhxh_token::TokenError>), bhxh_token::TokenError> {
-        let modules = Modules::open(module.as_deref())?;
-        let tokens = modules.tokens();
+        let modules = Modules::load(&Modules::wanted(module.as_deref())?);
+        let tokens = match modules.unusable() {
+            Some(e) => Err(e),
+            None => modules.tokens(),
+        };
         Ok((modules, tokens))
     })
     .await

@@ -586,8 +586,8 @@ catalogue! {
     ReaderServiceUnavailable = "READER_SERVICE_UNAVAILABLE", 0,
         vi: "Dịch vụ đọc thẻ thông minh (PC/SC) không chạy.",
         en: "The smart-card service (PC/SC) is not running.",
-        hint_vi: "Windows: bật dịch vụ Smart Card; Linux: cài và chạy pcscd.",
-        hint_en: "Windows: start the Smart Card service; Linux: install and start pcscd.";
+        hint_vi: "Windows: cắm token vào trước (Windows chỉ bật dịch vụ Smart Card khi có đầu đọc); nếu đã cắm mà vẫn báo lỗi, mở services.msc và bật dịch vụ \"Smart Card\". Linux: cài và chạy pcscd.",
+        hint_en: "Windows: plug the token in first (Windows starts its Smart Card service only while a reader is connected); if it is plugged in and this stays, open services.msc and start the \"Smart Card\" service. Linux: install and start pcscd.";
     /// The server could not be reached at all.
     ServerUnreachable = "SERVER_UNREACHABLE", 0,
         vi: "Không kết nối được tới máy chủ.",

@@ -60,18 +60,39 @@ pub fn vendor_of(path: &Path) -> Option<&'static str> {
     table().iter().find(|m| matches_name(m.name, file)).map(|m| m.vendor).filter(|v| !v.is_empty())
 }
 
+/// Whether a file name fits a table name (`*` stands for a version). Windows compares
+/// names without regard to case (`VNPTCA_P11_V6.DLL` is `vnptca_p11_v6.dll` there).
 fn matches_name(pattern: &str, file: &str) -> bool {
+    if cfg!(windows) {
+        return matches_exactly(&pattern.to_ascii_lowercase(), &file.to_ascii_lowercase());
+    }
+    matches_exactly(pattern, file)
+}
+
+fn matches_exactly(pattern: &str, file: &str) -> bool {
     match pattern.split_once('*') {
         Some((prefix, suffix)) => file.len() >= pattern.len() - 1 && file.starts_with(prefix) && file.ends_with(suffix),
         None => file == pattern,
     }
 }
 
-/// Folders where vendors install their modules.
+/// Folders where vendors install their modules. On Windows: `System32` and `SysWOW64`
+/// of `%SystemRoot%` (where the VN CAs' installers put theirs), and every folder up to
+/// two levels under `%ProgramFiles%` and `%ProgramFiles(x86)%` (`VNPT-CA\Token Manager\…`,
+/// where some vendors keep a copy).
 pub fn known_dirs() -> Vec<PathBuf> {
-    let dirs: &[&str] = if cfg!(windows) {
-        &["C:\\Windows\\System32", "C:\\Windows\\SysWOW64"]
-    } else if cfg!(target_os = "macos") {
+    if cfg!(windows) {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let root = env("SystemRoot").unwrap_or_else(|| PathBuf::from("C:\\Windows"));
+        let mut dirs = vec![root.join("System32"), root.join("SysWOW64")];
+        for base in [env("ProgramFiles"), env("ProgramFiles(x86)")].into_iter().flatten() {
+            if !dirs.contains(&base) {
+                dirs.extend(subdirs(&base, 2));
+            }
+        }
+        return dirs;
+    }
+    let dirs: &[&str] = if cfg!(target_os = "macos") {
         &["/usr/local/lib", "/Library/OpenSC/lib", "/usr/lib"]
     } else {
         &[
@@ -85,6 +106,25 @@ pub fn known_dirs() -> Vec<PathBuf> {
         ]
     };
     dirs.iter().map(PathBuf::from).collect()
+}
+
+/// The folders under `base` down to `depth` levels (not `base` itself), sorted; links
+/// are not followed.
+pub fn subdirs(base: &Path, depth: usize) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut level = vec![base.to_path_buf()];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for dir in &level {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok()).filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect();
+            found.sort();
+            next.extend(found);
+        }
+        out.extend(next.iter().cloned());
+        level = next;
+    }
+    out
 }
 
 /// The module to load. `explicit` (a command-line flag or the app's setting) wins, then
@@ -195,12 +235,15 @@ pub fn p11kit_modules(dirs: &[PathBuf], module_dir: &Path) -> Vec<(PathBuf, Path
     out
 }
 
-/// Every file in `dirs` matching one of `names` (`*` wildcards), each once.
+/// Every file in `dirs` matching one of `names` (`*` wildcards), each once, in the
+/// order of `names`, then of `dirs`. Each folder is listed once, whatever the number of
+/// names (Program Files has hundreds of folders).
 pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
+    let listings: Vec<Vec<PathBuf>> = dirs.iter().map(|d| files_of(d)).collect();
     let mut out: Vec<PathBuf> = Vec::new();
     for name in names {
-        for dir in dirs {
-            for h in matching(dir, name) {
+        for files in &listings {
+            for h in matching(files, name) {
                 if !out.contains(&h) {
                     out.push(h);
                 }
@@ -210,29 +253,31 @@ pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-/// The files of `dir` that `name` (with a `*` wildcard) names, sorted.
-fn matching(dir: &Path, name: &str) -> Vec<PathBuf> {
-    if !name.contains('*') {
-        return Some(dir.join(name)).filter(|p| p.is_file()).into_iter().collect();
-    }
+/// The files of `dir`, sorted (none when it cannot be read).
+fn files_of(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut hits: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.file_name().and_then(|f| f.to_str()).is_some_and(|f| matches_name(name, f)))
-        .collect();
-    hits.sort();
-    hits
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).filter(|e| e.file_type().is_ok_and(|t| !t.is_dir())).map(|e| e.path()).collect();
+    files.sort();
+    files
+}
+
+/// The files of a listing that `name` (with a `*` wildcard) names.
+fn matching(files: &[PathBuf], name: &str) -> Vec<PathBuf> {
+    files.iter().filter(|p| p.file_name().and_then(|f| f.to_str()).is_some_and(|f| matches_name(name, f))).cloned().collect()
 }
 
 /// Searches `dirs` for `names` (with `*` wildcards), in the order of `names`; of several
 /// versions, the last in order.
 pub fn search(dirs: &[PathBuf], names: &[&str]) -> Result<PathBuf, TokenError> {
+    let listings: Vec<Vec<PathBuf>> = dirs.iter().map(|d| files_of(d)).collect();
     let mut searched = Vec::new();
     for name in names {
-        for dir in dirs {
-            searched.push(dir.join(name));
-            if let Some(last) = matching(dir, name).pop() {
+        for (dir, files) in dirs.iter().zip(&listings) {
+            // What the error names, for a log: bounded (Program Files has many folders).
+            if searched.len() < 64 {
+                searched.push(dir.join(name));
+            }
+            if let Some(last) = matching(files, name).pop() {
                 return Ok(last);
             }
         }

@@ -54,7 +54,7 @@ fn loaded() -> &'static Mutex<HashMap<PathBuf, Loaded>> {
 impl Pkcs11Token {
     /// Loads and initialises the module at `module` (once per process).
     pub fn open(module: &Path) -> Result<Pkcs11Token, TokenError> {
-        let key = module.canonicalize().unwrap_or_else(|_| module.to_path_buf());
+        let key = canonical(module);
         let mut cache = loaded().lock().map_err(|_| TokenError::Failure { detail: "module cache poisoned".into() })?;
         if let Some((ctx, signing)) = cache.get(&key) {
             return Ok(Pkcs11Token { ctx: ctx.clone(), module: key, signing: signing.clone() });
@@ -550,9 +550,17 @@ impl Modules {
     /// Loads `list`; an error only when none of them could be used.
     pub fn open_list(list: &[PathBuf]) -> Result<Modules, TokenError> {
         let m = Modules::load(list);
-        match m.skipped.first() {
-            Some(s) if m.modules.is_empty() => Err(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
-            _ => Ok(m),
+        match m.unusable() {
+            Some(e) => Err(e),
+            None => Ok(m),
+        }
+    }
+
+    /// When every module of the list failed: the first one's failure.
+    pub fn unusable(&self) -> Option<TokenError> {
+        match self.skipped.first() {
+            Some(s) if self.modules.is_empty() => Some(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
+            _ => None,
         }
     }
 
@@ -661,3 +669,16 @@ impl Token for Modules {
         self.modules.iter().map(|m| m.module.display().to_string()).collect::<Vec<_>>().join(", ")
     }
 }
+
+/// A module's path as one key (so a module is loaded once however it was named), shown
+/// as the user knows it: Windows' canonical form `\\?\C:\…` loses its `\\?\`.
+fn canonical(path: &Path) -> PathBuf {
+    let c = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if cfg!(windows) {
+        if let Some(rest) = c.to_str().and_then(|s| s.strip_prefix("\\\\?\\")).filter(|r| r.as_bytes().get(1) == Some(&b':')) {
+            return PathBuf::from(rest);
+        }
+    }
+    c
+}
+

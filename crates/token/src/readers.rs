@@ -39,7 +39,7 @@ pub enum ReaderEvent {
 
 /// The readers now, with card presence and ATR.
 pub fn readers() -> Result<Vec<ReaderStatus>, TokenError> {
-    let ctx = Context::establish(Scope::User).map_err(map)?;
+    let ctx = establish()?;
     let mut states: Vec<ReaderState> = list(&ctx)?.into_iter().map(|n| ReaderState::new(n, State::UNAWARE)).collect();
     if states.is_empty() {
         return Ok(Vec::new());
@@ -93,7 +93,7 @@ impl Watcher {
             .spawn(move || {
                 let mut service_down = false;
                 while !flag.load(Ordering::Relaxed) {
-                    match Context::establish(Scope::User) {
+                    match establish() {
                         Ok(ctx) => {
                             service_down = false;
                             if watch(&ctx, &flag, &mut on_event).is_err() && !flag.load(Ordering::Relaxed) {
@@ -187,6 +187,19 @@ fn watch(ctx: &Context, stop: &AtomicBool, on_event: &mut impl FnMut(ReaderEvent
         }
     }
     Ok(())
+}
+
+/// A PC/SC context. Failing to get one means that this program has no smart-card service
+/// to talk to, whatever the code says: Windows stops its "Smart Card" service while no
+/// reader is plugged in (`SCARD_E_NO_SERVICE`) or it may be disabled
+/// (`SCARD_E_SERVICE_STOPPED`), Linux may have no pcscd (`SCARD_E_NO_SERVICE`), and a
+/// system whose `winscard.dll` is a stub answers `SCARD_F_INTERNAL_ERROR` (Wine 8). It is
+/// never the token's fault, so never `TOKEN_FAILURE`.
+fn establish() -> Result<Context, TokenError> {
+    Context::establish(Scope::User).map_err(|e| {
+        tracing::debug!(error = %e, "no PC/SC context");
+        TokenError::ReaderServiceUnavailable
+    })
 }
 
 /// The one place PC/SC errors become [`TokenError`]s.
