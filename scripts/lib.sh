@@ -37,6 +37,14 @@ BHXH_APT_PACKAGES=(
     xclip              # the real window's test reads the X clipboard the app wrote
 )
 
+# The Windows build (scripts/build-windows.sh) and its tests under Wine.
+BHXH_WINDOWS_APT_PACKAGES=(
+    rustc-web rust-web-src   # Debian's rustc 1.96 and its std's source: std built for Windows (-Zbuild-std)
+    gcc-mingw-w64-x86-64     # the linker and C compiler of x86_64-pc-windows-gnu
+    nsis                     # makensis: the installer
+    wine wine64              # the tests run the Windows programs under Wine
+)
+
 # ui_deps: the front end's npm packages, exactly as package-lock.json says.
 ui_deps() {
     if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

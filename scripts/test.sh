@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-need_apt "${BHXH_APT_PACKAGES[@]}"
+need_apt "${BHXH_APT_PACKAGES[@]}" "${BHXH_WINDOWS_APT_PACKAGES[@]}"
 ui_deps
 vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
 # WebDriver for the real app window (tauri-driver drives Debian's WebKitWebDriver).
@@ -16,6 +16,9 @@ vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
 (cd ui && npm run --silent build >/dev/null)
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# The Windows programs, their installer and the shell's Windows test binary, which the
+# Wine tests of crates/cli and src-tauri run (one cargo build for that target).
+bash scripts/build-windows.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -18,8 +18,9 @@ pub struct IpcError {
 impl IpcError {
     /// From a client failure.
     pub fn from_client(e: &ClientError, lang: Lang) -> IpcError {
-        if let ClientError::Local { detail, .. } = e {
-            tracing::info!(code = %e.code(), %detail, "command failed");
+        match e {
+            ClientError::Local { detail, .. } => tracing::info!(code = %e.code(), %detail, "command failed"),
+            _ => tracing::info!(code = %e.code(), reference = e.reference().unwrap_or("-"), "command failed"),
         }
         IpcError { code: e.code().to_string(), message: e.message(lang), hint: e.hint(lang), reference: e.reference().map(str::to_string) }
     }

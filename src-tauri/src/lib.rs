@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod log;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -116,10 +117,72 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 
 /// Runs the app.
 pub fn run() {
-    let result = run_app(tauri::Builder::default().plugin(tauri_plugin_dialog::init()).plugin(tauri_plugin_clipboard_manager::init()))
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("bhxh-desktop: {e}");
-        std::process::exit(1);
+    let builder = tauri::Builder::default();
+    // First, so a second start goes no further than handing over: the window that is
+    // already open comes forward (restored if minimised), and the second process exits.
+    #[cfg(any(windows, target_os = "macos"))]
+    let builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        eprintln!("bhxh-desktop: a second start was handed over to this one");
+        bring_forward(app);
+    }));
+    let app = run_app(builder.plugin(tauri_plugin_dialog::init()).plugin(tauri_plugin_clipboard_manager::init()))
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => fail(&format!("{e}")),
+    };
+    log::start(app.handle());
+    // Windows draws the window with the WebView2 runtime (Windows 11 and an updated
+    // Windows 10 have it; the installer brings it). Without it, say so in words, not with
+    // a crash, while this start still holds the one-instance lock.
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        webview2_missing(&e.to_string());
+    }
+    app.run(|_, _| {});
+}
+
+/// Ends the app with `detail` where the user sees it (a window on Windows, where the app
+/// has no console) and where a log keeps it.
+fn fail(detail: &str) -> ! {
+    eprintln!("bhxh-desktop: {detail}");
+    tracing::error!(%detail, "the app could not start");
+    #[cfg(windows)]
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("Lấy lại mật khẩu BHXH")
+        .set_description(format!("Ứng dụng không mở được. Hãy gọi tổng đài 1800 1260 và đọc nội dung sau:\n\n{detail}"))
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    std::process::exit(1);
+}
+
+/// The WebView2 runtime is missing: a message box in Vietnamese (and English), and the
+/// same words on the error output for a log; exit code 3.
+#[cfg(windows)]
+fn webview2_missing(detail: &str) -> ! {
+    let text = "Máy tính chưa có Microsoft Edge WebView2 Runtime, phần Windows dùng để hiển thị cửa sổ của ứng dụng này.\n\n\
+                Hãy chạy lại bộ cài \"Lấy lại mật khẩu BHXH\" khi máy có kết nối Internet (bộ cài tự tải WebView2), \
+                hoặc nhờ bộ phận IT cài \"Microsoft Edge WebView2 Runtime\". Cần hỗ trợ: gọi tổng đài 1800 1260.\n\n\
+                This computer has no Microsoft Edge WebView2 Runtime, which Windows uses to draw this app's window. \
+                Run the installer again while online (it downloads WebView2), or ask your IT staff to install it.";
+    eprintln!("bhxh-desktop: WEBVIEW2_MISSING ({detail})\n{text}");
+    tracing::error!(%detail, "WEBVIEW2_MISSING");
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("Lấy lại mật khẩu BHXH")
+        .set_description(text)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    std::process::exit(3);
+}
+
+/// Shows the main window in front of the others, restored if it was minimised.
+#[cfg(any(windows, target_os = "macos"))]
+fn bring_forward<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
     }
 }

@@ -2,6 +2,7 @@
 //! a real SMTP server) and SoftHSM2 tokens: the IPC error's JSON is pinned, the PIN
 //! goes in as a JSON string and is a secret from there on, and the values the UI
 //! receives are written to ui/tests/ipc-contract.json for the front end's type check.
+#![cfg(not(windows))]
 
 use std::sync::OnceLock;
 
@@ -255,4 +256,100 @@ fn shape(v: &Value) -> Value {
         Value::Array(a) => json!([a.first().map(shape).unwrap_or(json!("empty"))]),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
     }
+}
+
+/// The shell built for Windows (`scripts/build-windows.sh`: `bhxh-windows-shell-tests.exe`,
+/// tests/windows_shell.rs) run under Wine against a backend of its own on loopback, with
+/// a DLL under a VN CA module's name in the prefix's System32 that is no PKCS#11 module.
+/// Isolation: the test process's own Wine prefix (`bhxh_testkit::wine`), a backend and
+/// an account of its own.
+#[test]
+fn the_shell_built_for_windows_under_wine() {
+    use bhxh_testkit::wine::{wine, windows_exe};
+    let exe = windows_exe("bhxh-windows-shell-tests.exe");
+    let w = wine();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let backend = rt.block_on(bhxh_server::testing::start(&[("ketoan09", "ketoan09@congty.vn")], |_| {}));
+    let temporary = rt.block_on(backend.portal_password("ketoan09@congty.vn"));
+    // The runner makes the long-term password (the forced change) so the Windows test
+    // logs in as a user does after recovering.
+    let password = "Nam-moi-2027!";
+    rt.block_on(async {
+        let api = bhxh_client::api::ApiClient::new(&backend.origin, bhxh_protocol::Lang::Vi).unwrap();
+        let login = api.login("ketoan09", temporary.as_str()).await.unwrap();
+        api.change_password(login.session_token.expose(), None, password).await.unwrap();
+    });
+    let not_a_module = w.drive_c().join("windows/system32/vnpt-ca_csp11.dll");
+    std::fs::copy(w.drive_c().join("windows/system32/bcryptprimitives.dll"), &not_a_module).unwrap();
+    let env: [(&str, &std::ffi::OsStr); 4] = [
+        ("BHXH_SERVER", backend.origin.as_ref()),
+        ("BHXH_TEST_USERNAME", "ketoan09".as_ref()),
+        ("BHXH_TEST_PASSWORD", password.as_ref()),
+        ("BHXH_TEST_NOT_A_MODULE", r"C:\windows\system32\vnpt-ca_csp11.dll".as_ref()),
+    ];
+    let args: [&std::ffi::OsStr; 2] = ["--nocapture".as_ref(), "--test-threads=1".as_ref()];
+    let o = w.run(&exe, &args, &env, "");
+    let _ = std::fs::remove_file(&not_a_module);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "the Windows shell's test failed under Wine:\n{out}");
+    assert!(out.contains("1 passed; 0 failed"), "{out}");
+    let code = out.lines().find_map(|l| l.split("support-code: ").nth(1)).expect("the support code").trim().to_string();
+    let stored = rt.block_on(backend.support_report(&code)).expect("the Windows app's report is stored under its code");
+    assert!(stored.contains("windows"), "{stored}");
+}
+
+/// `bhxh-desktop.exe` (the build users get) under Wine on a display of its own: Wine has
+/// no WebView2 runtime, so the first start says so — in Vietnamese first, in a window and
+/// on its error output — and waits on that window, holding the one-instance lock; a
+/// second start hands over to it and exits at once without a second message.
+/// Isolation: a Wine prefix and an X display of the test's own, both ended at its end.
+#[test]
+fn the_app_on_windows_without_webview2_says_so_and_runs_once() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let exe = bhxh_testkit::wine::windows_exe("bhxh-desktop.exe");
+    let w = bhxh_testkit::wine::Wine::fresh("one-instance");
+    let x = bhxh_testkit::xvfb("1366x768x24");
+    let start = || {
+        let mut cmd = w.command(exe.as_os_str());
+        cmd.env("DISPLAY", &x.display).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.spawn().expect("wine64 bhxh-desktop.exe")
+    };
+    let mut first = start();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = first.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |what: &str, seen: &mut Vec<String>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !seen.iter().any(|l| l.contains(what)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("the first start never said {what:?} within 120 s: {seen:#?}"),
+            }
+        }
+    };
+    let mut seen = Vec::new();
+    wait_for("WEBVIEW2_MISSING", &mut seen);
+    wait_for("Máy tính chưa có Microsoft Edge WebView2 Runtime", &mut seen);
+    assert!(first.try_wait().unwrap().is_none(), "the first start waits on its message: {seen:#?}");
+
+    // A second start hands over and ends, with no message of its own.
+    let second = start();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(second.wait_with_output());
+    });
+    let second = done_rx.recv_timeout(Duration::from_secs(120)).expect("the second start ended within 120 s").unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{said}");
+    assert!(!said.contains("WEBVIEW2_MISSING"), "the second start went no further than the hand-over: {said}");
+    wait_for("a second start was handed over", &mut seen);
+    let _ = first.kill();
+    let _ = first.wait();
 }

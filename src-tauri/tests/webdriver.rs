@@ -2,8 +2,8 @@
 //! Debian's WebKitWebDriver, the built `bhxh-desktop`, a real bhxh-server with a real
 //! SMTP server, and a SoftHSM2 token. A full token recovery ends with the mail received.
 //! tauri-driver is installed by scripts/test.sh (`cargo install tauri-driver --locked`).
+#![cfg(not(windows))]
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,20 +37,6 @@ fn tauri_driver() -> PathBuf {
 }
 
 /// Starts Xvfb on a free display and returns it with its number.
-fn xvfb() -> (Kill, String) {
-    use std::os::unix::process::CommandExt;
-    let mut child = Command::new("Xvfb")
-        .process_group(0)
-        .args(["-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb (Debian xvfb)");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (Kill(child), format!(":{}", line.trim()))
-}
-
 struct Driver {
     http: reqwest::Client,
     base: String,
@@ -137,7 +123,7 @@ impl Driver {
 struct Window {
     /// The X display the window is on (its clipboard is read with xclip).
     display: String,
-    _x: Kill,
+    _x: bhxh_testkit::Xvfb,
     _driver: Kill,
     _config: tempfile::TempDir,
 }
@@ -145,7 +131,8 @@ struct Window {
 /// The app in a real window on its own display, talking to `origin`, with `module` as
 /// its PKCS#11 module (and `env` for it): the driver session and what keeps it alive.
 async fn window(origin: &str, module: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> (Driver, Window) {
-    let (x, display) = xvfb();
+    let x = bhxh_testkit::xvfb("1280x900x24");
+    let display = x.display.clone();
     let port = bhxh_testkit::free_port();
     let native = bhxh_testkit::free_port();
     let config_dir = tempfile::tempdir().unwrap();

@@ -372,7 +372,14 @@ fn client(server: &str, lang: Lang) -> Result<ApiClient, ClientError> {
 async fn support_code(server: &str, module: Option<PathBuf>, lang: Lang, yes: bool) -> Result<(), ClientError> {
     let api = client(server, lang)?;
     let report = diagnostics::run(Some(&api), server, module.as_deref(), lang).await;
-    let text = format!("bhxh {} on {} {}\n{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH, diagnostics::text(&report, lang));
+    let text = format!(
+        "bhxh {} {} {} {}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        t(lang, "trên", "on"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        diagnostics::text(&report, lang)
+    );
     println!("{}", t(lang, "Thông tin sẽ gửi cho nhân viên hỗ trợ (không có mã PIN, mật khẩu hay phiên đăng nhập):", "What will be sent to support (no PIN, password or session):"));
     println!("----\n{}----", text);
     if !yes {

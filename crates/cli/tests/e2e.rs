@@ -477,3 +477,7 @@ async fn a_support_code_from_the_cli_carries_what_it_showed() {
     assert!(lines.iter().any(|l| l.event == "complete" && l.error_code() == Some("CERT_NOT_BOUND")), "{lines:?}");
     assert_eq!(lines.iter().filter(|l| l.event == "support.report").count(), 2);
 }
+
+/// The same command, built for Windows, under Wine.
+#[path = "e2e/wine.rs"]
+mod wine;

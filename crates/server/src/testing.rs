@@ -70,6 +70,39 @@ impl Backend {
         let seen = self.captchas.lock().unwrap();
         seen.iter().find(|(i, _)| i == id).map(|(_, a)| a.clone()).expect("the tap saw this captcha")
     }
+
+    /// The portal path over HTTP as a user walks it (captcha, MST and `email`, the mail,
+    /// the activation button): the account's new temporary password, active now.
+    pub async fn portal_password(&self, email: &str) -> String {
+        let http = reqwest::Client::new();
+        let captcha: serde_json::Value = http.get(format!("{}/v1/portal/captcha", self.origin)).send().await.unwrap().json().await.unwrap();
+        let id = captcha["captcha_id"].as_str().expect("a captcha id").to_string();
+        let body = serde_json::json!({"mst": MST, "email": email, "captcha_id": id, "captcha_answer": self.captcha_answer(&id)});
+        let answer = http.post(format!("{}/v1/portal/recover", self.origin)).json(&body).send().await.unwrap();
+        assert!(answer.status().is_success(), "portal recovery refused: {}", answer.text().await.unwrap_or_default());
+        let reference = answer.json::<serde_json::Value>().await.unwrap()["reference"].as_str().unwrap_or_default().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mail = loop {
+            let m = self.smtp.wait_for(email, "cần kích hoạt").await;
+            if m.text.contains(&reference) {
+                break m;
+            }
+            assert!(std::time::Instant::now() < deadline, "no activation mail with {reference}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let (password, link) = bhxh_testkit::portal_secrets_in(&mail);
+        self.activate(&link).await;
+        password
+    }
+
+    /// Opens a portal mail's activation link and presses its button.
+    pub async fn activate(&self, link: &str) {
+        let token = link.split("t=").nth(1).and_then(|t| t.split('&').next()).expect("the link's token").to_string();
+        let page = reqwest::Client::new().post(format!("{}/portal/activate", self.origin)).form(&[("t", token)]).send().await.unwrap();
+        assert!(page.status().is_success(), "activation refused: {}", page.status());
+        let text = page.text().await.unwrap_or_default();
+        assert!(text.contains("data-testid=\"activated\""), "not activated: {text}");
+    }
 }
 
 /// Starts a backend with `accounts` (username, email) enrolled under [`MST`];

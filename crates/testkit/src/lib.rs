@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub mod nginx;
 pub mod ocsp;
 pub mod pcsc;
+pub mod wine;
 
 /// The MST of the fixture certificates and the demo account.
 pub const MST: &str = "0101234567";
@@ -475,4 +476,35 @@ pub fn postgres_database() -> String {
     let pg = PG.get_or_init(|| std::sync::Mutex::new(PgCluster::new()));
     let name = format!("bhxh_{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
     pg.lock().unwrap_or_else(|e| e.into_inner()).create_database(&name)
+}
+
+/// An X display of its own (Debian's Xvfb), stopped with its process group when dropped.
+pub struct Xvfb {
+    child: Child,
+    /// `:N`, for `DISPLAY`.
+    pub display: String,
+}
+
+/// Starts Xvfb on a free display (`-displayfd`: the server picks the number and says it).
+pub fn xvfb(size: &str) -> Xvfb {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("Xvfb")
+        .process_group(0)
+        .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (Debian xvfb)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    Xvfb { child, display: format!(":{}", line.trim()) }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
