@@ -26,6 +26,7 @@ ui_deps
 
 target=x86_64-pc-windows-gnu
 out=target/windows/$target/release
+mkdir -p target/windows
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 cargo_windows() {
     cargo "$@" --release --locked -Zbuild-std=std,panic_abort --target "$target" \
