@@ -14,7 +14,11 @@
 # rustup's compiler). What cannot be made here (the MSI, code signing) is
 # .github/workflows/desktop-bundles.yml's, for a public forge; it was not run here.
 #
-# BHXH_WINDOWS_INSTALLER=0 skips the installer.
+# For the tests only, it also builds SoftHSM2 for Windows (scripts/windows/build-softhsm2.sh,
+# target/windows/softhsm2/softhsm2.dll): a real PKCS#11 module the Wine tests recover
+# with. It is never shipped.
+#
+# BHXH_WINDOWS_INSTALLER=0 skips the installer; BHXH_WINDOWS_SOFTHSM2=0 the test module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -53,6 +57,10 @@ if [ "${BHXH_WINDOWS_INSTALLER:-1}" != 0 ]; then
         -DOUTFILE="$PWD/$out/Lay-lai-mat-khau-BHXH_${version}_x64-setup.exe" scripts/windows/installer.nsi
 fi
 
+if [ "${BHXH_WINDOWS_SOFTHSM2:-1}" != 0 ]; then
+    bash scripts/windows/build-softhsm2.sh target/windows/softhsm2
+fi
+
 # Cargo's usual place for the target's products (a hard link where the disk allows).
 mkdir -p "target/$target/release"
 for f in bhxh.exe bhxh-desktop.exe WebView2Loader.dll "$out"/Lay-lai-mat-khau-BHXH_*_x64-setup.exe; do
@@ -60,4 +68,9 @@ for f in bhxh.exe bhxh-desktop.exe WebView2Loader.dll "$out"/Lay-lai-mat-khau-BH
     [ -f "$out/$f" ] || continue
     ln -f "$out/$f" "target/$target/release/$f" 2>/dev/null || cp -f "$out/$f" "target/$target/release/$f"
 done
+# So that bhxh.exe can be tried by hand under Wine 8 from cargo's usual place, the test
+# rig's bcryptprimitives.dll (scripts/windows/bcryptprimitives.c) sits beside it there, and
+# only there: never in $out, which the installer is made from.
+x86_64-w64-mingw32-gcc -shared -O2 -s -Wl,--kill-at -o "target/$target/release/bcryptprimitives.dll" \
+    scripts/windows/bcryptprimitives.c -ladvapi32
 ls -l "$out"/*.exe "$out/WebView2Loader.dll" | awk '{ printf "%10d  %s\n", $5, $9 }'

@@ -43,6 +43,7 @@ BHXH_WINDOWS_APT_PACKAGES=(
     gcc-mingw-w64-x86-64     # the linker and C compiler of x86_64-pc-windows-gnu
     nsis                     # makensis: the installer
     wine wine64              # the tests run the Windows programs under Wine
+    g++-mingw-w64-x86-64 cmake   # SoftHSM2 for Windows, the tests' PKCS#11 module (scripts/windows/build-softhsm2.sh)
 )
 
 # ui_deps: the front end's npm packages, exactly as package-lock.json says.

@@ -2,7 +2,8 @@
  * 1.78) takes its random bytes from ProcessPrng there. This DLL, placed beside an .exe
  * run under Wine, gives them through RtlGenRandom (advapi32's SystemFunction036), which
  * Wine implements. Real Windows 10/11 has the DLL; the installer never carries this one.
- * Built by scripts/build-windows.sh with mingw-w64. */
+ * Built with mingw-w64 by the Wine rig (crates/testkit/src/wine.rs) into a prefix's system32
+ * and by scripts/build-windows.sh beside bhxh.exe in target/x86_64-pc-windows-gnu/release. */
 #include <windows.h>
 
 BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);

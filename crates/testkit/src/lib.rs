@@ -64,18 +64,26 @@ pub fn softhsm() -> &'static SoftHsm {
     static HSM: OnceLock<SoftHsm> = OnceLock::new();
     HSM.get_or_init(|| {
         let dir = scratch().join(format!("softhsm-{}", std::process::id()));
-        let out = Command::new("bash")
-            .arg(root().join("scripts/provision-softhsm.sh"))
-            .arg(&dir)
-            .arg(fixtures())
-            .output()
-            .expect("bash");
-        assert!(out.status.success(), "provision-softhsm.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-        let conf = dir.join("softhsm2.conf");
+        let conf = provision_softhsm(&dir, "");
         // Set once, before any thread of the test loads a module.
         std::env::set_var("SOFTHSM2_CONF", &conf);
         SoftHsm { dir, module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"), conf }
     })
+}
+
+/// Provisions SoftHSM2 tokens into `dir` (`scripts/provision-softhsm.sh`; `tokens` as its
+/// `BHXH_TOKENS`, "" for all three) and returns their `softhsm2.conf`. Sets nothing in
+/// this process's environment.
+pub fn provision_softhsm(dir: &Path, tokens: &str) -> PathBuf {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/provision-softhsm.sh"))
+        .arg(dir)
+        .arg(fixtures())
+        .env("BHXH_TOKENS", tokens)
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "provision-softhsm.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    dir.join("softhsm2.conf")
 }
 
 /// opencryptoki's soft token (`scripts/provision-opencryptoki.sh`), held by this test
@@ -186,11 +194,15 @@ fn token_label_is(ock: &Opencryptoki) -> bool {
 /// Changes the user PIN of the provisioned token `label` (so a test can search logs and
 /// files for a PIN nothing else contains: `123456` is inside the MST `0101234567`).
 pub fn change_pin(label: &str, old: &str, new: &str) {
-    let hsm = softhsm();
+    change_pin_in(&softhsm().conf, label, old, new);
+}
+
+/// [`change_pin`] for the tokens of another `softhsm2.conf` ([`provision_softhsm`]).
+pub fn change_pin_in(conf: &Path, label: &str, old: &str, new: &str) {
     let out = Command::new("pkcs11-tool")
-        .args(["--module", hsm.module.to_str().unwrap(), "--token-label", label, "--login", "--pin", old])
+        .args(["--module", "/usr/lib/softhsm/libsofthsm2.so", "--token-label", label, "--login", "--pin", old])
         .args(["--change-pin", "--new-pin", new])
-        .env("SOFTHSM2_CONF", &hsm.conf)
+        .env("SOFTHSM2_CONF", conf)
         .output()
         .expect("pkcs11-tool (Debian opensc)");
     assert!(out.status.success(), "changing the PIN of {label}: {}", String::from_utf8_lossy(&out.stderr));

@@ -51,6 +51,29 @@ pub fn windows_exe(name: &str) -> PathBuf {
     path
 }
 
+/// SoftHSM2 built for Windows (`scripts/windows/build-softhsm2.sh`, which
+/// `scripts/build-windows.sh` runs): `target/windows/softhsm2/softhsm2.dll`, or
+/// `BHXH_WINDOWS_SOFTHSM2_DLL`. A real PKCS#11 module for Windows, as a CA's middleware
+/// DLL is; it belongs to the test rig, never to the installer.
+pub fn softhsm2_dll() -> PathBuf {
+    let path = std::env::var_os("BHXH_WINDOWS_SOFTHSM2_DLL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/windows/softhsm2/softhsm2.dll"));
+    assert!(path.is_file(), "{} is missing: build it with `bash scripts/build-windows.sh`", path.display());
+    path
+}
+
+/// Tokens for Windows programs in a prefix: SoftHSM2 for Windows installed as a vendor
+/// installs its middleware, its tokens in the prefix's `C:\ProgramData`.
+pub struct WindowsSoftHsm {
+    /// `C:\Program Files\SoftHSM2\lib\softhsm2-x64.dll`
+    pub module: String,
+    /// The `softhsm2.conf` the Windows module reads (`SOFTHSM2_CONF`), as a Windows path.
+    pub conf: String,
+    /// The same tokens' configuration for Linux's SoftHSM2 and pkcs11-tool.
+    pub linux_conf: PathBuf,
+}
+
 /// A Wine prefix: a Windows installation in a folder.
 pub struct Wine {
     prefix: PathBuf,
@@ -158,6 +181,30 @@ impl Wine {
             let _ = input.write_all(stdin.as_bytes());
         }
         child.wait_with_output().expect("wine64 output")
+    }
+
+    /// SoftHSM2 for Windows in this prefix, with tokens of its own (`tokens` as
+    /// `provision-softhsm.sh`'s `BHXH_TOKENS`, "" for all three), made anew at each call.
+    /// They are provisioned by the Linux tools into the prefix's
+    /// `C:\ProgramData\SoftHSM2\tokens`: SoftHSM2's file store is the same on both
+    /// systems (it writes every number as 8 bytes, big-endian), so the Windows module reads
+    /// the tokens the Linux one wrote, as a Windows PC reads a token a CA provisioned.
+    pub fn softhsm(&self, tokens: &str) -> WindowsSoftHsm {
+        let module = r"C:\Program Files\SoftHSM2\lib\softhsm2-x64.dll";
+        let dll = self.on_c(module);
+        std::fs::create_dir_all(dll.parent().unwrap()).unwrap();
+        std::fs::copy(softhsm2_dll(), &dll).expect("copy softhsm2.dll into the prefix");
+        let data = r"C:\ProgramData\SoftHSM2";
+        let dir = self.on_c(data);
+        let _ = std::fs::remove_dir_all(&dir);
+        let linux_conf = crate::provision_softhsm(&dir, tokens);
+        let conf = format!(r"{data}\softhsm2-windows.conf");
+        std::fs::write(
+            self.on_c(&conf),
+            format!("directories.tokendir = {data}\\tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"),
+        )
+        .unwrap();
+        WindowsSoftHsm { module: module.to_string(), conf, linux_conf }
     }
 
     /// Runs `reg.exe ARGS` in the prefix (to read or set what a program stored).

@@ -244,6 +244,94 @@ async fn windows_support_code_exit_codes_and_utf8_whatever_the_code_page() {
     }
 }
 
+/// Every file under `dir` (recursively), with its contents.
+fn files_under(dir: &Path, into: &mut Vec<(String, Vec<u8>)>) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if e.file_type().is_ok_and(|t| t.is_file()) {
+                into.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
+    let env = start().await;
+    let w = wine();
+    // SoftHSM2 built for Windows (mingw-w64, its own OpenSSL) where a CA's installer puts
+    // its middleware, with two tokens of this test's own; the RSA one's PIN is one nothing
+    // else in the run contains, so it can be searched for afterwards.
+    let hsm = w.softhsm("rsa other");
+    bhxh_testkit::change_pin_in(&hsm.linux_conf, "BHXH Test RSA", bhxh_testkit::TEST_PIN, super::DISTINCT_PIN);
+    let run = |args: &[&str], stdin: &str| {
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--server"), OsStr::new(&env.server), OsStr::new("--module"), OsStr::new(&hsm.module)];
+        all.extend(args.iter().map(OsStr::new));
+        let vars = [("BHXH_SERVER", OsStr::new("")), ("BHXH_PKCS11_MODULE", OsStr::new("")), ("SOFTHSM2_CONF", OsStr::new(&hsm.conf))];
+        w.run(&windows_exe("bhxh.exe"), &all, &vars, stdin)
+    };
+
+    // doctor through the Windows module: both tokens, their certificates, the module by
+    // its Windows path (spaces in it).
+    let doctor = run(&["doctor", "--json"], "");
+    let report = json_of(&doctor);
+    let tokens = report["tokens"].as_array().unwrap();
+    let slot_of = |label: &str| tokens.iter().find(|t| t["label"] == label).unwrap_or_else(|| panic!("{label} is listed: {report:#}"))["slot_id"].as_u64().unwrap().to_string();
+    let (rsa, other) = (slot_of("BHXH Test RSA"), slot_of("BHXH Other MST"));
+    assert!(report.to_string().contains(r"C:\\Program Files\\SoftHSM2\\lib\\softhsm2-x64.dll"), "{report:#}");
+    assert_eq!(check(&report, "server")[0]["status"], "ok", "{report:#}");
+
+    // Two tokens, no choice made: the CLI asks which, touching neither.
+    let o = run(&["recover", "--username", USER, "--pin-stdin"], &format!("{}\n", super::DISTINCT_PIN));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("SEVERAL_TOKENS"), "{}", text(&o));
+    // A wrong PIN: the token refuses it, the user is told in Vietnamese, nothing changes.
+    let o = run(&["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], "000000\n");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("PIN_INCORRECT") && text(&o).contains("Caps Lock"), "{}", text(&o));
+    super::nothing_changed(&env).await;
+    // A token of another company: signed on Windows, refused by the server for its MST.
+    let o = run(&["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{}\n", bhxh_testkit::TEST_PIN));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("CERT_NOT_BOUND"), "{}", text(&o));
+    super::nothing_changed(&env).await;
+
+    // The recovery: the certificate shown, the challenge signed by the Windows module,
+    // the server's checks passed, the new password mailed.
+    let o = run(&["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{}\n", super::DISTINCT_PIN));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH") && out.contains(bhxh_testkit::MST), "the certificate is shown: {out}");
+    assert!(out.contains("ke***@c***.vn") && out.contains("RC-"), "{out}");
+    let mail = env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let temp = bhxh_testkit::password_in(&mail);
+    // Logging in with it demands the change at once, in the same run.
+    let new = "Tet-Binh-Ngo-2026!";
+    let o = run(&["login", "--username", USER, "--password-stdin"], &format!("{temp}\n{new}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Đã đổi mật khẩu"), "{}", text(&o));
+    // The new password is hers from now on.
+    let o = run(&["login", "--username", USER, "--password-stdin"], &format!("{new}\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["logout"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The PIN is nowhere in Windows: not in any file of the prefix (profile, program
+    // data, the module's tokens), not in its registry, not in what was printed.
+    let mut haystacks = vec![("recover output".to_string(), out.into_bytes()), ("doctor output".to_string(), doctor.stdout.clone())];
+    files_under(w.prefix(), &mut haystacks);
+    assert!(haystacks.iter().any(|(n, _)| n.ends_with("user.reg")) && haystacks.len() > 100, "searched too little");
+    for (name, bytes) in &haystacks {
+        for needle in [super::DISTINCT_PIN.as_bytes().to_vec(), super::DISTINCT_PIN.encode_utf16().flat_map(u16::to_le_bytes).collect()] {
+            assert!(!bytes.windows(needle.len()).any(|b| b == needle.as_slice()), "the PIN is in {name}");
+        }
+    }
+}
+
 /// A registry key as `reg export` writes it (UTF-16), as text.
 fn reg_export(w: &Wine, key: &str) -> Option<String> {
     let file = w.drive_c().join("export.reg");
