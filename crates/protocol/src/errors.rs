@@ -643,6 +643,40 @@ impl ErrorCode {
     pub fn is_client_side(self) -> bool {
         self.http_status() == 0
     }
+
+    /// The message when the answer says how long to wait (`Retry-After`): the wait in
+    /// words, so a user is never left guessing ("thử lại sau 15 phút").
+    pub fn message_with_wait(self, lang: Lang, secs: u64) -> String {
+        let wait = wait_in_words(lang, secs);
+        match (self, lang) {
+            (ErrorCode::RateLimited, Lang::Vi) => format!("Bạn đã thử quá nhiều lần. Vui lòng thử lại sau {wait}."),
+            (ErrorCode::RateLimited, Lang::En) => format!("Too many attempts. Please try again in {wait}."),
+            (_, Lang::Vi) => format!("{} Vui lòng thử lại sau {wait}.", self.message(lang)),
+            (_, Lang::En) => format!("{} Please try again in {wait}.", self.message(lang)),
+        }
+    }
+}
+
+/// A wait as a person says it, rounded up: "45 giây", "15 phút", "1 giờ", "2 giờ 30 phút".
+pub fn wait_in_words(lang: Lang, secs: u64) -> String {
+    let secs = secs.max(1);
+    let plural = |n: u64, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+    if secs < 60 {
+        return match lang {
+            Lang::Vi => format!("{secs} giây"),
+            Lang::En => plural(secs, "second"),
+        };
+    }
+    let minutes = secs.div_ceil(60);
+    let (h, m) = (minutes / 60, minutes % 60);
+    match (lang, h, m) {
+        (Lang::Vi, 0, m) => format!("{m} phút"),
+        (Lang::Vi, h, 0) => format!("{h} giờ"),
+        (Lang::Vi, h, m) => format!("{h} giờ {m} phút"),
+        (Lang::En, 0, m) => plural(m, "minute"),
+        (Lang::En, h, 0) => plural(h, "hour"),
+        (Lang::En, h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -685,6 +719,25 @@ mod tests {
             assert!(vi.chars().any(|c| VI_MARKS.contains(c)), "{code}: Vietnamese text without diacritics");
             assert_ne!(code.message(Lang::Vi), code.message(Lang::En), "{code}: untranslated");
         }
+    }
+
+    #[test]
+    fn a_wait_is_said_in_words_rounded_up() {
+        assert_eq!(wait_in_words(Lang::Vi, 0), "1 giây");
+        assert_eq!(wait_in_words(Lang::Vi, 45), "45 giây");
+        assert_eq!(wait_in_words(Lang::Vi, 61), "2 phút");
+        assert_eq!(wait_in_words(Lang::Vi, 900), "15 phút");
+        assert_eq!(wait_in_words(Lang::Vi, 3600), "1 giờ");
+        assert_eq!(wait_in_words(Lang::Vi, 9000), "2 giờ 30 phút");
+        assert_eq!(wait_in_words(Lang::En, 1), "1 second");
+        assert_eq!(wait_in_words(Lang::En, 60), "1 minute");
+        assert_eq!(wait_in_words(Lang::En, 86400), "24 hours");
+        assert_eq!(wait_in_words(Lang::En, 3660), "1 hour 1 minute");
+        assert_eq!(
+            ErrorCode::RateLimited.message_with_wait(Lang::Vi, 600),
+            "Bạn đã thử quá nhiều lần. Vui lòng thử lại sau 10 phút."
+        );
+        assert!(ErrorCode::ServerBusy.message_with_wait(Lang::En, 1).ends_with("Please try again in 1 second."));
     }
 
     #[test]

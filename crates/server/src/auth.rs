@@ -6,12 +6,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bhxh_protocol::domain::normalize_username;
 use bhxh_protocol::wire::*;
 use bhxh_protocol::{ErrorCode, Secret, Username};
 
 use crate::clock::rfc3339;
-use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::context::{user_limit_prefix, ApiError, ApiJson, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
 use crate::store::{AuditEvent, MailKind, NewSession, SessionRow};
@@ -49,12 +48,20 @@ async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionR
 async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
     const EVENT: AuditEvent = AuditEvent::Login;
     let password = req.password.into_zeroizing();
-    let username = normalize_username(&req.username);
-    s.limit_client(&ctx, EVENT, Some(&username)).await?;
-    s.limit_user(&ctx, EVENT, &username).await?;
-    let account = match Username::parse(&username) {
-        Ok(u) => s.store.account_by_username(u.as_str()).await.map_err(|e| ctx.internal(e))?,
-        Err(_) => None,
+    // A name that cannot be a username (it may be 64 KiB) is verified against dummies
+    // like an unknown one, but never becomes a limit key or an audit line's username.
+    let valid = Username::parse(&req.username).ok();
+    let named = valid.as_ref().map(Username::as_str);
+    s.limit_client(&ctx, EVENT, named).await?;
+    // Only wrong passwords count, and only against the client that sent them: the
+    // owner's right password is never refused for other people's wrong ones.
+    let prefix = named.map(user_limit_prefix);
+    if let Some(prefix) = &prefix {
+        s.check_failed_logins(&ctx, prefix, EVENT, named).await?;
+    }
+    let account = match named {
+        Some(u) => s.store.account_by_username(u).await.map_err(|e| ctx.internal(e))?,
+        None => None,
     };
     // A disabled account is verified against dummies like an unknown one: same answer,
     // same time; only the audit line says why.
@@ -66,11 +73,17 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
     let long_ok = s.hasher.verify(Lane::Login, password.clone(), long_hash).await.map_err(|e| ctx.hashing(e))?;
     let temp_ok = s.hasher.verify(Lane::Login, password, temp_hash).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
+        let Some(prefix) = &prefix else {
+            let detail = format!("not a username ({} bytes)", req.username.len());
+            return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::InvalidCredentials, detail).await);
+        };
+        s.count_failed_login(&ctx, prefix, EVENT).await?;
         if disabled {
-            return Err(s.refuse_detail(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials, "account disabled".into()).await);
+            return Err(s.refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, "account disabled".into()).await);
         }
-        return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
+        return Err(s.refuse(&ctx, EVENT, named, ErrorCode::InvalidCredentials).await);
     };
+    let username = account.username.clone();
     let now = s.clock.now();
     let (token, token_hash) = passwords::session_token();
     let must_change = !long_ok;
@@ -88,6 +101,8 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
     } else {
         s.store.create_session(account.id, &session, &entry).await.map_err(|e| ctx.internal(e))?;
     }
+    // The right password ends this client's window of wrong ones.
+    s.clear_failed_logins(&ctx, &user_limit_prefix(&username), EVENT).await?;
     Ok(Json(LoginResponse {
         session_token: token,
         must_change_password: must_change,

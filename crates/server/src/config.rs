@@ -102,12 +102,16 @@ pub struct Limits {
     /// Per username (or MST) *and* client: one client cannot use up another's tries.
     pub per_username: u32,
     pub per_username_window_secs: i64,
-    /// Per username (or MST) from every client together, in the same window: looser, so
-    /// a few clients cannot lock a chosen account.
+    /// Per username (or MST) from every client together, in the same window: past it the
+    /// identity is under attack (logged, shown on the desk), and nobody is refused for
+    /// it — that would refuse the owner for other people's traffic.
     pub per_username_total: u32,
-    /// Failed proofs (a recovery's checks after its challenge) an account takes per
-    /// window (an hour: anyone can spend them, so the window is short); a successful
-    /// recovery clears the count.
+    /// Failed proofs (a recovery's checks after its challenge) one client may make on an
+    /// account per window; past it that client is refused before anything is verified.
+    /// A proof of ownership clears the count.
+    pub failed_proofs_per_client: u32,
+    /// Failed proofs on an account from every client together per window: past it the
+    /// account is under attack (logged, shown on the desk); a valid proof is still taken.
     pub failed_proofs_per_account: u32,
     pub failed_proofs_window_secs: i64,
     /// Password mails (token or portal) an account is sent per day.
@@ -361,6 +365,7 @@ impl Default for Limits {
             per_username: 10,
             per_username_window_secs: 15 * 60,
             per_username_total: 100,
+            failed_proofs_per_client: 10,
             failed_proofs_per_account: 100,
             failed_proofs_window_secs: 3600,
             reset_mails_per_day: 5,

@@ -211,7 +211,10 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
             code: self.code.as_str().into(),
-            message: self.code.message(self.lang).into(),
+            message: match self.retry_after {
+                Some(secs) => self.code.message_with_wait(self.lang, secs),
+                None => self.code.message(self.lang).into(),
+            },
             hint: self.code.hint(self.lang).into(),
             reference: self.reference.to_string(),
             retry_after: self.retry_after,
@@ -290,18 +293,93 @@ impl AppState {
             .await
     }
 
-    /// The per-username limit of an event: this client's tries on the username, then all
-    /// clients' together (looser), so no one client can lock a chosen account.
+    /// The per-username limit of an event: this client's tries on the username.
     pub(crate) async fn limit_user(&self, ctx: &Ctx, event: AuditEvent, username: &str) -> Result<(), ApiError> {
         self.limit_identity(ctx, &user_limit_prefix(username), event, Some(username)).await
     }
 
-    /// [`AppState::limit_user`] for any identity (a username's or an MST's key prefix).
+    /// [`AppState::limit_user`] for any identity (a username's or an MST's key prefix):
+    /// this client's tries on the identity are refused past the limit. All clients'
+    /// tries together are counted too, but never refuse anyone: they would refuse the
+    /// owner for other people's traffic. Past their mark the identity is under attack,
+    /// which the desk's account page shows (its windows) and the log says once per window.
     pub(crate) async fn limit_identity(&self, ctx: &Ctx, prefix: &str, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
         let l = &self.config.limits;
         let window = l.per_username_window_secs;
         self.limit(ctx, &format!("{prefix}client:{}:{event}", ctx.client_key), l.per_username, window, event, username).await?;
-        self.limit(ctx, &format!("{prefix}{event}"), l.per_username_total, window, event, username).await
+        self.count_identity(ctx, &format!("{prefix}{event}"), l.per_username_total, window, event).await
+    }
+
+    /// Counts a hit on an identity-wide window, which refuses no one (see
+    /// [`AppState::limit_identity`]); says once per window when it passes `mark`.
+    async fn count_identity(&self, ctx: &Ctx, key: &str, mark: u32, window: i64, event: AuditEvent) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let (count, _) = if event == AuditEvent::Challenge {
+            self.memory_limits.hit(key, window, now)
+        } else {
+            self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?
+        };
+        if count == i64::from(mark) + 1 {
+            tracing::warn!(reference = %ctx.reference, key, count, "an identity is under attack: its tries from every client passed the mark (nobody is refused for it)");
+        }
+        Ok(())
+    }
+
+    /// Refuses this client a password try on `username` once it has failed
+    /// `per_username` times in the window (it earned it; nobody else is refused for it).
+    /// Counted by [`AppState::count_failed_login`] after a wrong password only.
+    pub(crate) async fn check_failed_logins(&self, ctx: &Ctx, prefix: &str, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+        let l = &self.config.limits;
+        let key = failed_logins_key(ctx, prefix, event);
+        self.check_window(ctx, &key, l.per_username, l.per_username_window_secs, event, username, "wrong passwords from this client").await
+    }
+
+    /// Counts a wrong password for `prefix`'s identity from this client, and from every
+    /// client together (the latter only marks the identity as under attack).
+    pub(crate) async fn count_failed_login(&self, ctx: &Ctx, prefix: &str, event: AuditEvent) -> Result<(), ApiError> {
+        let l = &self.config.limits;
+        let (window, now) = (l.per_username_window_secs, self.clock.now());
+        self.store.hit(&failed_logins_key(ctx, prefix, event), window, now).await.map_err(|e| ctx.internal(e))?;
+        self.count_identity(ctx, &format!("{prefix}{event}:failed"), l.per_username_total, window, event).await
+    }
+
+    /// The right password ends this client's window of wrong ones for the identity.
+    pub(crate) async fn clear_failed_logins(&self, ctx: &Ctx, prefix: &str, event: AuditEvent) -> Result<(), ApiError> {
+        self.store.clear_limit(&failed_logins_key(ctx, prefix, event)).await.map_err(|e| ctx.internal(e))
+    }
+
+    /// `RATE_LIMITED` (with how long to wait) when the window `key` holds `max` or more.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn check_window(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        max: u32,
+        window: i64,
+        event: AuditEvent,
+        username: Option<&str>,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let Some((count, start)) = self.store.limit_window(key, window, now).await.map_err(|e| ctx.internal(e))? else {
+            return Ok(());
+        };
+        if count < i64::from(max) {
+            return Ok(());
+        }
+        let mut err = self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, format!("{count} {what} in the window")).await;
+        err.retry_after = Some((start + window - now).max(1) as u64);
+        Err(err)
+    }
+
+    /// A proof of ownership (a token recovery, a portal activation, a desk reset) ends
+    /// the owner's own windows of tries: wrong passwords before it, failed proofs,
+    /// challenges asked for. The day's count of password mails stays (it protects the
+    /// inbox, not the account).
+    pub(crate) async fn end_owner_windows(&self, username: &str) -> anyhow::Result<u64> {
+        let prefix = user_limit_prefix(username);
+        self.memory_limits.clear_prefix(&prefix);
+        self.store.clear_limits_except(&prefix, &reset_mails_key(username)).await
     }
 
     /// Refuses another password mail to `account` once today's cap is reached
@@ -367,7 +445,19 @@ fn reset_mails_key(username: &str) -> String {
     format!("{}mails", user_limit_prefix(username))
 }
 
-/// The failed-proof count of a username (cleared by a successful recovery).
+/// Wrong passwords for an identity (`prefix`) from the request's client.
+fn failed_logins_key(ctx: &Ctx, prefix: &str, event: AuditEvent) -> String {
+    format!("{prefix}client:{}:{event}:failed", ctx.client_key)
+}
+
+/// The failed-proof count of a username from every client (it marks the account as
+/// under attack, never refuses; a proof of ownership clears it).
 pub fn failed_proofs_key(username: &str) -> String {
     format!("{}failed-proofs", user_limit_prefix(username))
+}
+
+/// The failed-proof count of a username from one client (past the limit that client is
+/// refused before anything is verified; a proof of ownership clears it).
+pub fn client_failed_proofs_key(username: &str, client_key: &str) -> String {
+    format!("{}client:{client_key}:failed-proofs", user_limit_prefix(username))
 }

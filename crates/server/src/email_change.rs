@@ -159,8 +159,8 @@ pub(crate) async fn start_by_token(s: &AppState, ctx: &Ctx, ch: &Challenge, acco
         None => return Err(ctx.err(ErrorCode::ChallengeUsed)),
     }
     count(s, account).await.map_err(|e| ctx.internal(e))?;
-    // A proof that succeeded clears the account's failed proofs, as a recovery does.
-    s.store.clear_limit(&crate::context::failed_proofs_key(&account.username)).await.map_err(|e| ctx.internal(e))?;
+    // A proof of ownership ends the owner's own windows of tries, as a recovery does.
+    s.end_owner_windows(&account.username).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
     Ok(Json(EmailChangeStarted {
         masked_new_email: mail::mask_email(&new_email),

@@ -166,6 +166,14 @@ async fn challenge(
 async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<CompleteRequest>) -> Result<Response, ApiError> {
     const EVENT: AuditEvent = AuditEvent::Complete;
     let claimed = normalize_username(&req.username);
+    // A name that cannot be a username (it may be 64 KiB: no challenge was issued for
+    // it) never becomes a limit key or an audit line's username.
+    let lookup = req.purpose == Purpose::UsernameLookup;
+    if !(lookup && claimed.is_empty()) && Username::parse(&claimed).is_err() {
+        s.limit_client(&ctx, EVENT, None).await?;
+        let detail = format!("not a username ({} bytes)", req.username.len());
+        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::InvalidUsername, detail).await);
+    }
     s.limit_client(&ctx, EVENT, Some(&claimed)).await?;
     let now = s.clock.now();
 
@@ -177,17 +185,15 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     if s.store.challenge_used(&ch.id).await.map_err(|e| ctx.internal(e))? {
         return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
     }
-    // An account takes a bounded number of failed proofs per window (a success clears
-    // it); never a hard lock: the window passes.
+    // A client that failed too many proofs of this account in the window is refused
+    // before anything is verified: it earned it. Nobody else is: the owner's valid proof
+    // is never refused for other people's failures (theirs only mark the account as
+    // under attack). Never a hard lock: the window passes; a proof of ownership clears it.
     let l = &s.config.limits;
-    let failed_key = (ch.purpose != Purpose::UsernameLookup).then(|| crate::context::failed_proofs_key(&claimed));
-    if let Some(key) = &failed_key {
-        let failed = s.store.limit_count(key, l.failed_proofs_window_secs, now).await.map_err(|e| ctx.internal(e))?;
-        if failed >= i64::from(l.failed_proofs_per_account) {
-            let mut err = s.refuse_detail(&ctx, EVENT, Some(&claimed), ErrorCode::RateLimited, format!("{failed} failed proofs in the window")).await;
-            err.retry_after = Some(l.failed_proofs_window_secs as u64);
-            return Err(err);
-        }
+    let proves_account = !lookup;
+    let client_failed_key = crate::context::client_failed_proofs_key(&claimed, &ctx.client_key);
+    if proves_account {
+        s.check_window(&ctx, &client_failed_key, l.failed_proofs_per_client, l.failed_proofs_window_secs, EVENT, Some(&claimed), "failed proofs from this client").await?;
     }
     // From here on a failure uses the challenge up (one attempt per challenge) and, past
     // the challenge's own checks, counts as a failed proof of the account.
@@ -196,13 +202,25 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         let ctx = ctx.clone();
         let ch = ch.clone();
         let claimed = claimed.clone();
-        let failed_key = failed_key.clone().filter(|_| !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch));
+        let client_failed_key = client_failed_key.clone();
+        let counts = proves_account && !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch);
         async move {
             let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Err(code));
             entry.cert_fingerprint = fingerprint;
             entry.detail = detail.filter(|d| !d.is_empty());
-            if let Some(key) = failed_key {
-                if let Err(e) = s.store.hit(&key, s.config.limits.failed_proofs_window_secs, s.clock.now()).await {
+            if counts {
+                let l = &s.config.limits;
+                let (window, now) = (l.failed_proofs_window_secs, s.clock.now());
+                let account_key = crate::context::failed_proofs_key(&claimed);
+                let counted = async {
+                    s.store.hit(&client_failed_key, window, now).await?;
+                    let (n, _) = s.store.hit(&account_key, window, now).await?;
+                    if n == i64::from(l.failed_proofs_per_account) + 1 {
+                        tracing::warn!(reference = %ctx.reference, username = %claimed, failed = n, "an account is under attack: failed proofs from every client passed the mark (a valid proof is still taken)");
+                    }
+                    anyhow::Ok(())
+                };
+                if let Err(e) = counted.await {
                     return ctx.internal(e);
                 }
             }
@@ -343,9 +361,9 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
         return Err(ctx.err(ErrorCode::ChallengeUsed));
     }
     s.count_reset_mail(&account).await.map_err(|e| ctx.internal(e))?;
-    if let Some(key) = &failed_key {
-        s.store.clear_limit(key).await.map_err(|e| ctx.internal(e))?;
-    }
+    // The owner proved it: their own windows of tries end (the emailed password must
+    // log in at once, whatever wrong passwords came before).
+    s.end_owner_windows(&account.username).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
     let masked = mail::mask_email(&account.email);
     Ok(Json(RecoveryComplete {

@@ -49,7 +49,9 @@ pub(super) async fn unlock(
 ) -> Result<Response, StaffError> {
     desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
     let account = account_for(&s, &desk, &username).await?;
-    let cleared = s.store.clear_limits(&user_limit_prefix(&account.username)).await.map_err(|e| desk.internal(e))?;
+    // The windows in the database and this server's in memory (the challenges').
+    let prefix = user_limit_prefix(&account.username);
+    let cleared = s.store.clear_limits(&prefix).await.map_err(|e| desk.internal(e))? + s.memory_limits.clear_prefix(&prefix) as u64;
     let entry = desk.audit(&s, AuditEvent::StaffUnlock, Some(&account.username), format!("{cleared} rate-limit windows cleared"));
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     Ok(done(&account.username, "unlock", desk.ctx.reference.as_str()))
@@ -94,6 +96,8 @@ pub(super) async fn start_reset(
         let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
         let entry = desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
         s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
+        // The desk checked who called: the owner's own windows of tries end.
+        s.end_owner_windows(&account.username).await?;
         s.wake.notify_one();
         anyhow::Ok(())
     };

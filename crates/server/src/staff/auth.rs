@@ -318,8 +318,8 @@ pub(super) async fn login(
         s.store.audit(&entry).await.map_err(internal)?;
         return Ok(refused(ErrorCode::StaffCsrf));
     }
-    // Per member and client, then per member from all clients (looser): one client
-    // cannot lock a staff member out.
+    // Per member and client: a client that guesses is refused; all clients' tries
+    // together only mark the member as under attack, so nobody locks a member out.
     let limits = async {
         s.limit_client(&ctx, EVENT, None).await?;
         s.limit_identity(&ctx, &format!("staff:{username}:"), EVENT, None).await

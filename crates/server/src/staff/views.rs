@@ -320,6 +320,63 @@ pub(super) async fn account_page(
     Ok(desk.page(&username, body))
 }
 
+/// A window of tries on an account, read from its key (after the account's prefix; see
+/// `context`): one client's, or every client's together.
+struct Window<'a> {
+    client: Option<&'a str>,
+    what: Tried,
+}
+
+/// What a window counts.
+enum Tried {
+    /// Requests of an event (challenges, change-password tries).
+    Event(AuditEvent),
+    /// Wrong passwords at an event's login.
+    WrongPasswords(AuditEvent),
+    /// Failed token proofs.
+    FailedProofs,
+}
+
+impl Window<'_> {
+    fn parse(rest: &str) -> Option<Window<'_>> {
+        let (client, what) = match rest.strip_prefix("client:") {
+            // The client key is an address or an IPv6 /64 (colons inside): what follows
+            // its last colon-separated part that names an event is the event.
+            Some(tail) => {
+                let (client, what) = split_client(tail)?;
+                (Some(client), what)
+            }
+            None => (None, rest),
+        };
+        let what = if what == "failed-proofs" {
+            Tried::FailedProofs
+        } else if let Some(event) = what.strip_suffix(":failed") {
+            Tried::WrongPasswords(AuditEvent::parse(event)?)
+        } else {
+            Tried::Event(AuditEvent::parse(what)?)
+        };
+        Some(Window { client, what })
+    }
+}
+
+/// `ADDRESS:WHAT` where the address may hold colons: the split is at the first colon
+/// after which the rest is a known window kind.
+fn split_client(tail: &str) -> Option<(&str, &str)> {
+    tail.match_indices(':').map(|(i, _)| (&tail[..i], &tail[i + 1..])).find(|(_, what)| {
+        *what == "failed-proofs" || AuditEvent::parse(what.strip_suffix(":failed").unwrap_or(what)).is_some()
+    })
+}
+
+impl Tried {
+    fn label(&self, lang: Lang) -> String {
+        match self {
+            Tried::Event(e) => event_label(lang, *e).to_string(),
+            Tried::WrongPasswords(e) => format!("{} — {}", event_label(lang, *e), tr(lang, "sai mật khẩu", "wrong passwords")),
+            Tried::FailedProofs => tr(lang, "Xác thực bằng token thất bại", "Failed token proofs").to_string(),
+        }
+    }
+}
+
 async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, n: &Notice) -> anyhow::Result<Option<Markup>> {
     let (lang, csrf) = (desk.lang, desk.who.csrf.as_str());
     let Some(a) = s.store.account_by_username(username).await? else {
@@ -329,16 +386,27 @@ async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, 
     let now = s.clock.now();
     let l = &s.config.limits;
     let prefix = user_limit_prefix(&a.username);
-    let limits = s.store.limits_with_prefix(&prefix, now - l.per_username_window_secs).await?;
-    let locked: Vec<String> = limits
-        .iter()
-        .filter(|(_, count, _)| *count > i64::from(l.per_username))
-        .map(|(key, _, start)| {
-            let event = key.strip_prefix(&prefix).unwrap_or(key);
-            let label = AuditEvent::parse(event).map_or(event, |e| event_label(lang, e));
-            format!("{label} ({} {})", tr(lang, "đến", "until"), vn_time(start + l.per_username_window_secs))
-        })
-        .collect();
+    let since = now - l.per_username_window_secs.max(l.failed_proofs_window_secs);
+    let windows = s.store.limits_with_prefix(&prefix, since).await?;
+    let (mut locked, mut attacked) = (Vec::new(), Vec::new());
+    for (key, count, start) in &windows {
+        let Some(w) = Window::parse(key.strip_prefix(&prefix).unwrap_or(key)) else { continue };
+        let (length, limit, mark) = match w.what {
+            Tried::Event(_) => (l.per_username_window_secs, i64::from(l.per_username) + 1, i64::from(l.per_username_total) + 1),
+            Tried::WrongPasswords(_) => (l.per_username_window_secs, i64::from(l.per_username), i64::from(l.per_username_total) + 1),
+            Tried::FailedProofs => (l.failed_proofs_window_secs, i64::from(l.failed_proofs_per_client), i64::from(l.failed_proofs_per_account) + 1),
+        };
+        if start + length <= now {
+            continue;
+        }
+        let until = vn_time(start + length);
+        let label = w.what.label(lang);
+        match w.client {
+            Some(client) if *count >= limit => locked.push(format!("{label}, {} {client} ({} {until})", tr(lang, "từ", "from"), tr(lang, "đến", "until"))),
+            None if *count >= mark => attacked.push(format!("{label}: {count} ({} {until})", tr(lang, "đến", "until"))),
+            _ => {}
+        }
+    }
     let pending = s.store.pending_activation(a.id, now).await?;
     let timeline = s.store.audit_for_account(&a.username, &a.mst, 100).await?;
     let mails = s.store.mail_of_account(a.id, 20).await?;
@@ -381,7 +449,13 @@ async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, 
                     @if locked.is_empty() {
                         span class="ok" { (tr(lang, "không bị chặn", "not blocked")) }
                     } @else {
-                        span class="bad" { (tr(lang, "đang bị chặn tạm thời", "temporarily blocked")) } ": " (locked.join(", "))
+                        span class="bad" { (tr(lang, "đang bị chặn tạm thời", "temporarily blocked")) } ": " (locked.join("; "))
+                    }
+                    @if !attacked.is_empty() {
+                        br;
+                        span class="bad" data-testid="under-attack" {
+                            (tr(lang, "Đang bị thử dồn dập từ nhiều nơi (chủ tài khoản vẫn dùng được bình thường)", "Under attack from many places (the owner is not held back)"))
+                        } ": " (attacked.join("; "))
                     }
                 }
             }
@@ -462,4 +536,23 @@ async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, 
             (timeline_table(lang, &timeline, false))
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_key_reads_as_who_and_what() {
+        let w = Window::parse("client:2001:db8:1:0::/64:login:failed").unwrap();
+        assert_eq!(w.client, Some("2001:db8:1:0::/64"));
+        assert!(matches!(w.what, Tried::WrongPasswords(AuditEvent::Login)));
+        let w = Window::parse("client:198.51.100.7:failed-proofs").unwrap();
+        assert_eq!(w.client, Some("198.51.100.7"));
+        assert!(matches!(w.what, Tried::FailedProofs));
+        let w = Window::parse("change_password").unwrap();
+        assert!(w.client.is_none() && matches!(w.what, Tried::Event(AuditEvent::ChangePassword)));
+        assert!(Window::parse("mails").is_none(), "the day's mails are not a window of tries");
+        assert!(Window::parse("client:198.51.100.7:nonsense").is_none());
+    }
 }

@@ -49,7 +49,11 @@ const PHRASES: &[(&str, &str)] = &[
     ("no anchor issued it", "không gốc tin cậy nào phát hành"),
     (" certificates in chain (at most ", " chứng thư trong chuỗi (tối đa "),
     ("signed with ", "ký bằng "),
+    (" failed proofs from this client in the window", " lần xác thực sai từ máy khách này trong khoảng thời gian"),
+    (" wrong passwords from this client in the window", " lần sai mật khẩu từ máy khách này trong khoảng thời gian"),
     (" failed proofs in the window", " lần xác thực sai trong khoảng thời gian"),
+    ("not a username (", "không phải tên đăng nhập ("),
+    (" bytes)", " byte)"),
     (": further refusals in this window (until ", ": các lần từ chối tiếp theo trong khoảng này (đến "),
     (") are not written", ") không được ghi lại"),
     // Passwords, sessions, the portal.

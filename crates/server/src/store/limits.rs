@@ -35,6 +35,16 @@ impl Store {
         Ok(count.unwrap_or(0))
     }
 
+    /// The count of `key`'s current window and when it started, if it has one.
+    pub async fn limit_window(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<Option<(i64, i64)>> {
+        let row = sqlx::query("SELECT count, window_start FROM rate_limits WHERE key = $1 AND window_start > $2")
+            .bind(key)
+            .bind(now - window_secs)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| Ok((r.try_get("count")?, r.try_get("window_start")?))).transpose()
+    }
+
     /// Forgets one counter.
     pub async fn clear_limit(&self, key: &str) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(&self.write).await?;
@@ -46,6 +56,17 @@ impl Store {
         let pattern = like_prefix(prefix);
         Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\'")
             .bind(pattern)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    /// [`Store::clear_limits`] but for the counter `keep`.
+    pub async fn clear_limits_except(&self, prefix: &str, keep: &str) -> anyhow::Result<u64> {
+        let pattern = like_prefix(prefix);
+        Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND key <> $2")
+            .bind(pattern)
+            .bind(keep)
             .execute(&self.write)
             .await?
             .rows_affected())

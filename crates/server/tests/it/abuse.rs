@@ -1,11 +1,14 @@
-//! Limits that cannot lock a chosen account: tries counted per identity *and* client
-//! with a looser identity-wide cap, the portal's MST count only after a correct captcha,
-//! failed proofs per account (cleared by a success), password mails per account per
-//! day. Clients are told apart as behind a proxy: the test's own connection is the
+//! Limits that bind the attacker, never the owner: tries counted per identity *and*
+//! client (the identity-wide count refuses no one), wrong passwords and failed proofs
+//! counted only when they fail and only against the client that made them, a proof of
+//! ownership ending the owner's own windows, the portal's MST count only after a correct
+//! captcha, password mails per account per day. Clients are told apart as behind a proxy: the test's own connection is the
 //! trusted proxy (127.0.0.1) and says which client it forwards. Each test has its own
 //! server, data dir and SMTP sink.
 
 use bhxh_protocol::Purpose;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -53,23 +56,25 @@ async fn one_client_flooding_a_username_does_not_lock_its_owner_out() {
 }
 
 #[tokio::test]
-async fn all_clients_together_meet_a_looser_cap() {
+async fn many_clients_together_do_not_lock_the_owner_out() {
     let srv = server(|l| {
         l.per_username = 3;
         l.per_username_total = 7;
     })
     .await;
-    let mut ok = 0;
-    for client in 1..=4 {
-        for _ in 0..3 {
-            if challenge_from(&srv, &format!("198.51.100.{client}"), USER).await.0 == 200 {
-                ok += 1;
-            }
+    // Ten clients (IPv4 addresses and IPv6 /64s) each spend their own tries on the
+    // username, well past the identity-wide mark; each is refused only past its own.
+    let clients: Vec<String> =
+        (1..=5).map(|i| format!("198.51.100.{i}")).chain((1..=5).map(|i| format!("2001:db8:{i}::66"))).collect();
+    for from in &clients {
+        for i in 0..4 {
+            let (status, body) = challenge_from(&srv, from, USER).await;
+            assert_eq!(status, if i < 3 { 200 } else { 429 }, "{from} try {i}: {body}");
         }
     }
-    assert_eq!(ok, 7, "three clients' worth and one more, then the identity-wide cap");
-    // Another username is not touched by it.
-    assert_eq!(challenge_from(&srv, "198.51.100.9", "khac01").await.0, 200);
+    // 30 challenges were handed out, over four times the mark: the owner still gets one.
+    let (status, body) = challenge_from(&srv, "203.0.113.10", USER).await;
+    assert_eq!(status, 200, "the owner is never refused for other people's tries: {body}");
 }
 
 #[tokio::test]
@@ -86,37 +91,161 @@ async fn the_portal_counts_an_mst_only_after_a_correct_captcha() {
     assert_eq!(status, 200, "{body}");
 }
 
-/// A complete for `user` with a junk signature (a failed proof).
-async fn junk_proof(srv: &TestServer, user: &str) -> (u16, Value) {
+/// A complete for `user` from the client `from`: the real certificate with a junk
+/// signature, or no certificate at all (failed proofs of the account).
+async fn junk_proof_from(srv: &TestServer, from: &str, user: &str, empty_certificate: bool) -> (u16, Value) {
     let token = SoftToken::load("rsa-valid");
-    let ch = srv.challenge(user, Purpose::PasswordRecovery).await;
-    srv.complete_raw(&token, user, Purpose::PasswordRecovery, &ch, &[1; 256], token.alg).await
+    let (status, ch) = challenge_from(srv, from, user).await;
+    assert_eq!(status, 200, "{ch}");
+    let certificate = if empty_certificate { String::new() } else { STANDARD.encode(&token.cert_der) };
+    let body = json!({
+        "challenge_id": ch["challenge_id"], "username": user, "purpose": Purpose::PasswordRecovery.as_str(),
+        "certificate": certificate, "algorithm": token.alg, "signature": STANDARD.encode([1u8; 256]),
+    });
+    let resp = srv.http.post(format!("{}/v1/recovery/complete", srv.base)).header("x-forwarded-for", from).json(&body).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
 #[tokio::test]
-async fn failed_proofs_per_account_are_bounded_and_a_success_clears_them() {
+async fn failed_proofs_bind_the_client_that_made_them_never_the_owner() {
     let srv = server(|l| {
-        l.failed_proofs_per_account = 3;
+        l.failed_proofs_per_client = 3;
+        l.failed_proofs_per_account = 5;
         l.failed_proofs_window_secs = 3600;
+        l.per_username = 1000;
     })
     .await;
-    for _ in 0..2 {
-        assert_eq!(code(&junk_proof(&srv, USER).await.1), "SIGNATURE_INVALID");
+    // One client's junk proofs: three are verified and fail, then that client is refused
+    // before anything is verified, told for how long, in words and in Retry-After.
+    for i in 0..3 {
+        assert_eq!(code(&junk_proof_from(&srv, "198.51.100.66", USER, i % 2 == 0).await.1), if i % 2 == 0 { "CERT_MALFORMED" } else { "SIGNATURE_INVALID" });
     }
-    // A success clears the count: three more failures are taken.
-    assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), USER).await.0, 200);
-    for _ in 0..3 {
-        assert_eq!(code(&junk_proof(&srv, USER).await.1), "SIGNATURE_INVALID");
-    }
-    // Then even a good proof waits for the window: no more verifications for this account.
-    let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    let (status, body) = junk_proof_from(&srv, "198.51.100.66", USER, false).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
-    assert_eq!(body["retry_after"], 3600);
+    let wait = body["retry_after"].as_u64().unwrap();
+    assert!((3590..=3600).contains(&wait), "{body}");
+    assert_eq!(body["message"], "Bạn đã thử quá nhiều lần. Vui lòng thử lại sau 1 giờ.");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("3 failed proofs"), "{lines:?}");
-    // Never a hard lock: the window passes.
+    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("3 failed proofs from this client"), "{lines:?}");
+    // Twenty more clients fail twice each: 43 failed proofs, far past the account's mark.
+    for c in 1..=20 {
+        for _ in 0..2 {
+            let from = if c % 2 == 0 { format!("198.51.100.{c}") } else { format!("2001:db8:{c:x}::1") };
+            let expected = if c % 3 == 0 { "CERT_MALFORMED" } else { "SIGNATURE_INVALID" };
+            assert_eq!(code(&junk_proof_from(&srv, &from, USER, c % 3 == 0).await.1), expected, "{from}");
+        }
+    }
+    let account_wide = srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap();
+    assert_eq!(account_wide, 43, "every real failure is counted for the desk");
+    // The owner's token still proves the account, at once, from the owner's client.
+    let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_eq!(status, 200, "a valid proof is never refused for other people's failures: {body}");
+    // Which ends the windows of tries on the account, the flooder's too (the count is
+    // of tries on this account; the flooder's next junk is verified and fails again).
+    assert_eq!(srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap(), 0);
+    // Never a hard lock either: a refused client's window passes.
+    for _ in 0..3 {
+        junk_proof_from(&srv, "198.51.100.77", USER, false).await;
+    }
+    assert_eq!(code(&junk_proof_from(&srv, "198.51.100.77", USER, false).await.1), "RATE_LIMITED");
     srv.clock.shift(3601);
+    assert_eq!(code(&junk_proof_from(&srv, "198.51.100.77", USER, false).await.1), "SIGNATURE_INVALID");
+}
+
+async fn login_from(srv: &TestServer, from: &str, user: &str, password: &str) -> (u16, Value, Option<String>) {
+    let resp = srv
+        .http
+        .post(format!("{}/v1/auth/login", srv.base))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+    (resp.status().as_u16(), resp.json().await.unwrap(), retry_after)
+}
+
+#[tokio::test]
+async fn wrong_passwords_refuse_the_clients_that_sent_them_never_the_right_one() {
+    let srv = server(|l| {
+        l.per_username = 3;
+        l.per_username_total = 5;
+        l.per_username_window_secs = 900;
+    })
+    .await;
+    srv.set_password(USER, "Dung-Mat-Khau-2026").await;
+    for c in 1..=6 {
+        let from = if c % 2 == 0 { format!("198.51.100.{c}") } else { format!("2001:db8:{c:x}::1") };
+        for i in 0..4 {
+            let (status, body, retry_after) = login_from(&srv, &from, USER, &format!("Sai-{c}-{i}")).await;
+            if i < 3 {
+                assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{from} {i}: {body}");
+            } else {
+                assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{from} {i}: {body}");
+                let wait: u64 = retry_after.expect("Retry-After").parse().unwrap();
+                assert!((880..=900).contains(&wait), "{wait}");
+                assert_eq!(body["message"], "Bạn đã thử quá nhiều lần. Vui lòng thử lại sau 15 phút.");
+            }
+        }
+    }
+    // Eighteen wrong passwords, over three times the mark: the owner's right one, from
+    // the owner's office, logs in.
+    let (status, body, _) = login_from(&srv, "203.0.113.10", USER, "Dung-Mat-Khau-2026").await;
+    assert_eq!(status, 200, "{body}");
+    // Only wrong passwords count: the owner logs in again and again.
+    for _ in 0..5 {
+        assert_eq!(login_from(&srv, "203.0.113.10", USER, "Dung-Mat-Khau-2026").await.0, 200);
+    }
+    // A right password ends its own client's window of wrong ones.
+    for i in 0..2 {
+        assert_eq!(login_from(&srv, "203.0.113.10", USER, &format!("Go-nham-{i}")).await.0, 401);
+    }
+    assert_eq!(login_from(&srv, "203.0.113.10", USER, "Dung-Mat-Khau-2026").await.0, 200);
+    for i in 0..3 {
+        assert_eq!(login_from(&srv, "203.0.113.10", USER, &format!("Lai-go-nham-{i}")).await.0, 401, "try {i}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_recovery_ends_the_owners_own_windows_so_the_mailed_password_logs_in() {
+    let srv = server(|l| l.per_username = 3).await;
+    srv.set_password(USER, "Mat-Khau-Cu-2025").await;
+    // She forgot it: three wrong passwords, and the fourth try is refused.
+    for i in 0..3 {
+        assert_eq!(srv.login(USER, &format!("Quen-roi-{i}")).await.0, 401);
+    }
+    let (status, body) = srv.login(USER, "Quen-roi-3").await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
+    // She proves with the token, from the same computer.
     assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), USER).await.0, 200);
+    let temp = password_in(&srv.smtp().wait_for(EMAIL, "Mật khẩu tạm thời").await);
+    let (status, body) = srv.login(USER, &temp).await;
+    assert_eq!(status, 200, "the emailed password logs in at once: {body}");
+    assert_eq!(body["must_change_password"], true);
+    // The day's count of password mails is not a window of tries: it stays.
+    let mails = srv.store.limit_count(&format!("{}mails", bhxh_server::context::user_limit_prefix(USER)), 86400, srv.clock.now()).await.unwrap();
+    assert_eq!(mails, 1);
+}
+
+#[tokio::test]
+async fn a_username_that_cannot_be_one_is_never_a_limit_key_or_audited_whole() {
+    let srv = server(|_| {}).await;
+    let huge = "a".repeat(60 * 1024);
+    let (status, body) = srv.login(&huge, "Bat-ky").await;
+    assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert_eq!(lines[0].username, None, "{lines:?}");
+    assert_eq!(lines[0].detail.as_deref(), Some("not a username (61440 bytes)"));
+    let token = SoftToken::load("rsa-valid");
+    let ch = srv.challenge(USER, Purpose::PasswordRecovery).await;
+    let (status, body) = srv.complete(&token, &huge, Purpose::PasswordRecovery, &ch).await;
+    assert_eq!((status, code(&body)), (400, "INVALID_USERNAME"), "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert_eq!((lines[0].username.as_deref(), lines[0].detail.as_deref()), (None, Some("not a username (61440 bytes)")));
+    let keys = srv.store.limits_with_prefix("", 0).await.unwrap();
+    assert!(keys.iter().all(|(k, _, _)| k.len() < 300), "{:?}", keys.iter().map(|k| k.0.len()).collect::<Vec<_>>());
+    // The challenge is still whole: the real user completes it.
+    assert_eq!(srv.complete(&token, USER, Purpose::PasswordRecovery, &ch).await.0, 200);
 }
 
 #[tokio::test]
