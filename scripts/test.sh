@@ -22,6 +22,8 @@ bash scripts/build-windows.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# The format is the one rustfmt.toml says, everywhere (cargo fmt --all writes it).
+cargo fmt --all --check >/dev/null || { echo "format: the Rust code is not formatted; run cargo fmt --all" >&2; status=1; }
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 # Output goes to a file and is followed from there, not through a pipe: a process a test
 # left behind cannot then keep this script waiting for the pipe to close.

@@ -8,7 +8,10 @@ use bhxh_client::diagnostics::{self, Report};
 use bhxh_client::flows::{self, Choice, FlowInput};
 use bhxh_client::session::{KeyringStore, SessionStore, StoredSession};
 use bhxh_client::{ApiClient, ClientError};
-use bhxh_protocol::wire::{Ack, CertificateCheck, EmailChangeStarted, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete, UsernameLookupComplete};
+use bhxh_protocol::wire::{
+    Ack, CertificateCheck, EmailChangeStarted, PortalRecoverComplete, PortalRecoverRequest, RecoveryComplete,
+    UsernameLookupComplete,
+};
 use bhxh_protocol::{ErrorCode, Lang, Secret};
 use bhxh_token::{Token, TokenSummary};
 use secrecy::SecretString;
@@ -47,7 +50,9 @@ fn lang(state: &AppState) -> Lang {
 
 fn api(state: &AppState) -> Res<ApiClient> {
     let s = settings(state);
-    ApiClient::new(&s.server_url, s.lang).map(|a| a.with_instance(&state.instance)).map_err(|e| IpcError::from_client(&e, s.lang))
+    ApiClient::new(&s.server_url, s.lang)
+        .map(|a| a.with_instance(&state.instance))
+        .map_err(|e| IpcError::from_client(&e, s.lang))
 }
 
 fn token(state: &AppState) -> Res<Arc<dyn Token>> {
@@ -85,19 +90,25 @@ fn module_allowed(state: &AppState, wanted: Option<&str>) -> bool {
 /// The PKCS#11 modules found on this computer (the known CA middlewares).
 #[tauri::command]
 pub async fn modules_list() -> Vec<String> {
-    tauri::async_runtime::spawn_blocking(|| bhxh_token::module::discover().iter().map(|p| p.display().to_string()).collect())
-        .await
-        .unwrap_or_default()
+    tauri::async_runtime::spawn_blocking(|| {
+        bhxh_token::module::discover().iter().map(|p| p.display().to_string()).collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// The native file dialog: the module the user picks becomes choosable in the settings
 /// (`None` when they cancel). The path comes from the dialog, never from the web view.
 #[tauri::command]
-pub async fn module_pick<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>) -> Res<Option<String>> {
+pub async fn module_pick<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Res<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
     let lang = lang(&state);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let title = if lang == Lang::En { "Token driver library (PKCS#11)" } else { "Thư viện điều khiển token (PKCS#11)" };
+    let title =
+        if lang == Lang::En { "Token driver library (PKCS#11)" } else { "Thư viện điều khiển token (PKCS#11)" };
     app.dialog().file().set_title(title).add_filter("PKCS#11", &["dll", "so", "dylib"]).pick_file(move |p| {
         let _ = tx.send(p);
     });
@@ -154,9 +165,18 @@ pub async fn certificate_check(state: State<'_, AppState>, slot_id: u64, cert_id
 /// The client and the flow input of a token proof: the token and certificate the user
 /// chose, the PIN (moved in, never stored), the final-try confirmation, the progress
 /// emitter.
-fn proof(state: &AppState, pin: SecretString, slot_id: u64, cert_id: String, confirm_final_try: bool) -> Res<(ApiClient, FlowInput)> {
+fn proof(
+    state: &AppState,
+    pin: SecretString,
+    slot_id: u64,
+    cert_id: String,
+    confirm_final_try: bool,
+) -> Res<(ApiClient, FlowInput)> {
     let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
-    Ok((api(state)?, FlowInput { token: token(state)?, choice, pin, confirm_final_try, progress: state.progress.clone() }))
+    Ok((
+        api(state)?,
+        FlowInput { token: token(state)?, choice, pin, confirm_final_try, progress: state.progress.clone() },
+    ))
 }
 
 /// Recovers the password of `username`. `pin` is a secret from the moment it is
@@ -209,7 +229,11 @@ pub async fn change_email(
 pub async fn portal_captcha(state: State<'_, AppState>) -> Res<CaptchaView> {
     let lang = lang(&state);
     let c = api(&state)?.portal_captcha().await.map_err(|e| IpcError::from_client(&e, lang))?;
-    Ok(CaptchaView { captcha_id: c.captcha_id, image: format!("data:image/png;base64,{}", c.image_png), expires_at: c.expires_at })
+    Ok(CaptchaView {
+        captcha_id: c.captcha_id,
+        image: format!("data:image/png;base64,{}", c.image_png),
+        expires_at: c.expires_at,
+    })
 }
 
 /// Portal recovery: MST + registered email + the captcha's answer.
@@ -267,10 +291,8 @@ pub async fn change_password(state: State<'_, AppState>, current: Option<Secret>
     let lang = lang(&state);
     let api = api(&state)?;
     let session = current_session(&state, &api).ok_or_else(|| IpcError::code(ErrorCode::NotLoggedIn, lang))?;
-    let ack = api
-        .change_password(session.token.expose(), current, new)
-        .await
-        .map_err(|e| IpcError::from_client(&e, lang))?;
+    let ack =
+        api.change_password(session.token.expose(), current, new).await.map_err(|e| IpcError::from_client(&e, lang))?;
     forget_session(&state, &api);
     Ok(ack)
 }
@@ -329,7 +351,11 @@ fn copy_verified<R: tauri::Runtime>(app: &tauri::AppHandle<R>, text: &str, lang:
 /// read-only box the Support screen shows it in. `last_error` is the code and reference
 /// of the last error the user saw (checked for their form: nothing else is added).
 #[tauri::command]
-pub async fn support_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
+pub async fn support_copy<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    last_error: Option<String>,
+) -> Res<String> {
     let lang = lang(&state);
     let report = with_last_error(support_report(state).await?, last_error.as_deref(), lang);
     copy_verified(&app, &report, lang)?;
@@ -339,15 +365,21 @@ pub async fn support_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: St
 /// The support report saved where the user chooses in the native dialog (`None` when
 /// they cancel); the path comes from the dialog, never from the web view.
 #[tauri::command]
-pub async fn support_save<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, last_error: Option<String>) -> Res<Option<String>> {
+pub async fn support_save<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    last_error: Option<String>,
+) -> Res<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
     let lang = lang(&state);
     let report = with_last_error(support_report(state).await?, last_error.as_deref(), lang);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let title = if lang == Lang::En { "Save the support report" } else { "Lưu báo cáo hỗ trợ" };
-    app.dialog().file().set_title(title).set_file_name("bao-cao-ho-tro.txt").add_filter("Text", &["txt"]).save_file(move |p| {
-        let _ = tx.send(p);
-    });
+    app.dialog().file().set_title(title).set_file_name("bao-cao-ho-tro.txt").add_filter("Text", &["txt"]).save_file(
+        move |p| {
+            let _ = tx.send(p);
+        },
+    );
     let Some(path) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else { return Ok(None) };
     std::fs::write(&path, report.as_bytes()).map_err(|_| IpcError::code(ErrorCode::Internal, lang))?;
     Ok(Some(path.display().to_string()))
@@ -379,26 +411,43 @@ pub struct SupportCodeView {
 pub async fn support_send(state: State<'_, AppState>) -> Res<SupportCodeView> {
     let lang = lang(&state);
     // Kept until it is sent: a send that failed (no network) can be tried again.
-    let report = state.pending_report.lock().ok().and_then(|p| p.clone()).ok_or_else(|| IpcError::code(ErrorCode::MalformedRequest, lang))?;
+    let report = state
+        .pending_report
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .ok_or_else(|| IpcError::code(ErrorCode::MalformedRequest, lang))?;
     let issued = api(&state)?.support_report(&report).await.map_err(|e| IpcError::from_client(&e, lang))?;
     if let Ok(mut pending) = state.pending_report.lock() {
         *pending = None;
     }
-    Ok(SupportCodeView { support_code: issued.support_code, expires_at: issued.expires_at, reference: issued.reference })
+    Ok(SupportCodeView {
+        support_code: issued.support_code,
+        expires_at: issued.expires_at,
+        reference: issued.reference,
+    })
 }
 
 /// A reference code (`RC-XXXX-XXXX`) copied to the clipboard, verified; anything else is
 /// refused (the web view does not get a general clipboard writer).
 #[tauri::command]
-pub fn reference_copy<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, reference: String) -> Res<()> {
+pub fn reference_copy<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    reference: String,
+) -> Res<()> {
     let lang = lang(&state);
-    let Some(r) = bhxh_protocol::Reference::parse(&reference) else { return Err(IpcError::code(ErrorCode::MalformedRequest, lang)) };
+    let Some(r) = bhxh_protocol::Reference::parse(&reference) else {
+        return Err(IpcError::code(ErrorCode::MalformedRequest, lang));
+    };
     copy_verified(&app, r.as_str(), lang)
 }
 
 /// The report with the last error the user saw, when it has a code's form.
 fn with_last_error(report: String, last_error: Option<&str>, lang: Lang) -> String {
-    let safe = last_error.filter(|e| e.len() <= 64 && e.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_- ".contains(c)));
+    let safe = last_error.filter(|e| {
+        e.len() <= 64 && e.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_- ".contains(c))
+    });
     let label = if lang == Lang::Vi { "lỗi gần nhất" } else { "last error" };
     match safe {
         Some(e) => format!("{report}\n{label}: {e}"),

@@ -22,11 +22,21 @@ impl IpcError {
             ClientError::Local { detail, .. } => tracing::info!(code = %e.code(), %detail, "command failed"),
             _ => tracing::info!(code = %e.code(), reference = e.reference().unwrap_or("-"), "command failed"),
         }
-        IpcError { code: e.code().to_string(), message: e.message(lang), hint: e.hint(lang), reference: e.reference().map(str::to_string) }
+        IpcError {
+            code: e.code().to_string(),
+            message: e.message(lang),
+            hint: e.hint(lang),
+            reference: e.reference().map(str::to_string),
+        }
     }
 
     /// From a bare catalogue code (a local check that failed).
     pub fn code(code: ErrorCode, lang: Lang) -> IpcError {
-        IpcError { code: code.to_string(), message: code.message(lang).into(), hint: code.hint(lang).into(), reference: None }
+        IpcError {
+            code: code.to_string(),
+            message: code.message(lang).into(),
+            hint: code.hint(lang).into(),
+            reference: None,
+        }
     }
 }

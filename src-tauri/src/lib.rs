@@ -74,9 +74,12 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 .or_else(|| app.path().app_config_dir().ok())
                 .unwrap_or_else(|| PathBuf::from("."));
             let handle = app.handle().clone();
-            let state = AppState::new(dir, Arc::new(move |p: Progress| {
-                let _ = handle.emit("progress", p);
-            }));
+            let state = AppState::new(
+                dir,
+                Arc::new(move |p: Progress| {
+                    let _ = handle.emit("progress", p);
+                }),
+            );
             if std::env::var_os("BHXH_DESKTOP_NO_WATCHER").is_none() {
                 let handle = app.handle().clone();
                 let watcher = bhxh_token::readers::Watcher::start(move |event| {
@@ -161,7 +164,8 @@ fn fail(detail: &str) -> ! {
 /// same words on the error output for a log; exit code 3.
 #[cfg(windows)]
 fn webview2_missing(detail: &str) -> ! {
-    let text = "Máy tính chưa có Microsoft Edge WebView2 Runtime, phần Windows dùng để hiển thị cửa sổ của ứng dụng này.\n\n\
+    let text =
+        "Máy tính chưa có Microsoft Edge WebView2 Runtime, phần Windows dùng để hiển thị cửa sổ của ứng dụng này.\n\n\
                 Hãy chạy lại bộ cài \"Lấy lại mật khẩu BHXH\" khi máy có kết nối Internet (bộ cài tự tải WebView2), \
                 hoặc nhờ bộ phận IT cài \"Microsoft Edge WebView2 Runtime\". Cần hỗ trợ: gọi tổng đài 1800 1260.\n\n\
                 This computer has no Microsoft Edge WebView2 Runtime, which Windows uses to draw this app's window. \

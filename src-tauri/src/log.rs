@@ -28,7 +28,12 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> Option<PathBuf> {
         let _ = std::fs::rename(&path, dir.join(format!("{FILE}.old")));
     }
     let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
-    tracing_subscriber::fmt().with_writer(Mutex::new(file)).with_ansi(false).with_max_level(tracing::Level::INFO).try_init().ok()?;
+    tracing_subscriber::fmt()
+        .with_writer(Mutex::new(file))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .try_init()
+        .ok()?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), os = std::env::consts::OS, "bhxh-desktop started");
     Some(path)
 }

@@ -23,7 +23,11 @@ fn backend() -> &'static Backend {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
-                let b = bhxh_server::testing::start(&[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")], |_| {}).await;
+                let b = bhxh_server::testing::start(
+                    &[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")],
+                    |_| {},
+                )
+                .await;
                 tx.send(b).unwrap_or_else(|_| panic!("test gone"));
                 std::future::pending::<()>().await;
             });
@@ -89,26 +93,48 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let settings = call(&w, "settings_get", json!({})).unwrap();
     assert_eq!(settings["server_url"], backend().origin.as_str());
     assert_eq!(settings["lang"], "vi");
-    let refused = call(&w, "settings_set", json!({"settings": {"server_url": "http://reset.example.vn", "pkcs11_module": null, "lang": "en"}})).unwrap_err();
+    let refused = call(
+        &w,
+        "settings_set",
+        json!({"settings": {"server_url": "http://reset.example.vn", "pkcs11_module": null, "lang": "en"}}),
+    )
+    .unwrap_err();
     assert_eq!(refused["code"], "INSECURE_SERVER_URL");
     assert_eq!(refused["message"], "The server address must start with https://.");
     assert!(refused["reference"].is_null());
     let english = json!({"server_url": backend().origin, "pkcs11_module": null, "lang": "en"});
     call(&w, "settings_set", json!({"settings": english})).unwrap();
-    let saved: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
     assert_eq!(saved["lang"], "en");
-    call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}})).unwrap();
+    call(
+        &w,
+        "settings_set",
+        json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}}),
+    )
+    .unwrap();
     // The web view cannot name a library for the shell to load: any other file is
     // refused, a discovered module is accepted.
     let refused = call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": "/usr/lib/x86_64-linux-gnu/libc.so.6", "lang": "vi"}})).unwrap_err();
     assert_eq!(refused["code"], "MODULE_NOT_CHOSEN");
-    let saved: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(config_dir.path().join("settings.json")).unwrap()).unwrap();
     assert!(saved["pkcs11_module"].is_null(), "nothing saved: {saved}");
     let found = call(&w, "modules_list", json!({})).unwrap();
     for m in found.as_array().unwrap() {
-        call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": m, "lang": "vi"}})).unwrap();
+        call(
+            &w,
+            "settings_set",
+            json!({"settings": {"server_url": backend().origin, "pkcs11_module": m, "lang": "vi"}}),
+        )
+        .unwrap();
     }
-    call(&w, "settings_set", json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}})).unwrap();
+    call(
+        &w,
+        "settings_set",
+        json!({"settings": {"server_url": backend().origin, "pkcs11_module": null, "lang": "vi"}}),
+    )
+    .unwrap();
 
     // Tokens, as the token panel sees them.
     let tokens = call(&w, "tokens_list", json!({})).unwrap();
@@ -117,7 +143,10 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert_eq!(rsa["pin_state"], "ok");
     // The server's verdict before the PIN: the path through the CA certificate the token carries.
     let verdict = call(&w, "certificate_check", json!({"slotId": rsa["slot_id"], "certId": "01"})).unwrap();
-    assert!(verdict["path"].as_str().unwrap().ends_with("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"), "{verdict}");
+    assert!(
+        verdict["path"].as_str().unwrap().ends_with("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"),
+        "{verdict}"
+    );
 
     // A wrong PIN: a typed error, nothing else.
     let args = |pin: &str| json!({"username": "ketoan01", "pin": pin, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});
@@ -165,7 +194,12 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert!(call(&w, "support_send", json!({})).is_err(), "nothing is sent before it was shown");
     let shown = call(&w, "support_preview", json!({"lastError": "PASSWORD_REUSE RC-7F3K-9Q2M"})).unwrap();
     let shown = shown.as_str().unwrap().to_string();
-    assert!(shown.contains("BHXH Test RSA") && shown.ends_with("lỗi gần nhất: PASSWORD_REUSE RC-7F3K-9Q2M") && shown.contains("PIN: bình thường"), "{shown}");
+    assert!(
+        shown.contains("BHXH Test RSA")
+            && shown.ends_with("lỗi gần nhất: PASSWORD_REUSE RC-7F3K-9Q2M")
+            && shown.contains("PIN: bình thường"),
+        "{shown}"
+    );
     let issued = call(&w, "support_send", json!({})).unwrap();
     let code = issued["support_code"].as_str().unwrap().to_string();
     assert!(bhxh_protocol::SupportCode::parse(&code).is_some(), "{issued}");
@@ -179,14 +213,22 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     assert!(call(&w, "session_info", json!({})).unwrap().is_null());
 
     // Forgotten username.
-    let lookup = call(&w, "lookup_usernames", json!({"pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false})).unwrap();
+    let lookup = call(
+        &w,
+        "lookup_usernames",
+        json!({"pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false}),
+    )
+    .unwrap();
     assert_eq!(lookup["usernames"], json!(["ketoan01", "ketoan02"]));
 
     // The registered email no longer reaches anyone: the token signs for a new address,
     // which gets the confirmation link (nothing changes before the waiting period).
     let change_args = json!({"username": "ketoan02", "newEmail": "ketoan02.moi@congty.vn", "pin": PIN, "slotId": rsa["slot_id"], "certId": "01", "confirmFinalTry": false});
     let change = call(&w, "change_email", change_args).unwrap();
-    assert_eq!((change["masked_new_email"].as_str(), change["wait_secs"].as_u64()), (Some("ke***@c***.vn"), Some(86_400)));
+    assert_eq!(
+        (change["masked_new_email"].as_str(), change["wait_secs"].as_u64()),
+        (Some("ke***@c***.vn"), Some(86_400))
+    );
     rt.block_on(backend().smtp.wait_for("ketoan02.moi@congty.vn", "Xác nhận email đăng ký mới"));
 
     // Portal recovery (MST + email + captcha): a wrong email first, then the right one.
@@ -243,7 +285,11 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     if std::env::var_os("BHXH_UPDATE_GENERATED").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
-    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), text, "ui/tests/ipc-shape.json drifted from the Rust types");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        text,
+        "ui/tests/ipc-shape.json drifted from the Rust types"
+    );
 }
 
 /// Keys and JSON types of a value: what the TypeScript types must agree with.
@@ -265,7 +311,7 @@ fn shape(v: &Value) -> Value {
 /// an account of its own.
 #[test]
 fn the_shell_built_for_windows_under_wine() {
-    use bhxh_testkit::wine::{wine, windows_exe};
+    use bhxh_testkit::wine::{windows_exe, wine};
     let exe = windows_exe("bhxh-windows-shell-tests.exe");
     let w = wine();
     let rt = tokio::runtime::Runtime::new().unwrap();

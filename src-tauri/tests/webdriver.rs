@@ -68,7 +68,9 @@ impl Driver {
             }
             if Instant::now() > deadline {
                 self.screenshot("webdriver-failure").await;
-                let body = self.req(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": "main"}))).await;
+                let body = self
+                    .req(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": "main"})))
+                    .await;
                 let text = match body.as_object().and_then(|o| o.values().next()).and_then(Value::as_str) {
                     Some(id) => self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.to_string(),
                     None => String::new(),
@@ -96,17 +98,29 @@ impl Driver {
 
     async fn property(&self, css: &str, name: &str) -> String {
         let id = self.find(css).await;
-        self.req(reqwest::Method::GET, &format!("/element/{id}/property/{name}"), None).await.as_str().unwrap_or_default().to_string()
+        self.req(reqwest::Method::GET, &format!("/element/{id}/property/{name}"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
-        self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or_default().to_string()
+        self.req(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn attribute(&self, css: &str, name: &str) -> String {
         let id = self.find(css).await;
-        self.req(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None).await.as_str().unwrap_or_default().to_string()
+        self.req(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn screenshot(&self, name: &str) {
@@ -114,7 +128,11 @@ impl Driver {
         if let Some(b64) = v.as_str() {
             let dir = bhxh_testkit::root().join("target/test-scratch/screenshots");
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(format!("{name}.png")), base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap();
+            std::fs::write(
+                dir.join(format!("{name}.png")),
+                base64::engine::general_purpose::STANDARD.decode(b64).unwrap(),
+            )
+            .unwrap();
         }
     }
 }
@@ -141,7 +159,14 @@ async fn window(origin: &str, module: &std::path::Path, env: &[(&str, &std::ffi:
     cmd.process_group(0)
         .arg("--")
         .arg(tauri_driver())
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver", "/usr/bin/WebKitWebDriver"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+            "--native-driver",
+            "/usr/bin/WebKitWebDriver",
+        ])
         .env("DISPLAY", &display)
         .env("NO_AT_BRIDGE", "1")
         .env("BHXH_SERVER", origin)
@@ -236,7 +261,11 @@ async fn a_full_token_recovery_in_the_real_window() {
     let shown = d.property("[data-testid=report-text]", "value").await;
     // (No PIN check here: 123456 is inside the MST; the CLI's test searches a distinct PIN.)
     assert!(shown.contains("bhxh-desktop") && shown.contains("thư viện điều khiển"), "{shown}");
-    let clip = Command::new("xclip").args(["-o", "-selection", "clipboard"]).env("DISPLAY", &_window.display).output().expect("xclip (Debian xclip)");
+    let clip = Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .env("DISPLAY", &_window.display)
+        .output()
+        .expect("xclip (Debian xclip)");
     assert_eq!(String::from_utf8_lossy(&clip.stdout), shown, "the clipboard holds the report the window shows");
     d.screenshot("webdriver-support-copied").await;
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
@@ -274,14 +303,23 @@ async fn changing_the_registered_email_in_the_real_window() {
     d.type_into("#pin", TEST_PIN).await;
     d.click("[data-testid=pin-submit]").await;
     d.find("[data-testid=email-change-sent]").await;
-    assert!(d.text("[data-testid=email-change-new]").await.contains("ketoan.moi@congty.vn"), "the address the user typed is shown");
+    assert!(
+        d.text("[data-testid=email-change-new]").await.contains("ketoan.moi@congty.vn"),
+        "the address the user typed is shown"
+    );
     let reference = d.text("[data-testid=reference]").await;
     d.screenshot("webdriver-email-done").await;
 
     // The link went to the new address only; opening it tells the old one.
     let confirm = smtp.wait_for("ketoan.moi@congty.vn", "Xác nhận email đăng ký mới").await;
     assert!(confirm.text.contains(&reference));
-    let link = confirm.text.lines().map(str::trim).find(|l| l.starts_with(&format!("{origin}/email-change/confirm?t="))).expect("the confirmation link").to_string();
+    let link = confirm
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{origin}/email-change/confirm?t=")))
+        .expect("the confirmation link")
+        .to_string();
     let (path, t) = link.split_once("?t=").unwrap();
     let t = t.split('&').next().unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -296,7 +334,9 @@ async fn changing_the_registered_email_in_the_real_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_support_code_in_the_real_window() {
     let hsm = softhsm();
-    let backend = bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |c| c.staff_listen = "127.0.0.1:0".into()).await;
+    let backend =
+        bhxh_server::testing::start(&[("ketoan01", "ketoan@congty.vn")], |c| c.staff_listen = "127.0.0.1:0".into())
+            .await;
     let (d, _window) = window(&backend.origin, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str())]).await;
     d.click("[data-testid=nav-support]").await;
     d.click("[data-testid=support-send]").await;

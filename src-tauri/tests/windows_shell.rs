@@ -24,7 +24,8 @@ use tauri::webview::InvokeRequest;
 use tauri::WebviewWindow;
 
 fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: this test is run by tests/commands.rs under Wine"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: this test is run by tests/commands.rs under Wine"))
 }
 
 /// The app as a user starts it: no folder named by the environment, the known folders.
@@ -73,7 +74,10 @@ fn the_shell_on_windows() {
     assert_eq!(log, local.join(&id).join("logs").join("bhxh-desktop.log"));
     let folder = PathBuf::from(std::env::var_os("APPDATA").expect("%APPDATA%")).join(&id);
     call(&w, "settings_set", json!({"settings": {"server_url": server, "pkcs11_module": null, "lang": "vi"}})).unwrap();
-    let saved: Value = serde_json::from_slice(&std::fs::read(folder.join("settings.json")).expect("settings.json in %APPDATA%\\<identifier>")).unwrap();
+    let saved: Value = serde_json::from_slice(
+        &std::fs::read(folder.join("settings.json")).expect("settings.json in %APPDATA%\\<identifier>"),
+    )
+    .unwrap();
     assert_eq!(saved["server_url"], server.as_str());
     assert!(folder.join("instance-id").is_file(), "the installation's id beside the settings");
 

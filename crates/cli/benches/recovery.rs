@@ -34,7 +34,8 @@ async fn recovery_figures(
     let tokens = token.tokens().unwrap();
     let slot = tokens.iter().find(|t| t.label == label).unwrap().slot_id;
     let (chosen, cert) = choose(&tokens, &Choice { slot_id: Some(slot), cert_id: None }, now).unwrap();
-    let (mut list, mut challenge, mut sign, mut complete, mut mail, mut total) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut list, mut challenge, mut sign, mut complete, mut mail, mut total) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for i in 0..20 {
         let user = format!("{prefix}user{i:02}");
         let email = format!("{prefix}{i}@congty.vn");
@@ -49,7 +50,8 @@ async fn recovery_figures(
         let (t, id, slot) = (token.clone(), cert.id_bytes(), chosen.slot_id);
         let signed = tokio::task::spawn_blocking(move || {
             let pin = AuthPin::from(TEST_PIN.to_string());
-            t.sign(&SignRequest { slot_id: slot, cert_id: &id, pin: &pin, data: &data, confirm_final_try: false }).unwrap()
+            t.sign(&SignRequest { slot_id: slot, cert_id: &id, pin: &pin, data: &data, confirm_final_try: false })
+                .unwrap()
         })
         .await
         .unwrap();
@@ -108,7 +110,8 @@ fn main() {
         // opencryptoki's soft token: no CKM_SHA256_RSA_PKCS, so CKM_RSA_PKCS over a DigestInfo.
         let ock = bhxh_testkit::opencryptoki();
         let token: Arc<dyn Token> = Arc::new(Pkcs11Token::open(&ock.module).unwrap());
-        recovery_figures("opencryptoki (CKM_RSA_PKCS over a DigestInfo)", token, ock.label, "ock", &api, store, smtp).await;
+        recovery_figures("opencryptoki (CKM_RSA_PKCS over a DigestInfo)", token, ock.label, "ock", &api, store, smtp)
+            .await;
     });
     // `bhxh doctor` against `pkcs11-tool -L -O` on the same tokens.
     let time = |cmd: &mut Command| {
@@ -128,13 +131,8 @@ fn main() {
             .args(["doctor", "--json"])
             .env("SOFTHSM2_CONF", &hsm.conf),
     );
-    let tool = time(
-        Command::new("pkcs11-tool")
-            .arg("--module")
-            .arg(&hsm.module)
-            .args(["-L"])
-            .env("SOFTHSM2_CONF", &hsm.conf),
-    );
+    let tool =
+        time(Command::new("pkcs11-tool").arg("--module").arg(&hsm.module).args(["-L"]).env("SOFTHSM2_CONF", &hsm.conf));
     let objects: f64 = ["BHXH Test RSA", "BHXH Test EC", "BHXH Other MST"]
         .iter()
         .map(|label| {
@@ -148,7 +146,11 @@ fn main() {
         })
         .sum();
     println!("bhxh doctor --json (3 tokens, certificates parsed, server down): {doctor:.1} ms");
-    println!("pkcs11-tool -L + -O on each of the 3 tokens:                    {:.1} ms ({tool:.1} + {:.1})", tool + objects, objects);
+    println!(
+        "pkcs11-tool -L + -O on each of the 3 tokens:                    {:.1} ms ({tool:.1} + {:.1})",
+        tool + objects,
+        objects
+    );
 
     // Both real modules installed (SoftHSM2 registered with p11-kit by its package,
     // opencryptoki in the user's p11-kit folder), no module chosen: every module found
@@ -156,7 +158,11 @@ fn main() {
     let ock = bhxh_testkit::opencryptoki();
     let home = std::env::temp_dir().join(format!("bhxh-bench-home-{}", std::process::id()));
     std::fs::create_dir_all(home.join(".config/pkcs11/modules")).unwrap();
-    std::fs::write(home.join(".config/pkcs11/modules/opencryptoki.module"), format!("module: {}\n", ock.module.display())).unwrap();
+    std::fs::write(
+        home.join(".config/pkcs11/modules/opencryptoki.module"),
+        format!("module: {}\n", ock.module.display()),
+    )
+    .unwrap();
     let doctor_all = time(
         Command::new(env!("CARGO_BIN_EXE_bhxh"))
             .args(["--server", "http://127.0.0.1:9", "doctor", "--json"])

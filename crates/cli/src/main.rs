@@ -177,7 +177,9 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
                 .map(|c| c.code.as_deref().and_then(ErrorCode::parse).map_or(exit::UNEXPECTED, output::exit_code))
                 .unwrap_or(exit::OK);
         }
-        Command::Recover { username, pin_stdin, choice } => recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await,
+        Command::Recover { username, pin_stdin, choice } => {
+            recover(&cli.server, cli.module, lang, &username, pin_stdin, choice).await
+        }
         Command::LookupUsername { pin_stdin, choice } => lookup(&cli.server, cli.module, lang, pin_stdin, choice).await,
         Command::SupportCode { yes } => support_code(&cli.server, cli.module, lang, yes).await,
         Command::ChangeEmail { username, new_email, pin_stdin, choice } => {
@@ -209,7 +211,9 @@ fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
     move |p| {
         let text = match p {
             Progress::ReadingToken => t(lang, "Đang đọc token…", "Reading the token…"),
-            Progress::RequestingChallenge => t(lang, "Đang lấy mã xác thực từ máy chủ…", "Getting a challenge from the server…"),
+            Progress::RequestingChallenge => {
+                t(lang, "Đang lấy mã xác thực từ máy chủ…", "Getting a challenge from the server…")
+            }
             Progress::Signing => t(lang, "Đang ký bằng token…", "Signing with the token…"),
             Progress::Verifying => t(lang, "Máy chủ đang kiểm tra chữ ký…", "The server is checking the signature…"),
             Progress::Done => t(lang, "Xong.", "Done."),
@@ -220,7 +224,12 @@ fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
 
 /// Shows the certificate about to be used and asks for the PIN (and, on the final try,
 /// for an explicit confirmation).
-async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, lang: Lang) -> Result<(Choice, bhxh_token::AuthPin, bool), ClientError> {
+async fn prepare(
+    token: &Arc<dyn Token>,
+    choice: &ChoiceArgs,
+    pin_stdin: bool,
+    lang: Lang,
+) -> Result<(Choice, bhxh_token::AuthPin, bool), ClientError> {
     let wanted = Choice { slot_id: choice.slot, cert_id: choice.cert_id.clone() };
     let (tok, cert) = flows::select(token, &wanted).await?;
     eprintln!("{}: {} ({})", t(lang, "Token", "Token"), tok.label, tok.model);
@@ -235,19 +244,30 @@ async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, l
             if pin_stdin {
                 return Err(bhxh_token::TokenError::PinFinalTry.into());
             }
-            confirm = prompt::confirm(t(lang, "Bạn chắc chắn mã PIN đúng? Gõ \"có\" để tiếp tục:", "Are you sure of the PIN? Type \"yes\" to continue:"));
+            confirm = prompt::confirm(t(
+                lang,
+                "Bạn chắc chắn mã PIN đúng? Gõ \"có\" để tiếp tục:",
+                "Are you sure of the PIN? Type \"yes\" to continue:",
+            ));
             flows::pin_gate(tok.pin_state, confirm)?;
         }
         Err(e) => return Err(e.into()),
         Ok(()) if tok.pin_state == PinState::MustChange => {
             eprintln!(
                 "{} {}",
-                t(lang, "Cảnh báo: token báo mã PIN cần được đổi; vẫn thử ký.", "Warning: the token says its PIN must be changed; signing is tried anyway."),
+                t(
+                    lang,
+                    "Cảnh báo: token báo mã PIN cần được đổi; vẫn thử ký.",
+                    "Warning: the token says its PIN must be changed; signing is tried anyway."
+                ),
                 ErrorCode::PinMustChange.hint(lang)
             )
         }
         Ok(()) if tok.pin_state == PinState::CountLow => {
-            eprintln!("{}", t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before."))
+            eprintln!(
+                "{}",
+                t(lang, "Cảnh báo: đã có lần nhập sai mã PIN trước đó.", "Warning: a wrong PIN was entered before.")
+            )
         }
         Ok(()) => {}
     }
@@ -255,7 +275,14 @@ async fn prepare(token: &Arc<dyn Token>, choice: &ChoiceArgs, pin_stdin: bool, l
     Ok((Choice { slot_id: Some(tok.slot_id), cert_id: Some(cert.id) }, pin, confirm))
 }
 
-async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &str, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
+async fn recover(
+    server: &str,
+    module: Option<PathBuf>,
+    lang: Lang,
+    username: &str,
+    pin_stdin: bool,
+    choice: ChoiceArgs,
+) -> Result<(), ClientError> {
     let api = client(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
@@ -264,9 +291,15 @@ async fn recover(server: &str, module: Option<PathBuf>, lang: Lang, username: &s
     println!("{}", t(lang, "Đã cấp lại mật khẩu.", "The password was reset."));
     match &done.temporary_password {
         Some(p) => {
-            println!("  {}: {}", t(lang, "Mật khẩu tạm thời (chỉ hiện một lần)", "Temporary password (shown once)"), p.expose());
+            println!(
+                "  {}: {}",
+                t(lang, "Mật khẩu tạm thời (chỉ hiện một lần)", "Temporary password (shown once)"),
+                p.expose()
+            );
         }
-        None => println!("  {}: {}", t(lang, "Mật khẩu mới đã gửi tới", "The new password was sent to"), done.masked_email),
+        None => {
+            println!("  {}: {}", t(lang, "Mật khẩu mới đã gửi tới", "The new password was sent to"), done.masked_email)
+        }
     }
     println!("  {}: {}", t(lang, "Hết hạn lúc", "Expires at"), vn_date_rfc3339(&done.password_expires_at));
     println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
@@ -300,14 +333,21 @@ async fn portal_recover(
         let png = base64::engine::general_purpose::STANDARD
             .decode(captcha.image_png.as_bytes())
             .map_err(|_| ClientError::local(ErrorCode::UnexpectedResponse, "the captcha image is not base64"))?;
-        let path = captcha_file
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("bhxh-captcha-{}.png", captcha.captcha_id.chars().take(8).collect::<String>())));
-        std::fs::write(&path, &png)
-            .map_err(|e| ClientError::local(ErrorCode::Internal, format!("saving the captcha to {}: {e}", path.display())))?;
-        eprintln!("{}: {}", t(lang, "Ảnh mã xác nhận (captcha) đã lưu tại", "The captcha image is saved at"), path.display());
+        let path = captcha_file.clone().unwrap_or_else(|| {
+            std::env::temp_dir()
+                .join(format!("bhxh-captcha-{}.png", captcha.captcha_id.chars().take(8).collect::<String>()))
+        });
+        std::fs::write(&path, &png).map_err(|e| {
+            ClientError::local(ErrorCode::Internal, format!("saving the captcha to {}: {e}", path.display()))
+        })?;
+        eprintln!(
+            "{}: {}",
+            t(lang, "Ảnh mã xác nhận (captcha) đã lưu tại", "The captcha image is saved at"),
+            path.display()
+        );
         let source = if answer_stdin { Source::Stdin } else { Source::Terminal };
-        let answer = prompt::line(source, t(lang, "Mở ảnh và nhập mã xác nhận: ", "Open the image and type the code: "));
+        let answer =
+            prompt::line(source, t(lang, "Mở ảnh và nhập mã xác nhận: ", "Open the image and type the code: "));
         let _ = std::fs::remove_file(&path);
         let req = bhxh_protocol::wire::PortalRecoverRequest {
             mst: mst.trim().into(),
@@ -339,7 +379,13 @@ async fn portal_recover(
                 );
                 return Ok(());
             }
-            Err(e) if attempt < tries && matches!(e.code(), ErrorCode::CaptchaIncorrect | ErrorCode::CaptchaUsed | ErrorCode::CaptchaExpired) => {
+            Err(e)
+                if attempt < tries
+                    && matches!(
+                        e.code(),
+                        ErrorCode::CaptchaIncorrect | ErrorCode::CaptchaUsed | ErrorCode::CaptchaExpired
+                    ) =>
+            {
                 print_error(lang, &e);
                 eprintln!("{}", t(lang, "Thử lại với mã mới.", "Try again with a new code."));
             }
@@ -358,14 +404,17 @@ fn config_dir() -> Option<PathBuf> {
     #[cfg(target_os = "macos")]
     let base = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"));
     #[cfg(not(any(windows, target_os = "macos")))]
-    let base = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
     base.map(|b| b.join("bhxh"))
 }
 
 /// The API client, sending this installation's id (the desk sees its attempts under a
 /// support code).
 fn client(server: &str, lang: Lang) -> Result<ApiClient, ClientError> {
-    let instance = config_dir().map(|d| bhxh_client::instance::load_or_create(&d)).unwrap_or_else(bhxh_client::instance::fresh);
+    let instance =
+        config_dir().map(|d| bhxh_client::instance::load_or_create(&d)).unwrap_or_else(bhxh_client::instance::fresh);
     Ok(ApiClient::new(server, lang)?.with_instance(&instance))
 }
 
@@ -380,10 +429,20 @@ async fn support_code(server: &str, module: Option<PathBuf>, lang: Lang, yes: bo
         std::env::consts::ARCH,
         diagnostics::text(&report, lang)
     );
-    println!("{}", t(lang, "Thông tin sẽ gửi cho nhân viên hỗ trợ (không có mã PIN, mật khẩu hay phiên đăng nhập):", "What will be sent to support (no PIN, password or session):"));
+    println!(
+        "{}",
+        t(
+            lang,
+            "Thông tin sẽ gửi cho nhân viên hỗ trợ (không có mã PIN, mật khẩu hay phiên đăng nhập):",
+            "What will be sent to support (no PIN, password or session):"
+        )
+    );
     println!("----\n{}----", text);
     if !yes {
-        let answer = prompt::line(Source::Terminal, t(lang, "Gửi thông tin này? Gõ c rồi Enter để đồng ý: ", "Send it? Type y and Enter to agree: "))?;
+        let answer = prompt::line(
+            Source::Terminal,
+            t(lang, "Gửi thông tin này? Gõ c rồi Enter để đồng ý: ", "Send it? Type y and Enter to agree: "),
+        )?;
         let agreed = matches!(answer.trim().to_lowercase().as_str(), "c" | "có" | "co" | "y" | "yes");
         if !agreed {
             println!("{}", t(lang, "Chưa gửi gì.", "Nothing was sent."));
@@ -394,7 +453,11 @@ async fn support_code(server: &str, module: Option<PathBuf>, lang: Lang, yes: bo
     println!("{}: {}", t(lang, "Mã hỗ trợ", "Support code"), issued.support_code);
     println!(
         "{} {}.",
-        t(lang, "Đọc mã này cho nhân viên hỗ trợ qua điện thoại; mã có hiệu lực đến", "Read this code to support on the phone; it is valid until"),
+        t(
+            lang,
+            "Đọc mã này cho nhân viên hỗ trợ qua điện thoại; mã có hiệu lực đến",
+            "Read this code to support on the phone; it is valid until"
+        ),
         vn_date_rfc3339(&issued.expires_at)
     );
     println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), issued.reference);
@@ -416,11 +479,20 @@ async fn change_email(
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
-    let done = flows::change_email(&api, username, new_email, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
+    let done =
+        flows::change_email(&api, username, new_email, FlowInput { token, choice, pin, confirm_final_try, progress })
+            .await?;
     let (wait_vi, wait_en) = output::wait_text(done.wait_secs);
-    println!("{}", t(lang, "Đã gửi liên kết xác nhận tới email mới.", "A confirmation link was sent to the new email."));
+    println!(
+        "{}",
+        t(lang, "Đã gửi liên kết xác nhận tới email mới.", "A confirmation link was sent to the new email.")
+    );
     println!("  {}: {}", t(lang, "Email mới", "New email"), done.masked_new_email);
-    println!("  {}: {}", t(lang, "Mở liên kết trước", "Open the link before"), vn_date_rfc3339(&done.confirm_expires_at));
+    println!(
+        "  {}: {}",
+        t(lang, "Mở liên kết trước", "Open the link before"),
+        vn_date_rfc3339(&done.confirm_expires_at)
+    );
     println!("  {}: {}", t(lang, "Mã tham chiếu", "Reference"), done.reference);
     println!(
         "{} {} {}",
@@ -434,7 +506,13 @@ async fn change_email(
     Ok(())
 }
 
-async fn lookup(server: &str, module: Option<PathBuf>, lang: Lang, pin_stdin: bool, choice: ChoiceArgs) -> Result<(), ClientError> {
+async fn lookup(
+    server: &str,
+    module: Option<PathBuf>,
+    lang: Lang,
+    pin_stdin: bool,
+    choice: ChoiceArgs,
+) -> Result<(), ClientError> {
     let api = client(server, lang)?;
     let token = open_token(module)?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
@@ -473,7 +551,12 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
         check_new_password(new, &password, username)?;
     }
     let resp = api.login(username, password.clone()).await?;
-    println!("{} ({}: {})", t(lang, "Đăng nhập thành công.", "Logged in."), t(lang, "mã tham chiếu", "reference"), resp.reference);
+    println!(
+        "{} ({}: {})",
+        t(lang, "Đăng nhập thành công.", "Logged in."),
+        t(lang, "mã tham chiếu", "reference"),
+        resp.reference
+    );
     let stored = StoredSession {
         username: bhxh_protocol::domain::normalize_username(username),
         token: resp.session_token.clone(),
@@ -484,7 +567,14 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
         return Ok(());
     }
     // The temporary password works once: the change happens now, in this command.
-    println!("{}", t(lang, "Bạn đang dùng mật khẩu tạm thời và phải đổi mật khẩu ngay.", "You used a temporary password and must change it now."));
+    println!(
+        "{}",
+        t(
+            lang,
+            "Bạn đang dùng mật khẩu tạm thời và phải đổi mật khẩu ngay.",
+            "You used a temporary password and must change it now."
+        )
+    );
     let session = resp.session_token.clone();
     let new = match ahead {
         Some(new) => new,
@@ -498,7 +588,11 @@ async fn login(server: &str, lang: Lang, username: &str, password_stdin: bool) -
     let _ = KeyringStore::new(api.origin()).clear();
     println!(
         "{} ({}: {})",
-        t(lang, "Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.", "Password changed. Log in again with the new password."),
+        t(
+            lang,
+            "Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.",
+            "Password changed. Log in again with the new password."
+        ),
         t(lang, "mã tham chiếu", "reference"),
         ack.reference
     );
@@ -558,7 +652,10 @@ async fn change_password(server: &str, lang: Lang, username: Option<String>, std
         return Err(ClientError::local(ErrorCode::NotLoggedIn, "no remembered session and no --username"));
     };
     let source = if stdin { Source::Stdin } else { Source::Terminal };
-    let current = prompt::secret(source, t(lang, "Mật khẩu hiện tại (hoặc mật khẩu tạm thời): ", "Current (or temporary) password: "))?;
+    let current = prompt::secret(
+        source,
+        t(lang, "Mật khẩu hiện tại (hoặc mật khẩu tạm thời): ", "Current (or temporary) password: "),
+    )?;
     let new = match source {
         Source::Stdin => {
             let new = prompt::secret(source, "")?;
@@ -575,7 +672,11 @@ async fn change_password(server: &str, lang: Lang, username: Option<String>, std
     let _ = store.clear();
     println!(
         "{} ({}: {})",
-        t(lang, "Đã đổi mật khẩu. Mọi phiên đăng nhập đã kết thúc; hãy đăng nhập lại bằng mật khẩu mới.", "Password changed. Every session has ended; log in again with the new password."),
+        t(
+            lang,
+            "Đã đổi mật khẩu. Mọi phiên đăng nhập đã kết thúc; hãy đăng nhập lại bằng mật khẩu mới.",
+            "Password changed. Every session has ended; log in again with the new password."
+        ),
         t(lang, "mã tham chiếu", "reference"),
         ack.reference
     );
@@ -591,7 +692,10 @@ async fn whoami(server: &str, lang: Lang) -> Result<(), ClientError> {
     println!("{}: {}", t(lang, "Tên đăng nhập", "Username"), info.username);
     println!("  {}: {}", t(lang, "Phiên hết hạn", "Session expires"), vn_date_rfc3339(&info.expires_at));
     if info.must_change_password {
-        println!("  {}", t(lang, "Phải đổi mật khẩu: bhxh change-password", "Must change the password: bhxh change-password"));
+        println!(
+            "  {}",
+            t(lang, "Phải đổi mật khẩu: bhxh change-password", "Must change the password: bhxh change-password")
+        );
     }
     Ok(())
 }
@@ -603,6 +707,11 @@ async fn logout(server: &str, lang: Lang) -> Result<(), ClientError> {
     let result = api.logout(stored.token.expose()).await;
     store.clear()?;
     let ack = result?;
-    println!("{} ({}: {})", t(lang, "Đã đăng xuất.", "Logged out."), t(lang, "mã tham chiếu", "reference"), ack.reference);
+    println!(
+        "{} ({}: {})",
+        t(lang, "Đã đăng xuất.", "Logged out."),
+        t(lang, "mã tham chiếu", "reference"),
+        ack.reference
+    );
     Ok(())
 }

@@ -21,8 +21,20 @@ pub mod exit {
 pub fn exit_code(code: ErrorCode) -> i32 {
     use ErrorCode::*;
     match code {
-        PinIncorrect | PinFinalTry | PinLocked | PinMustChange | PinInvalid | NoToken | SeveralTokens | TokenRemoved
-        | NoCertificate | ModuleNotFound | ModuleLoadFailed | TokenInUse | TokenFailure | ReaderServiceUnavailable => exit::TOKEN,
+        PinIncorrect
+        | PinFinalTry
+        | PinLocked
+        | PinMustChange
+        | PinInvalid
+        | NoToken
+        | SeveralTokens
+        | TokenRemoved
+        | NoCertificate
+        | ModuleNotFound
+        | ModuleLoadFailed
+        | TokenInUse
+        | TokenFailure
+        | ReaderServiceUnavailable => exit::TOKEN,
         ServerUnreachable | ServerTls | ServerTimeout | InsecureServerUrl | OriginMismatch | UnexpectedResponse => {
             exit::UNREACHABLE
         }
@@ -85,7 +97,12 @@ mod tests {
 
     #[test]
     fn the_hints_name_the_options_not_the_settings_screen() {
-        for code in [ErrorCode::ModuleNotFound, ErrorCode::ServerUnreachable, ErrorCode::InsecureServerUrl, ErrorCode::SignatureInvalid] {
+        for code in [
+            ErrorCode::ModuleNotFound,
+            ErrorCode::ServerUnreachable,
+            ErrorCode::InsecureServerUrl,
+            ErrorCode::SignatureInvalid,
+        ] {
             for lang in [Lang::Vi, Lang::En] {
                 let h = cli_hint(code, code.hint(lang));
                 assert!(!h.contains("Cài đặt") && !h.contains("Settings"), "{code}: {h}");

@@ -22,7 +22,10 @@ fn log_file() -> &'static Path {
     LOG.get_or_init(|| {
         let path = std::env::temp_dir().join(format!("bhxh-e2e-server-{}.log", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
-        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_max_level(tracing::Level::DEBUG).try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_max_level(tracing::Level::DEBUG)
+            .try_init();
         path
     })
 }
@@ -72,16 +75,17 @@ fn bhxh(server: &str, args: &[&str], stdin: &str) -> Output {
 /// `bhxh --server S --module M ARGS` with `stdin`, in Vietnamese unless `--lang` says.
 fn bhxh_on(server: &str, module: &Path, env: &[(&str, &std::ffi::OsStr)], args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bhxh"));
-    cmd.arg("--server").arg(server).arg("--module").arg(module).args(args).env("LANG", "vi_VN.UTF-8").env_remove("BHXH_SERVER");
+    cmd.arg("--server")
+        .arg(server)
+        .arg("--module")
+        .arg(module)
+        .args(args)
+        .env("LANG", "vi_VN.UTF-8")
+        .env_remove("BHXH_SERVER");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -107,7 +111,11 @@ async fn recover_login_change_with_the_cli() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("SEVERAL_TOKENS"), "{}", text(&o));
 
-    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &env.server,
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH") && out.contains(MST), "the certificate is shown: {out}");
@@ -129,9 +137,16 @@ async fn recover_login_change_with_the_cli() {
     assert_eq!(o.status.code(), Some(4), "a temporary password without a new one: {}", text(&o));
     assert!(text(&o).contains("PASSWORD_CHANGE_REQUIRED"), "{}", text(&o));
     // That login used the temporary password up (it works once): recover again.
-    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &env.server,
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let reference = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string)).unwrap();
+    let reference = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string))
+        .unwrap();
     let mail = loop {
         let m = env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
         if m.text.contains(&reference) {
@@ -179,7 +194,8 @@ async fn wrong_pin_changes_nothing_on_the_server() {
 async fn token_of_another_mst_is_refused_and_nothing_changes() {
     let env = start().await;
     let other = slot("BHXH Other MST").to_string();
-    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n"));
+    let o =
+        bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n"));
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("CERT_NOT_BOUND") && out.contains("Mã tham chiếu: RC-"), "{out}");
@@ -190,9 +206,17 @@ async fn token_of_another_mst_is_refused_and_nothing_changes() {
 async fn unreachable_server_is_a_clear_error() {
     let port = bhxh_testkit::free_port();
     let rsa = distinct_pin_rsa_slot().to_string();
-    let o = bhxh(&format!("http://127.0.0.1:{port}"), &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &format!("http://127.0.0.1:{port}"),
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(text(&o).contains("SERVER_UNREACHABLE") && text(&o).contains("Không kết nối được tới máy chủ"), "{}", text(&o));
+    assert!(
+        text(&o).contains("SERVER_UNREACHABLE") && text(&o).contains("Không kết nối được tới máy chủ"),
+        "{}",
+        text(&o)
+    );
     let o = bhxh("http://reset.example.vn", &["--lang", "en", "whoami"], "");
     assert_eq!(o.status.code(), Some(5));
     assert!(text(&o).contains("INSECURE_SERVER_URL") && text(&o).contains("must start with https://"), "{}", text(&o));
@@ -202,7 +226,11 @@ async fn unreachable_server_is_a_clear_error() {
 async fn the_pin_is_nowhere_after_a_recovery() {
     let env = start().await;
     let rsa = distinct_pin_rsa_slot().to_string();
-    let recover = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let recover = bhxh(
+        &env.server,
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     assert_eq!(recover.status.code(), Some(0), "{}", text(&recover));
     env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
     let doctor = bhxh(&env.server, &["doctor", "--json"], "");
@@ -240,9 +268,16 @@ async fn doctor_reports_tokens_and_server() {
     let out = text(&o);
     assert!(out.contains("BHXH Test RSA") && out.contains("BHXH Test EC") && out.contains("BHXH Other MST"), "{out}");
     assert!(out.contains("[ ĐẠT ] máy chủ") && out.contains("đồng hồ"), "{out}");
-    assert!(out.contains("PIN: bình thường") && out.contains("số sê-ri") && !out.contains("serial"), "Vietnamese details: {out}");
+    assert!(
+        out.contains("PIN: bình thường") && out.contains("số sê-ri") && !out.contains("serial"),
+        "Vietnamese details: {out}"
+    );
     // The server's verdict on each certificate, before any PIN: its path to the root.
-    assert!(out.contains("[ ĐẠT ] xác minh chứng thư") && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"), "{out}");
+    assert!(
+        out.contains("[ ĐẠT ] xác minh chứng thư")
+            && out.contains("BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)"),
+        "{out}"
+    );
     let o = bhxh(&format!("http://127.0.0.1:{}", bhxh_testkit::free_port()), &["--lang", "en", "doctor"], "");
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("[FAIL ] server") && text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
@@ -253,7 +288,17 @@ async fn portal_recover(env: &Env, email: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("captcha.png");
     let mut child = Command::new(env!("CARGO_BIN_EXE_bhxh"))
-        .args(["--server", &env.server, "portal-recover", "--mst", MST, "--email", email, "--answer-stdin", "--captcha-file"])
+        .args([
+            "--server",
+            &env.server,
+            "portal-recover",
+            "--mst",
+            MST,
+            "--email",
+            email,
+            "--answer-stdin",
+            "--captcha-file",
+        ])
         .arg(&image)
         .env("LANG", "vi_VN.UTF-8")
         .stdin(Stdio::piped())
@@ -295,9 +340,16 @@ async fn the_tokens_own_ca_certificate_builds_the_path() {
     let rsa = distinct_pin_rsa_slot().to_string();
     // A backend that knows only the root: the issuing CA comes from the token (`chain`).
     let backend = bhxh_server::testing::start(&[(USER, EMAIL)], |c| c.trust_intermediates = None).await;
-    let o = bhxh(&backend.origin, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &backend.origin,
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let reference = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string)).unwrap();
+    let reference = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string))
+        .unwrap();
     let lines = backend.store.audit_by_reference(reference.trim()).await.unwrap();
     let detail = lines[0].detail.clone().unwrap_or_default();
     assert!(detail.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{detail}");
@@ -389,7 +441,10 @@ async fn doctor_without_a_chosen_module_shows_every_module_and_its_tokens() {
     let plugin_port = plugin.local_addr().unwrap().port();
     let o = Command::new(env!("CARGO_BIN_EXE_bhxh"))
         .args(["--server", &env.server, "--lang", "en", "doctor"])
-        .env("BHXH_CA_PLUGIN_PORTS", format!("VNPT-CA Plugin={plugin_port},Viettel-CA Plugin={}", bhxh_testkit::free_port()))
+        .env(
+            "BHXH_CA_PLUGIN_PORTS",
+            format!("VNPT-CA Plugin={plugin_port},Viettel-CA Plugin={}", bhxh_testkit::free_port()),
+        )
         .env("SOFTHSM2_CONF", &hsm.conf)
         .env("HOME", home.path())
         .env_remove("BHXH_PKCS11_MODULE")
@@ -400,13 +455,21 @@ async fn doctor_without_a_chosen_module_shows_every_module_and_its_tokens() {
     assert!(out.contains("libsofthsm2.so") && out.contains("libopencryptoki.so"), "both modules: {out}");
     assert!(out.contains("BHXH OCK RSA") && out.contains("BHXH Test RSA"), "the tokens of both: {out}");
     assert!(out.contains("CA certificate(s) on the token"), "{out}");
-    assert!(out.contains("running: VNPT-CA Plugin") && !out.contains("Viettel-CA Plugin"), "the plugin that answers, only: {out}");
+    assert!(
+        out.contains("running: VNPT-CA Plugin") && !out.contains("Viettel-CA Plugin"),
+        "the plugin that answers, only: {out}"
+    );
     drop(plugin);
 }
 
 /// The link to `path` in a mail (its own line).
 fn link_in(mail: &bhxh_testkit::ReceivedMail, path: &str) -> String {
-    mail.text.lines().map(str::trim).find(|l| l.starts_with("http") && l.contains(path)).unwrap_or_else(|| panic!("no {path} link in {:?}", mail.text)).to_string()
+    mail.text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http") && l.contains(path))
+        .unwrap_or_else(|| panic!("no {path} link in {:?}", mail.text))
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,16 +480,28 @@ async fn change_the_registered_email_with_the_cli() {
 
     // A mistyped address is refused before the PIN is asked; another business's token
     // after the proof; neither changes anything.
-    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", "ketoan.moi@", "--pin-stdin", "--slot", &rsa], "");
+    let o = bhxh(
+        &env.server,
+        &["change-email", "--username", USER, "--new-email", "ketoan.moi@", "--pin-stdin", "--slot", &rsa],
+        "",
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("INVALID_EMAIL"), "{}", text(&o));
     let other = slot("BHXH Other MST").to_string();
-    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n"));
+    let o = bhxh(
+        &env.server,
+        &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &other],
+        &format!("{TEST_PIN}\n"),
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("CERT_NOT_BOUND"), "{}", text(&o));
     nothing_changed(&env).await;
 
-    let o = bhxh(&env.server, &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &env.server,
+        &["change-email", "--username", USER, "--new-email", new, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("ke***@c***.vn") && out.contains("Mã tham chiếu: RC-") && out.contains("email cũ"), "{out}");
@@ -440,10 +515,18 @@ async fn change_the_registered_email_with_the_cli() {
 
     // During the waiting period (24 hours; the server's tests shift their clock past it)
     // a recovery still mails the old address.
-    let o = bhxh(&env.server, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{DISTINCT_PIN}\n"));
+    let o = bhxh(
+        &env.server,
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa],
+        &format!("{DISTINCT_PIN}\n"),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
-    assert!(env.smtp.mails().iter().all(|m| !(m.to.iter().any(|t| t == new) && m.subject.contains("Mật khẩu tạm thời"))));
+    assert!(env
+        .smtp
+        .mails()
+        .iter()
+        .all(|m| !(m.to.iter().any(|t| t == new) && m.subject.contains("Mật khẩu tạm thời"))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,11 +535,22 @@ async fn a_support_code_from_the_cli_carries_what_it_showed() {
     let config = tempfile::tempdir().unwrap();
     let dir = config.path().as_os_str();
     let hsm = softhsm();
-    let run = |args: &[&str], stdin: &str| bhxh_on(&env.server, &hsm.module, &[("SOFTHSM2_CONF", hsm.conf.as_os_str()), ("BHXH_CONFIG_DIR", dir)], args, stdin);
+    let run = |args: &[&str], stdin: &str| {
+        bhxh_on(
+            &env.server,
+            &hsm.module,
+            &[("SOFTHSM2_CONF", hsm.conf.as_os_str()), ("BHXH_CONFIG_DIR", dir)],
+            args,
+            stdin,
+        )
+    };
 
     // An attempt first, then the code: the desk sees that attempt under this install's id.
     let other = slot("BHXH Other MST").to_string();
-    assert_eq!(run(&["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n")).status.code(), Some(4));
+    assert_eq!(
+        run(&["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{TEST_PIN}\n")).status.code(),
+        Some(4)
+    );
     // Refused consent sends nothing.
     let o = run(&["support-code"], "k\n");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -44,8 +44,9 @@ impl ApiClient {
     /// Redirects are followed only within that origin (at most 3): what the token signs
     /// names the origin, and nothing is sent to another one.
     pub fn new(server_url: &str, lang: Lang) -> Result<ApiClient, ClientError> {
-        let origin = normalize_origin(server_url)
-            .ok_or_else(|| ClientError::local(ErrorCode::InsecureServerUrl, format!("not a server address: {server_url:?}")))?;
+        let origin = normalize_origin(server_url).ok_or_else(|| {
+            ClientError::local(ErrorCode::InsecureServerUrl, format!("not a server address: {server_url:?}"))
+        })?;
         if origin.starts_with("http://") && !is_loopback(&origin) {
             return Err(ClientError::local(ErrorCode::InsecureServerUrl, format!("{origin} is not https")));
         }
@@ -112,7 +113,12 @@ impl ApiClient {
     }
 
     /// `POST /v1/recovery/challenge`.
-    pub async fn challenge(&self, username: &str, purpose: Purpose, new_email: Option<&str>) -> Result<ChallengeResponse, ClientError> {
+    pub async fn challenge(
+        &self,
+        username: &str,
+        purpose: Purpose,
+        new_email: Option<&str>,
+    ) -> Result<ChallengeResponse, ClientError> {
         let req = ChallengeRequest { username: username.into(), purpose, new_email: new_email.map(str::to_string) };
         self.post("/v1/recovery/challenge", &req, None).await
     }
@@ -137,7 +143,10 @@ impl ApiClient {
     pub async fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>]) -> Result<CertificateCheck, ClientError> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
-        let req = CertificateCheckRequest { certificate: b64.encode(der), chain: chain.iter().map(|c| b64.encode(c)).collect() };
+        let req = CertificateCheckRequest {
+            certificate: b64.encode(der),
+            chain: chain.iter().map(|c| b64.encode(c)).collect(),
+        };
         self.post("/v1/certificate/check", &req, None).await
     }
 
@@ -190,8 +199,14 @@ impl ApiClient {
         answer(req.send().await.map_err(net)?).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, bearer: Option<&str>) -> Result<T, ClientError> {
-        let mut req = self.http.post(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str()).json(body);
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        bearer: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let mut req =
+            self.http.post(format!("{}{path}", self.origin)).header("accept-language", self.lang.as_str()).json(body);
         if let Some(i) = &self.instance {
             req = req.header(bhxh_protocol::INSTANCE_HEADER, i);
         }
@@ -207,7 +222,11 @@ impl ApiClient {
 pub fn is_loopback(origin: &str) -> bool {
     let authority = origin.split("://").nth(1).unwrap_or("");
     if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().and_then(|h| h.parse::<std::net::Ipv6Addr>().ok()).is_some_and(|ip| ip.is_loopback());
+        return v6
+            .split(']')
+            .next()
+            .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
     }
     let host = authority.split(':').next().unwrap_or("");
     host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
@@ -217,9 +236,17 @@ async fn answer<T: DeserializeOwned>(mut resp: reqwest::Response) -> Result<T, C
     let status = resp.status();
     if status.is_redirection() {
         let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?").to_string();
-        return Err(ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status}: a redirect to another origin ({to}), not followed")));
+        return Err(ClientError::local(
+            ErrorCode::UnexpectedResponse,
+            format!("HTTP {status}: a redirect to another origin ({to}), not followed"),
+        ));
     }
-    let too_big = || ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status}: an answer larger than {MAX_RESPONSE_BYTES} bytes"));
+    let too_big = || {
+        ClientError::local(
+            ErrorCode::UnexpectedResponse,
+            format!("HTTP {status}: an answer larger than {MAX_RESPONSE_BYTES} bytes"),
+        )
+    };
     if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
         return Err(too_big());
     }
@@ -236,8 +263,12 @@ async fn answer<T: DeserializeOwned>(mut resp: reqwest::Response) -> Result<T, C
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(body) => Err(ClientError::from_body(body)),
-        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => Err(ClientError::local(ErrorCode::RateLimited, status.to_string())),
-        Err(_) => Err(ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status} without an error body"))),
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(ClientError::local(ErrorCode::RateLimited, status.to_string()))
+        }
+        Err(_) => {
+            Err(ClientError::local(ErrorCode::UnexpectedResponse, format!("HTTP {status} without an error body")))
+        }
     }
 }
 
@@ -272,10 +303,20 @@ mod tests {
         assert!(ApiClient::new("http://localhost:8080/", Lang::Vi).is_ok());
         assert!(ApiClient::new("http://[::1]:8080", Lang::Vi).is_ok());
         assert!(ApiClient::new("https://reset.example.vn", Lang::Vi).is_ok());
-        for bad in ["http://reset.example.vn", "http://127.example.vn", "http://127.0.0.1.nip.io", "http://[::2]:80", "ftp://x", "reset.example.vn"] {
+        for bad in [
+            "http://reset.example.vn",
+            "http://127.example.vn",
+            "http://127.0.0.1.nip.io",
+            "http://[::2]:80",
+            "ftp://x",
+            "reset.example.vn",
+        ] {
             assert_eq!(ApiClient::new(bad, Lang::Vi).unwrap_err().code(), ErrorCode::InsecureServerUrl, "{bad}");
         }
-        assert_eq!(ApiClient::new("https://Reset.Example.vn:443/v1/", Lang::Vi).unwrap().origin(), "https://reset.example.vn");
+        assert_eq!(
+            ApiClient::new("https://Reset.Example.vn:443/v1/", Lang::Vi).unwrap().origin(),
+            "https://reset.example.vn"
+        );
     }
 
     /// A one-connection-at-a-time HTTP server on a loopback address of its own that
@@ -301,8 +342,15 @@ mod tests {
     #[tokio::test]
     async fn a_redirect_to_another_origin_is_not_followed() {
         let body = br#"{"status":"ok"}"#;
-        let (other, other_hits) = raw_server("127.0.0.2", format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes()).await;
-        let (base, _) = raw_server("127.0.0.1", format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {other}/v1/health\r\ncontent-length: 0\r\n\r\n").into_bytes()).await;
+        let (other, other_hits) =
+            raw_server("127.0.0.2", format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes())
+                .await;
+        let (base, _) = raw_server(
+            "127.0.0.1",
+            format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {other}/v1/health\r\ncontent-length: 0\r\n\r\n")
+                .into_bytes(),
+        )
+        .await;
         let err = ApiClient::new(&base, Lang::En).unwrap().health().await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::UnexpectedResponse);
         assert!(err.to_string().contains("redirect to another origin"), "{err}");

@@ -153,7 +153,13 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
         Ok((modules, found)) => {
             for m in modules.loaded() {
                 let vendor = m.vendor.map(|v| format!(" ({v})")).unwrap_or_default();
-                checks.push(Check { name: "pkcs11_module", status: Status::Ok, detail: format!("{}{vendor} — {}", m.path.display(), m.info), code: None, fix: None });
+                checks.push(Check {
+                    name: "pkcs11_module",
+                    status: Status::Ok,
+                    detail: format!("{}{vendor} — {}", m.path.display(), m.info),
+                    code: None,
+                    fix: None,
+                });
             }
             // A module that cannot be used is reported and skipped; it hides no other.
             for s in modules.skipped() {
@@ -184,11 +190,21 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
             checks.push(Check {
                 name: "readers",
                 status,
-                detail: format!("{} {}, {} {}", list.len(), t(lang, "đầu đọc", "readers"), cards, t(lang, "có thẻ/token", "with a card/token")),
+                detail: format!(
+                    "{} {}, {} {}",
+                    list.len(),
+                    t(lang, "đầu đọc", "readers"),
+                    cards,
+                    t(lang, "có thẻ/token", "with a card/token")
+                ),
                 code: None,
                 fix: (status == Status::Warn).then(|| {
-                    t(lang, "Cắm token vào cổng USB; nếu vẫn không thấy, cài driver của token.", "Plug the token in; if it still does not show, install its driver.")
-                        .to_string()
+                    t(
+                        lang,
+                        "Cắm token vào cổng USB; nếu vẫn không thấy, cài driver của token.",
+                        "Plug the token in; if it still does not show, install its driver.",
+                    )
+                    .to_string()
                 }),
             });
             list
@@ -209,7 +225,13 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
     // Tokens, PIN states and certificates.
     if tokens.is_empty() {
         let e = crate::ClientError::Token(bhxh_token::TokenError::NoToken);
-        checks.push(Check { name: "token", status: Status::Fail, detail: e.message(lang), code: Some(e.code().to_string()), fix: Some(e.hint(lang)) });
+        checks.push(Check {
+            name: "token",
+            status: Status::Fail,
+            detail: e.message(lang),
+            code: Some(e.code().to_string()),
+            fix: Some(e.hint(lang)),
+        });
     }
     for tok in &tokens {
         use bhxh_protocol::ErrorCode;
@@ -314,9 +336,20 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
                 checks.push(Check {
                     name: "clock",
                     status: if off { Status::Warn } else { Status::Ok },
-                    detail: format!("{} {} s", t(lang, "lệch so với máy chủ", "skew against the server"), h.clock_skew_secs),
+                    detail: format!(
+                        "{} {} s",
+                        t(lang, "lệch so với máy chủ", "skew against the server"),
+                        h.clock_skew_secs
+                    ),
                     code: None,
-                    fix: off.then(|| t(lang, "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).", "Fix the computer's clock (automatic Internet time).").to_string()),
+                    fix: off.then(|| {
+                        t(
+                            lang,
+                            "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).",
+                            "Fix the computer's clock (automatic Internet time).",
+                        )
+                        .to_string()
+                    }),
                 });
                 // The server's verdict on each usable certificate (path, revocation),
                 // before any PIN is spent on it; it says nothing about accounts.
@@ -333,7 +366,12 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
                                     if v.revocation_checked {
                                         format!(" — {}: {}", t(lang, "thu hồi", "revocation"), v.revocation)
                                     } else {
-                                        t(lang, " — máy chủ không kiểm tra thu hồi", " — the server does not check revocation").to_string()
+                                        t(
+                                            lang,
+                                            " — máy chủ không kiểm tra thu hồi",
+                                            " — the server does not check revocation",
+                                        )
+                                        .to_string()
                                     }
                                 ),
                                 code: None,

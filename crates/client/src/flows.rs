@@ -119,7 +119,12 @@ pub async fn lookup_usernames(api: &ApiClient, input: FlowInput) -> Result<Usern
 /// Asks to change the registered email of `username` to `new_email`: the token signs
 /// for that address; the server mails a confirmation link to it. Nothing changes until
 /// the link is opened and the waiting period has passed.
-pub async fn change_email(api: &ApiClient, username: &str, new_email: &str, input: FlowInput) -> Result<EmailChangeStarted, ClientError> {
+pub async fn change_email(
+    api: &ApiClient,
+    username: &str,
+    new_email: &str,
+    input: FlowInput,
+) -> Result<EmailChangeStarted, ClientError> {
     let username = Username::parse(username).map_err(|c| ClientError::local(c, "username"))?;
     let email = Email::parse(new_email).map_err(|c| ClientError::local(c, "new email"))?;
     let progress = input.progress.clone();
@@ -129,7 +134,13 @@ pub async fn change_email(api: &ApiClient, username: &str, new_email: &str, inpu
     Ok(out)
 }
 
-async fn prove(api: &ApiClient, username: &str, purpose: Purpose, new_email: Option<&str>, input: FlowInput) -> Result<CompleteRequest, ClientError> {
+async fn prove(
+    api: &ApiClient,
+    username: &str,
+    purpose: Purpose,
+    new_email: Option<&str>,
+    input: FlowInput,
+) -> Result<CompleteRequest, ClientError> {
     let FlowInput { token, choice, pin, confirm_final_try, progress } = input;
     let progress = &*progress;
     progress(Progress::ReadingToken);
@@ -175,7 +186,9 @@ async fn prove(api: &ApiClient, username: &str, purpose: Purpose, new_email: Opt
 }
 
 /// Runs a blocking token call off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, TokenError> + Send + 'static) -> Result<T, ClientError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, TokenError> + Send + 'static,
+) -> Result<T, ClientError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(ClientError::from),
         Err(e) => Err(ClientError::Token(TokenError::Failure { detail: format!("token thread: {e}") })),

@@ -55,7 +55,8 @@ fn unavailable(e: keyring::Error) -> ClientError {
 
 impl SessionStore for KeyringStore {
     fn save(&self, s: &StoredSession) -> Result<(), ClientError> {
-        let json = serde_json::to_string(s).map_err(|e| ClientError::local(ErrorCode::KeyringUnavailable, e.to_string()))?;
+        let json =
+            serde_json::to_string(s).map_err(|e| ClientError::local(ErrorCode::KeyringUnavailable, e.to_string()))?;
         self.entry()?.set_password(&json).map_err(unavailable)
     }
 

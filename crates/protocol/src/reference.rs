@@ -34,11 +34,7 @@ impl Reference {
     /// Parses a reference typed by a person: case-insensitive, `O` read as `0`,
     /// `I`/`L` as `1`, spaces ignored, the `RC-` prefix and dash optional.
     pub fn parse(input: &str) -> Option<Self> {
-        let mut body: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let mut body: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         if let Some(rest) = body.strip_prefix("RC-") {
             body = rest.to_string();
         } else if let Some(rest) = body.strip_prefix("RC") {

@@ -18,7 +18,10 @@ fn check_or_write(relative: &str, value: &Value) {
         std::fs::write(&path, &text).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == text, "{relative} is out of date: run BHXH_UPDATE_GENERATED=1 cargo test -p bhxh-protocol --test generated");
+    assert!(
+        committed == text,
+        "{relative} is out of date: run BHXH_UPDATE_GENERATED=1 cargo test -p bhxh-protocol --test generated"
+    );
 }
 
 #[test]

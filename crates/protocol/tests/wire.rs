@@ -97,7 +97,17 @@ fn docs_protocol_md_lists_exactly_the_catalogue() {
 fn support_report_shapes() {
     let r = SupportReportRequest { report: "bhxh-desktop 0.1".into() };
     assert_eq!(serde_json::to_value(&r).unwrap(), json!({"report": "bhxh-desktop 0.1"}));
-    assert!(serde_json::from_value::<SupportReportRequest>(json!({"report": "x", "pin": "1"})).is_err(), "unknown fields are refused");
-    let issued = SupportCodeIssued { support_code: "HT-4821-7305-6".into(), expires_at: "t".into(), reference: "RC-0000-0000".into() };
-    assert_eq!(serde_json::to_value(&issued).unwrap(), json!({"support_code": "HT-4821-7305-6", "expires_at": "t", "reference": "RC-0000-0000"}));
+    assert!(
+        serde_json::from_value::<SupportReportRequest>(json!({"report": "x", "pin": "1"})).is_err(),
+        "unknown fields are refused"
+    );
+    let issued = SupportCodeIssued {
+        support_code: "HT-4821-7305-6".into(),
+        expires_at: "t".into(),
+        reference: "RC-0000-0000".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(&issued).unwrap(),
+        json!({"support_code": "HT-4821-7305-6", "expires_at": "t", "reference": "RC-0000-0000"})
+    );
 }

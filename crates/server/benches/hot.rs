@@ -37,7 +37,10 @@ fn hot(c: &mut Criterion) {
     let checked = trust.check_certificate(&token.cert, &[], token.alg, now).unwrap();
     let started = std::time::Instant::now();
     let first = ort.block_on(ocsp.check(&checked.links, now)).unwrap();
-    println!("cold OCSP query to the local responder (request, POST, checks, cache write): {:.2} ms — {first}", started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "cold OCSP query to the local responder (request, POST, checks, cache write): {:.2} ms — {first}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     cold_ocsp(dir, &responder.base, &token.cert);
     let sig = token.sign(&data);
     c.bench_function("verify path RS256 with OCSP, warm cache", |b| {
@@ -49,9 +52,13 @@ fn hot(c: &mut Criterion) {
     });
     drop(responder);
     c.bench_function("to-be-signed bytes", |b| {
-        b.iter(|| to_be_signed(Purpose::PasswordRecovery, black_box("https://reset.example.vn"), "ketoan01", "bm9uY2U="))
+        b.iter(|| {
+            to_be_signed(Purpose::PasswordRecovery, black_box("https://reset.example.vn"), "ketoan01", "bm9uY2U=")
+        })
     });
-    c.bench_function("temporary password (CSPRNG, 14 characters)", |b| b.iter(bhxh_server::passwords::temporary_password));
+    c.bench_function("temporary password (CSPRNG, 14 characters)", |b| {
+        b.iter(bhxh_server::passwords::temporary_password)
+    });
     c.bench_function("captcha answer hash", |b| {
         b.iter(|| bhxh_server::portal::captcha_answer_hash(black_box("d2hhdGV2ZXI"), black_box("ab3kx")))
     });
@@ -68,7 +75,11 @@ fn hot(c: &mut Criterion) {
     std::fs::write(&crls, pem).unwrap();
     let started = std::time::Instant::now();
     let (rt, revocation) = support::revocation(dir, &crls, None);
-    println!("loading a CRL of 100,000 serials ({} bytes): {:.0} ms", std::fs::metadata(&big).unwrap().len(), started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "loading a CRL of 100,000 serials ({} bytes): {:.0} ms",
+        std::fs::metadata(&big).unwrap().len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     let token = Token::load(dir, "rsa-valid");
     let sig = token.sign(&data);
     c.bench_function("verify path RS256 with a CRL of 100,000 serials", |b| {
@@ -93,7 +104,13 @@ fn cold_ocsp(dir: &std::path::Path, responder: &str, cert: &[u8]) {
         let started = std::time::Instant::now();
         let q = ocsp::request(cert, &issuer, Some([i; 16])).unwrap();
         let body = rt.block_on(async {
-            let resp = http.post(responder).header("content-type", "application/ocsp-request").body(q.der.clone()).send().await.unwrap();
+            let resp = http
+                .post(responder)
+                .header("content-type", "application/ocsp-request")
+                .body(q.der.clone())
+                .send()
+                .await
+                .unwrap();
             resp.bytes().await.unwrap()
         });
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -113,7 +130,11 @@ fn big_crl(fixtures: &std::path::Path, n: usize) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let mut index = String::new();
     for i in 0..n {
-        let _ = writeln!(index, "R\t300101000000Z\t250101000000Z,keyCompromise\t{:032X}\tunknown\t/CN=revoked {i}", 0x1000_0000_u64 + i as u64 * 7919);
+        let _ = writeln!(
+            index,
+            "R\t300101000000Z\t250101000000Z,keyCompromise\t{:032X}\tunknown\t/CN=revoked {i}",
+            0x1000_0000_u64 + i as u64 * 7919
+        );
     }
     std::fs::write(dir.join("index.txt"), index).unwrap();
     std::fs::write(dir.join("crlnumber"), "01\n").unwrap();

@@ -83,7 +83,10 @@ async fn argon2_limit() -> f64 {
     let mut times = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
-        hasher.hash(bhxh_server::passwords::Lane::Login, zeroize::Zeroizing::new("Mua-thu-2026!".into())).await.unwrap();
+        hasher
+            .hash(bhxh_server::passwords::Lane::Login, zeroize::Zeroizing::new("Mua-thu-2026!".into()))
+            .await
+            .unwrap();
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let (p50, ..) = summary(times);
@@ -96,7 +99,11 @@ async fn argon2_limit() -> f64 {
 fn memory(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |k: &str| {
-        status.lines().find(|l| l.starts_with(k)).map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string()).unwrap_or_default()
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+            .unwrap_or_default()
     };
     format!("VmRSS {} kB, VmHWM {} kB", field("VmRSS:"), field("VmHWM:"))
 }
@@ -136,9 +143,16 @@ async fn start_server(dir: &Path, extra_config: &str) -> Server {
         let store = bhxh_server::store::Store::open(&db_url).await.unwrap();
         let clock = bhxh_server::Clock::system();
         for i in 0..ACCOUNTS {
-            bhxh_server::admin::account_add(&store, &clock, &format!("user{i:03}"), "0101234567", &format!("u{i}@congty.vn"), None)
-                .await
-                .unwrap();
+            bhxh_server::admin::account_add(
+                &store,
+                &clock,
+                &format!("user{i:03}"),
+                "0101234567",
+                &format!("u{i}@congty.vn"),
+                None,
+            )
+            .await
+            .unwrap();
         }
         store.close().await;
     }
@@ -337,9 +351,15 @@ async fn desk_load(dir: &Path) {
         }
     })
     .await;
-    println!("email changes (challenge + sign 160 bytes + complete + confirmation mail): {:.1}/s {run}; server {}", run.rate(), memory(child.id()));
+    println!(
+        "email changes (challenge + sign 160 bytes + complete + confirmation mail): {:.1}/s {run}; server {}",
+        run.rate(),
+        memory(child.id())
+    );
 
-    let report: String = (0..40).map(|i| format!("[ ĐẠT ] check{i:02}      something the app saw, in a line of fifty bytes\n")).collect();
+    let report: String = (0..40)
+        .map(|i| format!("[ ĐẠT ] check{i:02}      something the app saw, in a line of fifty bytes\n"))
+        .collect();
     let b = base.clone();
     let run = drive(&http, 8, 10.0, move |http, i| {
         let (base, report) = (b.clone(), report.clone());
@@ -355,7 +375,12 @@ async fn desk_load(dir: &Path) {
         }
     })
     .await;
-    println!("support codes (a {} KiB report sealed and stored): {:.1}/s {run}; server {}", 2, run.rate(), memory(child.id()));
+    println!(
+        "support codes (a {} KiB report sealed and stored): {:.1}/s {run}; server {}",
+        2,
+        run.rate(),
+        memory(child.id())
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -466,7 +491,8 @@ async fn audit_at_scale() {
     let mut refs = Vec::new();
     for batch in 0..(LINES / 1000) {
         let mut tx = pool.begin().await.unwrap();
-        let mut sql = String::from("INSERT INTO audit (reference, at, event, username, outcome, actor, detail) VALUES ");
+        let mut sql =
+            String::from("INSERT INTO audit (reference, at, event, username, outcome, actor, detail) VALUES ");
         for i in 0..1000 {
             let n = batch * 1000 + i;
             let reference = bhxh_protocol::Reference::new().to_string();
@@ -477,7 +503,10 @@ async fn audit_at_scale() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("('{reference}', {at}, 'login', 'user{:05}', 'ok', 'user', 'a line of detail')", n % 20_000));
+            sql.push_str(&format!(
+                "('{reference}', {at}, 'login', 'user{:05}', 'ok', 'user', 'a line of detail')",
+                n % 20_000
+            ));
         }
         sqlx::raw_sql(&sql).execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
@@ -501,7 +530,13 @@ async fn audit_at_scale() {
     let counts = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
     let purged = counts.iter().find(|(t, _)| *t == "audit").map(|(_, n)| *n).unwrap_or(0);
     let purge_time = t.elapsed();
-    let mut e = AuditEntry::new(bhxh_protocol::Reference::new().to_string(), now, AuditEvent::Login, Outcome::Ok, "user".into());
+    let mut e = AuditEntry::new(
+        bhxh_protocol::Reference::new().to_string(),
+        now,
+        AuditEvent::Login,
+        Outcome::Ok,
+        "user".into(),
+    );
     e.username = Some("user00001".into());
     let t = Instant::now();
     for _ in 0..200 {

@@ -23,7 +23,10 @@ pub fn coded(code: ErrorCode) -> anyhow::Error {
 
 /// Who ran the command, for the audit log.
 pub fn actor() -> String {
-    format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 fn admin_audit(event: AuditEvent, username: &str, detail: String, now: i64) -> AuditEntry {
@@ -84,7 +87,11 @@ pub async fn account_show(store: &Store, clock: &Clock, username: &str) -> anyho
     let _ = writeln!(out, "MST:                      {}", a.mst);
     let _ = writeln!(out, "Email:                    {}", a.email);
     let _ = writeln!(out, "Chứng thư ghim / Pinned:  {}", a.cert_fingerprint.as_deref().unwrap_or("— (MST binding)"));
-    let _ = writeln!(out, "Mật khẩu / Password set:  {}", if a.password_hash.is_some() { "có / yes" } else { "không / no" });
+    let _ = writeln!(
+        out,
+        "Mật khẩu / Password set:  {}",
+        if a.password_hash.is_some() { "có / yes" } else { "không / no" }
+    );
     let temp = match (&a.temp_password_hash, a.temp_expires_at, a.temp_used_at) {
         (None, _, _) => "không / none".to_string(),
         (Some(_), _, Some(used)) => format!("đã dùng / used {}, chờ đổi mật khẩu / awaiting change", rfc3339(used)),
@@ -116,7 +123,12 @@ pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> any
         return Err(coded(ErrorCode::AccountNotFound));
     }
     let cleared = store.clear_limits(&user_limit_prefix(username.as_str())).await?;
-    let entry = admin_audit(AuditEvent::AdminAccountUnlock, username.as_str(), format!("cleared {cleared} limit windows"), clock.now());
+    let entry = admin_audit(
+        AuditEvent::AdminAccountUnlock,
+        username.as_str(),
+        format!("cleared {cleared} limit windows"),
+        clock.now(),
+    );
     store.audit(&entry).await?;
     Ok(format!(
         "Đã mở giới hạn / Limits cleared for {username} ({cleared})\nMã tham chiếu / Reference: {}\n",
@@ -127,7 +139,12 @@ pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> any
 /// `account disable USERNAME --reason …` / `account enable USERNAME`. A disabled account
 /// is answered like an unknown one on every public path; its sessions, temporary
 /// password and pending links end at once.
-pub async fn account_set_disabled(store: &Store, clock: &Clock, username: &str, reason: Option<&str>) -> anyhow::Result<String> {
+pub async fn account_set_disabled(
+    store: &Store,
+    clock: &Clock,
+    username: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     let Some(account) = store.account_by_username(username.as_str()).await? else {
         return Err(coded(ErrorCode::AccountNotFound));
@@ -249,7 +266,8 @@ pub async fn staff_add(
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
     let now = clock.now();
-    let mut entry = admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}, role {role}"), now);
+    let mut entry =
+        admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}, role {role}"), now);
     entry.username = None;
     let id = store.insert_staff(username.as_str(), name, role, &hash, now, &entry).await?;
     if id.is_none() {
@@ -272,12 +290,21 @@ fn role_vi(role: StaffRole) -> &'static str {
 /// `staff role`: makes a staff member an agent or a supervisor.
 pub async fn staff_role(store: &Store, clock: &Clock, username: &str, role: StaffRole) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
-    let mut entry = admin_audit(AuditEvent::AdminStaffRole, username.as_str(), format!("staff {username} is now {role}"), clock.now());
+    let mut entry = admin_audit(
+        AuditEvent::AdminStaffRole,
+        username.as_str(),
+        format!("staff {username} is now {role}"),
+        clock.now(),
+    );
     entry.username = None;
     if !store.set_staff_role(username.as_str(), role, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
     }
-    Ok(format!("Đã đặt vai trò / Role set: {username}: {} / {role}\nMã tham chiếu / Reference: {}\n", role_vi(role), entry.reference))
+    Ok(format!(
+        "Đã đặt vai trò / Role set: {username}: {} / {role}\nMã tham chiếu / Reference: {}\n",
+        role_vi(role),
+        entry.reference
+    ))
 }
 
 /// `staff password`: sets a staff member's console password (and re-enables them).
@@ -291,7 +318,12 @@ pub async fn staff_password(
     let username = Username::parse(username).map_err(coded)?;
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
-    let mut entry = admin_audit(AuditEvent::AdminStaffPassword, username.as_str(), format!("console password of staff {username} set"), clock.now());
+    let mut entry = admin_audit(
+        AuditEvent::AdminStaffPassword,
+        username.as_str(),
+        format!("console password of staff {username} set"),
+        clock.now(),
+    );
     entry.username = None;
     if !store.set_staff_password(username.as_str(), &hash, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
@@ -303,12 +335,16 @@ pub async fn staff_password(
 pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     let now = clock.now();
-    let mut entry = admin_audit(AuditEvent::AdminStaffDisable, username.as_str(), format!("staff {username} disabled"), now);
+    let mut entry =
+        admin_audit(AuditEvent::AdminStaffDisable, username.as_str(), format!("staff {username} disabled"), now);
     entry.username = None;
     if !store.disable_staff(username.as_str(), now, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
     }
-    Ok(format!("Đã khóa nhân viên / Staff member disabled: {username}\nMã tham chiếu / Reference: {}\n", entry.reference))
+    Ok(format!(
+        "Đã khóa nhân viên / Staff member disabled: {username}\nMã tham chiếu / Reference: {}\n",
+        entry.reference
+    ))
 }
 
 /// `staff list`: who can log in to the console.

@@ -55,14 +55,18 @@ impl Application {
             config.public_origin.as_str().into()
         };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let store = Store::open_with(&config.database_url(), std::time::Duration::from_secs(config.database_timeout_secs)).await?;
+        let store =
+            Store::open_with(&config.database_url(), std::time::Duration::from_secs(config.database_timeout_secs))
+                .await?;
         let trust = TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
         let revocation = crate::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
         if config.smtp_in_clear() {
             tracing::warn!("smtp_url has tls=none: temporary passwords cross the network in clear to the relay");
         }
         if config.trust_anchors.is_none() {
-            tracing::info!("trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)");
+            tracing::info!(
+                "trust anchor: the Vietnam National Root CA shipped with the server (BHXH_TRUST_ANCHORS overrides it)"
+            );
         }
         let hasher = Hasher::new(&config.argon2)?;
         let outbox_key = OutboxKey::load_or_create(&config.data_dir)?;
@@ -130,7 +134,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves; the outbox worker runs alongside.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
         // Fetched CRLs are refreshed before their nextUpdate, so a request rarely waits
         // for one (several servers share the database copy).
@@ -160,7 +167,9 @@ impl Application {
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         let http = self.state.config.http.clone();
         // A request in flight at shutdown may take its whole time: it is never cut.
-        let grace = std::time::Duration::from_secs(self.state.config.limits.request_timeout_secs + http.header_read_timeout_secs + 1);
+        let grace = std::time::Duration::from_secs(
+            self.state.config.limits.request_timeout_secs + http.header_read_timeout_secs + 1,
+        );
         let staff = async {
             let Some(listener) = self.staff_listener else { return Ok(()) };
             let app = crate::staff::router(self.state.clone());

@@ -45,7 +45,11 @@ async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionR
 /// Logs in with the long-term or the temporary password. Both hashes are always
 /// verified (the missing one against a dummy), so the answer takes the same time
 /// whether the account exists, has a temporary password, or neither.
-async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+async fn login(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     const EVENT: AuditEvent = AuditEvent::Login;
     let password = req.password.into_zeroizing();
     // A name that cannot be a username (it may be 64 KiB) is verified against dummies
@@ -67,7 +71,9 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
     // same time; only the audit line says why.
     let disabled = account.as_ref().is_some_and(|a| a.is_disabled());
     let (long_hash, temp_hash) = match &account {
-        Some(a) if !disabled => (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none())),
+        Some(a) if !disabled => {
+            (a.password_hash.clone(), a.temp_password_hash.clone().filter(|_| a.temp_used_at.is_none()))
+        }
         _ => (None, None),
     };
     let long_ok = s.hasher.verify(Lane::Login, password.clone(), long_hash).await.map_err(|e| ctx.hashing(e))?;
@@ -79,7 +85,9 @@ async fn login(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<LoginR
         };
         s.count_failed_login(&ctx, prefix, EVENT).await?;
         if disabled {
-            return Err(s.refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, "account disabled".into()).await);
+            return Err(s
+                .refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, "account disabled".into())
+                .await);
         }
         return Err(s.refuse(&ctx, EVENT, named, ErrorCode::InvalidCredentials).await);
     };
@@ -133,10 +141,31 @@ async fn change_password(
     // session must send the long-term password.
     match (&current, session.must_change) {
         (None, true) if account.temp_used_at.is_some() && account.password_hash.is_none() => {}
-        (None, true) => return Err(s.refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::SessionInvalid, "a newer reset replaced this session's temporary password".into()).await),
-        (None, false) => return Err(s.refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials, "no current password".into()).await),
+        (None, true) => {
+            return Err(s
+                .refuse_detail(
+                    &ctx,
+                    EVENT,
+                    Some(&account.username),
+                    ErrorCode::SessionInvalid,
+                    "a newer reset replaced this session's temporary password".into(),
+                )
+                .await)
+        }
+        (None, false) => {
+            return Err(s
+                .refuse_detail(
+                    &ctx,
+                    EVENT,
+                    Some(&account.username),
+                    ErrorCode::InvalidCredentials,
+                    "no current password".into(),
+                )
+                .await)
+        }
         (Some(current), must_change) => {
-            let current_hash = if must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
+            let current_hash =
+                if must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
             if !s.hasher.verify(Lane::Login, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
                 return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
             }
@@ -157,7 +186,8 @@ async fn change_password(
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
     let (subject, body) = mail::notice_mail(&facts, NoticeKind::Changed);
-    let notice = s.mail(account, MailKind::NoticeChanged, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+    let notice =
+        s.mail(account, MailKind::NoticeChanged, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
     let entry = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
     s.store.change_password(account.id, &new_hash, now, &notice, &entry).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();

@@ -111,7 +111,10 @@ mod tests {
         let ours = Challenges::new(OutboxKey::from_bytes(&[7; 32]).unwrap());
         let id = ours.seal(&challenge()).unwrap();
         let back = ours.open(&id).unwrap();
-        assert_eq!((back.signed_username(), back.purpose, back.nonce.as_str(), back.expires_at), ("ketoan01", Purpose::PasswordRecovery, "bm9uY2U=", 400));
+        assert_eq!(
+            (back.signed_username(), back.purpose, back.nonce.as_str(), back.expires_at),
+            ("ketoan01", Purpose::PasswordRecovery, "bm9uY2U=", 400)
+        );
         assert_eq!(back.id, crate::verify::fingerprint(id.as_bytes()));
         // Another deployment's key, one flipped character, junk: nothing.
         let theirs = Challenges::new(OutboxKey::from_bytes(&[8; 32]).unwrap());
@@ -124,7 +127,8 @@ mod tests {
             assert!(ours.open(junk).is_none(), "{junk}");
         }
         // An email change carries its address, and its id is no longer than a recovery's.
-        let change = Challenge { purpose: Purpose::EmailChange, new_email: Some("moi@congty.vn".into()), ..challenge() };
+        let change =
+            Challenge { purpose: Purpose::EmailChange, new_email: Some("moi@congty.vn".into()), ..challenge() };
         let sealed = ours.seal(&change).unwrap();
         assert_eq!(ours.open(&sealed).unwrap().new_email.as_deref(), Some("moi@congty.vn"));
         assert_eq!(sealed.len(), id.len());

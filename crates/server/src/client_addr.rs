@@ -23,7 +23,11 @@ impl ProxyList {
             let addr: IpAddr = addr.parse().map_err(|_| format!("{part:?} is not an address or CIDR"))?;
             let max = if addr.is_ipv4() { 32 } else { 128 };
             let bits = match bits {
-                Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(|| format!("{part:?}: prefix length must be 0–{max}"))?,
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("{part:?}: prefix length must be 0–{max}"))?,
                 None => max,
             };
             out.push((canonical(addr), bits));
@@ -54,7 +58,11 @@ impl std::fmt::Display for ProxyList {
 /// sent. Behind trusted proxies: the rightmost forwarded address that is not one of them;
 /// an entry that is not an address ends the walk at the proxy that wrote it (that proxy
 /// is then the client as far as we can know). All trusted: the leftmost.
-pub fn client_address<'a>(peer: IpAddr, forwarded_for: impl IntoIterator<Item = &'a str>, proxies: &ProxyList) -> IpAddr {
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded_for: impl IntoIterator<Item = &'a str>,
+    proxies: &ProxyList,
+) -> IpAddr {
     let peer = canonical(peer);
     if !proxies.contains(peer) {
         return peer;
@@ -73,9 +81,18 @@ pub fn client_address<'a>(peer: IpAddr, forwarded_for: impl IntoIterator<Item = 
 
 /// Whether the client reached us over HTTPS: only a trusted proxy can say so, in the
 /// last `X-Forwarded-Proto` value (the one it wrote).
-pub fn forwarded_https<'a>(peer: IpAddr, forwarded_proto: impl IntoIterator<Item = &'a str>, proxies: &ProxyList) -> bool {
+pub fn forwarded_https<'a>(
+    peer: IpAddr,
+    forwarded_proto: impl IntoIterator<Item = &'a str>,
+    proxies: &ProxyList,
+) -> bool {
     proxies.contains(peer)
-        && forwarded_proto.into_iter().flat_map(|v| v.split(',')).map(str::trim).last().is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        && forwarded_proto
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .last()
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 /// What a client's limits are counted under: an IPv4 address, or an IPv6 /64.

@@ -48,6 +48,7 @@ pub fn rfc3339(secs: i64) -> String {
 /// `dd/mm/yyyy hh:mm` in Vietnam time (UTC+7), as mails and pages show times.
 pub fn vn_time(secs: i64) -> String {
     let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH).to_offset(offset);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH).to_offset(offset);
     format!("{:02}/{:02}/{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
 }

@@ -308,7 +308,12 @@ pub struct SupportConfig {
 
 impl Default for SupportConfig {
     fn default() -> Self {
-        SupportConfig { code_ttl_secs: 3600, codes_per_client_per_hour: 5, max_report_bytes: 32 * 1024, lookups_per_staff: 200 }
+        SupportConfig {
+            code_ttl_secs: 3600,
+            codes_per_client_per_hour: 5,
+            max_report_bytes: 32 * 1024,
+            lookups_per_staff: 200,
+        }
     }
 }
 
@@ -380,7 +385,10 @@ impl Default for Limits {
 /// `smtp://` without TLS carries temporary passwords in clear: to another machine it
 /// must say so (`tls=none`).
 fn smtp_url_ok(url: &str) -> anyhow::Result<()> {
-    if url.starts_with("smtp://") && !smtp_host_is_loopback(url) && !["tls=required", "tls=opportunistic", "tls=none"].iter().any(|t| url.contains(t)) {
+    if url.starts_with("smtp://")
+        && !smtp_host_is_loopback(url)
+        && !["tls=required", "tls=opportunistic", "tls=none"].iter().any(|t| url.contains(t))
+    {
         bail!(
             "smtp_url {:?} sends temporary passwords in clear to another machine: use smtps://…, smtp://…?tls=required, \
              or write ?tls=none if the relay is on a network you trust",
@@ -394,7 +402,11 @@ fn smtp_host_is_loopback(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') { v6.split(']').next().unwrap_or("") } else { host_port.split(':').next().unwrap_or("") };
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -490,8 +502,11 @@ impl Config {
         }
         if let Some(v) = var("BHXH_REVOCATION_MIRRORS") {
             // `from=to,from=to`
-            self.revocation.mirrors =
-                v.split(',').filter_map(|p| p.split_once('=')).map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).collect();
+            self.revocation.mirrors = v
+                .split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .collect();
         }
         if let Some(v) = var("BHXH_CRL_FILE") {
             self.crl_file = Some(v.into());
@@ -504,7 +519,9 @@ impl Config {
             };
         }
         if let Some(v) = var("BHXH_EMAIL_CHANGE_WAIT_SECS") {
-            self.email_change.wait_secs = v.parse().with_context(|| format!("BHXH_EMAIL_CHANGE_WAIT_SECS must be a number of seconds, not {v:?}"))?;
+            self.email_change.wait_secs = v
+                .parse()
+                .with_context(|| format!("BHXH_EMAIL_CHANGE_WAIT_SECS must be a number of seconds, not {v:?}"))?;
         }
         Ok(())
     }
@@ -550,7 +567,10 @@ impl Config {
         }
         smtp_url_ok(&self.smtp_url)?;
         let h = &self.http;
-        if h.header_read_timeout_secs == 0 || h.max_connections == 0 || h.idle_timeout_secs <= self.limits.request_timeout_secs {
+        if h.header_read_timeout_secs == 0
+            || h.max_connections == 0
+            || h.idle_timeout_secs <= self.limits.request_timeout_secs
+        {
             bail!("http: header_read_timeout_secs and max_connections must be positive, idle_timeout_secs longer than limits.request_timeout_secs");
         }
         if self.retention.audit_days < 1 || self.retention.mail_days < 1 || self.retention.purge_interval_secs < 1 {
@@ -581,7 +601,9 @@ impl Config {
     /// Whether mail leaves over plain SMTP to another machine (allowed only when the
     /// URL says `tls=none`; the start warns).
     pub fn smtp_in_clear(&self) -> bool {
-        self.smtp_url.starts_with("smtp://") && !self.smtp_url.contains("tls=required") && !smtp_host_is_loopback(&self.smtp_url)
+        self.smtp_url.starts_with("smtp://")
+            && !self.smtp_url.contains("tls=required")
+            && !smtp_host_is_loopback(&self.smtp_url)
     }
 
     /// The trusted proxies, parsed.
@@ -608,7 +630,8 @@ mod tests {
 
     #[test]
     fn env_overrides_file_values() {
-        let mut c: Config = toml::from_str("listen = \"0.0.0.0:9000\"\ndeliver = \"in-app\"\n[limits]\nper_client = 5\n").unwrap();
+        let mut c: Config =
+            toml::from_str("listen = \"0.0.0.0:9000\"\ndeliver = \"in-app\"\n[limits]\nper_client = 5\n").unwrap();
         assert_eq!(c.limits.per_client, 5);
         assert_eq!(c.deliver, Delivery::InApp);
         c.apply_env(|k| (k == "BHXH_LISTEN").then(|| "127.0.0.1:1".to_string())).unwrap();
@@ -621,11 +644,17 @@ mod tests {
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
         let c = Config { public_origin: "https://a.vn/".into(), ..Config::default() };
         assert!(c.check().is_err());
-        let c = Config { argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_queued: 32 }, ..Config::default() };
+        let c = Config {
+            argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_queued: 32 },
+            ..Config::default()
+        };
         assert!(c.check().is_err());
         let mut c = Config::default();
         assert!(c.apply_env(|k| (k == "BHXH_DELIVER").then(|| "sms".to_string())).is_err());
-        let c = Config { outbox: OutboxConfig { delivery_timeout_secs: 120, ..OutboxConfig::default() }, ..Config::default() };
+        let c = Config {
+            outbox: OutboxConfig { delivery_timeout_secs: 120, ..OutboxConfig::default() },
+            ..Config::default()
+        };
         assert!(c.check().is_err(), "a delivery may not block for minutes");
     }
 
@@ -634,7 +663,14 @@ mod tests {
         let with = |url: &str| Config { smtp_url: url.into(), ..Config::default() };
         let err = with("smtp://thu:Mat-khau-9@relay.congty.vn:25").check().unwrap_err().to_string();
         assert!(err.contains("in clear") && !err.contains("Mat-khau-9"), "{err}");
-        for ok in ["smtp://relay.congty.vn:25?tls=none", "smtp://relay.congty.vn:587?tls=required", "smtps://relay.congty.vn", "smtp://127.0.0.1:2525", "smtp://[::1]:25", ""] {
+        for ok in [
+            "smtp://relay.congty.vn:25?tls=none",
+            "smtp://relay.congty.vn:587?tls=required",
+            "smtps://relay.congty.vn",
+            "smtp://127.0.0.1:2525",
+            "smtp://[::1]:25",
+            "",
+        ] {
             with(ok).check().unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         assert!(with("smtp://relay.congty.vn:25?tls=none").smtp_in_clear());

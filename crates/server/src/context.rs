@@ -73,12 +73,8 @@ pub struct Ctx {
 /// Gives each request its reference code and context, bounds its time, and stamps the
 /// reference on the answer (`X-Reference`), errors from extractors included.
 pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let lang = req
-        .headers()
-        .get("accept-language")
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_header)
-        .unwrap_or_default();
+    let lang =
+        req.headers().get("accept-language").and_then(|v| v.to_str().ok()).map(Lang::from_header).unwrap_or_default();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|peer| {
         let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
@@ -95,7 +91,14 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .filter(|v| bhxh_protocol::valid_instance(v))
         .map(str::to_string);
     let ctx = match client {
-        Some(ip) => Ctx { reference: Reference::new(), lang, client: ip.to_string(), client_key: crate::client_addr::limit_key(ip), https, instance },
+        Some(ip) => Ctx {
+            reference: Reference::new(),
+            lang,
+            client: ip.to_string(),
+            client_key: crate::client_addr::limit_key(ip),
+            https,
+            instance,
+        },
         None => Ctx { lang, instance, ..Ctx::unknown() },
     };
     req.extensions_mut().insert(ctx.clone());
@@ -124,7 +127,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 impl Ctx {
     /// The context of a request that did not pass through [`context_layer`].
     pub fn unknown() -> Ctx {
-        Ctx { reference: Reference::new(), lang: Lang::Vi, client: "unknown".into(), client_key: "unknown".into(), https: false, instance: None }
+        Ctx {
+            reference: Reference::new(),
+            lang: Lang::Vi,
+            client: "unknown".into(),
+            client_key: "unknown".into(),
+            https: false,
+            instance: None,
+        }
     }
 
     /// An error answer with this request's reference and language.
@@ -231,8 +241,15 @@ impl IntoResponse for ApiError {
 
 impl AppState {
     /// An audit line of this request, by the user.
-    pub(crate) fn audit_entry(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, outcome: Result<(), ErrorCode>) -> AuditEntry {
-        let mut entry = AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), "user".into());
+    pub(crate) fn audit_entry(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        username: Option<&str>,
+        outcome: Result<(), ErrorCode>,
+    ) -> AuditEntry {
+        let mut entry =
+            AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), "user".into());
         entry.username = username.filter(|u| !u.is_empty()).map(str::to_string);
         entry.client_addr = Some(ctx.client.clone());
         entry.client_instance = ctx.instance.clone();
@@ -240,16 +257,36 @@ impl AppState {
     }
 
     /// Records a refused attempt and turns it into the answer.
-    pub(crate) async fn refuse(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode) -> ApiError {
+    pub(crate) async fn refuse(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        username: Option<&str>,
+        code: ErrorCode,
+    ) -> ApiError {
         self.refuse_with(ctx, event, username, code, None).await
     }
 
     /// [`AppState::refuse`] with a detail on the audit line (never a secret).
-    pub(crate) async fn refuse_detail(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode, detail: String) -> ApiError {
+    pub(crate) async fn refuse_detail(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        username: Option<&str>,
+        code: ErrorCode,
+        detail: String,
+    ) -> ApiError {
         self.refuse_with(ctx, event, username, code, Some(detail)).await
     }
 
-    async fn refuse_with(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>, code: ErrorCode, detail: Option<String>) -> ApiError {
+    async fn refuse_with(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        username: Option<&str>,
+        code: ErrorCode,
+        detail: Option<String>,
+    ) -> ApiError {
         let mut entry = self.audit_entry(ctx, event, username, Err(code));
         entry.detail = detail;
         if let Err(e) = self.store.audit(&entry).await {
@@ -262,7 +299,15 @@ impl AppState {
     /// challenge endpoint counts in memory and writes only the first refusal of a window
     /// to the audit (a flood of refusals writes one line, which says so); every other
     /// event counts in the database, shared by every server.
-    pub(crate) async fn limit(&self, ctx: &Ctx, key: &str, max: u32, window: i64, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn limit(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        max: u32,
+        window: i64,
+        event: AuditEvent,
+        username: Option<&str>,
+    ) -> Result<(), ApiError> {
         let now = self.clock.now();
         let in_memory = event == AuditEvent::Challenge;
         let (count, start) = if in_memory {
@@ -274,7 +319,10 @@ impl AppState {
             let mut err = if !in_memory {
                 self.refuse(ctx, event, username, ErrorCode::RateLimited).await
             } else if count == i64::from(max) + 1 {
-                let detail = format!("{key}: further refusals in this window (until {}) are not written", crate::clock::rfc3339(start + window));
+                let detail = format!(
+                    "{key}: further refusals in this window (until {}) are not written",
+                    crate::clock::rfc3339(start + window)
+                );
                 self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, detail).await
             } else {
                 tracing::debug!(reference = %ctx.reference, key, "challenge refused by its limit (not audited again)");
@@ -287,10 +335,22 @@ impl AppState {
     }
 
     /// The per-client limit of an event.
-    pub(crate) async fn limit_client(&self, ctx: &Ctx, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn limit_client(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        username: Option<&str>,
+    ) -> Result<(), ApiError> {
         let l = &self.config.limits;
-        self.limit(ctx, &format!("client:{}:{event}", ctx.client_key), l.per_client, l.per_client_window_secs, event, username)
-            .await
+        self.limit(
+            ctx,
+            &format!("client:{}:{event}", ctx.client_key),
+            l.per_client,
+            l.per_client_window_secs,
+            event,
+            username,
+        )
+        .await
     }
 
     /// The per-username limit of an event: this client's tries on the username.
@@ -303,16 +363,30 @@ impl AppState {
     /// tries together are counted too, but never refuse anyone: they would refuse the
     /// owner for other people's traffic. Past their mark the identity is under attack,
     /// which the desk's account page shows (its windows) and the log says once per window.
-    pub(crate) async fn limit_identity(&self, ctx: &Ctx, prefix: &str, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn limit_identity(
+        &self,
+        ctx: &Ctx,
+        prefix: &str,
+        event: AuditEvent,
+        username: Option<&str>,
+    ) -> Result<(), ApiError> {
         let l = &self.config.limits;
         let window = l.per_username_window_secs;
-        self.limit(ctx, &format!("{prefix}client:{}:{event}", ctx.client_key), l.per_username, window, event, username).await?;
+        self.limit(ctx, &format!("{prefix}client:{}:{event}", ctx.client_key), l.per_username, window, event, username)
+            .await?;
         self.count_identity(ctx, &format!("{prefix}{event}"), l.per_username_total, window, event).await
     }
 
     /// Counts a hit on an identity-wide window, which refuses no one (see
     /// [`AppState::limit_identity`]); says once per window when it passes `mark`.
-    async fn count_identity(&self, ctx: &Ctx, key: &str, mark: u32, window: i64, event: AuditEvent) -> Result<(), ApiError> {
+    async fn count_identity(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        mark: u32,
+        window: i64,
+        event: AuditEvent,
+    ) -> Result<(), ApiError> {
         let now = self.clock.now();
         let (count, _) = if event == AuditEvent::Challenge {
             self.memory_limits.hit(key, window, now)
@@ -328,10 +402,25 @@ impl AppState {
     /// Refuses this client a password try on `username` once it has failed
     /// `per_username` times in the window (it earned it; nobody else is refused for it).
     /// Counted by [`AppState::count_failed_login`] after a wrong password only.
-    pub(crate) async fn check_failed_logins(&self, ctx: &Ctx, prefix: &str, event: AuditEvent, username: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) async fn check_failed_logins(
+        &self,
+        ctx: &Ctx,
+        prefix: &str,
+        event: AuditEvent,
+        username: Option<&str>,
+    ) -> Result<(), ApiError> {
         let l = &self.config.limits;
         let key = failed_logins_key(ctx, prefix, event);
-        self.check_window(ctx, &key, l.per_username, l.per_username_window_secs, event, username, "wrong passwords from this client").await
+        self.check_window(
+            ctx,
+            &key,
+            l.per_username,
+            l.per_username_window_secs,
+            event,
+            username,
+            "wrong passwords from this client",
+        )
+        .await
     }
 
     /// Counts a wrong password for `prefix`'s identity from this client, and from every
@@ -367,7 +456,9 @@ impl AppState {
         if count < i64::from(max) {
             return Ok(());
         }
-        let mut err = self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, format!("{count} {what} in the window")).await;
+        let mut err = self
+            .refuse_detail(ctx, event, username, ErrorCode::RateLimited, format!("{count} {what} in the window"))
+            .await;
         err.retry_after = Some((start + window - now).max(1) as u64);
         Err(err)
     }
@@ -386,10 +477,27 @@ impl AppState {
     /// (`RATE_LIMITED`: more would only flood the registered inbox). Counted by
     /// [`AppState::count_reset_mail`] once the mail is written, so a request that loses
     /// a race counts nothing.
-    pub(crate) async fn check_reset_mails(&self, ctx: &Ctx, event: AuditEvent, account: &Account) -> Result<(), ApiError> {
-        let sent = self.store.limit_count(&reset_mails_key(&account.username), DAY, self.clock.now()).await.map_err(|e| ctx.internal(e))?;
+    pub(crate) async fn check_reset_mails(
+        &self,
+        ctx: &Ctx,
+        event: AuditEvent,
+        account: &Account,
+    ) -> Result<(), ApiError> {
+        let sent = self
+            .store
+            .limit_count(&reset_mails_key(&account.username), DAY, self.clock.now())
+            .await
+            .map_err(|e| ctx.internal(e))?;
         if sent >= i64::from(self.config.limits.reset_mails_per_day) {
-            let mut err = self.refuse_detail(ctx, event, Some(&account.username), ErrorCode::RateLimited, format!("{sent} password mails today")).await;
+            let mut err = self
+                .refuse_detail(
+                    ctx,
+                    event,
+                    Some(&account.username),
+                    ErrorCode::RateLimited,
+                    format!("{sent} password mails today"),
+                )
+                .await;
             err.retry_after = Some(DAY as u64);
             return Err(err);
         }
@@ -402,7 +510,15 @@ impl AppState {
     }
 
     /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
-    pub(crate) fn mail(&self, account: &Account, kind: MailKind, subject: String, body: String, reference: &str, password: Option<&str>) -> anyhow::Result<NewMail> {
+    pub(crate) fn mail(
+        &self,
+        account: &Account,
+        kind: MailKind,
+        subject: String,
+        body: String,
+        reference: &str,
+        password: Option<&str>,
+    ) -> anyhow::Result<NewMail> {
         let secrets = password.map(|p| Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
         self.mail_with(account, kind, subject, body, reference, secrets.as_ref())
     }

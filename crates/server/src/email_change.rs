@@ -32,7 +32,10 @@ use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, ChangeOutcome, MailFacts, ResetVia, Secrets};
 use crate::passwords;
 use crate::portal::mst_limit_prefix;
-use crate::store::{Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, EmailChange, MailKind, NewEmailChange, NewMail, Outcome};
+use crate::store::{
+    Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, EmailChange, MailKind, NewEmailChange, NewMail,
+    Outcome,
+};
 
 /// The public pages of the links.
 pub fn routes() -> Router<AppState> {
@@ -85,7 +88,15 @@ fn new_link(s: &AppState, path: &str) -> (Zeroizing<String>, String) {
 
 /// A mail for `account` to `to` (which need not be its registered address yet), with
 /// `link` sealed until delivery.
-fn mail_to(s: &AppState, account: &Account, to: &str, kind: MailKind, (subject, body): (String, String), reference: &str, link: Option<&str>) -> anyhow::Result<NewMail> {
+fn mail_to(
+    s: &AppState,
+    account: &Account,
+    to: &str,
+    kind: MailKind,
+    (subject, body): (String, String),
+    reference: &str,
+    link: Option<&str>,
+) -> anyhow::Result<NewMail> {
     let secrets = link.map(|l| Secrets::from([(mail::LINK_PLACEHOLDER.to_string(), l.to_string())]));
     let mut m = s.mail_with(account, kind, subject, body, reference, secrets.as_ref())?;
     m.recipient = to.to_string();
@@ -100,7 +111,14 @@ fn via_of(c: ChangeVia) -> ResetVia {
 }
 
 /// The confirmation mail of a new change to `new_email`, and the hash of its link.
-pub(crate) fn confirmation(s: &AppState, account: &Account, new_email: &str, via: ChangeVia, reference: &str, now: i64) -> anyhow::Result<(NewMail, String, i64)> {
+pub(crate) fn confirmation(
+    s: &AppState,
+    account: &Account,
+    new_email: &str,
+    via: ChangeVia,
+    reference: &str,
+    now: i64,
+) -> anyhow::Result<(NewMail, String, i64)> {
     let expires = now + s.config.email_change.confirm_ttl_secs;
     let (link, hash) = new_link(s, "/email-change/confirm");
     let facts = MailFacts { username: &account.username, at: now, reference, hotline: &s.config.hotline };
@@ -117,7 +135,13 @@ pub(crate) fn same_address(a: &str, b: &str) -> bool {
 /// A proven token asks to change `account`'s email to the challenge's address. The
 /// challenge is used up with the write; a limit or an unchanged address is refused
 /// without using it (the proof was valid).
-pub(crate) async fn start_by_token(s: &AppState, ctx: &Ctx, ch: &Challenge, account: &Account, mut entry: AuditEntry) -> Result<Response, ApiError> {
+pub(crate) async fn start_by_token(
+    s: &AppState,
+    ctx: &Ctx,
+    ch: &Challenge,
+    account: &Account,
+    mut entry: AuditEntry,
+) -> Result<Response, ApiError> {
     const EVENT: AuditEvent = AuditEvent::EmailChangeRequest;
     let Some(new_email) = ch.new_email.clone() else {
         return Err(s.refuse(ctx, EVENT, Some(&account.username), ErrorCode::InvalidEmail).await);
@@ -132,7 +156,8 @@ pub(crate) async fn start_by_token(s: &AppState, ctx: &Ctx, ch: &Challenge, acco
     }
     let now = s.clock.now();
     let reference = ctx.reference.to_string();
-    let (mail, hash, expires) = confirmation(s, account, &new_email, ChangeVia::Token, &reference, now).map_err(|e| ctx.internal(e))?;
+    let (mail, hash, expires) =
+        confirmation(s, account, &new_email, ChangeVia::Token, &reference, now).map_err(|e| ctx.internal(e))?;
     let change = NewEmailChange {
         reference: reference.clone(),
         account_id: account.id,
@@ -181,12 +206,19 @@ pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
     let mut applied = 0;
     for c in s.store.due_email_changes(now, 100).await? {
         let Some(account) = s.store.account_by_id(c.account_id).await? else { continue };
-        let facts = MailFacts { username: &account.username, at: now, reference: &c.reference, hotline: &s.config.hotline };
+        let facts =
+            MailFacts { username: &account.username, at: now, reference: &c.reference, hotline: &s.config.hotline };
         let text = mail::email_change_outcome_mail(&facts, &c.new_email, ChangeOutcome::Applied);
         let notice = mail_to(s, &account, &c.new_email, MailKind::NoticeEmail, text, &c.reference, None)?;
-        let mut audit = AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, "system".into());
+        let mut audit =
+            AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, "system".into());
         audit.username = Some(account.username.clone());
-        audit.detail = Some(format!("registered email {} → {} ({} request)", mail::mask_email(&c.old_email), mail::mask_email(&c.new_email), c.via));
+        audit.detail = Some(format!(
+            "registered email {} → {} ({} request)",
+            mail::mask_email(&c.old_email),
+            mail::mask_email(&c.new_email),
+            c.via
+        ));
         if s.store.apply_email_change(&c, now, &[notice], &audit).await? {
             applied += 1;
         }
@@ -200,14 +232,24 @@ pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
 
 /// The part of [`settle`] that needs no mail: ends the changes that can never go on
 /// (unconfirmed past their link's lifetime, proposals older than `proposal_ttl_secs`).
-pub async fn settle_store(store: &crate::store::Store, clock: &crate::Clock, proposal_ttl_secs: i64) -> anyhow::Result<u64> {
+pub async fn settle_store(
+    store: &crate::store::Store,
+    clock: &crate::Clock,
+    proposal_ttl_secs: i64,
+) -> anyhow::Result<u64> {
     let now = clock.now();
     store.expire_email_changes(now, now - proposal_ttl_secs).await
 }
 
 /// Cancels an open change (`by`: who, as the audit and the console say it), telling
 /// the new address. False when it can no longer be cancelled.
-pub(crate) async fn cancel_change(s: &AppState, c: &EmailChange, by: &str, reference: &str, audit: &AuditEntry) -> anyhow::Result<bool> {
+pub(crate) async fn cancel_change(
+    s: &AppState,
+    c: &EmailChange,
+    by: &str,
+    reference: &str,
+    audit: &AuditEntry,
+) -> anyhow::Result<bool> {
     let Some(account) = s.store.account_by_id(c.account_id).await? else { return Ok(false) };
     let now = s.clock.now();
     let facts = MailFacts { username: &account.username, at: now, reference, hotline: &s.config.hotline };
@@ -260,10 +302,14 @@ fn outcome(link: Link, c: Option<&EmailChange>, now: i64) -> Result<(), ErrorCod
         (Link::Confirm, ChangeState::Expired) => Err(ErrorCode::EmailChangeLinkExpired),
         (Link::Confirm, ChangeState::Confirming) => Ok(()),
         (Link::Confirm, ChangeState::Waiting | ChangeState::Applied) => Err(ErrorCode::EmailChangeLinkUsed),
-        (Link::Cancel, ChangeState::Waiting) if c.effective_at.is_some_and(|t| t <= now) => Err(ErrorCode::EmailChangeApplied),
+        (Link::Cancel, ChangeState::Waiting) if c.effective_at.is_some_and(|t| t <= now) => {
+            Err(ErrorCode::EmailChangeApplied)
+        }
         (Link::Cancel, ChangeState::Waiting) => Ok(()),
         (Link::Cancel, ChangeState::Applied) => Err(ErrorCode::EmailChangeApplied),
-        (_, ChangeState::Cancelled | ChangeState::Superseded | ChangeState::Expired) => Err(ErrorCode::EmailChangeEnded),
+        (_, ChangeState::Cancelled | ChangeState::Superseded | ChangeState::Expired) => {
+            Err(ErrorCode::EmailChangeEnded)
+        }
         _ => Err(ErrorCode::EmailChangeLinkInvalid),
     }
 }
@@ -288,10 +334,19 @@ fn error_page(link: Link, lang: Lang, token: &str, code: ErrorCode, reference: &
 }
 
 /// Reads the change a link names, after putting due changes into effect.
-async fn find(s: &AppState, ctx: &Ctx, link: Link, token: &str) -> Result<(Result<(), ErrorCode>, Option<EmailChange>, Option<Account>), ApiError> {
+async fn find(
+    s: &AppState,
+    ctx: &Ctx,
+    link: Link,
+    token: &str,
+) -> Result<(Result<(), ErrorCode>, Option<EmailChange>, Option<Account>), ApiError> {
     s.limit_client(ctx, link.event(), None).await?;
     settle(s).await.map_err(|e| ctx.internal(e))?;
-    let c = s.store.email_change_by_link(&passwords::token_hash(token), link == Link::Cancel).await.map_err(|e| ctx.internal(e))?;
+    let c = s
+        .store
+        .email_change_by_link(&passwords::token_hash(token), link == Link::Cancel)
+        .await
+        .map_err(|e| ctx.internal(e))?;
     let account = match &c {
         Some(c) => s.store.account_by_id(c.account_id).await.map_err(|e| ctx.internal(e))?,
         None => None,
@@ -378,11 +433,34 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
             Link::Confirm => {
                 let effective = now + s.config.email_change.wait_secs;
                 let (cancel_link, cancel_hash) = new_link(&s, Link::Cancel.path());
-                let facts = MailFacts { username: &account.username, at: now, reference: &c.reference, hotline: &s.config.hotline };
+                let facts = MailFacts {
+                    username: &account.username,
+                    at: now,
+                    reference: &c.reference,
+                    hotline: &s.config.hotline,
+                };
                 let text = mail::email_change_notice_mail(&facts, &c.new_email, effective, via_of(c.via));
-                let notice = mail_to(&s, &account, &c.old_email, MailKind::EmailChangeNotice, text, &c.reference, Some(&cancel_link)).map_err(|e| ctx.internal(e))?;
-                audit.detail = Some(format!("new address {} confirmed (request {}); takes effect {}", mail::mask_email(&c.new_email), c.reference, rfc3339(effective)));
-                let moved = s.store.confirm_email_change(c.id, &cancel_hash, effective, now, &[notice], &audit).await.map_err(|e| ctx.internal(e))?;
+                let notice = mail_to(
+                    &s,
+                    &account,
+                    &c.old_email,
+                    MailKind::EmailChangeNotice,
+                    text,
+                    &c.reference,
+                    Some(&cancel_link),
+                )
+                .map_err(|e| ctx.internal(e))?;
+                audit.detail = Some(format!(
+                    "new address {} confirmed (request {}); takes effect {}",
+                    mail::mask_email(&c.new_email),
+                    c.reference,
+                    rfc3339(effective)
+                ));
+                let moved = s
+                    .store
+                    .confirm_email_change(c.id, &cancel_hash, effective, now, &[notice], &audit)
+                    .await
+                    .map_err(|e| ctx.internal(e))?;
                 if moved {
                     s.wake.notify_one();
                 }

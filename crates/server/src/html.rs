@@ -51,7 +51,15 @@ pub fn page(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Marku
 }
 
 /// [`page`] that the browser loads again every `refresh` seconds (no script needed).
-pub fn page_with(lang: Lang, status: StatusCode, title: &str, brand: &str, nav: Markup, body: Markup, refresh: Option<u32>) -> Response {
+pub fn page_with(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    brand: &str,
+    nav: Markup,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang=(lang.as_str()) {

@@ -11,8 +11,8 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
-pub mod client_addr;
 pub mod challenge;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod context;

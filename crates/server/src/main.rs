@@ -77,7 +77,8 @@ enum StaffCmd {
 }
 
 fn parse_role(s: &str) -> Result<StaffRole, String> {
-    StaffRole::parse(s).ok_or_else(|| format!("vai trò là agent hoặc supervisor / the role is agent or supervisor, not {s:?}"))
+    StaffRole::parse(s)
+        .ok_or_else(|| format!("vai trò là agent hoặc supervisor / the role is agent or supervisor, not {s:?}"))
 }
 
 /// The staff member's console password: typed without echo, or one line of stdin.
@@ -182,8 +183,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     let store = Store::open(&config.database_url()).await.context("opening the database")?;
     if let Command::Trust(cmd) = &cli.command {
-        let trust = bhxh_server::verify::TrustStore::load(config.trust_anchors.as_deref(), config.trust_intermediates.as_deref())?;
-        let revocation = bhxh_server::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
+        let trust = bhxh_server::verify::TrustStore::load(
+            config.trust_anchors.as_deref(),
+            config.trust_intermediates.as_deref(),
+        )?;
+        let revocation =
+            bhxh_server::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
         if let TrustCmd::Refresh = cmd {
             revocation.refresh_all(&trust).await;
         }
@@ -202,7 +207,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(AccountCmd::Disable { username, reason }) => {
             admin::account_set_disabled(&store, &clock, &username, Some(&reason)).await?
         }
-        Command::Account(AccountCmd::Enable { username }) => admin::account_set_disabled(&store, &clock, &username, None).await?,
+        Command::Account(AccountCmd::Enable { username }) => {
+            admin::account_set_disabled(&store, &clock, &username, None).await?
+        }
         Command::Audit(AuditCmd::Show { reference }) => admin::audit_show(&store, &reference).await?,
         Command::Audit(AuditCmd::List { username, limit }) => admin::audit_list(&store, &username, limit).await?,
         Command::Outbox(OutboxCmd::List { limit }) => admin::outbox_list(&store, limit).await?,

@@ -52,7 +52,11 @@ impl MemoryLimits {
                 for (_, _, k) in &by_use[..evict] {
                     inner.windows.remove(k);
                 }
-                tracing::warn!(keys = inner.windows.len(), dropped = evict, "challenge limit windows full: the emptiest were dropped");
+                tracing::warn!(
+                    keys = inner.windows.len(),
+                    dropped = evict,
+                    "challenge limit windows full: the emptiest were dropped"
+                );
             }
         }
         let entry = inner.windows.entry(key.to_string()).or_insert((now, 0, window_secs));

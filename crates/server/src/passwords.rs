@@ -162,7 +162,12 @@ impl Hasher {
 
     /// Verifies a password against a stored hash (or against the dummy when `hash` is
     /// `None`, returning false after the same work).
-    pub async fn verify(&self, lane: Lane, password: Zeroizing<String>, hash: Option<String>) -> Result<bool, HashError> {
+    pub async fn verify(
+        &self,
+        lane: Lane,
+        password: Zeroizing<String>,
+        hash: Option<String>,
+    ) -> Result<bool, HashError> {
         let (hash, real) = match hash {
             Some(h) => (h, true),
             None => ((*self.dummy).clone(), false),
@@ -203,7 +208,14 @@ fn hash_with(argon2: &Argon2<'_>, memory: &mut [Block], password: &str) -> anyho
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
     let p = argon2.params();
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    Ok(format!("$argon2id$v=19$m={},t={},p={}${}${}", p.m_cost(), p.t_cost(), p.p_cost(), b64.encode(salt), b64.encode(out)))
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        p.m_cost(),
+        p.t_cost(),
+        p.p_cost(),
+        b64.encode(salt),
+        b64.encode(out)
+    ))
 }
 
 /// Recomputes a stored PHC hash's output with its own parameters and compares in
@@ -327,7 +339,10 @@ mod tests {
         }
         until(&h, |(_, login, _)| login == 2).await;
         // The login budget is spent: refused at once, nothing queued.
-        assert!(matches!(h.verify(Lane::Login, Zeroizing::new("x".into()), None).await, Err(HashError::Busy(Lane::Login))));
+        assert!(matches!(
+            h.verify(Lane::Login, Zeroizing::new("x".into()), None).await,
+            Err(HashError::Busy(Lane::Login))
+        ));
         // The recovery budget is its own.
         let recovery = {
             let h = h.clone();
@@ -384,7 +399,11 @@ mod tests {
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let r = ran.clone();
         // The caller waits a moment and leaves (a client that hung up, a request timeout).
-        let left = tokio::time::timeout(std::time::Duration::from_millis(20), h.run(Lane::Login, move |_, _| r.store(true, std::sync::atomic::Ordering::SeqCst))).await;
+        let left = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            h.run(Lane::Login, move |_, _| r.store(true, std::sync::atomic::Ordering::SeqCst)),
+        )
+        .await;
         assert!(left.is_err(), "the threads are all held: it cannot have run");
         open(&gate);
         until(&h, |(_, _, skipped)| skipped == 1).await;

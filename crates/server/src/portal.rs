@@ -78,16 +78,15 @@ pub fn make_captcha() -> anyhow::Result<(String, Vec<u8>)> {
 /// What is stored of an answer: bound to the captcha's id, case and spaces ignored.
 pub fn captcha_answer_hash(id: &str, answer: &str) -> String {
     let normalized: String = answer.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    let digest = Sha256::new().chain_update(id.as_bytes()).chain_update(b":").chain_update(normalized.as_bytes()).finalize();
+    let digest =
+        Sha256::new().chain_update(id.as_bytes()).chain_update(b":").chain_update(normalized.as_bytes()).finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptcha>, ApiError> {
     s.limit_client(&ctx, AuditEvent::Captcha, None).await?;
-    let (answer, png) = tokio::task::spawn_blocking(make_captcha)
-        .await
-        .map_err(|e| ctx.internal(e))?
-        .map_err(|e| ctx.internal(e))?;
+    let (answer, png) =
+        tokio::task::spawn_blocking(make_captcha).await.map_err(|e| ctx.internal(e))?.map_err(|e| ctx.internal(e))?;
     let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id);
     let id = URL_SAFE_NO_PAD.encode(id);
@@ -108,7 +107,11 @@ async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptc
 /// `POST /v1/portal/recover`. Order: cheap checks that lose nothing (limits, formats),
 /// then the captcha (used up), then the lookup; a mismatch says the same for an unknown
 /// MST as for a wrong email.
-async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<PortalRecoverRequest>) -> Result<Json<PortalRecoverComplete>, ApiError> {
+async fn recover(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<PortalRecoverRequest>,
+) -> Result<Json<PortalRecoverComplete>, ApiError> {
     const EVENT: AuditEvent = AuditEvent::PortalRecover;
     s.limit_client(&ctx, EVENT, None).await?;
     let mst = match Mst::parse(&req.mst) {
@@ -170,14 +173,16 @@ async fn recover(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Port
         // In Vietnamese, the language the mail leads with, whatever the browser's.
         let link = Zeroizing::new(format!("{}/portal/activate?t={}&lang=vi", s.origin, token.expose()));
         drop(token);
-        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let facts =
+            MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::portal_mail(&facts, link_expires, temp_expires);
         let secrets = Secrets::from([
             (mail::PASSWORD_PLACEHOLDER.to_string(), temp.to_string()),
             (mail::LINK_PLACEHOLDER.to_string(), link.to_string()),
         ]);
-        let portal_mail =
-            s.mail_with(account, MailKind::PortalReset, subject, body, &reference, Some(&secrets)).map_err(|e| ctx.internal(e))?;
+        let portal_mail = s
+            .mail_with(account, MailKind::PortalReset, subject, body, &reference, Some(&secrets))
+            .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
         audit.detail = Some(format!("mst={mst}; activation link sent, valid until {}", rfc3339(link_expires)));
         let write = PortalWrite {
@@ -317,9 +322,12 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
             return Ok((outcome, Some(account.username)));
         }
         let now = s.clock.now();
-        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let facts =
+            MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Activated);
-        let notice = s.mail(&account, MailKind::NoticeActivated, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+        let notice = s
+            .mail(&account, MailKind::NoticeActivated, subject, body, &reference, None)
+            .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, AuditEvent::Activate, Some(&account.username), Ok(()));
         audit.detail = Some(format!("portal password of {} activated", activation.reference));
         let outcome = s.store.activate(&token_hash, now, &notice, &audit).await.map_err(|e| ctx.internal(e))?;

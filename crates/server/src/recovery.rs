@@ -130,8 +130,14 @@ async fn challenge(
             Ok(e) => Some(e.as_str().to_string()),
             Err(code) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), code).await),
         },
-        (Purpose::EmailChange, None) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::InvalidEmail).await),
-        (_, Some(_)) => return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::MalformedRequest).await),
+        (Purpose::EmailChange, None) => {
+            return Err(s.refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::InvalidEmail).await)
+        }
+        (_, Some(_)) => {
+            return Err(s
+                .refuse(&ctx, EVENT, username.as_ref().map(Username::as_str), ErrorCode::MalformedRequest)
+                .await)
+        }
         (_, None) => None,
     };
     let name = username.as_ref().map(Username::as_str);
@@ -163,7 +169,11 @@ async fn challenge(
 }
 
 /// Runs every check of protocol v1 step 4 in order and stops at the first failure.
-async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<CompleteRequest>) -> Result<Response, ApiError> {
+async fn complete(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<CompleteRequest>,
+) -> Result<Response, ApiError> {
     const EVENT: AuditEvent = AuditEvent::Complete;
     let claimed = normalize_username(&req.username);
     // A name that cannot be a username (it may be 64 KiB: no challenge was issued for
@@ -193,7 +203,16 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     let proves_account = !lookup;
     let client_failed_key = crate::context::client_failed_proofs_key(&claimed, &ctx.client_key);
     if proves_account {
-        s.check_window(&ctx, &client_failed_key, l.failed_proofs_per_client, l.failed_proofs_window_secs, EVENT, Some(&claimed), "failed proofs from this client").await?;
+        s.check_window(
+            &ctx,
+            &client_failed_key,
+            l.failed_proofs_per_client,
+            l.failed_proofs_window_secs,
+            EVENT,
+            Some(&claimed),
+            "failed proofs from this client",
+        )
+        .await?;
     }
     // From here on a failure uses the challenge up (one attempt per challenge) and, past
     // the challenge's own checks, counts as a failed proof of the account.
@@ -295,11 +314,22 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
                 Some(a) => {
                     let why = match &a.cert_fingerprint {
                         Some(_) => "the account is pinned to another certificate".to_string(),
-                        None => format!("certificate MST {}; account MST {}", if cert_msts.is_empty() { "none" } else { &cert_msts }, a.mst),
+                        None => format!(
+                            "certificate MST {}; account MST {}",
+                            if cert_msts.is_empty() { "none" } else { &cert_msts },
+                            a.mst
+                        ),
                     };
                     return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some(why)).await);
                 }
-                None => return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some(format!("no such account; certificate MST {cert_msts}"))).await),
+                None => {
+                    return Err(fail(
+                        ErrorCode::CertNotBound,
+                        Some(fingerprint),
+                        Some(format!("no such account; certificate MST {cert_msts}")),
+                    )
+                    .await)
+                }
             }
         }
     };
@@ -336,12 +366,16 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     let mut mails = Vec::new();
     if s.config.deliver == Delivery::Email {
         let (subject, body) = mail::reset_mail(&facts, expires, &account.email);
-        mails.push(s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?);
+        mails.push(
+            s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?,
+        );
     } else {
         // The password is shown in the app: the registered address learns of the reset
         // by a notice. A mailed password is its own notice: one mail per reset.
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
-        mails.push(s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?);
+        mails.push(
+            s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?,
+        );
     }
     let won = s
         .store
@@ -375,4 +409,3 @@ async fn complete(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Com
     })
     .into_response())
 }
-

@@ -70,10 +70,12 @@ pub async fn serve(
             let last = Arc::new(AtomicU64::new(0));
             let started = Instant::now();
             let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
-            let service = hyper_util::service::TowerToHyperService::new(router.map_request(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                req
-            }));
+            let service = hyper_util::service::TowerToHyperService::new(router.map_request(
+                move |mut req: hyper::Request<Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    req
+                },
+            ));
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
@@ -150,7 +152,11 @@ impl AsyncWrite for Tracked {
         r
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();

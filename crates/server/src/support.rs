@@ -40,18 +40,27 @@ fn readable(report: &str) -> bool {
     !report.trim().is_empty() && report.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
 }
 
-async fn create(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<SupportReportRequest>) -> Result<Json<SupportCodeIssued>, ApiError> {
+async fn create(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<SupportReportRequest>,
+) -> Result<Json<SupportCodeIssued>, ApiError> {
     const EVENT: AuditEvent = AuditEvent::SupportReport;
     let cfg = &s.config.support;
-    s.limit(&ctx, &format!("client:{}:{EVENT}", ctx.client_key), cfg.codes_per_client_per_hour, 3600, EVENT, None).await?;
+    s.limit(&ctx, &format!("client:{}:{EVENT}", ctx.client_key), cfg.codes_per_client_per_hour, 3600, EVENT, None)
+        .await?;
     let Some(instance) = ctx.instance.clone() else {
         return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "no app instance id".into()).await);
     };
     if req.report.len() > cfg.max_report_bytes {
-        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::BodyTooLarge, format!("{} bytes of report", req.report.len())).await);
+        return Err(s
+            .refuse_detail(&ctx, EVENT, None, ErrorCode::BodyTooLarge, format!("{} bytes of report", req.report.len()))
+            .await);
     }
     if !readable(&req.report) {
-        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "the report is empty or not text".into()).await);
+        return Err(s
+            .refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "the report is empty or not text".into())
+            .await);
     }
     let report = Zeroizing::new(req.report);
     let now = s.clock.now();
@@ -72,9 +81,14 @@ async fn create(State(s): State<AppState>, ctx: Ctx, ApiJson(req): ApiJson<Suppo
             expires_at: expires,
         };
         let mut audit = s.audit_entry(&ctx, EVENT, None, Ok(()));
-        audit.detail = Some(format!("support code made ({} bytes of report), valid until {}", report.len(), rfc3339(expires)));
+        audit.detail =
+            Some(format!("support code made ({} bytes of report), valid until {}", report.len(), rfc3339(expires)));
         if s.store.insert_support_report(&row, &audit).await.map_err(|e| ctx.internal(e))? {
-            return Ok(Json(SupportCodeIssued { support_code: code.to_string(), expires_at: rfc3339(expires), reference: ctx.reference.to_string() }));
+            return Ok(Json(SupportCodeIssued {
+                support_code: code.to_string(),
+                expires_at: rfc3339(expires),
+                reference: ctx.reference.to_string(),
+            }));
         }
     }
     Err(ctx.internal(anyhow::anyhow!("no free support code in five draws")))
@@ -94,7 +108,12 @@ pub async fn open(s: &AppState, code: &SupportCode) -> anyhow::Result<Option<Ope
 }
 
 /// [`open`] with a store and key of one's own (the admin tools, tests).
-pub async fn open_with(store: &crate::store::Store, key: &crate::mail::OutboxKey, code: &SupportCode, now: i64) -> anyhow::Result<Option<OpenedReport>> {
+pub async fn open_with(
+    store: &crate::store::Store,
+    key: &crate::mail::OutboxKey,
+    code: &SupportCode,
+    now: i64,
+) -> anyhow::Result<Option<OpenedReport>> {
     let hash = code_hash(key, code);
     let Some(row) = store.support_report(&hash, now).await? else { return Ok(None) };
     match key.open(&aad(&hash), &row.sealed) {
@@ -177,7 +196,9 @@ const STEPS: &[Step] = &[
 pub fn next_steps(report: &str, attempts: &[AuditEntry], lang: Lang) -> Vec<&'static str> {
     STEPS
         .iter()
-        .filter(|step| step.marks.iter().any(|m| report.contains(m) || attempts.iter().any(|a| a.error_code() == Some(*m))))
+        .filter(|step| {
+            step.marks.iter().any(|m| report.contains(m) || attempts.iter().any(|a| a.error_code() == Some(*m)))
+        })
         .map(|step| if lang == Lang::En { step.en } else { step.vi })
         .collect()
 }
@@ -188,7 +209,8 @@ mod tests {
 
     #[test]
     fn the_steps_follow_the_marks() {
-        let report = "[ LỖI ] token        BHXH Test (…), PIN: Locked — …\n[ LỖI ] server  …\n        SERVER_UNREACHABLE\n";
+        let report =
+            "[ LỖI ] token        BHXH Test (…), PIN: Locked — …\n[ LỖI ] server  …\n        SERVER_UNREACHABLE\n";
         let steps = next_steps(report, &[], Lang::Vi);
         assert_eq!(steps.len(), 2, "{steps:?}");
         assert!(steps[0].contains("điểm giao dịch") && steps[1].contains("proxy"));
@@ -197,7 +219,13 @@ mod tests {
         let vi = "[ LỖI ] token               BHXH Test (…, số sê-ri 1), PIN: đã bị khóa — …\n[LƯU Ý] đồng hồ             lệch so với máy chủ 300 s\n";
         let steps = next_steps(vi, &[], Lang::Vi);
         assert!(steps.len() == 2 && steps[0].contains("điểm giao dịch") && steps[1].contains("Đồng hồ"), "{steps:?}");
-        let mut line = AuditEntry::new("RC-1".into(), 0, AuditEvent::PortalRecover, crate::store::Outcome::Rejected(ErrorCode::PortalEmailMismatch), "user".into());
+        let mut line = AuditEntry::new(
+            "RC-1".into(),
+            0,
+            AuditEvent::PortalRecover,
+            crate::store::Outcome::Rejected(ErrorCode::PortalEmailMismatch),
+            "user".into(),
+        );
         line.detail = None;
         assert!(next_steps("", &[line], Lang::En)[0].contains("Change the registered email"));
         assert!(readable("a\nb\tc") && !readable(" \n") && !readable("a\u{1b}[31m"));

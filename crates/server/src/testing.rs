@@ -35,10 +35,24 @@ impl Backend {
     pub async fn staff_page(&self, path: &str) -> String {
         let base = self.staff_base.as_deref().expect("the staff console is on");
         let hasher = crate::passwords::Hasher::new(&crate::config::Argon2Config::default()).unwrap();
-        let _ = crate::admin::staff_add(&self.store, &Clock::system(), &hasher, "hotro.test", "Nhân viên thử", crate::store::StaffRole::Agent, zeroize::Zeroizing::new("Ban-ho-tro-2026!".into())).await;
+        let _ = crate::admin::staff_add(
+            &self.store,
+            &Clock::system(),
+            &hasher,
+            "hotro.test",
+            "Nhân viên thử",
+            crate::store::StaffRole::Agent,
+            zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()),
+        )
+        .await;
         let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let cookie_of = |r: &reqwest::Response, name: &str| {
-            r.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()).find(|c| c.contains(name)).map(|c| c.split(';').next().unwrap_or("").to_string())
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|c| c.to_str().ok())
+                .find(|c| c.contains(name))
+                .map(|c| c.split(';').next().unwrap_or("").to_string())
         };
         let r = http.get(format!("{base}/login")).send().await.unwrap();
         let login_cookie = cookie_of(&r, "bhxh_staff_login=").expect("the login page's cookie");
@@ -75,12 +89,14 @@ impl Backend {
     /// the activation button): the account's new temporary password, active now.
     pub async fn portal_password(&self, email: &str) -> String {
         let http = reqwest::Client::new();
-        let captcha: serde_json::Value = http.get(format!("{}/v1/portal/captcha", self.origin)).send().await.unwrap().json().await.unwrap();
+        let captcha: serde_json::Value =
+            http.get(format!("{}/v1/portal/captcha", self.origin)).send().await.unwrap().json().await.unwrap();
         let id = captcha["captcha_id"].as_str().expect("a captcha id").to_string();
         let body = serde_json::json!({"mst": MST, "email": email, "captcha_id": id, "captcha_answer": self.captcha_answer(&id)});
         let answer = http.post(format!("{}/v1/portal/recover", self.origin)).json(&body).send().await.unwrap();
         assert!(answer.status().is_success(), "portal recovery refused: {}", answer.text().await.unwrap_or_default());
-        let reference = answer.json::<serde_json::Value>().await.unwrap()["reference"].as_str().unwrap_or_default().to_string();
+        let reference =
+            answer.json::<serde_json::Value>().await.unwrap()["reference"].as_str().unwrap_or_default().to_string();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mail = loop {
             let m = self.smtp.wait_for(email, "cần kích hoạt").await;
@@ -98,7 +114,12 @@ impl Backend {
     /// Opens a portal mail's activation link and presses its button.
     pub async fn activate(&self, link: &str) {
         let token = link.split("t=").nth(1).and_then(|t| t.split('&').next()).expect("the link's token").to_string();
-        let page = reqwest::Client::new().post(format!("{}/portal/activate", self.origin)).form(&[("t", token)]).send().await.unwrap();
+        let page = reqwest::Client::new()
+            .post(format!("{}/portal/activate", self.origin))
+            .form(&[("t", token)])
+            .send()
+            .await
+            .unwrap();
         assert!(page.status().is_success(), "activation refused: {}", page.status());
         let text = page.text().await.unwrap_or_default();
         assert!(text.contains("data-testid=\"activated\""), "not activated: {text}");

@@ -176,7 +176,13 @@ impl TrustStore {
     /// `algorithm`, then a path through the configured intermediates and `chain` (the CA
     /// certificates the client read from the token) to an anchor. Revocation is the
     /// next step, over the returned [`CheckedCert::links`].
-    pub fn check_certificate(&self, der: &[u8], chain: &[Vec<u8>], algorithm: Algorithm, now: i64) -> Result<CheckedCert, CertRefusal> {
+    pub fn check_certificate(
+        &self,
+        der: &[u8],
+        chain: &[Vec<u8>],
+        algorithm: Algorithm,
+        now: i64,
+    ) -> Result<CheckedCert, CertRefusal> {
         let cert = match X509Certificate::from_der(der) {
             Ok((rest, cert)) if rest.is_empty() => cert,
             _ => return Err(ErrorCode::CertMalformed.into()),
@@ -191,19 +197,30 @@ impl TrustStore {
         match cert.key_usage() {
             Ok(Some(ku)) if ku.value.digital_signature() => {}
             Ok(Some(_)) => return Err(ErrorCode::CertKeyUsage.into()),
-            Ok(None) => return Err(CertRefusal { code: ErrorCode::CertKeyUsage, detail: "no keyUsage extension".into() }),
+            Ok(None) => {
+                return Err(CertRefusal { code: ErrorCode::CertKeyUsage, detail: "no keyUsage extension".into() })
+            }
             Err(_) => return Err(ErrorCode::CertMalformed.into()),
         }
         let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
         if SHA1_SIGNATURES.contains(&sig_oid.as_str()) {
-            return Err(CertRefusal { code: ErrorCode::CertWeakSignature, detail: format!("signed with {sig_oid} (SHA-1)") });
+            return Err(CertRefusal {
+                code: ErrorCode::CertWeakSignature,
+                detail: format!("signed with {sig_oid} (SHA-1)"),
+            });
         }
         let key_algorithm = key_algorithm(&cert)?;
         if key_algorithm != algorithm {
             return Err(ErrorCode::AlgorithmMismatch.into());
         }
         let (path, links) = self.check_path(der, chain, now)?;
-        Ok(CheckedCert { fingerprint: fingerprint(der), ids: ids_from_name(cert.subject()), common_name: common_name(&cert), path, links })
+        Ok(CheckedCert {
+            fingerprint: fingerprint(der),
+            ids: ids_from_name(cert.subject()),
+            common_name: common_name(&cert),
+            path,
+            links,
+        })
     }
 
     /// The path to an anchor (rustls-webpki): its names, and its links for revocation.
@@ -224,7 +241,10 @@ impl TrustStore {
         let anchor = anchors
             .iter()
             .find(|a| a.anchor.subject_public_key_info == verified.anchor().subject_public_key_info)
-            .ok_or_else(|| CertRefusal { code: ErrorCode::CertUntrusted, detail: "path to an unknown anchor".into() })?;
+            .ok_or_else(|| CertRefusal {
+                code: ErrorCode::CertUntrusted,
+                detail: "path to an unknown anchor".into(),
+            })?;
         names.push(format!("{} (anchor)", anchor.name));
         let mut up: Vec<Vec<u8>> = verified.intermediate_certificates().map(|c| c.der().to_vec()).collect();
         up.push(anchor.der.clone());
@@ -246,13 +266,24 @@ impl TrustStore {
         let mut out = String::from("Trust anchors / Gốc tin cậy:\n");
         for a in &self.anchors {
             let state = if a.not_before <= now && now <= a.not_after { "valid" } else { "NOT VALID NOW" };
-            let _ = writeln!(out, "  {}  {} – {}  {state}  sha256 {}", a.name, date(a.not_before), date(a.not_after), fingerprint(&a.der));
+            let _ = writeln!(
+                out,
+                "  {}  {} – {}  {state}  sha256 {}",
+                a.name,
+                date(a.not_before),
+                date(a.not_after),
+                fingerprint(&a.der)
+            );
         }
         out.push_str("Intermediates / CA trung gian:\n");
         for der in &self.intermediates {
             let path = match self.ca_path(der, now) {
                 Ok(p) => p,
-                Err(r) => format!("{} ({})", cn_of_der(der), if r.detail.is_empty() { r.code.as_str().to_string() } else { r.detail }),
+                Err(r) => format!(
+                    "{} ({})",
+                    cn_of_der(der),
+                    if r.detail.is_empty() { r.code.as_str().to_string() } else { r.detail }
+                ),
             };
             let _ = writeln!(out, "  {path}  sha256 {}", fingerprint(der));
         }
@@ -279,7 +310,8 @@ impl TrustStore {
             .filter(|a| a.not_before <= now && now <= a.not_after)
             .find(|a| {
                 X509Certificate::from_der(&a.der).is_ok_and(|(_, ca)| {
-                    ca.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(Some(ca.public_key())).is_ok()
+                    ca.subject().as_raw() == cert.issuer().as_raw()
+                        && cert.verify_signature(Some(ca.public_key())).is_ok()
                 })
             })
             .map(|a| format!("{} < {} (anchor)", common_name(&cert), a.name))
@@ -297,13 +329,17 @@ pub fn algorithm_of(der: &[u8]) -> Result<Algorithm, CertRefusal> {
 /// The request's `chain`: at most [`MAX_CHAIN`] base64 DER CA certificates.
 pub fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, CertRefusal> {
     if chain.len() > MAX_CHAIN {
-        return Err(CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("{} certificates in chain (at most {MAX_CHAIN})", chain.len()) });
+        return Err(CertRefusal {
+            code: ErrorCode::CertChainInvalid,
+            detail: format!("{} certificates in chain (at most {MAX_CHAIN})", chain.len()),
+        });
     }
     chain
         .iter()
         .enumerate()
         .map(|(i, b64)| {
-            let bad = |why: &str| CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("chain[{i}]: {why}") };
+            let bad =
+                |why: &str| CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("chain[{i}]: {why}") };
             let der = STANDARD.decode(b64.as_bytes()).map_err(|_| bad("not base64"))?;
             match X509Certificate::from_der(&der) {
                 Ok((rest, c)) if rest.is_empty() && c.is_ca() => Ok(der),

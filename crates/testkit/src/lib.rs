@@ -38,7 +38,12 @@ pub fn fixtures() -> &'static Path {
         // `pki5`: the three-level PKI with distribution points and OCSP responders (bump
         // when make-fixtures.sh changes what it makes).
         let dir = scratch().join(format!("pki5-week{week}"));
-        let ok = Command::new("bash").arg(root().join("scripts/make-fixtures.sh")).arg(&dir).status().expect("bash").success();
+        let ok = Command::new("bash")
+            .arg(root().join("scripts/make-fixtures.sh"))
+            .arg(&dir)
+            .status()
+            .expect("bash")
+            .success();
         assert!(ok, "scripts/make-fixtures.sh failed");
         dir
     })
@@ -108,7 +113,18 @@ impl Opencryptoki {
         let so = Command::new("pkcs11-tool")
             .args(["--module"])
             .arg(&self.module)
-            .args(["--slot", &self.slot.to_string(), "--login", "--login-type", "so", "--so-pin", OCK_SO_PIN, "--init-pin", "--new-pin", TEST_PIN])
+            .args([
+                "--slot",
+                &self.slot.to_string(),
+                "--login",
+                "--login-type",
+                "so",
+                "--so-pin",
+                OCK_SO_PIN,
+                "--init-pin",
+                "--new-pin",
+                TEST_PIN,
+            ])
             .output()
             .expect("pkcs11-tool");
         assert!(so.status.success(), "C_InitPIN by the SO: {}", String::from_utf8_lossy(&so.stderr));
@@ -188,7 +204,8 @@ pub fn opencryptoki() -> Opencryptoki {
 
 fn token_label_is(ock: &Opencryptoki) -> bool {
     let out = Command::new("pkcsconf").args(["-c", &ock.slot.to_string(), "-t"]).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == format!("Label: {}", ock.label))).unwrap_or(false)
+    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == format!("Label: {}", ock.label)))
+        .unwrap_or(false)
 }
 
 /// Changes the user PIN of the provisioned token `label` (so a test can search logs and
@@ -243,14 +260,20 @@ impl SmtpSink {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
+        let port =
+            line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
         SmtpSink { child, port, dir: dir.to_path_buf() }
     }
 
     /// Every mail received so far, in order.
     pub fn mails(&self) -> Vec<ReceivedMail> {
         let mut names: Vec<_> = std::fs::read_dir(&self.dir)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
@@ -260,7 +283,9 @@ impl SmtpSink {
     pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(m) = self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject)) {
+            if let Some(m) =
+                self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject))
+            {
                 return m;
             }
             assert!(Instant::now() < deadline, "no mail to {to} with subject {subject:?}; got {:#?}", self.mails());
@@ -437,7 +462,19 @@ impl PgCluster {
     /// A fresh, empty database: its `postgres://` URL.
     pub fn create_database(&self, name: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "bhxh", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "bhxh",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+            ])
             .arg(format!("CREATE DATABASE {name}"))
             .output()
             .expect("psql");

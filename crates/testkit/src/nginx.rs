@@ -18,7 +18,8 @@ pub struct Nginx {
 
 /// The `http` block's server part the README documents, for `upstreams` and `listen`.
 pub fn site_config(upstreams: &[u16], listen: &str) -> String {
-    let servers: String = upstreams.iter().map(|p| format!("        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;\n")).collect();
+    let servers: String =
+        upstreams.iter().map(|p| format!("        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;\n")).collect();
     format!(
         "    upstream bhxh {{\n{servers}    }}\n\
          \x20   server {{\n\

@@ -102,7 +102,11 @@ impl Wine {
         // Boot the prefix and wait for its wineserver to be done with it: a program
         // started earlier would race the registry being written.
         let out = wine.command(OsStr::new("wineboot")).arg("--init").output().expect("wine64 wineboot");
-        assert!(wine.drive_c().join("windows/system32").is_dir(), "wineboot made no prefix: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            wine.drive_c().join("windows/system32").is_dir(),
+            "wineboot made no prefix: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         wine.wait_server();
         // Wine links Desktop, Documents, … to the Linux home folder: make them the
         // profile's own folders, so nothing a test writes there leaves the prefix.
@@ -174,7 +178,8 @@ impl Wine {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("wine64");
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("wine64");
         {
             use std::io::Write;
             let mut input = child.stdin.take().expect("stdin");
@@ -216,7 +221,12 @@ impl Wine {
 
     /// Waits (bounded) until the prefix's wineserver has written everything and exited.
     pub fn wait_server(&self) {
-        let mut child = Command::new(WINESERVER).arg("-w").env("WINEPREFIX", &self.prefix).env("USER", USER).spawn().expect("wineserver -w");
+        let mut child = Command::new(WINESERVER)
+            .arg("-w")
+            .env("WINEPREFIX", &self.prefix)
+            .env("USER", USER)
+            .spawn()
+            .expect("wineserver -w");
         let pid = child.id();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -241,7 +251,11 @@ fn remove_stale_prefixes(base: &Path) {
     let Ok(entries) = std::fs::read_dir(base) else { return };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("bhxh-wine-")).map(|n| n.split('-').next().unwrap_or(n)) else { continue };
+        let Some(pid) =
+            name.to_str().and_then(|n| n.strip_prefix("bhxh-wine-")).map(|n| n.split('-').next().unwrap_or(n))
+        else {
+            continue;
+        };
         if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }

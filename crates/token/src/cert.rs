@@ -55,7 +55,8 @@ impl CertSummary {
                 ("RSA".to_string(), bits, (2048..=8192).contains(&bits).then_some(Algorithm::RS256))
             }
             Ok(PublicKey::EC(point)) => {
-                let p256 = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).as_ref() == Some(&OID_EC_P256);
+                let p256 =
+                    spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).as_ref() == Some(&OID_EC_P256);
                 if p256 {
                     ("EC P-256".to_string(), 256, Some(Algorithm::ES256))
                 } else {
@@ -102,7 +103,11 @@ impl CertSummary {
 
     /// Usable for the recovery at `now`: valid, signing allowed, key accepted, has an MST.
     pub fn usable_at(&self, now: i64) -> bool {
-        self.not_before <= now && now <= self.not_after && self.digital_signature && self.algorithm.is_some() && !self.msts.is_empty()
+        self.not_before <= now
+            && now <= self.not_after
+            && self.digital_signature
+            && self.algorithm.is_some()
+            && !self.msts.is_empty()
     }
 
     /// The CKA_ID as bytes.

@@ -55,7 +55,12 @@ impl std::fmt::Debug for FakeToken {
 impl FakeToken {
     /// A fake holding `cert` (DER), with `pin`, locking after `max_tries` wrong PINs,
     /// signing with `signer`.
-    pub fn new(cert: &[u8], pin: &str, max_tries: u8, signer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> FakeToken {
+    pub fn new(
+        cert: &[u8],
+        pin: &str,
+        max_tries: u8,
+        signer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
+    ) -> FakeToken {
         let summary_cert = CertSummary::from_der(cert, &[0x01], "fake").expect("the fake needs a real certificate");
         let algorithm = summary_cert.algorithm.unwrap_or(Algorithm::RS256);
         let summary = TokenSummary {
@@ -110,7 +115,9 @@ impl Token for FakeToken {
         let s = self.inner.lock().map_err(|_| TokenError::Failure { detail: "poisoned".into() })?;
         let mut summary = s.summary.clone();
         summary.pin_state = Self::state_of(&s);
-        if summary.pin_state == PinState::Ok && matches!(s.behaviour, FakeBehaviour::PinToBeChangedSigns | FakeBehaviour::PinToBeChangedRefuses) {
+        if summary.pin_state == PinState::Ok
+            && matches!(s.behaviour, FakeBehaviour::PinToBeChangedSigns | FakeBehaviour::PinToBeChangedRefuses)
+        {
             summary.pin_state = PinState::MustChange;
         }
         Ok(vec![summary])

@@ -30,7 +30,11 @@ pub fn table() -> &'static [KnownModule] {
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .filter_map(|l| {
                 let mut cols = l.split('\t');
-                Some(KnownModule { os: cols.next()?.trim(), name: cols.next()?.trim(), vendor: cols.next().unwrap_or("").trim() })
+                Some(KnownModule {
+                    os: cols.next()?.trim(),
+                    name: cols.next()?.trim(),
+                    vendor: cols.next().unwrap_or("").trim(),
+                })
             })
             .collect()
     })
@@ -117,7 +121,11 @@ pub fn subdirs(base: &Path, depth: usize) -> Vec<PathBuf> {
         let mut next = Vec::new();
         for dir in &level {
             let Ok(entries) = std::fs::read_dir(dir) else { continue };
-            let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok()).filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect();
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect();
             found.sort();
             next.extend(found);
         }
@@ -173,7 +181,13 @@ pub fn candidates(configured: Option<&Path>) -> Vec<Candidate> {
 }
 
 /// [`candidates`] over given folders (tests mimic each OS's layout).
-pub fn candidates_in(configured: Option<&Path>, dirs: &[PathBuf], names: &[&str], registrations: &[PathBuf], module_dir: &Path) -> Vec<Candidate> {
+pub fn candidates_in(
+    configured: Option<&Path>,
+    dirs: &[PathBuf],
+    names: &[&str],
+    registrations: &[PathBuf],
+    module_dir: &Path,
+) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |path: PathBuf, origin: Origin| {
         let key = path.canonicalize().unwrap_or_else(|_| path.clone());
@@ -194,7 +208,11 @@ pub fn candidates_in(configured: Option<&Path>, dirs: &[PathBuf], names: &[&str]
 }
 
 /// Where p11-kit's relative module names live (Debian's multiarch folder).
-pub const P11KIT_MODULE_DIR: &str = if cfg!(target_arch = "aarch64") { "/usr/lib/aarch64-linux-gnu/pkcs11" } else { "/usr/lib/x86_64-linux-gnu/pkcs11" };
+pub const P11KIT_MODULE_DIR: &str = if cfg!(target_arch = "aarch64") {
+    "/usr/lib/aarch64-linux-gnu/pkcs11"
+} else {
+    "/usr/lib/x86_64-linux-gnu/pkcs11"
+};
 
 /// The folders p11-kit reads module registrations from: the system's, the admin's and
 /// the user's.
@@ -213,7 +231,11 @@ pub fn p11kit_modules(dirs: &[PathBuf], module_dir: &Path) -> Vec<(PathBuf, Path
     let mut out = Vec::new();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "module")).collect();
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "module"))
+            .collect();
         files.sort();
         for file in files {
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
@@ -256,14 +278,19 @@ pub fn discover_in(dirs: &[PathBuf], names: &[&str]) -> Vec<PathBuf> {
 /// The files of `dir`, sorted (none when it cannot be read).
 fn files_of(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).filter(|e| e.file_type().is_ok_and(|t| !t.is_dir())).map(|e| e.path()).collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok()).filter(|e| e.file_type().is_ok_and(|t| !t.is_dir())).map(|e| e.path()).collect();
     files.sort();
     files
 }
 
 /// The files of a listing that `name` (with a `*` wildcard) names.
 fn matching(files: &[PathBuf], name: &str) -> Vec<PathBuf> {
-    files.iter().filter(|p| p.file_name().and_then(|f| f.to_str()).is_some_and(|f| matches_name(name, f))).cloned().collect()
+    files
+        .iter()
+        .filter(|p| p.file_name().and_then(|f| f.to_str()).is_some_and(|f| matches_name(name, f)))
+        .cloned()
+        .collect()
 }
 
 /// Searches `dirs` for `names` (with `*` wildcards), in the order of `names`; of several
@@ -298,7 +325,10 @@ mod tests {
         }
         let names = ["vnptca_p11_v*.dll", "eps2003csp11.dll", "BkavCA.dll"];
         let found = discover_in(&[dir.clone(), dir.clone()], &names);
-        assert_eq!(found, vec![dir.join("vnptca_p11_v6.dll"), dir.join("vnptca_p11_v7.dll"), dir.join("eps2003csp11.dll")]);
+        assert_eq!(
+            found,
+            vec![dir.join("vnptca_p11_v6.dll"), dir.join("vnptca_p11_v7.dll"), dir.join("eps2003csp11.dll")]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -327,16 +357,32 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         assert!(t.iter().all(|m| seen.insert((m.os, m.name))), "a line twice");
         for name in [
-            "vnpt-ca_csp11.dll", "VNPT-CA_v34.dll", "vnptca_p11_v*.dll", "viettel-ca_v*.dll", "BkavCA.dll", "BkavCAPKCS11.dll",
-            "fpt-ca.dll", "fptca_v*.dll", "ShuttleCsp11_3003.dll", "eps2003csp11.dll", "nca_v6.dll", "ncca_csp11_v1.dll",
-            "CA2_csp11.dll", "wdpkcs.dll", "eTPKCS11.dll", "gclib.dll",
+            "vnpt-ca_csp11.dll",
+            "VNPT-CA_v34.dll",
+            "vnptca_p11_v*.dll",
+            "viettel-ca_v*.dll",
+            "BkavCA.dll",
+            "BkavCAPKCS11.dll",
+            "fpt-ca.dll",
+            "fptca_v*.dll",
+            "ShuttleCsp11_3003.dll",
+            "eps2003csp11.dll",
+            "nca_v6.dll",
+            "ncca_csp11_v1.dll",
+            "CA2_csp11.dll",
+            "wdpkcs.dll",
+            "eTPKCS11.dll",
+            "gclib.dll",
         ] {
             assert!(t.iter().any(|m| m.os == "windows" && m.name == name), "{name}");
         }
         for name in ["viettel-ca_v*.dylib", "nca_v6.dylib"] {
             assert!(t.iter().any(|m| m.os == "macos" && m.name == name), "{name}");
         }
-        assert!(matches_name("vnptca_p11_v*.dll", "vnptca_p11_v8.dll") && !matches_name("vnptca_p11_v*.dll", "vnptca_p11_.dl"));
+        assert!(
+            matches_name("vnptca_p11_v*.dll", "vnptca_p11_v8.dll")
+                && !matches_name("vnptca_p11_v*.dll", "vnptca_p11_.dl")
+        );
         assert_eq!(vendor_of(Path::new("C:\\Windows\\System32\\viettel-ca_v5.dll")), Some("Viettel-CA"));
     }
 
@@ -345,15 +391,22 @@ mod tests {
     fn candidates_in_a_tree_like_each_os() {
         let root = std::env::temp_dir().join(format!("bhxh-module-trees-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let names_of = |os: &str| -> Vec<&'static str> { table().iter().filter(|m| m.os == os).map(|m| m.name).collect() };
+        let names_of =
+            |os: &str| -> Vec<&'static str> { table().iter().filter(|m| m.os == os).map(|m| m.name).collect() };
         // Windows: System32 with two CAs' middlewares (a renewal with another CA) and SysWOW64.
         let sys32 = root.join("Windows/System32");
         let wow = root.join("Windows/SysWOW64");
-        for (d, f) in [(&sys32, "vnptca_p11_v8.dll"), (&sys32, "viettel-ca_v5.dll"), (&wow, "eps2003csp11.dll"), (&sys32, "kernel32.dll")] {
+        for (d, f) in [
+            (&sys32, "vnptca_p11_v8.dll"),
+            (&sys32, "viettel-ca_v5.dll"),
+            (&wow, "eps2003csp11.dll"),
+            (&sys32, "kernel32.dll"),
+        ] {
             std::fs::create_dir_all(d).unwrap();
             std::fs::write(d.join(f), b"").unwrap();
         }
-        let found = candidates_in(None, &[sys32.clone(), wow.clone()], &names_of("windows"), &[], Path::new("/nonexistent"));
+        let found =
+            candidates_in(None, &[sys32.clone(), wow.clone()], &names_of("windows"), &[], Path::new("/nonexistent"));
         let files: Vec<_> = found.iter().map(|c| c.path.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(files, ["vnptca_p11_v8.dll", "viettel-ca_v5.dll", "eps2003csp11.dll"]);
         assert!(found.iter().all(|c| c.origin == Origin::Known));
@@ -377,11 +430,19 @@ mod tests {
         std::fs::write(p11dir.join("opensc-pkcs11.so"), b"").unwrap();
         std::fs::write(p11dir.join("libsofthsm2.so"), b"").unwrap();
         std::fs::write(reg.join("opensc.module"), "# comment\nmodule: opensc-pkcs11.so\n").unwrap();
-        std::fs::write(reg.join("softhsm2.module"), format!("module: {}\n", p11dir.join("libsofthsm2.so").display())).unwrap();
+        std::fs::write(reg.join("softhsm2.module"), format!("module: {}\n", p11dir.join("libsofthsm2.so").display()))
+            .unwrap();
         std::fs::write(reg.join("gone.module"), "module: /nonexistent/libgone.so\n").unwrap();
         let configured = p11dir.join("libsofthsm2.so");
-        let found = candidates_in(Some(&configured), &[lib.clone(), p11dir.clone()], &names_of("linux"), &[reg.clone()], &p11dir);
-        let got: Vec<(String, &Origin)> = found.iter().map(|c| (c.path.file_name().unwrap().to_string_lossy().into_owned(), &c.origin)).collect();
+        let found = candidates_in(
+            Some(&configured),
+            &[lib.clone(), p11dir.clone()],
+            &names_of("linux"),
+            &[reg.clone()],
+            &p11dir,
+        );
+        let got: Vec<(String, &Origin)> =
+            found.iter().map(|c| (c.path.file_name().unwrap().to_string_lossy().into_owned(), &c.origin)).collect();
         assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(got[0], ("libsofthsm2.so".into(), &Origin::Configured));
         assert_eq!(got[1], ("libcastle.so.1.0.0".into(), &Origin::Known));

@@ -88,13 +88,20 @@ impl Pkcs11Token {
     }
 
     fn slot(&self, slot_id: u64) -> Result<Slot, TokenError> {
-        self.ctx.get_slots_with_token().map_err(map)?.into_iter().find(|s| s.id() == slot_id).ok_or(TokenError::TokenRemoved)
+        self.ctx
+            .get_slots_with_token()
+            .map_err(map)?
+            .into_iter()
+            .find(|s| s.id() == slot_id)
+            .ok_or(TokenError::TokenRemoved)
     }
 
     fn certificates(&self, session: &Session) -> Result<Vec<CertSummary>, TokenError> {
         let mut out = Vec::new();
         for obj in session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)]).map_err(map)? {
-            let attrs = session.get_attributes(obj, &[AttributeType::Value, AttributeType::Id, AttributeType::Label]).map_err(map)?;
+            let attrs = session
+                .get_attributes(obj, &[AttributeType::Value, AttributeType::Id, AttributeType::Label])
+                .map_err(map)?;
             let (mut der, mut id, mut label) = (Vec::new(), Vec::new(), String::new());
             for a in attrs {
                 match a {
@@ -275,7 +282,11 @@ impl Token for Pkcs11Token {
             let after = self.token_info(slot).ok().map(|i| pin_state(i.pin));
             match after_conflict(err, stage, after, req.confirm_final_try, retried, present) {
                 Next::Retry => {
-                    tracing::warn!(slot = req.slot_id, ?stage, "the token answered a device or session error; one retry with a fresh session");
+                    tracing::warn!(
+                        slot = req.slot_id,
+                        ?stage,
+                        "the token answered a device or session error; one retry with a fresh session"
+                    );
                     retried = true;
                 }
                 Next::Fail(e) => return Err(e),
@@ -318,7 +329,14 @@ pub enum Next {
 ///   not locked, not the final try unless the user confirmed it.
 ///
 /// A second such failure, or one where a retry is not safe, is `TOKEN_IN_USE`.
-pub fn after_conflict(err: TokenError, stage: Stage, after: Option<PinState>, confirm_final_try: bool, retried: bool, present: bool) -> Next {
+pub fn after_conflict(
+    err: TokenError,
+    stage: Stage,
+    after: Option<PinState>,
+    confirm_final_try: bool,
+    retried: bool,
+    present: bool,
+) -> Next {
     let conflict = matches!(err, TokenError::DeviceError { .. } | TokenError::TokenRemoved);
     if !conflict {
         return Next::Fail(err);
@@ -374,17 +392,24 @@ impl Pkcs11Token {
 
     fn sign_logged_in(&self, session: &Session, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
         let id = req.cert_id.to_vec();
-        let key = first(session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.clone())]).map_err(map)?)
-            .ok_or(TokenError::NoCertificate)?;
-        let cert_obj = first(session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE), Attribute::Id(id)]).map_err(map)?)
-            .ok_or(TokenError::NoCertificate)?;
+        let key = first(
+            session
+                .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.clone())])
+                .map_err(map)?,
+        )
+        .ok_or(TokenError::NoCertificate)?;
+        let cert_obj =
+            first(session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE), Attribute::Id(id)]).map_err(map)?)
+                .ok_or(TokenError::NoCertificate)?;
         let certificate = match session.get_attributes(cert_obj, &[AttributeType::Value]).map_err(map)?.pop() {
             Some(Attribute::Value(v)) => v,
             _ => return Err(TokenError::NoCertificate),
         };
         let mut key_type = None;
         let mut always_authenticate = false;
-        for a in session.get_attributes(key, &[AttributeType::KeyType, AttributeType::AlwaysAuthenticate]).map_err(map)? {
+        for a in
+            session.get_attributes(key, &[AttributeType::KeyType, AttributeType::AlwaysAuthenticate]).map_err(map)?
+        {
             match a {
                 Attribute::KeyType(k) => key_type = Some(k),
                 Attribute::AlwaysAuthenticate(b) => always_authenticate = b,
@@ -409,7 +434,9 @@ impl Pkcs11Token {
                 let digest = Sha256::digest(req.data);
                 let sig = sign_raw(session, &Mechanism::Ecdsa, key, &digest, always_authenticate)?;
                 if sig.len() != 64 {
-                    return Err(TokenError::Failure { detail: format!("ECDSA signature of {} bytes; P-256 expected", sig.len()) });
+                    return Err(TokenError::Failure {
+                        detail: format!("ECDSA signature of {} bytes; P-256 expected", sig.len()),
+                    });
                 }
                 (Algorithm::ES256, sig)
             }
@@ -439,7 +466,13 @@ fn first(v: Vec<ObjectHandle>) -> Option<ObjectHandle> {
 }
 
 /// Signs `req.data` with a hashing mechanism.
-fn sign_with(session: &Session, mech: &Mechanism<'_>, key: ObjectHandle, req: &SignRequest<'_>, always_auth: bool) -> Result<Vec<u8>, TokenError> {
+fn sign_with(
+    session: &Session,
+    mech: &Mechanism<'_>,
+    key: ObjectHandle,
+    req: &SignRequest<'_>,
+    always_auth: bool,
+) -> Result<Vec<u8>, TokenError> {
     if always_auth {
         // Multi-part lets the context-specific login sit between C_SignInit and C_Sign.
         session.sign_init(mech, key).map_err(map)?;
@@ -451,12 +484,19 @@ fn sign_with(session: &Session, mech: &Mechanism<'_>, key: ObjectHandle, req: &S
 }
 
 /// Signs prepared bytes (a digest or DigestInfo) with a raw mechanism.
-fn sign_raw(session: &Session, mech: &Mechanism<'_>, key: ObjectHandle, input: &[u8], always_auth: bool) -> Result<Vec<u8>, TokenError> {
+fn sign_raw(
+    session: &Session,
+    mech: &Mechanism<'_>,
+    key: ObjectHandle,
+    input: &[u8],
+    always_auth: bool,
+) -> Result<Vec<u8>, TokenError> {
     if always_auth {
         // Raw mechanisms are single-part; cryptoki's single-part call leaves no room for
         // the context-specific login, so such a key is refused clearly.
         return Err(TokenError::Failure {
-            detail: "this key demands a PIN for every signature (CKA_ALWAYS_AUTHENTICATE) with a single-part mechanism".into(),
+            detail: "this key demands a PIN for every signature (CKA_ALWAYS_AUTHENTICATE) with a single-part mechanism"
+                .into(),
         });
     }
     session.sign(mech, key, input).map_err(map)
@@ -537,7 +577,9 @@ impl Modules {
         let found: Vec<PathBuf> = crate::module::candidates(None).into_iter().map(|c| c.path).collect();
         if found.is_empty() {
             // What was looked for, for the message and support.
-            return Err(crate::module::find_module(None, None).err().unwrap_or(TokenError::ModuleNotFound { searched: Vec::new() }));
+            return Err(crate::module::find_module(None, None)
+                .err()
+                .unwrap_or(TokenError::ModuleNotFound { searched: Vec::new() }));
         }
         Ok(found)
     }
@@ -559,7 +601,9 @@ impl Modules {
     /// When every module of the list failed: the first one's failure.
     pub fn unusable(&self) -> Option<TokenError> {
         match self.skipped.first() {
-            Some(s) if self.modules.is_empty() => Some(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() }),
+            Some(s) if self.modules.is_empty() => {
+                Some(TokenError::ModuleLoadFailed { module: s.path.clone(), detail: s.reason.clone() })
+            }
             _ => None,
         }
     }
@@ -571,7 +615,11 @@ impl Modules {
             match Pkcs11Token::open(path).and_then(|t| t.ctx.get_slots_with_token().map_err(map).map(|_| t)) {
                 Ok(t) => {
                     let info = t.library_info().unwrap_or_default();
-                    m.loaded.push(LoadedModule { path: t.module.clone(), info, vendor: crate::module::vendor_of(path) });
+                    m.loaded.push(LoadedModule {
+                        path: t.module.clone(),
+                        info,
+                        vendor: crate::module::vendor_of(path),
+                    });
                     m.modules.push(t);
                 }
                 Err(e) => {
@@ -606,10 +654,15 @@ impl Modules {
 pub fn dedupe(tokens: Vec<TokenSummary>, atr_modules: &[&str]) -> Vec<TokenSummary> {
     let mut out: Vec<TokenSummary> = Vec::new();
     let named = |t: &TokenSummary| {
-        Path::new(&t.module).file_name().and_then(|f| f.to_str()).is_some_and(|f| atr_modules.iter().any(|m| m.eq_ignore_ascii_case(f)))
+        Path::new(&t.module)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .is_some_and(|f| atr_modules.iter().any(|m| m.eq_ignore_ascii_case(f)))
     };
     for t in tokens {
-        let same = out.iter().position(|o| !o.serial.is_empty() && o.serial == t.serial && o.model == t.model && o.module != t.module);
+        let same = out
+            .iter()
+            .position(|o| !o.serial.is_empty() && o.serial == t.serial && o.model == t.model && o.module != t.module);
         match same {
             Some(i) if named(&t) && !named(&out[i]) => out[i] = t,
             Some(_) => {}
@@ -662,7 +715,13 @@ impl Token for Modules {
 
     fn sign(&self, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
         let (module, slot_id) = self.route(req.slot_id)?;
-        module.sign(&SignRequest { slot_id, cert_id: req.cert_id, pin: req.pin, data: req.data, confirm_final_try: req.confirm_final_try })
+        module.sign(&SignRequest {
+            slot_id,
+            cert_id: req.cert_id,
+            pin: req.pin,
+            data: req.data,
+            confirm_final_try: req.confirm_final_try,
+        })
     }
 
     fn describe(&self) -> String {
@@ -675,10 +734,11 @@ impl Token for Modules {
 fn canonical(path: &Path) -> PathBuf {
     let c = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if cfg!(windows) {
-        if let Some(rest) = c.to_str().and_then(|s| s.strip_prefix("\\\\?\\")).filter(|r| r.as_bytes().get(1) == Some(&b':')) {
+        if let Some(rest) =
+            c.to_str().and_then(|s| s.strip_prefix("\\\\?\\")).filter(|r| r.as_bytes().get(1) == Some(&b':'))
+        {
             return PathBuf::from(rest);
         }
     }
     c
 }
-

@@ -29,10 +29,20 @@ pub struct ReaderStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ReaderEvent {
-    ReaderAdded { reader: String },
-    ReaderRemoved { reader: String },
-    CardInserted { reader: String, atr: String, model: Option<String> },
-    CardRemoved { reader: String },
+    ReaderAdded {
+        reader: String,
+    },
+    ReaderRemoved {
+        reader: String,
+    },
+    CardInserted {
+        reader: String,
+        atr: String,
+        model: Option<String>,
+    },
+    CardRemoved {
+        reader: String,
+    },
     /// The PC/SC service went away (or never was); the watcher keeps retrying.
     ServiceUnavailable,
 }

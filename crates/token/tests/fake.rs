@@ -85,10 +85,20 @@ fn a_vendor_tool_holding_the_token_gets_one_safe_retry_then_token_in_use() {
     assert!(in_use(after_conflict(dev(), Stage::Sign, Some(PinState::Locked), true, false, true)));
     assert!(in_use(after_conflict(dev(), Stage::Sign, None, true, false, true)));
     // Really pulled out: TOKEN_REMOVED, no retry.
-    assert_eq!(after_conflict(dev(), Stage::Sign, Some(PinState::Ok), false, false, false), Next::Fail(TokenError::TokenRemoved));
+    assert_eq!(
+        after_conflict(dev(), Stage::Sign, Some(PinState::Ok), false, false, false),
+        Next::Fail(TokenError::TokenRemoved)
+    );
     // Other errors pass through untouched (a wrong PIN is never retried).
     assert_eq!(
-        after_conflict(TokenError::PinIncorrect { final_try_next: false }, Stage::Login, Some(PinState::CountLow), false, false, true),
+        after_conflict(
+            TokenError::PinIncorrect { final_try_next: false },
+            Stage::Login,
+            Some(PinState::CountLow),
+            false,
+            false,
+            true
+        ),
         Next::Fail(TokenError::PinIncorrect { final_try_next: false })
     );
     assert_eq!(TokenError::InUse { detail: String::new() }.code().as_str(), "TOKEN_IN_USE");

@@ -116,9 +116,14 @@ fn two_real_modules_at_once_each_token_through_its_own_and_a_broken_one_skipped(
     ids.dedup();
     assert_eq!(ids.len(), tokens.len(), "every token has its own id across modules");
     // Each signs through its own module.
-    for (slot, module) in [(from_ock[0].slot_id, "opencryptoki"), (from_hsm.iter().find(|t| t.label == "BHXH Test RSA").unwrap().slot_id, "softhsm")] {
+    for (slot, module) in [
+        (from_ock[0].slot_id, "opencryptoki"),
+        (from_hsm.iter().find(|t| t.label == "BHXH Test RSA").unwrap().slot_id, "softhsm"),
+    ] {
         let signed = sign_any(&m, slot, TEST_PIN).unwrap_or_else(|e| panic!("{module}: {e:?}"));
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key(&signed.certificate)).verify(b"to be signed", &signed.signature).unwrap();
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key(&signed.certificate))
+            .verify(b"to be signed", &signed.signature)
+            .unwrap();
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -154,5 +159,9 @@ fn the_same_token_through_two_modules_is_kept_once_the_atr_choosing() {
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].module, "/usr/lib/libcastle.so.1.0.0");
     let kept = bhxh_token::p11::dedupe(both, &[]);
-    assert_eq!((kept.len(), kept[0].module.as_str()), (1, "C:\\Windows\\System32\\viettel-ca_v5.dll"), "no ATR: the first");
+    assert_eq!(
+        (kept.len(), kept[0].module.as_str()),
+        (1, "C:\\Windows\\System32\\viettel-ca_v5.dll"),
+        "no ATR: the first"
+    );
 }

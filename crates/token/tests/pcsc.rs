@@ -13,7 +13,10 @@ const READER: &str = "Virtual PCD 00 00";
 const VIRTUAL_ATR: &str = "3B:95:13:81:01:80:73:FF:01:00:0B";
 
 /// The next event `want`s, and when the watcher delivered it.
-fn next_event(rx: &mpsc::Receiver<(ReaderEvent, Instant)>, want: impl Fn(&ReaderEvent) -> bool) -> (ReaderEvent, Instant) {
+fn next_event(
+    rx: &mpsc::Receiver<(ReaderEvent, Instant)>,
+    want: impl Fn(&ReaderEvent) -> bool,
+) -> (ReaderEvent, Instant) {
     let start = Instant::now();
     loop {
         let left = Duration::from_secs(10).checked_sub(start.elapsed()).expect("no such event within 10 s");
@@ -71,7 +74,10 @@ fn readers_atr_and_hot_plug_events() {
     let start = Instant::now();
     card.remove();
     let (e, at) = next_event(&rx, |e| matches!(e, ReaderEvent::CardRemoved { .. }));
-    eprintln!("removal: the watcher's callback {} ms after the virtual card was stopped", at.duration_since(start).as_millis());
+    eprintln!(
+        "removal: the watcher's callback {} ms after the virtual card was stopped",
+        at.duration_since(start).as_millis()
+    );
     assert_eq!(e, ReaderEvent::CardRemoved { reader: READER.into() });
 
     // Insert again: the watcher keeps working after a removal.

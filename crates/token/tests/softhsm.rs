@@ -44,7 +44,10 @@ fn lists_every_token_with_its_certificate_and_pin_state() {
     assert_eq!(c.id, "01");
     assert!(c.usable_at(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64));
     let ec = by_label(&tokens, "BHXH Test EC");
-    assert_eq!((ec.certificates[0].key_type.as_str(), ec.certificates[0].algorithm), ("EC P-256", Some(Algorithm::ES256)));
+    assert_eq!(
+        (ec.certificates[0].key_type.as_str(), ec.certificates[0].algorithm),
+        ("EC P-256", Some(Algorithm::ES256))
+    );
     let other = by_label(&tokens, "BHXH Other MST");
     assert_eq!(other.certificates[0].msts, vec!["0309999999".to_string()]);
 }
@@ -73,8 +76,9 @@ fn ec_token_signs_raw_r_s_that_verifies_as_es256() {
     let ec = by_label(&t.tokens().unwrap(), "BHXH Test EC");
     let data = b"ES256 over SHA-256 of these bytes";
     let p = pin(TEST_PIN);
-    let signed =
-        t.sign(&SignRequest { slot_id: ec.slot_id, cert_id: &[0x02], pin: &p, data, confirm_final_try: false }).unwrap();
+    let signed = t
+        .sign(&SignRequest { slot_id: ec.slot_id, cert_id: &[0x02], pin: &p, data, confirm_final_try: false })
+        .unwrap();
     assert_eq!(signed.algorithm, Algorithm::ES256);
     assert_eq!(signed.signature.len(), 64);
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key(&signed.certificate))
@@ -88,7 +92,13 @@ fn wrong_pin_is_refused_and_the_right_one_still_works() {
     let rsa = by_label(&t.tokens().unwrap(), "BHXH Test RSA");
     let wrong = pin("000000");
     let err = t
-        .sign(&SignRequest { slot_id: rsa.slot_id, cert_id: &[0x01], pin: &wrong, data: b"x", confirm_final_try: false })
+        .sign(&SignRequest {
+            slot_id: rsa.slot_id,
+            cert_id: &[0x01],
+            pin: &wrong,
+            data: b"x",
+            confirm_final_try: false,
+        })
         .unwrap_err();
     assert!(matches!(err, TokenError::PinIncorrect { .. }), "{err:?}");
     assert_eq!(err.code(), bhxh_protocol::ErrorCode::PinIncorrect);
@@ -102,10 +112,13 @@ fn unknown_certificate_and_vanished_slot_are_clear_errors() {
     let t = token();
     let rsa = by_label(&t.tokens().unwrap(), "BHXH Test RSA");
     let p = pin(TEST_PIN);
-    let err =
-        t.sign(&SignRequest { slot_id: rsa.slot_id, cert_id: &[0x7f], pin: &p, data: b"x", confirm_final_try: false }).unwrap_err();
+    let err = t
+        .sign(&SignRequest { slot_id: rsa.slot_id, cert_id: &[0x7f], pin: &p, data: b"x", confirm_final_try: false })
+        .unwrap_err();
     assert_eq!(err, TokenError::NoCertificate);
-    let err = t.sign(&SignRequest { slot_id: 0xdead_beef, cert_id: &[0x01], pin: &p, data: b"x", confirm_final_try: false }).unwrap_err();
+    let err = t
+        .sign(&SignRequest { slot_id: 0xdead_beef, cert_id: &[0x01], pin: &p, data: b"x", confirm_final_try: false })
+        .unwrap_err();
     assert_eq!(err, TokenError::TokenRemoved);
 }
 

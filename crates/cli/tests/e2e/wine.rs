@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use bhxh_testkit::wine::{wine, windows_exe, Wine};
+use bhxh_testkit::wine::{windows_exe, wine, Wine};
 use serde_json::Value;
 
 use super::{start, text, Env, EMAIL, USER};
@@ -29,7 +29,12 @@ fn bhxh_exe(server: &str, args: &[&str], stdin: &str) -> Output {
     let w = wine();
     let mut all: Vec<&OsStr> = vec![OsStr::new("--server"), OsStr::new(server)];
     all.extend(args.iter().map(OsStr::new));
-    w.run(&windows_exe("bhxh.exe"), &all, &[("BHXH_SERVER", OsStr::new("")), ("BHXH_PKCS11_MODULE", OsStr::new(""))], stdin)
+    w.run(
+        &windows_exe("bhxh.exe"),
+        &all,
+        &[("BHXH_SERVER", OsStr::new("")), ("BHXH_PKCS11_MODULE", OsStr::new(""))],
+        stdin,
+    )
 }
 
 /// `C:\users\Nguyễn Văn A\REST` as a Windows path.
@@ -68,7 +73,8 @@ async fn windows_doctor_json_and_the_smart_card_service_that_does_not_answer() {
     let module = check(&report, "pkcs11_module");
     assert_eq!(module[0]["code"], "MODULE_NOT_FOUND", "{report:#}");
     // The installation's id lives in %APPDATA%\bhxh, under the Vietnamese profile name.
-    let id = std::fs::read_to_string(w.profile().join("AppData/Roaming/bhxh/instance-id")).expect("instance-id in %APPDATA%\\bhxh");
+    let id = std::fs::read_to_string(w.profile().join("AppData/Roaming/bhxh/instance-id"))
+        .expect("instance-id in %APPDATA%\\bhxh");
     assert!(bhxh_protocol::valid_instance(id.trim()), "{id}");
 
     // In English on request, and the same machine-readable codes.
@@ -98,8 +104,15 @@ async fn windows_module_discovery_reports_and_skips_what_is_not_a_pkcs11_module(
     }
     let o = bhxh_exe(&env.server, &["doctor", "--json"], "");
     let report = json_of(&o);
-    let skipped: Vec<String> = report["skipped_modules"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap().to_lowercase()).collect();
-    for p in ["system32\\vnpt-ca_csp11.dll", "syswow64\\eps2003csp11.dll", "viettel-ca\\token manager\\viettel-ca_v6.dll"] {
+    let skipped: Vec<String> = report["skipped_modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap().to_lowercase())
+        .collect();
+    for p in
+        ["system32\\vnpt-ca_csp11.dll", "syswow64\\eps2003csp11.dll", "viettel-ca\\token manager\\viettel-ca_v6.dll"]
+    {
         assert!(skipped.iter().any(|s| s.ends_with(p)), "{p} is reported as skipped: {report:#}");
     }
     // Each one a warning naming its file; then, none being usable, one failure.
@@ -107,9 +120,18 @@ async fn windows_module_discovery_reports_and_skips_what_is_not_a_pkcs11_module(
     assert!(checks.iter().all(|c| c["code"] == "MODULE_LOAD_FAILED"), "{report:#}");
     let warnings: Vec<_> = checks.iter().filter(|c| c["status"] == "warn").collect();
     assert!(warnings.len() >= 3, "{report:#}");
-    assert!(warnings.iter().any(|c| c["detail"].as_str().unwrap().starts_with(r"C:\Program Files\Viettel-CA\Token Manager\Viettel-CA_v6.DLL: bỏ qua")), "{report:#}");
+    assert!(
+        warnings.iter().any(|c| c["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"C:\Program Files\Viettel-CA\Token Manager\Viettel-CA_v6.DLL: bỏ qua")),
+        "{report:#}"
+    );
     assert_eq!(checks.iter().filter(|c| c["status"] == "fail").count(), 1, "{report:#}");
-    assert!(!report.to_string().contains(r"\\?\\"), "paths as the user knows them, not Windows' verbatim form: {report:#}");
+    assert!(
+        !report.to_string().contains(r"\\?\\"),
+        "paths as the user knows them, not Windows' verbatim form: {report:#}"
+    );
     // Nothing crashed: the token exit code (no token), the server still checked.
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert_eq!(check(&report, "server")[0]["status"], "ok");
@@ -128,10 +150,21 @@ async fn portal_recover(env: &Env, email: &str) -> Output {
     let _ = std::fs::remove_file(&image);
     let exe = windows_exe("bhxh.exe");
     let mut cmd = w.command(exe.as_os_str());
-    cmd.args(["--server", &env.server, "portal-recover", "--mst", bhxh_testkit::MST, "--email", email, "--answer-stdin", "--captcha-file", &image_win])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--server",
+        &env.server,
+        "portal-recover",
+        "--mst",
+        bhxh_testkit::MST,
+        "--email",
+        email,
+        "--answer-stdin",
+        "--captcha-file",
+        &image_win,
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     wait_for_file(&image).await;
     assert_eq!(&std::fs::read(&image).unwrap()[..4], b"\x89PNG");
@@ -193,7 +226,8 @@ async fn windows_portal_login_forced_change_and_the_credential_manager() {
     let o = bhxh_exe(&env.server, &["whoami"], "");
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("NOT_LOGGED_IN"), "{}", text(&o));
-    let listing = String::from_utf8_lossy(&w.reg(&["query", r"HKCU\Software\Wine\Credential Manager", "/s"]).stdout).to_string();
+    let listing =
+        String::from_utf8_lossy(&w.reg(&["query", r"HKCU\Software\Wine\Credential Manager", "/s"]).stdout).to_string();
     assert!(!listing.contains(&env.server), "{listing}");
 }
 
@@ -212,7 +246,8 @@ async fn windows_support_code_exit_codes_and_utf8_whatever_the_code_page() {
     let stored = env.support_report(&code).await.expect("stored under the code");
     assert_eq!(stored, shown);
     assert!(stored.contains("trên windows x86_64"), "{stored}");
-    let instance = std::fs::read_to_string(w.profile().join("AppData/Roaming/bhxh/instance-id")).unwrap().trim().to_string();
+    let instance =
+        std::fs::read_to_string(w.profile().join("AppData/Roaming/bhxh/instance-id")).unwrap().trim().to_string();
     let lines = env.store.audit_of_instance(&instance, 0, 100).await.unwrap();
     assert_eq!(lines.iter().filter(|l| l.event == "support.report").count(), 1, "{lines:?}");
 
@@ -223,7 +258,11 @@ async fn windows_support_code_exit_codes_and_utf8_whatever_the_code_page() {
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let port = bhxh_testkit::free_port();
     let image = in_profile(r"Desktop\captcha.png");
-    let o = bhxh_exe(&format!("http://127.0.0.1:{port}"), &["portal-recover", "--mst", bhxh_testkit::MST, "--email", EMAIL, "--captcha-file", &image], "");
+    let o = bhxh_exe(
+        &format!("http://127.0.0.1:{port}"),
+        &["portal-recover", "--mst", bhxh_testkit::MST, "--email", EMAIL, "--captcha-file", &image],
+        "",
+    );
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("SERVER_UNREACHABLE"), "{}", text(&o));
 
@@ -269,9 +308,14 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     let hsm = w.softhsm("rsa other");
     bhxh_testkit::change_pin_in(&hsm.linux_conf, "BHXH Test RSA", bhxh_testkit::TEST_PIN, super::DISTINCT_PIN);
     let run = |args: &[&str], stdin: &str| {
-        let mut all: Vec<&OsStr> = vec![OsStr::new("--server"), OsStr::new(&env.server), OsStr::new("--module"), OsStr::new(&hsm.module)];
+        let mut all: Vec<&OsStr> =
+            vec![OsStr::new("--server"), OsStr::new(&env.server), OsStr::new("--module"), OsStr::new(&hsm.module)];
         all.extend(args.iter().map(OsStr::new));
-        let vars = [("BHXH_SERVER", OsStr::new("")), ("BHXH_PKCS11_MODULE", OsStr::new("")), ("SOFTHSM2_CONF", OsStr::new(&hsm.conf))];
+        let vars = [
+            ("BHXH_SERVER", OsStr::new("")),
+            ("BHXH_PKCS11_MODULE", OsStr::new("")),
+            ("SOFTHSM2_CONF", OsStr::new(&hsm.conf)),
+        ];
         w.run(&windows_exe("bhxh.exe"), &all, &vars, stdin)
     };
 
@@ -280,7 +324,13 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     let doctor = run(&["doctor", "--json"], "");
     let report = json_of(&doctor);
     let tokens = report["tokens"].as_array().unwrap();
-    let slot_of = |label: &str| tokens.iter().find(|t| t["label"] == label).unwrap_or_else(|| panic!("{label} is listed: {report:#}"))["slot_id"].as_u64().unwrap().to_string();
+    let slot_of = |label: &str| {
+        tokens.iter().find(|t| t["label"] == label).unwrap_or_else(|| panic!("{label} is listed: {report:#}"))
+            ["slot_id"]
+            .as_u64()
+            .unwrap()
+            .to_string()
+    };
     let (rsa, other) = (slot_of("BHXH Test RSA"), slot_of("BHXH Other MST"));
     assert!(report.to_string().contains(r"C:\\Program Files\\SoftHSM2\\lib\\softhsm2-x64.dll"), "{report:#}");
     assert_eq!(check(&report, "server")[0]["status"], "ok", "{report:#}");
@@ -295,7 +345,10 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     assert!(text(&o).contains("PIN_INCORRECT") && text(&o).contains("Caps Lock"), "{}", text(&o));
     super::nothing_changed(&env).await;
     // A token of another company: signed on Windows, refused by the server for its MST.
-    let o = run(&["recover", "--username", USER, "--pin-stdin", "--slot", &other], &format!("{}\n", bhxh_testkit::TEST_PIN));
+    let o = run(
+        &["recover", "--username", USER, "--pin-stdin", "--slot", &other],
+        &format!("{}\n", bhxh_testkit::TEST_PIN),
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("CERT_NOT_BOUND"), "{}", text(&o));
     super::nothing_changed(&env).await;
@@ -305,7 +358,10 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     let o = run(&["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], &format!("{}\n", super::DISTINCT_PIN));
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH") && out.contains(bhxh_testkit::MST), "the certificate is shown: {out}");
+    assert!(
+        out.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH") && out.contains(bhxh_testkit::MST),
+        "the certificate is shown: {out}"
+    );
     assert!(out.contains("ke***@c***.vn") && out.contains("RC-"), "{out}");
     let mail = env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
     let temp = bhxh_testkit::password_in(&mail);
@@ -322,11 +378,15 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
 
     // The PIN is nowhere in Windows: not in any file of the prefix (profile, program
     // data, the module's tokens), not in its registry, not in what was printed.
-    let mut haystacks = vec![("recover output".to_string(), out.into_bytes()), ("doctor output".to_string(), doctor.stdout.clone())];
+    let mut haystacks =
+        vec![("recover output".to_string(), out.into_bytes()), ("doctor output".to_string(), doctor.stdout.clone())];
     files_under(w.prefix(), &mut haystacks);
     assert!(haystacks.iter().any(|(n, _)| n.ends_with("user.reg")) && haystacks.len() > 100, "searched too little");
     for (name, bytes) in &haystacks {
-        for needle in [super::DISTINCT_PIN.as_bytes().to_vec(), super::DISTINCT_PIN.encode_utf16().flat_map(u16::to_le_bytes).collect()] {
+        for needle in [
+            super::DISTINCT_PIN.as_bytes().to_vec(),
+            super::DISTINCT_PIN.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        ] {
             assert!(!bytes.windows(needle.len()).any(|b| b == needle.as_slice()), "the PIN is in {name}");
         }
     }
@@ -354,7 +414,8 @@ async fn windows_installer_per_user_with_its_start_menu_entry_and_a_clean_uninst
     let setup = windows_exe(&format!("Lay-lai-mat-khau-BHXH_{}_x64-setup.exe", env!("CARGO_PKG_VERSION")));
     let product = "Lấy lại mật khẩu BHXH";
     let installed = w.profile().join("AppData/Local/Programs").join(product);
-    let entry = w.profile().join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs").join(format!("{product}.lnk"));
+    let entry =
+        w.profile().join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs").join(format!("{product}.lnk"));
     let uninstall_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\vn.bhxh.recovery";
     let webview2_key = r"HKCU\Software\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}";
 
@@ -387,7 +448,12 @@ async fn windows_installer_per_user_with_its_start_menu_entry_and_a_clean_uninst
 
     // The installed CLI runs from its folder (Vietnamese letters and spaces in the path)
     // and reaches the server.
-    let o = w.run(&installed.join("bhxh.exe"), &[OsStr::new("--server"), OsStr::new(&env.server), OsStr::new("doctor"), OsStr::new("--json")], &[], "");
+    let o = w.run(
+        &installed.join("bhxh.exe"),
+        &[OsStr::new("--server"), OsStr::new(&env.server), OsStr::new("doctor"), OsStr::new("--json")],
+        &[],
+        "",
+    );
     let report = json_of(&o);
     assert_eq!(check(&report, "server")[0]["status"], "ok", "{report:#}");
     let profile_data = w.profile().join("AppData/Roaming/bhxh");
@@ -398,7 +464,11 @@ async fn windows_installer_per_user_with_its_start_menu_entry_and_a_clean_uninst
     let o = w.run(&installed.join("uninstall.exe"), &[OsStr::new("/S")], &[], "");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     w.wait_server();
-    assert!(!installed.exists(), "the program folder is gone: {:?}", std::fs::read_dir(&installed).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()));
+    assert!(
+        !installed.exists(),
+        "the program folder is gone: {:?}",
+        std::fs::read_dir(&installed).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
     assert!(!entry.exists() && !profile_data.exists());
     assert!(reg_export(&w, uninstall_key).is_none(), "the Apps & Features entry is gone");
 }

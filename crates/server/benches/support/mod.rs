@@ -25,7 +25,8 @@ impl Token {
         match RsaKeyPair::from_pkcs8(&pem.contents) {
             Ok(k) => Token { cert, alg: Algorithm::RS256, key: Signer::Rsa(k) },
             Err(_) => {
-                let k = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pem.contents, &SystemRandom::new()).unwrap();
+                let k = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pem.contents, &SystemRandom::new())
+                    .unwrap();
                 Token { cert, alg: Algorithm::ES256, key: Signer::Ec(k) }
             }
         }
@@ -44,15 +45,22 @@ impl Token {
     }
 }
 
-
 /// The revocation check of a server with `crl_file` and, when given, the OCSP responder
 /// at `ocsp` for the token certificates (no CRL fetched), on a SQLite database of its
 /// own, and the runtime it runs on.
-pub fn revocation(fixtures: &Path, crl_file: &Path, ocsp: Option<&str>) -> (tokio::runtime::Runtime, bhxh_server::revocation::Revocation) {
+pub fn revocation(
+    fixtures: &Path,
+    crl_file: &Path,
+    ocsp: Option<&str>,
+) -> (tokio::runtime::Runtime, bhxh_server::revocation::Revocation) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let dir = std::env::temp_dir().join(format!("bhxh-bench-revocation-{}-{}", std::process::id(), ocsp.is_some()));
     std::fs::create_dir_all(&dir).unwrap();
-    let trust = bhxh_server::verify::TrustStore::load(Some(&fixtures.join("trust.pem")), Some(&fixtures.join("intermediates.pem"))).unwrap();
+    let trust = bhxh_server::verify::TrustStore::load(
+        Some(&fixtures.join("trust.pem")),
+        Some(&fixtures.join("intermediates.pem")),
+    )
+    .unwrap();
     let file = bhxh_server::revocation::load_crl_file(crl_file, &trust).unwrap();
     let mut config = bhxh_server::config::RevocationConfig::default();
     (config.ocsp, config.fetch_crls) = (ocsp.is_some(), false);

@@ -117,7 +117,8 @@ impl Outbox {
             if now - last_purge >= self.retention.purge_interval_secs {
                 match self.store.purge(now, &self.retention).await {
                     Ok(counts) => {
-                        let gone: Vec<String> = counts.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t}={n}")).collect();
+                        let gone: Vec<String> =
+                            counts.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t}={n}")).collect();
                         if !gone.is_empty() {
                             tracing::info!(purged = %gone.join(" "), "rows past their lifetime deleted");
                         }
@@ -141,7 +142,12 @@ impl Outbox {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         let keep = Duration::from_secs(self.secret_ttl_secs.max(0) as u64);
         for e in entries.flatten() {
-            let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > keep);
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > keep);
             if old && e.path().extension().is_some_and(|x| x == "eml") {
                 if let Err(err) = std::fs::remove_file(e.path()) {
                     tracing::warn!(file = %e.path().display(), error = %err, "could not remove an expired .eml");
@@ -177,7 +183,10 @@ impl Outbox {
                     let limit = Duration::from_secs(me.config.delivery_timeout_secs.max(1));
                     let outcome = match tokio::time::timeout(limit, me.deliver(&mail)).await {
                         Ok(r) => r,
-                        Err(_) => Err(DeliveryError::Transient(format!("no answer from the relay within {} s", limit.as_secs()))),
+                        Err(_) => Err(DeliveryError::Transient(format!(
+                            "no answer from the relay within {} s",
+                            limit.as_secs()
+                        ))),
                     };
                     (mail, outcome)
                 });
@@ -199,7 +208,13 @@ impl Outbox {
     }
 
     /// Records how a delivery ended: (delivered so far, whether the pass progressed).
-    async fn record(&self, mail: &Mail, outcome: Result<(), DeliveryError>, delivered: usize, progress: bool) -> anyhow::Result<(usize, bool)> {
+    async fn record(
+        &self,
+        mail: &Mail,
+        outcome: Result<(), DeliveryError>,
+        delivered: usize,
+        progress: bool,
+    ) -> anyhow::Result<(usize, bool)> {
         match outcome {
             Ok(()) => {
                 self.store.mark_sent(mail.id, self.clock.now()).await?;
@@ -233,8 +248,10 @@ impl Outbox {
                 if self.clock.now() > mail.created_at + self.secret_ttl_secs {
                     return Err(DeliveryError::Permanent("the temporary password expired before delivery".into()));
                 }
-                let secrets =
-                    self.key.open_secrets(&mail.message_id, sealed).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+                let secrets = self
+                    .key
+                    .open_secrets(&mail.message_id, sealed)
+                    .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
                 let mut body = Zeroizing::new(mail.body.clone());
                 for (placeholder, value) in secrets.0.iter() {
                     *body = body.replace(placeholder.as_str(), value);
@@ -256,4 +273,3 @@ impl Outbox {
         self.transport.send(message, &stem).await
     }
 }
-

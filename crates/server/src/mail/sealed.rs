@@ -200,7 +200,8 @@ mod tests {
         assert!(k.open_secrets("m@x", &sealed).unwrap() == secrets);
         let legacy = k.seal("m@x", "Ab3#defghijkmn").unwrap();
         assert_eq!(k.open_secrets("m@x", &legacy).unwrap().0[PASSWORD_PLACEHOLDER], "Ab3#defghijkmn");
-        let (_, body) = portal_mail(&MailFacts { username: "ketoan01", at: 0, reference: "RC-A", hotline: "1" }, 1800, 86_400);
+        let (_, body) =
+            portal_mail(&MailFacts { username: "ketoan01", at: 0, reference: "RC-A", hotline: "1" }, 1800, 86_400);
         assert!(body.trim_end().ends_with(LINK_PLACEHOLDER), "the link is at the end of the mail");
     }
 }

@@ -28,7 +28,6 @@ pub fn mask_username(username: &str) -> String {
     format!("{head}****{tail}")
 }
 
-
 /// The address a mail goes to, as its text shows it (`ng***@c***.vn`).
 pub fn mask_email(email: &str) -> String {
     bhxh_protocol::Email::parse(email).map(|e| e.masked()).unwrap_or_else(|_| "***".into())
@@ -153,12 +152,9 @@ pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
             "Thông báo cấp lại mật khẩu",
             "Password reset notice",
         ),
-        NoticeKind::Changed => (
-            "mật khẩu đã được thay đổi",
-            "the password was changed",
-            "Thông báo đổi mật khẩu",
-            "Password changed",
-        ),
+        NoticeKind::Changed => {
+            ("mật khẩu đã được thay đổi", "the password was changed", "Thông báo đổi mật khẩu", "Password changed")
+        }
         NoticeKind::Activated => (
             "mật khẩu mới đã được kích hoạt qua đường link trong email; mật khẩu cũ không còn dùng được",
             "the new password was activated with the emailed link; the old password no longer works",
@@ -192,7 +188,13 @@ fn change_via_lines(via: ResetVia) -> (&'static str, &'static str) {
 }
 
 /// To the new address: the link that confirms it (the [`LINK_PLACEHOLDER`]).
-pub fn email_confirm_mail(f: &MailFacts<'_>, old: &str, confirm_expires_at: i64, wait_secs: i64, via: ResetVia) -> (String, String) {
+pub fn email_confirm_mail(
+    f: &MailFacts<'_>,
+    old: &str,
+    confirm_expires_at: i64,
+    wait_secs: i64,
+    via: ResetVia,
+) -> (String, String) {
     let user = mask_username(f.username);
     let old = mask_email(old);
     let (how_vi, how_en) = change_via_lines(via);
@@ -313,7 +315,9 @@ mod tests {
         assert!(subject.starts_with("[BHXH] Mật khẩu tạm thời"));
         assert!(body.find("Mật khẩu tạm thời").unwrap() < body.find("Temporary password").unwrap());
         assert_eq!(body.matches(PASSWORD_PLACEHOLDER).count(), 2);
-        assert!(body.contains("RC-AAAA-BBBB") && body.contains("1800 1260") && body.contains("Tên đăng nhập:  ketoan01"));
+        assert!(
+            body.contains("RC-AAAA-BBBB") && body.contains("1800 1260") && body.contains("Tên đăng nhập:  ketoan01")
+        );
         assert!(!subject.contains("ketoan01"), "a subject shows on lock screens: {subject}");
         assert!(body.contains("ke***@c***.vn") && body.contains("Không còn dùng email này?"));
         assert!(!body.contains("ketoan@congty.vn"));
@@ -322,7 +326,12 @@ mod tests {
         assert!(confirm.contains("24 giờ") && confirm.contains("24 hours") && confirm.contains("ke***@c***.vn"));
         let (_, old) = email_change_notice_mail(&f, "moi@congty.vn", 1_764_086_400, ResetVia::Staff);
         assert!(old.find("Có hiệu lực lúc").unwrap() < old.find("Takes effect at").unwrap());
-        assert!(old.contains("mo***@c***.vn") && old.contains("RC-AAAA-BBBB") && old.contains("1800 1260") && old.contains(LINK_PLACEHOLDER));
+        assert!(
+            old.contains("mo***@c***.vn")
+                && old.contains("RC-AAAA-BBBB")
+                && old.contains("1800 1260")
+                && old.contains(LINK_PLACEHOLDER)
+        );
         let (_, notice) = notice_mail(&f, NoticeKind::Changed);
         assert!(!notice.contains(PASSWORD_PLACEHOLDER));
     }

@@ -48,7 +48,9 @@ impl ParsedCrl {
     pub fn parse(der: Vec<u8>) -> Result<ParsedCrl, String> {
         let (issuer, aki, sig_alg, issuer_cn, number, this_update, next_update, entries) = {
             let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|_| "not a CRL".to_string())?;
-            let next = crl.next_update().ok_or_else(|| format!("CRL of {} has no nextUpdate: it could never be known to be stale", crl.issuer()))?;
+            let next = crl.next_update().ok_or_else(|| {
+                format!("CRL of {} has no nextUpdate: it could never be known to be stale", crl.issuer())
+            })?;
             let aki = crl.extensions().iter().find_map(|e| match e.parsed_extension() {
                 ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
                 _ => None,
@@ -121,19 +123,29 @@ impl ParsedCrl {
             }
         }
         let (_, crl) = CertificateRevocationList::from_der(&self.der).map_err(|_| "not a CRL".to_string())?;
-        crl.verify_signature(ca.public_key()).map_err(|_| format!("CRL of {}: the signature does not verify with the issuer's key", self.issuer_cn))?;
+        crl.verify_signature(ca.public_key())
+            .map_err(|_| format!("CRL of {}: the signature does not verify with the issuer's key", self.issuer_cn))?;
         verified.push(key);
         Ok(())
     }
 
     /// What this CRL says of `cert` (issued by `issuer`) at `now`. An error means the CRL
     /// names the issuer but cannot be relied on (bad signature, stale).
-    pub fn status(&self, cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<CrlSays, String> {
+    pub fn status(
+        &self,
+        cert: &X509Certificate<'_>,
+        issuer: &X509Certificate<'_>,
+        now: i64,
+    ) -> Result<CrlSays, String> {
         if cert.issuer().as_raw() != self.issuer.as_slice() || !self.issued_by(issuer)? {
             return Ok(CrlSays::NotCovered);
         }
         if now >= self.next_update {
-            return Err(format!("CRL of {} is stale (nextUpdate {})", self.issuer_cn, crate::clock::rfc3339(self.next_update)));
+            return Err(format!(
+                "CRL of {} is stale (nextUpdate {})",
+                self.issuer_cn,
+                crate::clock::rfc3339(self.next_update)
+            ));
         }
         match self.list.find_serial(cert.raw_serial()) {
             Ok(Some(_)) => Ok(CrlSays::Revoked),

@@ -61,10 +61,12 @@ impl std::fmt::Debug for Revocation {
 pub fn load_crl_file(path: &Path, trust: &TrustStore) -> anyhow::Result<Vec<ParsedCrl>> {
     let mut out = Vec::new();
     let cas: Vec<Vec<u8>> = trust.ca_ders().collect();
-    let parsed: Vec<X509Certificate<'_>> = cas.iter().filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c)).collect();
+    let parsed: Vec<X509Certificate<'_>> =
+        cas.iter().filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c)).collect();
     for der in crate::verify::read_pem_or_der(path, "X509 CRL")? {
         let crl = ParsedCrl::parse(der).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let named: Vec<&X509Certificate<'_>> = parsed.iter().filter(|c| c.subject().as_raw() == crl.issuer_name()).collect();
+        let named: Vec<&X509Certificate<'_>> =
+            parsed.iter().filter(|c| c.subject().as_raw() == crl.issuer_name()).collect();
         if named.is_empty() {
             tracing::warn!(issuer = %crl.issuer_cn, "a CRL of a CA that is not configured: it is checked against its issuer when a path uses it");
         } else if !named.iter().any(|ca| crl.issued_by(ca).unwrap_or(false)) {
@@ -87,7 +89,12 @@ fn ocsp_key(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> String 
 
 impl Revocation {
     /// The check a server's configuration asks for (reading its CRL file).
-    pub fn from_config(store: Store, clock: Clock, config: &crate::config::Config, trust: &TrustStore) -> anyhow::Result<Revocation> {
+    pub fn from_config(
+        store: Store,
+        clock: Clock,
+        config: &crate::config::Config,
+        trust: &TrustStore,
+    ) -> anyhow::Result<Revocation> {
         let file = match &config.crl_file {
             Some(p) => load_crl_file(p, trust)?,
             None => Vec::new(),
@@ -95,7 +102,12 @@ impl Revocation {
         Revocation::new(store, clock, config.revocation.clone(), file)
     }
 
-    pub fn new(store: Store, clock: Clock, config: RevocationConfig, file: Vec<ParsedCrl>) -> anyhow::Result<Revocation> {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        config: RevocationConfig,
+        file: Vec<ParsedCrl>,
+    ) -> anyhow::Result<Revocation> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.fetch_timeout_secs.max(1)))
             .redirect(reqwest::redirect::Policy::limited(3))
@@ -139,7 +151,9 @@ impl Revocation {
         }
         let mut notes = Vec::new();
         for (depth, link) in links.iter().enumerate().rev() {
-            let (Ok((_, cert)), Ok((_, issuer))) = (X509Certificate::from_der(&link.cert), X509Certificate::from_der(&link.issuer)) else {
+            let (Ok((_, cert)), Ok((_, issuer))) =
+                (X509Certificate::from_der(&link.cert), X509Certificate::from_der(&link.issuer))
+            else {
                 return Err(CertRefusal::from(ErrorCode::CertMalformed));
             };
             let name = cn(&cert);
@@ -171,10 +185,18 @@ impl Revocation {
             }
             match self.crl_status(&cert, &issuer, now).await {
                 Ok((CrlSays::Good, note)) => notes.push(format!("{name}: {note}")),
-                Ok((_, note)) => return Err(CertRefusal { code: ErrorCode::CertRevoked, detail: format!("{name}: revoked per {note}") }),
+                Ok((_, note)) => {
+                    return Err(CertRefusal {
+                        code: ErrorCode::CertRevoked,
+                        detail: format!("{name}: revoked per {note}"),
+                    })
+                }
                 Err(e) => {
                     failures.push(e);
-                    return Err(CertRefusal { code: ErrorCode::CertRevocationUnknown, detail: format!("{name}: {}", failures.join("; ")) });
+                    return Err(CertRefusal {
+                        code: ErrorCode::CertRevocationUnknown,
+                        detail: format!("{name}: {}", failures.join("; ")),
+                    });
                 }
             }
         }
@@ -184,10 +206,17 @@ impl Revocation {
 
     /// The OCSP responder of a certificate and its nonce policy: the configured one for
     /// its issuer (by CN or SHA-256 fingerprint), else its authorityInfoAccess.
-    fn responder_for(&self, cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>, issuer_der: &[u8]) -> Option<(String, NoncePolicy)> {
+    fn responder_for(
+        &self,
+        cert: &X509Certificate<'_>,
+        issuer: &X509Certificate<'_>,
+        issuer_der: &[u8],
+    ) -> Option<(String, NoncePolicy)> {
         let issuer_cn = cn(issuer);
         let fp = crate::verify::fingerprint(issuer_der);
-        let conf = self.config.responders.iter().find(|r| r.issuer == issuer_cn || crate::verify::normalize_fingerprint(&r.issuer).as_deref() == Some(fp.as_str()));
+        let conf = self.config.responders.iter().find(|r| {
+            r.issuer == issuer_cn || crate::verify::normalize_fingerprint(&r.issuer).as_deref() == Some(fp.as_str())
+        });
         let url = conf.and_then(|r| r.url.clone()).or_else(|| ocsp::responders(cert).into_iter().next())?;
         Some((url, conf.and_then(|r| r.nonce).unwrap_or(self.config.ocsp_nonce)))
     }
@@ -220,7 +249,8 @@ impl Revocation {
         match self.query_ocsp(url, nonce, cert_der, issuer_der, now).await {
             Ok(answer) => {
                 let cap = self.config.ocsp_max_cache_secs;
-                let until = answer.next_update.unwrap_or(answer.this_update + self.config.ocsp_max_age_secs).min(now + cap);
+                let until =
+                    answer.next_update.unwrap_or(answer.this_update + self.config.ocsp_max_age_secs).min(now + cap);
                 let row = CachedOcsp {
                     key: key.clone(),
                     url: url.to_string(),
@@ -256,7 +286,14 @@ impl Revocation {
         }
     }
 
-    async fn query_ocsp(&self, url: &str, nonce: NoncePolicy, cert: &[u8], issuer: &[u8], now: i64) -> Result<ocsp::OcspAnswer, String> {
+    async fn query_ocsp(
+        &self,
+        url: &str,
+        nonce: NoncePolicy,
+        cert: &[u8],
+        issuer: &[u8],
+        now: i64,
+    ) -> Result<ocsp::OcspAnswer, String> {
         let n = (nonce != NoncePolicy::Off).then(|| {
             let mut n = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut n);
@@ -271,7 +308,12 @@ impl Revocation {
     /// The first CRL (configured file, then distribution points) that covers `cert`,
     /// current and signed by `issuer`: what it says, and which CRL it was. An error lists
     /// why no CRL could decide.
-    async fn crl_status(&self, cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<(CrlSays, String), String> {
+    async fn crl_status(
+        &self,
+        cert: &X509Certificate<'_>,
+        issuer: &X509Certificate<'_>,
+        now: i64,
+    ) -> Result<(CrlSays, String), String> {
         let mut why = Vec::new();
         for crl in self.file.iter() {
             match crl.status(cert, issuer, now) {
@@ -285,7 +327,9 @@ impl Revocation {
                 match self.crl(&url).await {
                     Ok(crl) => match crl.status(cert, issuer, now) {
                         Ok(CrlSays::NotCovered) => why.push(format!("CRL {url} is not issued by {}", cn(issuer))),
-                        Ok(says) => return Ok((says, format!("CRL {url} (number {})", crl.number.as_deref().unwrap_or("—")))),
+                        Ok(says) => {
+                            return Ok((says, format!("CRL {url} (number {})", crl.number.as_deref().unwrap_or("—"))))
+                        }
                         Err(e) => why.push(format!("{url}: {e}")),
                     },
                     Err(e) => why.push(e),
@@ -352,14 +396,18 @@ impl Revocation {
         let fetched = async {
             let body = self.exchange(url, None, self.config.max_crl_bytes).await?;
             // PEM or DER, as CAs publish either.
-            let der = crate::verify::pem_blocks(&body, "X509 CRL").ok().and_then(|b| b.into_iter().next()).unwrap_or(body);
+            let der =
+                crate::verify::pem_blocks(&body, "X509 CRL").ok().and_then(|b| b.into_iter().next()).unwrap_or(body);
             let crl = ParsedCrl::parse(der.clone())?;
             Ok::<_, String>((der, crl.this_update, crl.next_update))
         }
         .await;
         match fetched {
             Ok((der, this_update, next_update)) => {
-                self.store.put_crl(url, &der, this_update, next_update, now).await.map_err(|e| format!("CRL cache: {e}"))?;
+                self.store
+                    .put_crl(url, &der, this_update, next_update, now)
+                    .await
+                    .map_err(|e| format!("CRL cache: {e}"))?;
                 tracing::info!(url, next_update, "CRL fetched");
                 Ok(der)
             }
@@ -445,7 +493,13 @@ impl Revocation {
             "Revocation / Thu hồi: NOT CHECKED — development profile (revocation.enabled = false)\n".to_string()
         };
         for r in &c.responders {
-            let _ = writeln!(out, "  responder for {}: {} nonce {}", r.issuer, r.url.as_deref().unwrap_or("(from the certificate)"), r.nonce.unwrap_or(c.ocsp_nonce));
+            let _ = writeln!(
+                out,
+                "  responder for {}: {} nonce {}",
+                r.issuer,
+                r.url.as_deref().unwrap_or("(from the certificate)"),
+                r.nonce.unwrap_or(c.ocsp_nonce)
+            );
         }
         if !self.file.is_empty() {
             out.push_str("CRL file / Tệp CRL:\n");
@@ -470,7 +524,13 @@ impl Revocation {
         }
         out.push_str("OCSP answers / Trả lời OCSP:\n");
         for a in self.store.cached_ocsp_all().await? {
-            let state = if a.status == OcspCacheStatus::NoAnswer { "NO ANSWER".to_string() } else if now < a.good_until { format!("{} until {}", a.status, crate::clock::rfc3339(a.good_until)) } else { format!("{} (expired)", a.status) };
+            let state = if a.status == OcspCacheStatus::NoAnswer {
+                "NO ANSWER".to_string()
+            } else if now < a.good_until {
+                format!("{} until {}", a.status, crate::clock::rfc3339(a.good_until))
+            } else {
+                format!("{} (expired)", a.status)
+            };
             let _ = writeln!(
                 out,
                 "  {}  {}  {state}  signed by {}  asked {}{}",

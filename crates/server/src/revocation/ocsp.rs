@@ -10,7 +10,10 @@ use der::{Decode, Encode};
 use ring::signature::{self, UnparsedPublicKey};
 use x509_cert::ext::Extension;
 use x509_cert::Certificate;
-use x509_ocsp::{BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request, ResponderId, TbsRequest, Version};
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request, ResponderId,
+    TbsRequest, Version,
+};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
@@ -58,7 +61,9 @@ impl NoncePolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OcspStatus {
     Good,
-    Revoked { at: i64 },
+    Revoked {
+        at: i64,
+    },
     /// The responder does not know the certificate: not good.
     Unknown,
 }
@@ -119,7 +124,10 @@ pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Qu
     let name = cert.tbs_certificate.issuer.to_der().map_err(|e| e.to_string())?;
     let key = issuer.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes();
     let cert_id = CertId {
-        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned { oid: SHA1, parameters: Some(der::asn1::Null.into()) },
+        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: SHA1,
+            parameters: Some(der::asn1::Null.into()),
+        },
         issuer_name_hash: OctetString::new(sha1(&name)).map_err(|e| e.to_string())?,
         issuer_key_hash: OctetString::new(sha1(key)).map_err(|e| e.to_string())?,
         serial_number: cert.tbs_certificate.serial_number.clone(),
@@ -127,7 +135,11 @@ pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Qu
     let request_extensions = match nonce {
         Some(n) => {
             let value = OctetString::new(n.to_vec()).and_then(|o| o.to_der()).map_err(|e| e.to_string())?;
-            Some(vec![Extension { extn_id: NONCE, critical: false, extn_value: OctetString::new(value).map_err(|e| e.to_string())? }])
+            Some(vec![Extension {
+                extn_id: NONCE,
+                critical: false,
+                extn_value: OctetString::new(value).map_err(|e| e.to_string())?,
+            }])
         }
         None => None,
     };
@@ -144,7 +156,14 @@ pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Qu
 }
 
 /// Checks a responder's answer to `query` about a certificate of `issuer` (DER).
-pub fn check_response(body: &[u8], query: &Query, issuer: &[u8], policy: NoncePolicy, fresh: Freshness, now: i64) -> Result<OcspAnswer, String> {
+pub fn check_response(
+    body: &[u8],
+    query: &Query,
+    issuer: &[u8],
+    policy: NoncePolicy,
+    fresh: Freshness,
+    now: i64,
+) -> Result<OcspAnswer, String> {
     let resp = OcspResponse::from_der(body).map_err(|e| format!("not an OCSP response ({e})"))?;
     if resp.response_status != OcspResponseStatus::Successful {
         return Err(format!("the responder answered {:?}", resp.response_status));
@@ -153,8 +172,10 @@ pub fn check_response(body: &[u8], query: &Query, issuer: &[u8], policy: NoncePo
     if bytes.response_type != BASIC {
         return Err(format!("unsupported response type {}", bytes.response_type));
     }
-    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(|e| format!("not a basic OCSP response ({e})"))?;
-    let (_, issuer_cert) = X509Certificate::from_der(issuer).map_err(|_| "issuer certificate unreadable".to_string())?;
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(|e| format!("not a basic OCSP response ({e})"))?;
+    let (_, issuer_cert) =
+        X509Certificate::from_der(issuer).map_err(|_| "issuer certificate unreadable".to_string())?;
 
     // Who signed: the issuer itself, or a certificate the issuer gave id-kp-OCSPSigning.
     let tbs = basic.tbs_response_data.to_der().map_err(|e| e.to_string())?;
@@ -171,7 +192,9 @@ pub fn check_response(body: &[u8], query: &Query, issuer: &[u8], policy: NoncePo
             .filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c))
             .filter(|c| responder_is(&basic.tbs_response_data.responder_id, c))
             .collect();
-        let delegate = named.first().ok_or("signed by a responder that is neither the issuer nor a certificate in the response")?;
+        let delegate = named
+            .first()
+            .ok_or("signed by a responder that is neither the issuer nor a certificate in the response")?;
         delegated_ok(delegate, &issuer_cert, now)?;
         verify(delegate, &sig_alg, &tbs, sig).map_err(|e| format!("signature by the delegated responder: {e}"))?;
         format!("delegated {}", common_name(delegate))
@@ -180,8 +203,12 @@ pub fn check_response(body: &[u8], query: &Query, issuer: &[u8], policy: NoncePo
     // Our nonce, when we sent one.
     let echoed = basic.tbs_response_data.nonce().map(|n| n.0.as_bytes().to_vec());
     match (&query.nonce, echoed) {
-        (Some(ours), Some(theirs)) if *ours != theirs => return Err("the answer's nonce is not ours (a replay?)".into()),
-        (Some(_), None) if policy == NoncePolicy::Require => return Err("the answer does not echo our nonce (nonce required)".into()),
+        (Some(ours), Some(theirs)) if *ours != theirs => {
+            return Err("the answer's nonce is not ours (a replay?)".into())
+        }
+        (Some(_), None) if policy == NoncePolicy::Require => {
+            return Err("the answer does not echo our nonce (nonce required)".into())
+        }
         _ => {}
     }
 
@@ -200,7 +227,11 @@ pub fn check_response(body: &[u8], query: &Query, issuer: &[u8], policy: NoncePo
     }
     let until = next_update.unwrap_or(this_update + fresh.max_age_secs);
     if now > until + fresh.skew_secs {
-        return Err(format!("stale answer: {} {}", if next_update.is_some() { "nextUpdate" } else { "thisUpdate + max age" }, crate::clock::rfc3339(until)));
+        return Err(format!(
+            "stale answer: {} {}",
+            if next_update.is_some() { "nextUpdate" } else { "thisUpdate + max age" },
+            crate::clock::rfc3339(until)
+        ));
     }
     let status = match &single.cert_status {
         CertStatus::Good(_) => OcspStatus::Good,
@@ -232,7 +263,9 @@ fn responder_is(id: &ResponderId, cert: &X509Certificate<'_>) -> bool {
 /// OCSP answers (RFC 6960 §4.2.2.2).
 fn delegated_ok(delegate: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<(), String> {
     let who = common_name(delegate);
-    if delegate.issuer().as_raw() != issuer.subject().as_raw() || delegate.verify_signature(Some(issuer.public_key())).is_err() {
+    if delegate.issuer().as_raw() != issuer.subject().as_raw()
+        || delegate.verify_signature(Some(issuer.public_key())).is_err()
+    {
         return Err(format!("the delegated responder {who} is not issued by the certificate's issuer"));
     }
     let v = delegate.validity();
@@ -259,7 +292,9 @@ fn verify(cert: &X509Certificate<'_>, alg_oid: &str, data: &[u8], sig: &[u8]) ->
         ("1.2.840.113549.1.1.5" | "1.2.840.10045.4.1", _) => return Err("signed with SHA-1".into()),
         (other, _) => return Err(format!("unsupported signature algorithm {other}")),
     };
-    UnparsedPublicKey::new(alg, &spki.subject_public_key.data).verify(data, sig).map_err(|_| "does not verify".to_string())
+    UnparsedPublicKey::new(alg, &spki.subject_public_key.data)
+        .verify(data, sig)
+        .map_err(|_| "does not verify".to_string())
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> String {

@@ -51,8 +51,14 @@ pub(super) async fn unlock(
     let account = account_for(&s, &desk, &username).await?;
     // The windows in the database and this server's in memory (the challenges').
     let prefix = user_limit_prefix(&account.username);
-    let cleared = s.store.clear_limits(&prefix).await.map_err(|e| desk.internal(e))? + s.memory_limits.clear_prefix(&prefix) as u64;
-    let entry = desk.audit(&s, AuditEvent::StaffUnlock, Some(&account.username), format!("{cleared} rate-limit windows cleared"));
+    let cleared = s.store.clear_limits(&prefix).await.map_err(|e| desk.internal(e))?
+        + s.memory_limits.clear_prefix(&prefix) as u64;
+    let entry = desk.audit(
+        &s,
+        AuditEvent::StaffUnlock,
+        Some(&account.username),
+        format!("{cleared} rate-limit windows cleared"),
+    );
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     Ok(done(&account.username, "unlock", desk.ctx.reference.as_str()))
 }
@@ -91,10 +97,12 @@ pub(super) async fn start_reset(
         let temp = Zeroizing::new(passwords::temporary_password());
         let temp_hash = s.hasher.hash(passwords::Lane::Recovery, temp.clone()).await?;
         let expires = now + s.config.temp_password_ttl_secs;
-        let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
+        let facts =
+            MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff, &account.email);
         let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
-        let entry = desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
+        let entry =
+            desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
         s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
         // The desk checked who called: the owner's own windows of tries end.
         s.end_owner_windows(&account.username).await?;
@@ -116,7 +124,9 @@ pub(super) async fn resend(
         crate::email_change::settle(&s).await?;
         let Some(m) = s.store.mail(id).await? else { return Ok(Err(ErrorCode::NoMailToResend)) };
         let Some(account_id) = m.account_id else { return Ok(Err(ErrorCode::NoMailToResend)) };
-        let Some(account) = s.store.account_by_id(account_id).await? else { return Ok(Err(ErrorCode::AccountNotFound)) };
+        let Some(account) = s.store.account_by_id(account_id).await? else {
+            return Ok(Err(ErrorCode::AccountNotFound));
+        };
         if account.is_disabled() {
             return Ok(Err(ErrorCode::AccountDisabled));
         }
@@ -124,7 +134,8 @@ pub(super) async fn resend(
         let delivered = m.status != MailStatus::Pending;
         // A mail whose body waits for a sealed secret cannot be rebuilt once delivered.
         if delivered && m.kind.carries_secret() {
-            let mut entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), format!("mail {id} ({})", m.kind));
+            let mut entry =
+                desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), format!("mail {id} ({})", m.kind));
             entry.outcome = Outcome::Rejected(ErrorCode::MailContentWiped);
             s.store.audit(&entry).await?;
             return Ok(Err(ErrorCode::MailContentWiped));

@@ -46,7 +46,10 @@ impl Jar {
     /// `Set-Cookie` for `value`, kept `max_age` seconds (0 deletes it).
     fn set(self, ctx: &Ctx, value: &str, max_age: i64) -> Option<HeaderValue> {
         let secure = if ctx.https { "; Secure" } else { "" };
-        let cookie = Zeroizing::new(format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", self.name(ctx)));
+        let cookie = Zeroizing::new(format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            self.name(ctx)
+        ));
         HeaderValue::from_str(&cookie).ok()
     }
 }
@@ -95,7 +98,12 @@ impl StaffError {
     }
 
     /// Logs an unexpected error under the reference and answers `INTERNAL`.
-    pub(super) fn internal<E: std::fmt::Display + 'static>(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, e: E) -> StaffError {
+    pub(super) fn internal<E: std::fmt::Display + 'static>(
+        ctx: &Ctx,
+        lang: Lang,
+        who: Option<&StaffSession>,
+        e: E,
+    ) -> StaffError {
         if crate::store::is_outage(&e) {
             tracing::warn!(reference = %ctx.reference, error = %e, "staff console: database unavailable");
             return StaffError::code(ctx, lang, who, ErrorCode::ServiceUnavailable);
@@ -309,7 +317,8 @@ pub(super) async fn login(
     };
     let password = Zeroizing::new(form.password);
     let username = normalize_username(&form.username);
-    let refused = |code: ErrorCode| login_page_with(&ctx, lang, html::status_of(code), Some((code, ctx.reference.as_str())));
+    let refused =
+        |code: ErrorCode| login_page_with(&ctx, lang, html::status_of(code), Some((code, ctx.reference.as_str())));
     let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
     // The form must come from our own login page (its token, in its cookie).
     if !cookie(&headers, Jar::Login.name(&ctx)).is_some_and(|c| !c.is_empty() && same(c, &form.csrf)) {
@@ -329,7 +338,11 @@ pub(super) async fn login(
     }
     let staff = s.store.staff_by_username(&username).await.map_err(internal)?.filter(|st| st.disabled_at.is_none());
     // Verified against a dummy when there is no such member: the same work either way.
-    let ok = s.hasher.verify(crate::passwords::Lane::Login, password, staff.as_ref().map(|st| st.password_hash.clone())).await.map_err(|e| internal(e.into()))?;
+    let ok = s
+        .hasher
+        .verify(crate::passwords::Lane::Login, password, staff.as_ref().map(|st| st.password_hash.clone()))
+        .await
+        .map_err(|e| internal(e.into()))?;
     let Some(staff) = staff.filter(|_| ok) else {
         let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffLoginFailed));
         entry.actor = format!("staff:{username}");

@@ -37,12 +37,20 @@ fn state_text(lang: Lang, c: &EmailChange, now: i64) -> (String, &'static str) {
         }
     };
     match c.state {
-        ChangeState::Proposed => (tr(lang, "chờ người giám sát phê duyệt", "waiting for a supervisor").into(), "proposed"),
-        ChangeState::Confirming if c.confirm_expired(now) => {
-            (tr(lang, "email mới không xác nhận (link đã hết hạn)", "the new address never confirmed (link expired)").into(), "expired")
+        ChangeState::Proposed => {
+            (tr(lang, "chờ người giám sát phê duyệt", "waiting for a supervisor").into(), "proposed")
         }
+        ChangeState::Confirming if c.confirm_expired(now) => (
+            tr(lang, "email mới không xác nhận (link đã hết hạn)", "the new address never confirmed (link expired)")
+                .into(),
+            "expired",
+        ),
         ChangeState::Confirming => (
-            format!("{} ({})", tr(lang, "chờ email mới xác nhận", "waiting for the new address to confirm"), c.confirm_expires_at.map(left).unwrap_or_default()),
+            format!(
+                "{} ({})",
+                tr(lang, "chờ email mới xác nhận", "waiting for the new address to confirm"),
+                c.confirm_expires_at.map(left).unwrap_or_default()
+            ),
             "confirming",
         ),
         ChangeState::Waiting => (
@@ -54,13 +62,35 @@ fn state_text(lang: Lang, c: &EmailChange, now: i64) -> (String, &'static str) {
             ),
             "waiting",
         ),
-        ChangeState::Applied => (format!("{} {}", tr(lang, "đã có hiệu lực lúc", "in effect since"), c.ended_at.map(vn_time).unwrap_or_default()), "applied"),
+        ChangeState::Applied => (
+            format!(
+                "{} {}",
+                tr(lang, "đã có hiệu lực lúc", "in effect since"),
+                c.ended_at.map(vn_time).unwrap_or_default()
+            ),
+            "applied",
+        ),
         ChangeState::Cancelled => (
-            format!("{} {} ({})", tr(lang, "đã hủy lúc", "cancelled at"), c.ended_at.map(vn_time).unwrap_or_default(), c.ended_by.as_deref().unwrap_or("")),
+            format!(
+                "{} {} ({})",
+                tr(lang, "đã hủy lúc", "cancelled at"),
+                c.ended_at.map(vn_time).unwrap_or_default(),
+                c.ended_by.as_deref().unwrap_or("")
+            ),
             "cancelled",
         ),
-        ChangeState::Superseded => (tr(lang, "được thay bằng yêu cầu mới hơn", "replaced by a newer request").into(), "superseded"),
-        ChangeState::Expired => (tr(lang, "hết hạn (email mới không xác nhận, hoặc chưa được phê duyệt)", "expired (not confirmed, or never approved)").into(), "expired"),
+        ChangeState::Superseded => {
+            (tr(lang, "được thay bằng yêu cầu mới hơn", "replaced by a newer request").into(), "superseded")
+        }
+        ChangeState::Expired => (
+            tr(
+                lang,
+                "hết hạn (email mới không xác nhận, hoặc chưa được phê duyệt)",
+                "expired (not confirmed, or never approved)",
+            )
+            .into(),
+            "expired",
+        ),
     }
 }
 
@@ -72,7 +102,10 @@ fn via_text(lang: Lang, c: &EmailChange) -> String {
             tr(lang, "bàn hỗ trợ", "support desk"),
             tr(lang, "đề xuất", "proposed by"),
             c.proposed_by.as_deref().unwrap_or("?"),
-            c.approved_by.as_ref().map(|a| format!(", {} {a}", tr(lang, "phê duyệt", "approved by"))).unwrap_or_default()
+            c.approved_by
+                .as_ref()
+                .map(|a| format!(", {} {a}", tr(lang, "phê duyệt", "approved by")))
+                .unwrap_or_default()
         ),
     }
 }
@@ -97,7 +130,14 @@ fn change_actions(lang: Lang, csrf: &str, role: StaffRole, me: &str, c: &EmailCh
     }
 }
 
-fn changes_table(lang: Lang, csrf: &str, role: StaffRole, me: &str, changes: &[(EmailChange, Option<String>)], now: i64) -> Markup {
+fn changes_table(
+    lang: Lang,
+    csrf: &str,
+    role: StaffRole,
+    me: &str,
+    changes: &[(EmailChange, Option<String>)],
+    now: i64,
+) -> Markup {
     html! {
         table data-testid="email-changes" {
             thead { tr {
@@ -128,9 +168,17 @@ fn changes_table(lang: Lang, csrf: &str, role: StaffRole, me: &str, changes: &[(
 }
 
 /// The account page's section: its changes and the form an agent records documents in.
-pub(super) async fn section(s: &AppState, lang: Lang, csrf: &str, role: StaffRole, me: &str, a: &Account) -> anyhow::Result<Markup> {
+pub(super) async fn section(
+    s: &AppState,
+    lang: Lang,
+    csrf: &str,
+    role: StaffRole,
+    me: &str,
+    a: &Account,
+) -> anyhow::Result<Markup> {
     let now = s.clock.now();
-    let changes: Vec<(EmailChange, Option<String>)> = s.store.email_changes_of(a.id, 10).await?.into_iter().map(|c| (c, None)).collect();
+    let changes: Vec<(EmailChange, Option<String>)> =
+        s.store.email_changes_of(a.id, 10).await?.into_iter().map(|c| (c, None)).collect();
     let u = &a.username;
     Ok(html! {
         section class="card" aria-labelledby="ec" {
@@ -355,7 +403,12 @@ pub(super) async fn propose(
         verification: Some(verification.clone()),
         now,
     };
-    let entry = desk.audit(&s, AuditEvent::StaffEmailPropose, Some(&account.username), format!("new address {new_email} proposed; documents: {verification}"));
+    let entry = desk.audit(
+        &s,
+        AuditEvent::StaffEmailPropose,
+        Some(&account.username),
+        format!("new address {new_email} proposed; documents: {verification}"),
+    );
     s.store.start_email_change(None, &change, &[], &entry).await.map_err(|e| desk.internal(e))?;
     email_change::count(&s, &account).await.map_err(|e| desk.internal(e))?;
     Ok(back(&account.username, "email-proposed", &reference))
@@ -363,8 +416,18 @@ pub(super) async fn propose(
 
 /// The change an action is about, with its account.
 async fn change_for(s: &AppState, desk: &Desk, id: i64) -> Result<(EmailChange, Account), StaffError> {
-    let c = s.store.email_change(id).await.map_err(|e| desk.internal(e))?.ok_or_else(|| desk.error(ErrorCode::EmailChangeLinkInvalid))?;
-    let a = s.store.account_by_id(c.account_id).await.map_err(|e| desk.internal(e))?.ok_or_else(|| desk.error(ErrorCode::AccountNotFound))?;
+    let c = s
+        .store
+        .email_change(id)
+        .await
+        .map_err(|e| desk.internal(e))?
+        .ok_or_else(|| desk.error(ErrorCode::EmailChangeLinkInvalid))?;
+    let a = s
+        .store
+        .account_by_id(c.account_id)
+        .await
+        .map_err(|e| desk.internal(e))?
+        .ok_or_else(|| desk.error(ErrorCode::AccountNotFound))?;
     Ok((c, a))
 }
 
@@ -391,20 +454,37 @@ pub(super) async fn approve(
         None
     };
     if let Some(code) = refusal {
-        let mut entry = desk.audit(&s, AuditEvent::StaffEmailApprove, Some(&account.username), format!("approval of {} refused", c.reference));
+        let mut entry = desk.audit(
+            &s,
+            AuditEvent::StaffEmailApprove,
+            Some(&account.username),
+            format!("approval of {} refused", c.reference),
+        );
         entry.outcome = crate::store::Outcome::Rejected(code);
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         return Err(desk.error(code));
     }
     let now = s.clock.now();
-    let (mail, hash, expires) = email_change::confirmation(&s, &account, &c.new_email, ChangeVia::Desk, &c.reference, now).map_err(|e| desk.internal(e))?;
+    let (mail, hash, expires) =
+        email_change::confirmation(&s, &account, &c.new_email, ChangeVia::Desk, &c.reference, now)
+            .map_err(|e| desk.internal(e))?;
     let entry = desk.audit(
         &s,
         AuditEvent::StaffEmailApprove,
         Some(&account.username),
-        format!("new address {} approved (proposed by {} in {}); confirmation link sent", c.new_email, c.proposed_by.as_deref().unwrap_or("?"), c.reference),
+        format!(
+            "new address {} approved (proposed by {} in {}); confirmation link sent",
+            c.new_email,
+            c.proposed_by.as_deref().unwrap_or("?"),
+            c.reference
+        ),
     );
-    if !s.store.approve_email_change(c.id, &me, &hash, expires, now, &[mail], &entry).await.map_err(|e| desk.internal(e))? {
+    if !s
+        .store
+        .approve_email_change(c.id, &me, &hash, expires, now, &[mail], &entry)
+        .await
+        .map_err(|e| desk.internal(e))?
+    {
         return Err(desk.error(ErrorCode::EmailChangeEnded));
     }
     s.wake.notify_one();
@@ -420,11 +500,15 @@ mod tests {
         assert_eq!(vn_phone("0912 345 678").as_deref(), Some("0912345678"));
         assert_eq!(vn_phone("+84 912.345.678").as_deref(), Some("0912345678"));
         assert_eq!(vn_phone("84912345678").as_deref(), Some("0912345678"));
-        for bad in ["001086012345", "123456789", "0012345678", "+0912345678", "09123", "0912-345-678x", "+84 0912345678"] {
+        for bad in
+            ["001086012345", "123456789", "0012345678", "+0912345678", "09123", "0912-345-678x", "+84 0912345678"]
+        {
             assert_eq!(vn_phone(bad), None, "{bad}");
         }
         assert!(holds_id_number("Phạm Thị Dung 001086012345") && holds_id_number("CMND 123456789"));
-        assert!(!holds_id_number("0101234567") && !holds_id_number("0101234567-001") && !holds_id_number("Phạm Thị Dung"));
+        assert!(
+            !holds_id_number("0101234567") && !holds_id_number("0101234567-001") && !holds_id_number("Phạm Thị Dung")
+        );
     }
 }
 
@@ -454,7 +538,12 @@ pub(super) async fn cancel(
     email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
     let (c, account) = change_for(&s, &desk, id).await?;
     let by = format!("staff {}", desk.who.staff.username);
-    let entry = desk.audit(&s, AuditEvent::StaffEmailCancel, Some(&account.username), format!("change {} to {} cancelled: {reason}", c.reference, c.new_email));
+    let entry = desk.audit(
+        &s,
+        AuditEvent::StaffEmailCancel,
+        Some(&account.username),
+        format!("change {} to {} cancelled: {reason}", c.reference, c.new_email),
+    );
     let reference = desk.ctx.reference.to_string();
     if !email_change::cancel_change(&s, &c, &by, &reference, &entry).await.map_err(|e| desk.internal(e))? {
         // Say what it is now (it may have been confirmed, applied or ended meanwhile).
@@ -463,7 +552,12 @@ pub(super) async fn cancel(
             Some(ChangeState::Applied | ChangeState::Waiting) => ErrorCode::EmailChangeApplied,
             _ => ErrorCode::EmailChangeEnded,
         };
-        let mut refused = desk.audit(&s, AuditEvent::StaffEmailCancel, Some(&account.username), format!("cancel of {} refused", c.reference));
+        let mut refused = desk.audit(
+            &s,
+            AuditEvent::StaffEmailCancel,
+            Some(&account.username),
+            format!("cancel of {} refused", c.reference),
+        );
         refused.outcome = crate::store::Outcome::Rejected(code);
         s.store.audit(&refused).await.map_err(|e| desk.internal(e))?;
         return Err(desk.error(code));

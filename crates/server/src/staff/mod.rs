@@ -93,8 +93,23 @@ fn page(lang: Lang, status: StatusCode, who: Option<&StaffSession>, title: &str,
 }
 
 /// [`page`] that the browser loads again every `refresh` seconds.
-fn page_with(lang: Lang, status: StatusCode, who: Option<&StaffSession>, title: &str, body: Markup, refresh: Option<u32>) -> Response {
-    html::page_with(lang, status, title, tr(lang, "BHXH – Bàn hỗ trợ", "BHXH – Support desk"), nav(lang, who), body, refresh)
+fn page_with(
+    lang: Lang,
+    status: StatusCode,
+    who: Option<&StaffSession>,
+    title: &str,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Response {
+    html::page_with(
+        lang,
+        status,
+        title,
+        tr(lang, "BHXH – Bàn hỗ trợ", "BHXH – Support desk"),
+        nav(lang, who),
+        body,
+        refresh,
+    )
 }
 
 /// `Mã tham chiếu` / `Reference`.

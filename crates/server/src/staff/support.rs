@@ -20,11 +20,17 @@ use crate::store::{AuditEvent, Outcome};
 /// How often the page reloads itself.
 const REFRESH_SECS: u32 = 10;
 
-pub(super) async fn page(State(s): State<AppState>, OnPage(desk): OnPage, Path(code): Path<String>) -> Result<Response, StaffError> {
+pub(super) async fn page(
+    State(s): State<AppState>,
+    OnPage(desk): OnPage,
+    Path(code): Path<String>,
+) -> Result<Response, StaffError> {
     const EVENT: AuditEvent = AuditEvent::StaffSupportView;
     let lang = desk.lang;
     let key = format!("staff:{}:{EVENT}", desk.who.staff.username);
-    s.limit(&desk.ctx, &key, s.config.support.lookups_per_staff, 600, EVENT, None).await.map_err(|e| desk.error(e.code))?;
+    s.limit(&desk.ctx, &key, s.config.support.lookups_per_staff, 600, EVENT, None)
+        .await
+        .map_err(|e| desk.error(e.code))?;
     let code = SupportCode::parse(&code);
     let opened = match &code {
         Some(code) => crate::support::open(&s, code).await.map_err(|e| desk.internal(e))?,

@@ -47,7 +47,9 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::Captcha => tr(lang, "Lấy mã captcha", "Captcha requested"),
         AuditEvent::PortalRecover => tr(lang, "Lấy lại mật khẩu qua MST + email", "Portal recovery (MST + email)"),
         AuditEvent::Activate => tr(lang, "Mở đường link kích hoạt", "Activation link opened"),
-        AuditEvent::CertificateCheck => tr(lang, "Kiểm tra chứng thư số (trước khi nhập PIN)", "Certificate checked (before the PIN)"),
+        AuditEvent::CertificateCheck => {
+            tr(lang, "Kiểm tra chứng thư số (trước khi nhập PIN)", "Certificate checked (before the PIN)")
+        }
         AuditEvent::StaffReset => tr(lang, "Nhân viên cấp lại mật khẩu", "Reset started by staff"),
         AuditEvent::StaffUnlock => tr(lang, "Nhân viên mở khóa", "Unlocked by staff"),
         AuditEvent::StaffResend => tr(lang, "Nhân viên gửi lại thư", "Mail resent by staff"),
@@ -58,21 +60,35 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         AuditEvent::StaffAction => tr(lang, "Thao tác của nhân viên bị từ chối", "Staff action refused"),
         AuditEvent::AdminAccountAdd => tr(lang, "Tạo tài khoản", "Account enrolled"),
         AuditEvent::AdminAccountUnlock => tr(lang, "Mở khóa (dòng lệnh)", "Unlocked (command line)"),
-        AuditEvent::AdminAccountDisable => tr(lang, "Vô hiệu hóa tài khoản (dòng lệnh)", "Account disabled (command line)"),
+        AuditEvent::AdminAccountDisable => {
+            tr(lang, "Vô hiệu hóa tài khoản (dòng lệnh)", "Account disabled (command line)")
+        }
         AuditEvent::AdminAccountEnable => tr(lang, "Bật lại tài khoản (dòng lệnh)", "Account enabled (command line)"),
         AuditEvent::AdminStaffAdd => tr(lang, "Tạo nhân viên hỗ trợ (dòng lệnh)", "Staff member added (command line)"),
-        AuditEvent::AdminStaffPassword => tr(lang, "Đặt mật khẩu nhân viên (dòng lệnh)", "Staff password set (command line)"),
-        AuditEvent::AdminOutboxAdoptKey => tr(lang, "Nhận khóa hộp thư mới (dòng lệnh)", "New outbox key adopted (command line)"),
+        AuditEvent::AdminStaffPassword => {
+            tr(lang, "Đặt mật khẩu nhân viên (dòng lệnh)", "Staff password set (command line)")
+        }
+        AuditEvent::AdminOutboxAdoptKey => {
+            tr(lang, "Nhận khóa hộp thư mới (dòng lệnh)", "New outbox key adopted (command line)")
+        }
         AuditEvent::AdminStaffDisable => tr(lang, "Khóa nhân viên (dòng lệnh)", "Staff member disabled (command line)"),
         AuditEvent::AdminStaffRole => tr(lang, "Đặt vai trò nhân viên (dòng lệnh)", "Staff role set (command line)"),
         AuditEvent::EmailChangeRequest => tr(lang, "Yêu cầu đổi email bằng token", "Email change asked with the token"),
         AuditEvent::EmailChangeConfirm => tr(lang, "Email mới xác nhận", "New email confirmed"),
-        AuditEvent::EmailChangeCancel => tr(lang, "Hủy đổi email từ email cũ", "Email change cancelled from the old email"),
+        AuditEvent::EmailChangeCancel => {
+            tr(lang, "Hủy đổi email từ email cũ", "Email change cancelled from the old email")
+        }
         AuditEvent::EmailChangeApply => tr(lang, "Email đăng ký đã đổi", "Registered email changed"),
-        AuditEvent::StaffEmailPropose => tr(lang, "Nhân viên ghi nhận giấy tờ và đề xuất email mới", "Documents recorded and new email proposed by staff"),
+        AuditEvent::StaffEmailPropose => tr(
+            lang,
+            "Nhân viên ghi nhận giấy tờ và đề xuất email mới",
+            "Documents recorded and new email proposed by staff",
+        ),
         AuditEvent::StaffEmailApprove => tr(lang, "Giám sát phê duyệt email mới", "New email approved by a supervisor"),
         AuditEvent::StaffEmailCancel => tr(lang, "Nhân viên hủy đổi email", "Email change cancelled by staff"),
-        AuditEvent::SupportReport => tr(lang, "Người gọi gửi thông tin cho nhân viên hỗ trợ", "Caller sent their details to support"),
+        AuditEvent::SupportReport => {
+            tr(lang, "Người gọi gửi thông tin cho nhân viên hỗ trợ", "Caller sent their details to support")
+        }
         AuditEvent::StaffSupportView => tr(lang, "Nhân viên mở mã hỗ trợ", "Support code opened by staff"),
     }
 }
@@ -122,7 +138,11 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
     }
 }
 
-pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(q): Query<SearchQuery>) -> Result<Response, StaffError> {
+pub(super) async fn home(
+    State(s): State<AppState>,
+    OnPage(desk): OnPage,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, StaffError> {
     let lang = desk.lang;
     let query: String = q.q.trim().chars().filter(|c| !c.is_control()).take(100).collect();
     let query = query.as_str();
@@ -131,7 +151,8 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
     // (`HT` then a digit, a space or a dash: `htx_nongnghiep` is a username.)
     let upper = query.to_ascii_uppercase();
     if upper.starts_with("HT") && upper[2..].starts_with(|c: char| c.is_ascii_digit() || c == ' ' || c == '-') {
-        let code = bhxh_protocol::SupportCode::parse(query).map(|c| c.to_string()).unwrap_or_else(|| "HT-invalid".into());
+        let code =
+            bhxh_protocol::SupportCode::parse(query).map(|c| c.to_string()).unwrap_or_else(|| "HT-invalid".into());
         return Ok(super::redirect(&format!("/support/{code}")));
     }
     let results = if query.is_empty() {
@@ -143,7 +164,9 @@ pub(super) async fn home(State(s): State<AppState>, OnPage(desk): OnPage, Query(
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
             // One account matches: its page at once (the agent on the phone wants it).
-            Found::One(username) => return Ok(super::redirect(&format!("/account/{}", super::actions::url_escape(&username)))),
+            Found::One(username) => {
+                return Ok(super::redirect(&format!("/account/{}", super::actions::url_escape(&username))))
+            }
         }
     };
     // Mail the relay refused for good: staff should know before a caller does.
@@ -238,7 +261,11 @@ fn password_state(lang: Lang, a: &Account, now: i64) -> String {
             tr(lang, "người dùng phải đổi mật khẩu.", "the user must change the password.")
         ),
         (Some(_), None, Some(exp)) if exp < now => {
-            format!("{} {}", tr(lang, "Mật khẩu tạm thời đã hết hạn lúc", "Temporary password expired at"), vn_time(exp))
+            format!(
+                "{} {}",
+                tr(lang, "Mật khẩu tạm thời đã hết hạn lúc", "Temporary password expired at"),
+                vn_time(exp)
+            )
         }
         (Some(_), None, exp) => format!(
             "{} {}",
@@ -371,13 +398,20 @@ impl Tried {
     fn label(&self, lang: Lang) -> String {
         match self {
             Tried::Event(e) => event_label(lang, *e).to_string(),
-            Tried::WrongPasswords(e) => format!("{} — {}", event_label(lang, *e), tr(lang, "sai mật khẩu", "wrong passwords")),
+            Tried::WrongPasswords(e) => {
+                format!("{} — {}", event_label(lang, *e), tr(lang, "sai mật khẩu", "wrong passwords"))
+            }
             Tried::FailedProofs => tr(lang, "Xác thực bằng token thất bại", "Failed token proofs").to_string(),
         }
     }
 }
 
-async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, n: &Notice) -> anyhow::Result<Option<Markup>> {
+async fn render_account(
+    s: &AppState,
+    desk: &super::auth::Desk,
+    username: &str,
+    n: &Notice,
+) -> anyhow::Result<Option<Markup>> {
     let (lang, csrf) = (desk.lang, desk.who.csrf.as_str());
     let Some(a) = s.store.account_by_username(username).await? else {
         return Ok(None);
@@ -392,9 +426,17 @@ async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, 
     for (key, count, start) in &windows {
         let Some(w) = Window::parse(key.strip_prefix(&prefix).unwrap_or(key)) else { continue };
         let (length, limit, mark) = match w.what {
-            Tried::Event(_) => (l.per_username_window_secs, i64::from(l.per_username) + 1, i64::from(l.per_username_total) + 1),
-            Tried::WrongPasswords(_) => (l.per_username_window_secs, i64::from(l.per_username), i64::from(l.per_username_total) + 1),
-            Tried::FailedProofs => (l.failed_proofs_window_secs, i64::from(l.failed_proofs_per_client), i64::from(l.failed_proofs_per_account) + 1),
+            Tried::Event(_) => {
+                (l.per_username_window_secs, i64::from(l.per_username) + 1, i64::from(l.per_username_total) + 1)
+            }
+            Tried::WrongPasswords(_) => {
+                (l.per_username_window_secs, i64::from(l.per_username), i64::from(l.per_username_total) + 1)
+            }
+            Tried::FailedProofs => (
+                l.failed_proofs_window_secs,
+                i64::from(l.failed_proofs_per_client),
+                i64::from(l.failed_proofs_per_account) + 1,
+            ),
         };
         if start + length <= now {
             continue;
@@ -402,7 +444,11 @@ async fn render_account(s: &AppState, desk: &super::auth::Desk, username: &str, 
         let until = vn_time(start + length);
         let label = w.what.label(lang);
         match w.client {
-            Some(client) if *count >= limit => locked.push(format!("{label}, {} {client} ({} {until})", tr(lang, "từ", "from"), tr(lang, "đến", "until"))),
+            Some(client) if *count >= limit => locked.push(format!(
+                "{label}, {} {client} ({} {until})",
+                tr(lang, "từ", "from"),
+                tr(lang, "đến", "until")
+            )),
             None if *count >= mark => attacked.push(format!("{label}: {count} ({} {until})", tr(lang, "đến", "until"))),
             _ => {}
         }

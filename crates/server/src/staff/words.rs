@@ -147,7 +147,8 @@ pub(crate) fn detail(lang: Lang, detail: &str) -> String {
         return detail;
     }
     // The free text, if any, is set aside first: nothing below may touch it.
-    let marker = FREE_TEXT.iter().filter_map(|(en, vi)| detail.find(en).map(|at| (at, *en, *vi))).min_by_key(|(at, _, _)| *at);
+    let marker =
+        FREE_TEXT.iter().filter_map(|(en, vi)| detail.find(en).map(|at| (at, *en, *vi))).min_by_key(|(at, _, _)| *at);
     let (head, free) = match marker {
         Some((at, en, vi)) => (detail[..at].to_string(), Some(format!("{vi}{}", &detail[at + en.len()..]))),
         None => (detail, None),
@@ -242,14 +243,26 @@ mod tests {
             detail(Lang::Vi, "certificate MST 0101234567; account MST 0309999999"),
             "MST của chứng thư 0101234567; MST của tài khoản 0309999999"
         );
-        assert_eq!(detail(Lang::Vi, "registered email ke***@c***.vn → mo***@c***.vn (token request)"), "email đăng ký ke***@c***.vn → mo***@c***.vn (yêu cầu bằng token)");
+        assert_eq!(
+            detail(Lang::Vi, "registered email ke***@c***.vn → mo***@c***.vn (token request)"),
+            "email đăng ký ke***@c***.vn → mo***@c***.vn (yêu cầu bằng token)"
+        );
         assert_eq!(detail(Lang::Vi, "mail 12 (reset)"), "thư 12 (Mật khẩu tạm thời)");
         // Free text and data keep their letters.
-        assert_eq!(detail(Lang::Vi, "verified by phone: caller used the old email"), "đã xác minh qua điện thoại: caller used the old email");
+        assert_eq!(
+            detail(Lang::Vi, "verified by phone: caller used the old email"),
+            "đã xác minh qua điện thoại: caller used the old email"
+        );
         assert_eq!(detail(Lang::Vi, "q=mst=0101234567"), "từ khóa: mst=0101234567");
         assert_eq!(detail(Lang::Vi, "staff member Carole Trần, role agent"), "nhân viên Carole Trần, vai trò agent");
-        assert_eq!(detail(Lang::Vi, "temporary password of RC-AAAA-BBBB used"), "mật khẩu tạm thời của RC-AAAA-BBBB đã được dùng");
-        assert_eq!(detail(Lang::Vi, "disabled: doanh nghiệp đã giải thể, used to be X"), "đã vô hiệu hóa, lý do: doanh nghiệp đã giải thể, used to be X");
+        assert_eq!(
+            detail(Lang::Vi, "temporary password of RC-AAAA-BBBB used"),
+            "mật khẩu tạm thời của RC-AAAA-BBBB đã được dùng"
+        );
+        assert_eq!(
+            detail(Lang::Vi, "disabled: doanh nghiệp đã giải thể, used to be X"),
+            "đã vô hiệu hóa, lý do: doanh nghiệp đã giải thể, used to be X"
+        );
         assert_eq!(detail(Lang::Vi, "cleared 3 limit windows"), "đã xóa 3 giới hạn");
         assert_eq!(actor(Lang::Vi, "user"), "người dùng");
         assert_eq!(actor(Lang::Vi, "staff:lan (Nguyễn Thị Lan)"), "nhân viên lan (Nguyễn Thị Lan)");

@@ -56,7 +56,10 @@ impl Store {
 
     /// The account with this (normalised) username.
     pub async fn account_by_username(&self, username: &str) -> anyhow::Result<Option<Account>> {
-        Ok(sqlx::query_as("SELECT * FROM accounts WHERE username = $1").bind(username).fetch_optional(&self.read).await?)
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     /// The account with this id.
@@ -84,12 +87,14 @@ impl Store {
     /// Accounts whose username or MST is `q` (an MST also finds its branches).
     pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
         let branch = format!("{}-%", q.replace(['\\', '%', '_'], ""));
-        Ok(sqlx::query_as("SELECT * FROM accounts WHERE username = $1 OR mst = $1 OR mst LIKE $2 ORDER BY username LIMIT $3")
-            .bind(q)
-            .bind(branch)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT * FROM accounts WHERE username = $1 OR mst = $1 OR mst LIKE $2 ORDER BY username LIMIT $3",
+        )
+        .bind(q)
+        .bind(branch)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
     }
 }
 
@@ -99,7 +104,13 @@ impl Store {
     /// and temporary), supersedes its pending activation links, ends its open email changes and gives up its password
     /// mails still waiting, so none of them works again (an enable brings none back: the
     /// user recovers anew). `Ok(false)` when nothing changed (already so).
-    pub async fn set_account_disabled(&self, account_id: i64, reason: Option<&str>, now: i64, audit: &super::AuditEntry) -> anyhow::Result<bool> {
+    pub async fn set_account_disabled(
+        &self,
+        account_id: i64,
+        reason: Option<&str>,
+        now: i64,
+        audit: &super::AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let changed = match reason {
             // The long-term password goes too: enabled again, the account is recovered
@@ -172,6 +183,9 @@ pub(super) async fn set_temp_password(
     if set != 1 {
         anyhow::bail!("account {account_id} was disabled meanwhile; nothing written");
     }
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND must_change = 1").bind(account_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND must_change = 1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
     supersede_activations(tx, account_id, now).await
 }

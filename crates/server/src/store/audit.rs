@@ -105,9 +105,9 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for Outcome {
         let bad = |what: String| sqlx::Error::ColumnDecode { index: "outcome".into(), source: what.into() };
         match (outcome.as_str(), code) {
             ("ok", None) => Ok(Outcome::Ok),
-            ("rejected", Some(code)) => {
-                ErrorCode::parse(&code).map(Outcome::Rejected).ok_or_else(|| bad(format!("unknown error code {code:?}")))
-            }
+            ("rejected", Some(code)) => ErrorCode::parse(&code)
+                .map(Outcome::Rejected)
+                .ok_or_else(|| bad(format!("unknown error code {code:?}"))),
             (o, c) => Err(bad(format!("outcome {o:?} with error code {c:?}"))),
         }
     }
@@ -135,7 +135,18 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// A line with nothing but its reference, time, event, outcome and actor.
     pub fn new(reference: String, at: i64, event: AuditEvent, outcome: Outcome, actor: String) -> AuditEntry {
-        AuditEntry { reference, at, event, username: None, outcome, client_addr: None, cert_fingerprint: None, actor, detail: None, client_instance: None }
+        AuditEntry {
+            reference,
+            at,
+            event,
+            username: None,
+            outcome,
+            client_addr: None,
+            cert_fingerprint: None,
+            actor,
+            detail: None,
+            client_instance: None,
+        }
     }
 
     /// The refusal's catalogue code, as stored (`None` for a success).
@@ -155,7 +166,10 @@ impl Store {
 
     /// Audit lines with this reference, oldest first.
     pub async fn audit_by_reference(&self, reference: &str) -> anyhow::Result<Vec<AuditEntry>> {
-        Ok(sqlx::query_as("SELECT * FROM audit WHERE reference = $1 ORDER BY id").bind(reference).fetch_all(&self.read).await?)
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE reference = $1 ORDER BY id")
+            .bind(reference)
+            .fetch_all(&self.read)
+            .await?)
     }
 
     /// An account's timeline, newest first: its own lines and the portal requests made
@@ -173,7 +187,11 @@ impl Store {
 
     /// Every line at or after `since`, oldest first, at most `limit`.
     pub async fn audit_since(&self, since: i64, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
-        Ok(sqlx::query_as("SELECT * FROM audit WHERE at >= $1 ORDER BY id LIMIT $2").bind(since).bind(limit).fetch_all(&self.read).await?)
+        Ok(sqlx::query_as("SELECT * FROM audit WHERE at >= $1 ORDER BY id LIMIT $2")
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
     }
 
     /// The lines of one app instance at or after `since`, newest first.

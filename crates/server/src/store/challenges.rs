@@ -34,7 +34,13 @@ impl Challenge {
 
     /// The bytes its token must have signed ([`bhxh_protocol::signed_data`]).
     pub fn signed_data(&self) -> Vec<u8> {
-        bhxh_protocol::signed_data(self.purpose, &self.origin, self.signed_username(), &self.nonce, self.new_email.as_deref())
+        bhxh_protocol::signed_data(
+            self.purpose,
+            &self.origin,
+            self.signed_username(),
+            &self.nonce,
+            self.new_email.as_deref(),
+        )
     }
 }
 
@@ -54,13 +60,22 @@ pub struct ResetWrite<'a> {
 impl Store {
     /// Whether this challenge (by its key, [`Challenge::id`]) was used already.
     pub async fn challenge_used(&self, id: &str) -> anyhow::Result<bool> {
-        let row: Option<i64> = sqlx::query_scalar("SELECT used_at FROM challenges WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        let row: Option<i64> = sqlx::query_scalar("SELECT used_at FROM challenges WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         Ok(row.is_some())
     }
 
     /// Uses up a challenge whose attempt failed with `code`, with the audit line, in one
     /// transaction. Returns false when it was already used.
-    pub async fn fail_challenge(&self, ch: &Challenge, code: ErrorCode, now: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn fail_challenge(
+        &self,
+        ch: &Challenge,
+        code: ErrorCode,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         self.use_challenge(ch, code.as_str(), now, audit).await
     }
 
@@ -121,7 +136,12 @@ impl Store {
 }
 
 /// Writes the row that uses `ch` up; false when another attempt wrote it first.
-pub(super) async fn consume(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ch: &Challenge, outcome: &str, now: i64) -> anyhow::Result<bool> {
+pub(super) async fn consume(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ch: &Challenge,
+    outcome: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
     Ok(sqlx::query(
         "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at, used_at, outcome)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",

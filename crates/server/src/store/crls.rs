@@ -26,7 +26,14 @@ impl Store {
     }
 
     /// Stores a fetched CRL (replacing an older one).
-    pub async fn put_crl(&self, url: &str, der: &[u8], this_update: i64, next_update: i64, now: i64) -> anyhow::Result<()> {
+    pub async fn put_crl(
+        &self,
+        url: &str,
+        der: &[u8],
+        this_update: i64,
+        next_update: i64,
+        now: i64,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO crl_cache (url, der, this_update, next_update, fetched_at, last_error) VALUES ($1, $2, $3, $4, $5, NULL)
              ON CONFLICT (url) DO UPDATE SET der = $2, this_update = $3, next_update = $4, fetched_at = $5, last_error = NULL",

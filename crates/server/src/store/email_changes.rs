@@ -107,12 +107,21 @@ impl Store {
     /// Writes a new change: uses up the token's challenge (if any: `Ok(None)` when
     /// another attempt used it first, and nothing is written), supersedes the account's
     /// open changes, stores this one with its mails and audit line.
-    pub async fn start_email_change(&self, challenge: Option<&Challenge>, c: &NewEmailChange, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
+    pub async fn start_email_change(
+        &self,
+        challenge: Option<&Challenge>,
+        c: &NewEmailChange,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin().await?;
         // The account's row first: two requests for one account (two servers) take turns
         // here, so the second sees the first's change and supersedes it (PostgreSQL's
         // READ COMMITTED would otherwise let both insert).
-        sqlx::query("UPDATE accounts SET updated_at = updated_at WHERE id = $1").bind(c.account_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE accounts SET updated_at = updated_at WHERE id = $1")
+            .bind(c.account_id)
+            .execute(&mut *tx)
+            .await?;
         if let Some(ch) = challenge {
             if !consume(&mut tx, ch, "ok", c.now).await? {
                 tx.rollback().await?;
@@ -129,7 +138,8 @@ impl Store {
             .rows_affected();
         let mut audit = audit.clone();
         if superseded > 0 {
-            audit.detail = Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
+            audit.detail =
+                Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO email_changes (reference, account_id, old_email, new_email, via, state, created_at, confirm_hash,
@@ -162,7 +172,10 @@ impl Store {
     /// The change whose confirmation (`cancel = false`) or cancel link hashes to `hash`.
     pub async fn email_change_by_link(&self, hash: &str, cancel: bool) -> anyhow::Result<Option<EmailChange>> {
         let column = if cancel { "cancel_hash" } else { "confirm_hash" };
-        Ok(sqlx::query_as(&format!("SELECT * FROM email_changes WHERE {column} = $1")).bind(hash).fetch_optional(&self.read).await?)
+        Ok(sqlx::query_as(&format!("SELECT * FROM email_changes WHERE {column} = $1"))
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     /// An account's changes, newest first.
@@ -184,7 +197,16 @@ impl Store {
 
     /// A supervisor approved a proposed change: the confirmation link goes to the new
     /// address. False when it is no longer proposed.
-    pub async fn approve_email_change(&self, id: i64, approver: &str, confirm_hash: &str, confirm_expires_at: i64, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn approve_email_change(
+        &self,
+        id: i64,
+        approver: &str,
+        confirm_hash: &str,
+        confirm_expires_at: i64,
+        now: i64,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query(
             "UPDATE email_changes SET state = 'confirming', approved_by = $1, confirm_hash = $2, confirm_expires_at = $3
@@ -202,7 +224,15 @@ impl Store {
 
     /// The new address confirmed: the change waits until `effective_at`, and the old
     /// address gets its cancel link. False when it is no longer confirmable.
-    pub async fn confirm_email_change(&self, id: i64, cancel_hash: &str, effective_at: i64, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn confirm_email_change(
+        &self,
+        id: i64,
+        cancel_hash: &str,
+        effective_at: i64,
+        now: i64,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query(
             "UPDATE email_changes SET state = 'waiting', confirmed_at = $1, cancel_hash = $2, effective_at = $3
@@ -221,7 +251,14 @@ impl Store {
     /// Cancels a change that has not taken effect (`by`: who), with `notice` for the new
     /// address when that address had confirmed (decided by the row as it was cancelled,
     /// not as it was read). False when it cannot be cancelled.
-    pub async fn cancel_email_change(&self, id: i64, by: &str, now: i64, notice: Option<&NewMail>, audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn cancel_email_change(
+        &self,
+        id: i64,
+        by: &str,
+        now: i64,
+        notice: Option<&NewMail>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let confirmed: Option<Option<i64>> = sqlx::query_scalar(&format!(
             "UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = $2 WHERE id = $3 AND state IN {OPEN}
@@ -257,11 +294,13 @@ impl Store {
 
     /// Confirmed changes whose waiting period is over, oldest first.
     pub async fn due_email_changes(&self, now: i64, limit: i64) -> anyhow::Result<Vec<EmailChange>> {
-        Ok(sqlx::query_as("SELECT * FROM email_changes WHERE state = 'waiting' AND effective_at <= $1 ORDER BY effective_at LIMIT $2")
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT * FROM email_changes WHERE state = 'waiting' AND effective_at <= $1 ORDER BY effective_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// Puts a due change into effect: the account's email becomes the new address, and
@@ -269,7 +308,13 @@ impl Store {
     /// temporary password, secrets waiting in the outbox for it). Not on an account
     /// disabled, or whose email was changed otherwise, meanwhile: the change is then
     /// cancelled. False when another server applied it first or it ended meanwhile.
-    pub async fn apply_email_change(&self, c: &EmailChange, now: i64, mails: &[NewMail], audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn apply_email_change(
+        &self,
+        c: &EmailChange,
+        now: i64,
+        mails: &[NewMail],
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let moved = sqlx::query("UPDATE email_changes SET state = 'applied', ended_at = $1 WHERE id = $2 AND state = 'waiting' AND effective_at <= $1")
             .bind(now)

@@ -6,7 +6,6 @@ use sqlx::Row;
 use super::Store;
 
 impl Store {
-
     /// Counts one hit on `key` in a fixed window; returns the count in the current
     /// window and when that window started.
     pub async fn hit(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<(i64, i64)> {
@@ -27,11 +26,12 @@ impl Store {
 
     /// The count of `key` in its current window, without counting a hit.
     pub async fn limit_count(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<i64> {
-        let count: Option<i64> = sqlx::query_scalar("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
-            .bind(key)
-            .bind(now - window_secs)
-            .fetch_optional(&self.read)
-            .await?;
+        let count: Option<i64> =
+            sqlx::query_scalar("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
+                .bind(key)
+                .bind(now - window_secs)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(count.unwrap_or(0))
     }
 
@@ -76,11 +76,13 @@ impl Store {
     /// `since`: (key, count, window start).
     pub async fn limits_with_prefix(&self, prefix: &str, since: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {
         let pattern = like_prefix(prefix);
-        let rows = sqlx::query("SELECT key, count, window_start FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND window_start > $2")
-            .bind(pattern)
-            .bind(since)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT key, count, window_start FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND window_start > $2",
+        )
+        .bind(pattern)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("count")?, r.try_get("window_start")?))).collect()
     }
 }

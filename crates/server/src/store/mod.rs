@@ -26,8 +26,8 @@ mod audit;
 mod challenges;
 mod crls;
 mod email_changes;
-mod ocsp;
 mod limits;
+mod ocsp;
 mod outbox;
 mod portal;
 mod sessions;
@@ -202,15 +202,18 @@ impl Store {
         if self.engine == Engine::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7310)").execute(&mut *tx).await?;
         }
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         let migrations = match self.engine {
             Engine::Sqlite => SQLITE_MIGRATIONS,
             Engine::Postgres => POSTGRES_MIGRATIONS,
         };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         for (version, sql) in migrations {
             let mut tx = self.write.begin().await?;
             if self.engine == Engine::Postgres {
@@ -266,8 +269,20 @@ impl Store {
     /// The columns of every table, in order (the two engines' schemas must agree).
     pub async fn columns(&self) -> anyhow::Result<Vec<(String, Vec<String>)>> {
         const TABLES: &[&str] = &[
-            "accounts", "sessions", "challenges", "outbox", "audit", "rate_limits", "captchas", "activations", "staff",
-            "staff_sessions", "crl_cache", "ocsp_cache", "server_settings", "schema_migrations",
+            "accounts",
+            "sessions",
+            "challenges",
+            "outbox",
+            "audit",
+            "rate_limits",
+            "captchas",
+            "activations",
+            "staff",
+            "staff_sessions",
+            "crl_cache",
+            "ocsp_cache",
+            "server_settings",
+            "schema_migrations",
         ];
         let sql = match self.engine {
             Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
@@ -289,7 +304,11 @@ impl Store {
     /// past their reuse, delivered or given-up mails after `mail_days`, audit lines
     /// after `audit_days`. Large deletes go in batches, so the writer is never held
     /// for long.
-    pub async fn purge(&self, now: i64, keep: &crate::config::RetentionConfig) -> anyhow::Result<Vec<(&'static str, u64)>> {
+    pub async fn purge(
+        &self,
+        now: i64,
+        keep: &crate::config::RetentionConfig,
+    ) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let day_ago = now - 86_400;
         let statements: [(&'static str, &'static str, i64); 12] = [
             ("sessions", "DELETE FROM sessions WHERE expires_at <= $1", now),
@@ -354,14 +373,19 @@ pub fn is_outage(e: &dyn std::any::Any) -> bool {
 
 fn sqlx_outage(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             let Some(code) = db.code() else { return false };
             if code.len() == 5 {
                 // PostgreSQL SQLSTATE: connection exception, shutdown, cannot connect
                 // now, too many connections, serialization failure, deadlock, read-only
                 // (a standby after a failover).
-                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01", "25006"].contains(&code.as_ref())
+                code.starts_with("08")
+                    || ["57P01", "57P02", "57P03", "53300", "40001", "40P01", "25006"].contains(&code.as_ref())
             } else {
                 // SQLite's (extended) result code: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
                 code.parse::<i64>().is_ok_and(|c| [5, 6, 10, 13, 14].contains(&(c & 0xff)))
@@ -379,7 +403,12 @@ fn sqlite_pragmas<'c>(
     _: sqlx::pool::PoolConnectionMetadata,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
     Box::pin(async move {
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"] {
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 10000",
+        ] {
             sqlx::query(pragma).execute(&mut *conn).await?;
         }
         Ok(())

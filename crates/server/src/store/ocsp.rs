@@ -43,7 +43,9 @@ impl Store {
 
     /// Every cached answer, newest first.
     pub async fn cached_ocsp_all(&self) -> anyhow::Result<Vec<CachedOcsp>> {
-        Ok(sqlx::query_as("SELECT * FROM ocsp_cache ORDER BY fetched_at DESC, key LIMIT 200").fetch_all(&self.read).await?)
+        Ok(sqlx::query_as("SELECT * FROM ocsp_cache ORDER BY fetched_at DESC, key LIMIT 200")
+            .fetch_all(&self.read)
+            .await?)
     }
 
     /// Stores a checked answer (replacing an older one).

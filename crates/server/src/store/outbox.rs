@@ -123,7 +123,9 @@ impl Store {
             .bind(now)
             .execute(&self.write)
             .await?;
-        let recorded: String = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'outbox_key_id'").fetch_one(&self.write).await?;
+        let recorded: String = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'outbox_key_id'")
+            .fetch_one(&self.write)
+            .await?;
         if recorded != key_id {
             anyhow::bail!(OutboxKeyMismatch { ours: key_id.to_string(), recorded });
         }
@@ -162,14 +164,16 @@ impl Store {
     /// any server on this database) before `lease_until_ms`. False when another worker
     /// took it first or it is no longer pending.
     pub async fn claim_mail(&self, id: i64, now_ms: i64, lease_until_ms: i64) -> anyhow::Result<bool> {
-        Ok(sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3 AND next_attempt_ms <= $4")
-            .bind(lease_until_ms)
-            .bind(id)
-            .bind(MailStatus::Pending.as_str())
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?
-            .rows_affected()
+        Ok(sqlx::query(
+            "UPDATE outbox SET next_attempt_ms = $1 WHERE id = $2 AND status = $3 AND next_attempt_ms <= $4",
+        )
+        .bind(lease_until_ms)
+        .bind(id)
+        .bind(MailStatus::Pending.as_str())
+        .bind(now_ms)
+        .execute(&self.write)
+        .await?
+        .rows_affected()
             == 1)
     }
 
@@ -200,12 +204,14 @@ impl Store {
 
     /// Gives up on a mail for good and wipes its secret.
     pub async fn mark_dead(&self, id: i64, error: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE outbox SET status = $1, secret = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
-            .bind(MailStatus::Failed.as_str())
-            .bind(error)
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $1, secret = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3",
+        )
+        .bind(MailStatus::Failed.as_str())
+        .bind(error)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -260,7 +266,14 @@ impl Store {
     /// A pending mail due within `lease_ms` is left as it is: a worker may hold it right
     /// now (its claim moved it that far ahead), and making it due again would let a
     /// second worker send it too; it is tried within the lease anyway.
-    pub async fn resend_mail(&self, id: i64, copy: Option<&NewMail>, now: i64, lease_ms: i64, audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn resend_mail(
+        &self,
+        id: i64,
+        copy: Option<&NewMail>,
+        now: i64,
+        lease_ms: i64,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let done = match copy {
             None => {

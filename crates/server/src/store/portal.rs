@@ -138,7 +138,10 @@ impl Store {
 
     /// The activation with this token hash.
     pub async fn activation(&self, token_hash: &str) -> anyhow::Result<Option<Activation>> {
-        Ok(sqlx::query_as("SELECT * FROM activations WHERE token_hash = $1").bind(token_hash).fetch_optional(&self.read).await?)
+        Ok(sqlx::query_as("SELECT * FROM activations WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     /// The newest activation of an account that is still waiting for its link.
@@ -157,10 +160,18 @@ impl Store {
     /// password, the old password stops working and every session ends, with the
     /// notification and the audit line, in one transaction. Anything but `Activated`
     /// writes nothing.
-    pub async fn activate(&self, token_hash: &str, now: i64, notice: &NewMail, audit: &AuditEntry) -> anyhow::Result<ActivationOutcome> {
+    pub async fn activate(
+        &self,
+        token_hash: &str,
+        now: i64,
+        notice: &NewMail,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<ActivationOutcome> {
         let mut tx = self.begin().await?;
-        let row: Option<Activation> =
-            sqlx::query_as("SELECT * FROM activations WHERE token_hash = $1").bind(token_hash).fetch_optional(&mut *tx).await?;
+        let row: Option<Activation> = sqlx::query_as("SELECT * FROM activations WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(a) = row else {
             return Ok(ActivationOutcome::Unknown);
         };
@@ -209,10 +220,12 @@ impl Store {
 }
 
 pub(super) async fn supersede_activations(tx: &mut Tx<'_>, account_id: i64, now: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE activations SET superseded_at = $1 WHERE account_id = $2 AND used_at IS NULL AND superseded_at IS NULL")
-        .bind(now)
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE activations SET superseded_at = $1 WHERE account_id = $2 AND used_at IS NULL AND superseded_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -71,7 +71,12 @@ impl Store {
     }
 
     /// A normal login's session, with its audit line.
-    pub async fn create_session(&self, account_id: i64, session: &NewSession, audit: &AuditEntry) -> anyhow::Result<()> {
+    pub async fn create_session(
+        &self,
+        account_id: i64,
+        session: &NewSession,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
         insert_session(&mut tx, account_id, session).await?;
         insert_audit(&mut tx, audit).await?;

@@ -40,7 +40,15 @@ pub struct StaffSession {
 
 impl Store {
     /// Enrols a staff member; `Ok(None)` when the username exists.
-    pub async fn insert_staff(&self, username: &str, name: &str, role: StaffRole, password_hash: &str, now: i64, audit: &AuditEntry) -> anyhow::Result<Option<i64>> {
+    pub async fn insert_staff(
+        &self,
+        username: &str,
+        name: &str,
+        role: StaffRole,
+        password_hash: &str,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO staff (username, name, password_hash, created_at, role) VALUES ($1, $2, $3, $4, $5)
@@ -61,7 +69,12 @@ impl Store {
     }
 
     /// Sets a staff member's password (and enables the account); ends their sessions.
-    pub async fn set_staff_password(&self, username: &str, password_hash: &str, audit: &AuditEntry) -> anyhow::Result<bool> {
+    pub async fn set_staff_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE staff SET password_hash = $1, disabled_at = NULL WHERE username = $2 RETURNING id",
@@ -87,7 +100,12 @@ impl Store {
     /// Sets a staff member's role, with the audit line. False: no such member.
     pub async fn set_staff_role(&self, username: &str, role: StaffRole, audit: &AuditEntry) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE staff SET role = $1 WHERE username = $2").bind(role.as_str()).bind(username).execute(&mut *tx).await?.rows_affected();
+        let n = sqlx::query("UPDATE staff SET role = $1 WHERE username = $2")
+            .bind(role.as_str())
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if n != 1 {
             return Ok(false);
         }

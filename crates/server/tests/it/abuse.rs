@@ -6,9 +6,9 @@
 //! trusted proxy (127.0.0.1) and says which client it forwards. Each test has its own
 //! server, data dir and SMTP sink.
 
-use bhxh_protocol::Purpose;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use bhxh_protocol::Purpose;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -84,7 +84,9 @@ async fn the_portal_counts_an_mst_only_after_a_correct_captcha() {
     for _ in 0..5 {
         let (id, answer) = srv.captcha().await;
         let wrong: String = answer.chars().rev().chain("x".chars()).collect();
-        let (status, body) = srv.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": wrong})).await;
+        let (status, body) = srv
+            .post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": wrong}))
+            .await;
         assert_eq!((status, code(&body)), (400, "CAPTCHA_INCORRECT"), "{body}");
     }
     let (status, body) = srv.portal(MST, EMAIL).await;
@@ -102,7 +104,14 @@ async fn junk_proof_from(srv: &TestServer, from: &str, user: &str, empty_certifi
         "challenge_id": ch["challenge_id"], "username": user, "purpose": Purpose::PasswordRecovery.as_str(),
         "certificate": certificate, "algorithm": token.alg, "signature": STANDARD.encode([1u8; 256]),
     });
-    let resp = srv.http.post(format!("{}/v1/recovery/complete", srv.base)).header("x-forwarded-for", from).json(&body).send().await.unwrap();
+    let resp = srv
+        .http
+        .post(format!("{}/v1/recovery/complete", srv.base))
+        .header("x-forwarded-for", from)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
@@ -118,7 +127,10 @@ async fn failed_proofs_bind_the_client_that_made_them_never_the_owner() {
     // One client's junk proofs: three are verified and fail, then that client is refused
     // before anything is verified, told for how long, in words and in Retry-After.
     for i in 0..3 {
-        assert_eq!(code(&junk_proof_from(&srv, "198.51.100.66", USER, i % 2 == 0).await.1), if i % 2 == 0 { "CERT_MALFORMED" } else { "SIGNATURE_INVALID" });
+        assert_eq!(
+            code(&junk_proof_from(&srv, "198.51.100.66", USER, i % 2 == 0).await.1),
+            if i % 2 == 0 { "CERT_MALFORMED" } else { "SIGNATURE_INVALID" }
+        );
     }
     let (status, body) = junk_proof_from(&srv, "198.51.100.66", USER, false).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
@@ -135,14 +147,18 @@ async fn failed_proofs_bind_the_client_that_made_them_never_the_owner() {
             assert_eq!(code(&junk_proof_from(&srv, &from, USER, c % 3 == 0).await.1), expected, "{from}");
         }
     }
-    let account_wide = srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap();
+    let account_wide =
+        srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap();
     assert_eq!(account_wide, 43, "every real failure is counted for the desk");
     // The owner's token still proves the account, at once, from the owner's client.
     let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     assert_eq!(status, 200, "a valid proof is never refused for other people's failures: {body}");
     // Which ends the windows of tries on the account, the flooder's too (the count is
     // of tries on this account; the flooder's next junk is verified and fails again).
-    assert_eq!(srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        srv.store.limit_count(&bhxh_server::context::failed_proofs_key(USER), 3600, srv.clock.now()).await.unwrap(),
+        0
+    );
     // Never a hard lock either: a refused client's window passes.
     for _ in 0..3 {
         junk_proof_from(&srv, "198.51.100.77", USER, false).await;
@@ -223,7 +239,11 @@ async fn a_token_recovery_ends_the_owners_own_windows_so_the_mailed_password_log
     assert_eq!(status, 200, "the emailed password logs in at once: {body}");
     assert_eq!(body["must_change_password"], true);
     // The day's count of password mails is not a window of tries: it stays.
-    let mails = srv.store.limit_count(&format!("{}mails", bhxh_server::context::user_limit_prefix(USER)), 86400, srv.clock.now()).await.unwrap();
+    let mails = srv
+        .store
+        .limit_count(&format!("{}mails", bhxh_server::context::user_limit_prefix(USER)), 86400, srv.clock.now())
+        .await
+        .unwrap();
     assert_eq!(mails, 1);
 }
 
@@ -241,7 +261,10 @@ async fn a_username_that_cannot_be_one_is_never_a_limit_key_or_audited_whole() {
     let (status, body) = srv.complete(&token, &huge, Purpose::PasswordRecovery, &ch).await;
     assert_eq!((status, code(&body)), (400, "INVALID_USERNAME"), "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert_eq!((lines[0].username.as_deref(), lines[0].detail.as_deref()), (None, Some("not a username (61440 bytes)")));
+    assert_eq!(
+        (lines[0].username.as_deref(), lines[0].detail.as_deref()),
+        (None, Some("not a username (61440 bytes)"))
+    );
     let keys = srv.store.limits_with_prefix("", 0).await.unwrap();
     assert!(keys.iter().all(|(k, _, _)| k.len() < 300), "{:?}", keys.iter().map(|k| k.0.len()).collect::<Vec<_>>());
     // The challenge is still whole: the real user completes it.

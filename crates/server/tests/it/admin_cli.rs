@@ -1,7 +1,6 @@
 //! The support staff's commands, run as the real binary against a real database.
 //! Staff never see or set a password: no command takes one, none prints one.
 
-
 use std::process::Command;
 
 use crate::common::*;
@@ -23,7 +22,8 @@ async fn staff_commands_work_and_never_show_a_password() {
     let server_dir = data.path().join("server");
     let d = server_dir.as_path();
 
-    let (ok, out, err) = cli(d, &["account", "add", "--username", "KeToan01", "--mst", MST, "--email", "ketoan@congty.vn"]);
+    let (ok, out, err) =
+        cli(d, &["account", "add", "--username", "KeToan01", "--mst", MST, "--email", "ketoan@congty.vn"]);
     assert!(ok, "{err}");
     assert!(out.contains("ketoan01") && out.contains("RC-"), "{out}");
     let (ok, _, err) = cli(d, &["account", "add", "--username", "ketoan01", "--mst", MST, "--email", "x@congty.vn"]);
@@ -31,12 +31,27 @@ async fn staff_commands_work_and_never_show_a_password() {
     let (ok, _, err) = cli(d, &["account", "add", "--username", "x", "--mst", "123", "--email", "x@congty.vn"]);
     assert!(!ok && err.contains("INVALID_MST") && err.contains("Mã số thuế không hợp lệ"), "{err}");
     let pem = fixture("other-mst.cert.pem");
-    let (ok, _, err) =
-        cli(d, &["account", "add", "--username", "y", "--mst", MST, "--email", "y@congty.vn", "--cert", pem.to_str().unwrap()]);
+    let (ok, _, err) = cli(
+        d,
+        &["account", "add", "--username", "y", "--mst", MST, "--email", "y@congty.vn", "--cert", pem.to_str().unwrap()],
+    );
     assert!(!ok && err.contains("does not carry"), "a certificate of another MST is not pinned: {err}");
     let pem = fixture("rsa-valid.cert.pem");
-    let (ok, out, err) =
-        cli(d, &["account", "add", "--username", "pinned", "--mst", MST, "--email", "p@congty.vn", "--cert", pem.to_str().unwrap()]);
+    let (ok, out, err) = cli(
+        d,
+        &[
+            "account",
+            "add",
+            "--username",
+            "pinned",
+            "--mst",
+            MST,
+            "--email",
+            "p@congty.vn",
+            "--cert",
+            pem.to_str().unwrap(),
+        ],
+    );
     assert!(ok && out.contains("pinned certificate"), "{out}{err}");
 
     // A reset through the server on the same data dir, with a real SMTP server.
@@ -54,7 +69,10 @@ async fn staff_commands_work_and_never_show_a_password() {
     let mut outputs = String::new();
     let (ok, out, err) = cli(d, &["account", "show", "ketoan01"]);
     assert!(ok, "{err}");
-    assert!(out.contains("ketoan@congty.vn") && out.contains("chưa dùng / unused") && out.contains("INVALID_CREDENTIALS"), "{out}");
+    assert!(
+        out.contains("ketoan@congty.vn") && out.contains("chưa dùng / unused") && out.contains("INVALID_CREDENTIALS"),
+        "{out}"
+    );
     outputs += &out;
     let (ok, out, _) = cli(d, &["audit", "show", &reference.to_lowercase().replace('-', " ")]);
     assert!(ok && out.contains("complete") && out.contains(&reference), "{out}");
@@ -129,14 +147,22 @@ async fn staff_members_are_managed_from_the_command_line() {
     let (ok, out, _) = cli(d, &["staff", "list"]);
     assert!(ok && out.contains("hotro.an\tNguyễn Văn An\tagent") && out.contains("active"), "{out}");
     // Roles: a supervisor at once, or an agent made one later; nothing else is a role.
-    let (ok, out, err) = cli_stdin(d, &["staff", "add", "--username", "giamsat", "--name", "Trần Thị Bình", "--role", "supervisor"], "Ban-giam-sat-2026!\n");
+    let (ok, out, err) = cli_stdin(
+        d,
+        &["staff", "add", "--username", "giamsat", "--name", "Trần Thị Bình", "--role", "supervisor"],
+        "Ban-giam-sat-2026!\n",
+    );
     assert!(ok && out.contains("supervisor"), "{err}");
-    let (ok, _, err) = cli_stdin(d, &["staff", "add", "--username", "sep", "--name", "X", "--role", "boss"], "Ban-giam-sat-2026!\n");
+    let (ok, _, err) =
+        cli_stdin(d, &["staff", "add", "--username", "sep", "--name", "X", "--role", "boss"], "Ban-giam-sat-2026!\n");
     assert!(!ok && err.contains("agent hoặc supervisor"), "{err}");
     let (ok, out, err) = cli(d, &["staff", "role", "hotro.an", "supervisor"]);
     assert!(ok && out.contains("RC-"), "{err}");
     let (_, out, _) = cli(d, &["staff", "list"]);
-    assert!(out.contains("hotro.an\tNguyễn Văn An\tsupervisor") && out.contains("giamsat\tTrần Thị Bình\tsupervisor"), "{out}");
+    assert!(
+        out.contains("hotro.an\tNguyễn Văn An\tsupervisor") && out.contains("giamsat\tTrần Thị Bình\tsupervisor"),
+        "{out}"
+    );
     assert_eq!(cli(d, &["staff", "role", "hotro.an", "agent"]).0, true);
     assert!(!out.contains("$argon2") && !out.contains("Ban-ho-tro"), "{out}");
     let (ok, out, _) = cli(d, &["staff", "disable", "hotro.an"]);

@@ -1,13 +1,12 @@
 //! One test per check of protocol v1 step 4: each shows the rejection with its code,
 //! and that a refused attempt leaves no password and no mail behind.
 
-
 use std::time::Duration;
 
+use crate::common::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
-use crate::common::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -306,7 +305,9 @@ async fn malformed_truncated_and_oversized_bodies() {
     let (status, body) = srv.post("/v1/nope", json!({})).await;
     assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
     for bad in ["", "a b", &"x".repeat(65)] {
-        let (status, body) = srv.post("/v1/recovery/challenge", json!({"username": bad, "purpose": Purpose::PasswordRecovery.as_str()})).await;
+        let (status, body) = srv
+            .post("/v1/recovery/challenge", json!({"username": bad, "purpose": Purpose::PasswordRecovery.as_str()}))
+            .await;
         assert_eq!((status, code(&body)), (400, "INVALID_USERNAME"));
     }
     assert_eq!(srv.side_effects(USER).await, (0, false));
@@ -358,12 +359,19 @@ async fn rate_limits_answer_429_with_retry_after_and_never_lock() {
     // A flood of refusals writes one audit line, which says so.
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
     assert!(lines[0].detail.as_deref().unwrap_or_default().contains("further refusals in this window"), "{lines:?}");
-    let again = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()})).await;
+    let again = srv
+        .post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()}))
+        .await;
     assert_eq!(again.0, 429);
-    assert!(srv.store.audit_by_reference(again.1["reference"].as_str().unwrap()).await.unwrap().is_empty(), "not written again");
+    assert!(
+        srv.store.audit_by_reference(again.1["reference"].as_str().unwrap()).await.unwrap().is_empty(),
+        "not written again"
+    );
     // Time clears it (challenge windows are kept in memory: there is no hard lock).
     for _ in 0..5 {
-        let _ = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()})).await;
+        let _ = srv
+            .post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()}))
+            .await;
     }
     srv.clock.shift(601);
     srv.challenge(USER, Purpose::PasswordRecovery).await;
@@ -375,7 +383,10 @@ async fn per_client_limit() {
     let mut last = 0;
     for i in 0..7 {
         let (status, _) = srv
-            .post("/v1/recovery/challenge", json!({"username": format!("user{i}"), "purpose": Purpose::PasswordRecovery.as_str()}))
+            .post(
+                "/v1/recovery/challenge",
+                json!({"username": format!("user{i}"), "purpose": Purpose::PasswordRecovery.as_str()}),
+            )
             .await;
         last = status;
         if i < 5 {
@@ -413,7 +424,16 @@ async fn the_staff_timeline_says_why_a_proof_was_not_bound_and_the_user_learns_n
     let detail = |user: &str| {
         let store = srv.store.clone();
         let user = user.to_string();
-        async move { store.audit_by_username(&user, 10).await.unwrap().into_iter().find(|l| l.event == "complete").and_then(|l| l.detail).unwrap_or_default() }
+        async move {
+            store
+                .audit_by_username(&user, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|l| l.event == "complete")
+                .and_then(|l| l.detail)
+                .unwrap_or_default()
+        }
     };
     assert_eq!(detail(USER).await, format!("certificate MST 0309999999; account MST {MST}"));
     assert_eq!(detail("dem0").await, format!("no such account; certificate MST {MST}"));

@@ -9,11 +9,10 @@
 //! its audit line, its mail and the account's temporary password all exist
 //! together or not at all. Then it restarts the server on the same files and repeats.
 
-
 use std::time::Duration;
 
-use bhxh_server::store::Store;
 use crate::common::*;
+use bhxh_server::store::Store;
 use rand::Rng;
 use sqlx::Row;
 
@@ -52,7 +51,8 @@ async fn check_no_half_reset(db_url: &str) -> (i64, i64) {
     .await;
     assert_eq!(orphans, 0, "an account holds a temporary password of no whole reset");
     let with_temp = scalar("SELECT count(*) FROM accounts WHERE temp_password_hash IS NOT NULL").await;
-    let no_ref = scalar("SELECT count(*) FROM accounts WHERE (temp_password_hash IS NULL) <> (temp_reference IS NULL)").await;
+    let no_ref =
+        scalar("SELECT count(*) FROM accounts WHERE (temp_password_hash IS NULL) <> (temp_reference IS NULL)").await;
     assert_eq!(no_ref, 0);
     // A delivered mail never keeps its secret; a pending reset mail always has it.
     let bad_secret = scalar(
@@ -101,9 +101,16 @@ async fn sigkill_rounds(dir: &tempfile::TempDir, db_url: &str, rounds: usize) {
         let store = Store::open(db_url).await.unwrap();
         let clock = bhxh_server::Clock::system();
         for i in 0..ACCOUNTS {
-            bhxh_server::admin::account_add(&store, &clock, &format!("user{i:02}"), MST, &format!("u{i}@congty.vn"), None)
-                .await
-                .unwrap();
+            bhxh_server::admin::account_add(
+                &store,
+                &clock,
+                &format!("user{i:02}"),
+                MST,
+                &format!("u{i}@congty.vn"),
+                None,
+            )
+            .await
+            .unwrap();
         }
         store.close().await;
     }
@@ -165,4 +172,3 @@ async fn sigkill_rounds(dir: &tempfile::TempDir, db_url: &str, rounds: usize) {
         db_url.split(':').next().unwrap_or("?")
     );
 }
-

@@ -16,14 +16,23 @@ const WAIT: i64 = 24 * 3600;
 /// A challenge for an email change to `new_email`.
 async fn change_challenge(srv: &TestServer, user: &str, new_email: &str) -> ChallengeResponse {
     let (status, body) = srv
-        .post("/v1/recovery/challenge", json!({"username": user, "purpose": Purpose::EmailChange.as_str(), "new_email": new_email}))
+        .post(
+            "/v1/recovery/challenge",
+            json!({"username": user, "purpose": Purpose::EmailChange.as_str(), "new_email": new_email}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_value(body).unwrap()
 }
 
 /// Signs `signed_for` (the address the client means) over `ch` and completes it.
-async fn complete_change(srv: &TestServer, token: &SoftToken, user: &str, ch: &ChallengeResponse, signed_for: &str) -> (u16, Value) {
+async fn complete_change(
+    srv: &TestServer,
+    token: &SoftToken,
+    user: &str,
+    ch: &ChallengeResponse,
+    signed_for: &str,
+) -> (u16, Value) {
     let sig = token.sign(&signed_data(Purpose::EmailChange, &ch.origin, user, &ch.nonce, Some(signed_for)));
     srv.complete_raw(token, user, Purpose::EmailChange, ch, &sig, token.alg).await
 }
@@ -129,7 +138,9 @@ async fn whole_path(srv: TestServer) {
     assert!(answer.contains("EMAIL_CHANGE_APPLIED"), "{answer}");
 
     let ev = events(&srv).await;
-    for (event, actor) in [("email_change.request", "user"), ("email_change.confirm", "user"), ("email_change.apply", "system")] {
+    for (event, actor) in
+        [("email_change.request", "user"), ("email_change.confirm", "user"), ("email_change.apply", "system")]
+    {
         assert!(ev.iter().any(|(e, o, a)| e == event && o == "ok" && a == actor), "{event} by {actor} in {ev:?}");
     }
 }
@@ -233,7 +244,13 @@ async fn replayed_foreign_and_altered_proofs_are_refused() {
     // A recovery's signature over an email-change challenge (a foreign purpose).
     let ch = change_challenge(&srv, USER, NEW).await;
     let sig = token.sign(&bhxh_protocol::to_be_signed(Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce));
-    refused(&srv, srv.complete_raw(&token, USER, Purpose::EmailChange, &ch, &sig, token.alg).await, 403, "SIGNATURE_INVALID").await;
+    refused(
+        &srv,
+        srv.complete_raw(&token, USER, Purpose::EmailChange, &ch, &sig, token.alg).await,
+        403,
+        "SIGNATURE_INVALID",
+    )
+    .await;
     // An email-change challenge completed as a recovery: the purpose is the challenge's.
     let ch = change_challenge(&srv, USER, NEW).await;
     let sig = token.sign(&bhxh_protocol::to_be_signed(Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce));
@@ -246,12 +263,22 @@ async fn replayed_foreign_and_altered_proofs_are_refused() {
     assert_eq!((status, code(&body)), (400, "CHALLENGE_USED"), "{body}");
 
     // The challenge must name a valid address, and only an email change names one.
-    let (status, body) = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-email-change/v1"})).await;
-    assert_eq!((status, code(&body)), (400, "INVALID_EMAIL"));
-    let (status, body) = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-email-change/v1", "new_email": "not an address"})).await;
-    assert_eq!((status, code(&body)), (400, "INVALID_EMAIL"));
     let (status, body) =
-        srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-password-recovery/v1", "new_email": NEW})).await;
+        srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-email-change/v1"})).await;
+    assert_eq!((status, code(&body)), (400, "INVALID_EMAIL"));
+    let (status, body) = srv
+        .post(
+            "/v1/recovery/challenge",
+            json!({"username": USER, "purpose": "bhxh-email-change/v1", "new_email": "not an address"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (400, "INVALID_EMAIL"));
+    let (status, body) = srv
+        .post(
+            "/v1/recovery/challenge",
+            json!({"username": USER, "purpose": "bhxh-password-recovery/v1", "new_email": NEW}),
+        )
+        .await;
     assert_eq!((status, code(&body)), (400, "MALFORMED_REQUEST"));
 }
 
@@ -316,8 +343,20 @@ const CCCD: &str = "001086012345";
 async fn desk(srv: &TestServer) -> (crate::staff::Console, crate::staff::Console) {
     use bhxh_server::store::StaffRole;
     let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    for ((user, name), role) in [(AGENT, StaffRole::Agent), (SUPERVISOR, StaffRole::Supervisor), (SUPERVISOR2, StaffRole::Supervisor)] {
-        bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, user, name, role, zeroize::Zeroizing::new(STAFF_PASSWORD.into())).await.unwrap();
+    for ((user, name), role) in
+        [(AGENT, StaffRole::Agent), (SUPERVISOR, StaffRole::Supervisor), (SUPERVISOR2, StaffRole::Supervisor)]
+    {
+        bhxh_server::admin::staff_add(
+            &srv.store,
+            &srv.clock,
+            &hasher,
+            user,
+            name,
+            role,
+            zeroize::Zeroizing::new(STAFF_PASSWORD.into()),
+        )
+        .await
+        .unwrap();
     }
     let mut agent = crate::staff::Console::new(srv);
     assert_eq!(agent.login(AGENT.0, STAFF_PASSWORD).await.0, 303);
@@ -326,7 +365,13 @@ async fn desk(srv: &TestServer) -> (crate::staff::Console, crate::staff::Console
     (agent, supervisor)
 }
 
-async fn propose(c: &crate::staff::Console, last4: &str, caller: &str, name: &str, new_email: &str) -> (u16, String, Option<String>) {
+async fn propose(
+    c: &crate::staff::Console,
+    last4: &str,
+    caller: &str,
+    name: &str,
+    new_email: &str,
+) -> (u16, String, Option<String>) {
     let csrf = c.csrf().await;
     c.post(
         &format!("/account/{USER}/email-change"),
@@ -397,7 +442,9 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
 
     // Staff cancel it; the new address is told; the old stays.
     let csrf = agent.csrf().await;
-    let (status, _, _) = agent.post(&format!("/email-change/{id}/cancel"), &[("csrf", &csrf), ("reason", "khách gọi lại báo nhầm")]).await;
+    let (status, _, _) = agent
+        .post(&format!("/email-change/{id}/cancel"), &[("csrf", &csrf), ("reason", "khách gọi lại báo nhầm")])
+        .await;
     assert_eq!(status, 303);
     srv.smtp().wait_for(NEW, "đã bị hủy").await;
     srv.clock.shift(WAIT + 1);
@@ -410,7 +457,9 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
 
     // Every step audited with who did it; no page holds a whole CCCD number.
     let lines = srv.store.audit_for_account(USER, MST, 200).await.unwrap();
-    let by = |event: &str, outcome: &str, who: &str| lines.iter().any(|e| e.event == event && e.outcome.as_str() == outcome && e.actor.contains(who));
+    let by = |event: &str, outcome: &str, who: &str| {
+        lines.iter().any(|e| e.event == event && e.outcome.as_str() == outcome && e.actor.contains(who))
+    };
     assert!(by("staff.email_propose", "ok", AGENT.1) && by("staff.email_propose", "rejected", AGENT.1));
     assert!(by("staff.email_approve", "rejected", AGENT.1) && by("staff.email_approve", "rejected", SUPERVISOR.1));
     assert!(by("staff.email_approve", "ok", SUPERVISOR.1) && by("staff.email_cancel", "ok", AGENT.1));
@@ -436,7 +485,9 @@ async fn once_the_change_is_in_effect_a_desk_reset_goes_to_the_new_address() {
     let mut agent = agent;
     assert_eq!(agent.login(AGENT.0, STAFF_PASSWORD).await.0, 303);
     let csrf = agent.csrf().await;
-    let (status, _, _) = agent.post(&format!("/account/{USER}/reset"), &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi lúc 9:40")]).await;
+    let (status, _, _) = agent
+        .post(&format!("/account/{USER}/reset"), &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi lúc 9:40")])
+        .await;
     assert_eq!(status, 303);
     let reset = srv.smtp().wait_for(NEW, "Mật khẩu tạm thời").await;
     let temp = password_in(&reset);
@@ -456,7 +507,10 @@ async fn the_accounts_of_one_mst_share_a_daily_limit() {
     let (status, body) = ask(&srv, &token, "ketoan02", "ketoan02.moi@congty.vn").await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
     let lines = srv.store.audit_by_username("ketoan02", 10).await.unwrap();
-    assert!(lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,7 +563,15 @@ async fn a_phone_field_holding_an_id_number_is_refused_and_unlock_keeps_the_dail
     let (agent, _) = desk(&srv).await;
     let csrf = agent.csrf().await;
     let form = |phone: &'static str| {
-        vec![("csrf", csrf.clone()), ("id_type", "CCCD".into()), ("id_last4", "2345".into()), ("licence", MST.into()), ("caller", "registrant".into()), ("phone", phone.into()), ("new_email", NEW.into())]
+        vec![
+            ("csrf", csrf.clone()),
+            ("id_type", "CCCD".into()),
+            ("id_last4", "2345".into()),
+            ("licence", MST.into()),
+            ("caller", "registrant".into()),
+            ("phone", phone.into()),
+            ("new_email", NEW.into()),
+        ]
     };
     let post = |f: Vec<(&'static str, String)>| {
         let agent = &agent;
@@ -556,7 +618,14 @@ async fn two_requests_at_once_on_postgres_leave_one_open_change() {
         let (a, b) = tokio::join!(ask(&srv, &token, USER, &ea), ask(&srv, &token, USER, &eb));
         assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
         let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
-        let open: Vec<_> = srv.store.email_changes_of(account.id, 50).await.unwrap().into_iter().filter(|c| c.state == "confirming").collect();
+        let open: Vec<_> = srv
+            .store
+            .email_changes_of(account.id, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.state == "confirming")
+            .collect();
         assert_eq!(open.len(), 1, "round {round}: {open:?}");
     }
 }

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use bhxh_protocol::Purpose;
 use crate::common::*;
+use bhxh_protocol::Purpose;
 use serde_json::{json, Value};
 
 fn shape(v: &Value) -> Vec<(String, usize)> {
@@ -28,7 +28,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn challenge_for_unknown_and_known_usernames_is_indistinguishable() {
     let srv = TestServer::start().await;
     srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
-    let ask = |u: &'static str| srv.post("/v1/recovery/challenge", json!({"username": u, "purpose": Purpose::PasswordRecovery.as_str()}));
+    let ask = |u: &'static str| {
+        srv.post("/v1/recovery/challenge", json!({"username": u, "purpose": Purpose::PasswordRecovery.as_str()}))
+    };
     let (s1, known) = ask("ketoan01").await;
     let (s2, unknown) = ask("khongtontai").await;
     assert_eq!((s1, s2), (200, 200));
@@ -82,7 +84,8 @@ async fn a_public_certificate_with_a_junk_signature_tells_nothing_about_username
     let mut answers = Vec::new();
     for user in ["ketoan01", "khac01", "khongcoai"] {
         let ch = srv.challenge(user, Purpose::PasswordRecovery).await;
-        let (status, body) = srv.complete_raw(&cert, user, Purpose::PasswordRecovery, &ch, &[0x5a; 256], cert.alg).await;
+        let (status, body) =
+            srv.complete_raw(&cert, user, Purpose::PasswordRecovery, &ch, &[0x5a; 256], cert.alg).await;
         answers.push((status, code(&body).to_string(), shape(&body)));
     }
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");

@@ -13,7 +13,6 @@ use bhxh_server::store::{AuditEntry, AuditEvent, Outcome, Store};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
-
 use crate::common::*;
 
 const USER: &str = "ketoan01";
@@ -41,7 +40,9 @@ async fn a_disabled_account_is_answered_like_an_unknown_one_on_every_path() {
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     let (portal_password, link) = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "kích hoạt").await);
     let clock = bhxh_server::Clock::system();
-    let out = bhxh_server::admin::account_set_disabled(&srv.store, &clock, USER, Some("nhân viên đã nghỉ việc")).await.unwrap();
+    let out = bhxh_server::admin::account_set_disabled(&srv.store, &clock, USER, Some("nhân viên đã nghỉ việc"))
+        .await
+        .unwrap();
     assert!(out.contains("Đã vô hiệu hóa / Disabled"), "{out}");
 
     // Login: the same code as an unknown username, with either password.
@@ -76,7 +77,13 @@ async fn a_disabled_account_is_answered_like_an_unknown_one_on_every_path() {
     assert!(audit_detail(&srv.store, body["reference"].as_str().unwrap()).await.contains("account disabled: ketoan01"));
     // The link waiting since before does not activate.
     let token_param = link.split("t=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let resp = srv.http.post(format!("{}/portal/activate", srv.base)).form(&[("t", token_param.as_str())]).send().await.unwrap();
+    let resp = srv
+        .http
+        .post(format!("{}/portal/activate", srv.base))
+        .form(&[("t", token_param.as_str())])
+        .send()
+        .await
+        .unwrap();
     let page = resp.text().await.unwrap();
     assert!(!page.contains("data-testid=\"activated\""), "{page}");
     let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
@@ -102,11 +109,21 @@ async fn purge_keeps_what_matters(url: &str) {
     store.insert_account(USER, MST, EMAIL, None, now - 1000 * day).await.unwrap();
     let account: i64 = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&pool).await.unwrap();
     for (at, event) in [(now - 731 * day, "login"), (now - 729 * day, "login"), (now - day, "complete")] {
-        let mut e = AuditEntry::new(bhxh_protocol::Reference::new().to_string(), at, AuditEvent::parse(event).unwrap(), Outcome::Ok, "user".into());
+        let mut e = AuditEntry::new(
+            bhxh_protocol::Reference::new().to_string(),
+            at,
+            AuditEvent::parse(event).unwrap(),
+            Outcome::Ok,
+            "user".into(),
+        );
         e.username = Some(USER.into());
         store.audit(&e).await.unwrap();
     }
-    for (i, (created, status)) in [(now - 91 * day, "sent"), (now - 91 * day, "failed"), (now - 89 * day, "sent"), (now - day, "pending")].iter().enumerate() {
+    for (i, (created, status)) in
+        [(now - 91 * day, "sent"), (now - 91 * day, "failed"), (now - 89 * day, "sent"), (now - day, "pending")]
+            .iter()
+            .enumerate()
+    {
         sqlx::query(
             "INSERT INTO outbox (message_id, account_id, kind, recipient, subject, body, reference, status, next_attempt_ms, created_at)
              VALUES ($1, $2, 'notice-reset', $3, 's', 'b', 'RC-TEST', $4, 0, $5)",
@@ -131,11 +148,20 @@ async fn purge_keeps_what_matters(url: &str) {
             .unwrap();
     }
     for (key, start) in [("old-window", now - 2 * day), ("live-window", now - 60)] {
-        sqlx::query("INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)").bind(key).bind(start).execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)")
+            .bind(key)
+            .bind(start)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
     let counts = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
     let gone = |table: &str| counts.iter().find(|(t, _)| *t == table).map(|(_, n)| *n).unwrap();
-    assert_eq!((gone("audit"), gone("outbox"), gone("sessions"), gone("rate_limits"), gone("outbox_stale")), (1, 2, 1, 1, 0), "{counts:?}");
+    assert_eq!(
+        (gone("audit"), gone("outbox"), gone("sessions"), gone("rate_limits"), gone("outbox_stale")),
+        (1, 2, 1, 1, 0),
+        "{counts:?}"
+    );
     let left = |sql: &'static str| {
         let pool = pool.clone();
         async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
@@ -287,7 +313,11 @@ async fn postgres_stopped_mid_run_answers_503_and_service_resumes_by_itself() {
     // Some resets go through first.
     let deadline = Instant::now() + Duration::from_secs(60);
     while srv.store.list_mail(100).await.unwrap().len() < 4 {
-        assert!(Instant::now() < deadline, "no reset went through before the outage: {:?}", srv.store.audit_by_username("user1", 5).await.unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no reset went through before the outage: {:?}",
+            srv.store.audit_by_username("user1", 5).await.unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     pg.stop();
@@ -299,7 +329,10 @@ async fn postgres_stopped_mid_run_answers_503_and_service_resumes_by_itself() {
     // Every route that needs the database says the same, with Retry-After.
     for (path, body) in [
         ("/v1/auth/login", json!({"username": "user1", "password": "Mua-thu-2026!"})),
-        ("/v1/portal/recover", json!({"mst": MST, "email": "user1@congty.vn", "captcha_id": "x", "captcha_answer": "y"})),
+        (
+            "/v1/portal/recover",
+            json!({"mst": MST, "email": "user1@congty.vn", "captcha_id": "x", "captcha_answer": "y"}),
+        ),
     ] {
         let resp = srv.http.post(format!("{}{path}", srv.base)).json(&body).send().await.unwrap();
         let status = resp.status().as_u16();
@@ -485,7 +518,12 @@ async fn killed_between_send_and_mark_sends_at_most_one_duplicate_with_the_same_
     .await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = process_config(dir.path(), port, relay_port, "[outbox]\npoll_ms = 50\nclaim_lease_secs = 3\ndelivery_timeout_secs = 2\nconcurrency = 1\n");
+    let config = process_config(
+        dir.path(),
+        port,
+        relay_port,
+        "[outbox]\npoll_ms = 50\nclaim_lease_secs = 3\ndelivery_timeout_secs = 2\nconcurrency = 1\n",
+    );
     enrol_offline(dir.path(), &[USER]).await;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
@@ -493,13 +531,15 @@ async fn killed_between_send_and_mark_sends_at_most_one_duplicate_with_the_same_
     wait_healthy(&http, &base).await;
     let reference = one_reset(&http, &base, &SoftToken::load("rsa-valid"), USER).await.unwrap();
     assert!(reference.is_some());
-    let held = tokio::time::timeout(Duration::from_secs(30), held_rx.recv()).await.expect("the relay got a mail").unwrap();
+    let held =
+        tokio::time::timeout(Duration::from_secs(30), held_rx.recv()).await.expect("the relay got a mail").unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("data/bhxh.db").display());
     {
         let store = Store::open(&db_url).await.unwrap();
-        let held_row = store.list_mail(10).await.unwrap().into_iter().find(|m| format!("<{}>", m.message_id) == held).unwrap();
+        let held_row =
+            store.list_mail(10).await.unwrap().into_iter().find(|m| format!("<{}>", m.message_id) == held).unwrap();
         assert_eq!(held_row.status, "pending", "the mail was not marked: the server died first");
         store.close().await;
     }
@@ -549,7 +589,8 @@ async fn disabling_withdraws_waiting_password_mails_and_a_late_reset_writes_noth
     .execute(&pool)
     .await
     .unwrap();
-    let audit = AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::AdminAccountDisable, Outcome::Ok, "cli:test".into());
+    let audit =
+        AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::AdminAccountDisable, Outcome::Ok, "cli:test".into());
     assert!(store.set_account_disabled(id, Some("left the company"), now, &audit).await.unwrap());
     let mail = store.mail(1).await.unwrap().unwrap();
     assert_eq!((mail.status.as_str(), mail.has_secret()), ("failed", false), "{mail:?}");
@@ -561,7 +602,11 @@ async fn disabling_withdraws_waiting_password_mails_and_a_late_reset_writes_noth
     assert!(late.is_err(), "a reset on a disabled account was written");
     let a = store.account_by_username(USER).await.unwrap().unwrap();
     assert!(a.temp_password_hash.is_none() && a.temp_reference.is_none());
-    assert_eq!(store.audit_by_reference("RC-TEST-0001").await.unwrap().len(), 1, "only the disable's audit line: the reset rolled back");
+    assert_eq!(
+        store.audit_by_reference("RC-TEST-0001").await.unwrap().len(),
+        1,
+        "only the disable's audit line: the reset rolled back"
+    );
     pool.close().await;
     store.close().await;
 }

@@ -1,9 +1,8 @@
 //! The whole recovery against the real server, SQLite and a real SMTP server:
 //! enrol → challenge → sign → complete → mail → login → must change → change.
 
-
-use bhxh_protocol::Purpose;
 use crate::common::*;
+use bhxh_protocol::Purpose;
 use serde_json::json;
 
 const USER: &str = "ketoan01";
@@ -59,7 +58,11 @@ async fn token_recovery_end_to_end() {
         .await;
     assert_eq!((status, code(&body)), (400, "PASSWORD_POLICY"));
     let (status, body) = srv
-        .post_auth("/v1/auth/change-password", &token, json!({"current_password": "wrong", "new_password": NEW_PASSWORD}))
+        .post_auth(
+            "/v1/auth/change-password",
+            &token,
+            json!({"current_password": "wrong", "new_password": NEW_PASSWORD}),
+        )
         .await;
     assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"));
     let (status, body) = srv
@@ -99,7 +102,8 @@ async fn token_recovery_end_to_end() {
     // A session opened with the long-term password must send it to change it: without
     // it the change is refused for that reason, and nothing changes.
     let long_token = long_login["session_token"].as_str().unwrap();
-    let (status, body) = srv.post_auth("/v1/auth/change-password", long_token, json!({"new_password": "Ke-toan-khac-2027!"})).await;
+    let (status, body) =
+        srv.post_auth("/v1/auth/change-password", long_token, json!({"new_password": "Ke-toan-khac-2027!"})).await;
     assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{body}");
     let refused = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
     assert_eq!(refused[0].detail.as_deref(), Some("no current password"), "{refused:?}");
@@ -107,7 +111,11 @@ async fn token_recovery_end_to_end() {
     assert_eq!(status, 200);
     assert_eq!(login2["must_change_password"], true);
     let (status, body) = srv.login(USER, NEW_PASSWORD).await;
-    assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "old password refused once the temporary one is used");
+    assert_eq!(
+        (status, code(&body)),
+        (401, "INVALID_CREDENTIALS"),
+        "old password refused once the temporary one is used"
+    );
     let (status, body) = srv.login(USER, &temp2).await;
     assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "the temporary password works once");
     let token2 = login2["session_token"].as_str().unwrap();
@@ -116,7 +124,8 @@ async fn token_recovery_end_to_end() {
     assert_eq!(session["must_change_password"], true);
     assert_eq!(session["username"], USER);
     // It is the proof: the app does not ask for the temporary password again.
-    let (status, body) = srv.post_auth("/v1/auth/change-password", token2, json!({"new_password": "Dong-chi-2027#"})).await;
+    let (status, body) =
+        srv.post_auth("/v1/auth/change-password", token2, json!({"new_password": "Dong-chi-2027#"})).await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = srv.login(USER, "Dong-chi-2027#").await;
     assert_eq!(status, 200);
@@ -183,8 +192,12 @@ async fn a_newer_reset_ends_the_must_change_session() {
     // writes it the same way).
     let (status, body) = srv.recover(&token, USER).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = srv.post_auth("/v1/auth/change-password", &stolen, json!({"new_password": "Ke-gian-2027!"})).await;
+    let (status, body) =
+        srv.post_auth("/v1/auth/change-password", &stolen, json!({"new_password": "Ke-gian-2027!"})).await;
     assert_eq!((status, code(&body)), (401, "SESSION_INVALID"), "{body}");
     let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
-    assert!(account.temp_used_at.is_none() && account.temp_password_hash.is_some(), "the new temporary password still stands");
+    assert!(
+        account.temp_used_at.is_none() && account.temp_password_hash.is_some(),
+        "the new temporary password still stands"
+    );
 }

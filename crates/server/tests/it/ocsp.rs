@@ -20,7 +20,11 @@ async fn ocsp_server(responder: &str, crls: &CrlServer, adjust: impl FnOnce(&mut
     srv
 }
 
-async fn ocsp_server_on(responder: &str, crls: &CrlServer, adjust: impl FnOnce(&mut bhxh_server::Config)) -> TestServer {
+async fn ocsp_server_on(
+    responder: &str,
+    crls: &CrlServer,
+    adjust: impl FnOnce(&mut bhxh_server::Config),
+) -> TestServer {
     let mut mirrors = crls.mirrors();
     mirrors.insert(OCSP_URL.to_string(), responder.to_string());
     TestServer::start_with(|c| {
@@ -62,7 +66,10 @@ async fn a_good_answer_from_the_certificates_responder_is_accepted_and_recorded(
     assert_eq!(status, 200, "{body}");
     let d = detail(&srv, &body).await;
     assert!(d.contains("OCSP good (http://ocsp.bhxh-test.invalid/"), "{d}");
-    assert!(d.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"), "the intermediate by the root's CRL: {d}");
+    assert!(
+        d.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"),
+        "the intermediate by the root's CRL: {d}"
+    );
     let rows = srv.store.cached_ocsp_all().await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].status.as_str(), rows[0].signer.as_str()), ("good", "issuer"));
@@ -99,7 +106,10 @@ async fn unknown_is_not_good() {
     let srv = ocsp_server(&responder.base, &crls, |_| {}).await;
     let d = refused(&srv, &SoftToken::load("ocsp-unknown"), 503, "CERT_REVOCATION_UNKNOWN").await;
     assert!(d.contains("answered unknown"), "{d}");
-    assert!(srv.store.cached_ocsp_all().await.unwrap().iter().all(|r| r.good_until <= r.fetched_at), "an unknown answer is not reused");
+    assert!(
+        srv.store.cached_ocsp_all().await.unwrap().iter().all(|r| r.good_until <= r.fetched_at),
+        "an unknown answer is not reused"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +119,8 @@ async fn an_answer_signed_by_another_key_is_no_answer_and_fails_closed() {
     let crls = root_crl_only().await;
     let srv = ocsp_server(&responder.base, &crls, |_| {}).await;
     let ch = srv.challenge(USER, bhxh_protocol::Purpose::PasswordRecovery).await;
-    let (status, body) = srv.complete(&SoftToken::load("rsa-valid"), USER, bhxh_protocol::Purpose::PasswordRecovery, &ch).await;
+    let (status, body) =
+        srv.complete(&SoftToken::load("rsa-valid"), USER, bhxh_protocol::Purpose::PasswordRecovery, &ch).await;
     assert_eq!((status, code(&body)), (503, "CERT_REVOCATION_UNKNOWN"), "{body}");
     let d = detail(&srv, &body).await;
     assert!(d.contains("signature by the issuer: does not verify"), "{d}");
@@ -137,7 +148,10 @@ async fn a_stale_answer_is_not_used() {
     let srv = ocsp_server(&responder.base, &crls, |_| {}).await;
     srv.clock.shift(-600);
     let d = refused(&srv, &SoftToken::load("rsa-valid"), 503, "CERT_REVOCATION_UNKNOWN").await;
-    assert!(d.contains("thisUpdate") && d.contains("in the future"), "a clock 10 minutes behind sees the answer from its future: {d}");
+    assert!(
+        d.contains("thisUpdate") && d.contains("in the future"),
+        "a clock 10 minutes behind sees the answer from its future: {d}"
+    );
     srv.clock.shift(1200);
     let d = refused(&srv, &SoftToken::load("rsa-valid"), 503, "CERT_REVOCATION_UNKNOWN").await;
     assert!(d.contains("stale answer: nextUpdate"), "{d}");
@@ -171,7 +185,10 @@ async fn responder_and_crl_down_fails_closed_with_retry_after() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "CERT_REVOCATION_UNKNOWN");
     let d = detail(&srv, &body).await;
-    assert!(d.contains("OCSP http://ocsp.bhxh-test.invalid/: http://127.0.0.1:") && d.contains("HTTP 404"), "both failures: {d}");
+    assert!(
+        d.contains("OCSP http://ocsp.bhxh-test.invalid/: http://127.0.0.1:") && d.contains("HTTP 404"),
+        "both failures: {d}"
+    );
 }
 
 #[tokio::test]
@@ -206,14 +223,27 @@ async fn the_check_before_the_pin_asks_the_responder_too() {
     let srv = ocsp_server(&responder.base, &crls, |_| {}).await;
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (status, body) = srv.post("/v1/certificate/check", serde_json::json!({ "certificate": b64.encode(SoftToken::load("revoked").cert_der) })).await;
+    let (status, body) = srv
+        .post(
+            "/v1/certificate/check",
+            serde_json::json!({ "certificate": b64.encode(SoftToken::load("revoked").cert_der) }),
+        )
+        .await;
     assert_eq!((status, code(&body)), (403, "CERT_REVOKED"), "{body}");
     // A good one says what decided, for the support desk (`bhxh doctor`).
-    let (status, body) = srv.post("/v1/certificate/check", serde_json::json!({ "certificate": b64.encode(SoftToken::load("rsa-valid").cert_der) })).await;
+    let (status, body) = srv
+        .post(
+            "/v1/certificate/check",
+            serde_json::json!({ "certificate": b64.encode(SoftToken::load("rsa-valid").cert_der) }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let revocation = body["revocation"].as_str().unwrap();
     // In the asker's language (Vietnamese by default), its time in Vietnam time.
-    assert!(revocation.starts_with("CÔNG TY TNHH THỬ NGHIỆM BHXH: OCSP: còn hiệu lực (http://ocsp.bhxh-test.invalid/"), "{revocation}");
+    assert!(
+        revocation.starts_with("CÔNG TY TNHH THỬ NGHIỆM BHXH: OCSP: còn hiệu lực (http://ocsp.bhxh-test.invalid/"),
+        "{revocation}"
+    );
     assert!(revocation.contains(", cập nhật lúc ") && !revocation.contains("Z)"), "{revocation}");
     assert!(revocation.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"), "{revocation}");
 }
@@ -277,7 +307,10 @@ fn a_required_nonce_must_be_echoed() {
     let err = check_response(&resp, &ours, &der("ica"), NoncePolicy::Require, FRESH, now()).unwrap_err();
     assert!(err.contains("does not echo our nonce"), "{err}");
     // A responder that ignores nonces (policy prefer): judged by its dates.
-    assert_eq!(check_response(&resp, &ours, &der("ica"), NoncePolicy::Prefer, FRESH, now()).unwrap().status, OcspStatus::Good);
+    assert_eq!(
+        check_response(&resp, &ours, &der("ica"), NoncePolicy::Prefer, FRESH, now()).unwrap().status,
+        OcspStatus::Good
+    );
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The outbox under a failing relay: SMTP down during 100 resets, then back.
 
-
 use std::time::Duration;
 
 use crate::common::*;
@@ -41,11 +40,15 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
     assert_eq!(ids.len(), n, "no Message-ID twice");
     for i in 0..n {
         let to = format!("user{i:03}@congty.vn");
-        let resets: Vec<_> = mails.iter().filter(|m| m.to == [to.clone()] && m.subject.contains("Mật khẩu tạm thời")).collect();
+        let resets: Vec<_> =
+            mails.iter().filter(|m| m.to == [to.clone()] && m.subject.contains("Mật khẩu tạm thời")).collect();
         assert_eq!(resets.len(), 1, "{to}");
         password_in(resets[0]);
     }
-    eprintln!("smtp outage: {n} resets while the relay was down; {} mails delivered after it came back, 0 lost, 0 duplicates", mails.len());
+    eprintln!(
+        "smtp outage: {n} resets while the relay was down; {} mails delivered after it came back, 0 lost, 0 duplicates",
+        mails.len()
+    );
     let after = srv.store.list_mail(100_000).await.unwrap();
     assert!(after.iter().all(|m| m.status == "sent" && !m.has_secret()), "secrets are wiped once delivered");
 }
@@ -99,7 +102,11 @@ async fn eml_files_are_removed_after_the_password_lifetime() {
     srv.enrol("ketoan01", MST, "ketoan@congty.vn").await;
     assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), "ketoan01").await.0, 200);
     let dir = srv.data.path().join("server/outbox");
-    let count = || std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count()).unwrap_or(0);
+    let count = || {
+        std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+            .unwrap_or(0)
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while count() < 1 {
         assert!(std::time::Instant::now() < deadline, "the mail was not written");
@@ -140,7 +147,13 @@ async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
     loop {
         let mails = srv.store.list_mail(10).await.unwrap();
         if mails.len() == 1 && mails.iter().all(|m| m.attempts >= 2) {
-            assert!(mails.iter().all(|m| m.status == "pending" && m.last_error.as_deref() == Some("no answer from the relay within 1 s")), "{mails:?}");
+            assert!(
+                mails
+                    .iter()
+                    .all(|m| m.status == "pending"
+                        && m.last_error.as_deref() == Some("no answer from the relay within 1 s")),
+                "{mails:?}"
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the outbox is stuck on the silent relay: {mails:?}");
@@ -158,7 +171,8 @@ async fn a_resend_during_a_delivery_does_not_send_the_mail_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/bhxh.db", dir.path().display())).await.unwrap();
     let now = 1_800_000_000;
-    let audit = || AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::StaffResend, Outcome::Ok, "staff:test".into());
+    let audit =
+        || AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::StaffResend, Outcome::Ok, "staff:test".into());
     let mail = NewMail {
         message_id: "m1@bhxh-reset".into(),
         account_id: None,

@@ -4,11 +4,10 @@
 //! against this real server, SQLite and SMTP. Screenshots land in
 //! `ui/test-results/screenshots` as test artefacts.
 
-
 use std::process::Command;
 
-use bhxh_server::passwords::Hasher;
 use crate::common::*;
+use bhxh_server::passwords::Hasher;
 use zeroize::Zeroizing;
 
 const USER: &str = "ketoan01";
@@ -19,12 +18,28 @@ async fn activation_page_and_staff_console_in_chromium() {
     let srv = TestServer::start().await;
     srv.enrol(USER, MST, EMAIL).await;
     let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, Zeroizing::new("Ban-ho-tro-2026!".into()))
-        .await
-        .unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "giamsat.binh", "Trần Thị Bình", bhxh_server::store::StaffRole::Supervisor, Zeroizing::new("Ban-giam-sat-2026!".into()))
-        .await
-        .unwrap();
+    bhxh_server::admin::staff_add(
+        &srv.store,
+        &srv.clock,
+        &hasher,
+        "hotro.an",
+        "Nguyễn Văn An",
+        bhxh_server::store::StaffRole::Agent,
+        Zeroizing::new("Ban-ho-tro-2026!".into()),
+    )
+    .await
+    .unwrap();
+    bhxh_server::admin::staff_add(
+        &srv.store,
+        &srv.clock,
+        &hasher,
+        "giamsat.binh",
+        "Trần Thị Bình",
+        bhxh_server::store::StaffRole::Supervisor,
+        Zeroizing::new("Ban-giam-sat-2026!".into()),
+    )
+    .await
+    .unwrap();
     // History for the timeline: a wrong email, then a good request.
     assert_eq!(code(&srv.portal(MST, "khac@congty.vn").await.1), "PORTAL_EMAIL_MISMATCH");
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
@@ -45,8 +60,16 @@ async fn activation_page_and_staff_console_in_chromium() {
         .await
         .unwrap();
     let support_code = issued["support_code"].as_str().expect("a support code").to_string();
-    let r = srv.http.post(format!("{}/v1/recovery/challenge", srv.base)).header(bhxh_protocol::INSTANCE_HEADER, instance)
-        .json(&serde_json::json!({"username": "khong.co", "purpose": "bhxh-password-recovery/v1", "new_email": "x@y.vn"})).send().await.unwrap();
+    let r = srv
+        .http
+        .post(format!("{}/v1/recovery/challenge", srv.base))
+        .header(bhxh_protocol::INSTANCE_HEADER, instance)
+        .json(
+            &serde_json::json!({"username": "khong.co", "purpose": "bhxh-password-recovery/v1", "new_email": "x@y.vn"}),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400, "an attempt refused for its reason: MALFORMED_REQUEST");
 
     let out = srv.data.path().join("pages.html");
@@ -109,11 +132,17 @@ async fn activation_page_and_staff_console_in_chromium() {
         ("staff.email_approve", "staff:giamsat.binh (Trần Thị Bình)"),
         ("staff.email_cancel", "staff:giamsat.binh (Trần Thị Bình)"),
     ] {
-        assert!(timeline.iter().any(|l| l.event == event && l.outcome == "ok" && l.actor == actor), "{event} by {actor} missing");
+        assert!(
+            timeline.iter().any(|l| l.event == event && l.outcome == "ok" && l.actor == actor),
+            "{event} by {actor} missing"
+        );
     }
     assert_eq!(account.email, EMAIL);
     let views = srv.store.audit_since(0, 1000).await.unwrap();
-    assert!(views.iter().any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor.starts_with("staff:")), "the support page view is audited");
+    assert!(
+        views.iter().any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor.starts_with("staff:")),
+        "the support page view is audited"
+    );
     srv.smtp().wait_for("ketoan.moi@congty.vn", "Xác nhận email đăng ký mới").await;
 
     // The staff never saw a password: neither the portal one nor the one staff started.

@@ -3,7 +3,6 @@
 //! The captcha wrong / reused / expired; the link reused / expired / superseded; the
 //! email mismatch with the hotlines; the rate limits.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 
@@ -101,7 +100,13 @@ async fn the_captcha_wrong_reused_expired_or_unknown_is_refused_and_nothing_is_w
     srv.enrol(USER, MST, EMAIL).await;
     let recover = |id: String, answer: String| {
         let srv = &srv;
-        async move { srv.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer})).await }
+        async move {
+            srv.post(
+                "/v1/portal/recover",
+                json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer}),
+            )
+            .await
+        }
     };
 
     // Wrong: refused, and the captcha is used up, so the right answer no longer helps.
@@ -125,11 +130,16 @@ async fn the_captcha_wrong_reused_expired_or_unknown_is_refused_and_nothing_is_w
     srv2.enrol(USER, MST, EMAIL).await;
     let (id, answer) = srv2.captcha().await;
     srv2.clock.shift(121);
-    let (status, body) =
-        srv2.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer})).await;
+    let (status, body) = srv2
+        .post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer}))
+        .await;
     assert_eq!((status, code(&body)), (400, "CAPTCHA_EXPIRED"), "{body}");
-    let (status, body) =
-        srv2.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": "nope", "captcha_answer": "ABCDE"})).await;
+    let (status, body) = srv2
+        .post(
+            "/v1/portal/recover",
+            json!({"mst": MST, "email": EMAIL, "captcha_id": "nope", "captcha_answer": "ABCDE"}),
+        )
+        .await;
     assert_eq!((status, code(&body)), (400, "CAPTCHA_EXPIRED"), "{body}");
     nothing_written(&srv2).await;
 }
@@ -154,14 +164,20 @@ async fn a_wrong_email_or_unknown_mst_gets_the_same_answer_with_the_hotlines() {
 
     // Malformed input is refused before the captcha is spent.
     let (id, answer) = srv.captcha().await;
-    let (status, body) =
-        srv.post("/v1/portal/recover", json!({"mst": "12345", "email": EMAIL, "captcha_id": id, "captcha_answer": answer})).await;
+    let (status, body) = srv
+        .post("/v1/portal/recover", json!({"mst": "12345", "email": EMAIL, "captcha_id": id, "captcha_answer": answer}))
+        .await;
     assert_eq!((status, code(&body)), (400, "INVALID_MST"));
-    let (status, body) =
-        srv.post("/v1/portal/recover", json!({"mst": MST, "email": "not-an-email", "captcha_id": id, "captcha_answer": answer})).await;
+    let (status, body) = srv
+        .post(
+            "/v1/portal/recover",
+            json!({"mst": MST, "email": "not-an-email", "captcha_id": id, "captcha_answer": answer}),
+        )
+        .await;
     assert_eq!((status, code(&body)), (400, "INVALID_EMAIL"));
-    let (status, body) =
-        srv.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer})).await;
+    let (status, body) = srv
+        .post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer}))
+        .await;
     assert_eq!(status, 200, "the captcha survived the malformed attempts: {body}");
 }
 
@@ -209,7 +225,12 @@ async fn a_newer_request_or_a_token_recovery_supersedes_the_link() {
     let first = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     let second = srv.smtp().wait_count(2, std::time::Duration::from_secs(20)).await;
-    let second = second.iter().filter(|m| m.subject.contains("cần kích hoạt")).map(portal_secrets_in).find(|s| s.1 != first.1).unwrap();
+    let second = second
+        .iter()
+        .filter(|m| m.subject.contains("cần kích hoạt"))
+        .map(portal_secrets_in)
+        .find(|s| s.1 != first.1)
+        .unwrap();
 
     let (status, page) = activate(&srv, &first.1).await;
     assert_eq!(status, 410);
@@ -241,7 +262,10 @@ async fn portal_requests_are_limited_per_mst_and_per_client() {
     let mut codes = Vec::new();
     for i in 0..4 {
         let (_, body) = srv
-            .post("/v1/portal/recover", json!({"mst": format!("030999999{i}"), "email": EMAIL, "captcha_id": "x", "captcha_answer": "y"}))
+            .post(
+                "/v1/portal/recover",
+                json!({"mst": format!("030999999{i}"), "email": EMAIL, "captcha_id": "x", "captcha_answer": "y"}),
+            )
             .await;
         codes.push(code(&body).to_string());
     }
@@ -256,8 +280,12 @@ async fn the_activation_page_speaks_english_and_sends_no_referrer() {
     let (_, link) = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
     // The mailed link opens in Vietnamese, the mail's first language, even for a browser
     // set to English; its switch (lang=en) gives English.
-    let page = srv.http.get(&link).header("accept-language", "en-US,en;q=0.9").send().await.unwrap().text().await.unwrap();
-    assert!(link.ends_with("&lang=vi") && page.contains("Kích hoạt mật khẩu mới") && page.contains("lang=\"vi\""), "{link}");
+    let page =
+        srv.http.get(&link).header("accept-language", "en-US,en;q=0.9").send().await.unwrap().text().await.unwrap();
+    assert!(
+        link.ends_with("&lang=vi") && page.contains("Kích hoạt mật khẩu mới") && page.contains("lang=\"vi\""),
+        "{link}"
+    );
     let r = srv.http.get(link.replace("&lang=vi", "&lang=en")).send().await.unwrap();
     let headers = r.headers().clone();
     let page = r.text().await.unwrap();

@@ -3,10 +3,9 @@
 //! activation link, the staff console's reset, and two servers sharing one database —
 //! the reason to outgrow SQLite.
 
-
+use crate::common::*;
 use bhxh_protocol::Purpose;
 use bhxh_server::store::{Engine, Store};
-use crate::common::*;
 use serde_json::json;
 
 const USER: &str = "ketoan01";
@@ -38,8 +37,13 @@ async fn token_recovery_login_and_change_on_postgres() {
     let (status, login) = srv.login(USER, &temp).await;
     assert_eq!((status, login["must_change_password"].as_bool()), (200, Some(true)), "{login}");
     let token = login["session_token"].as_str().unwrap();
-    let (status, body) =
-        srv.post_auth("/v1/auth/change-password", token, json!({"current_password": temp, "new_password": "Mua-thu-2026!"})).await;
+    let (status, body) = srv
+        .post_auth(
+            "/v1/auth/change-password",
+            token,
+            json!({"current_password": temp, "new_password": "Mua-thu-2026!"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(code(&srv.login(USER, &temp).await.1), "INVALID_CREDENTIALS");
     assert_eq!(srv.login(USER, "Mua-thu-2026!").await.0, 200);
@@ -67,7 +71,11 @@ async fn two_servers_on_one_database_race_for_a_challenge_and_exactly_one_wins()
     let token = SoftToken::load("rsa-valid");
     for i in 0..10 {
         // Issued by one server, completed on both at once: exactly one wins.
-        let ch = if i % 2 == 0 { a.challenge(USER, Purpose::PasswordRecovery).await } else { b.challenge(USER, Purpose::PasswordRecovery).await };
+        let ch = if i % 2 == 0 {
+            a.challenge(USER, Purpose::PasswordRecovery).await
+        } else {
+            b.challenge(USER, Purpose::PasswordRecovery).await
+        };
         let (x, y) = tokio::join!(
             a.complete(&token, USER, Purpose::PasswordRecovery, &ch),
             b.complete(&token, USER, Purpose::PasswordRecovery, &ch)
@@ -115,11 +123,13 @@ async fn portal_path_and_staff_reset_on_postgres() {
     let (srv, _) = pg_server(|_| {}).await;
     srv.enrol(USER, MST, EMAIL).await;
     let (id, answer) = srv.captcha().await;
-    let (status, body) =
-        srv.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": "WRONG"})).await;
+    let (status, body) = srv
+        .post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": "WRONG"}))
+        .await;
     assert_eq!((status, code(&body)), (400, "CAPTCHA_INCORRECT"));
-    let (status, body) =
-        srv.post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer})).await;
+    let (status, body) = srv
+        .post("/v1/portal/recover", json!({"mst": MST, "email": EMAIL, "captcha_id": id, "captcha_answer": answer}))
+        .await;
     assert_eq!((status, code(&body)), (400, "CAPTCHA_USED"));
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
@@ -130,7 +140,9 @@ async fn portal_path_and_staff_reset_on_postgres() {
         let token = link.split("t=").nth(1).unwrap().split('&').next().unwrap().to_string();
         let http = srv.http.clone();
         let base = srv.base.clone();
-        async move { http.post(format!("{base}/portal/activate")).form(&[("t", token)]).send().await.unwrap().status().as_u16() }
+        async move {
+            http.post(format!("{base}/portal/activate")).form(&[("t", token)]).send().await.unwrap().status().as_u16()
+        }
     };
     let (older, newer) = (&links[0], &links[1]);
     assert_eq!(post(&older.1).await, 410, "superseded");
@@ -141,9 +153,17 @@ async fn portal_path_and_staff_reset_on_postgres() {
 
     // The staff console's reset, on the same database.
     let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()))
-        .await
-        .unwrap();
+    bhxh_server::admin::staff_add(
+        &srv.store,
+        &srv.clock,
+        &hasher,
+        "hotro.an",
+        "Nguyễn Văn An",
+        bhxh_server::store::StaffRole::Agent,
+        zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()),
+    )
+    .await
+    .unwrap();
     let staff = srv.store.staff_by_username("hotro.an").await.unwrap().unwrap();
     assert!(staff.disabled_at.is_none());
     let list = bhxh_server::admin::staff_list(&srv.store).await.unwrap();

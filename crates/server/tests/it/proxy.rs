@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use bhxh_server::store::Store;
 use bhxh_testkit::nginx::Nginx;
-use crate::common::*;
 
 const ORIGIN: &str = "https://reset.example.vn";
 
@@ -71,7 +71,9 @@ fn client(from: Option<&str>) -> reqwest::Client {
 /// A login with a wrong password, optionally with a made-up `X-Forwarded-For`. Logins
 /// are limited in the database, so every server counts the same client.
 async fn login(http: &reqwest::Client, base: &str, spoof: Option<&str>) -> (u16, serde_json::Value) {
-    let mut req = http.post(format!("{base}/v1/auth/login")).json(&serde_json::json!({"username": "ketoan01", "password": "Sai-mat-khau-1!"}));
+    let mut req = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": "ketoan01", "password": "Sai-mat-khau-1!"}));
     if let Some(s) = spoof {
         req = req.header("x-forwarded-for", s);
     }
@@ -90,7 +92,8 @@ async fn enrol(db: &str, users: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_nginx_a_spoofed_header_escapes_no_limit_and_each_client_is_limited_alone() {
-    let farm = farm("per_client = 3\nper_client_window_secs = 600\nper_username = 1000\nper_username_total = 1000").await;
+    let farm =
+        farm("per_client = 3\nper_client_window_secs = 600\nper_username = 1000\nper_username_total = 1000").await;
     enrol(&farm.db, &["ketoan01".to_string()]).await;
     let x = client(Some("127.0.0.2"));
     // Five challenges, each claiming another address: the client is what nginx saw.
@@ -121,7 +124,9 @@ async fn behind_nginx_a_spoofed_header_escapes_no_limit_and_each_client_is_limit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_during_load_loses_no_reset() {
-    let mut farm = farm("per_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000").await;
+    let mut farm =
+        farm("per_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000")
+            .await;
     let users: Vec<String> = (0..6).map(|i| format!("nv{i:02}")).collect();
     enrol(&farm.db, &users).await;
     let token = Arc::new(SoftToken::load("rsa-valid"));
@@ -129,7 +134,8 @@ async fn a_server_killed_during_load_loses_no_reset() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for w in 0..3 {
-        let (base, token, answered, stop, users) = (farm.nginx.base.clone(), token.clone(), answered.clone(), stop.clone(), users.clone());
+        let (base, token, answered, stop, users) =
+            (farm.nginx.base.clone(), token.clone(), answered.clone(), stop.clone(), users.clone());
         workers.push(tokio::spawn(async move {
             let http = client(Some(&format!("127.0.0.{}", 10 + w)));
             let mut refs = Vec::new();

@@ -38,16 +38,19 @@ async fn crls_from_the_distribution_points_accept_a_good_token_and_refuse_revoke
     let (status, body) = srv.recover(&SoftToken::load("via-revoked-ica"), USER).await;
     assert_eq!((status, code(&body)), (403, "CERT_REVOKED"), "{body}");
     let cached = srv.store.cached_crls().await.unwrap();
-    assert_eq!(cached.iter().map(|c| c.url.as_str()).collect::<Vec<_>>(), [
-        "http://crl.bhxh-test.invalid/ica.crl",
-        "http://crl.bhxh-test.invalid/root.crl"
-    ]);
+    assert_eq!(
+        cached.iter().map(|c| c.url.as_str()).collect::<Vec<_>>(),
+        ["http://crl.bhxh-test.invalid/ica.crl", "http://crl.bhxh-test.invalid/root.crl"]
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_distribution_point_fails_closed_with_retry_after() {
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let mirrors = ["ica.crl", "root.crl"].iter().map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{dead}/{n}"))).collect();
+    let mirrors = ["ica.crl", "root.crl"]
+        .iter()
+        .map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{dead}/{n}")))
+        .collect();
     let srv = fetching_server(mirrors).await;
     let ch = srv.challenge(USER, bhxh_protocol::Purpose::PasswordRecovery).await;
     let resp = srv.complete_response(&SoftToken::load("rsa-valid"), USER, &ch).await;
@@ -57,7 +60,10 @@ async fn an_unreachable_distribution_point_fails_closed_with_retry_after() {
     assert_eq!(code(&body), "CERT_REVOCATION_UNKNOWN");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
     let detail = lines[0].detail.clone().unwrap_or_default();
-    assert!(detail.contains("crl.bhxh-test.invalid") && detail.contains("127.0.0.1"), "staff see which CRL and why: {detail}");
+    assert!(
+        detail.contains("crl.bhxh-test.invalid") && detail.contains("127.0.0.1"),
+        "staff see which CRL and why: {detail}"
+    );
     assert_eq!(srv.side_effects(USER).await, (0, false));
     // The failure is recorded for `trust show` and the next server.
     let cached = srv.store.cached_crls().await.unwrap();
@@ -110,7 +116,10 @@ async fn a_fetched_crl_with_a_bad_signature_or_another_key_is_not_believed() {
     *der.last_mut().unwrap() ^= 1;
     let forged = std::fs::read(fixture("forged-crl.pem")).unwrap();
     let root = std::fs::read(fixture("root-crl.pem")).unwrap();
-    for (ica, why) in [(der, "the signature does not verify with the issuer's key"), (forged, "is not issued by BHXH Test Issuing CA")] {
+    for (ica, why) in [
+        (der, "the signature does not verify with the issuer's key"),
+        (forged, "is not issued by BHXH Test Issuing CA"),
+    ] {
         let crls = CrlServer::serve(vec![("ica.crl".into(), ica), ("root.crl".into(), root.clone())]).await;
         let srv = fetching_server(crls.mirrors()).await;
         let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;

@@ -2,9 +2,8 @@
 //! server: refused without a login, every action audited with the staff member's name,
 //! and no page, answer or log line that shows a password.
 
-
-use bhxh_server::passwords::Hasher;
 use crate::common::*;
+use bhxh_server::passwords::Hasher;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use zeroize::Zeroizing;
@@ -28,7 +27,13 @@ pub(crate) struct Console {
 impl Console {
     pub(crate) fn new(srv: &TestServer) -> Console {
         let http = reqwest::Client::builder().no_proxy().redirect(Policy::none()).build().unwrap();
-        Console { base: srv.staff_base.clone().expect("staff console on"), http, cookie: None, set_cookie: None, proxy_headers: Vec::new() }
+        Console {
+            base: srv.staff_base.clone().expect("staff console on"),
+            http,
+            cookie: None,
+            set_cookie: None,
+            proxy_headers: Vec::new(),
+        }
     }
 
     /// The same console reached through a proxy that adds these headers.
@@ -65,7 +70,13 @@ impl Console {
     /// The login page's CSRF token and its cookie (`name=value`).
     async fn login_token(&self) -> (String, String) {
         let r = self.req(self.http.get(format!("{}/login", self.base))).send().await.unwrap();
-        let cookie = r.headers().get_all(SET_COOKIE).iter().map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string()).find(|c| c.contains("bhxh_staff_login=")).expect("the login CSRF cookie");
+        let cookie = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.contains("bhxh_staff_login="))
+            .expect("the login CSRF cookie");
         let page = r.text().await.unwrap();
         let at = page.find("name=\"csrf\" value=\"").expect("a login form with a CSRF token") + 19;
         (page[at..at + 48].to_string(), cookie)
@@ -81,7 +92,13 @@ impl Console {
             .send()
             .await
             .unwrap();
-        if let Some(c) = r.headers().get_all(SET_COOKIE).iter().map(|c| c.to_str().unwrap()).find(|c| c.starts_with("bhxh_staff=") || c.starts_with("__Host-bhxh_staff=")) {
+        if let Some(c) = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap())
+            .find(|c| c.starts_with("bhxh_staff=") || c.starts_with("__Host-bhxh_staff="))
+        {
             self.set_cookie = Some(c.to_string());
             self.cookie = Some(c.split(';').next().unwrap().to_string());
         }
@@ -99,9 +116,17 @@ impl Console {
 
 async fn add_staff(srv: &TestServer) {
     let hasher = Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, STAFF, STAFF_NAME, bhxh_server::store::StaffRole::Agent, Zeroizing::new(STAFF_PASSWORD.into()))
-        .await
-        .unwrap();
+    bhxh_server::admin::staff_add(
+        &srv.store,
+        &srv.clock,
+        &hasher,
+        STAFF,
+        STAFF_NAME,
+        bhxh_server::store::StaffRole::Agent,
+        Zeroizing::new(STAFF_PASSWORD.into()),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,10 +204,14 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert!(home.contains(STAFF_NAME));
 
     // Find by username, by MST, by reference code.
-    let r = c.http.get(format!("{}/?q=KeToan01", c.base)).header(COOKIE, c.cookie.clone().unwrap()).send().await.unwrap();
+    let r =
+        c.http.get(format!("{}/?q=KeToan01", c.base)).header(COOKIE, c.cookie.clone().unwrap()).send().await.unwrap();
     let search_ref = r.headers()["x-reference"].to_str().unwrap().to_string();
     // One account found: its page opens at once.
-    assert_eq!((r.status().as_u16(), r.headers().get(LOCATION).and_then(|l| l.to_str().ok())), (303, Some("/account/ketoan01")));
+    assert_eq!(
+        (r.status().as_u16(), r.headers().get(LOCATION).and_then(|l| l.to_str().ok())),
+        (303, Some("/account/ketoan01"))
+    );
     let searched = srv.store.audit_by_reference(&search_ref).await.unwrap();
     assert_eq!(searched.len(), 1, "a search is audited: {searched:?}");
     assert_eq!((searched[0].event.as_str(), searched[0].detail.as_deref()), ("staff.search", Some("q=KeToan01")));
@@ -201,7 +230,10 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let (status, page, _) = c.get("/account/ketoan01").await;
     assert_eq!(status, 200);
     assert!(page.contains("đang bị chặn tạm thời"), "{page}");
-    assert!(page.contains("RATE_LIMITED") && page.contains("INVALID_CREDENTIALS") && page.contains("PORTAL_EMAIL_MISMATCH"), "{page}");
+    assert!(
+        page.contains("RATE_LIMITED") && page.contains("INVALID_CREDENTIALS") && page.contains("PORTAL_EMAIL_MISMATCH"),
+        "{page}"
+    );
 
     // An action without the form's token is refused and changes nothing.
     let (status, body, _) = c.post("/account/ketoan01/unlock", &[("csrf", "0000")]).await;
@@ -220,8 +252,9 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let (status, _, _) = c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("note", "")]).await;
     assert_eq!(status, 400);
     assert!(srv.store.list_mail(10).await.unwrap().iter().all(|m| m.kind != "reset"));
-    let (status, _, location) =
-        c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")]).await;
+    let (status, _, location) = c
+        .post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")])
+        .await;
     assert_eq!(status, 303);
     let location = location.unwrap();
     let reset_ref = location.split("r=").nth(1).unwrap().to_string();
@@ -235,8 +268,13 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert!(srv.store.list_mail(20).await.unwrap().iter().all(|m| m.kind != "notice-reset"));
     // Resend: the delivered password mail cannot be (its content is wiped); a notice can.
     let session = login["session_token"].as_str().unwrap();
-    let (status, body) =
-        srv.post_auth("/v1/auth/change-password", session, serde_json::json!({"current_password": temp, "new_password": "Moi-Mat-Khau-2026!"})).await;
+    let (status, body) = srv
+        .post_auth(
+            "/v1/auth/change-password",
+            session,
+            serde_json::json!({"current_password": temp, "new_password": "Moi-Mat-Khau-2026!"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     srv.smtp().wait_for(EMAIL, "Thông báo đổi mật khẩu").await;
     let mails = srv.store.list_mail(20).await.unwrap();
@@ -264,16 +302,54 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     // The timeline speaks the desk's language: its details hold no English phrase and
     // no UTC time beside the Vietnam-time column; the actor is named in Vietnamese.
     let (_, page, _) = c.get("/account/ketoan01").await;
-    let details: Vec<&str> = page.split("<td class=\"muted\">").skip(1).filter_map(|c| c.split("</td>").next()).collect();
+    let details: Vec<&str> =
+        page.split("<td class=\"muted\">").skip(1).filter_map(|c| c.split("</td>").next()).collect();
     assert!(details.iter().any(|d| d.contains("đã xác minh qua điện thoại")), "{details:?}");
-    assert!(details.iter().any(|d| d.contains("mật khẩu tạm thời của RC-") && d.contains("đã được dùng")), "{details:?}");
-    const ENGLISH: &[&str] = &["the", "of", "to", "in", "is", "sent", "valid", "until", "used", "account", "certificate", "purpose", "verified", "phone", "cleared", "windows", "page", "opened", "password", "request", "link", "disabled", "notice", "member", "mail"];
+    assert!(
+        details.iter().any(|d| d.contains("mật khẩu tạm thời của RC-") && d.contains("đã được dùng")),
+        "{details:?}"
+    );
+    const ENGLISH: &[&str] = &[
+        "the",
+        "of",
+        "to",
+        "in",
+        "is",
+        "sent",
+        "valid",
+        "until",
+        "used",
+        "account",
+        "certificate",
+        "purpose",
+        "verified",
+        "phone",
+        "cleared",
+        "windows",
+        "page",
+        "opened",
+        "password",
+        "request",
+        "link",
+        "disabled",
+        "notice",
+        "member",
+        "mail",
+    ];
     for d in &details {
         let english: Vec<&str> = d.split(|c: char| !c.is_alphanumeric()).filter(|w| ENGLISH.contains(w)).collect();
         assert!(english.is_empty(), "English {english:?} in the Vietnamese timeline: {d}");
-        assert!(!d.as_bytes().windows(4).any(|w| w[0] == b':' && w[1].is_ascii_digit() && w[2].is_ascii_digit() && w[3] == b'Z'), "a UTC time: {d}");
+        assert!(
+            !d.as_bytes()
+                .windows(4)
+                .any(|w| w[0] == b':' && w[1].is_ascii_digit() && w[2].is_ascii_digit() && w[3] == b'Z'),
+            "a UTC time: {d}"
+        );
     }
-    assert!(page.contains("<td>người dùng</td>") && page.contains(&format!("nhân viên {STAFF} ({STAFF_NAME})")), "actors in Vietnamese");
+    assert!(
+        page.contains("<td>người dùng</td>") && page.contains(&format!("nhân viên {STAFF} ({STAFF_NAME})")),
+        "actors in Vietnamese"
+    );
     assert!(!page.contains(">staff.view<") && !page.contains(">complete<"), "no raw event names");
 
     // No page, answer or log shows the password or a hash.
@@ -333,7 +409,13 @@ async fn behind_a_tls_proxy_the_session_is_a_secure_host_cookie() {
     let mut tls = Console::via(&srv, &[("x-forwarded-proto", "https")]);
     assert_eq!(tls.login(STAFF, STAFF_PASSWORD).await.0, 303);
     let set = tls.set_cookie.clone().unwrap();
-    assert!(set.starts_with("__Host-bhxh_staff=") && set.contains("; Secure") && set.contains("Path=/") && !set.contains("Domain"), "{set}");
+    assert!(
+        set.starts_with("__Host-bhxh_staff=")
+            && set.contains("; Secure")
+            && set.contains("Path=/")
+            && !set.contains("Domain"),
+        "{set}"
+    );
     assert_eq!(tls.get("/").await.0, 200);
     // The same token under the plain name is no session over HTTPS.
     let token = tls.cookie.clone().unwrap().split_once('=').unwrap().1.to_string();
@@ -404,7 +486,10 @@ async fn a_mail_refused_for_good_is_a_dead_letter_and_the_console_warns() {
     // The reset's one mail was tried twice (4xx, then 5xx) and given up; its secret wiped.
     let attempts: Vec<i64> = mails_now.iter().map(|m| m.attempts).collect();
     assert_eq!(attempts, [2], "{mails_now:?}");
-    assert!(mails_now.iter().all(|m| m.secret.is_none() && m.last_error.as_deref().unwrap_or_default().contains("550")), "{mails_now:?}");
+    assert!(
+        mails_now.iter().all(|m| m.secret.is_none() && m.last_error.as_deref().unwrap_or_default().contains("550")),
+        "{mails_now:?}"
+    );
     let mut c = Console::new(&srv);
     assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
     let (status, page, _) = c.get("/").await;
@@ -420,15 +505,18 @@ async fn a_disabled_account_shows_why_and_staff_cannot_start_a_reset() {
     let srv = TestServer::start().await;
     srv.enrol(USER, MST, EMAIL).await;
     add_staff(&srv).await;
-    bhxh_server::admin::account_set_disabled(&srv.store, &srv.clock, USER, Some("doanh nghiệp đã giải thể")).await.unwrap();
+    bhxh_server::admin::account_set_disabled(&srv.store, &srv.clock, USER, Some("doanh nghiệp đã giải thể"))
+        .await
+        .unwrap();
     let mut c = Console::new(&srv);
     assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
     let (status, page, _) = c.get("/account/ketoan01").await;
     assert_eq!(status, 200);
     assert!(page.contains("data-testid=\"account-disabled\"") && page.contains("doanh nghiệp đã giải thể"), "{page}");
     let csrf = c.csrf().await;
-    let (status, page, _) =
-        c.post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")]).await;
+    let (status, page, _) = c
+        .post("/account/ketoan01/reset", &[("csrf", &csrf), ("verified", "yes"), ("note", "gọi 9:40, đối chiếu CCCD")])
+        .await;
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("ACCOUNT_DISABLED") || page.contains("Tài khoản đang bị vô hiệu hóa"), "{page}");
     assert_eq!(srv.side_effects(USER).await, (0, false), "no mail, no temporary password");

@@ -23,9 +23,17 @@ async fn send(srv: &TestServer, instance: Option<&str>, report: &str) -> (u16, V
 
 async fn desk(srv: &TestServer) -> Console {
     let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-    bhxh_server::admin::staff_add(&srv.store, &srv.clock, &hasher, "hotro.an", "Nguyễn Văn An", bhxh_server::store::StaffRole::Agent, zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()))
-        .await
-        .unwrap();
+    bhxh_server::admin::staff_add(
+        &srv.store,
+        &srv.clock,
+        &hasher,
+        "hotro.an",
+        "Nguyễn Văn An",
+        bhxh_server::store::StaffRole::Agent,
+        zeroize::Zeroizing::new("Ban-ho-tro-2026!".into()),
+    )
+    .await
+    .unwrap();
     let mut c = Console::new(srv);
     assert_eq!(c.login("hotro.an", "Ban-ho-tro-2026!").await.0, 303);
     c
@@ -34,14 +42,22 @@ async fn desk(srv: &TestServer) -> Console {
 /// A recovery attempt from `instance` with another business's token (refused).
 async fn attempt(srv: &TestServer, instance: &str) {
     let token = SoftToken::load("other-mst");
-    let (status, ch) = srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-password-recovery/v1"})).await;
+    let (status, ch) =
+        srv.post("/v1/recovery/challenge", json!({"username": USER, "purpose": "bhxh-password-recovery/v1"})).await;
     assert_eq!(status, 200);
     let ch: bhxh_protocol::wire::ChallengeResponse = serde_json::from_value(ch).unwrap();
     let sig = token.sign(&bhxh_protocol::to_be_signed(Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce));
     let body = json!({"challenge_id": ch.challenge_id, "username": USER, "purpose": "bhxh-password-recovery/v1",
         "certificate": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &token.cert_der), "algorithm": token.alg,
         "signature": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &sig)});
-    let r = srv.http.post(format!("{}/v1/recovery/complete", srv.base)).header(bhxh_protocol::INSTANCE_HEADER, instance).json(&body).send().await.unwrap();
+    let r = srv
+        .http
+        .post(format!("{}/v1/recovery/complete", srv.base))
+        .header(bhxh_protocol::INSTANCE_HEADER, instance)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 403);
 }
 
@@ -70,14 +86,28 @@ async fn the_desk_sees_what_the_caller_sent(srv: TestServer) {
     assert!(page.contains("CERT_NOT_BOUND"));
     // Viewing is audited with who looked, without the code.
     let all = srv.store.audit_since(0, 1000).await.unwrap();
-    assert!(all.iter().any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor == "staff:hotro.an (Nguyễn Văn An)"));
-    assert!(all.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(&code[3..])), "no audit line holds the code");
+    assert!(all
+        .iter()
+        .any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor == "staff:hotro.an (Nguyễn Văn An)"));
+    assert!(
+        all.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(&code[3..])),
+        "no audit line holds the code"
+    );
 
     // Sealed at rest: the database holds no word of the report.
     let key = bhxh_server::mail::OutboxKey::load_or_create(&srv.data.path().join("server")).unwrap();
     let parsed = bhxh_protocol::SupportCode::parse(&code).unwrap();
-    let row = srv.store.support_report(&bhxh_server::support::code_hash(&key, &parsed), srv.clock.now()).await.unwrap().unwrap();
-    assert_ne!(row.code_hash, bhxh_server::passwords::token_hash(&parsed.digits()), "the stored hash is keyed, not a plain hash of nine digits");
+    let row = srv
+        .store
+        .support_report(&bhxh_server::support::code_hash(&key, &parsed), srv.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        row.code_hash,
+        bhxh_server::passwords::token_hash(&parsed.digits()),
+        "the stored hash is keyed, not a plain hash of nine digits"
+    );
     assert!(!String::from_utf8_lossy(&row.sealed).contains("PIN: Locked"));
 
     // An hour later the code is gone, answered like one never made.
@@ -109,7 +139,11 @@ async fn unknown_mistyped_and_expired_codes_are_answered_alike() {
     let never = bhxh_protocol::SupportCode::new().to_string();
     let (s1, p1, _) = console.get(&format!("/support/{never}")).await;
     let mistyped = format!("{}0", &never[..never.len() - 1]);
-    let mistyped = if bhxh_protocol::SupportCode::parse(&mistyped).is_some() { format!("{}1", &never[..never.len() - 1]) } else { mistyped };
+    let mistyped = if bhxh_protocol::SupportCode::parse(&mistyped).is_some() {
+        format!("{}1", &never[..never.len() - 1])
+    } else {
+        mistyped
+    };
     let (s2, p2, _) = console.get(&format!("/support/{mistyped}")).await;
     assert_eq!((s1, s2), (404, 404));
     assert!(p1.contains("SUPPORT_CODE_UNKNOWN") && p2.contains("SUPPORT_CODE_UNKNOWN"));

@@ -152,7 +152,8 @@ async fn chain_of_more_than_four() {
 
 #[tokio::test]
 async fn chain_with_a_certificate_that_is_not_a_ca() {
-    let detail = refused(SoftToken::load("rsa-valid").with_chain(&["ica", "ec-valid"]), 400, "CERT_CHAIN_INVALID").await;
+    let detail =
+        refused(SoftToken::load("rsa-valid").with_chain(&["ica", "ec-valid"]), 400, "CERT_CHAIN_INVALID").await;
     assert!(detail.contains("chain[1]: not a CA"), "{detail}");
 }
 
@@ -171,7 +172,10 @@ async fn a_crl_missing_for_one_level_fails_closed() {
     let srv = server_with(|c| c.crl_file = Some(fixture("ica-crl.pem"))).await;
     let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
-    assert!(detail.contains("BHXH Test Issuing CA: no CRL of BHXH Test Root CA is configured or distributed"), "{detail}");
+    assert!(
+        detail.contains("BHXH Test Issuing CA: no CRL of BHXH Test Root CA is configured or distributed"),
+        "{detail}"
+    );
 }
 
 fn fixture_trust() -> TrustStore {
@@ -201,7 +205,10 @@ fn the_real_national_root_and_vnpt_intermediate_are_the_default_and_chain() {
     let store = TrustStore::load(None, None).unwrap();
     assert_eq!(store.anchor_count(), 1);
     assert_eq!(
-        bhxh_server::verify::fingerprint(&bhxh_server::verify::read_pem_or_der(&trust_file("vietnam-national-root-ca.pem"), "CERTIFICATE").unwrap()[0]),
+        bhxh_server::verify::fingerprint(
+            &bhxh_server::verify::read_pem_or_der(&trust_file("vietnam-national-root-ca.pem"), "CERTIFICATE").unwrap()
+                [0]
+        ),
         "bac8bf609ab420a8ee1780d74f4de5c7f7184959d2a7375b0a75e4c29f0908e7"
     );
     // The VNPT intermediate chains to the national root (2025-06-01, inside both validities).
@@ -229,7 +236,8 @@ async fn trust_show_reports_anchors_intermediates_and_stale_crls() {
     let mut config = bhxh_server::config::RevocationConfig::default();
     (config.ocsp, config.fetch_crls) = (false, false);
     let file = load_crl_file(&fixture("expired-crl.pem"), &store).unwrap();
-    let revocation = bhxh_server::revocation::Revocation::new(srv.store.clone(), srv.clock.clone(), config, file).unwrap();
+    let revocation =
+        bhxh_server::revocation::Revocation::new(srv.store.clone(), srv.clock.clone(), config, file).unwrap();
     let out = format!("{}{}", store.report(now), revocation.report().await.unwrap());
     assert!(out.contains("Revocation / Thu hồi: required (OCSP off"), "{out}");
     assert!(out.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{out}");

@@ -1,7 +1,6 @@
 //! Test support: the fixture PKI, a real SMTP server, the server on port 0, and a
 //! "token" in software (the fixture keys) that signs exactly as a client would.
 
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,7 +17,9 @@ use serde_json::{json, Value};
 #[allow(unused_imports)]
 pub use bhxh_testkit::ocsp::{OcspResponder, OCSP_URL};
 #[allow(unused_imports)]
-pub use bhxh_testkit::{fixture, fixtures, free_port, password_in, portal_secrets_in, postgres_database, ReceivedMail, SmtpSink, MST};
+pub use bhxh_testkit::{
+    fixture, fixtures, free_port, password_in, portal_secrets_in, postgres_database, ReceivedMail, SmtpSink, MST,
+};
 
 // ---- the server ---------------------------------------------------------------------
 
@@ -121,14 +122,18 @@ impl TestServer {
     /// `POST /v1/portal/recover` with a freshly solved captcha.
     pub async fn portal(&self, mst: &str, email: &str) -> (u16, Value) {
         let (id, answer) = self.captcha().await;
-        self.post("/v1/portal/recover", json!({"mst": mst, "email": email, "captcha_id": id, "captcha_answer": answer})).await
+        self.post("/v1/portal/recover", json!({"mst": mst, "email": email, "captcha_id": id, "captcha_answer": answer}))
+            .await
     }
 
     /// Sets a long-term password directly (as if the user had changed it earlier).
     pub async fn set_password(&self, username: &str, password: &str) {
         let account = self.store.account_by_username(username).await.unwrap().unwrap();
         let hasher = bhxh_server::passwords::Hasher::new(&bhxh_server::config::Argon2Config::default()).unwrap();
-        let hash = hasher.hash(bhxh_server::passwords::Lane::Login, zeroize::Zeroizing::new(password.to_string())).await.unwrap();
+        let hash = hasher
+            .hash(bhxh_server::passwords::Lane::Login, zeroize::Zeroizing::new(password.to_string()))
+            .await
+            .unwrap();
         let notice = bhxh_server::store::NewMail {
             message_id: format!("setup-{username}@test"),
             account_id: Some(account.id),
@@ -163,7 +168,8 @@ impl TestServer {
     }
 
     pub async fn post_raw(&self, path: &str, body: String, token: Option<&str>) -> (u16, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body);
+        let mut req =
+            self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -190,7 +196,13 @@ impl TestServer {
     }
 
     /// Signs a challenge as a client would and completes it.
-    pub async fn complete(&self, token: &SoftToken, username: &str, purpose: Purpose, ch: &ChallengeResponse) -> (u16, Value) {
+    pub async fn complete(
+        &self,
+        token: &SoftToken,
+        username: &str,
+        purpose: Purpose,
+        ch: &ChallengeResponse,
+    ) -> (u16, Value) {
         let data = to_be_signed(purpose, &ch.origin, username, &ch.nonce);
         let sig = token.sign(&data);
         self.complete_raw(token, username, purpose, ch, &sig, token.alg).await
@@ -221,7 +233,12 @@ impl TestServer {
 
     /// The raw answer of a password recovery's complete, signed like a token (for its
     /// headers).
-    pub async fn complete_response(&self, token: &SoftToken, username: &str, ch: &ChallengeResponse) -> reqwest::Response {
+    pub async fn complete_response(
+        &self,
+        token: &SoftToken,
+        username: &str,
+        ch: &ChallengeResponse,
+    ) -> reqwest::Response {
         let data = to_be_signed(Purpose::PasswordRecovery, &ch.origin, username, &ch.nonce);
         self.http
             .post(format!("{}/v1/recovery/complete", self.base))
@@ -248,7 +265,8 @@ impl TestServer {
     /// refused attempt must leave unchanged.
     pub async fn side_effects(&self, username: &str) -> (usize, bool) {
         let mails = self.store.list_mail(10_000).await.unwrap().len();
-        let temp = self.store.account_by_username(username).await.unwrap().is_some_and(|a| a.temp_password_hash.is_some());
+        let temp =
+            self.store.account_by_username(username).await.unwrap().is_some_and(|a| a.temp_password_hash.is_some());
         (mails, temp)
     }
 }
@@ -326,12 +344,16 @@ pub struct CrlServer {
 impl CrlServer {
     /// Serves `name` → the fixture file `file` (e.g. `ica.crl` → `ica-crl.pem`).
     pub async fn start(files: &[(&str, &str)]) -> CrlServer {
-        Self::serve(files.iter().map(|(name, file)| (name.to_string(), std::fs::read(fixture(file)).unwrap())).collect()).await
+        Self::serve(
+            files.iter().map(|(name, file)| (name.to_string(), std::fs::read(fixture(file)).unwrap())).collect(),
+        )
+        .await
     }
 
     /// Serves `name` → these bytes.
     pub async fn serve(files: Vec<(String, Vec<u8>)>) -> CrlServer {
-        let map: std::collections::HashMap<String, Vec<u8>> = files.into_iter().map(|(name, body)| (format!("/{name}"), body)).collect();
+        let map: std::collections::HashMap<String, Vec<u8>> =
+            files.into_iter().map(|(name, body)| (format!("/{name}"), body)).collect();
         let map = std::sync::Arc::new(map);
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (m, h) = (map.clone(), hits.clone());
@@ -356,7 +378,10 @@ impl CrlServer {
     /// The mirrors a server is configured with to reach this one for the fixture CAs'
     /// distribution points.
     pub fn mirrors(&self) -> std::collections::BTreeMap<String, String> {
-        ["ica.crl", "root.crl"].iter().map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{}/{n}", self.base))).collect()
+        ["ica.crl", "root.crl"]
+            .iter()
+            .map(|n| (format!("http://crl.bhxh-test.invalid/{n}"), format!("{}/{n}", self.base)))
+            .collect()
     }
 
     pub fn hits(&self) -> usize {
@@ -432,7 +457,12 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
 }
 
 /// One challenge → sign → complete at `base`: the reference of a reset answered 200.
-pub async fn one_reset(http: &reqwest::Client, base: &str, token: &SoftToken, user: &str) -> anyhow::Result<Option<String>> {
+pub async fn one_reset(
+    http: &reqwest::Client,
+    base: &str,
+    token: &SoftToken,
+    user: &str,
+) -> anyhow::Result<Option<String>> {
     use base64::Engine;
     use bhxh_protocol::{to_be_signed, Purpose};
     let ch: bhxh_protocol::wire::ChallengeResponse = http
