@@ -222,6 +222,22 @@ async fn unreachable_server_is_a_clear_error() {
     assert!(text(&o).contains("INSECURE_SERVER_URL") && text(&o).contains("must start with https://"), "{}", text(&o));
 }
 
+/// Every file under `dir` (recursively, not through symbolic links: a Wine prefix links
+/// to `/`), with its contents.
+fn files_under(dir: &Path, into: &mut Vec<(String, Vec<u8>)>) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if e.file_type().is_ok_and(|t| t.is_file()) {
+                into.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pin_is_nowhere_after_a_recovery() {
     let env = start().await;
@@ -242,19 +258,7 @@ async fn the_pin_is_nowhere_after_a_recovery() {
         ("doctor output".into(), doctor_text.into_bytes()),
         ("server log".into(), std::fs::read(log_file()).unwrap()),
     ];
-    for dir in [env.data.path()] {
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    haystacks.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
-                }
-            }
-        }
-    }
+    files_under(env.data.path(), &mut haystacks);
     assert!(haystacks.len() > 5, "searched too little: {:?}", haystacks.iter().map(|h| &h.0).collect::<Vec<_>>());
     for (name, bytes) in &haystacks {
         assert!(!bytes.windows(DISTINCT_PIN.len()).any(|w| w == DISTINCT_PIN.as_bytes()), "the PIN is in {name}");

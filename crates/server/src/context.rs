@@ -379,7 +379,7 @@ impl AppState {
 
     /// Counts a hit on an identity-wide window, which refuses no one (see
     /// [`AppState::limit_identity`]); says once per window when it passes `mark`.
-    async fn count_identity(
+    pub(crate) async fn count_identity(
         &self,
         ctx: &Ctx,
         key: &str,

@@ -231,16 +231,12 @@ async fn complete(
                 let l = &s.config.limits;
                 let (window, now) = (l.failed_proofs_window_secs, s.clock.now());
                 let account_key = crate::context::failed_proofs_key(&claimed);
-                let counted = async {
-                    s.store.hit(&client_failed_key, window, now).await?;
-                    let (n, _) = s.store.hit(&account_key, window, now).await?;
-                    if n == i64::from(l.failed_proofs_per_account) + 1 {
-                        tracing::warn!(reference = %ctx.reference, username = %claimed, failed = n, "an account is under attack: failed proofs from every client passed the mark (a valid proof is still taken)");
-                    }
-                    anyhow::Ok(())
-                };
-                if let Err(e) = counted.await {
+                if let Err(e) = s.store.hit(&client_failed_key, window, now).await {
                     return ctx.internal(e);
+                }
+                // Every client's together: marks an attack, refuses no one.
+                if let Err(e) = s.count_identity(&ctx, &account_key, l.failed_proofs_per_account, window, EVENT).await {
+                    return e;
                 }
             }
             match s.store.fail_challenge(&ch, code, s.clock.now(), &entry).await {

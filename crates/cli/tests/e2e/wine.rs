@@ -283,21 +283,6 @@ async fn windows_support_code_exit_codes_and_utf8_whatever_the_code_page() {
     }
 }
 
-/// Every file under `dir` (recursively), with its contents.
-fn files_under(dir: &Path, into: &mut Vec<(String, Vec<u8>)>) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(p);
-            } else if e.file_type().is_ok_and(|t| t.is_file()) {
-                into.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     let env = start().await;
@@ -380,7 +365,7 @@ async fn windows_token_recovery_through_a_pkcs11_module_built_for_windows() {
     // data, the module's tokens), not in its registry, not in what was printed.
     let mut haystacks =
         vec![("recover output".to_string(), out.into_bytes()), ("doctor output".to_string(), doctor.stdout.clone())];
-    files_under(w.prefix(), &mut haystacks);
+    super::files_under(w.prefix(), &mut haystacks);
     assert!(haystacks.iter().any(|(n, _)| n.ends_with("user.reg")) && haystacks.len() > 100, "searched too little");
     for (name, bytes) in &haystacks {
         for needle in [
