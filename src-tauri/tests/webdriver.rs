@@ -81,9 +81,19 @@ impl Driver {
         }
     }
 
+    /// Clicks the element, again (bounded) while the driver answers with an error (the
+    /// element not yet interactable, or moved under the pointer by a late layout).
     async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.req(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let id = self.find(css).await;
+            let v = self.req(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+            if v.get("error").is_none() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "clicking {css}: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -256,6 +266,9 @@ async fn a_full_token_recovery_in_the_real_window() {
     // The support report, copied by the shell: the X clipboard really holds it (it held
     // nothing when the web view's own clipboard API said "copied").
     d.click("[data-testid=nav-support]").await;
+    // The computer check's lines arrive after the screen and push the buttons down: the
+    // click waits for them, so it lands on the button and not where the button was.
+    d.find("[data-testid=checks] li").await;
     d.click("[data-testid=copy-report]").await;
     d.find("#copy-status[data-outcome=copied]").await;
     let shown = d.property("[data-testid=report-text]", "value").await;
