@@ -382,6 +382,13 @@ catalogue! {
         en: "This email change was cancelled or replaced by a newer request.",
         hint_vi: "Email đăng ký giữ nguyên. Nếu vẫn cần đổi, gửi lại yêu cầu bằng token hoặc gọi tổng đài.",
         hint_en: "The registered email stays as it was. To change it still, ask again with the token or call the hotline.";
+    /// The registered address cancelled a change lately: token requests wait (the desk
+    /// still can change it, after checking documents).
+    EmailChangePaused = "EMAIL_CHANGE_PAUSED", 409,
+        vi: "Email đăng ký vừa hủy một yêu cầu đổi email, nên tạm thời không đổi được bằng token.",
+        en: "The registered email cancelled an email change lately, so the token cannot change it for now.",
+        hint_vi: "Nếu doanh nghiệp thật sự cần đổi email, gọi tổng đài hỗ trợ: nhân viên kiểm tra giấy tờ và đổi giúp. Nếu không phải doanh nghiệp yêu cầu, hãy báo ngay vì có thể có người khác giữ token.",
+        hint_en: "If the business really needs a new email, call the support hotline: staff check the documents and change it. If your business did not ask, say so at once: someone else may hold the token.";
     /// The change has taken effect already: too late to cancel by link.
     EmailChangeApplied = "EMAIL_CHANGE_APPLIED", 409,
         vi: "Email đăng ký đã được đổi; không thể hủy bằng liên kết nữa.",

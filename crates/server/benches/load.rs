@@ -131,7 +131,7 @@ async fn start_server(dir: &Path, extra_config: &str) -> Server {
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
-             trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[limits]\nper_client = 100000000\nper_username = 100000000\nper_username_total = 100000000\nreset_mails_per_day = 100000000\n\
+             trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[http]\nmax_connections_per_client = 100000000\n[limits]\nper_client = 100000000\nper_username = 100000000\nper_username_total = 100000000\nreset_mails_per_day = 100000000\n\
              [revocation]\nocsp = false\nfetch_crls = false\n{extra_config}",
             dir.join("trust.pem"),
             dir.join("intermediates.pem"),

@@ -331,6 +331,29 @@ pub async fn staff_password(
     Ok(format!("Đã đặt mật khẩu / Password set: {username}\nMã tham chiếu / Reference: {}\n", entry.reference))
 }
 
+/// `staff unlock`: clears the windows of a staff member's console logins (someone
+/// else's wrong passwords refuse only their own clients, but a member's own can lock
+/// the member's client for the window).
+pub async fn staff_unlock(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
+    let username = Username::parse(username).map_err(coded)?;
+    if store.staff_by_username(username.as_str()).await?.is_none() {
+        return Err(coded(ErrorCode::AccountNotFound));
+    }
+    let cleared = store.clear_limits(&crate::context::staff_limit_prefix(username.as_str())).await?;
+    let mut entry = admin_audit(
+        AuditEvent::AdminStaffUnlock,
+        username.as_str(),
+        format!("staff {username}: cleared {cleared} limit windows"),
+        clock.now(),
+    );
+    entry.username = None;
+    store.audit(&entry).await?;
+    Ok(format!(
+        "Đã mở giới hạn đăng nhập của nhân viên / Staff login limits cleared: {username} ({cleared})\nMã tham chiếu / Reference: {}\n",
+        entry.reference
+    ))
+}
+
 /// `staff disable`: the member can no longer log in; their sessions end now.
 pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;

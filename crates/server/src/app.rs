@@ -54,7 +54,7 @@ impl Application {
         } else {
             config.public_origin.as_str().into()
         };
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+        crate::store::private_dir(&config.data_dir)?;
         let store =
             Store::open_with(&config.database_url(), std::time::Duration::from_secs(config.database_timeout_secs))
                 .await?;
@@ -173,7 +173,7 @@ impl Application {
         let staff = async {
             let Some(listener) = self.staff_listener else { return Ok(()) };
             let app = crate::staff::router(self.state.clone());
-            crate::serve::serve(listener, app, &http, grace, async move {
+            crate::serve::serve(listener, app, &http, self.state.proxies.clone(), grace, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
@@ -181,7 +181,7 @@ impl Application {
         };
         let app = router(self.state.clone());
         let main = async {
-            let r = crate::serve::serve(self.listener, app, &http, grace, shutdown).await;
+            let r = crate::serve::serve(self.listener, app, &http, self.state.proxies.clone(), grace, shutdown).await;
             let _ = stopping.send(true);
             r.context("serving")
         };

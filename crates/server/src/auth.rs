@@ -120,7 +120,8 @@ async fn login(
 }
 
 /// Sets a new long-term password. With a must-change session the current password is
-/// the temporary one; the new one may never equal it.
+/// the temporary one; the new one may never equal it. A session is a proven user: its
+/// hashes go in the proven users' argon2 budget, never behind a flood of public logins.
 async fn change_password(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -166,7 +167,7 @@ async fn change_password(
         (Some(current), must_change) => {
             let current_hash =
                 if must_change { account.temp_password_hash.clone() } else { account.password_hash.clone() };
-            if !s.hasher.verify(Lane::Login, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
+            if !s.hasher.verify(Lane::Recovery, current.clone(), current_hash).await.map_err(|e| ctx.hashing(e))? {
                 return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::InvalidCredentials).await);
             }
         }
@@ -175,13 +176,13 @@ async fn change_password(
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordPolicy).await);
     }
     let equals_temp = match &account.temp_password_hash {
-        Some(h) => s.hasher.verify(Lane::Login, new.clone(), Some(h.clone())).await.map_err(|e| ctx.hashing(e))?,
+        Some(h) => s.hasher.verify(Lane::Recovery, new.clone(), Some(h.clone())).await.map_err(|e| ctx.hashing(e))?,
         None => false,
     };
     if current.as_ref().is_some_and(|c| **c == *new) || equals_temp {
         return Err(s.refuse(&ctx, EVENT, Some(&account.username), ErrorCode::PasswordReuse).await);
     }
-    let new_hash = s.hasher.hash(Lane::Login, new).await.map_err(|e| ctx.hashing(e))?;
+    let new_hash = s.hasher.hash(Lane::Recovery, new).await.map_err(|e| ctx.hashing(e))?;
     let now = s.clock.now();
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };

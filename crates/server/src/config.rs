@@ -229,11 +229,23 @@ pub struct HttpConfig {
     /// Connections open at once per listener; past it new ones wait in the kernel's
     /// queue until one closes.
     pub max_connections: usize,
+    /// Connections open at once from one client (an address, an IPv6 /64; a trusted
+    /// proxy is not counted): past it the client's new ones are closed at once.
+    pub max_connections_per_client: usize,
+    /// The largest request head (line and headers) read; a larger one is answered
+    /// `431 Request Header Fields Too Large` and the connection closed (at least 8192).
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { header_read_timeout_secs: 10, idle_timeout_secs: 60, max_connections: 4096 }
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            max_connections_per_client: 64,
+            max_header_bytes: 32 * 1024,
+        }
     }
 }
 
@@ -277,6 +289,9 @@ pub struct EmailChangeConfig {
     pub apply_interval_secs: u64,
     /// How long a desk proposal waits for a supervisor before it expires (7 days).
     pub proposal_ttl_secs: i64,
+    /// After the registered address cancels a change, token requests for the account
+    /// are refused this long (`EMAIL_CHANGE_PAUSED`, 30 days); the desk still can.
+    pub token_pause_after_cancel_secs: i64,
 }
 
 impl Default for EmailChangeConfig {
@@ -288,6 +303,7 @@ impl Default for EmailChangeConfig {
             per_mst_per_day: 10,
             apply_interval_secs: 30,
             proposal_ttl_secs: 7 * 24 * 3600,
+            token_pause_after_cancel_secs: 30 * 24 * 3600,
         }
     }
 }
@@ -324,7 +340,8 @@ pub struct Argon2Config {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Most hashes waiting per budget (recoveries, logins); past it `SERVER_BUSY`.
+    /// Most hashes waiting per budget (proven users, the desk, public logins); past it
+    /// `SERVER_BUSY`.
     pub max_queued: usize,
 }
 

@@ -110,9 +110,21 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
             ctx.err(ErrorCode::RequestTimeout).into_response()
         }
     };
+    let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(ctx.reference.as_str()) {
-        response.headers_mut().entry("x-reference").or_insert(v);
+        headers.entry("x-reference").or_insert(v);
     }
+    // No answer is kept by a browser or a proxy (a login's session token, a recovery's
+    // masked email), read as anything but its declared type, framed, or allowed to load
+    // anything — the JSON, and the framework's own plain-text refusals (which may echo
+    // the request) alike. Pages set their own, which stay.
+    use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers.entry(X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    headers.entry(X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
     response
 }
 
@@ -463,14 +475,19 @@ impl AppState {
         Err(err)
     }
 
-    /// A proof of ownership (a token recovery, a portal activation, a desk reset) ends
-    /// the owner's own windows of tries: wrong passwords before it, failed proofs,
-    /// challenges asked for. The day's count of password mails stays (it protects the
-    /// inbox, not the account).
-    pub(crate) async fn end_owner_windows(&self, username: &str) -> anyhow::Result<u64> {
-        let prefix = user_limit_prefix(username);
+    /// A proof of ownership ends the owner's own windows of tries on the account (wrong
+    /// passwords before it, failed proofs, challenges asked for), so the password just
+    /// mailed logs in at once: those of the client that proved it (`Some`: a token), or
+    /// of every client (`None`: a portal activation link, opened on any device, or a
+    /// desk reset, where the owner's computer is not known). The account-wide marks of
+    /// an attack stay for the desk, as does the day's count of password mails.
+    pub(crate) async fn end_owner_windows(&self, username: &str, client_key: Option<&str>) -> anyhow::Result<u64> {
+        let prefix = match client_key {
+            Some(key) => format!("{}client:{key}:", user_limit_prefix(username)),
+            None => format!("{}client:", user_limit_prefix(username)),
+        };
         self.memory_limits.clear_prefix(&prefix);
-        self.store.clear_limits_except(&prefix, &reset_mails_key(username)).await
+        self.store.clear_limits(&prefix).await
     }
 
     /// Refuses another password mail to `account` once today's cap is reached
@@ -552,6 +569,11 @@ impl AppState {
 /// What every rate-limit key of a username starts with; unlocking clears them all.
 pub fn user_limit_prefix(username: &str) -> String {
     format!("user:{username}:")
+}
+
+/// What every rate-limit key of a staff member's console logins starts with.
+pub fn staff_limit_prefix(username: &str) -> String {
+    format!("staff:{username}:")
 }
 
 const DAY: i64 = 24 * 3600;

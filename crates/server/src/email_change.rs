@@ -47,34 +47,37 @@ pub fn routes() -> Router<AppState> {
 const DAY: i64 = 24 * 3600;
 
 // Not under the username's own prefix: unlocking an account (staff, `account unlock`)
-// clears its retry windows, never its daily email changes.
-fn account_key(username: &str) -> String {
-    format!("email-changes:{}", user_limit_prefix(username))
+// clears its retry windows, never its daily email changes. Token and desk requests have
+// budgets of their own: someone holding the token cannot spend the desk's, so the desk
+// can still propose the real address the same day.
+fn account_key(username: &str, via: ChangeVia) -> String {
+    format!("email-changes:{via}:{}", user_limit_prefix(username))
 }
 
-fn mst_key(mst: &str) -> String {
-    format!("email-changes:{}", mst_limit_prefix(mst))
+fn mst_key(mst: &str, via: ChangeVia) -> String {
+    format!("email-changes:{via}:{}", mst_limit_prefix(mst))
 }
 
-/// Whether `account` (or its MST) has had today's email changes already.
-pub(crate) async fn over_limit(s: &AppState, account: &Account) -> anyhow::Result<Option<String>> {
+/// Whether `account` (or its MST) has had today's email changes `via` the token or the
+/// desk already.
+pub(crate) async fn over_limit(s: &AppState, account: &Account, via: ChangeVia) -> anyhow::Result<Option<String>> {
     let (now, l) = (s.clock.now(), &s.config.email_change);
-    let mine = s.store.limit_count(&account_key(&account.username), DAY, now).await?;
+    let mine = s.store.limit_count(&account_key(&account.username, via), DAY, now).await?;
     if mine >= i64::from(l.per_account_per_day) {
-        return Ok(Some(format!("{mine} email changes of the account today")));
+        return Ok(Some(format!("{mine} email changes of the account today ({via})")));
     }
-    let mst = s.store.limit_count(&mst_key(&account.mst), DAY, now).await?;
+    let mst = s.store.limit_count(&mst_key(&account.mst, via), DAY, now).await?;
     if mst >= i64::from(l.per_mst_per_day) {
-        return Ok(Some(format!("{mst} email changes of MST {} today", account.mst)));
+        return Ok(Some(format!("{mst} email changes of MST {} today ({via})", account.mst)));
     }
     Ok(None)
 }
 
 /// Counts a request written for `account`.
-pub(crate) async fn count(s: &AppState, account: &Account) -> anyhow::Result<()> {
+pub(crate) async fn count(s: &AppState, account: &Account, via: ChangeVia) -> anyhow::Result<()> {
     let now = s.clock.now();
-    s.store.hit(&account_key(&account.username), DAY, now).await?;
-    s.store.hit(&mst_key(&account.mst), DAY, now).await?;
+    s.store.hit(&account_key(&account.username, via), DAY, now).await?;
+    s.store.hit(&mst_key(&account.mst, via), DAY, now).await?;
     Ok(())
 }
 
@@ -149,7 +152,20 @@ pub(crate) async fn start_by_token(
     if same_address(&new_email, &account.email) {
         return Err(s.refuse(ctx, EVENT, Some(&account.username), ErrorCode::EmailUnchanged).await);
     }
-    if let Some(why) = over_limit(s, account).await.map_err(|e| ctx.internal(e))? {
+    // The registered address said no to a change lately: someone else may hold the
+    // token, and could otherwise ask again at once and wait for the first notice the
+    // owner misses. Until the pause ends, only the desk (documents, four eyes) changes it.
+    let pause = s.config.email_change.token_pause_after_cancel_secs;
+    let since = s.clock.now() - pause;
+    if let Some(at) = s.store.cancelled_by_old_address_since(account.id, since).await.map_err(|e| ctx.internal(e))? {
+        let detail = format!(
+            "the registered address cancelled a change at {}; token requests pause until {}",
+            rfc3339(at),
+            rfc3339(at + pause)
+        );
+        return Err(s.refuse_detail(ctx, EVENT, Some(&account.username), ErrorCode::EmailChangePaused, detail).await);
+    }
+    if let Some(why) = over_limit(s, account, ChangeVia::Token).await.map_err(|e| ctx.internal(e))? {
         let mut err = s.refuse_detail(ctx, EVENT, Some(&account.username), ErrorCode::RateLimited, why).await;
         err.retry_after = Some(DAY as u64);
         return Err(err);
@@ -183,9 +199,9 @@ pub(crate) async fn start_by_token(
         Some(_) => {}
         None => return Err(ctx.err(ErrorCode::ChallengeUsed)),
     }
-    count(s, account).await.map_err(|e| ctx.internal(e))?;
+    count(s, account, ChangeVia::Token).await.map_err(|e| ctx.internal(e))?;
     // A proof of ownership ends the owner's own windows of tries, as a recovery does.
-    s.end_owner_windows(&account.username).await.map_err(|e| ctx.internal(e))?;
+    s.end_owner_windows(&account.username, Some(&ctx.client_key)).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
     Ok(Json(EmailChangeStarted {
         masked_new_email: mail::mask_email(&new_email),

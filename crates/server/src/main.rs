@@ -72,6 +72,8 @@ enum StaffCmd {
     Password { username: String },
     /// Stop a staff member from logging in; their sessions end.
     Disable { username: String },
+    /// Clear the windows of a staff member's console logins.
+    Unlock { username: String },
     /// Every staff member.
     List,
 }
@@ -228,6 +230,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::staff_password(&store, &clock, &hasher, &username, read_staff_password()?).await?
         }
         Command::Staff(StaffCmd::Disable { username }) => admin::staff_disable(&store, &clock, &username).await?,
+        Command::Staff(StaffCmd::Unlock { username }) => admin::staff_unlock(&store, &clock, &username).await?,
         Command::Staff(StaffCmd::List) => admin::staff_list(&store).await?,
     };
     print!("{out}");

@@ -1,8 +1,8 @@
 //! Passwords and session tokens: generation, argon2id hashing, constant-shape checks.
 //!
 //! Hashing is CPU- and memory-bound (≈26 ms and 19 MiB a hash here), so it runs on a
-//! few dedicated threads, one per core, behind two bounded queues (recoveries before
-//! logins): a burst of logins is answered `SERVER_BUSY` instead of building a backlog
+//! few dedicated threads, one per core, behind three bounded queues (proven users, then
+//! the desk's logins, then public logins): a burst of logins is answered `SERVER_BUSY` instead of building a backlog
 //! that outlives it, and each thread reuses its own 19 MiB instead of every thread of
 //! a large blocking pool keeping one (measured: 1.3 GB resident under load with
 //! `spawn_blocking`, see the load benchmark).
@@ -36,7 +36,13 @@ type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 /// an unauthenticated login flood cannot starve them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lane {
+    /// Proven users: a recovery's temporary password, a staff reset, the change of a
+    /// logged-in session's password (the forced change after a recovery among them).
     Recovery,
+    /// The support desk's logins: a budget of their own, so a flood of public logins
+    /// never keeps the desk out while it helps the people it floods.
+    Staff,
+    /// Public logins, from anyone.
     Login,
 }
 
@@ -52,6 +58,7 @@ pub enum HashError {
 
 struct Queues {
     recovery: VecDeque<Job>,
+    staff: VecDeque<Job>,
     login: VecDeque<Job>,
     closed: bool,
 }
@@ -75,7 +82,7 @@ impl Drop for Handle {
     }
 }
 
-/// argon2id with the configured cost, on its own threads, behind two bounded queues.
+/// argon2id with the configured cost, on its own threads, behind three bounded queues.
 #[derive(Clone)]
 pub struct Hasher {
     handle: Arc<Handle>,
@@ -104,7 +111,12 @@ impl Hasher {
         let dummy = hash_with(&argon2, &mut scratch, &temporary_password())?;
         drop(scratch);
         let shared = Arc::new(Shared {
-            queues: Mutex::new(Queues { recovery: VecDeque::new(), login: VecDeque::new(), closed: false }),
+            queues: Mutex::new(Queues {
+                recovery: VecDeque::new(),
+                staff: VecDeque::new(),
+                login: VecDeque::new(),
+                closed: false,
+            }),
             ready: Condvar::new(),
             max_queued: cfg.max_queued.max(1),
             skipped: Default::default(),
@@ -144,6 +156,7 @@ impl Hasher {
             let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
             let queue = match lane {
                 Lane::Recovery => &mut q.recovery,
+                Lane::Staff => &mut q.staff,
                 Lane::Login => &mut q.login,
             };
             if queue.len() >= shared.max_queued {
@@ -184,11 +197,12 @@ impl Hasher {
     }
 }
 
-/// The next job for a hashing thread: recoveries first; `None` once closed.
+/// The next job for a hashing thread: recoveries first, then the desk's, then public
+/// logins; `None` once closed.
 fn next_job(shared: &Shared) -> Option<Job> {
     let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
     loop {
-        if let Some(job) = q.recovery.pop_front().or_else(|| q.login.pop_front()) {
+        if let Some(job) = q.recovery.pop_front().or_else(|| q.staff.pop_front()).or_else(|| q.login.pop_front()) {
             return Some(job);
         }
         if q.closed {
@@ -349,13 +363,24 @@ mod tests {
             tokio::spawn(async move { h.hash(Lane::Recovery, Zeroizing::new("Mua-thu-2026!".into())).await })
         };
         until(&h, |(recovery, _, _)| recovery == 1).await;
+        // So is the desk's: a staff login still queues during the flood.
+        let staff = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(Lane::Staff, Zeroizing::new("x".into()), None).await })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while h.handle.0.queues.lock().unwrap().staff.len() != 1 {
+            assert!(std::time::Instant::now() < deadline, "the staff login never queued");
+            tokio::task::yield_now().await;
+        }
         // Recoveries are taken first.
         {
             let q = h.handle.0.queues.lock().unwrap();
-            assert_eq!((q.recovery.len(), q.login.len()), (1, 2));
+            assert_eq!((q.recovery.len(), q.staff.len(), q.login.len()), (1, 1, 2));
         }
         open(&gate);
         assert!(recovery.await.unwrap().unwrap().starts_with("$argon2id$"));
+        assert!(!staff.await.unwrap().unwrap());
         for l in logins {
             assert!(!l.await.unwrap().unwrap());
         }
@@ -367,18 +392,26 @@ mod tests {
     #[test]
     fn the_next_job_is_a_recovery_when_one_waits() {
         let shared = Shared {
-            queues: Mutex::new(Queues { recovery: VecDeque::new(), login: VecDeque::new(), closed: false }),
+            queues: Mutex::new(Queues {
+                recovery: VecDeque::new(),
+                staff: VecDeque::new(),
+                login: VecDeque::new(),
+                closed: false,
+            }),
             ready: Condvar::new(),
             max_queued: 4,
             skipped: Default::default(),
         };
         let order = Arc::new(Mutex::new(Vec::new()));
-        for (lane, name) in [(Lane::Login, "login-1"), (Lane::Recovery, "recovery"), (Lane::Login, "login-2")] {
+        for (lane, name) in
+            [(Lane::Login, "login-1"), (Lane::Staff, "staff"), (Lane::Recovery, "recovery"), (Lane::Login, "login-2")]
+        {
             let order = order.clone();
             let job: Job = Box::new(move |_, _| order.lock().unwrap().push(name));
             let mut q = shared.queues.lock().unwrap();
             match lane {
                 Lane::Recovery => q.recovery.push_back(job),
+                Lane::Staff => q.staff.push_back(job),
                 Lane::Login => q.login.push_back(job),
             }
         }
@@ -388,7 +421,7 @@ mod tests {
         while let Some(job) = next_job(&shared) {
             job(&argon2, &mut memory);
         }
-        assert_eq!(*order.lock().unwrap(), ["recovery", "login-1", "login-2"]);
+        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "login-1", "login-2"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

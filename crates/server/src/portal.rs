@@ -333,7 +333,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
         let outcome = s.store.activate(&token_hash, now, &notice, &audit).await.map_err(|e| ctx.internal(e))?;
         if outcome == ActivationOutcome::Activated {
             // The link proved the registered inbox: the owner's own windows of tries end.
-            s.end_owner_windows(&account.username).await.map_err(|e| ctx.internal(e))?;
+            s.end_owner_windows(&account.username, None).await.map_err(|e| ctx.internal(e))?;
             s.wake.notify_one();
         }
         Ok((outcome, Some(account.username)))

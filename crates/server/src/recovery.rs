@@ -393,7 +393,7 @@ async fn complete(
     s.count_reset_mail(&account).await.map_err(|e| ctx.internal(e))?;
     // The owner proved it: their own windows of tries end (the emailed password must
     // log in at once, whatever wrong passwords came before).
-    s.end_owner_windows(&account.username).await.map_err(|e| ctx.internal(e))?;
+    s.end_owner_windows(&account.username, Some(&ctx.client_key)).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
     let masked = mail::mask_email(&account.email);
     Ok(Json(RecoveryComplete {

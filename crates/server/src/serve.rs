@@ -2,18 +2,21 @@
 //! the whole request head must arrive within `header_read_timeout_secs` (slowloris), a
 //! connection on which no byte moves for `idle_timeout_secs` is closed (keep-alive idle,
 //! a client that stopped sending), and at most `max_connections` are open at once
-//! (past it new connections wait in the kernel's queue). A request's own time is bounded
-//! by the context layer (`limits.request_timeout_secs`), its body by the body limit.
+//! (past it new connections wait in the kernel's queue), at most
+//! `max_connections_per_client` of them from one client (past it its new ones are closed). A request's own time is bounded
+//! by the context layer (`limits.request_timeout_secs`), its head by `max_header_bytes`
+//! (431 past it), its body by the body limit.
 //!
 //! HTTP/1.1 only (the clients and nginx speak it). On shutdown the loop stops accepting
 //! and every connection finishes its request in flight, for at most `grace` (longer
 //! than a request may take: a request is never cut after it committed).
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -26,19 +29,68 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
+use crate::client_addr::ProxyList;
 use crate::config::HttpConfig;
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Connections open per client (an address, an IPv6 /64), so one client cannot hold
+/// every slot; a trusted proxy, which carries everyone's, is not counted.
+struct PerClient {
+    open: Mutex<HashMap<String, usize>>,
+    max: usize,
+    proxies: Arc<ProxyList>,
+}
+
+/// One counted connection; uncounted when dropped.
+struct Counted {
+    per: Arc<PerClient>,
+    key: String,
+}
+
+impl PerClient {
+    fn admit(per: &Arc<PerClient>, peer: IpAddr) -> Result<Option<Counted>, usize> {
+        if per.proxies.contains(peer) {
+            return Ok(None);
+        }
+        let key = crate::client_addr::limit_key(peer);
+        let mut open = per.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.clone()).or_insert(0);
+        if *n >= per.max {
+            return Err(*n);
+        }
+        *n += 1;
+        Ok(Some(Counted { per: per.clone(), key }))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self.per.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves. `proxies` are the trusted
+/// reverse proxies, whose connections are not counted per client.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     http: &HttpConfig,
+    proxies: Arc<ProxyList>,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(http.max_connections));
+    let per_client =
+        Arc::new(PerClient { open: Mutex::new(HashMap::new()), max: http.max_connections_per_client.max(1), proxies });
     let (stop_tx, stop_rx) = watch::channel(false);
     let header_timeout = Duration::from_secs(http.header_read_timeout_secs);
+    // hyper's read buffer bounds the request head (431 past it); its floor is 8192.
+    let max_head = http.max_header_bytes.max(8192);
     let idle = Duration::from_secs(http.idle_timeout_secs);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -62,11 +114,22 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        // Past its share the client's new connection is closed at once: it waits in
+        // no queue and takes no slot from anyone else.
+        let counted = match PerClient::admit(&per_client, peer.ip()) {
+            Ok(c) => c,
+            Err(open) => {
+                tracing::debug!(%peer, open, "a client holds its share of connections: closed");
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _counted = counted;
             let last = Arc::new(AtomicU64::new(0));
             let started = Instant::now();
             let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
@@ -79,6 +142,7 @@ pub async fn serve(
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                .max_buf_size(max_head)
                 .keep_alive(true)
                 .serve_connection(io, service);
             let mut conn = std::pin::pin!(conn);

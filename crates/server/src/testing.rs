@@ -144,6 +144,7 @@ pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) 
     config.smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
     config.outbox.poll_ms = 100;
     config.limits.reset_mails_per_day = 100_000;
+    config.http.max_connections_per_client = 100_000;
     adjust(&mut config);
     let mut app = Application::build_with_clock(config, Clock::system()).await.unwrap();
     let captchas = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

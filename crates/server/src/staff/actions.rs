@@ -101,11 +101,15 @@ pub(super) async fn start_reset(
             MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff, &account.email);
         let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
-        let entry =
-            desk.audit(&s, AuditEvent::StaffReset, Some(&account.username), format!("verified by phone: {note}"));
+        let entry = desk.audit(
+            &s,
+            AuditEvent::StaffReset,
+            Some(&account.username),
+            format!("verified by phone: {}", super::email::mask_id_numbers(&note)),
+        );
         s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
         // The desk checked who called: the owner's own windows of tries end.
-        s.end_owner_windows(&account.username).await?;
+        s.end_owner_windows(&account.username, None).await?;
         s.wake.notify_one();
         anyhow::Ok(())
     };

@@ -331,7 +331,7 @@ pub(super) async fn login(
     // together only mark the member as under attack, so nobody locks a member out.
     let limits = async {
         s.limit_client(&ctx, EVENT, None).await?;
-        s.limit_identity(&ctx, &format!("staff:{username}:"), EVENT, None).await
+        s.limit_identity(&ctx, &crate::context::staff_limit_prefix(&username), EVENT, None).await
     };
     if let Err(e) = limits.await {
         return Ok(refused(e.code));
@@ -340,7 +340,7 @@ pub(super) async fn login(
     // Verified against a dummy when there is no such member: the same work either way.
     let ok = s
         .hasher
-        .verify(crate::passwords::Lane::Login, password, staff.as_ref().map(|st| st.password_hash.clone()))
+        .verify(crate::passwords::Lane::Staff, password, staff.as_ref().map(|st| st.password_hash.clone()))
         .await
         .map_err(|e| internal(e.into()))?;
     let Some(staff) = staff.filter(|_| ok) else {

@@ -188,6 +188,17 @@ pub(super) async fn section(
             } @else {
                 (changes_table(lang, csrf, role, me, &changes, now))
             }
+            @if let Some((open, _)) = changes.iter().find(|(c, _)| matches!(c.state, ChangeState::Confirming | ChangeState::Waiting)) {
+                div class="error" role="status" data-testid="pending-change" {
+                    p { strong { (tr(lang, "Tài khoản đang có một yêu cầu đổi email chưa xong", "The account has an email change under way")) } ": "
+                        (open.old_email) " → " (open.new_email) " (" (open.reference) ")" }
+                    p { (tr(
+                        lang,
+                        "Một đề xuất mới không dừng yêu cầu này; chỉ khi được phê duyệt, đề xuất mới mới thay thế nó. Hãy hỏi người gọi về yêu cầu này trước.",
+                        "A new proposal does not stop it; only once approved does a proposal replace it. Ask the caller about this change first."
+                    )) }
+                }
+            }
             @if !a.is_disabled() {
                 form method="post" action={ "/account/" (u) "/email-change" } data-testid="propose-form" {
                     input type="hidden" name="csrf" value=(csrf);
@@ -303,6 +314,44 @@ fn vn_phone(typed: &str) -> Option<String> {
     }
 }
 
+/// `text` with every CMND/CCCD number in it cut to its last 4 digits (`CCCD …2345`),
+/// as the record keeps an ID: a run of 9 or 12 digits, whole or read out in groups
+/// ("001 086 012 345", "001.086.012.345"). An MST (10 or 13 digits) and a phone number
+/// (10) stay; what the desk types in a free field (a reset's note, a cancel's reason, a
+/// search) goes to an audit kept two years, where a whole ID number must never be.
+pub(crate) fn mask_id_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // A group sequence: digits, with single spaces, dots or dashes between groups.
+        let mut end = i;
+        let mut digits = String::new();
+        while end < chars.len() {
+            if chars[end].is_ascii_digit() {
+                digits.push(chars[end]);
+                end += 1;
+            } else if " .-".contains(chars[end]) && chars.get(end + 1).is_some_and(char::is_ascii_digit) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if digits.len() == 9 || digits.len() == 12 {
+            out.push_str(&format!("[CCCD/CMND …{}]", &digits[digits.len() - 4..]));
+        } else {
+            out.extend(&chars[i..end]);
+        }
+        i = end;
+    }
+    out
+}
+
 /// Whether `text` holds a run of exactly 9 or 12 digits (a CMND or CCCD number).
 fn holds_id_number(text: &str) -> bool {
     text.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 9 || run.len() == 12)
@@ -383,7 +432,7 @@ pub(super) async fn propose(
             return Err(desk.error(code));
         }
     };
-    if let Some(why) = email_change::over_limit(&s, &account).await.map_err(|e| desk.internal(e))? {
+    if let Some(why) = email_change::over_limit(&s, &account, ChangeVia::Desk).await.map_err(|e| desk.internal(e))? {
         s.store.audit(&refused(ErrorCode::RateLimited, why)).await.map_err(|e| desk.internal(e))?;
         return Err(desk.error(ErrorCode::RateLimited));
     }
@@ -410,7 +459,7 @@ pub(super) async fn propose(
         format!("new address {new_email} proposed; documents: {verification}"),
     );
     s.store.start_email_change(None, &change, &[], &entry).await.map_err(|e| desk.internal(e))?;
-    email_change::count(&s, &account).await.map_err(|e| desk.internal(e))?;
+    email_change::count(&s, &account, ChangeVia::Desk).await.map_err(|e| desk.internal(e))?;
     Ok(back(&account.username, "email-proposed", &reference))
 }
 
@@ -496,6 +545,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn id_numbers_in_free_text_keep_their_last_4_digits_only() {
+        assert_eq!(
+            mask_id_numbers("đối chiếu CCCD 001086012345, gọi 0912 345 678"),
+            "đối chiếu CCCD [CCCD/CMND …2345], gọi 0912 345 678"
+        );
+        assert_eq!(
+            mask_id_numbers("CMND 123.456.789 và 001 086 012 345"),
+            "CMND [CCCD/CMND …6789] và [CCCD/CMND …2345]"
+        );
+        assert_eq!(
+            mask_id_numbers("MST 0101234567-001, 0101 234 567, lúc 9:40 ngày 12.05.2026"),
+            "MST 0101234567-001, 0101 234 567, lúc 9:40 ngày 12.05.2026"
+        );
+        assert_eq!(mask_id_numbers("Phạm Thị Dung"), "Phạm Thị Dung");
+        assert!(!holds_id_number(&mask_id_numbers("q=001086012345")));
+    }
+
+    #[test]
     fn only_a_phone_number_passes_for_one_and_no_id_number_hides_elsewhere() {
         assert_eq!(vn_phone("0912 345 678").as_deref(), Some("0912345678"));
         assert_eq!(vn_phone("+84 912.345.678").as_deref(), Some("0912345678"));
@@ -531,7 +598,7 @@ pub(super) async fn cancel(
     let Ok(Form(form)) = form else {
         return Err(desk.error(ErrorCode::MalformedRequest));
     };
-    let reason = clean(&form.reason, 200);
+    let reason = mask_id_numbers(&clean(&form.reason, 200));
     if reason.is_empty() {
         return Err(desk.error(ErrorCode::MalformedRequest));
     }

@@ -73,6 +73,9 @@ pub(super) fn event_label(lang: Lang, event: AuditEvent) -> &'static str {
         }
         AuditEvent::AdminStaffDisable => tr(lang, "Khóa nhân viên (dòng lệnh)", "Staff member disabled (command line)"),
         AuditEvent::AdminStaffRole => tr(lang, "Đặt vai trò nhân viên (dòng lệnh)", "Staff role set (command line)"),
+        AuditEvent::AdminStaffUnlock => {
+            tr(lang, "Mở giới hạn đăng nhập của nhân viên (dòng lệnh)", "Staff login limits cleared (command line)")
+        }
         AuditEvent::EmailChangeRequest => tr(lang, "Yêu cầu đổi email bằng token", "Email change asked with the token"),
         AuditEvent::EmailChangeConfirm => tr(lang, "Email mới xác nhận", "New email confirmed"),
         AuditEvent::EmailChangeCancel => {
@@ -159,7 +162,8 @@ pub(super) async fn home(
         None
     } else {
         // Looking people up is access to personal data: it is audited too.
-        let entry = desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={query}"));
+        let entry =
+            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::email::mask_id_numbers(&query)));
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
@@ -531,7 +535,7 @@ async fn render_account(
                     }
                     label for="note" { (tr(lang, "Ghi chú xác minh", "Verification note")) }
                     input type="text" id="note" name="note" maxlength="200" required
-                        placeholder=(tr(lang, "VD: gọi lúc 9:40, đối chiếu CCCD và GPKD", "e.g. call at 9:40, checked ID card and licence"));
+                        placeholder=(tr(lang, "VD: gọi lúc 9:40, đã đối chiếu CCCD và GPKD (không ghi số CCCD)", "e.g. call at 9:40, checked ID card and licence (no ID number)"));
                     p { button class="danger" type="submit" data-testid="reset" { (tr(lang, "Cấp lại mật khẩu", "Start a reset")) } }
                 }
             }

@@ -37,6 +37,7 @@ text_enum! {
         AdminStaffPassword = "admin.staff_password",
         AdminStaffDisable = "admin.staff_disable",
         AdminStaffRole = "admin.staff_role",
+        AdminStaffUnlock = "admin.staff_unlock",
         /// A token-proven request to change the registered email (the recovery's
         /// complete step writes its own line for a failed proof).
         EmailChangeRequest = "email_change.request",

@@ -103,6 +103,28 @@ pub struct NewEmailChange {
 /// What the states a change can still move from are, in SQL.
 const OPEN: &str = "('proposed', 'confirming', 'waiting')";
 
+/// Ends the account's open changes (but `keep`) as replaced by the request `reference`;
+/// how many.
+async fn supersede_open(
+    tx: &mut Tx<'_>,
+    account_id: i64,
+    keep: Option<i64>,
+    reference: &str,
+    now: i64,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(&format!(
+        "UPDATE email_changes SET state = 'superseded', ended_at = $1, ended_by = $2
+         WHERE account_id = $3 AND state IN {OPEN} AND id <> $4"
+    ))
+    .bind(now)
+    .bind(format!("newer request {reference}"))
+    .bind(account_id)
+    .bind(keep.unwrap_or(-1))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 impl Store {
     /// Writes a new change: uses up the token's challenge (if any: `Ok(None)` when
     /// another attempt used it first, and nothing is written), supersedes the account's
@@ -128,14 +150,13 @@ impl Store {
                 return Ok(None);
             }
         }
-        let by = format!("newer request {}", c.reference);
-        let superseded = sqlx::query(&format!("UPDATE email_changes SET state = 'superseded', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
-            .bind(c.now)
-            .bind(&by)
-            .bind(c.account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        // A proof with the token supersedes the account's open changes at once; a desk
+        // proposal only when a supervisor approves it (one agent alone ends nothing).
+        let superseded = if c.state == ChangeState::Proposed {
+            0
+        } else {
+            supersede_open(&mut tx, c.account_id, None, &c.reference, c.now).await?
+        };
         let mut audit = audit.clone();
         if superseded > 0 {
             audit.detail =
@@ -162,6 +183,18 @@ impl Store {
         .await?;
         finish(tx, c.now, mails, &audit).await?;
         Ok(Some(id))
+    }
+
+    /// When the account's registered address last cancelled a change by its link, if
+    /// that was after `since`.
+    pub async fn cancelled_by_old_address_since(&self, account_id: i64, since: i64) -> anyhow::Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(ended_at) FROM email_changes WHERE account_id = $1 AND state = 'cancelled' AND ended_by = 'old address' AND ended_at > $2",
+        )
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(&self.read)
+        .await?)
     }
 
     /// The change with this id.
@@ -208,18 +241,28 @@ impl Store {
         audit: &AuditEntry,
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
-        let moved = sqlx::query(
+        let approved: Option<(i64, String)> = sqlx::query_as(
             "UPDATE email_changes SET state = 'confirming', approved_by = $1, confirm_hash = $2, confirm_expires_at = $3
-             WHERE id = $4 AND state = 'proposed'",
+             WHERE id = $4 AND state = 'proposed' RETURNING account_id, reference",
         )
         .bind(approver)
         .bind(confirm_hash)
         .bind(confirm_expires_at)
         .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        settle(tx, moved, now, mails, audit).await
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((account_id, reference)) = approved else {
+            return settle(tx, 0, now, mails, audit).await;
+        };
+        // Approved, the proposal replaces the account's other open changes (a waiting
+        // one included: the desk saw it before approving).
+        let superseded = supersede_open(&mut tx, account_id, Some(id), &reference, now).await?;
+        let mut audit = audit.clone();
+        if superseded > 0 {
+            audit.detail =
+                Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
+        }
+        settle(tx, 1, now, mails, &audit).await
     }
 
     /// The new address confirmed: the change waits until `effective_at`, and the old

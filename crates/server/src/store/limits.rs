@@ -61,17 +61,6 @@ impl Store {
             .rows_affected())
     }
 
-    /// [`Store::clear_limits`] but for the counter `keep`.
-    pub async fn clear_limits_except(&self, prefix: &str, keep: &str) -> anyhow::Result<u64> {
-        let pattern = like_prefix(prefix);
-        Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\' AND key <> $2")
-            .bind(pattern)
-            .bind(keep)
-            .execute(&self.write)
-            .await?
-            .rows_affected())
-    }
-
     /// The rate-limit windows whose key starts with `prefix` and that started after
     /// `since`: (key, count, window start).
     pub async fn limits_with_prefix(&self, prefix: &str, since: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {

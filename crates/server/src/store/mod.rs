@@ -157,8 +157,11 @@ impl Store {
             let path = rest.split('?').next().unwrap_or(rest);
             if let Some(dir) = std::path::Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                    private_dir(dir)?;
                 }
+            }
+            if !path.is_empty() && path != ":memory:" {
+                private_file(std::path::Path::new(path))?;
             }
             let url = if url.contains("mode=") {
                 url.to_string()
@@ -398,6 +401,40 @@ fn sqlx_outage(e: &sqlx::Error) -> bool {
 /// Every SQLite connection: WAL (reads beside the writer), NORMAL sync (atomic and
 /// consistent across a process crash; a power cut may lose the last commits but never
 /// leaves half of one), foreign keys, and a wait instead of `SQLITE_BUSY`.
+/// Creates `dir` (and its parents) if needed; one this process creates is readable by
+/// its owner only (0700 on Unix). A folder that exists keeps its mode: it may be the
+/// operator's, e.g. `/var/lib/bhxh` made by the package.
+pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// The SQLite database file, created empty and readable by its owner only (0600 on
+/// Unix) before SQLite opens it, or narrowed to that if it exists: it holds emails,
+/// MSTs, every argon2 hash and the desk's records. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode, so they are private too.
+fn private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    open.open(path).with_context(|| format!("creating {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                .with_context(|| format!("narrowing the mode of {}", path.display()))?;
+            tracing::warn!(path = %path.display(), "the database file was readable by others: now by its owner only");
+        }
+    }
+    Ok(())
+}
+
 fn sqlite_pragmas<'c>(
     conn: &'c mut sqlx::AnyConnection,
     _: sqlx::pool::PoolConnectionMetadata,

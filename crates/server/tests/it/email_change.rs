@@ -158,7 +158,10 @@ async fn the_whole_path_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_old_address_cancels_and_nothing_changes() {
-    let srv = TestServer::start().await;
+    // A pause of 3 days instead of 30: the fixture CRLs are valid for 30 days, and the
+    // clock cannot pass them without every certificate check failing for that reason.
+    const PAUSE: i64 = 3 * 24 * 3600;
+    let srv = TestServer::start_with(|c| c.email_change.token_pause_after_cancel_secs = PAUSE).await;
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
     assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
@@ -176,6 +179,22 @@ async fn the_old_address_cancels_and_nothing_changes() {
     srv.clock.shift(WAIT + 1);
     assert_eq!(recovery_goes_to(&srv, &token).await, OLD);
     assert!(events(&srv).await.iter().any(|(e, o, _)| e == "email_change.cancel" && o == "ok"));
+
+    // Whoever holds the token cannot simply ask again and wait for a notice the owner
+    // misses: token requests pause for 30 days, told as such; the desk still can.
+    let (status, body) = ask(&srv, &token, USER, "nguoi.la@example.vn").await;
+    assert_eq!((status, code(&body)), (409, "EMAIL_CHANGE_PAUSED"), "{body}");
+    assert!(body["hint"].as_str().unwrap().contains("tổng đài"), "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("token requests pause until"), "{lines:?}");
+    let (agent, _) = desk(&srv).await;
+    assert_eq!(propose(&agent, "2345", "registrant", "", NEW).await.0, 303, "the desk is not paused");
+    srv.clock.shift(PAUSE - WAIT - 60);
+    let (status, body) = ask(&srv, &token, USER, "nguoi.la@example.vn").await;
+    assert_eq!((status, code(&body)), (409, "EMAIL_CHANGE_PAUSED"), "a minute before its end: {body}");
+    srv.clock.shift(61);
+    let (status, body) = ask(&srv, &token, USER, "nguoi.la@example.vn").await;
+    assert_eq!(status, 200, "the pause ends: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,14 +442,19 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
     let csrf = supervisor.csrf().await;
     let (status, page, _) = supervisor.post(&format!("/email-change/{own}/approve"), &[("csrf", &csrf)]).await;
     assert!(status == 403 && page.contains("STAFF_FOUR_EYES"), "{status}");
-    // The supervisor's proposal superseded the agent's; the agent proposes again and the
-    // other supervisor approves (a page for supervisors shows the button).
+    // Proposals stand side by side until one is approved; the agent proposes again and
+    // the other supervisor approves (a page for supervisors shows the button).
     assert_eq!(propose(&agent, "2345", "registrant", "", NEW).await.0, 303);
     let id = change_id(&srv).await;
     let (_, list, _) = supervisor.get("/email-changes").await;
     assert!(list.contains(&format!("data-testid=\"approve-{id}\"")) && list.contains(NEW) && list.contains("****2345"));
     let (status, _, location) = supervisor.post(&format!("/email-change/{id}/approve"), &[("csrf", &csrf)]).await;
     assert_eq!(status, 303, "{location:?}");
+    // The approval ended the other proposals.
+    let account = srv.store.account_by_username(USER).await.unwrap().unwrap();
+    let states: Vec<&str> =
+        srv.store.email_changes_of(account.id, 10).await.unwrap().iter().map(|c| c.state.as_str()).collect();
+    assert_eq!(states, ["confirming", "superseded", "superseded"]);
 
     // Then the same way as a token's: the link to the new address, the notice to the old.
     let confirm = confirm_link(&srv, NEW).await;
@@ -468,6 +492,46 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
         assert!(!page.contains(CCCD), "{path} shows a whole CCCD number");
     }
     assert!(lines.iter().all(|e| !e.detail.as_deref().unwrap_or("").contains(CCCD)));
+}
+
+/// An owner's confirmed change, waiting out its day, is not ended by one agent's
+/// proposal: the agent is shown it first, and only a supervisor's approval replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_ends_a_waiting_change_only_once_approved() {
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, OLD).await;
+    let token = SoftToken::load("rsa-valid");
+    assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
+    assert_eq!(press(&srv, &confirm_link(&srv, NEW).await).await.1, 200);
+    let cancel = link_in(&srv.smtp().wait_for(OLD, "Thông báo đổi email").await, "/email-change/cancel?t=");
+    let waiting = change_id(&srv).await;
+
+    let (agent, supervisor) = desk(&srv).await;
+    let (_, page, _) = agent.get(&format!("/account/{USER}")).await;
+    assert!(page.contains("data-testid=\"pending-change\"") && page.contains(NEW), "the agent sees the change first");
+    assert_eq!(propose(&agent, "2345", "registrant", "", "ke.toan.khac@congty.vn").await.0, 303);
+    let proposal = change_id(&srv).await;
+    let state = |id: i64| {
+        let srv = &srv;
+        async move { srv.store.email_change(id).await.unwrap().unwrap().state.as_str().to_string() }
+    };
+    assert_eq!((state(waiting).await, state(proposal).await), ("waiting".to_string(), "proposed".to_string()));
+    // The owner's cancel link still works meanwhile (it has not been silently ended).
+    let cancel_page = srv.http.get(&cancel).send().await.unwrap();
+    assert_eq!(cancel_page.status(), 200);
+    assert!(!cancel_page.text().await.unwrap().contains("EMAIL_CHANGE_ENDED"));
+
+    // Approved, the proposal replaces the waiting change, and the audit says so.
+    let csrf = supervisor.csrf().await;
+    let (status, _, _) = supervisor.post(&format!("/email-change/{proposal}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!((state(waiting).await, state(proposal).await), ("superseded".to_string(), "confirming".to_string()));
+    let lines = srv.store.audit_for_account(USER, MST, 100).await.unwrap();
+    assert!(
+        lines.iter().any(|l| l.event == "staff.email_approve"
+            && l.detail.as_deref().unwrap_or_default().contains("1 open change(s) superseded")),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -511,6 +575,10 @@ async fn the_accounts_of_one_mst_share_a_daily_limit() {
         lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")),
         "{lines:?}"
     );
+    // Token requests spent the token's budget only: the desk can still propose the real
+    // address today.
+    let (agent, _) = desk(&srv).await;
+    assert_eq!(propose(&agent, "2345", "registrant", "", "ketoan.that@congty.vn").await.0, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -426,7 +426,7 @@ async fn five_hundred_slow_connections_do_not_stop_a_recovery_and_are_closed() {
         dir.path(),
         port,
         sink.port,
-        "[http]\nheader_read_timeout_secs = 3\n[limits]\nper_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000\n",
+        "[http]\nheader_read_timeout_secs = 3\nmax_connections_per_client = 100000\n[limits]\nper_client = 100000\nper_username = 100000\nper_username_total = 100000\nreset_mails_per_day = 100000\n",
     );
     enrol_offline(dir.path(), &[USER]).await;
     let _server = ServerProcess::start(&config);

@@ -14,6 +14,7 @@ mod email_change;
 mod enumeration;
 mod faults;
 mod flow;
+mod hardening;
 mod ocsp;
 mod outbox;
 mod pages;
