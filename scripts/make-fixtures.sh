@@ -101,6 +101,9 @@ done
 genkey rsa1024 -algorithm RSA -pkeyopt rsa_keygen_bits:1024
 genkey ec-valid -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt ec_param_enc:named_curve
+# The certificate of a partitioned CRL's partition B (see CRLs).
+genkey part-b -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -pkeyopt ec_param_enc:named_curve
 for n in "${!KEYPID[@]}"; do
     wait "${KEYPID[$n]}" || die "key generation for $n failed"
 done
@@ -224,6 +227,33 @@ authorityKeyIdentifier = keyid:always
 
 [ crl_ext ]
 authorityKeyIdentifier = keyid:always
+
+# A CA that partitions its CRL (RFC 5280 5.2.5): each partition names its distribution
+# point, and a certificate is covered only by the partition its own point names.
+[ v3_leaf_part_b ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = clientAuth, emailProtection
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = URI:http://crl.bhxh-test.invalid/ica-b.crl
+authorityInfoAccess    = OCSP;URI:http://ocsp.bhxh-test.invalid/, caIssuers;URI:http://crl.bhxh-test.invalid/ica.crt
+
+[ crl_ext_part_a ]
+authorityKeyIdentifier   = keyid:always
+issuingDistributionPoint = critical, @idp_part_a
+
+[ idp_part_a ]
+fullname = URI:http://crl.bhxh-test.invalid/ica-a.crl
+onlyuser = TRUE
+
+[ crl_ext_part_b ]
+authorityKeyIdentifier   = keyid:always
+issuingDistributionPoint = critical, @idp_part_b
+
+[ idp_part_b ]
+fullname = URI:http://crl.bhxh-test.invalid/ica-b.crl
+onlyuser = TRUE
 EOF
 
 # CA state dirs
@@ -323,6 +353,7 @@ leaf sha1          "$BASE/UID=MST:0101234567" "" "" ica v3_leaf sha1
 leaf no-ku         "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_noku
 leaf critical-ext  "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_critical
 leaf eku-email     "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_email
+leaf part-b        "$BASE/UID=MST:0101234567" "" "" ica v3_leaf_part_b
 # OCSP: a delegated responder of the issuing CA, one without id-kp-OCSPSigning.
 leaf ocsp-responder "/C=VN/O=BHXH Test CA/CN=BHXH Test OCSP Responder" "" "" ica v3_ocsp
 leaf ocsp-no-eku    "/C=VN/O=BHXH Test CA/CN=BHXH Test Not A Responder" "" "" ica v3_ocsp_noeku
@@ -350,6 +381,11 @@ in_dir "$ICADB" crl-expired openssl ca -batch -config "$CNF" -gencrl \
     -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z \
     -out "$WORK/ica-expired-crl.pem"
 
+# The issuing CA's database before any revocation: what its responder said then (an
+# answer recorded then is what a replay would bring back).
+cp "$ICADB/index.txt" "$TMP/ica-index-before.txt"
+cp "$ICADB/index.txt.attr" "$TMP/ica-index-before.txt.attr"
+
 in_dir "$ICADB" revoke openssl ca -batch -config "$CNF" \
     -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" \
     -revoke "$TMP/revoked.cert.pem" -crl_reason keyCompromise
@@ -359,6 +395,15 @@ in_dir "$CADB" revoke-ica openssl ca -batch -config "$CNF" \
 
 in_dir "$ICADB" crl openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
     -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" -out "$TMP/ica-crl.pem"
+# The issuing CA's CRL in two partitions: A (issued first) does not list part-b, B
+# (after its revocation) does; part-b's distribution point names B.
+in_dir "$ICADB" crl-part-a openssl ca -batch -config "$CNF" -gencrl -crldays 30 -crlexts crl_ext_part_a \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" -out "$WORK/ica-part-a-crl.pem"
+in_dir "$ICADB" revoke-part-b openssl ca -batch -config "$CNF" \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" \
+    -revoke "$TMP/part-b.cert.pem" -crl_reason keyCompromise
+in_dir "$ICADB" crl-part-b openssl ca -batch -config "$CNF" -gencrl -crldays 30 -crlexts crl_ext_part_b \
+    -cert "$TMP/ica.cert.pem" -keyfile "$TMP/ica.key.pem" -out "$WORK/ica-part-b-crl.pem"
 in_dir "$CADB" crl-root openssl ca -batch -config "$CNF" -gencrl -crldays 30 \
     -cert "$TMP/ca.cert.pem" -keyfile "$TMP/ca.key.pem" -out "$TMP/root-crl.pem"
 # The CRLs of the CAs that issue nothing still current, so their paths fail on the
@@ -372,6 +417,10 @@ in_dir "$WORK/db-fake-ica" crl-forged openssl ca -batch -config "$CNF" -gencrl -
 
 cat "$TMP/root-crl.pem" "$TMP/ica-crl.pem" "$WORK/ica-revoked-crl.pem" "$WORK/ica-sub-crl.pem" >"$TMP/crl.pem"
 cat "$TMP/root-crl.pem" "$WORK/ica-expired-crl.pem" >"$TMP/expired-crl.pem"
+# Partition A first: a reader that lets the first CRL of the issuer decide is wrong.
+cat "$TMP/root-crl.pem" "$WORK/ica-part-a-crl.pem" "$WORK/ica-part-b-crl.pem" >"$TMP/crl-partitions.pem"
+cp "$WORK/ica-part-a-crl.pem" "$TMP/ica-part-a-crl.pem"
+cp "$WORK/ica-part-b-crl.pem" "$TMP/ica-part-b-crl.pem"
 run crl-der openssl crl -in "$TMP/ica-crl.pem" -outform DER -out "$TMP/crl.der"
 
 # The issuing CA's database, as `openssl ocsp -index` reads it (revoked is listed R).

@@ -140,6 +140,10 @@ pub struct RevocationConfig {
     pub ocsp_skew_secs: i64,
     /// How long after `thisUpdate` an answer without `nextUpdate` is fresh.
     pub ocsp_max_age_secs: i64,
+    /// How old (from its `thisUpdate`, when fetched) a "good" answer not bound to our
+    /// nonce may be and still decide alone; an older one needs the CRL to agree (it may
+    /// be a replay from before a revocation).
+    pub ocsp_good_alone_secs: i64,
     /// Longest reuse of a cached answer, whatever its `nextUpdate` says.
     pub ocsp_max_cache_secs: i64,
     /// Largest OCSP answer accepted.
@@ -181,6 +185,7 @@ impl Default for RevocationConfig {
             ocsp_nonce: Default::default(),
             ocsp_skew_secs: 300,
             ocsp_max_age_secs: 3600,
+            ocsp_good_alone_secs: 3600,
             ocsp_max_cache_secs: 86_400,
             max_ocsp_bytes: 64 * 1024,
             responders: Vec::new(),
@@ -316,6 +321,11 @@ pub struct SupportConfig {
     pub code_ttl_secs: i64,
     /// Codes one client address may make per hour.
     pub codes_per_client_per_hour: u32,
+    /// Codes one network (IPv4 /24, IPv6 /48) may make per hour, all its clients together.
+    pub codes_per_network_per_hour: u32,
+    /// Codes every client together may make per hour: what reports may take of the
+    /// database (at most this times `max_report_bytes` an hour; 1,000 × 32 KiB = 32 MiB).
+    pub codes_per_hour: u32,
     /// Longest report accepted.
     pub max_report_bytes: usize,
     /// Support-code pages one staff member may open per 10 minutes (refreshes count).
@@ -327,6 +337,8 @@ impl Default for SupportConfig {
         SupportConfig {
             code_ttl_secs: 3600,
             codes_per_client_per_hour: 5,
+            codes_per_network_per_hour: 30,
+            codes_per_hour: 1000,
             max_report_bytes: 32 * 1024,
             lookups_per_staff: 200,
         }
@@ -609,8 +621,9 @@ impl Config {
                  only a development machine may turn it off (BHXH_REVOCATION=off-development)"
             );
         }
-        if r.ocsp_skew_secs < 0 || r.ocsp_max_age_secs <= 0 || r.ocsp_max_cache_secs <= 0 {
-            bail!("revocation: ocsp_skew_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
+        if r.ocsp_skew_secs < 0 || r.ocsp_max_age_secs <= 0 || r.ocsp_max_cache_secs <= 0 || r.ocsp_good_alone_secs < 0
+        {
+            bail!("revocation: ocsp_skew_secs and ocsp_good_alone_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
         }
         Ok(())
     }

@@ -35,9 +35,9 @@ pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
-        // `pki5`: the three-level PKI with distribution points and OCSP responders (bump
+        // `pki6`: the three-level PKI with distribution points and OCSP responders (bump
         // when make-fixtures.sh changes what it makes).
-        let dir = scratch().join(format!("pki5-week{week}"));
+        let dir = scratch().join(format!("pki6-week{week}"));
         let ok = Command::new("bash")
             .arg(root().join("scripts/make-fixtures.sh"))
             .arg(&dir)

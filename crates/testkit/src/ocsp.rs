@@ -18,11 +18,17 @@ impl OcspResponder {
     /// `extra`: more `openssl ocsp` options, e.g. `["-nmin", "1"]` for a one-minute
     /// `nextUpdate` (without, the answers carry none).
     pub fn start(signer: &str, extra: &[&str]) -> OcspResponder {
+        OcspResponder::start_from("ica-index.txt", signer, extra)
+    }
+
+    /// A responder answering from another fixture database: `ica-index-before.txt` is
+    /// the issuing CA's before any revocation (what a replayed old answer says).
+    pub fn start_from(index: &str, signer: &str, extra: &[&str]) -> OcspResponder {
         for _ in 0..5 {
             let port = free_port();
             let mut child = std::process::Command::new("openssl")
                 .args(["ocsp", "-index"])
-                .arg(fixture("ica-index.txt"))
+                .arg(fixture(index))
                 // A client that connects and sends nothing holds it at most this long.
                 .args(["-port", &port.to_string(), "-timeout", "5", "-rsigner"])
                 .arg(fixture(&format!("{signer}.cert.pem")))

@@ -2,7 +2,11 @@
 //! refuses delta CRLs, indirect CRLs, unsupported critical extensions and a missing
 //! `nextUpdate`; a serial lookup is a map lookup), matched to a certificate's issuer by
 //! name *and* key identifier, its signature checked against that issuer's key once per
-//! key (not once per proof), current at the time asked.
+//! key (not once per proof), current at the time asked, and within its scope: a CRL with
+//! an `issuingDistributionPoint` (a partition of the issuer's revocations) covers only
+//! the certificates whose own distribution point it names, and only end entities or only
+//! CAs when it says so (RFC 5280 §5.2.5; indirect and reason-partitioned CRLs are
+//! refused by the parser).
 
 use std::sync::Mutex;
 
@@ -30,8 +34,34 @@ pub struct ParsedCrl {
     pub this_update: i64,
     pub next_update: i64,
     pub entries: usize,
+    /// Its issuingDistributionPoint; `None`: every certificate of the issuer.
+    scope: Option<Scope>,
     /// SHA-256 of the issuer keys whose signature over this CRL was checked.
     verified: Mutex<Vec<[u8; 32]>>,
+}
+
+/// What a partitioned CRL covers (its issuingDistributionPoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The URIs of its distribution point (full name).
+    pub uris: Vec<String>,
+    pub only_end_entities: bool,
+    pub only_cas: bool,
+}
+
+impl Scope {
+    /// Whether `cert` is within this scope: of the kind it lists, and, when the
+    /// certificate names distribution points, one of them is this CRL's.
+    pub fn covers(&self, cert: &X509Certificate<'_>) -> bool {
+        let ca = cert.is_ca();
+        if (self.only_cas && !ca) || (self.only_end_entities && ca) {
+            return false;
+        }
+        match distribution_point_uris(cert) {
+            None => true,
+            Some(uris) => uris.iter().any(|u| self.uris.contains(u)),
+        }
+    }
 }
 
 /// What one CRL says of one certificate.
@@ -46,13 +76,24 @@ pub enum CrlSays {
 impl ParsedCrl {
     /// Parses a CRL (DER).
     pub fn parse(der: Vec<u8>) -> Result<ParsedCrl, String> {
-        let (issuer, aki, sig_alg, issuer_cn, number, this_update, next_update, entries) = {
+        let (issuer, aki, sig_alg, issuer_cn, number, this_update, next_update, entries, scope) = {
             let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|_| "not a CRL".to_string())?;
             let next = crl.next_update().ok_or_else(|| {
                 format!("CRL of {} has no nextUpdate: it could never be known to be stale", crl.issuer())
             })?;
             let aki = crl.extensions().iter().find_map(|e| match e.parsed_extension() {
                 ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+                _ => None,
+            });
+            let scope = crl.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::IssuingDistributionPoint(idp) => Some(Scope {
+                    uris: match &idp.distribution_point {
+                        Some(DistributionPointName::FullName(names)) => uris_of(names),
+                        _ => Vec::new(),
+                    },
+                    only_end_entities: idp.only_contains_user_certs,
+                    only_cas: idp.only_contains_ca_certs,
+                }),
                 _ => None,
             });
             (
@@ -67,6 +108,7 @@ impl ParsedCrl {
                 crl.last_update().timestamp(),
                 next.timestamp(),
                 crl.iter_revoked_certificates().count(),
+                scope,
             )
         };
         let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| format!("CRL of {issuer_cn}: {e:?}"))?;
@@ -81,6 +123,7 @@ impl ParsedCrl {
             this_update,
             next_update,
             entries,
+            scope,
             verified: Mutex::new(Vec::new()),
         })
     }
@@ -92,6 +135,11 @@ impl ParsedCrl {
 
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// Its issuingDistributionPoint, when it is a partition.
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
     }
 
     /// Whether this CRL was issued by `ca`: same name, same key identifier when both
@@ -129,15 +177,19 @@ impl ParsedCrl {
         Ok(())
     }
 
-    /// What this CRL says of `cert` (issued by `issuer`) at `now`. An error means the CRL
-    /// names the issuer but cannot be relied on (bad signature, stale).
+    /// What this CRL says of `cert` (issued by `issuer`) at `now`. `NotCovered` when it
+    /// is another issuer's, or a partition whose scope leaves `cert` out. An error means
+    /// the CRL covers the certificate but cannot be relied on (bad signature, stale).
     pub fn status(
         &self,
         cert: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: i64,
     ) -> Result<CrlSays, String> {
-        if cert.issuer().as_raw() != self.issuer.as_slice() || !self.issued_by(issuer)? {
+        if cert.issuer().as_raw() != self.issuer.as_slice() || self.scope.as_ref().is_some_and(|s| !s.covers(cert)) {
+            return Ok(CrlSays::NotCovered);
+        }
+        if !self.issued_by(issuer)? {
             return Ok(CrlSays::NotCovered);
         }
         if now >= self.next_update {
@@ -158,8 +210,12 @@ impl ParsedCrl {
     pub fn describe(&self, now: i64) -> String {
         let date = crate::clock::rfc3339;
         let state = if now < self.next_update { "current" } else { "STALE: proofs answer CERT_REVOCATION_UNKNOWN" };
+        let part = match &self.scope {
+            Some(s) => format!("  partition {}", s.uris.join(" ")),
+            None => String::new(),
+        };
         format!(
-            "{}  number {}  thisUpdate {}  nextUpdate {}  {} revoked  {state}",
+            "{}{part}  number {}  thisUpdate {}  nextUpdate {}  {} revoked  {state}",
             self.issuer_cn,
             self.number.as_deref().unwrap_or("—"),
             date(self.this_update),
@@ -174,6 +230,34 @@ fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
         ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
         _ => None,
     })
+}
+
+/// The URIs of a list of general names.
+fn uris_of(names: &[GeneralName<'_>]) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::URI(u) => Some(u.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The URIs of a certificate's own distribution points (the issuer's CRL, not an
+/// indirect one or a partition by reason); `None` when it names no distribution point.
+fn distribution_point_uris(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let mut out = None;
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            let uris: &mut Vec<String> = out.get_or_insert_with(Vec::new);
+            for p in points.iter().filter(|p| p.crl_issuer.is_none() && p.reasons.is_none()) {
+                if let Some(DistributionPointName::FullName(names)) = &p.distribution_point {
+                    uris.extend(uris_of(names));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The HTTP(S) distribution points of a certificate.

@@ -162,10 +162,25 @@ impl Revocation {
                 if let Some((url, nonce)) = self.responder_for(&cert, &issuer, &link.issuer) {
                     match self.ocsp_status(&url, nonce, &link.cert, &link.issuer, &cert, &issuer, now).await {
                         Ok(a) => match a.status {
-                            OcspCacheStatus::Good => {
+                            // A current CRL at hand that lists the certificate wins over
+                            // any "good" (a replayed answer from before the revocation).
+                            OcspCacheStatus::Good if self.decides_alone(&a, nonce) => {
+                                if let Some(crl) = self.listed_in_crl_at_hand(&cert, &issuer, now) {
+                                    return Err(CertRefusal {
+                                        code: ErrorCode::CertRevoked,
+                                        detail: format!("{name}: revoked per {crl}, although OCSP {url} answered good (thisUpdate {})", crate::clock::rfc3339(a.this_update)),
+                                    });
+                                }
                                 notes.push(format!("{name}: OCSP good ({url}, thisUpdate {})", crate::clock::rfc3339(a.this_update)));
                                 continue;
                             }
+                            // An old answer not bound to our nonce may be a replay from
+                            // before a revocation: the CRL must agree.
+                            OcspCacheStatus::Good => failures.push(format!(
+                                "OCSP {url} answered good with thisUpdate {}, older than {} s and not bound to our nonce: the CRL decides",
+                                crate::clock::rfc3339(a.this_update),
+                                self.config.ocsp_good_alone_secs
+                            )),
                             OcspCacheStatus::Revoked => {
                                 return Err(CertRefusal {
                                     code: ErrorCode::CertRevoked,
@@ -184,12 +199,14 @@ impl Revocation {
                 }
             }
             match self.crl_status(&cert, &issuer, now).await {
-                Ok((CrlSays::Good, note)) => notes.push(format!("{name}: {note}")),
+                Ok((CrlSays::Good, note)) if failures.is_empty() => notes.push(format!("{name}: {note}")),
+                Ok((CrlSays::Good, note)) => notes.push(format!("{name}: {note} ({})", failures.join("; "))),
                 Ok((_, note)) => {
+                    let also = if failures.is_empty() { String::new() } else { format!(" ({})", failures.join("; ")) };
                     return Err(CertRefusal {
                         code: ErrorCode::CertRevoked,
-                        detail: format!("{name}: revoked per {note}"),
-                    })
+                        detail: format!("{name}: revoked per {note}{also}"),
+                    });
                 }
                 Err(e) => {
                     failures.push(e);
@@ -219,6 +236,38 @@ impl Revocation {
         });
         let url = conf.and_then(|r| r.url.clone()).or_else(|| ocsp::responders(cert).into_iter().next())?;
         Some((url, conf.and_then(|r| r.nonce).unwrap_or(self.config.ocsp_nonce)))
+    }
+
+    /// Whether an OCSP "good" may decide without a CRL: it echoed our nonce (the policy
+    /// required one, so every answer kept did), or it was at most `ocsp_good_alone_secs`
+    /// old when it was fetched. Pre-produced answers of VN responders carry no nonce and
+    /// may be days old; one recorded before a revocation could be replayed until its
+    /// `nextUpdate`.
+    fn decides_alone(&self, a: &CachedOcsp, nonce: NoncePolicy) -> bool {
+        nonce == NoncePolicy::Require
+            || a.fetched_at - a.this_update <= self.config.ocsp_good_alone_secs + self.config.ocsp_skew_secs
+    }
+
+    /// A CRL already at hand (the configured file, or one fetched and kept in this
+    /// process; no network), current and covering `cert`, that lists it: which one.
+    fn listed_in_crl_at_hand(
+        &self,
+        cert: &X509Certificate<'_>,
+        issuer: &X509Certificate<'_>,
+        now: i64,
+    ) -> Option<String> {
+        let file = self.file.iter().map(|c| ("CRL file".to_string(), c.clone()));
+        let fetched: Vec<(String, Arc<ParsedCrl>)> = {
+            let memo = self.crls.lock().unwrap_or_else(|p| p.into_inner());
+            crl::distribution_points(cert)
+                .into_iter()
+                .filter_map(|url| memo.get(&url).map(|c| (format!("CRL {url}"), c.clone())))
+                .collect()
+        };
+        file.chain(fetched).find_map(|(what, crl)| {
+            (crl.status(cert, issuer, now) == Ok(CrlSays::Revoked))
+                .then(|| format!("{what} (number {})", crl.number.as_deref().unwrap_or("—")))
+        })
     }
 
     /// The cached answer when still fresh, else a query (recorded in the cache).
@@ -305,9 +354,10 @@ impl Revocation {
         ocsp::check_response(&body, &query, issuer, nonce, fresh, now)
     }
 
-    /// The first CRL (configured file, then distribution points) that covers `cert`,
-    /// current and signed by `issuer`: what it says, and which CRL it was. An error lists
-    /// why no CRL could decide.
+    /// What the CRLs covering `cert` (current, signed by `issuer`, within their scope)
+    /// say: every one of the configured file is read and any that lists it wins, else the
+    /// first good one decides, else the distribution points are fetched. Which CRL it was;
+    /// an error lists why no CRL could decide.
     async fn crl_status(
         &self,
         cert: &X509Certificate<'_>,
@@ -315,18 +365,27 @@ impl Revocation {
         now: i64,
     ) -> Result<(CrlSays, String), String> {
         let mut why = Vec::new();
+        let mut good = None;
         for crl in self.file.iter() {
+            let which = || format!("CRL file (number {})", crl.number.as_deref().unwrap_or("—"));
             match crl.status(cert, issuer, now) {
                 Ok(CrlSays::NotCovered) => {}
-                Ok(says) => return Ok((says, format!("CRL file (number {})", crl.number.as_deref().unwrap_or("—")))),
+                Ok(CrlSays::Revoked) => return Ok((CrlSays::Revoked, which())),
+                Ok(CrlSays::Good) => good = good.or_else(|| Some(which())),
                 Err(e) => why.push(e),
             }
+        }
+        if let Some(which) = good {
+            return Ok((CrlSays::Good, which));
         }
         if self.config.fetch_crls {
             for url in crl::distribution_points(cert) {
                 match self.crl(&url).await {
                     Ok(crl) => match crl.status(cert, issuer, now) {
-                        Ok(CrlSays::NotCovered) => why.push(format!("CRL {url} is not issued by {}", cn(issuer))),
+                        Ok(CrlSays::NotCovered) => why.push(format!(
+                            "CRL {url} does not cover this certificate (issuer {} or scope)",
+                            cn(issuer)
+                        )),
                         Ok(says) => {
                             return Ok((says, format!("CRL {url} (number {})", crl.number.as_deref().unwrap_or("—"))))
                         }

@@ -248,6 +248,53 @@ async fn the_check_before_the_pin_asks_the_responder_too() {
     assert!(revocation.contains("BHXH Test Issuing CA: CRL http://crl.bhxh-test.invalid/root.crl"), "{revocation}");
 }
 
+/// A responder answering from the CA's database of before the revocation: the "good" a
+/// replay of an old answer would bring about `revoked`. The CRL of the file, which lists
+/// it, wins.
+#[tokio::test]
+async fn a_crl_at_hand_that_lists_the_certificate_wins_over_a_good_answer() {
+    let responder = OcspResponder::start_from("ica-index-before.txt", "ica", &["-nmin", "60"]);
+    let crls = root_crl_only().await;
+    let srv = ocsp_server(&responder.base, &crls, |c| c.crl_file = Some(fixture("crl.pem"))).await;
+    let d = refused(&srv, &SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+    assert!(
+        d.contains("revoked per CRL file") && d.contains("although OCSP http://ocsp.bhxh-test.invalid/ answered good"),
+        "{d}"
+    );
+    let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_eq!(status, 200, "a good answer the CRL does not contradict: {body}");
+}
+
+/// A "good" two hours old when fetched (the server's clock two hours on), without our
+/// nonce: it may be a replay from before a revocation, so the CRL must agree.
+#[tokio::test]
+async fn an_old_good_answer_without_our_nonce_needs_the_crl_to_agree() {
+    let responder = OcspResponder::start_from("ica-index-before.txt", "ica", &["-ndays", "2"]);
+    let crls = CrlServer::start(&[("root.crl", "root-crl.pem"), ("ica.crl", "ica-crl.pem")]).await;
+    let srv = ocsp_server(&responder.base, &crls, |c| c.revocation.ocsp_nonce = NoncePolicy::Off).await;
+    srv.clock.shift(2 * 3600);
+    let d = refused(&srv, &SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+    assert!(d.contains("revoked per CRL http://crl.bhxh-test.invalid/ica.crl"), "{d}");
+    assert!(d.contains("older than 3600 s and not bound to our nonce"), "{d}");
+    let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_eq!(status, 200, "the CRL agrees: {body}");
+    assert!(detail(&srv, &body).await.contains("the CRL decides"));
+
+    // No CRL to agree: not a pass.
+    let alone = root_crl_only().await;
+    let other = ocsp_server(&responder.base, &alone, |c| c.revocation.ocsp_nonce = NoncePolicy::Off).await;
+    other.clock.shift(2 * 3600);
+    let d = refused(&other, &SoftToken::load("rsa-valid"), 503, "CERT_REVOCATION_UNKNOWN").await;
+    assert!(d.contains("not bound to our nonce") && d.contains("ica.crl"), "{d}");
+
+    // The same old answer bound to our nonce (required, and echoed): it decides alone.
+    let bound = ocsp_server(&responder.base, &alone, |c| c.revocation.ocsp_nonce = NoncePolicy::Require).await;
+    bound.clock.shift(2 * 3600);
+    let (status, body) = bound.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(detail(&bound, &body).await.contains("OCSP good"));
+}
+
 // ---- the answer's checks, on request files -------------------------------------------------
 
 fn der(name: &str) -> Vec<u8> {

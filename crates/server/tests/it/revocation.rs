@@ -118,7 +118,7 @@ async fn a_fetched_crl_with_a_bad_signature_or_another_key_is_not_believed() {
     let root = std::fs::read(fixture("root-crl.pem")).unwrap();
     for (ica, why) in [
         (der, "the signature does not verify with the issuer's key"),
-        (forged, "is not issued by BHXH Test Issuing CA"),
+        (forged, "does not cover this certificate (issuer BHXH Test Issuing CA"),
     ] {
         let crls = CrlServer::serve(vec![("ica.crl".into(), ica), ("root.crl".into(), root.clone())]).await;
         let srv = fetching_server(crls.mirrors()).await;
@@ -129,4 +129,22 @@ async fn a_fetched_crl_with_a_bad_signature_or_another_key_is_not_believed() {
         assert!(detail.contains(why), "{detail}");
         assert_eq!(srv.side_effects(USER).await, (0, false));
     }
+}
+
+/// A CA that partitions its CRL: partition A (first in the file) does not list `part-b`,
+/// partition B, the one `part-b`'s distribution point names, does. Read by scope, B
+/// decides; a reader that lets the issuer's first CRL decide would let it in.
+#[tokio::test]
+async fn a_partitioned_crl_decides_only_for_the_certificates_it_covers() {
+    let srv = TestServer::start_with(|c| c.crl_file = Some(fixture("crl-partitions.pem"))).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    let (status, body) = srv.recover(&SoftToken::load("part-b"), USER).await;
+    assert_eq!((status, code(&body)), (403, "CERT_REVOKED"), "{body}");
+    let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
+    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("revoked per CRL file (number"), "{lines:?}");
+    // rsa-valid names ica.crl, which neither partition is: nothing covers it, nothing
+    // passes it.
+    let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_eq!((status, code(&body)), (503, "CERT_REVOCATION_UNKNOWN"), "{body}");
+    assert_eq!(srv.side_effects(USER).await, (0, false));
 }
