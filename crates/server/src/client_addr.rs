@@ -106,6 +106,22 @@ pub fn limit_key(ip: IpAddr) -> String {
     }
 }
 
+/// The network a client address belongs to, as one holder is given it: an IPv4 /24, an
+/// IPv6 /48 (a site's prefix; one host with a /48 has 65,536 /64 clients). Budgets that a
+/// site must not multiply by its addresses (support codes) are counted under it.
+pub fn network_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
 /// An `X-Forwarded-For` entry: an address, possibly `[v6]:port` or `v4:port` as some
 /// proxies write it.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
@@ -198,5 +214,14 @@ mod tests {
         assert!(ProxyList::parse("10.0.0.0/33").is_err());
         assert!(ProxyList::parse("proxy.local").is_err());
         assert_eq!(p.to_string(), "127.0.0.1/32,10.0.0.0/8,fd00::/8");
+    }
+
+    #[test]
+    fn a_network_is_a_v4_slash_24_or_a_v6_slash_48() {
+        assert_eq!(network_key(ip("203.0.113.7")), "203.0.113.0/24");
+        assert_eq!(network_key(ip("::ffff:203.0.113.7")), "203.0.113.0/24");
+        assert_eq!(network_key(ip("2001:db8:1:a::1")), network_key(ip("2001:db8:1:ffff::9")));
+        assert_eq!(network_key(ip("2001:db8:1:a::1")), "2001:db8:1::/48");
+        assert_ne!(network_key(ip("2001:db8:1::1")), network_key(ip("2001:db8:2::1")));
     }
 }

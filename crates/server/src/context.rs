@@ -62,6 +62,8 @@ pub struct Ctx {
     pub client: String,
     /// What its limits are counted under (the address; an IPv6 /64).
     pub client_key: String,
+    /// Its network (an IPv4 /24, an IPv6 /48): what a site's budgets are counted under.
+    pub network_key: String,
     /// Reached over HTTPS, as a trusted proxy says (the staff console's cookies are
     /// then `Secure` and `__Host-`).
     pub https: bool,
@@ -96,6 +98,7 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
             lang,
             client: ip.to_string(),
             client_key: crate::client_addr::limit_key(ip),
+            network_key: crate::client_addr::network_key(ip),
             https,
             instance,
         },
@@ -144,6 +147,7 @@ impl Ctx {
             lang: Lang::Vi,
             client: "unknown".into(),
             client_key: "unknown".into(),
+            network_key: "unknown".into(),
             https: false,
             instance: None,
         }

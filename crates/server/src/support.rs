@@ -5,7 +5,12 @@
 //!
 //! The report is sealed with the outbox key under the code's keyed hash (only that is
 //! stored), lives `support.code_ttl_secs` (an hour) and is then deleted by the purge; an
-//! expired, mistyped or unknown code gets one answer. Making codes is limited per client.
+//! expired, mistyped or unknown code gets one answer. Making codes is limited per client,
+//! per network (so a /48 is not 65,536 budgets) and for everyone together (what reports
+//! may take of the database). The desk's advice about the caller's computer comes from
+//! the report; advice that leads to a change of the account (a desk email change, the
+//! username lookup) only from what the server itself recorded of that app's attempts,
+//! never from words a caller can type.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -49,6 +54,9 @@ async fn create(
     let cfg = &s.config.support;
     s.limit(&ctx, &format!("client:{}:{EVENT}", ctx.client_key), cfg.codes_per_client_per_hour, 3600, EVENT, None)
         .await?;
+    s.limit(&ctx, &format!("network:{}:{EVENT}", ctx.network_key), cfg.codes_per_network_per_hour, 3600, EVENT, None)
+        .await?;
+    s.limit(&ctx, &format!("all:{EVENT}"), cfg.codes_per_hour, 3600, EVENT, None).await?;
     let Some(instance) = ctx.instance.clone() else {
         return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::MalformedRequest, "no app instance id".into()).await);
     };
@@ -125,10 +133,22 @@ pub async fn open_with(
     }
 }
 
+/// Where a step's marks are looked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// In the report's text: what the caller's computer says of itself (the token, its
+    /// driver, the clock, the network). Harmless to follow if the caller typed it.
+    Report,
+    /// Among the codes the server itself answered the app's attempts with: the steps
+    /// that lead the desk to act on the account.
+    Attempts,
+}
+
 /// One piece of advice: what the desk should do when it sees a mark in the report or in
 /// the attempts.
 struct Step {
-    /// Any of these in the report's text or among the attempts' codes.
+    seen: Seen,
+    /// Any of these where `seen` says.
     marks: &'static [&'static str],
     vi: &'static str,
     en: &'static str,
@@ -136,68 +156,83 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step {
+        seen: Seen::Report,
         marks: &["PIN_LOCKED", "PIN: Locked", "PIN: đã bị khóa"],
         vi: "Token bị khóa mã PIN: hướng dẫn người gọi mang token đến điểm giao dịch của nhà cung cấp chữ ký số (VNPT-CA, Viettel-CA, …) để mở khóa; không thử mã PIN nữa. Trong lúc chờ, có thể lấy lại mật khẩu qua mã số thuế và email.",
         en: "The token's PIN is locked: send the caller to their CA's service point (VNPT-CA, Viettel-CA, …) to unlock it; no more PIN tries. Meanwhile the password can be recovered with the tax code and email.",
     },
     Step {
+        seen: Seen::Report,
         marks: &["PIN_FINAL_TRY", "PIN: FinalTry", "PIN: chỉ còn một lần thử"],
         vi: "Token chỉ còn một lần nhập mã PIN: nhắc người gọi kiểm tra Caps Lock và bộ gõ tiếng Việt trước khi nhập; sai lần nữa token sẽ bị khóa.",
         en: "The token has one PIN try left: have the caller check Caps Lock and the Vietnamese input method first; one more wrong PIN locks it.",
     },
     Step {
+        seen: Seen::Report,
         marks: &["MODULE_NOT_FOUND", "MODULE_LOAD_FAILED"],
         vi: "Không thấy driver của token: hướng dẫn cài phần mềm token của nhà cung cấp chữ ký số (bảng module trong bhxh doctor cho biết tên tệp của từng CA), rồi bấm \"Kiểm tra lại\".",
         en: "The token's driver is missing: have the caller install their CA's token software (bhxh doctor lists each CA's module file), then press \"Check again\".",
     },
     Step {
+        seen: Seen::Report,
         marks: &["TOKEN_IN_USE"],
         vi: "Token đang bị phần mềm ký số khác giữ: nhờ người gọi đóng plugin ký số của CA rồi thử lại.",
         en: "Another signing program holds the token: have the caller close their CA's signing plugin and try again.",
     },
     Step {
+        seen: Seen::Report,
         marks: &["READER_SERVICE_UNAVAILABLE"],
         vi: "Dịch vụ Smart Card (PC/SC) không chạy: khởi động lại dịch vụ hoặc máy tính.",
         en: "The Smart Card (PC/SC) service is not running: restart the service or the computer.",
     },
     Step {
+        seen: Seen::Report,
         marks: &["NO_TOKEN"],
         vi: "Chưa thấy token: cắm token vào cổng USB khác, chờ đèn sáng, rồi bấm \"Kiểm tra lại\".",
         en: "No token is seen: plug it into another USB port, wait for its light, then press \"Check again\".",
     },
     Step {
+        seen: Seen::Attempts,
         marks: &["CERT_EXPIRED", "CERT_REVOKED"],
         vi: "Chứng thư số đã hết hạn hoặc bị thu hồi: người dùng cần gia hạn hoặc cấp lại với nhà cung cấp chữ ký số; trong lúc chờ, lấy lại mật khẩu qua mã số thuế và email.",
         en: "The certificate has expired or was revoked: the user renews it with the CA; meanwhile recover the password with the tax code and email.",
     },
     Step {
+        seen: Seen::Attempts,
         marks: &["CERT_NOT_BOUND"],
         vi: "Tên đăng nhập gõ sai hoặc token của doanh nghiệp khác: hướng dẫn \"Tìm tên đăng nhập bằng token\"; dòng lịch sử của tài khoản cho biết lý do.",
         en: "A mistyped username or another business's token: guide the caller to \"Find the username with the token\"; the account's timeline says which.",
     },
     Step {
+        seen: Seen::Attempts,
         marks: &["PORTAL_EMAIL_MISMATCH"],
         vi: "Email đăng ký không còn dùng: hướng dẫn \"Đổi email đăng ký\" bằng token, hoặc kiểm tra giấy tờ rồi đề xuất email mới trên trang tài khoản (cần người giám sát phê duyệt).",
         en: "The registered email is no longer used: guide the caller to \"Change the registered email\" with the token, or check the documents and propose the new address on the account page (a supervisor approves).",
     },
     Step {
+        seen: Seen::Report,
         marks: &["SERVER_UNREACHABLE", "SERVER_TLS", "SERVER_TIMEOUT"],
         vi: "Máy của người gọi không tới được máy chủ: kiểm tra mạng, proxy hoặc tường lửa của công ty.",
         en: "The caller's computer cannot reach the server: check the network, the proxy or the company firewall.",
     },
     Step {
+        seen: Seen::Report,
         marks: &["[LƯU Ý] đồng hồ", "[LƯU Ý] clock", "[WARN ] clock"],
         vi: "Đồng hồ máy tính lệch: nhờ người gọi bật đồng bộ giờ tự động rồi thử lại.",
         en: "The computer's clock is off: have the caller turn on automatic time and try again.",
     },
 ];
 
-/// The next steps that fit what the report and the attempts show, in `lang`.
+/// The next steps that fit what the report and the attempts show, in `lang`: each
+/// looked for only where it may come from (see [`Seen`]).
 pub fn next_steps(report: &str, attempts: &[AuditEntry], lang: Lang) -> Vec<&'static str> {
     STEPS
         .iter()
         .filter(|step| {
-            step.marks.iter().any(|m| report.contains(m) || attempts.iter().any(|a| a.error_code() == Some(*m)))
+            step.marks.iter().any(|m| match step.seen {
+                Seen::Report => report.contains(m),
+                Seen::Attempts => attempts.iter().any(|a| a.error_code() == Some(*m)),
+            })
         })
         .map(|step| if lang == Lang::En { step.en } else { step.vi })
         .collect()
@@ -228,6 +263,11 @@ mod tests {
         );
         line.detail = None;
         assert!(next_steps("", &[line], Lang::En)[0].contains("Change the registered email"));
+        // A caller who types a server's code into the report steers nothing towards the
+        // account: those steps come from the server's own records only.
+        let typed =
+            "[ LỖI ] PORTAL_EMAIL_MISMATCH CERT_NOT_BOUND CERT_REVOKED\nlast error: PORTAL_EMAIL_MISMATCH RC-1\n";
+        assert!(next_steps(typed, &[], Lang::En).is_empty(), "{:?}", next_steps(typed, &[], Lang::En));
         assert!(readable("a\nb\tc") && !readable(" \n") && !readable("a\u{1b}[31m"));
     }
 }

@@ -1,6 +1,7 @@
 //! A support code's page: what the caller's app sees. The report they agreed to send,
-//! the attempts their app instance made since (reloaded every 10 s while the page is
-//! open), and the next step that fits. Every opening is audited with the staff member's
+//! the attempts their app instance made since from the caller's network (reloaded every
+//! 10 s while the page is open; an instance id is the app's word, so another network's
+//! attempts under the same id are not the caller's to show), and the next step that fits. Every opening is audited with the staff member's
 //! name; an unknown, mistyped or expired code gets one answer; lookups are limited per
 //! staff member.
 
@@ -45,7 +46,11 @@ pub(super) async fn page(
     let row = &report.row;
     let entry = desk.audit(&s, EVENT, None, format!("support report {} opened", row.reference));
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
-    let attempts = s.store.audit_of_instance(&row.instance, row.created_at, 100).await.map_err(|e| desk.internal(e))?;
+    let mut attempts =
+        s.store.audit_of_instance(&row.instance, row.created_at, 100).await.map_err(|e| desk.internal(e))?;
+    let network = |addr: Option<&str>| addr.and_then(|a| a.parse().ok()).map(crate::client_addr::network_key);
+    let callers = network(row.client_addr.as_deref());
+    attempts.retain(|a| callers.is_some() && network(a.client_addr.as_deref()) == callers);
     let steps = crate::support::next_steps(&report.text, &attempts, lang);
     let shown = code.map(|c| c.to_string()).unwrap_or_default();
     let body = html! {
@@ -69,6 +74,7 @@ pub(super) async fn page(
         }
         section class="card" aria-labelledby="a" {
             h2 id="a" { (tr(lang, "Các lần thử từ ứng dụng này", "Attempts from this app")) }
+            p class="muted" { (tr(lang, "Những gì máy chủ ghi lại từ ứng dụng này, trên mạng của người gọi.", "What the server recorded of this app, from the caller's network.")) }
             (timeline_table(lang, &attempts, true))
         }
         section class="card" aria-labelledby="r" {

@@ -178,3 +178,83 @@ async fn a_report_is_refused_for_its_reason_and_codes_are_limited() {
     let (status, page, _) = console.get(&format!("/support/{code}")).await;
     assert!(status == 429 && page.contains("RATE_LIMITED"), "{status}");
 }
+
+/// A report from `addr` (the test's proxy says so).
+async fn send_from(srv: &TestServer, addr: &str) -> (u16, Value) {
+    let r = srv
+        .http
+        .post(format!("{}/v1/support/reports", srv.base))
+        .header("x-forwarded-for", addr)
+        .header(bhxh_protocol::INSTANCE_HEADER, INSTANCE)
+        .json(&json!({"report": REPORT}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// A site's network is one budget, whatever number of addresses it holds: the /64s of
+/// one /48 together make at most `codes_per_network_per_hour` codes; every client
+/// together at most `codes_per_hour` (what reports may take of the database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_is_one_budget_and_everyone_together_another() {
+    let srv = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        let s = &mut c.support;
+        (s.codes_per_client_per_hour, s.codes_per_network_per_hour, s.codes_per_hour) = (2, 4, 6);
+    })
+    .await;
+    let status = |r: (u16, Value)| (r.0, code(&r.1).to_string());
+    let ok = (200, "<none>".to_string());
+    let refused = (429, "RATE_LIMITED".to_string());
+    // Two /64s of 2001:db8:1::/48 spend the network's four codes (two each: the third
+    // from the first is its own client's refusal and spends nothing of the network's).
+    assert_eq!(status(send_from(&srv, "2001:db8:1:a::1").await), ok);
+    assert_eq!(status(send_from(&srv, "2001:db8:1:a::2").await), ok);
+    assert_eq!(status(send_from(&srv, "2001:db8:1:a::3").await), refused, "the client's own budget");
+    assert_eq!(status(send_from(&srv, "2001:db8:1:b::1").await), ok);
+    assert_eq!(status(send_from(&srv, "2001:db8:1:b::1").await), ok);
+    // A third /64 of the same /48, its first code: the network's budget is spent.
+    assert_eq!(status(send_from(&srv, "2001:db8:1:c::1").await), refused, "the network's budget");
+    // Another network is not held back by it.
+    assert_eq!(status(send_from(&srv, "2001:db8:2:a::1").await), ok);
+    assert_eq!(status(send_from(&srv, "198.51.100.1").await), ok);
+    // Six codes made in all: the seventh, from a network and client that made none, waits.
+    assert_eq!(status(send_from(&srv, "203.0.113.9").await), refused, "everyone's budget");
+    assert_eq!(
+        srv.store
+            .audit_since(0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|l| l.event == "support.report" && l.outcome == "ok")
+            .count(),
+        6
+    );
+}
+
+/// An instance id is the app's own word: a report made from another network under the
+/// id of an app that tried a recovery shows the desk none of that app's attempts (nor
+/// the steps they would bring); from the app's own network, they are shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_networks_report_under_the_same_instance_shows_none_of_its_attempts() {
+    let srv = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    srv.enrol(USER, MST, "ketoan@congty.vn").await;
+    let console = desk(&srv).await;
+    let elsewhere = send_from(&srv, "203.0.113.50").await.1["support_code"].as_str().unwrap().to_string();
+    let own = send(&srv, Some(INSTANCE), REPORT).await.1["support_code"].as_str().unwrap().to_string();
+    attempt(&srv, INSTANCE).await;
+    let (status, page, _) = console.get(&format!("/support/{elsewhere}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches("data-event=\"complete\"").count(), 0, "another network's report: {page}");
+    assert!(
+        !page.contains("Tên đăng nhập gõ sai hoặc token của doanh nghiệp khác"),
+        "no step from attempts that are not the caller's"
+    );
+    let (_, page, _) = console.get(&format!("/support/{own}")).await;
+    assert_eq!(page.matches("data-event=\"complete\"").count(), 1, "the app's own network: {page}");
+    assert!(
+        page.contains("Tên đăng nhập gõ sai hoặc token của doanh nghiệp khác"),
+        "the CERT_NOT_BOUND step, from the server's own record"
+    );
+}
