@@ -58,7 +58,7 @@ impl Backend {
         let login_cookie = cookie_of(&r, "bhxh_staff_login=").expect("the login page's cookie");
         let page = r.text().await.unwrap();
         let at = page.find("name=\"csrf\" value=\"").expect("the login form") + 19;
-        let csrf = page[at..at + 48].to_string();
+        let csrf = page[at..at + page[at..].find('"').expect("the token's end")].to_string();
         let r = http
             .post(format!("{base}/login"))
             .header("cookie", login_cookie)

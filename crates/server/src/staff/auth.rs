@@ -76,9 +76,43 @@ pub(super) fn lang_of(ctx: &Ctx, headers: &HeaderMap) -> Lang {
 
 async fn session(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> anyhow::Result<Option<StaffSession>> {
     match cookie(headers, Jar::Session.name(ctx)) {
-        Some(token) if !token.is_empty() => s.store.staff_session(&passwords::token_hash(token), s.clock.now()).await,
+        Some(token) if !token.is_empty() => s.store.staff_session(&session_hash(ctx, token), s.clock.now()).await,
         _ => Ok(None),
     }
+}
+
+/// A session's stored hash. A session made over HTTPS is hashed with that fact: its
+/// token opens nothing over plain HTTP (where it may have been read, whatever the
+/// cookie's name), nor a plain one over HTTPS.
+fn session_hash(ctx: &Ctx, token: &str) -> String {
+    if ctx.https {
+        passwords::token_hash(&Zeroizing::new(format!("https:{token}")))
+    } else {
+        passwords::token_hash(token)
+    }
+}
+
+/// How long a login form's token is good for.
+const LOGIN_TOKEN_SECS: i64 = 1800;
+const LOGIN_TOKEN_PURPOSE: &str = "bhxh-staff-login-csrf/v1";
+
+/// A login form's token: a nonce, its expiry and the server's tag over both and the
+/// client's address. Only a token this server gave this client, in the last 30 minutes,
+/// opens a login: not a pair another site (or a cookie set over plain HTTP) planted in
+/// the browser's cookie and form, nor one the planter fetched for itself.
+fn login_token(s: &AppState, ctx: &Ctx) -> String {
+    let nonce = random_token();
+    let until = s.clock.now() + LOGIN_TOKEN_SECS;
+    let tag = s.outbox_key.tag(LOGIN_TOKEN_PURPOSE, &format!("{}|{nonce}|{until}", ctx.client_key));
+    format!("{nonce}.{until}.{tag}")
+}
+
+fn login_token_ok(s: &AppState, ctx: &Ctx, token: &str) -> bool {
+    let mut parts = token.splitn(3, '.');
+    let (Some(nonce), Some(until), Some(tag)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let Ok(until) = until.parse::<i64>() else { return false };
+    s.clock.now() <= until
+        && same(&s.outbox_key.tag(LOGIN_TOKEN_PURPOSE, &format!("{}|{nonce}|{until}", ctx.client_key)), tag)
 }
 
 // ---- errors -----------------------------------------------------------------------
@@ -255,10 +289,16 @@ pub(super) async fn set_lang(Path(to): Path<String>) -> Response {
 /// The login page with a fresh login CSRF token, in its form and in its cookie
 /// (double submit: a page elsewhere can make a browser post the form, not read the
 /// cookie), so no other site can log a browser into the console under its own account.
-fn login_page_with(ctx: &Ctx, lang: Lang, status: StatusCode, error: Option<(ErrorCode, &str)>) -> Response {
-    let token = random_token();
+fn login_page_with(
+    s: &AppState,
+    ctx: &Ctx,
+    lang: Lang,
+    status: StatusCode,
+    error: Option<(ErrorCode, &str)>,
+) -> Response {
+    let token = login_token(s, ctx);
     let mut r = page(lang, status, None, tr(lang, "Đăng nhập", "Log in"), login_form(lang, &token, error));
-    if let Some(v) = Jar::Login.set(ctx, &token, 1800) {
+    if let Some(v) = Jar::Login.set(ctx, &token, LOGIN_TOKEN_SECS) {
         r.headers_mut().append(SET_COOKIE, v);
     }
     r
@@ -291,7 +331,7 @@ pub(super) async fn login_page(State(s): State<AppState>, ctx: Ctx, headers: Hea
     if let Ok(Some(_)) = session(&s, &ctx, &headers).await {
         return redirect("/");
     }
-    login_page_with(&ctx, lang, StatusCode::OK, None)
+    login_page_with(&s, &ctx, lang, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -318,10 +358,12 @@ pub(super) async fn login(
     let password = Zeroizing::new(form.password);
     let username = normalize_username(&form.username);
     let refused =
-        |code: ErrorCode| login_page_with(&ctx, lang, html::status_of(code), Some((code, ctx.reference.as_str())));
+        |code: ErrorCode| login_page_with(&s, &ctx, lang, html::status_of(code), Some((code, ctx.reference.as_str())));
     let internal = |e: anyhow::Error| StaffError::internal(&ctx, lang, None, e);
-    // The form must come from our own login page (its token, in its cookie).
-    if !cookie(&headers, Jar::Login.name(&ctx)).is_some_and(|c| !c.is_empty() && same(c, &form.csrf)) {
+    // The form must come from our own login page, given to this client (its token, in
+    // its cookie, tagged by this server).
+    let from_our_page = cookie(&headers, Jar::Login.name(&ctx)).is_some_and(|c| !c.is_empty() && same(c, &form.csrf));
+    if !from_our_page || !login_token_ok(&s, &ctx, &form.csrf) {
         let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffCsrf));
         entry.actor = format!("staff:{username}");
         s.store.audit(&entry).await.map_err(internal)?;
@@ -349,7 +391,8 @@ pub(super) async fn login(
         s.store.audit(&entry).await.map_err(internal)?;
         return Ok(refused(ErrorCode::StaffLoginFailed));
     };
-    let (token, token_hash) = passwords::session_token();
+    let (token, _) = passwords::session_token();
+    let token_hash = session_hash(&ctx, token.expose());
     let csrf = random_token();
     let now = s.clock.now();
     let ttl = s.config.staff_session_ttl_secs;

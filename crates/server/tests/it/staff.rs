@@ -79,7 +79,8 @@ impl Console {
             .expect("the login CSRF cookie");
         let page = r.text().await.unwrap();
         let at = page.find("name=\"csrf\" value=\"").expect("a login form with a CSRF token") + 19;
-        (page[at..at + 48].to_string(), cookie)
+        let len = page[at..].find('"').expect("the token's end");
+        (page[at..at + len].to_string(), cookie)
     }
 
     /// Logs in through the login page, as a browser does: (status, the answer's reference code).
@@ -425,6 +426,46 @@ async fn the_login_form_must_come_from_the_login_page() {
     assert_eq!(Console::new(&srv).login(STAFF, STAFF_PASSWORD).await.0, 303);
 }
 
+/// The login CSRF pair must be one this server gave this client: a pair made up by
+/// another site (the same value in a planted cookie and in its form), or one the
+/// planter fetched from its own address, opens no login; an expired one neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_login_token_opens_no_login() {
+    let srv = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    add_staff(&srv).await;
+    let victim = Console::via(&srv, &[("x-forwarded-for", "203.0.113.20")]);
+    let planter = Console::via(&srv, &[("x-forwarded-for", "198.51.100.66")]);
+    let made_up = "a".repeat(48);
+    let (fetched, _) = planter.login_token().await;
+    let (own, _) = victim.login_token().await;
+    let post = |token: String| {
+        let victim = &victim;
+        async move {
+            let r = victim
+                .req(victim.http.post(format!("{}/login", victim.base)))
+                .header(COOKIE, format!("bhxh_staff_login={token}"))
+                .form(&[("username", STAFF), ("password", STAFF_PASSWORD), ("csrf", &token)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    for (what, token) in [("made up", made_up), ("fetched by another address", fetched)] {
+        let (status, page) = post(token).await;
+        assert!(status == 403 && page.contains("STAFF_CSRF"), "{what}: {status}");
+    }
+    // Its own token, once its 30 minutes are past.
+    srv.clock.shift(1801);
+    let (status, page) = post(own.clone()).await;
+    assert!(status == 403 && page.contains("STAFF_CSRF"), "expired: {status}");
+    srv.clock.shift(-1801);
+    // The same token in time: the right password logs in (the refusals were the token's).
+    let (status, _) = post(own).await;
+    assert_eq!(status, 303);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_tls_proxy_the_session_is_a_secure_host_cookie() {
     let srv = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
@@ -445,6 +486,11 @@ async fn behind_a_tls_proxy_the_session_is_a_secure_host_cookie() {
     let mut plain_name = Console::via(&srv, &[("x-forwarded-proto", "https")]);
     plain_name.cookie = Some(format!("bhxh_staff={token}"));
     assert_eq!(plain_name.get("/").await.0, 303);
+    // Nor over plain HTTP, under the name plain HTTP uses: a session made over HTTPS
+    // is no session where its token may have been read.
+    let mut over_http = Console::via(&srv, &[]);
+    over_http.cookie = Some(format!("bhxh_staff={token}"));
+    assert_eq!(over_http.get("/").await.0, 303);
     // A client that is not a trusted proxy cannot claim HTTPS (its cookie would then
     // never come back over plain HTTP).
     let srv2 = TestServer::start().await;
