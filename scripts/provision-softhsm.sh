@@ -17,12 +17,17 @@
 #   rsa    label "BHXH Test RSA"   rsa-valid  (RSA 2048, MST:0101234567)  id 01
 #   ec     label "BHXH Test EC"    ec-valid   (P-256,    MST:0101234567)  id 02
 #   other  label "BHXH Other MST"  other-mst  (RSA 2048, MST:0309999999)  id 03
+# and, only when BHXH_TOKENS names it:
+#   always label "BHXH Test Always-Auth"  rsa-valid  id 04, its private key
+#          with CKA_ALWAYS_AUTHENTICATE true (a PIN for every signature:
+#          imported by pkcs11-tool --always-auth, since softhsm2-util --import
+#          cannot set it; its public key is written by pkcs11-tool too)
 # CKA_LABEL of every object is the UTF-8 string "CÔNG TY TNHH THỬ NGHIỆM BHXH".
 # Select tokens by label: SoftHSM slot IDs are derived from the random
 # token serial and change on every run, and slot order is not stable.
 #
-# BHXH_TOKENS="rsa ec other" (any subset, space separated) limits which
-# tokens are made; unset or empty means all three.
+# BHXH_TOKENS="rsa ec other always" (any subset, space separated) chooses
+# which tokens are made; unset or empty means the three rsa ec other.
 #
 # Never touches /etc/softhsm, /var/lib/softhsm or any existing token: every
 # softhsm2-util / pkcs11-tool call runs with SOFTHSM2_CONF=OUT_DIR/softhsm2.conf.
@@ -52,8 +57,11 @@ declare -A TOKEN=(
     [rsa]="BHXH Test RSA|rsa-valid|01"
     [ec]="BHXH Test EC|ec-valid|02"
     [other]="BHXH Other MST|other-mst|03"
+    [always]="BHXH Test Always-Auth|rsa-valid|04"
 )
+# What an empty BHXH_TOKENS makes ("always" only when named: many tests count three).
 ALL_TOKENS=(rsa ec other)
+VALID_TOKENS=(rsa ec other always)
 
 # ---------------------------------------------------------------- tools
 have_tools() {
@@ -98,7 +106,7 @@ if [ -z "${BHXH_TOKENS:-}" ]; then
 else
     declare -A seen=()
     for t in $BHXH_TOKENS; do
-        [ -n "${TOKEN[$t]+x}" ] || die "BHXH_TOKENS: unknown token '$t' (valid: ${ALL_TOKENS[*]})"
+        [ -n "${TOKEN[$t]+x}" ] || die "BHXH_TOKENS: unknown token '$t' (valid: ${VALID_TOKENS[*]})"
         [ -n "${seen[$t]+x}" ] && continue
         seen[$t]=1
         SELECTED+=("$t")
@@ -161,9 +169,22 @@ for t in "${SELECTED[@]}"; do
     slot=$(sed -n 's/.*reassigned to slot \([0-9][0-9]*\).*/\1/p' "$LOGDIR/last.out")
     [ -n "$slot" ] || die "could not read the slot of token '$tlabel' from softhsm2-util output: $(cat "$LOGDIR/last.out")"
 
-    # Private key (CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN true) + public key.
-    run softhsm2-util --module "$MODULE" --import "$FIX/$fixture.key.pem" \
-        --token "$tlabel" --label "$OBJ_LABEL" --id "$id" --pin "$USER_PIN"
+    if [ "$t" = always ]; then
+        # Private key with CKA_ALWAYS_AUTHENTICATE (and CKA_PRIVATE, CKA_SENSITIVE,
+        # CKA_SIGN) from its PKCS#8 DER, then the public key from its SPKI DER.
+        run openssl pkcs8 -topk8 -nocrypt -in "$FIX/$fixture.key.pem" -outform DER -out "$LOGDIR/key.der"
+        run openssl pkey -in "$FIX/$fixture.key.pem" -pubout -outform DER -out "$LOGDIR/pub.der"
+        run "${P11[@]}" --token-label "$tlabel" --login --pin "$USER_PIN" \
+            --write-object "$LOGDIR/key.der" --type privkey --always-auth --usage-sign \
+            --private --sensitive --id "$id" --label "$OBJ_LABEL"
+        rm -f -- "$LOGDIR/key.der"
+        run "${P11[@]}" --token-label "$tlabel" --login --pin "$USER_PIN" \
+            --write-object "$LOGDIR/pub.der" --type pubkey --usage-sign --id "$id" --label "$OBJ_LABEL"
+    else
+        # Private key (CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN true) + public key.
+        run softhsm2-util --module "$MODULE" --import "$FIX/$fixture.key.pem" \
+            --token "$tlabel" --label "$OBJ_LABEL" --id "$id" --pin "$USER_PIN"
+    fi
 
     # Certificate: a public object (readable without login), as on real tokens.
     run "${P11[@]}" --token-label "$tlabel" --login --pin "$USER_PIN" \
@@ -184,6 +205,11 @@ for t in "${SELECTED[@]}"; do
         grep -q '^Public Key Object' "$LOGDIR/last.out" && [ "$n" -eq 3 ] ||
         die "token '$tlabel': expected private key, public key and certificate with id $id, got:
 $(sed 's/^/    /' "$LOGDIR/last.out")"
+    if [ "$t" = always ]; then
+        grep -q '^  Access: *always authenticate' "$LOGDIR/last.out" ||
+            die "token '$tlabel': the private key is not marked always authenticate, got:
+$(sed 's/^/    /' "$LOGDIR/last.out")"
+    fi
 
     serial=$(awk -v s="$slot" '
         /^Slot [0-9]+$/ { cur = $2 }

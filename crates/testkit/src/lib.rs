@@ -35,9 +35,9 @@ pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let week = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / (7 * 86_400);
-        // `pki6`: the three-level PKI with distribution points and OCSP responders (bump
+        // `pki7`: the three-level PKI with distribution points and OCSP responders (bump
         // when make-fixtures.sh changes what it makes).
-        let dir = scratch().join(format!("pki6-week{week}"));
+        let dir = scratch().join(format!("pki7-week{week}"));
         let ok = Command::new("bash")
             .arg(root().join("scripts/make-fixtures.sh"))
             .arg(&dir)
@@ -55,8 +55,9 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// SoftHSM2 tokens made fresh for this test process (`BHXH Test RSA`, `BHXH Test EC`,
-/// `BHXH Other MST`, user PIN [`TEST_PIN`]), with `SOFTHSM2_CONF` pointing at them.
-/// Never a token that was already on the machine.
+/// `BHXH Other MST`, and `BHXH Test Always-Auth` when [`softhsm_with`] names `always`;
+/// user PIN [`TEST_PIN`]), with `SOFTHSM2_CONF` pointing at them. Never a token that was
+/// already on the machine.
 pub struct SoftHsm {
     pub dir: PathBuf,
     pub module: PathBuf,
@@ -64,12 +65,23 @@ pub struct SoftHsm {
 }
 
 /// Provisions the tokens once per test process and sets `SOFTHSM2_CONF` for it (before
-/// any PKCS#11 module is loaded: SoftHSM reads it at C_Initialize).
+/// any PKCS#11 module is loaded: SoftHSM reads it at C_Initialize): the three tokens,
+/// unless an earlier [`softhsm_with`] in the process chose others.
 pub fn softhsm() -> &'static SoftHsm {
+    softhsm_with("")
+}
+
+/// [`softhsm`] with the tokens chosen (`provision-softhsm.sh`'s `BHXH_TOKENS`, e.g.
+/// `"rsa ec other always"`; "" for the three `rsa ec other`). Both share one provisioning
+/// per process: the first call of either, in the process, decides which tokens there
+/// are, and later calls get those whatever they ask (SoftHSM reads its configuration
+/// once, at C_Initialize). A test binary that needs a token outside the three therefore
+/// calls this, with the same list, everywhere it would call [`softhsm`].
+pub fn softhsm_with(tokens: &str) -> &'static SoftHsm {
     static HSM: OnceLock<SoftHsm> = OnceLock::new();
     HSM.get_or_init(|| {
         let dir = scratch().join(format!("softhsm-{}", std::process::id()));
-        let conf = provision_softhsm(&dir, "");
+        let conf = provision_softhsm(&dir, tokens);
         // Set once, before any thread of the test loads a module.
         std::env::set_var("SOFTHSM2_CONF", &conf);
         SoftHsm { dir, module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"), conf }
@@ -77,8 +89,8 @@ pub fn softhsm() -> &'static SoftHsm {
 }
 
 /// Provisions SoftHSM2 tokens into `dir` (`scripts/provision-softhsm.sh`; `tokens` as its
-/// `BHXH_TOKENS`, "" for all three) and returns their `softhsm2.conf`. Sets nothing in
-/// this process's environment.
+/// `BHXH_TOKENS`, "" for the three `rsa ec other`) and returns their `softhsm2.conf`.
+/// Sets nothing in this process's environment.
 pub fn provision_softhsm(dir: &Path, tokens: &str) -> PathBuf {
     let out = Command::new("bash")
         .arg(root().join("scripts/provision-softhsm.sh"))

@@ -52,6 +52,7 @@ pub fn identify_text(atr: &str) -> Option<&'static KnownModel> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failure is the test's failure
 mod tests {
     use super::*;
 

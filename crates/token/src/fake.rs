@@ -54,7 +54,8 @@ impl std::fmt::Debug for FakeToken {
 
 impl FakeToken {
     /// A fake holding `cert` (DER), with `pin`, locking after `max_tries` wrong PINs,
-    /// signing with `signer`.
+    /// signing with `signer`. Panics when `cert` is not a certificate: the test's mistake.
+    #[allow(clippy::expect_used)]
     pub fn new(
         cert: &[u8],
         pin: &str,
@@ -70,6 +71,7 @@ impl FakeToken {
             model: "fake".into(),
             serial: "0000".into(),
             pin_state: PinState::Ok,
+            pin_pad: false,
             module: "FAKE".into(),
             certificates: vec![summary_cert],
             ca_certificates: Vec::new(),

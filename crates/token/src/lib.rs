@@ -55,6 +55,9 @@ pub struct TokenSummary {
     pub model: String,
     pub serial: String,
     pub pin_state: PinState,
+    /// The reader has its own keypad (`CKF_PROTECTED_AUTHENTICATION_PATH`): the PIN is
+    /// typed there, and a PIN in a [`SignRequest`] is never sent to the token.
+    pub pin_pad: bool,
     /// The PKCS#11 module it came from (several middlewares may be installed).
     pub module: String,
     pub certificates: Vec<CertSummary>,
@@ -70,6 +73,7 @@ pub struct SignRequest<'a> {
     pub slot_id: u64,
     /// CKA_ID of the certificate; its private key has the same CKA_ID.
     pub cert_id: &'a [u8],
+    /// Never sent to a token with a PIN pad ([`TokenSummary::pin_pad`]); may be empty there.
     pub pin: &'a AuthPin,
     /// The bytes to sign: the client's to-be-signed data, never a digest from a server.
     pub data: &'a [u8],

@@ -313,6 +313,7 @@ pub fn search(dirs: &[PathBuf], names: &[&str]) -> Result<PathBuf, TokenError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failure is the test's failure
 mod tests {
     use super::*;
 
@@ -337,7 +338,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bhxh-module-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let names = ["vnptca_p11_v*.dll", "libcastle.so.1.0.0"];
-        match search(&[dir.clone()], &names) {
+        match search(std::slice::from_ref(&dir), &names) {
             Err(TokenError::ModuleNotFound { searched }) => {
                 assert_eq!(searched, vec![dir.join(names[0]), dir.join(names[1])]);
             }
@@ -346,7 +347,7 @@ mod tests {
         std::fs::write(dir.join("vnptca_p11_v8.dll"), b"").unwrap();
         std::fs::write(dir.join("vnptca_p11_v9.dll"), b"").unwrap();
         std::fs::write(dir.join("libcastle.so.1.0.0"), b"").unwrap();
-        assert_eq!(search(&[dir.clone()], &names).unwrap(), dir.join("vnptca_p11_v9.dll"));
+        assert_eq!(search(std::slice::from_ref(&dir), &names).unwrap(), dir.join("vnptca_p11_v9.dll"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -416,7 +417,8 @@ mod tests {
         for f in ["viettel-ca_v6.dylib", "nca_v6.dylib", "libz.dylib"] {
             std::fs::write(local.join(f), b"").unwrap();
         }
-        let found = candidates_in(None, &[local.clone()], &names_of("macos"), &[], Path::new("/nonexistent"));
+        let found =
+            candidates_in(None, std::slice::from_ref(&local), &names_of("macos"), &[], Path::new("/nonexistent"));
         assert_eq!(found.len(), 2, "{found:?}");
         // Linux: a vendor's module in /usr/lib, two p11-kit registrations (one by name, one
         // by path, one pointing at nothing), the configured module first, each once.
@@ -438,7 +440,7 @@ mod tests {
             Some(&configured),
             &[lib.clone(), p11dir.clone()],
             &names_of("linux"),
-            &[reg.clone()],
+            std::slice::from_ref(&reg),
             &p11dir,
         );
         let got: Vec<(String, &Origin)> =

@@ -4,7 +4,10 @@
 //! initialised once per process and kept; `CKR_USER_ALREADY_LOGGED_IN` is success; a login
 //! is never attempted on `FINAL_TRY` without the caller's confirmation; after signing we
 //! log out and close the session; a key with `CKA_ALWAYS_AUTHENTICATE` gets a
-//! context-specific login after `C_SignInit`.
+//! context-specific login after `C_SignInit`; a reader with its own keypad
+//! (`CKF_PROTECTED_AUTHENTICATION_PATH`) gets every login without a PIN; a module that
+//! answers `CKR_BUFFER_TOO_SMALL` to a buffer of the length it gave is tried
+//! [`SIGN_ATTEMPTS`] times in all, never for ever.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,9 +20,15 @@ use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::{Slot, TokenInfo};
+use cryptoki::types::AuthPin;
 use sha2::{Digest, Sha256};
 
 use crate::{CertSummary, PinState, SignRequest, Signed, Token, TokenError, TokenSummary};
+
+/// How many times in all the signing step runs when the module answers
+/// `CKR_BUFFER_TOO_SMALL` although the buffer has the length the module itself gave
+/// (cryptoki asks for the length first): then a clear failure, never a loop.
+pub const SIGN_ATTEMPTS: usize = 3;
 
 /// DER prefix of a SHA-256 DigestInfo, for modules without `CKM_SHA256_RSA_PKCS`.
 const SHA256_DIGEST_INFO: [u8; 19] =
@@ -73,6 +82,15 @@ impl Pkcs11Token {
     /// The module's path.
     pub fn module(&self) -> &Path {
         &self.module
+    }
+
+    /// The module instance this token signs through, for tests that need a session of
+    /// their own beside ours (PKCS#11 login state belongs to the application, so only a
+    /// session of this very instance shows what our login and logout did). Not for the
+    /// product: it bypasses the one-signature-at-a-time lock.
+    #[doc(hidden)]
+    pub fn pkcs11(&self) -> &Pkcs11 {
+        &self.ctx
     }
 
     /// The library's own description, for diagnostics.
@@ -133,6 +151,8 @@ struct Info {
     model: String,
     serial: String,
     initialized: bool,
+    /// `CKF_PROTECTED_AUTHENTICATION_PATH`: the reader has its own keypad.
+    pin_pad: bool,
     pin: PinFlags,
 }
 
@@ -145,9 +165,16 @@ pub struct PinFlags {
     pub count_low: bool,
 }
 
+/// Whether `flags` (a token's flags as `raw` reads them) has the bit `f`. `CK_FLAGS` is
+/// a C `unsigned long`: 64 bits here, 32 on Windows, hence the cast.
+#[allow(clippy::unnecessary_cast)]
+fn has_flag(flags: u64, f: cryptoki_sys::CK_FLAGS) -> bool {
+    flags & (f as u64) != 0
+}
+
 impl PinFlags {
     fn from_raw(flags: u64) -> PinFlags {
-        let has = |f: cryptoki_sys::CK_FLAGS| flags & (f as u64) != 0;
+        let has = |f| has_flag(flags, f);
         PinFlags {
             locked: has(cryptoki_sys::CKF_USER_PIN_LOCKED),
             final_try: has(cryptoki_sys::CKF_USER_PIN_FINAL_TRY),
@@ -165,6 +192,7 @@ impl Info {
             model: info.model().trim().to_string(),
             serial: info.serial_number().trim().to_string(),
             initialized: info.token_initialized(),
+            pin_pad: info.protected_authentication_path(),
             pin: PinFlags {
                 locked: info.user_pin_locked(),
                 final_try: info.user_pin_final_try(),
@@ -180,7 +208,8 @@ impl Info {
             manufacturer: raw.manufacturer,
             model: raw.model,
             serial: raw.serial,
-            initialized: raw.flags & (cryptoki_sys::CKF_TOKEN_INITIALIZED as u64) != 0,
+            initialized: has_flag(raw.flags, cryptoki_sys::CKF_TOKEN_INITIALIZED),
+            pin_pad: has_flag(raw.flags, cryptoki_sys::CKF_PROTECTED_AUTHENTICATION_PATH),
             pin: PinFlags::from_raw(raw.flags),
         }
     }
@@ -243,6 +272,7 @@ impl Token for Pkcs11Token {
             out.push(TokenSummary {
                 slot_id: slot.id(),
                 pin_state: pin_state(info.pin),
+                pin_pad: info.pin_pad,
                 module: self.module.display().to_string(),
                 label: info.label,
                 manufacturer: info.manufacturer,
@@ -270,7 +300,7 @@ impl Token for Pkcs11Token {
         }
         let mut retried = false;
         loop {
-            let attempt = self.login_and_sign(slot, req);
+            let attempt = self.login_and_sign(slot, req, info.pin_pad);
             let (stage, err) = match attempt {
                 Ok(signed) => return Ok(signed),
                 Err(failed) => failed,
@@ -364,10 +394,13 @@ pub fn after_conflict(
 }
 
 impl Pkcs11Token {
-    /// One attempt: a fresh session, the login, the signature, the logout.
-    fn login_and_sign(&self, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, (Stage, TokenError)> {
-        let session = self.ctx.open_ro_session(slot).map_err(|e| (Stage::OpenSession, map(e)))?;
-        match session.login(UserType::User, Some(req.pin)) {
+    /// One attempt: a fresh session, the login, the signature, the logout. On a reader
+    /// with its own keypad (`pin_pad`) every login goes without a PIN — the reader asks
+    /// for it — so a PIN the request carries, typed on the computer, is never sent.
+    fn login_and_sign(&self, slot: Slot, req: &SignRequest<'_>, pin_pad: bool) -> Result<Signed, (Stage, TokenError)> {
+        let pin = if pin_pad { None } else { Some(req.pin) };
+        let mut session = self.ctx.open_ro_session(slot).map_err(|e| (Stage::OpenSession, map(e)))?;
+        match session.login(UserType::User, pin) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
                 // What the token says now decides what the user is told next.
@@ -383,24 +416,28 @@ impl Pkcs11Token {
             }
             Err(e) => return Err((Stage::Login, map(e))),
         }
-        let result = self.sign_logged_in(&session, slot, req).map_err(|e| (Stage::Sign, e));
-        // Log out whatever happened; the session closes when dropped.
+        let result = self.sign_logged_in(&mut session, slot, req, pin).map_err(|e| (Stage::Sign, e));
+        // Log out whatever happened (on the session in use: a retry may have replaced
+        // the first); the session closes when dropped.
         let _ = session.logout();
         drop(session);
         result
     }
 
-    fn sign_logged_in(&self, session: &Session, slot: Slot, req: &SignRequest<'_>) -> Result<Signed, TokenError> {
-        let id = req.cert_id.to_vec();
-        let key = first(
+    fn sign_logged_in(
+        &self,
+        session: &mut Session,
+        slot: Slot,
+        req: &SignRequest<'_>,
+        pin: Option<&AuthPin>,
+    ) -> Result<Signed, TokenError> {
+        let key = private_key(session, req.cert_id)?;
+        let cert_obj = first(
             session
-                .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.clone())])
+                .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE), Attribute::Id(req.cert_id.to_vec())])
                 .map_err(map)?,
         )
         .ok_or(TokenError::NoCertificate)?;
-        let cert_obj =
-            first(session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE), Attribute::Id(id)]).map_err(map)?)
-                .ok_or(TokenError::NoCertificate)?;
         let certificate = match session.get_attributes(cert_obj, &[AttributeType::Value]).map_err(map)?.pop() {
             Some(Attribute::Value(v)) => v,
             _ => return Err(TokenError::NoCertificate),
@@ -420,19 +457,26 @@ impl Pkcs11Token {
         let (algorithm, signature) = match key_type {
             Some(KeyType::RSA) => {
                 let signature = if mechanisms.contains(&MechanismType::SHA256_RSA_PKCS) {
-                    sign_with(session, &Mechanism::Sha256RsaPkcs, key, req, always_authenticate)?
+                    self.sign_bounded(session, slot, req.cert_id, key, |s, key| {
+                        sign_with(s, &Mechanism::Sha256RsaPkcs, key, req.data, pin, always_authenticate)
+                    })?
                 } else {
+                    single_part(always_authenticate)?;
                     let mut digest_info = SHA256_DIGEST_INFO.to_vec();
                     digest_info.extend_from_slice(&Sha256::digest(req.data));
-                    sign_raw(session, &Mechanism::RsaPkcs, key, &digest_info, always_authenticate)?
+                    self.sign_bounded(session, slot, req.cert_id, key, |s, key| {
+                        s.sign(&Mechanism::RsaPkcs, key, &digest_info)
+                    })?
                 };
                 (Algorithm::RS256, signature)
             }
             Some(KeyType::EC) => {
                 // CKM_ECDSA over SHA-256(data): every ECDSA token has it; the result is
                 // raw r ‖ s, which is what ES256 wants.
+                single_part(always_authenticate)?;
                 let digest = Sha256::digest(req.data);
-                let sig = sign_raw(session, &Mechanism::Ecdsa, key, &digest, always_authenticate)?;
+                let sig = self
+                    .sign_bounded(session, slot, req.cert_id, key, |s, key| s.sign(&Mechanism::Ecdsa, key, &digest))?;
                 if sig.len() != 64 {
                     return Err(TokenError::Failure {
                         detail: format!("ECDSA signature of {} bytes; P-256 expected", sig.len()),
@@ -443,6 +487,48 @@ impl Pkcs11Token {
             other => return Err(TokenError::Failure { detail: format!("unsupported key type {other:?}") }),
         };
         Ok(Signed { algorithm, signature, certificate })
+    }
+
+    /// Runs the signing step `sign` (`C_SignInit` … `C_Sign` with the key of `cert_id`),
+    /// again when the module answers `CKR_BUFFER_TOO_SMALL` although cryptoki gave it a
+    /// buffer of the length it announced: [`SIGN_ATTEMPTS`] times in all, then a clear
+    /// failure. Such an answer leaves the operation active in the module and cryptoki
+    /// cannot resume it, so a retry runs on a new session, opened before the old one is
+    /// closed: login state is the token's, so the new session is logged in too (closing
+    /// the last session would log out), and the old one takes the stuck operation with
+    /// it. `key` is looked up again in the new session.
+    fn sign_bounded(
+        &self,
+        session: &mut Session,
+        slot: Slot,
+        cert_id: &[u8],
+        mut key: ObjectHandle,
+        sign: impl Fn(&Session, ObjectHandle) -> Result<Vec<u8>, CkError>,
+    ) -> Result<Vec<u8>, TokenError> {
+        let mut attempt = 1;
+        loop {
+            match sign(session, key) {
+                Err(CkError::Pkcs11(RvError::BufferTooSmall, function)) => {
+                    if attempt >= SIGN_ATTEMPTS {
+                        return Err(TokenError::Failure {
+                            detail: format!(
+                                "{function}: the module answered CKR_BUFFER_TOO_SMALL {attempt} times to a buffer of \
+                                 the length it gave; not tried again"
+                            ),
+                        });
+                    }
+                    tracing::warn!(
+                        attempt,
+                        %function,
+                        "the module answered CKR_BUFFER_TOO_SMALL to a buffer of the length it gave; retried on a new session"
+                    );
+                    *session = self.ctx.open_ro_session(slot).map_err(map)?;
+                    key = private_key(session, cert_id)?;
+                    attempt += 1;
+                }
+                other => return other.map_err(map),
+            }
+        }
     }
 }
 
@@ -465,47 +551,48 @@ fn first(v: Vec<ObjectHandle>) -> Option<ObjectHandle> {
     v.into_iter().next()
 }
 
-/// Signs `req.data` with a hashing mechanism.
+/// The private key with CKA_ID `id` (the certificate's).
+fn private_key(session: &Session, id: &[u8]) -> Result<ObjectHandle, TokenError> {
+    first(session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.to_vec())]).map_err(map)?)
+        .ok_or(TokenError::NoCertificate)
+}
+
+/// Signs `data` with a hashing mechanism; a key with CKA_ALWAYS_AUTHENTICATE gets its
+/// context-specific login with `pin` (`None` on a reader with a keypad).
 fn sign_with(
     session: &Session,
     mech: &Mechanism<'_>,
     key: ObjectHandle,
-    req: &SignRequest<'_>,
+    data: &[u8],
+    pin: Option<&AuthPin>,
     always_auth: bool,
-) -> Result<Vec<u8>, TokenError> {
+) -> Result<Vec<u8>, CkError> {
     if always_auth {
         // Multi-part lets the context-specific login sit between C_SignInit and C_Sign.
-        session.sign_init(mech, key).map_err(map)?;
-        context_login(session, req)?;
-        session.sign_update(req.data).map_err(map)?;
-        return session.sign_final().map_err(map);
+        session.sign_init(mech, key)?;
+        context_login(session, pin)?;
+        session.sign_update(data)?;
+        return session.sign_final();
     }
-    session.sign(mech, key, req.data).map_err(map)
+    session.sign(mech, key, data)
 }
 
-/// Signs prepared bytes (a digest or DigestInfo) with a raw mechanism.
-fn sign_raw(
-    session: &Session,
-    mech: &Mechanism<'_>,
-    key: ObjectHandle,
-    input: &[u8],
-    always_auth: bool,
-) -> Result<Vec<u8>, TokenError> {
+/// Raw mechanisms (a digest or DigestInfo) are single-part; cryptoki's single-part call
+/// leaves no room for the context-specific login, so such a key is refused clearly.
+fn single_part(always_auth: bool) -> Result<(), TokenError> {
     if always_auth {
-        // Raw mechanisms are single-part; cryptoki's single-part call leaves no room for
-        // the context-specific login, so such a key is refused clearly.
         return Err(TokenError::Failure {
             detail: "this key demands a PIN for every signature (CKA_ALWAYS_AUTHENTICATE) with a single-part mechanism"
                 .into(),
         });
     }
-    session.sign(mech, key, input).map_err(map)
+    Ok(())
 }
 
-fn context_login(session: &Session, req: &SignRequest<'_>) -> Result<(), TokenError> {
-    match session.login(UserType::ContextSpecific, Some(req.pin)) {
+fn context_login(session: &Session, pin: Option<&AuthPin>) -> Result<(), CkError> {
+    match session.login(UserType::ContextSpecific, pin) {
         Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
-        Err(e) => Err(map(e)),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The PIN lockout states and removal mid-signature, which SoftHSM2 cannot show
 //! (it never counts wrong PINs), against the FAKE token: it follows the same rules the
 //! real implementation follows, and it is named as a fake everywhere.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failure is the test's failure
 
 use bhxh_testkit::fixture;
 use bhxh_token::fake::{FakeBehaviour, FakeToken};

@@ -5,6 +5,7 @@
 //! Isolation: the machine has one opencryptoki soft token; `bhxh_testkit::opencryptoki()`
 //! gives it to one test at a time (in this process and across test processes, by a
 //! file lock) and starts each from user PIN 123456 with no wrong try counted.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failure is the test's failure
 
 use bhxh_testkit::{opencryptoki, MST, TEST_PIN};
 use bhxh_token::p11::Pkcs11Token;
@@ -150,6 +151,7 @@ fn the_same_token_through_two_modules_is_kept_once_the_atr_choosing() {
         model: "ePass2003".into(),
         serial: "2003A1B2".into(),
         pin_state: PinState::Ok,
+        pin_pad: false,
         module: module.into(),
         certificates: Vec::new(),
         ca_certificates: Vec::new(),

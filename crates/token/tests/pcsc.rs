@@ -2,6 +2,7 @@
 //! virtual card (vicc) inserted and removed by bhxh-testkit's pcsc rig (a pcscd of this
 //! test's own, on its own socket and ports): the reader list, the ATR, and the watcher's
 //! insertion and removal events.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failure is the test's failure
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
