@@ -62,6 +62,21 @@ code=$(curl -s -b "$jar" -c "$jar" -o /dev/null -w '%{http_code}' --data-urlenco
 session=$(awk '$6 == "bhxh_staff" { print $7 }' "$jar")
 [ "$code" = 303 ] && [ -n "$session" ] || { echo "scan: the staff login failed ($code)" >&2; exit 1; }
 
+# Debian's wapiti 3.0.4 on Python 3.11 fails on any -x (its wildcard regex puts the
+# flags last, which Python 3.11 refuses): run it with that one function mended.
+wapiti() {
+    /usr/bin/python3 - "$@" <<'PY'
+import re, sys
+import wapitiCore.net.crawler as crawler
+def wildcard_translate(pattern):
+    return re.compile("(?ms)" + "".join(".*" if c == "*" else re.escape(c) for c in pattern) + r"\Z")
+crawler.wildcard_translate = wildcard_translate
+from wapitiCore.main.wapiti import wapiti_main
+sys.argv[0] = "wapiti"
+sys.exit(wapiti_main())
+PY
+}
+
 MODULES=backup,blindsql,brute_login_form,cookieflags,crlf,csp,csrf,exec,file,htaccess,http_headers,methods,permanentxss,redirect,shellshock,sql,xss,xxe
 echo ">> wapiti: the public origin" >&2
 wapiti -u "$PUB/" --scope folder -m "$MODULES" --flush-session --max-scan-time 600 -v 0 --no-bugreport \
@@ -72,7 +87,7 @@ wapiti -u "$STAFF/" --scope folder -m "$MODULES" --flush-session --max-scan-time
     -H "Cookie: bhxh_staff=$session" -x "$STAFF/logout" -s "$STAFF/?q=demo" -s "$STAFF/email-changes" \
     -f json -o "$OUT/wapiti-staff.json" >"$OUT/wapiti-staff.log" 2>&1
 
-SQLMAP=(sqlmap --batch --level 2 --risk 1 --flush-session --output-dir "$OUT/sqlmap" --disable-coloring --smart=0)
+SQLMAP=(sqlmap --batch --level 2 --risk 1 --flush-session --output-dir "$OUT/sqlmap" --disable-coloring)
 sql() { # name url [sqlmap options…]
     local name=$1
     shift
@@ -105,7 +120,8 @@ for report in sorted(out.glob("wapiti-*.json")):
             for item in items:
                 seen += 1
                 where = f'{item.get("method", "")} {item.get("path", "")} {item.get("parameter", "")}'
-                why = next((w for c, p, w in explained if c == category and p in where), None)
+                info = item.get("info", "")
+                why = next((w for c, p, w in explained if c == category and p in where and w.split(":")[0] in info), None)
                 line = f"{report.stem}: {kind}: {category}: {where.strip()}: {item.get('info', '')}"
                 print(("explained: " + line + " — " + why) if why else ("FINDING: " + line))
                 if not why:

@@ -226,6 +226,13 @@ catalogue! {
         en: "The certificate was not issued for authenticating a user.",
         hint_vi: "Chọn chứng thư ký số của doanh nghiệp trên token; nếu chỉ có chứng thư này, liên hệ nhà cung cấp chữ ký số.",
         hint_en: "Choose the business's signing certificate on the token; if it is the only one, contact the CA.";
+    /// The certificate carries none of the policies the deployment requires of its CA's
+    /// certificates (another kind of certificate of the same CA, e.g. a person's).
+    CertPolicy = "CERT_POLICY", 403,
+        vi: "Chứng thư số này không thuộc loại được chấp nhận để lấy lại mật khẩu BHXH.",
+        en: "This kind of certificate is not accepted for recovering a BHXH password.",
+        hint_vi: "Dùng chứng thư số của doanh nghiệp (loại cấp cho tổ chức) đã đăng ký với BHXH; nếu token chỉ có chứng thư này, gọi tổng đài hỗ trợ.",
+        hint_en: "Use the business's certificate (the kind issued to an organisation) registered with BHXH; if the token has only this one, call the hotline.";
     /// A CA certificate on the path is not valid: expired, not a CA, or past its pathLen.
     CertIssuerInvalid = "CERT_ISSUER_INVALID", 403,
         vi: "Chứng thư của nhà cung cấp dịch vụ chứng thực (CA trung gian) không hợp lệ hoặc đã hết hạn.",

@@ -104,6 +104,7 @@ impl Application {
             outbox_key,
             wake,
             captcha_tap: None,
+            health: Default::default(),
         };
         Ok(Application { listener, staff_listener, state, outbox })
     }

@@ -92,6 +92,21 @@ pub struct Config {
     pub staff_listen: String,
     /// Lifetime of a staff session (a working day).
     pub staff_session_ttl_secs: i64,
+    /// Certificate policies a CA's token certificates must carry (one of the listed
+    /// OIDs), as the VN CAs publish them per kind of certificate: a CA that also issues
+    /// certificates for other uses is accepted only for the kinds named here. A CA not
+    /// named here is accepted whatever policies it sets.
+    pub required_policies: Vec<RequiredPolicy>,
+}
+
+/// The policies required of the certificates one CA issues: the CA by the CN or the
+/// SHA-256 fingerprint of its certificate (as in `revocation.responders`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredPolicy {
+    pub issuer: String,
+    /// Dotted OIDs; a certificate must carry at least one of them.
+    pub oids: Vec<String>,
 }
 
 /// Abuse limits: fixed windows counted in the database, so every server instance and
@@ -389,6 +404,7 @@ impl Default for Config {
             activation_ttl_secs: 30 * 60,
             staff_listen: "127.0.0.1:8081".into(),
             staff_session_ttl_secs: 9 * 3600,
+            required_policies: Vec::new(),
         }
     }
 }
@@ -624,6 +640,20 @@ impl Config {
         if r.ocsp_skew_secs < 0 || r.ocsp_max_age_secs <= 0 || r.ocsp_max_cache_secs <= 0 || r.ocsp_good_alone_secs < 0
         {
             bail!("revocation: ocsp_skew_secs and ocsp_good_alone_secs must be ≥ 0, ocsp_max_age_secs and ocsp_max_cache_secs > 0");
+        }
+        for p in &self.required_policies {
+            let dotted = |o: &String| {
+                let arcs: Vec<&str> = o.split('.').collect();
+                arcs.len() >= 2 && arcs.iter().all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+            };
+            if p.issuer.trim().is_empty() || p.oids.is_empty() || !p.oids.iter().all(dotted) {
+                bail!(
+                    "required_policies: each needs an issuer (CN or SHA-256 fingerprint) and at least one dotted OID, \
+                     not {:?} {:?}",
+                    p.issuer,
+                    p.oids
+                );
+            }
         }
         Ok(())
     }

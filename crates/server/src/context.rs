@@ -51,7 +51,14 @@ pub struct AppState {
     pub memory_limits: Arc<crate::mem_limits::MemoryLimits>,
     /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
     pub captcha_tap: Option<crate::portal::CaptchaTap>,
+    /// The database's last ping for `/v1/health`: one ping at a time, its answer kept
+    /// [`HEALTH_PING_TTL`], so a client polling health in a loop costs the database
+    /// nothing more than one probe does.
+    pub health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
+
+/// How long one database ping answers `/v1/health` for everyone.
+pub const HEALTH_PING_TTL: Duration = Duration::from_secs(1);
 
 /// Per-request facts every answer and audit line carries.
 #[derive(Clone, Debug)]
@@ -128,6 +135,13 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .entry(CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     headers.entry(X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    // Over HTTPS (a trusted proxy said so) the browser is told to keep to HTTPS for a
+    // year; over plain HTTP the header would mean nothing (RFC 6797 §8.1), so it is not sent.
+    if ctx.https {
+        headers
+            .entry(axum::http::header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
     response
 }
 

@@ -10,7 +10,7 @@ use bhxh_protocol::wire::Health;
 use bhxh_protocol::ErrorCode;
 
 use crate::clock::rfc3339;
-use crate::context::{context_layer, ApiError, AppState, Ctx};
+use crate::context::{context_layer, ApiError, AppState, Ctx, HEALTH_PING_TTL};
 
 /// The v1 router with its limits.
 pub fn router(state: AppState) -> Router {
@@ -33,10 +33,27 @@ async fn not_found(ctx: Ctx) -> ApiError {
 }
 
 async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, ApiError> {
-    s.store.ping().await.map_err(|e| {
-        tracing::error!(reference = %ctx.reference, error = %e, "database unavailable");
-        ctx.unavailable()
-    })?;
+    let db_ok = {
+        // Whoever holds the lock pings; the others wait for it and read its answer.
+        let mut last = s.health.lock().await;
+        match *last {
+            Some((at, ok)) if at.elapsed() < HEALTH_PING_TTL => ok,
+            _ => {
+                let ok = match s.store.ping().await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(reference = %ctx.reference, error = %e, "database unavailable");
+                        false
+                    }
+                };
+                *last = Some((std::time::Instant::now(), ok));
+                ok
+            }
+        }
+    };
+    if !db_ok {
+        return Err(ctx.unavailable());
+    }
     Ok(Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),

@@ -83,6 +83,7 @@ async fn verify_certificate(
         None => crate::verify::algorithm_of(der)?,
     };
     let checked = s.trust.check_certificate(der, &chain, algorithm, now)?;
+    crate::verify::check_policies(&s.config.required_policies, der, &checked.links)?;
     let revocation = s.revocation.check(&checked.links, now).await?;
     Ok(Verified { checked, revocation })
 }

@@ -319,6 +319,50 @@ impl TrustStore {
     }
 }
 
+/// The certificate policies the deployment requires of the CA that issued `der` (the
+/// first link's issuer, on the path already verified): when that CA is named in
+/// `required`, the certificate must carry one of its OIDs (`CERT_POLICY`). `anyPolicy`
+/// is no policy of a kind and satisfies nothing.
+pub fn check_policies(
+    required: &[crate::config::RequiredPolicy],
+    der: &[u8],
+    links: &[Link],
+) -> Result<(), CertRefusal> {
+    let Some(issuer_der) = links.first().map(|l| l.issuer.as_slice()) else { return Ok(()) };
+    let issuer_cn = cn_of_der(issuer_der);
+    let fp = fingerprint(issuer_der);
+    let wanted: Vec<&String> = required
+        .iter()
+        .filter(|r| r.issuer == issuer_cn || normalize_fingerprint(&r.issuer).as_deref() == Some(fp.as_str()))
+        .flat_map(|r| r.oids.iter())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| CertRefusal::from(ErrorCode::CertMalformed))?;
+    let carried: Vec<String> = cert
+        .extensions()
+        .iter()
+        .filter_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::CertificatePolicies(p) => Some(p),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| p.policy_id.to_id_string())
+        .collect();
+    if carried.iter().any(|c| wanted.iter().any(|w| *w == c)) {
+        return Ok(());
+    }
+    Err(CertRefusal {
+        code: ErrorCode::CertPolicy,
+        detail: format!(
+            "certificate policies [{}] include none of [{}] required for {issuer_cn}",
+            carried.join(", "),
+            wanted.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    })
+}
+
 /// The algorithm a certificate's key signs with, from its DER (for a check without a
 /// signature, where no algorithm is declared).
 pub fn algorithm_of(der: &[u8]) -> Result<Algorithm, CertRefusal> {

@@ -175,7 +175,7 @@ export function verdict(s: WizardState): Verdict | null {
 /** The codes by which the server refuses the certificate itself: the PIN is not asked. */
 export const CERT_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "CERT_REVOKED", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_UNTRUSTED", "CERT_ISSUER_INVALID", "CERT_WEAK_SIGNATURE",
-  "CERT_KEY_USAGE", "CERT_KEY_UNSUPPORTED", "CERT_PURPOSE", "CERT_EXTENSION_UNSUPPORTED", "CERT_MALFORMED",
+  "CERT_KEY_USAGE", "CERT_KEY_UNSUPPORTED", "CERT_PURPOSE", "CERT_POLICY", "CERT_EXTENSION_UNSUPPORTED", "CERT_MALFORMED",
 ]);
 
 /** The check to start: on the PIN step, once per chosen certificate. The state with the

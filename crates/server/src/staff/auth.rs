@@ -277,10 +277,12 @@ pub(super) async fn not_found(ctx: Ctx, headers: HeaderMap) -> StaffError {
     StaffError::code(&ctx, lang_of(&ctx, &headers), None, ErrorCode::NotFound)
 }
 
-pub(super) async fn set_lang(Path(to): Path<String>) -> Response {
+pub(super) async fn set_lang(ctx: Ctx, Path(to): Path<String>) -> Response {
     let lang = if to == "en" { "en" } else { "vi" };
+    let secure = if ctx.https { "; Secure" } else { "" };
     let mut r = redirect("/");
-    if let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Strict; Max-Age=31536000")) {
+    let cookie = format!("{LANG_COOKIE}={lang}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(SET_COOKIE, v);
     }
     r

@@ -493,3 +493,71 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         "{marks:?}"
     );
 }
+
+/// When more passwords wait to be hashed than the server takes (a burst past
+/// `argon2.max_queued`), the surplus is answered `SERVER_BUSY` over HTTP: 503, a
+/// `Retry-After` header and the same figure in the body, in Vietnamese; nothing is
+/// counted against the account for it, and the owner who presses again once the burst
+/// is over logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_past_the_hash_queue_is_server_busy_with_retry_after_and_the_owner_gets_in_after() {
+    let srv = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        // The production cost (tens of ms a hash here), one waiting hash per lane.
+        c.argon2 = bhxh_server::config::Argon2Config { max_queued: 1, ..Default::default() };
+    })
+    .await;
+    srv.enrol(USER, MST, EMAIL).await;
+    srv.set_password(USER, "Dung-Mat-Khau-2026").await;
+    // Bursts of 24 wrong passwords from 24 addresses at once, until one is refused busy
+    // (the first burst is, unless the machine serialises the requests by itself).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let busy = loop {
+        let mut burst = tokio::task::JoinSet::new();
+        for i in 0..24 {
+            let (http, base) = (srv.http.clone(), srv.base.clone());
+            burst.spawn(async move {
+                let resp = http
+                    .post(format!("{base}/v1/auth/login"))
+                    .header("x-forwarded-for", format!("198.51.100.{}", 100 + i))
+                    .json(&json!({"username": USER, "password": format!("Sai-{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+                (resp.status().as_u16(), resp.json::<Value>().await.unwrap(), retry_after)
+            });
+        }
+        let answers = burst.join_all().await;
+        for (status, body, _) in &answers {
+            assert!(
+                (*status == 401 && code(body) == "INVALID_CREDENTIALS")
+                    || (*status == 503 && code(body) == "SERVER_BUSY"),
+                "{status} {body}"
+            );
+        }
+        if let Some(b) = answers.into_iter().find(|(s, _, _)| *s == 503) {
+            break b;
+        }
+        assert!(std::time::Instant::now() < deadline, "no burst ever filled the queue");
+    };
+    let (_, body, retry_after) = busy;
+    assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
+    assert_eq!(body["retry_after"], 1);
+    assert!(body["reference"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.chars().any(|c| "ảạấầẫậắằẳặđêếềểễệ".contains(c)), "in Vietnamese: {message}");
+    // After the wait it says, the owner's right password logs in (busy answers were no
+    // failed tries of hers).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, body, _) = login_from(&srv, "203.0.113.10", USER, "Dung-Mat-Khau-2026").await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(code(&body), "SERVER_BUSY", "{body}");
+        assert!(std::time::Instant::now() < deadline, "the owner never got in");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}

@@ -376,3 +376,109 @@ fn what_is_not_an_ocsp_answer_is_refused() {
         assert!(err.contains("not an OCSP response") || err.contains("the responder answered"), "{err}");
     }
 }
+
+/// How a misbehaving responder answers (a named stand-in: no CA's responder can be made
+/// to misbehave on purpose, and `openssl ocsp` always answers in full).
+#[derive(Clone, Copy, Debug)]
+enum Rogue {
+    /// Accepts the connection, reads the request and never answers.
+    Silent,
+    /// Sends its headers (chunked, no length), then one byte of body every half second, for ever.
+    Trickle,
+    /// A 200 declaring (Content-Length) a body larger than any OCSP answer may be.
+    Declared,
+    /// The same body sent chunked, with no length to refuse it by in advance.
+    Chunked,
+}
+
+/// A responder on a loopback port of its own, answering every connection as `how`;
+/// dropped with the test's runtime.
+async fn rogue(how: Rogue) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let big = 64 * 1024 + 1;
+                match how {
+                    Rogue::Silent => {
+                        let _ = conn.read(&mut buf).await; // until the client gives up
+                    }
+                    Rogue::Trickle => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\ntransfer-encoding: chunked\r\n\r\n";
+                        let _ = conn.write_all(head.as_bytes()).await;
+                        while conn.write_all(b"1\r\n0\r\n").await.is_ok() {
+                            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        }
+                    }
+                    Rogue::Declared => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\ncontent-length: {big}\r\n\r\n"
+                        );
+                        let _ = conn.write_all(head.as_bytes()).await;
+                        let _ = conn.write_all(&vec![0x30; big]).await;
+                    }
+                    Rogue::Chunked => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\ntransfer-encoding: chunked\r\n\r\n";
+                        let _ = conn.write_all(head.as_bytes()).await;
+                        for _ in 0..(big / 4096 + 1) {
+                            let chunk = format!("1000\r\n{}\r\n", "0".repeat(4096));
+                            if conn.write_all(chunk.as_bytes()).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = conn.write_all(b"0\r\n\r\n").await;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responder_that_accepts_and_hangs_costs_one_fetch_timeout_and_the_crl_decides() {
+    let crls = CrlServer::start(&[("root.crl", "root-crl.pem"), ("ica.crl", "ica-crl.pem")]).await;
+    for how in [Rogue::Silent, Rogue::Trickle] {
+        let responder = rogue(how).await;
+        let srv = ocsp_server(&responder, &crls, |c| c.revocation.fetch_timeout_secs = 2).await;
+        // A hung responder is no "good": the CRL still refuses what it lists.
+        let d = refused(&srv, &SoftToken::load("revoked"), 403, "CERT_REVOKED").await;
+        assert!(d.contains("revoked per CRL http://crl.bhxh-test.invalid/ica.crl"), "{how:?}: {d}");
+        let started = std::time::Instant::now();
+        let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{how:?}: {body}");
+        let d = detail(&srv, &body).await;
+        assert!(
+            d.contains("CRL http://crl.bhxh-test.invalid/ica.crl") && d.contains(&responder) && d.contains("timed out"),
+            "{how:?}: the CRL decided, the responder's timeout noted: {d}"
+        );
+        // It waited for the responder (the hang was real), and the answer came within
+        // the request's own timeout (else it would be REQUEST_TIMEOUT, not 200).
+        assert!(took >= std::time::Duration::from_secs(2), "{how:?}: {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_ocsp_answer_is_refused_unread_and_with_no_crl_fails_closed() {
+    let with_crl = CrlServer::start(&[("root.crl", "root-crl.pem"), ("ica.crl", "ica-crl.pem")]).await;
+    let root_only = root_crl_only().await;
+    for how in [Rogue::Declared, Rogue::Chunked] {
+        let responder = rogue(how).await;
+        let srv = ocsp_server(&responder, &with_crl, |_| {}).await;
+        let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+        assert_eq!(status, 200, "{how:?}: {body}");
+        let d = detail(&srv, &body).await;
+        assert!(d.contains("larger than 65536 bytes"), "{how:?}: {d}");
+        let row = &srv.store.cached_ocsp_all().await.unwrap()[0];
+        assert_ne!(row.status.as_str(), "good", "{how:?}: nothing of it was kept as an answer: {row:?}");
+        // Without the CRL the oversized answer decides nothing: fail closed.
+        let srv = ocsp_server(&responder, &root_only, |_| {}).await;
+        let d = refused(&srv, &SoftToken::load("rsa-valid"), 503, "CERT_REVOCATION_UNKNOWN").await;
+        assert!(d.contains("larger than 65536 bytes"), "{how:?}: {d}");
+    }
+}

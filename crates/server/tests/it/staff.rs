@@ -491,6 +491,29 @@ async fn behind_a_tls_proxy_the_session_is_a_secure_host_cookie() {
     let mut over_http = Console::via(&srv, &[]);
     over_http.cookie = Some(format!("bhxh_staff={token}"));
     assert_eq!(over_http.get("/").await.0, 303);
+    // Every answer over HTTPS tells the browser to keep to HTTPS (HSTS), the console's
+    // and the public origin's; the language cookie is HttpOnly and Secure there too.
+    // Over plain HTTP neither is sent (the header means nothing there).
+    let http = reqwest::Client::builder().no_proxy().redirect(Policy::none()).build().unwrap();
+    let staff = srv.staff_base.clone().unwrap();
+    for (url, https) in [
+        (format!("{staff}/lang/en"), true),
+        (format!("{}/v1/health", srv.base), true),
+        (format!("{staff}/lang/en"), false),
+        (format!("{}/v1/health", srv.base), false),
+    ] {
+        let mut req = http.get(&url);
+        if https {
+            req = req.header("x-forwarded-proto", "https");
+        }
+        let r = req.send().await.unwrap();
+        let hsts = r.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(hsts.as_deref(), https.then_some("max-age=31536000"), "{url} https={https}");
+        if url.ends_with("/lang/en") {
+            let set = r.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
+            assert!(set.contains("; HttpOnly") && set.contains("; Secure") == https, "{set}");
+        }
+    }
     // A client that is not a trusted proxy cannot claim HTTPS (its cookie would then
     // never come back over plain HTTP).
     let srv2 = TestServer::start().await;

@@ -144,6 +144,63 @@ async fn extended_key_usage_without_client_auth() {
 }
 
 #[tokio::test]
+async fn a_ca_with_the_issuing_cas_exact_name_and_another_key_anchors_nothing() {
+    // The forger's leaf names the issuing CA as its issuer; only the key tells them apart.
+    // Alone, with the forger in `chain`, and with both CAs in `chain`: refused every time.
+    for chain in [&[][..], &["fake-ica"][..], &["fake-ica", "ica"][..], &["ica", "fake-ica"][..]] {
+        let detail = refused(SoftToken::load("forged").with_chain(chain), 403, "CERT_UNTRUSTED").await;
+        assert!(!detail.is_empty(), "{chain:?}: the reason is recorded");
+    }
+    // The impostor in the token's chain costs the owner nothing: the path goes through
+    // the real issuing CA whichever comes first.
+    let srv = server_with(|c| c.trust_intermediates = None).await;
+    for chain in [&["fake-ica", "ica"][..], &["ica", "fake-ica"][..]] {
+        let path = accepted_path(&srv, &SoftToken::load("rsa-valid").with_chain(chain)).await;
+        assert!(path.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{chain:?}: {path}");
+    }
+}
+
+/// The test CA's organisation policy and its personal one (RFC 5612's example arc).
+const ORG_POLICY: &str = "1.3.6.1.4.1.32473.1.1";
+const PERSONAL_POLICY: &str = "1.3.6.1.4.1.32473.1.2";
+
+#[tokio::test]
+async fn required_policies_of_a_ca_refuse_its_other_kinds_of_certificate() {
+    let require = |issuer: &str, oids: &[&str]| bhxh_server::config::RequiredPolicy {
+        issuer: issuer.into(),
+        oids: oids.iter().map(|o| o.to_string()).collect(),
+    };
+    // Named by CN: the organisation's certificate passes, the person's is refused for
+    // its policy (not for anything else: without the requirement it passes).
+    let srv = server_with(|c| c.required_policies = vec![require("BHXH Test Issuing CA", &[ORG_POLICY])]).await;
+    let r = srv.recover(&SoftToken::load("personal"), USER).await;
+    let detail = assert_refused(&srv, r, 403, "CERT_POLICY").await;
+    assert!(
+        detail.contains(PERSONAL_POLICY) && detail.contains(ORG_POLICY) && detail.contains("BHXH Test Issuing CA"),
+        "{detail}"
+    );
+    // The check before the PIN says the same, so no PIN try is spent on it.
+    let (status, body) = check(&srv, &SoftToken::load("personal")).await;
+    assert_eq!((status, code(&body)), (403, "CERT_POLICY"), "{body}");
+    accepted_path(&srv, &SoftToken::load("rsa-valid")).await;
+    // Named by the CA certificate's SHA-256 fingerprint, requiring the other kind.
+    let fp = bhxh_server::verify::fingerprint(&std::fs::read(fixture("ica.cert.der")).unwrap());
+    let srv = server_with(|c| c.required_policies = vec![require(&fp, &[PERSONAL_POLICY])]).await;
+    let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
+    assert_refused(&srv, r, 403, "CERT_POLICY").await;
+    accepted_path(&srv, &SoftToken::load("personal")).await;
+    // Another CA's requirement binds nothing here; no requirement accepts both kinds.
+    for required in [vec![require("VNPT Certification Authority", &[ORG_POLICY])], vec![]] {
+        let srv = server_with(|c| c.required_policies = required).await;
+        accepted_path(&srv, &SoftToken::load("personal")).await;
+    }
+    // A requirement that is not an OID stops the start.
+    let mut c = bhxh_server::Config::default();
+    c.required_policies = vec![require("BHXH Test Issuing CA", &["organisation"])];
+    assert!(c.check().unwrap_err().to_string().contains("required_policies"));
+}
+
+#[tokio::test]
 async fn chain_of_more_than_four() {
     let token = SoftToken::load("rsa-valid").with_chain(&["ica", "ica", "ica", "ica", "ica"]);
     let detail = refused(token, 400, "CERT_CHAIN_INVALID").await;
