@@ -38,6 +38,8 @@ export interface TokenView {
   model: string;
   serial: string;
   pin_state: PinState;
+  /** The reader has its own keypad (CKF_PROTECTED_AUTHENTICATION_PATH): the PIN is typed there. */
+  pin_pad: boolean;
   /** The PKCS#11 module it came from (several CAs' middlewares may be installed). */
   module: string;
   certificates: CertView[];

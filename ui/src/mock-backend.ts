@@ -45,6 +45,7 @@ function token(over: Partial<TokenView> = {}): TokenView {
     model: "ePass2003",
     serial: "2003A1B2C3",
     pin_state: "ok",
+    pin_pad: false,
     module: "C:\\Windows\\System32\\eps2003csp11.dll",
     certificates: [cert()],
     ...over,

@@ -13,7 +13,7 @@ const cert: CertView = {
   key_type: "RSA", key_bits: 2048, algorithm: "RS256", digital_signature: true, fingerprint: "",
 };
 const settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
-const token: TokenView = { slot_id: 0, label: "", manufacturer: "", model: "", serial: "", pin_state: "ok", module: "", certificates: [cert] };
+const token: TokenView = { slot_id: 0, label: "", manufacturer: "", model: "", serial: "", pin_state: "ok", pin_pad: false, module: "", certificates: [cert] };
 const recovery: RecoveryView = { masked_email: "", reference: "", password_expires_at: "", delivery: "email" };
 const lookup: LookupView = { usernames: [""], reference: "" };
 const login: LoginView = { username: "", must_change_password: false, expires_at: "", reference: "" };

@@ -63,7 +63,7 @@ describe("the portal screen", () => {
 
 describe("the wizard screen", () => {
   const tok: TokenView = {
-    slot_id: 1, label: "T", manufacturer: "m", model: "M", serial: "s", pin_state: "ok", module: "m.dll",
+    slot_id: 1, label: "T", manufacturer: "m", model: "M", serial: "s", pin_state: "ok", pin_pad: false, module: "m.dll",
     certificates: [{ id: "01", label: "", holder: "H", msts: ["0101234567"], personal_ids: [], issuer: "CA", serial: "1",
       not_before: 0, not_after: 4_000_000_000, key_type: "RSA", key_bits: 2048, algorithm: "RS256", digital_signature: true, fingerprint: "" }],
   };

@@ -13,7 +13,7 @@ function cert(over: Partial<CertView> = {}): CertView {
   };
 }
 function token(over: Partial<TokenView> = {}): TokenView {
-  return { slot_id: 1, label: "T", manufacturer: "m", model: "ePass2003", serial: "s", pin_state: "ok", module: "m.dll", certificates: [cert()], ...over };
+  return { slot_id: 1, label: "T", manufacturer: "m", model: "ePass2003", serial: "s", pin_state: "ok", pin_pad: false, module: "m.dll", certificates: [cert()], ...over };
 }
 const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
 
