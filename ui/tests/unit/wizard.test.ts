@@ -250,7 +250,7 @@ describe("the server's verdict on the certificate, before the PIN", () => {
   });
 
   it("a refusal of the certificate blocks the PIN: no try is spent", () => {
-    expect(CERT_REFUSALS.size).toBe(11);
+    expect(CERT_REFUSALS.size).toBe(12);
     for (const code of CERT_REFUSALS) {
       const s = atPin();
       const refused = run(s, { type: "certCheckFailed", key: certKey(s)!, error: err(code) });
