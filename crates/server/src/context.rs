@@ -493,6 +493,22 @@ impl AppState {
         Err(err)
     }
 
+    /// Whether this client logged in to `username`, or proved it with a token, in the
+    /// last [`KNOWN_CLIENT_DAYS`](crate::store::limits::KNOWN_CLIENT_DAYS) days: its
+    /// password is then hashed in the [`Lane::KnownLogin`](crate::passwords::Lane)
+    /// queue, ahead of everyone else's.
+    pub(crate) async fn is_known_client(&self, ctx: &Ctx, username: &str) -> Result<bool, ApiError> {
+        let window = crate::store::limits::KNOWN_CLIENT_DAYS * 86_400;
+        let key = known_client_key(username, &ctx.client_key);
+        let seen = self.store.limit_window(&key, window, self.clock.now()).await.map_err(|e| ctx.internal(e))?;
+        Ok(seen.is_some())
+    }
+
+    /// Remembers this client as known to `username` (a right password, a token's proof).
+    pub(crate) async fn mark_known_client(&self, client_key: &str, username: &str) -> anyhow::Result<()> {
+        self.store.mark_limit(&known_client_key(username, client_key), self.clock.now()).await
+    }
+
     /// A proof of ownership ends the owner's own windows of tries on the account (wrong
     /// passwords before it, failed proofs, challenges asked for), so the password just
     /// mailed logs in at once: those of the client that proved it (`Some`: a token), or
@@ -501,7 +517,10 @@ impl AppState {
     /// an attack stay for the desk, as does the day's count of password mails.
     pub(crate) async fn end_owner_windows(&self, username: &str, client_key: Option<&str>) -> anyhow::Result<u64> {
         let prefix = match client_key {
-            Some(key) => format!("{}client:{key}:", user_limit_prefix(username)),
+            Some(key) => {
+                self.mark_known_client(key, username).await?;
+                format!("{}client:{key}:", user_limit_prefix(username))
+            }
             None => format!("{}client:", user_limit_prefix(username)),
         };
         self.memory_limits.clear_prefix(&prefix);
@@ -587,6 +606,11 @@ impl AppState {
 /// What every rate-limit key of a username starts with; unlocking clears them all.
 pub fn user_limit_prefix(username: &str) -> String {
     format!("user:{username}:")
+}
+
+/// The mark of a client known to `username` (see [`AppState::is_known_client`]).
+pub fn known_client_key(username: &str, client_key: &str) -> String {
+    format!("{}{username}:{client_key}", crate::store::limits::KNOWN_CLIENT_PREFIX)
 }
 
 /// What every rate-limit key of a staff member's console logins starts with.

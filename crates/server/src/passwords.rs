@@ -1,9 +1,10 @@
 //! Passwords and session tokens: generation, argon2id hashing, constant-shape checks.
 //!
 //! Hashing is CPU- and memory-bound (≈26 ms and 19 MiB a hash here), so it runs on a
-//! few dedicated threads, one per core, behind three bounded queues (proven users, then
-//! the desk's logins, then public logins): a burst of logins is answered `SERVER_BUSY` instead of building a backlog
-//! that outlives it, and each thread reuses its own 19 MiB instead of every thread of
+//! few dedicated threads, one per core, behind four bounded queues (proven users, then
+//! the desk's logins, then logins from a client the account's owner used lately, then
+//! every other login): a burst of logins is answered `SERVER_BUSY` instead of building
+//! a backlog that outlives it, a flood of wrong passwords waits behind the owner's, and each thread reuses its own 19 MiB instead of every thread of
 //! a large blocking pool keeping one (measured: 1.3 GB resident under load with
 //! `spawn_blocking`, see the load benchmark).
 
@@ -42,6 +43,10 @@ pub enum Lane {
     /// The support desk's logins: a budget of their own, so a flood of public logins
     /// never keeps the desk out while it helps the people it floods.
     Staff,
+    /// Public logins from a client that logged in to, or proved, this account lately
+    /// (the owner's own computer, most often): they never wait behind a flood of
+    /// strangers' wrong passwords.
+    KnownLogin,
     /// Public logins, from anyone.
     Login,
 }
@@ -59,6 +64,7 @@ pub enum HashError {
 struct Queues {
     recovery: VecDeque<Job>,
     staff: VecDeque<Job>,
+    known: VecDeque<Job>,
     login: VecDeque<Job>,
     closed: bool,
 }
@@ -114,6 +120,7 @@ impl Hasher {
             queues: Mutex::new(Queues {
                 recovery: VecDeque::new(),
                 staff: VecDeque::new(),
+                known: VecDeque::new(),
                 login: VecDeque::new(),
                 closed: false,
             }),
@@ -157,6 +164,7 @@ impl Hasher {
             let queue = match lane {
                 Lane::Recovery => &mut q.recovery,
                 Lane::Staff => &mut q.staff,
+                Lane::KnownLogin => &mut q.known,
                 Lane::Login => &mut q.login,
             };
             if queue.len() >= shared.max_queued {
@@ -197,12 +205,18 @@ impl Hasher {
     }
 }
 
-/// The next job for a hashing thread: recoveries first, then the desk's, then public
-/// logins; `None` once closed.
+/// The next job for a hashing thread: recoveries first, then the desk's, then logins
+/// from known clients, then every other login; `None` once closed.
 fn next_job(shared: &Shared) -> Option<Job> {
     let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
     loop {
-        if let Some(job) = q.recovery.pop_front().or_else(|| q.staff.pop_front()).or_else(|| q.login.pop_front()) {
+        if let Some(job) = q
+            .recovery
+            .pop_front()
+            .or_else(|| q.staff.pop_front())
+            .or_else(|| q.known.pop_front())
+            .or_else(|| q.login.pop_front())
+        {
             return Some(job);
         }
         if q.closed {
@@ -373,14 +387,24 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the staff login never queued");
             tokio::task::yield_now().await;
         }
-        // Recoveries are taken first.
+        // And the owner's, from a client known to the account.
+        let known = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(Lane::KnownLogin, Zeroizing::new("x".into()), None).await })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while h.handle.0.queues.lock().unwrap().known.len() != 1 {
+            assert!(std::time::Instant::now() < deadline, "the known client's login never queued");
+            tokio::task::yield_now().await;
+        }
         {
             let q = h.handle.0.queues.lock().unwrap();
-            assert_eq!((q.recovery.len(), q.staff.len(), q.login.len()), (1, 1, 2));
+            assert_eq!((q.recovery.len(), q.staff.len(), q.known.len(), q.login.len()), (1, 1, 1, 2));
         }
         open(&gate);
         assert!(recovery.await.unwrap().unwrap().starts_with("$argon2id$"));
         assert!(!staff.await.unwrap().unwrap());
+        assert!(!known.await.unwrap().unwrap());
         for l in logins {
             assert!(!l.await.unwrap().unwrap());
         }
@@ -395,6 +419,7 @@ mod tests {
             queues: Mutex::new(Queues {
                 recovery: VecDeque::new(),
                 staff: VecDeque::new(),
+                known: VecDeque::new(),
                 login: VecDeque::new(),
                 closed: false,
             }),
@@ -403,15 +428,20 @@ mod tests {
             skipped: Default::default(),
         };
         let order = Arc::new(Mutex::new(Vec::new()));
-        for (lane, name) in
-            [(Lane::Login, "login-1"), (Lane::Staff, "staff"), (Lane::Recovery, "recovery"), (Lane::Login, "login-2")]
-        {
+        for (lane, name) in [
+            (Lane::Login, "login-1"),
+            (Lane::KnownLogin, "owner"),
+            (Lane::Staff, "staff"),
+            (Lane::Recovery, "recovery"),
+            (Lane::Login, "login-2"),
+        ] {
             let order = order.clone();
             let job: Job = Box::new(move |_, _| order.lock().unwrap().push(name));
             let mut q = shared.queues.lock().unwrap();
             match lane {
                 Lane::Recovery => q.recovery.push_back(job),
                 Lane::Staff => q.staff.push_back(job),
+                Lane::KnownLogin => q.known.push_back(job),
                 Lane::Login => q.login.push_back(job),
             }
         }
@@ -421,7 +451,7 @@ mod tests {
         while let Some(job) = next_job(&shared) {
             job(&argon2, &mut memory);
         }
-        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "login-1", "login-2"]);
+        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner", "login-1", "login-2"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,14 @@ use sqlx::Row;
 
 use super::Store;
 
+/// How long a client that logged in to an account, or proved it, stays known to it
+/// (its logins then never wait behind strangers' wrong passwords). Its marks are the
+/// rate-limit keys that start with [`KNOWN_CLIENT_PREFIX`]; they outlive the one day
+/// every other window is kept.
+pub const KNOWN_CLIENT_DAYS: i64 = 30;
+/// What every known-client mark's key starts with.
+pub const KNOWN_CLIENT_PREFIX: &str = "known:";
+
 impl Store {
     /// Counts one hit on `key` in a fixed window; returns the count in the current
     /// window and when that window started.
@@ -43,6 +51,20 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         row.map(|r| Ok((r.try_get("count")?, r.try_get("window_start")?))).transpose()
+    }
+
+    /// Marks `key` as seen now (its window starts again; the count says how often):
+    /// a client known to an account, kept [`KNOWN_CLIENT_DAYS`] after it was last seen.
+    pub async fn mark_limit(&self, key: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET window_start = $2, count = rate_limits.count + 1",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     /// Forgets one counter.

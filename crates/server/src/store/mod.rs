@@ -26,7 +26,7 @@ mod audit;
 mod challenges;
 mod crls;
 mod email_changes;
-mod limits;
+pub mod limits;
 mod ocsp;
 mod outbox;
 mod portal;
@@ -303,7 +303,8 @@ impl Store {
 
     /// Deletes what nobody needs any more, and returns how many rows of each table went:
     /// expired sessions (user and staff), used or expired challenges and captchas,
-    /// activation links and rate-limit windows a day after their end, OCSP answers a day
+    /// activation links and rate-limit windows a day after their end (a client known to an
+    /// account [`limits::KNOWN_CLIENT_DAYS`] after it was last seen), OCSP answers a day
     /// past their reuse, delivered or given-up mails after `mail_days`, audit lines
     /// after `audit_days`. Large deletes go in batches, so the writer is never held
     /// for long.
@@ -313,7 +314,7 @@ impl Store {
         keep: &crate::config::RetentionConfig,
     ) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let day_ago = now - 86_400;
-        let statements: [(&'static str, &'static str, i64); 12] = [
+        let statements: [(&'static str, &'static str, i64); 13] = [
             ("sessions", "DELETE FROM sessions WHERE expires_at <= $1", now),
             ("staff_sessions", "DELETE FROM staff_sessions WHERE expires_at <= $1", now),
             ("challenges", "DELETE FROM challenges WHERE expires_at <= $1", day_ago),
@@ -325,7 +326,13 @@ impl Store {
                 "DELETE FROM email_changes WHERE state IN ('applied', 'cancelled', 'superseded', 'expired') AND ended_at <= $1",
                 now - keep.audit_days * 86_400,
             ),
-            ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1", day_ago),
+            ("rate_limits", "DELETE FROM rate_limits WHERE window_start <= $1 AND key NOT LIKE 'known:%'", day_ago),
+            // A client known to an account is remembered a month after it was last seen.
+            (
+                "known_clients",
+                "DELETE FROM rate_limits WHERE window_start <= $1 AND key LIKE 'known:%'",
+                now - limits::KNOWN_CLIENT_DAYS * 86_400,
+            ),
             // A support report is gone when its code expires.
             ("support_reports", "DELETE FROM support_reports WHERE expires_at <= $1", now),
             ("ocsp_cache", "DELETE FROM ocsp_cache WHERE good_until <= $1 AND fetched_at <= $1", day_ago),

@@ -487,6 +487,10 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
     );
     // Every try was counted against the client that made it: the account-wide marks were
     // passed, and the desk can see it.
+    // The owner's client is known to the account (its logins were hashed ahead of the
+    // flood's); no flooding client is.
+    let known = srv.store.limits_with_prefix(&format!("known:{USER}:"), 0).await.unwrap();
+    assert_eq!(known.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(), [format!("known:{USER}:203.0.113.10")]);
     let marks = srv.store.limits_with_prefix(&bhxh_server::context::user_limit_prefix(USER), 0).await.unwrap();
     assert!(
         marks.iter().any(|(k, n, _)| k.ends_with(":login:failed") && !k.contains("client:") && *n > 100),

@@ -147,7 +147,13 @@ async fn purge_keeps_what_matters(url: &str) {
             .await
             .unwrap();
     }
-    for (key, start) in [("old-window", now - 2 * day), ("live-window", now - 60)] {
+    // A client known to an account is kept a month after it was last seen, not a day.
+    for (key, start) in [
+        ("old-window", now - 2 * day),
+        ("live-window", now - 60),
+        ("known:ketoan01:203.0.113.10", now - 2 * day),
+        ("known:ketoan01:198.51.100.7", now - 31 * day),
+    ] {
         sqlx::query("INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)")
             .bind(key)
             .bind(start)
@@ -158,8 +164,15 @@ async fn purge_keeps_what_matters(url: &str) {
     let counts = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
     let gone = |table: &str| counts.iter().find(|(t, _)| *t == table).map(|(_, n)| *n).unwrap();
     assert_eq!(
-        (gone("audit"), gone("outbox"), gone("sessions"), gone("rate_limits"), gone("outbox_stale")),
-        (1, 2, 1, 1, 0),
+        (
+            gone("audit"),
+            gone("outbox"),
+            gone("sessions"),
+            gone("rate_limits"),
+            gone("known_clients"),
+            gone("outbox_stale")
+        ),
+        (1, 2, 1, 1, 1, 0),
         "{counts:?}"
     );
     let left = |sql: &'static str| {
@@ -170,6 +183,11 @@ async fn purge_keeps_what_matters(url: &str) {
     assert_eq!(left("SELECT count(*) FROM outbox WHERE status = 'pending'").await, 1, "a waiting mail stays");
     assert_eq!(left("SELECT count(*) FROM sessions WHERE token_hash = 'live'").await, 1);
     assert_eq!(left("SELECT count(*) FROM rate_limits WHERE key = 'live-window'").await, 1);
+    assert_eq!(
+        left("SELECT count(*) FROM rate_limits WHERE key LIKE 'known:%'").await,
+        1,
+        "the client seen two days ago is still known; the one seen a month ago is forgotten"
+    );
     // Nothing left to do a second time.
     let again = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
     assert!(again.iter().all(|(_, n)| *n == 0), "{again:?}");
