@@ -172,3 +172,68 @@ async fn one_client_holds_at_most_its_share_of_connections() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Sends a keep-alive `GET /v1/health` on `c` and reads the whole answer, for at most
+/// `wait`: `Some(status line)` if the server answered.
+async fn health_on(c: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    c.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    tokio::time::timeout(wait, read_answer(c)).await.ok()
+}
+
+/// Reads one answer (head and `content-length` body) off `c`; its status line.
+async fn read_answer(c: &mut tokio::net::TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(c.read(&mut byte).await.unwrap(), 1, "closed mid-answer");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .expect("a content-length");
+    let mut body = vec![0u8; length];
+    c.read_exact(&mut body).await.unwrap();
+    head.lines().next().unwrap().to_string()
+}
+
+/// Every connection slot taken (`max_connections`, by clients within their shares): a
+/// new client's connection waits in the kernel's queue, unanswered and unrefused, and is
+/// served as soon as a slot is given back. Each held connection proves it holds a slot
+/// by being answered first; nothing closes them meanwhile (timeouts of two minutes).
+#[tokio::test]
+async fn at_the_connection_cap_a_new_client_waits_and_is_served_when_a_slot_comes_back() {
+    let srv = TestServer::start_with(|c| {
+        c.http.max_connections = 4;
+        c.http.max_connections_per_client = 2;
+        (c.http.header_read_timeout_secs, c.http.idle_timeout_secs) = (120, 120);
+    })
+    .await;
+    let port: u16 = srv.base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut held = Vec::new();
+    for from in ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"] {
+        let mut c = connect_from(from, port).await;
+        let status = health_on(&mut c, Duration::from_secs(20)).await.expect("a connection under the cap is served");
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        held.push(c);
+    }
+    // The cap is reached: the kernel takes the connection, the server does not.
+    let mut waiting = connect_from("127.0.0.4", port).await;
+    assert_eq!(health_on(&mut waiting, Duration::from_secs(1)).await, None, "answered past the cap");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), waiting.peek(&mut [0u8; 1])).await.is_err(),
+        "the waiting connection was closed instead of kept in the queue"
+    );
+    // A slot given back goes to the waiting client: its request, sent while it waited,
+    // is answered.
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(20), read_answer(&mut waiting))
+        .await
+        .expect("the waiting client was never served");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    // The clients still holding slots are served on them all along.
+    for c in &mut held {
+        assert_eq!(health_on(c, Duration::from_secs(20)).await.as_deref(), Some("HTTP/1.1 200 OK"));
+    }
+}

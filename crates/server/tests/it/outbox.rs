@@ -120,9 +120,10 @@ async fn eml_files_are_removed_after_the_password_lifetime() {
     assert!(written.elapsed() >= Duration::from_millis(900), "removed before the lifetime was over");
 }
 
-/// A relay that accepts connections and then says nothing, ever (a hung MTA, a
-/// firewall that drops after the handshake): each delivery is cut off after its time
-/// limit and retried, several at once, instead of holding the one delivery loop for ever.
+/// A relay that accepts connections and then says nothing (a hung MTA, a firewall that
+/// drops after the handshake): each delivery is cut off after its time limit and
+/// retried, instead of holding the one delivery loop for ever; when a working relay
+/// comes back on the same port, the mail is delivered, once, with its password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -159,7 +160,25 @@ async fn a_relay_that_accepts_and_goes_silent_does_not_stall_the_outbox() {
         assert!(std::time::Instant::now() < deadline, "the outbox is stuck on the silent relay: {mails:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The hung relay goes (its listener and every connection it held are closed) and a
+    // working one takes its port.
     held.abort();
+    let _ = held.await;
+    let sink = SmtpSink::start(&srv.data.path().join("received"), port);
+    let mail = sink.wait_for("ketoan@congty.vn", "Mật khẩu tạm thời").await;
+    password_in(&mail);
+    // Give a duplicate, if there were one, the time to arrive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mails = srv.store.list_mail(10).await.unwrap();
+        if mails.iter().all(|m| m.status == "sent") {
+            assert!(mails.iter().all(|m| !m.has_secret()), "the secret is wiped once delivered: {mails:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked sent: {mails:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sink.wait_count(2, Duration::from_millis(1500)).await.len(), 1, "delivered once");
 }
 
 /// Staff press "resend" while a worker is delivering the mail (it holds the claim): the
