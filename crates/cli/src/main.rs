@@ -271,7 +271,21 @@ async fn prepare(
         }
         Ok(()) => {}
     }
-    let pin = prompt::pin(if pin_stdin { Source::Stdin } else { Source::Terminal }, lang)?;
+    // A reader with its own keypad takes the PIN itself: nothing is typed here, nothing
+    // read from standard input, and the token layer sends no PIN to it.
+    let pin = if tok.pin_pad {
+        eprintln!(
+            "{}",
+            t(
+                lang,
+                "Đầu đọc có bàn phím riêng: nhập mã PIN trên bàn phím của đầu đọc khi được hỏi (không gõ trên máy tính).",
+                "The reader has its own keypad: type the PIN on the reader's keypad when it asks (not on the computer)."
+            )
+        );
+        bhxh_token::AuthPin::from(String::new())
+    } else {
+        prompt::pin(if pin_stdin { Source::Stdin } else { Source::Terminal }, lang)?
+    };
     Ok((Choice { slot_id: Some(tok.slot_id), cert_id: Some(cert.id) }, pin, confirm))
 }
 

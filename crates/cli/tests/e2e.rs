@@ -190,6 +190,39 @@ async fn wrong_pin_changes_nothing_on_the_server() {
     nothing_changed(&env).await;
 }
 
+/// A reader with its own keypad (through the named stand-in module `p11shim` over the
+/// run's SoftHSM2 tokens: no real part here has a keypad): the CLI says to type the PIN
+/// on the reader, reads nothing (standard input is empty) and sends no PIN to the
+/// module; the "keypad" logs in with the token's PIN and the recovery goes through.
+/// Isolation: the shim's files are this test's own folder; the token is the run's RSA
+/// token, which every test here only signs with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_pad_reader_takes_the_pin_and_the_cli_asks_for_none() {
+    let env = start().await;
+    let rsa = distinct_pin_rsa_slot().to_string();
+    let hsm = softhsm();
+    let dir = tempfile::tempdir().unwrap();
+    let module = bhxh_testkit::build_p11shim(dir.path());
+    let (control, log) = (dir.path().join("control"), dir.path().join("log"));
+    std::fs::write(&control, "P11SHIM_PINPAD=1\n").unwrap();
+    let env_vars = [
+        ("SOFTHSM2_CONF", hsm.conf.as_os_str()),
+        ("P11SHIM_CONTROL", control.as_os_str()),
+        ("P11SHIM_LOG", log.as_os_str()),
+        ("P11SHIM_PAD_PIN", std::ffi::OsStr::new(DISTINCT_PIN)),
+    ];
+    let o =
+        bhxh_on(&env.server, &module, &env_vars, &["recover", "--username", USER, "--pin-stdin", "--slot", &rsa], "");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("nhập mã PIN trên bàn phím của đầu đọc"), "the user is told where to type it: {out}");
+    assert!(!out.contains("Caps Lock"), "no PIN typing advice for a keypad: {out}");
+    env.smtp.wait_for(EMAIL, "Mật khẩu tạm thời").await;
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("C_Login user=1 pin=absent rv=0x0"), "the keypad logged in:\n{log}");
+    assert!(!log.contains("pin=given") && !log.contains(DISTINCT_PIN), "no PIN was sent to the module:\n{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_of_another_mst_is_refused_and_nothing_changes() {
     let env = start().await;

@@ -237,6 +237,24 @@ pub fn change_pin_in(conf: &Path, label: &str, old: &str, new: &str) {
     assert!(out.status.success(), "changing the PIN of {label}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Builds `crates/token/tests/shim/p11shim.c` (a FAKE PKCS#11 module over SoftHSM2,
+/// named as such: a PIN-pad reader and a misbehaving module, which no real part here
+/// can show; its header says how it is driven) into `dir`; the module's path.
+pub fn build_p11shim(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let module = dir.join("p11shim.so");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../token/tests/shim/p11shim.c");
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-Wall", "-o"])
+        .arg(&module)
+        .arg(&source)
+        .arg("-ldl")
+        .output()
+        .expect("cc (gcc) to build the PKCS#11 shim");
+    assert!(out.status.success(), "building {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+    module
+}
+
 // ---- SMTP -------------------------------------------------------------------------
 
 /// A received mail, decoded by the sink.

@@ -20,7 +20,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failure is the test's failure
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bhxh_testkit::{softhsm_with, TEST_PIN};
@@ -41,17 +40,7 @@ fn shim() -> &'static Shim {
         // SoftHSM2's tokens first: it reads SOFTHSM2_CONF when the shim initialises it.
         let hsm = softhsm_with("rsa always");
         let dir = hsm.dir.join("p11shim");
-        std::fs::create_dir_all(&dir).unwrap();
-        let module = dir.join("p11shim.so");
-        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/shim/p11shim.c");
-        let out = Command::new("cc")
-            .args(["-shared", "-fPIC", "-Wall", "-o"])
-            .arg(&module)
-            .arg(&source)
-            .arg("-ldl")
-            .output()
-            .expect("cc (gcc) to build the PKCS#11 shim");
-        assert!(out.status.success(), "building {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+        let module = bhxh_testkit::build_p11shim(&dir);
         let (control, log) = (dir.join("control"), dir.join("log"));
         // Once, before the module is loaded; never changed afterwards.
         std::env::set_var("P11SHIM_CONTROL", &control);

@@ -99,12 +99,14 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
     case "sendPin": {
       // The server refused the certificate: no PIN is asked for, none is sent.
       if (wiz.verdict(m.s)?.kind === "refused") return [m, [clear("#pin")]];
-      if (!msg.pin) return [{ ...m, pinRequired: true }, []];
+      // A reader with its own keypad takes the PIN itself: none is typed, none is sent.
+      const pad = wiz.selected(m.s)?.token.pin_pad === true;
+      if (!msg.pin && !pad) return [{ ...m, pinRequired: true }, []];
       const sel = m.s.selection;
       const next = step(m, wiz.reduce(m.s, { type: "submitPin" }, now()));
       const s = next.s;
       if (s.step !== "working" || !sel) return [next, [clear("#pin")]]; // the field never keeps the PIN
-      const pin = msg.pin;
+      const pin = pad ? "" : msg.pin;
       const args = { slotId: sel.slotId, certId: sel.certId, confirmFinalTry: s.confirmFinalTry };
       const failed = (error: IpcError): Msg => ({ type: "failed", error });
       return [next, [clear("#pin"), prove(s, pin, args, failed)]];
@@ -183,7 +185,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
     case "working":
       return html`<div class="progress" role="status" data-testid="step-working">
         <div class="spinner" aria-hidden="true"></div>
-        <p>${t(PROGRESS[s.progress ?? "reading_token"])}</p>
+        <p>${t(s.progress === "signing" && wiz.selected(s)?.token.pin_pad ? "progress_pin_pad" : PROGRESS[s.progress ?? "reading_token"])}</p>
       </div>`;
     case "done":
       return s.purpose === "recover" ? doneRecover(s, ui) : s.purpose === "email" ? doneEmail(s, ui) : doneLookup(s, ui);
@@ -322,13 +324,14 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
   const state = wiz.pinState(s);
   const sel = wiz.selected(s);
   const refused = wiz.verdict(s)?.kind === "refused";
+  const pad = sel?.token.pin_pad === true;
   return html`<form data-testid="step-pin" autocomplete="off" novalidate @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
     ${sel ? html`<dl class="cert" data-testid="pin-cert">
       <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
       <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
     </dl>` : nothing}
     ${verdictBox(wiz.verdict(s), ui)}
-    <p class="note">${t("pin_ime_note")}</p>
+    ${pad ? nothing : html`<p class="note">${t("pin_ime_note")}</p>`}
     ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
     ${state === "must_change" ? html`<p class="warning" data-testid="pin-must-change">${t("pin_must_change")}</p>` : nothing}
     ${state === "final_try" ? html`<div class="danger" data-testid="pin-final-try">
@@ -336,7 +339,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
       <label class="check"><input type="checkbox" id="confirm-final-try" data-testid="confirm-final-try" .checked=${live(s.confirmFinalTry)}
         @change=${(e: Event) => ui.send({ type: "confirmFinalTry", value: targetChecked(e) })}> ${t("pin_final_try_confirm")}</label>
     </div>` : nothing}
-    <div class="field">
+    ${pad ? html`<p class="notice" data-testid="pin-pad">${t("pin_pad_note")}</p>` : html`<div class="field">
       <label for="pin">${t("pin_label")}</label>
       <div class="pin-row">
         <input id="pin" name="pin" type=${m.pinShown ? "text" : "password"} inputmode="text" autocomplete="off" spellcheck="false" autofocus ?disabled=${refused} aria-describedby=${refused ? "cert-refused pin-warnings" : "pin-warnings"}
@@ -344,7 +347,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
           @compositionstart=${() => ui.send({ type: "pinComposing" })}>
         <button type="button" class="toggle" data-testid="pin-toggle" aria-controls="pin" @click=${() => ui.send({ type: "pinToggle" })}>${t(m.pinShown ? "pin_hide" : "pin_show")}</button>
       </div>
-    </div>
+    </div>`}
     <div id="pin-warnings" aria-live="assertive">${m.pinRequired
       ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
       : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`}</div>

@@ -86,6 +86,36 @@ describe("the wizard screen", () => {
     expect(JSON.stringify(working)).not.toContain("975319");
   });
 
+  it("on a reader with its own keypad asks for no PIN, sends none, and says to type it on the reader", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC(async (cmd, args) => {
+      calls.push([cmd, args]);
+      return { usernames: ["ketoan01"], reference: "RC-1" };
+    });
+    const pad = { ...tok, pin_pad: true };
+    let [m] = wizard.init({ purpose: "lookup" }, shared);
+    [m] = wizard.update(m, { type: "tokensChanged", tokens: [pad] }, shared);
+    [m] = wizard.update(m, { type: "toPin" }, shared);
+    const root = document.createElement("div");
+    document.body.append(root);
+    render(wizard.view(m, { send: () => undefined, go: () => undefined, shared }), root);
+    expect(root.querySelector("#pin")).toBeNull();
+    expect(root.querySelector("[data-testid=pin-pad]")?.textContent).toContain("nhập mã PIN trên bàn phím của đầu đọc");
+    // Whatever a field would have held, nothing is sent: the reader asks.
+    const [working, effects] = wizard.update(m, { type: "sendPin", pin: "" }, shared);
+    expect(working.pinRequired).toBe(false);
+    expect(working.s.step).toBe("working");
+    const task = effects[1];
+    if (task.type !== "task") throw new Error("a task");
+    await task.run();
+    expect(calls).toEqual([["lookup_usernames", { pin: "", slotId: 1, certId: "01", confirmFinalTry: false }]]);
+    const signing = wizard.update(working, { type: "progress", progress: "signing" } as Parameters<typeof wizard.update>[1], shared)[0];
+    render(wizard.view(signing, { send: () => undefined, go: () => undefined, shared }), root);
+    expect(root.querySelector("[data-testid=step-working]")?.textContent).toContain("Hãy nhập mã PIN trên bàn phím của đầu đọc");
+    clearMocks();
+    root.remove();
+  });
+
   it("a failed attempt reads the tokens again (their PIN flags changed) and is remembered for the report", () => {
     let [m] = wizard.init({ purpose: "lookup" }, shared);
     [m] = wizard.update(m, { type: "tokensChanged", tokens: [tok] }, shared);
