@@ -95,7 +95,8 @@ sql() { # name url [sqlmap options…]
     "${SQLMAP[@]}" -u "$@" >"$OUT/sqlmap-$name.log" 2>&1 || true
 }
 sql challenge "$PUB/v1/recovery/challenge" --data '{"username":"demo","purpose":"bhxh-password-recovery/v1"}'
-sql login "$PUB/v1/auth/login" --data '{"username":"demo","password":"Sai-Mat-Khau-1"}'
+# A wrong password is answered 401, which sqlmap takes for "not allowed in" unless told.
+sql login "$PUB/v1/auth/login" --data '{"username":"demo","password":"Sai-Mat-Khau-1"}' --ignore-code 401
 sql complete "$PUB/v1/recovery/complete" \
     --data '{"challenge_id":"x","username":"demo","purpose":"bhxh-password-recovery/v1","certificate":"","algorithm":"RS256","signature":""}'
 sql certificate "$PUB/v1/certificate/check" --data '{"certificate":"MIIB"}'
@@ -131,6 +132,10 @@ for log in sorted(out.glob("sqlmap-*.log")):
     hits = re.findall(r"(?:Parameter: .*|.*(?:is vulnerable|appears to be .* injectable).*)", text)
     tested = len(re.findall(r"testing '", text))
     print(f"{log.stem}: {tested} payload families tried, {len(hits)} injectable points")
+    if tested == 0:
+        # A target sqlmap gave up on before trying anything proves nothing: say so.
+        unexplained.append(f"{log.stem}: no payload tried (see {log})")
+        print(f"FINDING: {log.stem}: sqlmap tried nothing")
     for h in hits:
         unexplained.append(f"{log.stem}: {h}")
         print("FINDING: " + h)

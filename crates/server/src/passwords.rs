@@ -134,6 +134,7 @@ impl Hasher {
             let argon2 = argon2.clone();
             let blocks = params.block_count();
             std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                below_requests();
                 let mut memory = vec![Block::default(); blocks];
                 while let Some(job) = next_job(&shared) {
                     job(&argon2, &mut memory);
@@ -204,6 +205,22 @@ impl Hasher {
         (q.recovery.len(), q.login.len(), self.handle.0.skipped.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
+
+/// Puts the calling hashing thread below the threads that answer requests (nice 10 on
+/// Linux; each thread has its own there): when the cores are busy hashing a flood of
+/// passwords, a request that needs no hash (a challenge, a proof, a page) still gets
+/// the CPU at once, and the hashes take what is left. Without the right to (never
+/// needed to lower a priority) it stays as it was.
+fn below_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_NICE) {
+        tracing::warn!(error = %e, "the argon2 thread keeps its priority");
+    }
+}
+
+/// The nice of the hashing threads (0 is the request threads').
+#[cfg(target_os = "linux")]
+const HASH_NICE: i32 = 10;
 
 /// The next job for a hashing thread: recoveries first, then the desk's, then logins
 /// from known clients, then every other login; `None` once closed.
@@ -473,6 +490,35 @@ mod tests {
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
         for t in held {
             t.await.unwrap();
+        }
+    }
+
+    /// The hashing threads run below the request threads: every `argon2-*` thread of
+    /// this process has the nice of [`HASH_NICE`] (field 19 of its `/proc` stat line).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_hashing_threads_run_below_the_request_threads() {
+        let _h = small(1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        loop {
+            let mut nices = Vec::new();
+            for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+                let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+                // pid (comm) state ppid …: comm may hold spaces, the fields after it do not.
+                let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+                if !stat[open + 1..close].starts_with("argon2-") {
+                    continue;
+                }
+                let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+                nices.push(fields[16].parse::<i32>().unwrap()); // field 19 of the line
+            }
+            // Each thread sets its own nice as it starts: wait until all have.
+            if nices.len() >= threads && nices.iter().all(|n| *n == HASH_NICE) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "argon2 threads' nices: {nices:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 

@@ -475,6 +475,8 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         refused += f.await.unwrap();
     }
     assert!(refused >= 50 * 4, "every flooding client met its own limits: {refused} refusals");
+    // Every journey's time: the first ones under the flood meet its opening burst.
+    println!("owner's journeys, ms: quiet {quiet:.0?}, under the flood {during:.0?}");
     let p95 = |v: &[f64]| {
         let mut v = v.to_vec();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
