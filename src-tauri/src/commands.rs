@@ -55,25 +55,13 @@ fn api(state: &AppState) -> Res<ApiClient> {
         .map_err(|e| IpcError::from_client(&e, s.lang))
 }
 
-fn token(state: &AppState) -> Res<Arc<dyn Token>> {
+/// The module in the settings alone, or every module installed, from the one token
+/// service (loaded on the blocking pool; loaded again only when that list changed: a
+/// driver installed meanwhile).
+async fn token(state: &AppState) -> Res<Arc<dyn Token>> {
     let s = settings(state);
     let module = s.pkcs11_module.as_ref().map(PathBuf::from);
-    // The module in the settings alone, or every module installed; loaded again only
-    // when that list changed (a driver installed meanwhile).
-    let open = || -> Result<Arc<dyn Token>, ClientError> {
-        use bhxh_token::p11::Modules;
-        let wanted = Modules::wanted(module.as_deref())?;
-        let mut cache = state.modules.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((list, modules)) = cache.as_ref() {
-            if *list == wanted {
-                return Ok(modules.clone());
-            }
-        }
-        let loaded = Arc::new(Modules::open_list(&wanted)?);
-        *cache = Some((wanted, loaded.clone()));
-        Ok(loaded)
-    };
-    open().map_err(|e| IpcError::from_client(&e, s.lang))
+    state.tokens.open(module).await.map_err(|e| IpcError::from_client(&e, s.lang))
 }
 
 /// Whether the settings may name `wanted` as the PKCS#11 module.
@@ -143,7 +131,7 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Res<Setti
 #[tauri::command]
 pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
     let lang = lang(&state);
-    let token = token(&state)?;
+    let token = token(&state).await?;
     tokio::task::spawn_blocking(move || token.tokens())
         .await
         .map_err(|_| IpcError::code(ErrorCode::TokenFailure, lang))?
@@ -156,7 +144,7 @@ pub async fn tokens_list(state: State<'_, AppState>) -> Res<Vec<TokenSummary>> {
 pub async fn certificate_check(state: State<'_, AppState>, slot_id: u64, cert_id: String) -> Res<CertificateCheck> {
     let lang = lang(&state);
     let api = api(&state)?;
-    let token = token(&state)?;
+    let token = token(&state).await?;
     let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
     let (tok, cert) = flows::select(&token, &choice).await.map_err(|e| IpcError::from_client(&e, lang))?;
     api.check_certificate(&cert.der, &tok.ca_certificates).await.map_err(|e| IpcError::from_client(&e, lang))
@@ -165,7 +153,7 @@ pub async fn certificate_check(state: State<'_, AppState>, slot_id: u64, cert_id
 /// The client and the flow input of a token proof: the token and certificate the user
 /// chose, the PIN (moved in, never stored), the final-try confirmation, the progress
 /// emitter.
-fn proof(
+async fn proof(
     state: &AppState,
     pin: SecretString,
     slot_id: u64,
@@ -173,10 +161,9 @@ fn proof(
     confirm_final_try: bool,
 ) -> Res<(ApiClient, FlowInput)> {
     let choice = Choice { slot_id: Some(slot_id), cert_id: Some(cert_id) };
-    Ok((
-        api(state)?,
-        FlowInput { token: token(state)?, choice, pin, confirm_final_try, progress: state.progress.clone() },
-    ))
+    let api = api(state)?;
+    let token = token(state).await?;
+    Ok((api, FlowInput { token, choice, pin, confirm_final_try, progress: state.progress.clone() }))
 }
 
 /// Recovers the password of `username`. `pin` is a secret from the moment it is
@@ -190,7 +177,7 @@ pub async fn recover(
     cert_id: String,
     confirm_final_try: bool,
 ) -> Res<RecoveryComplete> {
-    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try).await?;
     flows::recover(&api, &username, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 
@@ -203,7 +190,7 @@ pub async fn lookup_usernames(
     cert_id: String,
     confirm_final_try: bool,
 ) -> Res<UsernameLookupComplete> {
-    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try).await?;
     flows::lookup_usernames(&api, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 
@@ -220,7 +207,7 @@ pub async fn change_email(
     cert_id: String,
     confirm_final_try: bool,
 ) -> Res<EmailChangeStarted> {
-    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try)?;
+    let (api, input) = proof(&state, pin, slot_id, cert_id, confirm_final_try).await?;
     flows::change_email(&api, &username, &new_email, input).await.map_err(|e| IpcError::from_client(&e, lang(&state)))
 }
 

@@ -33,7 +33,7 @@ pub struct AppState {
     /// The modules loaded, and the list they were loaded from: kept while that list is
     /// the same, so a token's slot id from a listing names the same token at signing
     /// (and the modules are not searched for and opened again on every command).
-    pub modules: Mutex<Option<(Vec<PathBuf>, Arc<bhxh_token::p11::Modules>)>>,
+    pub tokens: Arc<bhxh_client::tokens::TokenService>,
     /// This installation's id, sent with every request (`bhxh_client::instance`).
     pub instance: String,
     /// The support report last shown for consent: what `support_send` sends, exactly.
@@ -58,7 +58,7 @@ impl AppState {
             session: Mutex::new(None),
             progress,
             picked_module: Mutex::new(None),
-            modules: Mutex::new(None),
+            tokens: bhxh_client::tokens::TokenService::new(),
             watcher: Mutex::new(None),
         }
     }

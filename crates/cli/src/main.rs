@@ -202,9 +202,10 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
     }
 }
 
-/// The chosen module alone, or every module installed (two CAs' middlewares side by side).
-fn open_token(module: Option<PathBuf>) -> Result<Arc<dyn Token>, ClientError> {
-    Ok(Arc::new(bhxh_token::p11::Modules::open(module.as_deref())?))
+/// The chosen module alone, or every module installed (two CAs' middlewares side by
+/// side), loaded on the blocking pool by the client's token service.
+async fn open_token(module: Option<PathBuf>) -> Result<Arc<dyn Token>, ClientError> {
+    bhxh_client::tokens::TokenService::new().open(module).await
 }
 
 fn progress(lang: Lang) -> impl Fn(Progress) + Send + Sync {
@@ -298,7 +299,7 @@ async fn recover(
     choice: ChoiceArgs,
 ) -> Result<(), ClientError> {
     let api = client(server, lang)?;
-    let token = open_token(module)?;
+    let token = open_token(module).await?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
     let done = flows::recover(&api, username, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
@@ -490,7 +491,7 @@ async fn change_email(
     let api = client(server, lang)?;
     // A mistyped address is refused before the PIN is asked.
     bhxh_protocol::Email::parse(new_email).map_err(|c| ClientError::local(c, "--new-email"))?;
-    let token = open_token(module)?;
+    let token = open_token(module).await?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
     let done =
@@ -528,7 +529,7 @@ async fn lookup(
     choice: ChoiceArgs,
 ) -> Result<(), ClientError> {
     let api = client(server, lang)?;
-    let token = open_token(module)?;
+    let token = open_token(module).await?;
     let (choice, pin, confirm_final_try) = prepare(&token, &choice, pin_stdin, lang).await?;
     let progress = Arc::new(progress(lang));
     let done = flows::lookup_usernames(&api, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;

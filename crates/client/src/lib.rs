@@ -13,6 +13,7 @@ mod error;
 pub mod flows;
 pub mod instance;
 pub mod session;
+pub mod tokens;
 
 pub use api::ApiClient;
 pub use error::ClientError;
