@@ -24,6 +24,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 # The format is the one rustfmt.toml says, everywhere (cargo fmt --all writes it).
 cargo fmt --all --check >/dev/null || { echo "format: the Rust code is not formatted; run cargo fmt --all" >&2; status=1; }
+# And the front end's, the one ui/.prettierrc.json says (npm run format writes it).
+(cd ui && npm run --silent format:check >/dev/null 2>&1) || { echo "format: the front end is not formatted; run npm run format in ui/" >&2; status=1; }
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 # Output goes to a file and is followed from there, not through a pipe: a process a test
 # left behind cannot then keep this script waiting for the pipe to close.
@@ -31,6 +33,14 @@ cargo test --workspace --locked --no-fail-fast >"$log" 2>&1 &
 cargo_pid=$!
 tail -n +1 -f --pid="$cargo_pid" "$log"
 wait "$cargo_pid" || status=$?
+# The linter, on every target (tests and benches too), warnings as errors.
+lint_log=$(mktemp)
+if ! cargo clippy --workspace --all-targets --locked -- -D warnings >"$lint_log" 2>&1; then
+    grep -E -A 8 '^(warning|error)' "$lint_log" | head -n 80 >&2
+    echo "clippy: warnings in the Rust code; run cargo clippy --workspace --all-targets" >&2
+    status=1
+fi
+rm -f "$lint_log"
 
 # The front end: unit tests (vitest), then every screen in Debian's chromium (Playwright,
 # the FAKE backend), with screenshots kept in ui/test-results/screenshots.

@@ -3,6 +3,7 @@
 //! goes in as a JSON string and is a secret from there on, and the values the UI
 //! receives are written to ui/tests/ipc-contract.json for the front end's type check.
 #![cfg(not(windows))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::sync::OnceLock;
 

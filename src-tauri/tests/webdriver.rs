@@ -3,6 +3,7 @@
 //! SMTP server, and a SoftHSM2 token. A full token recovery ends with the mail received.
 //! tauri-driver is installed by scripts/test.sh (`cargo install tauri-driver --locked`).
 #![cfg(not(windows))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -13,6 +13,7 @@
 //! DLL under a VN CA module's name in `System32` that is no PKCS#11 module). It reads
 //! the support code this test prints (`support-code: HT-…`).
 #![cfg(windows)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::path::PathBuf;
 

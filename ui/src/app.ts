@@ -111,7 +111,8 @@ export class App implements Host {
     const shown = this.shown;
     if (!shown) return;
     const focused = document.activeElement;
-    render(html`<header class="topbar">
+    render(
+      html`<header class="topbar">
         <div class="brand">${MARK}<div class="brand-text"><h1>${t("app_title")}</h1><p class="subtitle">${t("app_subtitle")}</p></div></div>
         <nav aria-label=${t("app_title")}><button type="button" class="link" data-testid="nav-support" @click=${() => this.go({ name: "support" })}>${t("support")}</button><button
           type="button" class="link" data-testid="nav-settings" @click=${() => this.go({ name: "settings" })}>${t("settings")}</button><button
@@ -121,7 +122,9 @@ export class App implements Host {
       <footer class="footer" data-testid="footer">
         <span>${t("footer_hotline")}: <a href="tel:18001260" data-testid="footer-hotline">1800 1260</a></span>
         <span data-testid="app-version">${t("version", { version: __APP_VERSION__ })}</span>
-      </footer>`, this.root);
+      </footer>`,
+      this.root,
+    );
     // lit-html keeps the elements that stay, and the focus with them. On a new screen, or
     // when the focused element went away (a new step), the cursor goes to [autofocus].
     const first = this.painted !== shown.screen.id;

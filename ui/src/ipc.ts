@@ -189,8 +189,7 @@ export const api = {
   // The PIN leaves the text box here and is a secret type on the Rust side at once.
   recover: (username: string, pin: string, a: ProveArgs) => invoke<RecoveryView>("recover", { username, pin, ...a }),
   // The token signs for the new registered email; nothing changes until it is confirmed.
-  changeEmail: (username: string, newEmail: string, pin: string, a: ProveArgs) =>
-    invoke<EmailChangeView>("change_email", { username, newEmail, pin, ...a }),
+  changeEmail: (username: string, newEmail: string, pin: string, a: ProveArgs) => invoke<EmailChangeView>("change_email", { username, newEmail, pin, ...a }),
   lookup: (pin: string, a: ProveArgs) => invoke<LookupView>("lookup_usernames", { pin, ...a }),
   // The second path, without a token: the portal mails a new password to the registered email.
   portalCaptcha: () => invoke<CaptchaView>("portal_captcha"),

@@ -159,7 +159,8 @@ export function install(): void {
   const report = (lastError: unknown) => {
     const vi = settings.lang === "vi";
     return `bhxh-desktop 0.1.0 (FAKE backend)\n${vi ? "máy chủ" : "server"}: ${settings.server_url}\ntoken: ${tokens.length}${
-      lastError ? `\n${vi ? "lỗi gần nhất" : "last error"}: ${String(lastError)}` : ""}`;
+      lastError ? `\n${vi ? "lỗi gần nhất" : "last error"}: ${String(lastError)}` : ""
+    }`;
   };
   // As the shell: the report last shown for consent is kept, and only that is sent.
   let previewed: string | null = null;
@@ -192,7 +193,12 @@ export function install(): void {
   (window as unknown as { bhxhMock: object }).bhxhMock = {
     setTokens: async (list: TokenView[]) => {
       tokens = list;
-      await emit("reader-event", list.length ? { kind: "card_inserted", reader: "Feitian ePass2003", atr: "3B:9F:95:81:31:FE:9F:00:66:46:53:05", model: "Feitian ePass2003" } : { kind: "card_removed", reader: "Feitian ePass2003" });
+      await emit(
+        "reader-event",
+        list.length
+          ? { kind: "card_inserted", reader: "Feitian ePass2003", atr: "3B:9F:95:81:31:FE:9F:00:66:46:53:05", model: "Feitian ePass2003" }
+          : { kind: "card_removed", reader: "Feitian ePass2003" },
+      );
     },
     token,
     cert,
@@ -232,8 +238,11 @@ export function install(): void {
     const tok = tokens[0];
     const c = tok?.certificates[0];
     const pin: Record<string, [string, string]> = {
-      ok: ["bình thường", "Ok"], count_low: ["đã có lần nhập sai", "CountLow"], final_try: ["chỉ còn một lần thử", "FinalTry"],
-      locked: ["đã bị khóa", "Locked"], must_change: ["phải đổi trước khi dùng", "MustChange"],
+      ok: ["bình thường", "Ok"],
+      count_low: ["đã có lần nhập sai", "CountLow"],
+      final_try: ["chỉ còn một lần thử", "FinalTry"],
+      locked: ["đã bị khóa", "Locked"],
+      must_change: ["phải đổi trước khi dùng", "MustChange"],
     };
     const noPcsc = scenario === "no-pcsc";
     const offline = scenario === "offline";
@@ -244,16 +253,35 @@ export function install(): void {
       checks: [
         { name: "pkcs11_module", status: "ok", detail: `C:\\Windows\\System32\\eps2003csp11.dll (Feitian) — ePass2003 PKCS#11 1.1` },
         noPcsc
-          ? { name: "readers", status: tokens.length ? "warn" : "fail", detail: w("dịch vụ PC/SC chưa chạy", "the PC/SC service is not running"),
-            code: "READER_SERVICE_UNAVAILABLE", fix: error("READER_SERVICE_UNAVAILABLE").hint }
-          : { name: "readers", status: "ok", detail: w(`1 đầu đọc, ${tokens.length ? 1 : 0} có thẻ/token`, `1 readers, ${tokens.length ? 1 : 0} with a card/token`) },
+          ? {
+              name: "readers",
+              status: tokens.length ? "warn" : "fail",
+              detail: w("dịch vụ PC/SC chưa chạy", "the PC/SC service is not running"),
+              code: "READER_SERVICE_UNAVAILABLE",
+              fix: error("READER_SERVICE_UNAVAILABLE").hint,
+            }
+          : {
+              name: "readers",
+              status: "ok",
+              detail: w(`1 đầu đọc, ${tokens.length ? 1 : 0} có thẻ/token`, `1 readers, ${tokens.length ? 1 : 0} with a card/token`),
+            },
         ...(tok
-          ? [{ name: "token", status: tok.pin_state === "locked" ? "fail" : tok.pin_state === "ok" ? "ok" : "warn",
-            detail: `${tok.label} (${tok.manufacturer} ${tok.model}, ${w("số sê-ri", "serial")} ${tok.serial}), PIN: ${(pin[tok.pin_state] ?? pin.ok)[vi ? 0 : 1]} — ${tok.module} — 2 ${w("chứng thư CA trên token", "CA certificate(s) on the token")}` }]
+          ? [
+              {
+                name: "token",
+                status: tok.pin_state === "locked" ? "fail" : tok.pin_state === "ok" ? "ok" : "warn",
+                detail: `${tok.label} (${tok.manufacturer} ${tok.model}, ${w("số sê-ri", "serial")} ${tok.serial}), PIN: ${(pin[tok.pin_state] ?? pin.ok)[vi ? 0 : 1]} — ${tok.module} — 2 ${w("chứng thư CA trên token", "CA certificate(s) on the token")}`,
+              },
+            ]
           : [{ name: "token", status: "fail", detail: error("NO_TOKEN").message, code: "NO_TOKEN", fix: error("NO_TOKEN").hint }]),
         ...(c
-          ? [{ name: "certificate", status: now() > c.not_after ? "fail" : "ok",
-            detail: `${c.holder} — MST ${c.msts.join(", ")} — ${w("cấp bởi", "issued by")} ${c.issuer} — ${w("hết hạn", "expires")} ${date(c.not_after)} — ${c.key_type} ${c.key_bits}-bit` }]
+          ? [
+              {
+                name: "certificate",
+                status: now() > c.not_after ? "fail" : "ok",
+                detail: `${c.holder} — MST ${c.msts.join(", ")} — ${w("cấp bởi", "issued by")} ${c.issuer} — ${w("hết hạn", "expires")} ${date(c.not_after)} — ${c.key_type} ${c.key_bits}-bit`,
+              },
+            ]
           : []),
         { name: "ca_plugins", status: "ok", detail: w("không thấy phần mềm ký số của CA nào đang chạy", "no CA signing tool is running") },
         offline
@@ -413,7 +441,11 @@ export function install(): void {
           if (scenario === "support-offline" && (calls.get("support_send") ?? 0) <= 1) throw error("SERVER_UNREACHABLE", null);
           supportSent = previewed;
           previewed = null;
-          const view: SupportCodeView = { support_code: SUPPORT_CODE, expires_at: new Date((now() + SUPPORT_CODE_SECONDS) * 1000).toISOString(), reference: REFERENCE };
+          const view: SupportCodeView = {
+            support_code: SUPPORT_CODE,
+            expires_at: new Date((now() + SUPPORT_CODE_SECONDS) * 1000).toISOString(),
+            reference: REFERENCE,
+          };
           return view;
         }
         case "support_copy":
@@ -421,9 +453,7 @@ export function install(): void {
           // The mock's clipboard is the page's own (granted to the test): a failure is a
           // scenario, as the shell reports a clipboard that did not hold the text.
           if (scenario === "clipboard-broken") throw error("CLIPBOARD_UNAVAILABLE");
-          const text = cmd === "reference_copy"
-            ? String(args.reference)
-            : report(args.lastError);
+          const text = cmd === "reference_copy" ? String(args.reference) : report(args.lastError);
           await navigator.clipboard.writeText(text);
           return cmd === "reference_copy" ? null : text;
         }

@@ -134,10 +134,13 @@ export function mount<M, Msg, Args>(screen: ScreenDef<M, Msg, Args>, args: Args,
           break;
         case "timer":
           clearTimeout(timers.get(e.key));
-          timers.set(e.key, setTimeout(() => {
-            timers.delete(e.key);
-            send(e.msg);
-          }, e.ms));
+          timers.set(
+            e.key,
+            setTimeout(() => {
+              timers.delete(e.key);
+              send(e.msg);
+            }, e.ms),
+          );
           break;
         case "go":
           host.go(e.route);

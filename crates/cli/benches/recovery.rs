@@ -1,6 +1,7 @@
 //! A full recovery on SoftHSM2 from PIN to the mail in the inbox, split into its parts,
 //! and `bhxh doctor` against `pkcs11-tool -L -O` (OpenSC) on the same tokens
 //! (`cargo bench -p bhxh-cli --bench recovery`). Reports figures; asserts nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::process::Command;
 use std::sync::Arc;

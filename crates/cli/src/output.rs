@@ -91,7 +91,28 @@ pub fn cli_hint(code: ErrorCode, hint: &str) -> String {
     hint.replace("trong phần Cài đặt", vi).replace("trong Cài đặt", vi).replace("in Settings", en)
 }
 
+pub use bhxh_client::diagnostics::vn_date;
+
+/// An RFC 3339 time from the server as a Vietnam-time date.
+pub fn vn_date_rfc3339(s: &str) -> String {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| vn_date(t.unix_timestamp()))
+        .unwrap_or_else(|_| s.to_string())
+}
+
+/// A waiting period in words: `24 giờ` / `24 hours`, or minutes under an hour.
+pub fn wait_text(secs: u64) -> (String, String) {
+    if secs >= 3600 && secs % 3600 == 0 {
+        let h = secs / 3600;
+        (format!("{h} giờ"), format!("{h} hour{}", if h == 1 { "" } else { "s" }))
+    } else {
+        let m = secs.div_ceil(60);
+        (format!("{m} phút"), format!("{m} minute{}", if m == 1 { "" } else { "s" }))
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -110,25 +131,5 @@ mod tests {
             }
         }
         assert!(cli_hint(ErrorCode::ModuleNotFound, ErrorCode::ModuleNotFound.hint(Lang::Vi)).contains("--module"));
-    }
-}
-
-pub use bhxh_client::diagnostics::vn_date;
-
-/// An RFC 3339 time from the server as a Vietnam-time date.
-pub fn vn_date_rfc3339(s: &str) -> String {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| vn_date(t.unix_timestamp()))
-        .unwrap_or_else(|_| s.to_string())
-}
-
-/// A waiting period in words: `24 giờ` / `24 hours`, or minutes under an hour.
-pub fn wait_text(secs: u64) -> (String, String) {
-    if secs >= 3600 && secs % 3600 == 0 {
-        let h = secs / 3600;
-        (format!("{h} giờ"), format!("{h} hour{}", if h == 1 { "" } else { "s" }))
-    } else {
-        let m = secs.div_ceil(60);
-        (format!("{m} phút"), format!("{m} minute{}", if m == 1 { "" } else { "s" }))
     }
 }

@@ -1,5 +1,6 @@
 //! End to end with real parts: `bhxh-server` (SQLite, a real SMTP server), SoftHSM2
 //! tokens provisioned for this run, and the `bhxh` binary with the PIN on standard input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::io::Write;
 use std::path::Path;

@@ -294,6 +294,7 @@ fn net(e: reqwest::Error) -> ClientError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -196,6 +196,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

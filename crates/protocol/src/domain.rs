@@ -228,6 +228,7 @@ pub fn password_policy(password: &str, username: &str) -> Vec<PasswordRule> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -715,6 +715,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

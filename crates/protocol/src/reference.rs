@@ -76,6 +76,7 @@ impl fmt::Display for Reference {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -64,6 +64,7 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

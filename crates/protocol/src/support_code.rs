@@ -92,6 +92,7 @@ impl fmt::Debug for SupportCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -87,6 +87,7 @@ pub fn parse_user_id_value(value: &str) -> Option<VnId> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

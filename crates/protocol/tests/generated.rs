@@ -2,6 +2,7 @@
 //! catalogue (ui/src/generated/errors.json) and the password-policy vectors the
 //! TypeScript policy is tested against. A drift fails here; regenerate with
 //! `BHXH_UPDATE_GENERATED=1 cargo test -p bhxh-protocol --test generated`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::collections::BTreeMap;
 use std::path::Path;

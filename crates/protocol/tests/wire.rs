@@ -1,5 +1,6 @@
 //! Pins the JSON shape of the wire types: a change here is a protocol change and must
 //! come with a new protocol version and an update of docs/protocol.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use bhxh_protocol::wire::*;
 use bhxh_protocol::{Algorithm, ErrorCode, Purpose};

@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the server's hot, pure work (`cargo bench -p bhxh-server
 //! --bench hot`): the whole verify path of a token proof, the to-be-signed bytes, a
 //! captcha image, a temporary password, a captcha answer's hash. Figures, no assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::hint::black_box;
 

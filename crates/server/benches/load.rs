@@ -11,6 +11,7 @@
 //!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
 //! 5. The desk's rooms (`BHXH_BENCH_ONLY=desk` alone): token-proven email changes and
 //!    support codes per second.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

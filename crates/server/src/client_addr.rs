@@ -157,6 +157,7 @@ fn in_prefix(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

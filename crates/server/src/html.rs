@@ -156,6 +156,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -364,6 +364,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -239,6 +239,7 @@ pub fn next_steps(report: &str, attempts: &[AuditEntry], lang: Lang) -> Vec<&'st
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -131,10 +131,12 @@ impl Backend {
 pub async fn start(accounts: &[(&str, &str)], adjust: impl FnOnce(&mut Config)) -> Backend {
     let data = tempfile::tempdir().unwrap();
     let smtp = SmtpSink::start(&data.path().join("received"), 0);
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
-    config.staff_listen = String::new();
-    config.data_dir = data.path().join("server");
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        staff_listen: String::new(),
+        data_dir: data.path().join("server"),
+        ..Config::default()
+    };
     config.trust_anchors = Some(fixture("trust.pem"));
     config.trust_intermediates = Some(fixture("intermediates.pem"));
     config.crl_file = Some(fixture("crl.pem"));

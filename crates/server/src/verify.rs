@@ -184,7 +184,7 @@ impl TrustStore {
         now: i64,
     ) -> Result<CheckedCert, CertRefusal> {
         let cert = match X509Certificate::from_der(der) {
-            Ok((rest, cert)) if rest.is_empty() => cert,
+            Ok((&[], cert)) => cert,
             _ => return Err(ErrorCode::CertMalformed.into()),
         };
         let validity = cert.validity();
@@ -350,7 +350,7 @@ pub fn check_policies(
         .flatten()
         .map(|p| p.policy_id.to_id_string())
         .collect();
-    if carried.iter().any(|c| wanted.iter().any(|w| *w == c)) {
+    if carried.iter().any(|c| wanted.contains(&c)) {
         return Ok(());
     }
     Err(CertRefusal {
@@ -387,7 +387,7 @@ pub fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, CertRefusal> {
             let der = STANDARD.decode(b64.as_bytes()).map_err(|_| bad("not base64"))?;
             match X509Certificate::from_der(&der) {
                 Ok((rest, c)) if rest.is_empty() && c.is_ca() => Ok(der),
-                Ok((rest, _)) if rest.is_empty() => Err(bad("not a CA certificate")),
+                Ok((&[], _)) => Err(bad("not a CA certificate")),
                 _ => Err(bad("not a DER certificate")),
             }
         })

@@ -1,7 +1,7 @@
 //! argon2id needs 19 MiB a hash. The server's memory must not grow with the number of
 //! requests: each hashing thread reuses one working area. (Alone in its test binary so
 //! that nothing else allocates while it measures.)
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 #![cfg(target_os = "linux")]
 
 use bhxh_server::config::Argon2Config;

@@ -70,6 +70,7 @@ fn check(rv: CK_RV) -> Result<(), CkError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     #[test]
     fn texts_are_trimmed_of_padding() {

@@ -69,13 +69,15 @@ export const en: Record<Key, string> = {
   pin_ime_note: "Turn the Vietnamese input method (Unikey/EVKey) off before typing the PIN.",
   pin_ime_active: "A Vietnamese input method is on: the PIN may be typed wrong.",
   pin_count_low: "A wrong PIN was entered before. Type carefully.",
-  pin_must_change: "The token says its PIN must be changed (new tokens often ship with the CA's default PIN). You can still try to sign; if the token refuses, change the PIN with the CA's token manager and retry.",
+  pin_must_change:
+    "The token says its PIN must be changed (new tokens often ship with the CA's default PIN). You can still try to sign; if the token refuses, change the PIN with the CA's token manager and retry.",
   pin_final_try: "ONE PIN try is left. If it is wrong, the token locks and only the CA can unlock it.",
   pin_final_try_confirm: "I am sure of the PIN and understand the token locks if it is wrong.",
   pin_locked: "The token is locked after too many wrong PINs.",
   pin_locked_path: "Bring the token and your ID card to the CA's office (VNPT-CA, Viettel-CA, FPT-CA, …) or call its hotline to unlock it.",
   pin_required: "Enter the PIN.",
-  pin_pad_note: "Your reader has its own keypad: do not type the PIN on the computer. Press Confirm, then type the PIN on the reader's keypad when the reader asks for it.",
+  pin_pad_note:
+    "Your reader has its own keypad: do not type the PIN on the computer. Press Confirm, then type the PIN on the reader's keypad when the reader asks for it.",
   confirm: "Confirm",
   progress_reading_token: "Reading the token…",
   progress_requesting_challenge: "Getting a challenge from the server…",
@@ -98,7 +100,8 @@ export const en: Record<Key, string> = {
   // email change (proven with the token)
   email_title: "Change the registered email",
   step_username_email: "Username and new email",
-  email_intro: "When the registered email belonged to an employee who has left, the business can change it to a new one: its digital-signature token proves the account. A confirmation link is sent to the new email; the old email is told and can cancel the request. The new email takes effect 24 hours after the confirmation.",
+  email_intro:
+    "When the registered email belonged to an employee who has left, the business can change it to a new one: its digital-signature token proves the account. A confirmation link is sent to the new email; the old email is told and can cancel the request. The new email takes effect 24 hours after the confirmation.",
   new_email: "New email",
   new_email_hint: "An address the business uses now and can open, e.g. ketoan@company.vn.",
   new_email_required: "Enter the new email.",
@@ -136,7 +139,8 @@ export const en: Record<Key, string> = {
   change_done_back: "Back to the login screen",
   portal_link: "Recover the password with the MST and email",
   portal_title: "Recover the password by email (MST)",
-  portal_intro: "Enter the tax code and the email registered for the BHXH e-filing account, type the captcha code, then press “Recover the password”. The new password is sent to the registered email.",
+  portal_intro:
+    "Enter the tax code and the email registered for the BHXH e-filing account, type the captcha code, then press “Recover the password”. The new password is sent to the registered email.",
   portal_mst: "Tax code (MST)",
   portal_mst_hint: "10 digits, or 10 digits, a dash and 3 digits for a branch. For example: 0101234567 or 0101234567-001.",
   mst_required: "Enter the tax code.",

@@ -69,13 +69,15 @@ export const vi = {
   pin_ime_note: "Tắt bộ gõ tiếng Việt (Unikey/EVKey) trước khi nhập mã PIN.",
   pin_ime_active: "Bộ gõ tiếng Việt đang bật: mã PIN có thể bị gõ sai.",
   pin_count_low: "Đã có lần nhập sai mã PIN. Hãy nhập cẩn thận.",
-  pin_must_change: "Token báo mã PIN cần được đổi (token mới thường dùng mã PIN mặc định của nhà cung cấp). Bạn vẫn có thể thử ký; nếu token từ chối, hãy đổi mã PIN bằng phần mềm quản lý token của nhà cung cấp rồi thử lại.",
+  pin_must_change:
+    "Token báo mã PIN cần được đổi (token mới thường dùng mã PIN mặc định của nhà cung cấp). Bạn vẫn có thể thử ký; nếu token từ chối, hãy đổi mã PIN bằng phần mềm quản lý token của nhà cung cấp rồi thử lại.",
   pin_final_try: "Chỉ còn MỘT lần nhập mã PIN. Nếu sai, token sẽ bị khóa và chỉ nhà cung cấp chữ ký số mở được.",
   pin_final_try_confirm: "Tôi chắc chắn mã PIN đúng và hiểu token sẽ bị khóa nếu sai.",
   pin_locked: "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",
   pin_locked_path: "Mang token và CCCD đến điểm giao dịch của nhà cung cấp chữ ký số (VNPT-CA, Viettel-CA, FPT-CA, …) hoặc gọi tổng đài của họ để mở khóa.",
   pin_required: "Hãy nhập mã PIN.",
-  pin_pad_note: "Đầu đọc của bạn có bàn phím riêng: không gõ mã PIN trên máy tính. Bấm Xác nhận, rồi nhập mã PIN trên bàn phím của đầu đọc khi đầu đọc yêu cầu.",
+  pin_pad_note:
+    "Đầu đọc của bạn có bàn phím riêng: không gõ mã PIN trên máy tính. Bấm Xác nhận, rồi nhập mã PIN trên bàn phím của đầu đọc khi đầu đọc yêu cầu.",
   confirm: "Xác nhận",
   progress_reading_token: "Đang đọc token…",
   progress_requesting_challenge: "Đang lấy mã xác thực từ máy chủ…",
@@ -98,7 +100,8 @@ export const vi = {
   // email change (proven with the token)
   email_title: "Đổi email đăng ký",
   step_username_email: "Tên đăng nhập và email mới",
-  email_intro: "Khi email đăng ký là email của nhân viên đã nghỉ việc, doanh nghiệp có thể đổi sang email mới: token chữ ký số của doanh nghiệp dùng để xác thực tài khoản. Đường link xác nhận sẽ được gửi tới email mới; email cũ sẽ nhận được thông báo và có thể hủy yêu cầu. Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận.",
+  email_intro:
+    "Khi email đăng ký là email của nhân viên đã nghỉ việc, doanh nghiệp có thể đổi sang email mới: token chữ ký số của doanh nghiệp dùng để xác thực tài khoản. Đường link xác nhận sẽ được gửi tới email mới; email cũ sẽ nhận được thông báo và có thể hủy yêu cầu. Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận.",
   new_email: "Email mới",
   new_email_hint: "Email doanh nghiệp đang dùng và mở được, ví dụ ketoan@congty.vn.",
   new_email_required: "Hãy nhập email mới.",
@@ -138,7 +141,8 @@ export const vi = {
   // portal recovery (MST + registered email + captcha, no token)
   portal_link: "Lấy lại mật khẩu bằng MST và email",
   portal_title: "Lấy lại mật khẩu qua email (MST)",
-  portal_intro: "Điền mã số thuế và email trùng khớp với thông tin đã đăng ký tài khoản giao dịch điện tử BHXH, nhập đúng mã xác nhận rồi nhấn “Lấy lại mật khẩu”. Mật khẩu mới sẽ được gửi về email đăng ký.",
+  portal_intro:
+    "Điền mã số thuế và email trùng khớp với thông tin đã đăng ký tài khoản giao dịch điện tử BHXH, nhập đúng mã xác nhận rồi nhấn “Lấy lại mật khẩu”. Mật khẩu mới sẽ được gửi về email đăng ký.",
   portal_mst: "Mã số thuế (MST)",
   portal_mst_hint: "10 chữ số, hoặc 10 chữ số, dấu - và 3 chữ số với đơn vị phụ thuộc. Ví dụ: 0101234567 hoặc 0101234567-001.",
   mst_required: "Hãy nhập mã số thuế.",
@@ -207,7 +211,8 @@ export const vi = {
   support_send_hint: "Nhân viên hỗ trợ cần xem máy tính của bạn đang báo gì? Gửi thông tin rồi đọc mã nhận được cho họ qua điện thoại.",
   support_preparing: "Đang chuẩn bị thông tin để gửi…",
   support_consent_title: "Gửi thông tin này cho nhân viên hỗ trợ?",
-  support_consent_text: "Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.",
+  support_consent_text:
+    "Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.",
   support_consent_report: "Nội dung sẽ gửi",
   support_consent_agree: "Đồng ý gửi",
   support_consent_cancel: "Không gửi",

@@ -46,15 +46,16 @@ interface Typed {
 }
 
 type Msg =
-  | ({ type: "typed" } & Typed)
-  | ({ type: "submit" } & Typed)
-  | { type: "toggle"; field: Field }
-  | { type: "changed" }
-  | { type: "failed"; error: IpcError };
+  ({ type: "typed" } & Typed) | ({ type: "submit" } & Typed) | { type: "toggle"; field: Field } | { type: "changed" } | { type: "failed"; error: IpcError };
 
 const RULES: readonly [Check, Key][] = [
-  ["min_length", "rule_min_length"], ["mixed_case", "rule_mixed_case"], ["digit", "rule_digit"],
-  ["symbol", "rule_symbol"], ["not_username", "rule_not_username"], ["match", "rule_match"], ["not_current", "rule_not_current"],
+  ["min_length", "rule_min_length"],
+  ["mixed_case", "rule_mixed_case"],
+  ["digit", "rule_digit"],
+  ["symbol", "rule_symbol"],
+  ["not_username", "rule_not_username"],
+  ["match", "rule_match"],
+  ["not_current", "rule_not_current"],
 ];
 
 const FIELDS = ["current-password", "new-password", "new-password-again"];
@@ -79,21 +80,40 @@ function pending(forced: boolean, { current, next, again }: Typed): Check[] {
 }
 
 const judged = (m: Model, input: Typed): Model => ({
-  ...m, unmet: unmet(m.username, m.forced, input), pending: pending(m.forced, input), current: input.current !== "",
+  ...m,
+  unmet: unmet(m.username, m.forced, input),
+  pending: pending(m.forced, input),
+  current: input.current !== "",
 });
 
 const ready = (m: Model) => m.unmet.length === 0 && (m.forced || m.current);
 
 const typed = (f: HTMLFormElement): Typed => ({
-  current: valueOf(f, "current-password"), next: valueOf(f, "new-password"), again: valueOf(f, "new-password-again"),
+  current: valueOf(f, "current-password"),
+  next: valueOf(f, "new-password"),
+  again: valueOf(f, "new-password-again"),
 });
 
 const EMPTY: Typed = { current: "", next: "", again: "" };
 
 export const change: Screen<Model, Msg, Args> = screen({
-  init: ({ username, forced }) => [judged({
-    username, forced, unmet: [], pending: [], current: false, shown: { current: false, next: false, again: false }, busy: false, error: null, done: false,
-  }, EMPTY), []],
+  init: ({ username, forced }) => [
+    judged(
+      {
+        username,
+        forced,
+        unmet: [],
+        pending: [],
+        current: false,
+        shown: { current: false, next: false, again: false },
+        busy: false,
+        error: null,
+        done: false,
+      },
+      EMPTY,
+    ),
+    [],
+  ],
 
   update(m, msg) {
     switch (msg.type) {
@@ -108,7 +128,16 @@ export const change: Screen<Model, Msg, Args> = screen({
         // Forced: the must-change session proves the account; no current password is sent.
         const current = m.forced ? null : msg.current;
         const next = msg.next;
-        return [{ ...m2, busy: true, error: null }, [call(() => api.changePassword(current, next), (): Msg => ({ type: "changed" }), (error) => ({ type: "failed", error }))]];
+        return [
+          { ...m2, busy: true, error: null },
+          [
+            call(
+              () => api.changePassword(current, next),
+              (): Msg => ({ type: "changed" }),
+              (error) => ({ type: "failed", error }),
+            ),
+          ],
+        ];
       }
       case "changed":
         return [{ ...m, busy: false, error: null, done: true }, FIELDS.map((id) => clear(`#${id}`))];
@@ -146,9 +175,9 @@ export const change: Screen<Model, Msg, Args> = screen({
     <div id="change-error">${m.error ? raisedError(m.error, ui) : nothing}</div>
     <div class="actions">
       ${m.forced ? nothing : html`<button type="button" @click=${() => ui.go({ name: "home", username: m.username })}>${t("cancel")}</button>`}
-      <button type="submit" class="primary" data-testid="change-submit" ?disabled=${!ready(m)} aria-disabled=${m.busy ? "true" : nothing} aria-busy=${String(m.busy)}>${m.busy
-        ? html`<span class="spinner small" aria-hidden="true"></span>${t("change_busy")}`
-        : t("change_button")}</button>
+      <button type="submit" class="primary" data-testid="change-submit" ?disabled=${!ready(m)} aria-disabled=${m.busy ? "true" : nothing} aria-busy=${String(m.busy)}>${
+        m.busy ? html`<span class="spinner small" aria-hidden="true"></span>${t("change_busy")}` : t("change_button")
+      }</button>
     </div>
   </form>`;
   },

@@ -21,7 +21,17 @@ export const home: Screen<Model, Msg, Args> = screen({
   update(m, msg) {
     switch (msg.type) {
       case "logout":
-        return [m, [task(() => api.logout().catch(() => undefined).then((): Msg => ({ type: "loggedOut" })))]];
+        return [
+          m,
+          [
+            task(() =>
+              api
+                .logout()
+                .catch(() => undefined)
+                .then((): Msg => ({ type: "loggedOut" })),
+            ),
+          ],
+        ];
       case "loggedOut":
         return [m, [go({ name: "login" })]];
     }

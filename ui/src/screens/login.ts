@@ -23,10 +23,7 @@ interface Model {
   error: IpcError | null;
 }
 
-type Msg =
-  | { type: "submit"; username: string; password: string }
-  | { type: "loggedIn"; login: LoginView }
-  | { type: "failed"; error: IpcError };
+type Msg = { type: "submit"; username: string; password: string } | { type: "loggedIn"; login: LoginView } | { type: "failed"; error: IpcError };
 
 export const login: Screen<Model, Msg, Args> = screen({
   init: ({ notice, username }) => [{ notice, username: username ?? "", missing: null, error: null }, []],
@@ -41,7 +38,16 @@ export const login: Screen<Model, Msg, Args> = screen({
           return [{ ...m, missing }, [focus(`#login-${missing}`)]];
         }
         const password = msg.password;
-        return [m, [call(() => api.login(username, password), (login) => ({ type: "loggedIn", login }), (error) => ({ type: "failed", error }))]];
+        return [
+          m,
+          [
+            call(
+              () => api.login(username, password),
+              (login) => ({ type: "loggedIn", login }),
+              (error) => ({ type: "failed", error }),
+            ),
+          ],
+        ];
       }
       case "loggedIn": {
         const { username, must_change_password } = msg.login;
@@ -63,9 +69,13 @@ export const login: Screen<Model, Msg, Args> = screen({
         aria-invalid=${m.missing === "username" ? "true" : nothing} aria-describedby="login-error"></div>
       <div class="field"><label for="login-password">${t("password")}</label><input id="login-password" name="login-password" type="password" autocomplete="current-password"
         aria-required="true" ?autofocus=${!!m.username} aria-invalid=${m.missing === "password" ? "true" : nothing} aria-describedby="login-error"></div>
-      <div id="login-error">${m.missing
-        ? html`<p class="field-error" role="alert">${t(m.missing === "username" ? "username_required" : "password_required")}</p>`
-        : m.error ? raisedError(m.error, ui) : nothing}</div>
+      <div id="login-error">${
+        m.missing
+          ? html`<p class="field-error" role="alert">${t(m.missing === "username" ? "username_required" : "password_required")}</p>`
+          : m.error
+            ? raisedError(m.error, ui)
+            : nothing
+      }</div>
       <div class="actions"><button type="submit" class="primary" data-testid="login-submit">${t("login_button")}</button></div>
     </div>
     <div class="login-aside">

@@ -33,8 +33,16 @@ type Msg =
 /** Fetches a new captcha; `renewed` announces that it replaced a refused one. */
 function loadCaptcha(m: Model, renewed = false): Next<Model, Msg> {
   if (m.captchaLoading) return [m, []];
-  return [{ ...m, captcha: null, captchaLoading: true, captchaError: null, captchaRenewed: false },
-    [call(() => api.portalCaptcha(), (captcha) => ({ type: "captcha", captcha, renewed }), (error) => ({ type: "captchaFailed", error }))]];
+  return [
+    { ...m, captcha: null, captchaLoading: true, captchaError: null, captchaRenewed: false },
+    [
+      call(
+        () => api.portalCaptcha(),
+        (captcha) => ({ type: "captcha", captcha, renewed }),
+        (error) => ({ type: "captchaFailed", error }),
+      ),
+    ],
+  ];
 }
 
 /** A captcha lives 2 minutes on the server: a few seconds before it expires, a new one
@@ -74,8 +82,16 @@ export const portal: Screen<Model, Msg, Args> = screen({
           if (bad === "captcha" && touched.captchaLoading) return [touched, []]; // the new image is on its way
           return [touched, [focus(bad === "captcha" ? "#portal-captcha-refresh" : `#portal-${bad ?? "mst"}`)]];
         }
-        return [state.sending(touched), [call(() => api.portalRecover(req.mst, req.email, req.captchaId, req.captchaAnswer),
-          (result) => ({ type: "sent", result }), (error) => ({ type: "sendFailed", error }))]];
+        return [
+          state.sending(touched),
+          [
+            call(
+              () => api.portalRecover(req.mst, req.email, req.captchaId, req.captchaAnswer),
+              (result) => ({ type: "sent", result }),
+              (error) => ({ type: "sendFailed", error }),
+            ),
+          ],
+        ];
       }
       case "sent":
         return [state.succeeded(m, msg.result), []];
@@ -169,7 +185,9 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   // the form's buttons, not in the box: the box is kept to what fits beside the field
   // to fix (with the BHXH hotlines, on a laptop screen).
   const at = m.error ? state.focusAfter(m.error.code) : null;
-  const refusal = m.error ? raisedError(m.error, undefined, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing) : nothing;
+  const refusal = m.error
+    ? raisedError(m.error, undefined, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing)
+    : nothing;
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
     <div class="field">
@@ -202,9 +220,13 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       <p id="portal-answer-hint" class="small">${t("captcha_answer_hint")}</p>
       <div id="portal-answer-msg" data-testid="answer-message">${note(answer)}</div>
     </div>
-    <div id="portal-status" role="status" data-testid="portal-status">${m.busy
-      ? html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("portal_sending")}</p>`
-      : m.captchaRenewed ? html`<p class="note" data-testid="captcha-renewed">${t("captcha_renewed")}</p>` : nothing}</div>
+    <div id="portal-status" role="status" data-testid="portal-status">${
+      m.busy
+        ? html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("portal_sending")}</p>`
+        : m.captchaRenewed
+          ? html`<p class="note" data-testid="captcha-renewed">${t("captcha_renewed")}</p>`
+          : nothing
+    }</div>
     <div id="portal-error">${at === "mst" || at === "email" ? nothing : refusal}</div>
     <div class="actions">
       <button type="button" data-testid="portal-back" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>

@@ -53,9 +53,27 @@ export function moduleOptions(m: Pick<Model, "found" | "saved" | "picked">): str
 export const settings: Screen<Model, Msg, Args> = screen({
   init: (_, shared) => {
     const saved = shared.settings.pkcs11_module || null;
-    const model: Model = { serverUrl: shared.settings.server_url, module: saved ?? "", saved, found: [], picked: null, picking: false, status: null, advanced: false };
+    const model: Model = {
+      serverUrl: shared.settings.server_url,
+      module: saved ?? "",
+      saved,
+      found: [],
+      picked: null,
+      picking: false,
+      status: null,
+      advanced: false,
+    };
     // A list that cannot be read leaves "automatic" and the saved module: saving still works.
-    return [model, [call(() => api.modulesList(), (modules) => ({ type: "found", modules }), () => ({ type: "found", modules: [] }))]];
+    return [
+      model,
+      [
+        call(
+          () => api.modulesList(),
+          (modules) => ({ type: "found", modules }),
+          () => ({ type: "found", modules: [] }),
+        ),
+      ],
+    ];
   },
 
   update(m, msg) {
@@ -66,7 +84,16 @@ export const settings: Screen<Model, Msg, Args> = screen({
         return [{ ...m, module: msg.module, status: null }, []];
       case "pick":
         if (m.picking) return [m, []];
-        return [{ ...m, picking: true }, [call(() => api.modulePick(), (path) => ({ type: "picked", path }), (error) => ({ type: "pickFailed", error }))]];
+        return [
+          { ...m, picking: true },
+          [
+            call(
+              () => api.modulePick(),
+              (path) => ({ type: "picked", path }),
+              (error) => ({ type: "pickFailed", error }),
+            ),
+          ],
+        ];
       case "picked":
         // Cancelled: nothing changes.
         if (msg.path === null) return [{ ...m, picking: false }, []];
@@ -74,7 +101,16 @@ export const settings: Screen<Model, Msg, Args> = screen({
       case "pickFailed":
         return [{ ...m, picking: false, status: msg.error }, [remember(msg.error)]];
       case "save":
-        return [m, [call(() => api.settingsSet(msg.settings), (settings) => ({ type: "saved", settings }), (error) => ({ type: "failed", error }))]];
+        return [
+          m,
+          [
+            call(
+              () => api.settingsSet(msg.settings),
+              (settings) => ({ type: "saved", settings }),
+              (error) => ({ type: "failed", error }),
+            ),
+          ],
+        ];
       case "saved": {
         const saved = msg.settings.pkcs11_module || null;
         return [{ ...m, serverUrl: msg.settings.server_url, module: saved ?? "", saved, status: "saved" }, [saveSettings(msg.settings)]];
@@ -93,7 +129,10 @@ export const settings: Screen<Model, Msg, Args> = screen({
   view: (m, ui) => html`<form class="card" data-testid="settings-form" aria-labelledby="settings-title" novalidate
       @submit=${onSubmit((f) => {
         const module = valueOf(f, "module-path");
-        ui.send({ type: "save", settings: { server_url: valueOf(f, "server-url").trim(), pkcs11_module: module || null, lang: valueOf(f, "language") === "en" ? "en" : "vi" } });
+        ui.send({
+          type: "save",
+          settings: { server_url: valueOf(f, "server-url").trim(), pkcs11_module: module || null, lang: valueOf(f, "language") === "en" ? "en" : "vi" },
+        });
       })}>
     <h2 id="settings-title">${t("settings_title")}</h2>
     <div class="field"><label for="language">${t("language")}</label><select id="language" name="language" autofocus .value=${ui.shared.settings.lang}><option value="vi" lang="vi">${catalogue.en.lang_toggle}</option><option value="en" lang="en">${catalogue.vi.lang_toggle}</option></select></div>

@@ -53,7 +53,12 @@ type Msg =
   | { type: "supportSent"; code: SupportCodeView }
   | { type: "sendFailed"; error: IpcError };
 
-const diagnose: Effect<Msg> = task(() => api.diagnostics().catch(() => null).then((diagnostics): Msg => ({ type: "diagnosed", diagnostics })));
+const diagnose: Effect<Msg> = task(() =>
+  api
+    .diagnostics()
+    .catch(() => null)
+    .then((diagnostics): Msg => ({ type: "diagnosed", diagnostics })),
+);
 
 const failed = (e: unknown): Msg => ({ type: "failed", error: toIpcError(e) });
 
@@ -63,10 +68,17 @@ const lastError = (shared: Shared): string | null => (shared.lastError ? `${shar
 /** The consent step: the report to send, asked of the shell (which keeps it), the cursor on the step. */
 function prepare(m: Model, shared: Shared): Next<Model, Msg> {
   const last = lastError(shared);
-  return [{ ...m, consent: { step: "preparing" } }, [
-    call(() => api.supportPreview(last), (report): Msg => ({ type: "previewed", report }), (error): Msg => ({ type: "previewFailed", error })),
-    focus("#support-consent"),
-  ]];
+  return [
+    { ...m, consent: { step: "preparing" } },
+    [
+      call(
+        () => api.supportPreview(last),
+        (report): Msg => ({ type: "previewed", report }),
+        (error): Msg => ({ type: "previewFailed", error }),
+      ),
+      focus("#support-consent"),
+    ],
+  ];
 }
 
 /** While the report is prepared or sent, a second press does nothing. */
@@ -95,8 +107,16 @@ export const support: Screen<Model, Msg, Args> = screen({
       case "agree":
         // Sent once, and only what was shown: the shell sends the report it previewed.
         if (c?.step !== "asking" || c.sending) return [m, []];
-        return [{ ...m, consent: { ...c, sending: true, error: null } }, [
-          call(() => api.supportSend(), (code): Msg => ({ type: "supportSent", code }), (error): Msg => ({ type: "sendFailed", error }))]];
+        return [
+          { ...m, consent: { ...c, sending: true, error: null } },
+          [
+            call(
+              () => api.supportSend(),
+              (code): Msg => ({ type: "supportSent", code }),
+              (error): Msg => ({ type: "sendFailed", error }),
+            ),
+          ],
+        ];
       case "cancel":
         if (c?.step !== "asking" || c.sending) return [m, []];
         return [{ ...m, consent: { step: "cancelled" } }, [focus("#support-send")]];
@@ -124,8 +144,17 @@ export const support: Screen<Model, Msg, Args> = screen({
         return [{ ...m, report: msg.report }, []];
       case "failed":
         // The copy failed: the report is shown anyway, to be selected and copied by hand.
-        return [{ ...m, busy: false, outcome: { kind: "failed", error: msg.error } }, [task(() =>
-          api.supportReport().then((report): Msg => ({ type: "shown", report }), (e: unknown): Msg => ({ type: "shown", report: toIpcError(e).message })))]];
+        return [
+          { ...m, busy: false, outcome: { kind: "failed", error: msg.error } },
+          [
+            task(() =>
+              api.supportReport().then(
+                (report): Msg => ({ type: "shown", report }),
+                (e: unknown): Msg => ({ type: "shown", report: toIpcError(e).message }),
+              ),
+            ),
+          ],
+        ];
     }
   },
 
@@ -140,8 +169,12 @@ export const support: Screen<Model, Msg, Args> = screen({
       <button type="button" class="primary" data-testid="copy-report" ?disabled=${m.busy} @click=${() => ui.send({ type: "copy" })}>${t("copy_report")}</button>
     </div>
     <div role="status" id="copy-status" data-outcome=${m.outcome?.kind ?? nothing}>${outcomeLine(m)}</div>
-    ${m.report === null ? nothing : html`<label for="report-text">${t("report_box")}</label>
-      <textarea id="report-text" data-testid="report-text" readonly rows="8" spellcheck="false" .value=${m.report}></textarea>`}
+    ${
+      m.report === null
+        ? nothing
+        : html`<label for="report-text">${t("report_box")}</label>
+      <textarea id="report-text" data-testid="report-text" readonly rows="8" spellcheck="false" .value=${m.report}></textarea>`
+    }
     ${hotline()}
     <div class="actions"><button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button></div>
   </section>`,
@@ -177,9 +210,9 @@ function consentView(c: Consent | null, ui: Ui<Msg>): TemplateResult {
         <div class="actions">
           <button type="button" data-testid="support-consent-cancel" ?disabled=${c.sending} @click=${() => ui.send({ type: "cancel" })}>${t("support_consent_cancel")}</button>
           <button type="button" class="primary" data-testid="support-consent-agree" aria-disabled=${c.sending ? "true" : nothing} aria-busy=${String(c.sending)}
-            @click=${() => ui.send({ type: "agree" })}>${c.sending
-              ? html`<span class="spinner small" aria-hidden="true"></span>${t("support_sending")}`
-              : t("support_consent_agree")}</button>
+            @click=${() => ui.send({ type: "agree" })}>${
+              c.sending ? html`<span class="spinner small" aria-hidden="true"></span>${t("support_sending")}` : t("support_consent_agree")
+            }</button>
         </div>
       </section>`;
     case "sent":
@@ -208,9 +241,14 @@ function outcomeLine(m: Model): TemplateResult | typeof nothing {
 
 /** The names of the checks the shell runs; another name is shown as it comes. */
 const CHECK_NAMES: ReadonlyMap<string, Key> = new Map([
-  ["pkcs11_module", "check_pkcs11_module"], ["readers", "check_readers"], ["token", "check_token"],
-  ["certificate", "check_certificate"], ["cert_trust", "check_cert_trust"], ["ca_plugins", "check_ca_plugins"],
-  ["server", "check_server"], ["clock", "check_clock"],
+  ["pkcs11_module", "check_pkcs11_module"],
+  ["readers", "check_readers"],
+  ["token", "check_token"],
+  ["certificate", "check_certificate"],
+  ["cert_trust", "check_cert_trust"],
+  ["ca_plugins", "check_ca_plugins"],
+  ["server", "check_server"],
+  ["clock", "check_clock"],
 ]);
 
 function checkLine(c: Check): TemplateResult {

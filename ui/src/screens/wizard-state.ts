@@ -174,8 +174,18 @@ export function verdict(s: WizardState): Verdict | null {
 
 /** The codes by which the server refuses the certificate itself: the PIN is not asked. */
 export const CERT_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "CERT_REVOKED", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_UNTRUSTED", "CERT_ISSUER_INVALID", "CERT_WEAK_SIGNATURE",
-  "CERT_KEY_USAGE", "CERT_KEY_UNSUPPORTED", "CERT_PURPOSE", "CERT_POLICY", "CERT_EXTENSION_UNSUPPORTED", "CERT_MALFORMED",
+  "CERT_REVOKED",
+  "CERT_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_ISSUER_INVALID",
+  "CERT_WEAK_SIGNATURE",
+  "CERT_KEY_USAGE",
+  "CERT_KEY_UNSUPPORTED",
+  "CERT_PURPOSE",
+  "CERT_POLICY",
+  "CERT_EXTENSION_UNSUPPORTED",
+  "CERT_MALFORMED",
 ]);
 
 /** The check to start: on the PIN step, once per chosen certificate. The state with the
@@ -281,9 +291,8 @@ function step(s: WizardState, e: WizardEvent, now: number): WizardState {
     case "certCheckFailed": {
       // A verdict on a certificate no longer chosen (or no longer asked about) is dropped.
       if (s.certCheck?.key !== e.key || e.key !== certKey(s)) return s;
-      const verdict: Verdict = e.type === "certChecked"
-        ? { kind: "ok", check: e.check }
-        : { kind: CERT_REFUSALS.has(e.error.code) ? "refused" : "unknown", error: e.error };
+      const verdict: Verdict =
+        e.type === "certChecked" ? { kind: "ok", check: e.check } : { kind: CERT_REFUSALS.has(e.error.code) ? "refused" : "unknown", error: e.error };
       return { ...s, certCheck: { key: e.key, verdict } };
     }
     case "back":

@@ -48,7 +48,11 @@ type Msg =
 
 const now = () => Math.floor(Date.now() / 1000);
 
-const readTokens: Effect<Msg> = call(() => api.tokens(), (tokens) => ({ type: "tokensChanged", tokens }), (error) => ({ type: "tokensFailed", error }));
+const readTokens: Effect<Msg> = call(
+  () => api.tokens(),
+  (tokens) => ({ type: "tokensChanged", tokens }),
+  (error) => ({ type: "tokensFailed", error }),
+);
 
 const PIN_FRESH = { caps: false, ime: false, pinRequired: false, pinShown: false };
 
@@ -66,9 +70,17 @@ function withCheck(before: Model, [m, effects]: Next<Model, Msg>): Next<Model, M
   if (v.kind === "checking" && m.s.selection) {
     const { slotId, certId } = m.s.selection;
     const key = check.key;
-    return [m, [...effects, call(() => api.certificateCheck(slotId, certId),
-      (result): Msg => ({ type: "certChecked", key, check: result }),
-      (error): Msg => ({ type: "certCheckFailed", key, error }))]];
+    return [
+      m,
+      [
+        ...effects,
+        call(
+          () => api.certificateCheck(slotId, certId),
+          (result): Msg => ({ type: "certChecked", key, check: result }),
+          (error): Msg => ({ type: "certCheckFailed", key, error }),
+        ),
+      ],
+    ];
   }
   if (v.kind === "refused") return [m, [...effects, clear("#pin"), remember(v.error)]];
   if (v.kind === "unknown") return [m, [...effects, remember(v.error)]];
@@ -124,11 +136,23 @@ function update(m: Model, msg: Msg): Next<Model, Msg> {
 function prove(s: wiz.WizardState, pin: string, args: ProveArgs, failed: (error: IpcError) => Msg): Effect<Msg> {
   switch (s.purpose) {
     case "recover":
-      return call(() => api.recover(s.username, pin, args), (result) => ({ type: "recovered", result }), failed);
+      return call(
+        () => api.recover(s.username, pin, args),
+        (result) => ({ type: "recovered", result }),
+        failed,
+      );
     case "lookup":
-      return call(() => api.lookup(pin, args), (result) => ({ type: "looked_up", result }), failed);
+      return call(
+        () => api.lookup(pin, args),
+        (result) => ({ type: "looked_up", result }),
+        failed,
+      );
     case "email":
-      return call(() => api.changeEmail(s.username, s.newEmail, pin, args), (result) => ({ type: "emailChangeStarted", result }), failed);
+      return call(
+        () => api.changeEmail(s.username, s.newEmail, pin, args),
+        (result) => ({ type: "emailChangeStarted", result }),
+        failed,
+      );
   }
 }
 
@@ -145,7 +169,8 @@ export const wizard: Screen<Model, Msg, Args> = screen({
   view(m, ui) {
     const s = m.s;
     const title = t(TITLE[s.purpose]);
-    const first: [wiz.Step[], Key][] = s.purpose === "recover" ? [[["username"], "step_username"]] : s.purpose === "email" ? [[["username"], "step_username_email"]] : [];
+    const first: [wiz.Step[], Key][] =
+      s.purpose === "recover" ? [[["username"], "step_username"]] : s.purpose === "email" ? [[["username"], "step_username_email"]] : [];
     const steps: [wiz.Step[], Key][] = [...first, [["token"], "step_token"], [["pin", "working"], "step_pin"], [["done", "error"], "step_done"]];
     const at = steps.findIndex(([names]) => names.includes(s.step));
     return html`<section class="card wide" aria-labelledby="wizard-title">
@@ -157,8 +182,9 @@ export const wizard: Screen<Model, Msg, Args> = screen({
         // An attempt that failed ends on a step that says so, not on "Hoàn tất".
         const failed = current && s.step === "error";
         return html`<li class=${failed ? "current failed" : current ? "current" : finished ? "finished" : ""} aria-current=${current ? "step" : nothing} data-step=${names[0]}><span
-          class="step-mark" aria-hidden="true">${finished ? "✓" : failed ? "✗" : `${i + 1}.`}</span> ${t(failed ? "step_failed" : key)}${finished
-          ? html`<span class="visually-hidden"> (${t("step_finished")})</span>` : nothing}</li>`;
+          class="step-mark" aria-hidden="true">${finished ? "✓" : failed ? "✗" : `${i + 1}.`}</span> ${t(failed ? "step_failed" : key)}${
+            finished ? html`<span class="visually-hidden"> (${t("step_finished")})</span>` : nothing
+          }</li>`;
       })}</ol>
       ${body(m, ui)}
     </section>`;
@@ -193,13 +219,17 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
       return html`<div data-testid="step-error">
         ${s.error ? errorBox(s.error, ui) : nothing}
         ${s.error?.code === "PIN_LOCKED" ? html`<p class="notice">${t("pin_locked_path")}</p>` : nothing}
-        ${s.error?.code === "CERT_NOT_BOUND" && s.purpose !== "lookup" ? html`<div class="notice" data-testid="not-bound-help">
+        ${
+          s.error?.code === "CERT_NOT_BOUND" && s.purpose !== "lookup"
+            ? html`<div class="notice" data-testid="not-bound-help">
           <p>${t("not_bound_username", { username: s.username })}</p>
           <div class="actions">
             <button type="button" data-testid="fix-username" @click=${() => ui.send({ type: "restart" })}>${t("not_bound_fix_username")}</button>
             <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup" })}>${t("not_bound_lookup")}</button>
           </div>
-        </div>` : nothing}
+        </div>`
+            : nothing
+        }
         <div class="actions">
           <button type="button" @click=${() => ui.go({ name: "support" })}>${t("support")}</button>
           <button type="button" class="primary" autofocus data-testid="start-over" @click=${() => ui.send({ type: "restart" })}>${t("start_over")}</button>
@@ -213,7 +243,9 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
 function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   const email = s.purpose === "email";
   const errors = s.fieldErrors;
-  const send = onSubmit((f) => ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username"), ...(email ? { newEmail: valueOf(f, "wizard-new-email") } : {}) }));
+  const send = onSubmit((f) =>
+    ui.send({ type: "submitUsername", username: valueOf(f, "wizard-username"), ...(email ? { newEmail: valueOf(f, "wizard-new-email") } : {}) }),
+  );
   const emailError = errors.newEmail === "empty" ? t("new_email_required") : errors.newEmail === "invalid" ? t("email_invalid") : null;
   return html`<form data-testid="step-username" novalidate @submit=${send}>
     ${email ? html`<p class="note" data-testid="email-change-intro">${t("email_intro")}</p>` : html`<p>${t("username_hint")}</p>`}
@@ -223,13 +255,17 @@ function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
         aria-invalid=${errors.username ? "true" : nothing} aria-describedby="wizard-username-msg">
       <div id="wizard-username-msg">${errors.username ? html`<p class="field-error" role="alert">${t("username_required")}</p>` : nothing}</div>
     </div>
-    ${email ? html`<div class="field">
+    ${
+      email
+        ? html`<div class="field">
       <label for="wizard-new-email">${t("new_email")}</label>
       <input id="wizard-new-email" name="wizard-new-email" type="email" data-testid="new-email" autocomplete="email" spellcheck="false" aria-required="true" ?autofocus=${s.username !== ""}
         .value=${s.newEmail} aria-invalid=${emailError ? "true" : nothing} aria-describedby="wizard-new-email-hint wizard-new-email-msg">
       <p id="wizard-new-email-hint" class="small">${t("new_email_hint")}</p>
       <div id="wizard-new-email-msg" data-testid="new-email-message">${emailError ? html`<p class="field-error" role="alert">${emailError}</p>` : nothing}</div>
-    </div>` : nothing}
+    </div>`
+        : nothing
+    }
     <div class="actions">
       <button type="button" @click=${() => ui.go({ name: "login" })}>${t("cancel")}</button>
       <button type="submit" class="primary" data-testid="username-continue">${t("continue")}</button>
@@ -249,9 +285,11 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
         // The real cause when reading failed (a missing driver is not a missing token),
         // else the waiting state; either way the token is looked for again on demand and
         // on every reader event.
-        return html`${tokensError
-          ? html`<div data-testid="token-read-failed">${errorBox(tokensError, ui)}</div>`
-          : html`<p class="progress-line warning" data-testid="token-waiting"><span class="spinner small" aria-hidden="true"></span>${t("token_waiting")}</p>`}
+        return html`${
+          tokensError
+            ? html`<div data-testid="token-read-failed">${errorBox(tokensError, ui)}</div>`
+            : html`<p class="progress-line warning" data-testid="token-waiting"><span class="spinner small" aria-hidden="true"></span>${t("token_waiting")}</p>`
+        }
           <p><button type="button" data-testid="token-recheck" @click=${() => ui.send({ type: "readTokens" })}>${t("token_recheck")}</button></p>`;
       case "no_certificate":
         return html`<p class="warning" data-testid="token-no-certificate">${t("token_no_certificate")}</p>`;
@@ -265,26 +303,34 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
         return html`<p class="warning" data-testid="token-several">${t("token_several", { count: p.count })}</p>
           ${s.tokens.map((tok) => {
             const cert = tok.certificates[0];
-            return html`<div class="token-choice"><span>${`${tok.label} — ${cert?.holder ?? "?"} — ${t("cert_mst")}: ${cert?.msts.join(", ") ?? "?"}`}</span>${cert
-              ? html`<button type="button" data-testid="choose-${tok.slot_id}" @click=${() => ui.send({ type: "select", selection: { slotId: tok.slot_id, certId: cert.id } })}>${t("token_choose")}</button>`
-              : nothing}</div>`;
+            return html`<div class="token-choice"><span>${`${tok.label} — ${cert?.holder ?? "?"} — ${t("cert_mst")}: ${cert?.msts.join(", ") ?? "?"}`}</span>${
+              cert
+                ? html`<button type="button" data-testid="choose-${tok.slot_id}" @click=${() => ui.send({ type: "select", selection: { slotId: tok.slot_id, certId: cert.id } })}>${t("token_choose")}</button>`
+                : nothing
+            }</div>`;
           })}`;
     }
   };
   return html`<div data-testid="step-token">
     <div class="token-panel" data-testid="token-panel" aria-live="polite">
       <div id="token-problems">${probs.map(problem)}</div>
-      ${s.purpose === "recover" && probs.some((p) => p.kind !== "several")
-        // Without a usable token, the password can still be recovered through the portal.
-        ? html`<p class="alt-path"><button type="button" class="link" data-testid="token-portal" @click=${() => ui.go({ name: "portal" })}>${t("token_alternative")}</button></p>`
-        : nothing}
-      ${sel ? html`<dl class="cert" data-testid="cert-details">
+      ${
+        s.purpose === "recover" && probs.some((p) => p.kind !== "several")
+          ? // Without a usable token, the password can still be recovered through the portal.
+            html`<p class="alt-path"><button type="button" class="link" data-testid="token-portal" @click=${() => ui.go({ name: "portal" })}>${t("token_alternative")}</button></p>`
+          : nothing
+      }
+      ${
+        sel
+          ? html`<dl class="cert" data-testid="cert-details">
         <dt>${t("token_label")}</dt><dd>${`${sel.token.label} (${sel.token.model})`}</dd>
         <dt>${t("cert_holder")}</dt><dd data-testid="cert-holder">${sel.cert.holder}</dd>
         <dt>${t("cert_mst")}</dt><dd data-testid="cert-mst">${sel.cert.msts.join(", ")}</dd>
         <dt>${t("cert_issuer")}</dt><dd>${sel.cert.issuer}</dd>
         <dt>${t("cert_expiry")}</dt><dd>${vnDate(sel.cert.not_after)}</dd>
-      </dl>` : nothing}
+      </dl>`
+          : nothing
+      }
     </div>
     <div class="actions">
       <button type="button" @click=${() => (wiz.asksUsername(s.purpose) ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
@@ -326,20 +372,31 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
   const refused = wiz.verdict(s)?.kind === "refused";
   const pad = sel?.token.pin_pad === true;
   return html`<form data-testid="step-pin" autocomplete="off" novalidate @submit=${onSubmit((f) => ui.send({ type: "sendPin", pin: valueOf(f, "pin") }))}>
-    ${sel ? html`<dl class="cert" data-testid="pin-cert">
+    ${
+      sel
+        ? html`<dl class="cert" data-testid="pin-cert">
       <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
       <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
-    </dl>` : nothing}
+    </dl>`
+        : nothing
+    }
     ${verdictBox(wiz.verdict(s), ui)}
     ${pad ? nothing : html`<p class="note">${t("pin_ime_note")}</p>`}
     ${state === "count_low" ? html`<p class="warning" data-testid="pin-count-low">${t("pin_count_low")}</p>` : nothing}
     ${state === "must_change" ? html`<p class="warning" data-testid="pin-must-change">${t("pin_must_change")}</p>` : nothing}
-    ${state === "final_try" ? html`<div class="danger" data-testid="pin-final-try">
+    ${
+      state === "final_try"
+        ? html`<div class="danger" data-testid="pin-final-try">
       <p>${t("pin_final_try")}</p>
       <label class="check"><input type="checkbox" id="confirm-final-try" data-testid="confirm-final-try" .checked=${live(s.confirmFinalTry)}
         @change=${(e: Event) => ui.send({ type: "confirmFinalTry", value: targetChecked(e) })}> ${t("pin_final_try_confirm")}</label>
-    </div>` : nothing}
-    ${pad ? html`<p class="notice" data-testid="pin-pad">${t("pin_pad_note")}</p>` : html`<div class="field">
+    </div>`
+        : nothing
+    }
+    ${
+      pad
+        ? html`<p class="notice" data-testid="pin-pad">${t("pin_pad_note")}</p>`
+        : html`<div class="field">
       <label for="pin">${t("pin_label")}</label>
       <div class="pin-row">
         <input id="pin" name="pin" type=${m.pinShown ? "text" : "password"} inputmode="text" autocomplete="off" spellcheck="false" autofocus ?disabled=${refused} aria-describedby=${refused ? "cert-refused pin-warnings" : "pin-warnings"}
@@ -347,10 +404,13 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
           @compositionstart=${() => ui.send({ type: "pinComposing" })}>
         <button type="button" class="toggle" data-testid="pin-toggle" aria-controls="pin" @click=${() => ui.send({ type: "pinToggle" })}>${t(m.pinShown ? "pin_hide" : "pin_show")}</button>
       </div>
-    </div>`}
-    <div id="pin-warnings" aria-live="assertive">${m.pinRequired
-      ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
-      : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`}</div>
+    </div>`
+    }
+    <div id="pin-warnings" aria-live="assertive">${
+      m.pinRequired
+        ? html`<p class="field-error" role="alert">${t("pin_required")}</p>`
+        : html`${m.caps ? html`<p class="warning" data-testid="caps-lock">${t("pin_caps_lock")}</p>` : nothing}${m.ime ? html`<p class="warning" data-testid="ime-active">${t("pin_ime_active")}</p>` : nothing}`
+    }</div>
     ${s.pinError ? raisedError(s.pinError, ui) : nothing}
     <div class="actions">
       <button type="button" @click=${() => ui.send({ type: "back" })}>${t("back")}</button>
@@ -364,11 +424,13 @@ function doneRecover(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   if (!r) return html``;
   return html`<div data-testid="step-done" class="done">
     <h3>${t("done_title")}</h3>
-    ${r.temporary_password
-      ? html`<div><p>${t("done_in_app")}</p><p class="secret" data-testid="temporary-password">${r.temporary_password}</p></div>`
-      : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>
+    ${
+      r.temporary_password
+        ? html`<div><p>${t("done_in_app")}</p><p class="secret" data-testid="temporary-password">${r.temporary_password}</p></div>`
+        : html`<p data-testid="masked-email">${t("done_sent_to", { email: r.masked_email })}</p>
         <p class="alt-path"><button type="button" class="link" data-testid="stale-email"
-          @click=${() => ui.go({ name: "wizard", purpose: "email", username: s.username })}>${t("stale_email")}</button></p>`}
+          @click=${() => ui.go({ name: "wizard", purpose: "email", username: s.username })}>${t("stale_email")}</button></p>`
+    }
     ${r.temporary_password ? nothing : html`<p data-testid="spam-hint">${t("portal_next_check", { email: r.masked_email })}</p>`}
     <p>${t("done_expires", { date: vnDate(r.password_expires_at) })}</p>
     ${referenceLine(r.reference)}
@@ -384,13 +446,17 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   if (!r) return html``;
   return html`<div data-testid="step-done" class="done">
     <h3>${t("lookup_done_title")}</h3>
-    ${r.usernames.length
-      // The list's text is the usernames alone; each one's button (an input, labelled by
-      // its value) starts the recovery of its password with the username filled in.
-      ? html`<ul class="accounts" data-testid="usernames">${r.usernames.map((u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
+    ${
+      r.usernames.length
+        ? // The list's text is the usernames alone; each one's button (an input, labelled by
+          // its value) starts the recovery of its password with the username filled in.
+          html`<ul class="accounts" data-testid="usernames">${r.usernames.map(
+            (u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
           type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
-          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u })}></li>`)}</ul>`
-      : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline()}</div>`}
+          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u })}></li>`,
+          )}</ul>`
+        : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline()}</div>`
+    }
     ${referenceLine(r.reference)}
     <div class="actions">
       <button type="button" class="primary" autofocus @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>

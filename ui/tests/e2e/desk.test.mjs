@@ -153,8 +153,10 @@ describe("the username is typed once in a journey", () => {
     await page.locator("#login-password").fill("Mua-thu-2026!");
     await page.keyboard.press("Enter");
     await page.getByTestId("screen-home").waitFor();
-    assert.equal(await page.getByTestId("home-next").textContent(),
-      "Để kê khai, hãy mở phần mềm kê khai BHXH và đăng nhập bằng tên đăng nhập ketoan01. Tại đây bạn có thể:");
+    assert.equal(
+      await page.getByTestId("home-next").textContent(),
+      "Để kê khai, hãy mở phần mềm kê khai BHXH và đăng nhập bằng tên đăng nhập ketoan01. Tại đây bạn có thể:",
+    );
     for (const id of ["change-password", "home-change-email", "logout"]) {
       const hint = await page.getByTestId(id).evaluate((b) => document.getElementById(b.getAttribute("aria-describedby"))?.textContent ?? "");
       assert.ok(hint.length > 20, `${id}: ${hint}`);
@@ -283,11 +285,19 @@ describe("the forced password change", () => {
     await toChange(page);
     const none = Object.fromEntries(RULES.map((r) => [r, "pending"]));
     assert.deepEqual(await classes(page), none, "nothing typed: no rule met, none unmet");
-    assert.ok((await marks(page)).every((text) => !text.includes("✓") && !text.includes("✗")), (await marks(page)).join(" | "));
+    assert.ok(
+      (await marks(page)).every((text) => !text.includes("✓") && !text.includes("✗")),
+      (await marks(page)).join(" | "),
+    );
     await shot(page, "change-empty");
     await page.locator("#new-password").fill("ketoan01");
     assert.deepEqual(await classes(page), {
-      min_length: "unmet", mixed_case: "unmet", digit: "met", symbol: "unmet", not_username: "unmet", match: "pending",
+      min_length: "unmet",
+      mixed_case: "unmet",
+      digit: "met",
+      symbol: "unmet",
+      not_username: "unmet",
+      match: "pending",
     });
     await page.locator("#new-password").fill("Mua-thu-2026!");
     assert.equal((await classes(page)).match, "pending", "the match waits for the second entry");
@@ -298,7 +308,10 @@ describe("the forced password change", () => {
     // Emptied again: nothing judged again.
     await page.locator("#new-password").fill("");
     assert.deepEqual(await classes(page), none);
-    assert.ok((await marks(page)).every((text) => !text.includes("✓")), "an empty field never shows ✓");
+    assert.ok(
+      (await marks(page)).every((text) => !text.includes("✓")),
+      "an empty field never shows ✓",
+    );
     assert.ok(await page.getByTestId("change-submit").isDisabled());
     await page.close();
   });
@@ -387,23 +400,37 @@ describe("the captcha", () => {
 
 describe("the wizard's steps", () => {
   /** Each step's label on one line, all steps on one row; what each step is marked. */
-  const steps = (page) => page.getByTestId("steps").locator("li").evaluateAll((ls) => ls.map((li) => {
-    const label = [...li.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
-    const range = document.createRange();
-    range.selectNode(label);
-    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
-    const mark = li.querySelector(".step-mark");
-    return {
-      label: label.textContent.trim(), lines, top: Math.round(li.getBoundingClientRect().top),
-      markOnLine: !!mark && Math.abs(mark.getBoundingClientRect().top - li.getBoundingClientRect().top) < li.getBoundingClientRect().height / 2,
-      mark: mark?.textContent ?? "", current: li.getAttribute("aria-current"), finished: li.classList.contains("finished"), said: li.textContent.trim(),
-    };
-  }));
+  const steps = (page) =>
+    page
+      .getByTestId("steps")
+      .locator("li")
+      .evaluateAll((ls) =>
+        ls.map((li) => {
+          const label = [...li.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+          const range = document.createRange();
+          range.selectNode(label);
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+          const mark = li.querySelector(".step-mark");
+          return {
+            label: label.textContent.trim(),
+            lines,
+            top: Math.round(li.getBoundingClientRect().top),
+            markOnLine: !!mark && Math.abs(mark.getBoundingClientRect().top - li.getBoundingClientRect().top) < li.getBoundingClientRect().height / 2,
+            mark: mark?.textContent ?? "",
+            current: li.getAttribute("aria-current"),
+            finished: li.classList.contains("finished"),
+            said: li.textContent.trim(),
+          };
+        }),
+      );
   const assertOneRow = (list, where) => {
     assert.ok(list.length >= 3, `${where}: the steps are listed`);
     for (const s of list) assert.equal(s.lines, 1, `${where}: “${s.label}” wraps`);
     assert.equal(new Set(list.map((s) => s.top)).size, 1, `${where}: the steps are not on one row`);
-    assert.ok(list.every((s) => s.markOnLine), `${where}: a mark is off its label's line`);
+    assert.ok(
+      list.every((s) => s.markOnLine),
+      `${where}: a mark is off its label's line`,
+    );
   };
 
   for (const lang of ["vi", "en"]) {
@@ -413,29 +440,53 @@ describe("the wizard's steps", () => {
       await page.getByTestId("forgot-password").click();
       let list = await steps(page);
       assertOneRow(list, "username step");
-      assert.deepEqual(list.map((s) => s.current), ["step", null, null, null]);
-      assert.deepEqual(list.map((s) => s.mark), ["1.", "2.", "3.", "4."]);
+      assert.deepEqual(
+        list.map((s) => s.current),
+        ["step", null, null, null],
+      );
+      assert.deepEqual(
+        list.map((s) => s.mark),
+        ["1.", "2.", "3.", "4."],
+      );
       await page.locator("#wizard-username").fill("ketoan01");
       await page.keyboard.press("Enter");
       await page.getByTestId("cert-details").waitFor();
       list = await steps(page);
       assertOneRow(list, "token step");
-      assert.deepEqual(list.map((s) => s.mark), ["✓", "2.", "3.", "4."]);
-      assert.deepEqual(list.map((s) => s.current), [null, "step", null, null]);
+      assert.deepEqual(
+        list.map((s) => s.mark),
+        ["✓", "2.", "3.", "4."],
+      );
+      assert.deepEqual(
+        list.map((s) => s.current),
+        [null, "step", null, null],
+      );
       assert.ok(list[0].finished && list[0].said.endsWith(done), list[0].said);
       assert.ok(!list[1].said.includes(done));
       await page.getByTestId("token-continue").click();
       await page.locator("#pin").fill("123456");
       list = await steps(page);
-      assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "4."]);
-      assert.deepEqual(list.map((s) => s.current), [null, null, "step", null]);
+      assert.deepEqual(
+        list.map((s) => s.mark),
+        ["✓", "✓", "3.", "4."],
+      );
+      assert.deepEqual(
+        list.map((s) => s.current),
+        [null, null, "step", null],
+      );
       await view(page, `steps-pin-${lang}`);
       await page.getByTestId("pin-submit").click();
       await page.getByTestId("step-done").waitFor();
       list = await steps(page);
       assertOneRow(list, "done");
-      assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "✓", "4."]);
-      assert.deepEqual(list.map((s) => s.current), [null, null, null, "step"]);
+      assert.deepEqual(
+        list.map((s) => s.mark),
+        ["✓", "✓", "✓", "4."],
+      );
+      assert.deepEqual(
+        list.map((s) => s.current),
+        [null, null, null, "step"],
+      );
       await page.close();
     });
   }
@@ -448,8 +499,14 @@ describe("the wizard's steps", () => {
     await page.getByTestId("step-error").waitFor();
     let list = await steps(page);
     // …and the last step says the attempt failed, not "Hoàn tất".
-    assert.deepEqual(list.map((s) => s.mark), ["✓", "✓", "3.", "✗"]);
-    assert.deepEqual(list.map((s) => s.current), [null, null, null, "step"]);
+    assert.deepEqual(
+      list.map((s) => s.mark),
+      ["✓", "✓", "3.", "✗"],
+    );
+    assert.deepEqual(
+      list.map((s) => s.current),
+      [null, null, null, "step"],
+    );
     assert.ok((await page.locator('[data-testid=steps] li[data-step="done"]').textContent()).includes("Không thành công"));
     await page.close();
     page = await open("", WINDOW);
@@ -457,10 +514,16 @@ describe("the wizard's steps", () => {
     await page.getByTestId("cert-details").waitFor();
     list = await steps(page);
     assertOneRow(list, "lookup");
-    assert.deepEqual(list.map((s) => s.mark), ["1.", "2.", "3."]);
+    assert.deepEqual(
+      list.map((s) => s.mark),
+      ["1.", "2.", "3."],
+    );
     await page.getByTestId("token-continue").click();
     await page.locator("#pin").waitFor();
-    assert.deepEqual((await steps(page)).map((s) => s.mark), ["✓", "2.", "3."]);
+    assert.deepEqual(
+      (await steps(page)).map((s) => s.mark),
+      ["✓", "2.", "3."],
+    );
     await page.close();
   });
 });

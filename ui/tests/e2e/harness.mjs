@@ -12,7 +12,14 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 export const dist = join(here, "../../dist-mock");
 export const shots = join(here, "../../test-results/screenshots");
 
-const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
+const types = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+};
 
 export async function serve() {
   const server = createServer(async (req, res) => {
@@ -34,7 +41,15 @@ export async function launch() {
   await mkdir(shots, { recursive: true });
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -94,6 +109,8 @@ export async function portalWrongEmail(page) {
 /** Asserts the element is wholly inside the window. */
 export async function assertInView(locator, what) {
   const { rect, w, h } = await locator.evaluate((el) => ({ rect: el.getBoundingClientRect().toJSON(), w: innerWidth, h: innerHeight }));
-  assert.ok(rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,
-    `${what}: ${Math.round(rect.top)}..${Math.round(rect.bottom)} is not inside the window 0..${h}`);
+  assert.ok(
+    rect.height > 0 && rect.top >= 0 && rect.left >= 0 && rect.bottom <= h && rect.right <= w,
+    `${what}: ${Math.round(rect.top)}..${Math.round(rect.bottom)} is not inside the window 0..${h}`,
+  );
 }

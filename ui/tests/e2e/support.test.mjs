@@ -19,7 +19,13 @@ const activeId = (page) => page.evaluate(() => document.activeElement?.id);
 /** A date as the app shows it (vnDate): dd/mm/yyyy HH:MM in Vietnam time. */
 function vn(ms) {
   const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: "Asia/Ho_Chi_Minh",
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
   }).formatToParts(new Date(ms));
   const get = (type) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
@@ -34,7 +40,9 @@ async function agreeAndRead(page) {
   const after = Date.now();
   assert.equal(await code.textContent(), "HT-4821-7305-6");
   const note = await page.getByTestId("support-code-note").textContent();
-  const deadlines = new Set([vn(before + 3_600_000), vn(after + 3_600_000)].map((d) => `Đọc mã này cho nhân viên hỗ trợ qua điện thoại. Mã có hiệu lực đến ${d}.`));
+  const deadlines = new Set(
+    [vn(before + 3_600_000), vn(after + 3_600_000)].map((d) => `Đọc mã này cho nhân viên hỗ trợ qua điện thoại. Mã có hiệu lực đến ${d}.`),
+  );
   assert.ok(deadlines.has(note), note);
   assert.equal(await page.getByTestId("support-sent").getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
   assert.equal(await activeId(page), "support-sent", "the cursor goes to the code");
@@ -50,7 +58,9 @@ describe("sending the details to the support desk", () => {
     await send.click();
     const box = page.getByTestId("support-consent");
     await box.waitFor();
-    await box.getByText("Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.").waitFor();
+    await box
+      .getByText("Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.")
+      .waitFor();
     const shown = await page.getByTestId("support-consent-report").inputValue();
     assert.ok(shown.startsWith("bhxh-desktop"), shown);
     assert.ok(!shown.includes("lỗi gần nhất"), "no error yet, none quoted");

@@ -62,8 +62,13 @@ describe("login", () => {
     await done.waitFor();
     assert.deepEqual(await page.evaluate(() => window.bhxhMock.changedWith()), { current: null }, "sent with current: null");
     const text = await done.innerText();
-    for (const part of ["Đã đổi mật khẩu", "Mật khẩu mới của tài khoản ketoan01 đã có hiệu lực.", "Mật khẩu tạm thời không còn dùng được nữa.",
-      "Mở phần mềm kê khai BHXH trên máy tính này.", "Đăng nhập bằng tên đăng nhập ketoan01 và mật khẩu mới vừa đặt."]) {
+    for (const part of [
+      "Đã đổi mật khẩu",
+      "Mật khẩu mới của tài khoản ketoan01 đã có hiệu lực.",
+      "Mật khẩu tạm thời không còn dùng được nữa.",
+      "Mở phần mềm kê khai BHXH trên máy tính này.",
+      "Đăng nhập bằng tên đăng nhập ketoan01 và mật khẩu mới vừa đặt.",
+    ]) {
       assert.ok(text.includes(part), `${part}: ${text}`);
     }
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "change-done-login");
@@ -202,7 +207,11 @@ describe("token recovery wizard", () => {
     await page.close();
   });
 
-  for (const [scenario, testid] of [["several", "token-several"], ["expired", "token-expired"], ["no-certificate", "token-no-certificate"]]) {
+  for (const [scenario, testid] of [
+    ["several", "token-several"],
+    ["expired", "token-expired"],
+    ["no-certificate", "token-no-certificate"],
+  ]) {
     it(`warns: ${scenario}`, async () => {
       const page = await open(`scenario=${scenario}`);
       await page.getByTestId("forgot-password").click();
@@ -218,7 +227,10 @@ describe("token recovery wizard", () => {
     });
   }
 
-  for (const [scenario, testid, text] of [["expired", "token-expired", "Chứng thư số đã hết hạn ngày"], ["not-yet-valid", "token-not-yet-valid", "Chứng thư số chỉ có hiệu lực từ ngày"]]) {
+  for (const [scenario, testid, text] of [
+    ["expired", "token-expired", "Chứng thư số đã hết hạn ngày"],
+    ["not-yet-valid", "token-not-yet-valid", "Chứng thư số chỉ có hiệu lực từ ngày"],
+  ]) {
     it(`a certificate out of its validity (${scenario}) leaves “Tiếp tục” disabled, with the reason`, async () => {
       const page = await open(`scenario=${scenario}`);
       await page.getByTestId("forgot-password").click();
@@ -231,7 +243,13 @@ describe("token recovery wizard", () => {
       assert.ok(await next.isDisabled(), "Tiếp tục is disabled");
       await page.getByTestId("token-blocked").getByText("Chưa thể tiếp tục với chứng thư số này.").waitFor();
       // The button names its reason, for a screen reader.
-      const described = await next.evaluate((b) => b.getAttribute("aria-describedby").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "));
+      const described = await next.evaluate((b) =>
+        b
+          .getAttribute("aria-describedby")
+          .split(" ")
+          .map((id) => document.getElementById(id)?.textContent ?? "")
+          .join(" "),
+      );
       assert.ok(described.includes(text) && described.includes("Chưa thể tiếp tục"), described);
       await next.click({ force: true });
       assert.equal(await page.locator("#pin").count(), 0, "no PIN step");
@@ -399,10 +417,14 @@ describe("support and settings", () => {
     assert.equal(await page.getByTestId("settings-advanced-toggle").textContent(), "Nâng cao");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "language", "the cursor on the language, not the server address");
     assert.ok(!(await page.locator("#server-url").isVisible()), "the server address is hidden");
-    assert.equal(await page.evaluate(() => {
-      const url = document.querySelector("#server-url");
-      return url.selectionEnd - url.selectionStart + (document.getSelection()?.toString().length ?? 0);
-    }), 0, "nothing selected");
+    assert.equal(
+      await page.evaluate(() => {
+        const url = document.querySelector("#server-url");
+        return url.selectionEnd - url.selectionStart + (document.getSelection()?.toString().length ?? 0);
+      }),
+      0,
+      "nothing selected",
+    );
     await shot(page, "settings-closed");
     await page.getByTestId("settings-advanced-toggle").click();
     await page.locator("#server-url").waitFor();
@@ -753,7 +775,13 @@ describe("changing the registered email with the token", () => {
   /** Dates as the app shows them: dd/mm/yyyy HH:MM, Vietnam time. */
   const vnDate = (ms) => {
     const parts = new Intl.DateTimeFormat("en-GB", {
-      timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      timeZone: "Asia/Ho_Chi_Minh",
+      day: "2-digit",
+      month: "2-digit",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
     }).formatToParts(new Date(ms));
     const get = (type) => parts.find((p) => p.type === type)?.value ?? "";
     return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
@@ -781,7 +809,13 @@ describe("changing the registered email with the token", () => {
     await page.getByTestId("home-change-email").click();
     await page.getByRole("heading", { name: "Đổi email đăng ký" }).waitFor();
     const intro = await page.getByTestId("email-change-intro").textContent();
-    for (const part of ["nhân viên đã nghỉ việc", "token chữ ký số", "Đường link xác nhận sẽ được gửi tới email mới", "email cũ sẽ nhận được thông báo và có thể hủy yêu cầu", "sau 24 giờ"]) {
+    for (const part of [
+      "nhân viên đã nghỉ việc",
+      "token chữ ký số",
+      "Đường link xác nhận sẽ được gửi tới email mới",
+      "email cũ sẽ nhận được thông báo và có thể hủy yêu cầu",
+      "sau 24 giờ",
+    ]) {
       assert.ok(intro.includes(part), `${part}: ${intro}`);
     }
     assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan01", "the session's username is filled in");
@@ -805,10 +839,15 @@ describe("changing the registered email with the token", () => {
     const text = await sent.textContent();
     assert.ok(text.includes("Đường link xác nhận đã được gửi tới giamdoc@congty.vn."), text);
     const deadlines = [vnDate(before + 30 * 60_000), vnDate(after + 30 * 60_000)];
-    assert.ok(deadlines.some((d) => text.includes(`nhấn vào đường link trước ${d}`)), `${deadlines}: ${text}`);
+    assert.ok(
+      deadlines.some((d) => text.includes(`nhấn vào đường link trước ${d}`)),
+      `${deadlines}: ${text}`,
+    );
     assert.ok(text.includes("email cũ ke***@c***.vn sẽ nhận được thông báo và có thể hủy yêu cầu"), text);
-    assert.equal(await page.getByTestId("email-change-wait").textContent(),
-      "Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận. Cho đến lúc đó, thư lấy lại mật khẩu vẫn được gửi tới email cũ.");
+    assert.equal(
+      await page.getByTestId("email-change-wait").textContent(),
+      "Email mới có hiệu lực sau 24 giờ kể từ khi xác nhận. Cho đến lúc đó, thư lấy lại mật khẩu vẫn được gửi tới email cũ.",
+    );
     assert.equal(await done.getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
     assert.deepEqual(await page.evaluate(() => window.bhxhMock.emailChangeAsked()), { username: "ketoan01", newEmail: "giamdoc@congty.vn" });
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "done-login");

@@ -39,14 +39,74 @@ const vi = await catalogue("vi.ts", "vi");
 const en = await catalogue("en.ts", "en");
 const viWords = new Set([...Object.values(vi), ...Object.values(errors).flatMap((e) => [e.vi.message, e.vi.hint])].flatMap(words));
 /** Words both languages use (the loanwords and names of this trade). */
-const BOTH = new Set(["token", "pin", "mst", "email", "captcha", "spam", "pc", "sc", "pkcs", "ca", "vnpt", "viettel", "fpt", "bkav",
-  "usb", "ocsp", "crl", "rsa", "bit", "ms", "certification", "authority", "epass", "feitian", "bhxh", "test", "root", "issuing",
+const BOTH = new Set([
+  "token",
+  "pin",
+  "mst",
+  "email",
+  "captcha",
+  "spam",
+  "pc",
+  "sc",
+  "pkcs",
+  "ca",
+  "vnpt",
+  "viettel",
+  "fpt",
+  "bkav",
+  "usb",
+  "ocsp",
+  "crl",
+  "rsa",
+  "bit",
+  "ms",
+  "certification",
+  "authority",
+  "epass",
+  "feitian",
+  "bhxh",
+  "test",
+  "root",
+  "issuing",
   // Vietnamese words an English text may have too ("lệch so với máy chủ").
-  "so"]);
+  "so",
+]);
 /** English words that are in no catalogue but must not show either: the browser's own
  * messages, and words a FAKE or the shell could leave in English. */
-const STOP = ["fill", "out", "field", "this", "please", "the", "and", "of", "to", "is", "not", "searched", "running", "found", "error", "failed",
-  "unknown", "ok", "warning", "skipped", "serial", "readers", "reader", "with", "expires", "issued", "by", "skew", "server", "answered", "backend", "fake"];
+const STOP = [
+  "fill",
+  "out",
+  "field",
+  "this",
+  "please",
+  "the",
+  "and",
+  "of",
+  "to",
+  "is",
+  "not",
+  "searched",
+  "running",
+  "found",
+  "error",
+  "failed",
+  "unknown",
+  "ok",
+  "warning",
+  "skipped",
+  "serial",
+  "readers",
+  "reader",
+  "with",
+  "expires",
+  "issued",
+  "by",
+  "skew",
+  "server",
+  "answered",
+  "backend",
+  "fake",
+];
 const ENGLISH_ONLY = new Set([
   ...[...Object.values(en), ...Object.values(errors).flatMap((e) => [e.en.message, e.en.hint])].flatMap(words).filter((w) => !viWords.has(w) && !BOTH.has(w)),
   ...STOP,
@@ -59,9 +119,15 @@ const open = (query = "") => app.open(query, { width: 1366, height: 697 });
 async function seen(page) {
   return page.evaluate(() => {
     const attrs = [...document.querySelectorAll("[title], [alt], [aria-label], [placeholder], input[type=button], input[type=submit]")].flatMap((el) =>
-      ["title", "alt", "aria-label", "placeholder", ...(el instanceof HTMLInputElement && (el.type === "button" || el.type === "submit") ? ["value"] : [])]
-        .map((a) => (a === "value" ? el.value : el.getAttribute(a)) ?? ""));
-    return { text: `${document.body.innerText}\n${attrs.join("\n")}`, lang: document.documentElement.lang, validating: document.querySelectorAll("form:not([novalidate])").length };
+      ["title", "alt", "aria-label", "placeholder", ...(el instanceof HTMLInputElement && (el.type === "button" || el.type === "submit") ? ["value"] : [])].map(
+        (a) => (a === "value" ? el.value : el.getAttribute(a)) ?? "",
+      ),
+    );
+    return {
+      text: `${document.body.innerText}\n${attrs.join("\n")}`,
+      lang: document.documentElement.lang,
+      validating: document.querySelectorAll("form:not([novalidate])").length,
+    };
   });
 }
 
@@ -167,8 +233,15 @@ describe("no English word on a Vietnamese screen", () => {
 
   it("the token step's problems, and the PIN step's warnings", async () => {
     const walk = walker();
-    for (const [scenario, testid] of [["no-token", "token-waiting"], ["no-driver", "token-read-failed"], ["expired", "token-expired"], ["not-yet-valid", "token-not-yet-valid"],
-      ["several", "token-several"], ["locked", "token-locked"], ["no-certificate", "token-no-certificate"]]) {
+    for (const [scenario, testid] of [
+      ["no-token", "token-waiting"],
+      ["no-driver", "token-read-failed"],
+      ["expired", "token-expired"],
+      ["not-yet-valid", "token-not-yet-valid"],
+      ["several", "token-several"],
+      ["locked", "token-locked"],
+      ["no-certificate", "token-no-certificate"],
+    ]) {
       const page = await open(`scenario=${scenario}`);
       await page.getByTestId("forgot-password").click();
       await page.locator("#wizard-username").fill("ketoan01");
@@ -177,7 +250,10 @@ describe("no English word on a Vietnamese screen", () => {
       await walk.check(page, `token-${scenario}`);
       await page.close();
     }
-    for (const [scenario, testid] of [["final-try", "pin-final-try"], ["cert_revoked", "cert-refused"]]) {
+    for (const [scenario, testid] of [
+      ["final-try", "pin-final-try"],
+      ["cert_revoked", "cert-refused"],
+    ]) {
       const page = await open(`scenario=${scenario}`);
       await toPin(page);
       await page.getByTestId(testid).waitFor();

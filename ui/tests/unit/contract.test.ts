@@ -5,12 +5,40 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { api } from "../../src/ipc";
-import type { CaptchaView, CertificateCheckView, CertView, Diagnostics, EmailChangeView, IpcError, LoginView, LookupView, PortalView, Progress, ReaderEvent, RecoveryView, Settings, SupportCodeView, TokenView } from "../../src/ipc";
+import type {
+  CaptchaView,
+  CertificateCheckView,
+  CertView,
+  Diagnostics,
+  EmailChangeView,
+  IpcError,
+  LoginView,
+  LookupView,
+  PortalView,
+  Progress,
+  ReaderEvent,
+  RecoveryView,
+  Settings,
+  SupportCodeView,
+  TokenView,
+} from "../../src/ipc";
 import shapeFromRust from "../ipc-shape.json";
 
 const cert: CertView = {
-  id: "01", label: "", holder: "", msts: [""], personal_ids: [], issuer: "", serial: "", not_before: 0, not_after: 0,
-  key_type: "RSA", key_bits: 2048, algorithm: "RS256", digital_signature: true, fingerprint: "",
+  id: "01",
+  label: "",
+  holder: "",
+  msts: [""],
+  personal_ids: [],
+  issuer: "",
+  serial: "",
+  not_before: 0,
+  not_after: 0,
+  key_type: "RSA",
+  key_bits: 2048,
+  algorithm: "RS256",
+  digital_signature: true,
+  fingerprint: "",
 };
 const settings: Settings = { server_url: "", pkcs11_module: null, lang: "vi" };
 const token: TokenView = { slot_id: 0, label: "", manufacturer: "", model: "", serial: "", pin_state: "ok", pin_pad: false, module: "", certificates: [cert] };
@@ -36,7 +64,22 @@ function shape(v: unknown): unknown {
 
 describe("the IPC contract", () => {
   it("the front end's types have the shape of what the Rust shell sends", () => {
-    const ours = { settings, token, recovery, lookup, login, diagnostics, error, progress, reader_event, captcha, portal, certificate_check, email_change, support_code };
+    const ours = {
+      settings,
+      token,
+      recovery,
+      lookup,
+      login,
+      diagnostics,
+      error,
+      progress,
+      reader_event,
+      captcha,
+      portal,
+      certificate_check,
+      email_change,
+      support_code,
+    };
     expect(shape(ours)).toEqual(shapeFromRust);
   });
 });

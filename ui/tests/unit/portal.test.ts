@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { CaptchaView, ErrorCode, IpcError } from "../../src/ipc";
-import { checkEmail, checkMst, CAPTCHA_CODES, failed, firstInvalid, focusAfter, initial, request, sending, succeeded, type PortalState } from "../../src/screens/portal-state";
+import {
+  checkEmail,
+  checkMst,
+  CAPTCHA_CODES,
+  failed,
+  firstInvalid,
+  focusAfter,
+  initial,
+  request,
+  sending,
+  succeeded,
+  type PortalState,
+} from "../../src/screens/portal-state";
 
 const captcha: CaptchaView = { captcha_id: "cap-1", image: "data:image/png;base64,AAAA", expires_at: "2026-11-25T09:16:03Z" };
 const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
@@ -47,7 +59,20 @@ describe("the email check (as bhxh-protocol's Email::parse)", () => {
   it("refuses what the Rust side refuses", () => {
     expect(checkEmail("")).toBe("empty");
     expect(checkEmail("  ")).toBe("empty");
-    for (const bad of ["a", "a@b", "@b.vn", "a b@c.vn", "a@-b.vn", "a@b-.vn", "<a@b.vn>", "a@b..vn", "a,b@c.vn", "a@b.vn;", `${"a".repeat(65)}@b.vn`, `a@${"b".repeat(250)}.vn`]) {
+    for (const bad of [
+      "a",
+      "a@b",
+      "@b.vn",
+      "a b@c.vn",
+      "a@-b.vn",
+      "a@b-.vn",
+      "<a@b.vn>",
+      "a@b..vn",
+      "a,b@c.vn",
+      "a@b.vn;",
+      `${"a".repeat(65)}@b.vn`,
+      `a@${"b".repeat(250)}.vn`,
+    ]) {
       expect(checkEmail(bad), bad).toBe("invalid");
     }
   });

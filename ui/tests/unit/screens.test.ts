@@ -63,9 +63,32 @@ describe("the portal screen", () => {
 
 describe("the wizard screen", () => {
   const tok: TokenView = {
-    slot_id: 1, label: "T", manufacturer: "m", model: "M", serial: "s", pin_state: "ok", pin_pad: false, module: "m.dll",
-    certificates: [{ id: "01", label: "", holder: "H", msts: ["0101234567"], personal_ids: [], issuer: "CA", serial: "1",
-      not_before: 0, not_after: 4_000_000_000, key_type: "RSA", key_bits: 2048, algorithm: "RS256", digital_signature: true, fingerprint: "" }],
+    slot_id: 1,
+    label: "T",
+    manufacturer: "m",
+    model: "M",
+    serial: "s",
+    pin_state: "ok",
+    pin_pad: false,
+    module: "m.dll",
+    certificates: [
+      {
+        id: "01",
+        label: "",
+        holder: "H",
+        msts: ["0101234567"],
+        personal_ids: [],
+        issuer: "CA",
+        serial: "1",
+        not_before: 0,
+        not_after: 4_000_000_000,
+        key_type: "RSA",
+        key_bits: 2048,
+        algorithm: "RS256",
+        digital_signature: true,
+        fingerprint: "",
+      },
+    ],
   };
 
   it("reads the tokens when it opens and at every reader event", () => {
@@ -169,7 +192,13 @@ describe("the wizard screen", () => {
 
     it("sends the PIN with change_email, the account and the new address", async () => {
       const calls: [string, unknown][] = [];
-      const started = { masked_new_email: "gi***@c***.vn", masked_old_email: "ke***@c***.vn", confirm_expires_at: "2026-11-25T09:44:03Z", wait_secs: 86_400, reference: "RC-1" };
+      const started = {
+        masked_new_email: "gi***@c***.vn",
+        masked_old_email: "ke***@c***.vn",
+        confirm_expires_at: "2026-11-25T09:44:03Z",
+        wait_secs: 86_400,
+        reference: "RC-1",
+      };
       mockIPC(async (cmd, args) => {
         calls.push([cmd, args]);
         return started;
@@ -183,7 +212,9 @@ describe("the wizard screen", () => {
       const task = effects[1];
       if (task.type !== "task") throw new Error("a task");
       const answer = await task.run();
-      expect(calls).toEqual([["change_email", { username: "ketoan01", newEmail: "giamdoc@congty.vn", pin: "975319", slotId: 1, certId: "01", confirmFinalTry: false }]]);
+      expect(calls).toEqual([
+        ["change_email", { username: "ketoan01", newEmail: "giamdoc@congty.vn", pin: "975319", slotId: 1, certId: "01", confirmFinalTry: false }],
+      ]);
       expect(answer).toEqual({ type: "emailChangeStarted", result: started });
       const [done] = wizard.update(working, answer as Parameters<typeof wizard.update>[1], shared);
       const root = document.createElement("div");
@@ -218,7 +249,13 @@ describe("the wizard screen", () => {
       const ui: Ui<WMsg> = { send: (msg) => sent.push(msg), go: () => undefined, shared };
       render(wizard.view(m, ui), root);
       const verdict = root.querySelector<HTMLElement>("[data-testid=cert-verdict]")!;
-      return { root, sent, verdict, submit: root.querySelector<HTMLButtonElement>("[data-testid=pin-submit]")!, pin: root.querySelector<HTMLInputElement>("#pin")! };
+      return {
+        root,
+        sent,
+        verdict,
+        submit: root.querySelector<HTMLButtonElement>("[data-testid=pin-submit]")!,
+        pin: root.querySelector<HTMLInputElement>("#pin")!,
+      };
     };
 
     it("is asked on the PIN step for the chosen slot and certificate, once", async () => {
@@ -233,7 +270,11 @@ describe("the wizard screen", () => {
       if (task.type !== "task") throw new Error("a task");
       const answer = await task.run();
       expect(calls).toEqual([["certificate_check", { slotId: 1, certId: "01" }]]);
-      expect(answer).toEqual({ type: "certChecked", key: key(m), check: { path: "H < CA < Root (anchor)", revocation_checked: true, revocation: "OCSP good", reference: "RC-1" } });
+      expect(answer).toEqual({
+        type: "certChecked",
+        key: key(m),
+        check: { path: "H < CA < Root (anchor)", revocation_checked: true, revocation: "OCSP good", reference: "RC-1" },
+      });
       const checking = shown(m);
       expect(checking.verdict.dataset.verdict).toBe("checking");
       expect(checking.verdict.textContent).toContain("Đang kiểm tra chứng thư số với máy chủ…");
@@ -253,7 +294,11 @@ describe("the wizard screen", () => {
 
     it("says when the server does not check revocation", () => {
       const [m] = atPin();
-      const [ok] = wizard.update(m, { type: "certChecked", key: key(m), check: { path: "p", revocation_checked: false, revocation: "", reference: "" } }, shared);
+      const [ok] = wizard.update(
+        m,
+        { type: "certChecked", key: key(m), check: { path: "p", revocation_checked: false, revocation: "", reference: "" } },
+        shared,
+      );
       expect(shown(ok).root.querySelector("[data-testid=cert-no-revocation]")?.textContent).toBe("(máy chủ không kiểm tra thu hồi)");
     });
 
@@ -280,7 +325,11 @@ describe("the wizard screen", () => {
 
     it("a network failure: a warning with the message and hint, and the PIN goes", () => {
       const [m] = atPin();
-      const [unknown, effects] = wizard.update(m, { type: "certCheckFailed", key: key(m), error: { code: "SERVER_UNREACHABLE", message: "Không kết nối được", hint: "Kiểm tra mạng", reference: null } }, shared);
+      const [unknown, effects] = wizard.update(
+        m,
+        { type: "certCheckFailed", key: key(m), error: { code: "SERVER_UNREACHABLE", message: "Không kết nối được", hint: "Kiểm tra mạng", reference: null } },
+        shared,
+      );
       expect(kinds(effects)).toEqual(["remember"]);
       const view = shown(unknown);
       expect(view.verdict.dataset.verdict).toBe("unknown");
@@ -381,7 +430,10 @@ describe("the login and password change screens", () => {
     const [normal] = change.init({ username: "ketoan01", forced: false }, shared);
     const [, effects2] = change.update(normal, { type: "submit", ...typed, current: "Cu-Mat-khau-1" }, shared);
     await (effects2.find((e) => e.type === "task") as { run: () => Promise<unknown> }).run();
-    expect(sent).toEqual([{ current: null, new: "Mua-thu-2026!" }, { current: "Cu-Mat-khau-1", new: "Mua-thu-2026!" }]);
+    expect(sent).toEqual([
+      { current: null, new: "Mua-thu-2026!" },
+      { current: "Cu-Mat-khau-1", new: "Mua-thu-2026!" },
+    ]);
     clearMocks();
   });
 
@@ -424,13 +476,16 @@ describe("the app", () => {
   it("a login answer that arrives after the user moved on does not take them away", async () => {
     let answerLogin: (v: unknown) => void = () => undefined;
     const settings: Settings = { server_url: "https://x.vn", pkcs11_module: null, lang: "vi" };
-    mockIPC(async (cmd) => {
-      if (cmd === "settings_get") return settings;
-      if (cmd === "session_info") return null;
-      if (cmd === "tokens_list") return [];
-      if (cmd === "login") return new Promise((r) => (answerLogin = r));
-      return null;
-    }, { shouldMockEvents: true });
+    mockIPC(
+      async (cmd) => {
+        if (cmd === "settings_get") return settings;
+        if (cmd === "session_info") return null;
+        if (cmd === "tokens_list") return [];
+        if (cmd === "login") return new Promise((r) => (answerLogin = r));
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
     const root = document.createElement("div");
     document.body.append(root);
     await new App(root).start();
@@ -453,12 +508,15 @@ describe("the app", () => {
 
   it("a kept must-change session opens on the forced change (the temporary password is spent)", async () => {
     const settings: Settings = { server_url: "https://x.vn", pkcs11_module: null, lang: "vi" };
-    mockIPC(async (cmd) => {
-      if (cmd === "settings_get") return settings;
-      if (cmd === "session_info") return { username: "ketoan01", must_change_password: true, expires_at: "", reference: "RC-1" };
-      if (cmd === "tokens_list") return [];
-      return null;
-    }, { shouldMockEvents: true });
+    mockIPC(
+      async (cmd) => {
+        if (cmd === "settings_get") return settings;
+        if (cmd === "session_info") return { username: "ketoan01", must_change_password: true, expires_at: "", reference: "RC-1" };
+        if (cmd === "tokens_list") return [];
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
     const root = document.createElement("div");
     document.body.append(root);
     await new App(root).start();
@@ -498,7 +556,10 @@ describe("the settings screen", () => {
     expect(moduleOptions(m)).toEqual(["", savedPath]);
     const view = shown(m, withSaved);
     expect(view.root.querySelector("input#module-path")).toBeNull();
-    expect(view.options).toEqual([["", "Tự động tìm (khuyên dùng)"], [savedPath, savedPath]]);
+    expect(view.options).toEqual([
+      ["", "Tự động tìm (khuyên dùng)"],
+      [savedPath, savedPath],
+    ]);
     expect(view.select.value).toBe(savedPath);
     expect(view.root.querySelector("[data-testid=module-pick]")?.textContent).toBe("Chọn tệp…");
   });
@@ -688,7 +749,9 @@ describe("the support screen: sending the report to the support desk", () => {
     const box = view.$("support-consent")!;
     expect(box.id).toBe("support-consent");
     expect(box.querySelector("h3")?.textContent).toBe("Gửi thông tin này cho nhân viên hỗ trợ?");
-    expect(box.textContent).toContain("Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.");
+    expect(box.textContent).toContain(
+      "Nhân viên hỗ trợ sẽ thấy đúng nội dung dưới đây. Thông tin không chứa mã PIN, mật khẩu hay phiên đăng nhập; mã hỗ trợ có hiệu lực 1 giờ.",
+    );
     const report = view.$<HTMLTextAreaElement>("support-consent-report")!;
     expect(report.value).toBe(REPORT);
     expect(report.readOnly).toBe(true);

@@ -1,19 +1,56 @@
 import { describe, expect, it } from "vitest";
 import type { CertView, ErrorCode, IpcError, TokenView } from "../../src/ipc";
-import { autoSelect, canContinue, canSubmitPin, CERT_REFUSALS, certKey, checkToStart, initial, problems, reduce, verdict, waitIn, type WizardEvent, type WizardState } from "../../src/screens/wizard-state";
+import {
+  autoSelect,
+  canContinue,
+  canSubmitPin,
+  CERT_REFUSALS,
+  certKey,
+  checkToStart,
+  initial,
+  problems,
+  reduce,
+  verdict,
+  waitIn,
+  type WizardEvent,
+  type WizardState,
+} from "../../src/screens/wizard-state";
 
 const NOW = 1_764_000_000;
 const DAY = 86_400;
 
 function cert(over: Partial<CertView> = {}): CertView {
   return {
-    id: "01", label: "l", holder: "CÔNG TY", msts: ["0101234567"], personal_ids: [], issuer: "VNPT-CA", serial: "1",
-    not_before: NOW - DAY, not_after: NOW + 300 * DAY, key_type: "RSA", key_bits: 2048, algorithm: "RS256",
-    digital_signature: true, fingerprint: "ab", ...over,
+    id: "01",
+    label: "l",
+    holder: "CÔNG TY",
+    msts: ["0101234567"],
+    personal_ids: [],
+    issuer: "VNPT-CA",
+    serial: "1",
+    not_before: NOW - DAY,
+    not_after: NOW + 300 * DAY,
+    key_type: "RSA",
+    key_bits: 2048,
+    algorithm: "RS256",
+    digital_signature: true,
+    fingerprint: "ab",
+    ...over,
   };
 }
 function token(over: Partial<TokenView> = {}): TokenView {
-  return { slot_id: 1, label: "T", manufacturer: "m", model: "ePass2003", serial: "s", pin_state: "ok", pin_pad: false, module: "m.dll", certificates: [cert()], ...over };
+  return {
+    slot_id: 1,
+    label: "T",
+    manufacturer: "m",
+    model: "ePass2003",
+    serial: "s",
+    pin_state: "ok",
+    pin_pad: false,
+    module: "m.dll",
+    certificates: [cert()],
+    ...over,
+  };
 }
 const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", reference: "RC-0000-0000" });
 
@@ -59,10 +96,16 @@ describe("the recovery wizard", () => {
   });
 
   it("an expired or not yet valid certificate leaves “Tiếp tục” disabled, with the reason", () => {
-    for (const [over, kind] of [[{ not_after: NOW - DAY }, "expired"], [{ not_before: NOW + DAY }, "not_yet_valid"]] as const) {
+    for (const [over, kind] of [
+      [{ not_after: NOW - DAY }, "expired"],
+      [{ not_before: NOW + DAY }, "not_yet_valid"],
+    ] as const) {
       const s = run(initial("lookup"), { type: "tokensChanged", tokens: [token({ certificates: [cert(over)] })] });
       expect(s.selection, kind).not.toBeNull();
-      expect(problems(s, NOW).map((p) => p.kind), kind).toContain(kind);
+      expect(
+        problems(s, NOW).map((p) => p.kind),
+        kind,
+      ).toContain(kind);
       expect(canContinue(s, NOW), kind).toBe(false);
       expect(run(s, { type: "toPin" }).step, kind).toBe("token");
     }
@@ -110,8 +153,15 @@ describe("the recovery wizard", () => {
   });
 
   it("restart keeps the username and the token, clears the outcome", () => {
-    const s = run(initial("recover"), { type: "submitUsername", username: "u" }, { type: "tokensChanged", tokens: [token()] },
-      { type: "toPin" }, { type: "submitPin" }, { type: "failed", error: err("CHALLENGE_EXPIRED") }, { type: "restart" });
+    const s = run(
+      initial("recover"),
+      { type: "submitUsername", username: "u" },
+      { type: "tokensChanged", tokens: [token()] },
+      { type: "toPin" },
+      { type: "submitPin" },
+      { type: "failed", error: err("CHALLENGE_EXPIRED") },
+      { type: "restart" },
+    );
     expect(s.step).toBe("username");
     expect(s.username).toBe("u");
     expect(s.error).toBeNull();
@@ -119,7 +169,13 @@ describe("the recovery wizard", () => {
 });
 
 describe("the email change", () => {
-  const started = { masked_new_email: "gi***@c***.vn", masked_old_email: "ke***@c***.vn", confirm_expires_at: "2026-11-25T09:44:03Z", wait_secs: 86_400, reference: "RC-1" };
+  const started = {
+    masked_new_email: "gi***@c***.vn",
+    masked_old_email: "ke***@c***.vn",
+    confirm_expires_at: "2026-11-25T09:44:03Z",
+    wait_secs: 86_400,
+    reference: "RC-1",
+  };
 
   it("walks username and new email → token → PIN → working → done", () => {
     const first = initial("email");
@@ -146,8 +202,15 @@ describe("the email change", () => {
 
   it("does not go on without a username or with a new email that is not an address", () => {
     const s = initial("email", "ketoan01");
-    for (const [typed, problem] of [["", "empty"], ["   ", "empty"], ["giamdoc", "invalid"], ["giamdoc.congty.vn", "invalid"],
-      ["giamdoc@congty", "invalid"], ["giam doc@congty.vn", "invalid"], ["giamdoc@.vn", "invalid"]] as const) {
+    for (const [typed, problem] of [
+      ["", "empty"],
+      ["   ", "empty"],
+      ["giamdoc", "invalid"],
+      ["giamdoc.congty.vn", "invalid"],
+      ["giamdoc@congty", "invalid"],
+      ["giam doc@congty.vn", "invalid"],
+      ["giamdoc@.vn", "invalid"],
+    ] as const) {
       const refused = run(s, { type: "submitUsername", username: "ketoan01", newEmail: typed });
       expect(refused.step, typed).toBe("username");
       expect(refused.fieldErrors, typed).toEqual({ newEmail: problem });
@@ -170,7 +233,11 @@ describe("the email change", () => {
   });
 
   it("goes back to the username step from the token step, and a restart keeps both fields", () => {
-    const atToken = run(initial("email"), { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty.vn" }, { type: "tokensChanged", tokens: [token()] });
+    const atToken = run(
+      initial("email"),
+      { type: "submitUsername", username: "ketoan01", newEmail: "giamdoc@congty.vn" },
+      { type: "tokensChanged", tokens: [token()] },
+    );
     expect(run(atToken, { type: "back" }).step).toBe("username");
     const failed = run(atToken, { type: "toPin" }, { type: "submitPin" }, { type: "failed", error: err("EMAIL_UNCHANGED") });
     expect(failed.step).toBe("error");
@@ -183,7 +250,13 @@ describe("the email change", () => {
   });
 
   it("a wrong PIN returns to the PIN step as in the recovery", () => {
-    const working = run(initial("email"), { type: "submitUsername", username: "u", newEmail: "a@b.vn" }, { type: "tokensChanged", tokens: [token()] }, { type: "toPin" }, { type: "submitPin" });
+    const working = run(
+      initial("email"),
+      { type: "submitUsername", username: "u", newEmail: "a@b.vn" },
+      { type: "tokensChanged", tokens: [token()] },
+      { type: "toPin" },
+      { type: "submitPin" },
+    );
     expect(run(working, { type: "failed", error: err("PIN_INCORRECT") }).step).toBe("pin");
     expect(run(working, { type: "failed", error: err("CERT_NOT_BOUND") }).step).toBe("error");
   });
@@ -276,8 +349,13 @@ describe("the server's verdict on the certificate, before the PIN", () => {
 
   it("a new attempt asks again", () => {
     const s = atPin();
-    const unknown = run(s, { type: "certCheckFailed", key: certKey(s)!, error: err("SERVER_UNREACHABLE") }, { type: "submitPin" },
-      { type: "failed", error: err("CHALLENGE_EXPIRED") }, { type: "restart" });
+    const unknown = run(
+      s,
+      { type: "certCheckFailed", key: certKey(s)!, error: err("SERVER_UNREACHABLE") },
+      { type: "submitPin" },
+      { type: "failed", error: err("CHALLENGE_EXPIRED") },
+      { type: "restart" },
+    );
     expect(unknown.certCheck).toBeNull();
     expect(verdict(run(unknown, { type: "toPin" }))).toEqual({ kind: "checking" });
   });

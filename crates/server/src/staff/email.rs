@@ -541,6 +541,7 @@ pub(super) async fn approve(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -163,7 +163,7 @@ pub(super) async fn home(
     } else {
         // Looking people up is access to personal data: it is audited too.
         let entry =
-            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::email::mask_id_numbers(&query)));
+            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::email::mask_id_numbers(query)));
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
@@ -589,6 +589,7 @@ async fn render_account(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

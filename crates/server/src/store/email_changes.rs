@@ -230,6 +230,7 @@ impl Store {
 
     /// A supervisor approved a proposed change: the confirmation link goes to the new
     /// address. False when it is no longer proposed.
+    #[allow(clippy::too_many_arguments)] // one transaction's facts, each its own column
     pub async fn approve_email_change(
         &self,
         id: i64,

@@ -292,27 +292,24 @@ async fn password_mails_per_account_are_capped_per_day() {
 async fn owner_journeys(srv: &TestServer, password: &str) -> Vec<f64> {
     let owner = "203.0.113.10";
     let token = SoftToken::load("rsa-valid");
-    let post = |path: &'static str, body: Value| {
-        let srv = srv;
-        async move {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            loop {
-                let resp = srv
-                    .http
-                    .post(format!("{}{path}", srv.base))
-                    .header("x-forwarded-for", owner)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap();
-                if status == 503 && code(&body) == "SERVER_BUSY" && std::time::Instant::now() < deadline {
-                    tokio::time::sleep(std::time::Duration::from_secs(body["retry_after"].as_u64().unwrap_or(1))).await;
-                    continue;
-                }
-                return (status, body);
+    let post = |path: &'static str, body: Value| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let resp = srv
+                .http
+                .post(format!("{}{path}", srv.base))
+                .header("x-forwarded-for", owner)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap();
+            if status == 503 && code(&body) == "SERVER_BUSY" && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_secs(body["retry_after"].as_u64().unwrap_or(1))).await;
+                continue;
             }
+            return (status, body);
         }
     };
     let mut took = Vec::new();

@@ -3,6 +3,7 @@
 //! sink per test, so tests share no state and run side by side. `enumeration` prints its timing
 //! figures and asserts only behaviour, so it may share the process; `memory.rs`
 //! measures the process's resident memory and keeps a binary to itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
 mod common;
 

@@ -195,8 +195,10 @@ async fn required_policies_of_a_ca_refuse_its_other_kinds_of_certificate() {
         accepted_path(&srv, &SoftToken::load("personal")).await;
     }
     // A requirement that is not an OID stops the start.
-    let mut c = bhxh_server::Config::default();
-    c.required_policies = vec![require("BHXH Test Issuing CA", &["organisation"])];
+    let c = bhxh_server::Config {
+        required_policies: vec![require("BHXH Test Issuing CA", &["organisation"])],
+        ..bhxh_server::Config::default()
+    };
     assert!(c.check().unwrap_err().to_string().contains("required_policies"));
 }
 

@@ -47,10 +47,12 @@ impl Drop for TestServer {
 /// A config for tests: loopback port 0, the fixture trust anchors and CRL, quick retries,
 /// limits high enough not to get in the way (rate-limit tests lower them).
 pub fn test_config(data: &Path, smtp_port: Option<u16>) -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".into();
-    c.staff_listen = "127.0.0.1:0".into();
-    c.data_dir = data.to_path_buf();
+    let mut c = Config {
+        listen: "127.0.0.1:0".into(),
+        staff_listen: "127.0.0.1:0".into(),
+        data_dir: data.to_path_buf(),
+        ..Config::default()
+    };
     c.trust_anchors = Some(fixture("trust.pem"));
     c.trust_intermediates = Some(fixture("intermediates.pem"));
     c.crl_file = Some(fixture("crl.pem"));
