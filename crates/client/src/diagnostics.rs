@@ -127,17 +127,44 @@ pub fn check_label(name: &str, lang: Lang) -> &str {
     }
 }
 
-/// Runs every check. Blocking token calls go to the blocking pool.
+/// Runs every check, one function each, in the order the report shows them. Blocking
+/// token calls go to the blocking pool.
 pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, lang: Lang) -> Report {
-    let mut checks = Vec::new();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let found = check_modules(module.map(Path::to_path_buf), lang).await;
+    let mut checks = found.checks;
+    let (readers_check, reader_list) = check_readers(!found.tokens.is_empty(), lang).await;
+    checks.push(readers_check);
+    checks.extend(check_tokens(&found.tokens, now, lang));
+    checks.push(check_ca_plugins(lang).await);
+    checks.extend(check_server(api, server, &found.tokens, now, lang).await);
+    Report {
+        version: env!("CARGO_PKG_VERSION"),
+        server: server.to_string(),
+        checks,
+        readers: reader_list,
+        tokens: found.tokens,
+        modules: found.loaded,
+        skipped_modules: found.skipped,
+    }
+}
 
-    // Every PKCS#11 module found (or the one chosen), and the tokens they see.
-    let module = module.map(Path::to_path_buf);
-    // Every module is tried and every one that cannot be used is listed (not only the
-    // first), even when none can: a DLL under a CA module's name that is no PKCS#11
-    // module is reported by its path.
-    let p11 = tokio::task::spawn_blocking(move || -> Result<(Modules, Result<Vec<bhxh_token::TokenSummary>, bhxh_token::TokenError>), bhxh_token::TokenError> {
+/// What [`check_modules`] found: its checks, the tokens the modules see, and the
+/// modules loaded and skipped.
+struct Found {
+    checks: Vec<Check>,
+    tokens: Vec<bhxh_token::TokenSummary>,
+    loaded: Vec<LoadedModule>,
+    skipped: Vec<Skipped>,
+}
+
+/// Every PKCS#11 module found (or the one chosen), and the tokens they see. Every module
+/// is tried and every one that cannot be used is listed (not only the first), even when
+/// none can: a DLL under a CA module's name that is no PKCS#11 module is reported by its
+/// path.
+async fn check_modules(module: Option<std::path::PathBuf>, lang: Lang) -> Found {
+    type Loaded = (Modules, Result<Vec<bhxh_token::TokenSummary>, bhxh_token::TokenError>);
+    let p11 = tokio::task::spawn_blocking(move || -> Result<Loaded, bhxh_token::TokenError> {
         let modules = Modules::load(&Modules::wanted(module.as_deref())?);
         let tokens = match modules.unusable() {
             Some(e) => Err(e),
@@ -147,162 +174,170 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
     })
     .await
     .unwrap_or_else(|e| Err(bhxh_token::TokenError::Failure { detail: e.to_string() }));
-    let mut tokens = Vec::new();
-    let (mut loaded_modules, mut skipped_modules) = (Vec::new(), Vec::new());
-    match p11 {
-        Ok((modules, found)) => {
-            for m in modules.loaded() {
-                let vendor = m.vendor.map(|v| format!(" ({v})")).unwrap_or_default();
-                checks.push(Check {
-                    name: "pkcs11_module",
-                    status: Status::Ok,
-                    detail: format!("{}{vendor} — {}", m.path.display(), m.info),
-                    code: None,
-                    fix: None,
-                });
-            }
-            // A module that cannot be used is reported and skipped; it hides no other.
-            for s in modules.skipped() {
-                checks.push(Check {
-                    name: "pkcs11_module",
-                    status: Status::Warn,
-                    detail: format!("{}: {} — {}", s.path.display(), t(lang, "bỏ qua", "skipped"), s.reason),
-                    code: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.to_string()),
-                    fix: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.hint(lang).to_string()),
-                });
-            }
-            loaded_modules = modules.loaded().to_vec();
-            skipped_modules = modules.skipped().to_vec();
-            match found {
-                Ok(found) => tokens = found,
-                Err(e) => checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
-            }
-        }
-        Err(e) => checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
-    }
-
-    // Readers over PC/SC (independent of the module: an unknown token still shows here).
-    let reader_list = tokio::task::spawn_blocking(readers::readers).await.unwrap_or(Ok(Vec::new()));
-    let reader_list = match reader_list {
-        Ok(list) => {
-            let cards = list.iter().filter(|r| r.card_present).count();
-            let status = if list.is_empty() { Status::Warn } else { Status::Ok };
-            checks.push(Check {
-                name: "readers",
-                status,
-                detail: format!(
-                    "{} {}, {} {}",
-                    list.len(),
-                    t(lang, "đầu đọc", "readers"),
-                    cards,
-                    t(lang, "có thẻ/token", "with a card/token")
-                ),
-                code: None,
-                fix: (status == Status::Warn).then(|| {
-                    t(
-                        lang,
-                        "Cắm token vào cổng USB; nếu vẫn không thấy, cài driver của token.",
-                        "Plug the token in; if it still does not show, install its driver.",
-                    )
-                    .to_string()
-                }),
-            });
-            list
-        }
+    let mut found = Found { checks: Vec::new(), tokens: Vec::new(), loaded: Vec::new(), skipped: Vec::new() };
+    let (modules, tokens) = match p11 {
+        Ok(loaded) => loaded,
         Err(e) => {
-            let e = crate::ClientError::Token(e);
-            let mut check = failed("readers", &e, lang);
-            // The module reaching a token proves the path works without PC/SC (some
-            // drivers talk to their token directly): then a missing PC/SC is a warning.
-            if !tokens.is_empty() {
-                check.status = Status::Warn;
-            }
-            checks.push(check);
-            Vec::new()
+            found.checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang));
+            return found;
         }
     };
-
-    // Tokens, PIN states and certificates.
-    if tokens.is_empty() {
-        let e = crate::ClientError::Token(bhxh_token::TokenError::NoToken);
-        checks.push(Check {
-            name: "token",
-            status: Status::Fail,
-            detail: e.message(lang),
-            code: Some(e.code().to_string()),
-            fix: Some(e.hint(lang)),
+    for m in modules.loaded() {
+        let vendor = m.vendor.map(|v| format!(" ({v})")).unwrap_or_default();
+        found.checks.push(Check {
+            name: "pkcs11_module",
+            status: Status::Ok,
+            detail: format!("{}{vendor} — {}", m.path.display(), m.info),
+            code: None,
+            fix: None,
         });
     }
-    for tok in &tokens {
-        use bhxh_protocol::ErrorCode;
-        let (status, code) = match tok.pin_state {
-            PinState::Ok => (Status::Ok, None),
-            PinState::CountLow => (Status::Warn, Some(ErrorCode::PinIncorrect)),
-            PinState::FinalTry => (Status::Warn, Some(ErrorCode::PinFinalTry)),
-            PinState::Locked => (Status::Fail, Some(ErrorCode::PinLocked)),
-            PinState::MustChange => (Status::Warn, Some(ErrorCode::PinMustChange)),
-            _ => (Status::Warn, None),
-        };
-        checks.push(Check {
-            name: "token",
-            status,
-            detail: format!(
-                "{} ({} {}, {} {}), PIN: {} — {} — {} {}",
-                tok.label,
-                tok.manufacturer,
-                tok.model,
-                t(lang, "số sê-ri", "serial"),
-                tok.serial,
-                pin_words(tok.pin_state, lang),
-                tok.module,
-                tok.ca_certificates.len(),
-                t(lang, "chứng thư CA trên token", "CA certificate(s) on the token")
-            ),
-            // A warning's code is for support (the PIN states' advice), not a failure.
-            code: code.filter(|_| status == Status::Fail).map(|c| c.to_string()),
-            fix: code.map(|c| c.hint(lang).to_string()),
+    // A module that cannot be used is reported and skipped; it hides no other.
+    for s in modules.skipped() {
+        found.checks.push(Check {
+            name: "pkcs11_module",
+            status: Status::Warn,
+            detail: format!("{}: {} — {}", s.path.display(), t(lang, "bỏ qua", "skipped"), s.reason),
+            code: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.to_string()),
+            fix: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.hint(lang).to_string()),
         });
+    }
+    found.loaded = modules.loaded().to_vec();
+    found.skipped = modules.skipped().to_vec();
+    match tokens {
+        Ok(tokens) => found.tokens = tokens,
+        Err(e) => found.checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
+    }
+    found
+}
+
+/// Readers over PC/SC (independent of the module: an unknown token still shows here).
+/// When a module reached a token (`token_seen`), the path works without PC/SC (some
+/// drivers talk to their token directly): a missing PC/SC is then a warning.
+async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::ReaderStatus>) {
+    let reader_list = tokio::task::spawn_blocking(readers::readers).await.unwrap_or(Ok(Vec::new()));
+    let list = match reader_list {
+        Ok(list) => list,
+        Err(e) => {
+            let mut check = failed("readers", &crate::ClientError::Token(e), lang);
+            if token_seen {
+                check.status = Status::Warn;
+            }
+            return (check, Vec::new());
+        }
+    };
+    let cards = list.iter().filter(|r| r.card_present).count();
+    let status = if list.is_empty() { Status::Warn } else { Status::Ok };
+    let check = Check {
+        name: "readers",
+        status,
+        detail: format!(
+            "{} {}, {} {}",
+            list.len(),
+            t(lang, "đầu đọc", "readers"),
+            cards,
+            t(lang, "có thẻ/token", "with a card/token")
+        ),
+        code: None,
+        fix: (status == Status::Warn).then(|| {
+            t(
+                lang,
+                "Cắm token vào cổng USB; nếu vẫn không thấy, cài driver của token.",
+                "Plug the token in; if it still does not show, install its driver.",
+            )
+            .to_string()
+        }),
+    };
+    (check, list)
+}
+
+/// Tokens, their PIN states and their certificates (none at all is a failure).
+fn check_tokens(tokens: &[bhxh_token::TokenSummary], now: i64, lang: Lang) -> Vec<Check> {
+    if tokens.is_empty() {
+        let e = crate::ClientError::Token(bhxh_token::TokenError::NoToken);
+        return vec![failed("token", &e, lang)];
+    }
+    let mut checks = Vec::new();
+    for tok in tokens {
+        checks.push(check_token(tok, lang));
         if tok.certificates.is_empty() {
             let e = crate::ClientError::Token(bhxh_token::TokenError::NoCertificate);
             checks.push(fail("certificate", tok.label.clone(), &e, lang));
         }
-        for c in &tok.certificates {
-            let expired = now > c.not_after;
-            let usable = c.usable_at(now);
-            let status = if usable { Status::Ok } else { Status::Fail };
-            let code = if expired {
-                Some(bhxh_protocol::ErrorCode::CertExpired)
-            } else if !c.digital_signature {
-                Some(bhxh_protocol::ErrorCode::CertKeyUsage)
-            } else if c.algorithm.is_none() {
-                Some(bhxh_protocol::ErrorCode::CertKeyUnsupported)
-            } else {
-                None
-            };
-            checks.push(Check {
-                name: "certificate",
-                status,
-                detail: format!(
-                    "{} — MST {} — {} {} — {} {} — {} {}-bit",
-                    c.holder,
-                    if c.msts.is_empty() { "?".to_string() } else { c.msts.join(", ") },
-                    t(lang, "cấp bởi", "issued by"),
-                    c.issuer,
-                    t(lang, "hết hạn", "expires"),
-                    vn_date(c.not_after),
-                    c.key_type,
-                    c.key_bits
-                ),
-                code: code.map(|c| c.to_string()),
-                fix: code.map(|c| c.hint(lang).to_string()),
-            });
-        }
+        checks.extend(tok.certificates.iter().map(|c| check_token_certificate(c, now, lang)));
     }
+    checks
+}
 
-    // The CAs' own signing plugins keep the token open and can break our session
-    // (TOKEN_IN_USE): which of them are running, as information for support.
+/// One token: what it is, and its PIN state (a warning's code is for support, the PIN
+/// states' advice; only a locked token fails).
+fn check_token(tok: &bhxh_token::TokenSummary, lang: Lang) -> Check {
+    use bhxh_protocol::ErrorCode;
+    let (status, code) = match tok.pin_state {
+        PinState::Ok => (Status::Ok, None),
+        PinState::CountLow => (Status::Warn, Some(ErrorCode::PinIncorrect)),
+        PinState::FinalTry => (Status::Warn, Some(ErrorCode::PinFinalTry)),
+        PinState::Locked => (Status::Fail, Some(ErrorCode::PinLocked)),
+        PinState::MustChange => (Status::Warn, Some(ErrorCode::PinMustChange)),
+        _ => (Status::Warn, None),
+    };
+    Check {
+        name: "token",
+        status,
+        detail: format!(
+            "{} ({} {}, {} {}), PIN: {} — {} — {} {}",
+            tok.label,
+            tok.manufacturer,
+            tok.model,
+            t(lang, "số sê-ri", "serial"),
+            tok.serial,
+            pin_words(tok.pin_state, lang),
+            tok.module,
+            tok.ca_certificates.len(),
+            t(lang, "chứng thư CA trên token", "CA certificate(s) on the token")
+        ),
+        code: code.filter(|_| status == Status::Fail).map(|c| c.to_string()),
+        fix: code.map(|c| c.hint(lang).to_string()),
+    }
+}
+
+/// One certificate of a token: usable now (valid, for signatures, a key we can use).
+fn check_token_certificate(c: &bhxh_token::CertSummary, now: i64, lang: Lang) -> Check {
+    let expired = now > c.not_after;
+    let status = if c.usable_at(now) { Status::Ok } else { Status::Fail };
+    let code = if expired {
+        Some(bhxh_protocol::ErrorCode::CertExpired)
+    } else if !c.digital_signature {
+        Some(bhxh_protocol::ErrorCode::CertKeyUsage)
+    } else if c.algorithm.is_none() {
+        Some(bhxh_protocol::ErrorCode::CertKeyUnsupported)
+    } else {
+        None
+    };
+    Check {
+        name: "certificate",
+        status,
+        detail: format!(
+            "{} — MST {} — {} {} — {} {} — {} {}-bit",
+            c.holder,
+            if c.msts.is_empty() { "?".to_string() } else { c.msts.join(", ") },
+            t(lang, "cấp bởi", "issued by"),
+            c.issuer,
+            t(lang, "hết hạn", "expires"),
+            vn_date(c.not_after),
+            c.key_type,
+            c.key_bits
+        ),
+        code: code.map(|c| c.to_string()),
+        fix: code.map(|c| c.hint(lang).to_string()),
+    }
+}
+
+/// The CAs' own signing plugins keep the token open and can break our session
+/// (TOKEN_IN_USE): which of them are running, as information for support.
+async fn check_ca_plugins(lang: Lang) -> Check {
     let plugins = running_ca_plugins().await;
-    checks.push(Check {
+    Check {
         name: "ca_plugins",
         status: Status::Ok,
         detail: if plugins.is_empty() {
@@ -312,87 +347,95 @@ pub async fn run(api: Option<&ApiClient>, server: &str, module: Option<&Path>, l
         },
         code: None,
         fix: (!plugins.is_empty()).then(|| bhxh_protocol::ErrorCode::TokenInUse.hint(lang).to_string()),
-    });
+    }
+}
 
-    // The server: reachable, how fast, and whether the clocks agree.
-    match api {
-        None => checks.push(Check {
+/// The server: reachable, how fast, whether the clocks agree, and its verdict on each
+/// usable certificate.
+async fn check_server(
+    api: Option<&ApiClient>,
+    server: &str,
+    tokens: &[bhxh_token::TokenSummary],
+    now: i64,
+    lang: Lang,
+) -> Vec<Check> {
+    let Some(api) = api else {
+        return vec![Check {
             name: "server",
             status: Status::Fail,
             detail: server.to_string(),
             code: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.to_string()),
             fix: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.hint(lang).to_string()),
-        }),
-        Some(api) => match api.health().await {
-            Ok(h) => {
-                checks.push(Check {
-                    name: "server",
-                    status: Status::Ok,
-                    detail: format!("{} — v{} ({}) — {:.0} ms", api.origin(), h.version, h.protocol, h.latency_ms),
-                    code: None,
-                    fix: None,
-                });
-                let off = h.clock_skew_secs.abs() > 120;
-                checks.push(Check {
-                    name: "clock",
-                    status: if off { Status::Warn } else { Status::Ok },
-                    detail: format!(
-                        "{} {} s",
-                        t(lang, "lệch so với máy chủ", "skew against the server"),
-                        h.clock_skew_secs
-                    ),
-                    code: None,
-                    fix: off.then(|| {
-                        t(
-                            lang,
-                            "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).",
-                            "Fix the computer's clock (automatic Internet time).",
-                        )
-                        .to_string()
-                    }),
-                });
-                // The server's verdict on each usable certificate (path, revocation),
-                // before any PIN is spent on it; it says nothing about accounts.
-                for tok in &tokens {
-                    for c in tok.certificates.iter().filter(|c| c.usable_at(now)) {
-                        checks.push(match api.check_certificate(&c.der, &tok.ca_certificates).await {
-                            Ok(v) => Check {
-                                name: "cert_trust",
-                                status: if v.revocation_checked { Status::Ok } else { Status::Warn },
-                                detail: format!(
-                                    "{} — {}{}",
-                                    c.holder,
-                                    v.path,
-                                    if v.revocation_checked {
-                                        format!(" — {}: {}", t(lang, "thu hồi", "revocation"), v.revocation)
-                                    } else {
-                                        t(
-                                            lang,
-                                            " — máy chủ không kiểm tra thu hồi",
-                                            " — the server does not check revocation",
-                                        )
-                                        .to_string()
-                                    }
-                                ),
-                                code: None,
-                                fix: None,
-                            },
-                            Err(e) => fail("cert_trust", format!("{} — {}", c.holder, e.message(lang)), &e, lang),
-                        });
-                    }
-                }
-            }
-            Err(e) => checks.push(fail("server", api.origin().to_string(), &e, lang)),
+        }];
+    };
+    let h = match api.health().await {
+        Ok(h) => h,
+        Err(e) => return vec![fail("server", api.origin().to_string(), &e, lang)],
+    };
+    let mut checks = vec![
+        Check {
+            name: "server",
+            status: Status::Ok,
+            detail: format!("{} — v{} ({}) — {:.0} ms", api.origin(), h.version, h.protocol, h.latency_ms),
+            code: None,
+            fix: None,
         },
+        check_clock(h.clock_skew_secs, lang),
+    ];
+    // The server's verdict on each usable certificate (path, revocation), before any PIN
+    // is spent on it; it says nothing about accounts.
+    for tok in tokens {
+        for c in tok.certificates.iter().filter(|c| c.usable_at(now)) {
+            checks.push(check_trust(api, tok, c, lang).await);
+        }
     }
-    Report {
-        version: env!("CARGO_PKG_VERSION"),
-        server: server.to_string(),
-        checks,
-        readers: reader_list,
-        tokens,
-        modules: loaded_modules,
-        skipped_modules,
+    checks
+}
+
+/// The computer's clock against the server's (two minutes off is a warning).
+fn check_clock(skew_secs: i64, lang: Lang) -> Check {
+    let off = skew_secs.abs() > 120;
+    Check {
+        name: "clock",
+        status: if off { Status::Warn } else { Status::Ok },
+        detail: format!("{} {} s", t(lang, "lệch so với máy chủ", "skew against the server"), skew_secs),
+        code: None,
+        fix: off.then(|| {
+            t(
+                lang,
+                "Chỉnh ngày giờ máy tính (tự động đồng bộ giờ Internet).",
+                "Fix the computer's clock (automatic Internet time).",
+            )
+            .to_string()
+        }),
+    }
+}
+
+/// The server's verdict on one certificate: its path, and its revocation status.
+async fn check_trust(
+    api: &ApiClient,
+    tok: &bhxh_token::TokenSummary,
+    c: &bhxh_token::CertSummary,
+    lang: Lang,
+) -> Check {
+    match api.check_certificate(&c.der, &tok.ca_certificates).await {
+        Ok(v) => Check {
+            name: "cert_trust",
+            status: if v.revocation_checked { Status::Ok } else { Status::Warn },
+            detail: format!(
+                "{} — {}{}",
+                c.holder,
+                v.path,
+                if v.revocation_checked {
+                    format!(" — {}: {}", t(lang, "thu hồi", "revocation"), v.revocation)
+                } else {
+                    t(lang, " — máy chủ không kiểm tra thu hồi", " — the server does not check revocation").to_string()
+                }
+            ),
+            code: None,
+            fix: None,
+        },
+        Err(e) => fail("cert_trust", format!("{} — {}", c.holder, e.message(lang)), &e, lang),
     }
 }
 
@@ -431,4 +474,101 @@ pub fn text(report: &Report, lang: Lang) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use bhxh_token::{CertSummary, TokenSummary};
+
+    fn cert(over: impl FnOnce(&mut CertSummary)) -> CertSummary {
+        let mut c = CertSummary {
+            id: "01".into(),
+            label: String::new(),
+            holder: "CÔNG TY TNHH THỬ NGHIỆM BHXH".into(),
+            msts: vec!["0101234567".into()],
+            personal_ids: Vec::new(),
+            issuer: "VNPT-CA SHA2".into(),
+            serial: "1".into(),
+            not_before: 1_000,
+            not_after: 2_000,
+            key_type: "RSA".into(),
+            key_bits: 2048,
+            algorithm: Some(bhxh_protocol::Algorithm::RS256),
+            digital_signature: true,
+            fingerprint: String::new(),
+            der: Vec::new(),
+        };
+        over(&mut c);
+        c
+    }
+
+    fn token(pin_state: PinState, certificates: Vec<CertSummary>) -> TokenSummary {
+        TokenSummary {
+            slot_id: 1,
+            label: "VNPT-CA".into(),
+            manufacturer: "FT".into(),
+            model: "ePass2003".into(),
+            serial: "s".into(),
+            pin_state,
+            pin_pad: false,
+            module: "vnpt-ca_csp11.dll".into(),
+            certificates,
+            ca_certificates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_certificate_is_checked_for_expiry_key_usage_and_key_in_that_order() {
+        let at = |c: &CertSummary, now| check_token_certificate(c, now, Lang::Vi);
+        let ok = at(&cert(|_| {}), 1_500);
+        assert_eq!((ok.status, ok.code), (Status::Ok, None));
+        assert!(ok.detail.contains("MST 0101234567") && ok.detail.contains("cấp bởi VNPT-CA SHA2"), "{}", ok.detail);
+        let expired = at(&cert(|c| c.digital_signature = false), 2_001);
+        assert_eq!((expired.status, expired.code.as_deref()), (Status::Fail, Some("CERT_EXPIRED")));
+        let usage = at(&cert(|c| c.digital_signature = false), 1_500);
+        assert_eq!(usage.code.as_deref(), Some("CERT_KEY_USAGE"));
+        let key = at(&cert(|c| c.algorithm = None), 1_500);
+        assert_eq!(key.code.as_deref(), Some("CERT_KEY_UNSUPPORTED"));
+        // No MST: not usable, and no code of its own.
+        let no_mst = at(&cert(|c| c.msts.clear()), 1_500);
+        assert_eq!((no_mst.status, no_mst.code), (Status::Fail, None));
+        assert!(no_mst.detail.contains("MST ?"));
+    }
+
+    #[test]
+    fn only_a_locked_token_fails_and_a_warning_carries_advice_without_a_code() {
+        let locked = check_token(&token(PinState::Locked, Vec::new()), Lang::Vi);
+        assert_eq!((locked.status, locked.code.as_deref()), (Status::Fail, Some("PIN_LOCKED")));
+        assert!(locked.detail.contains("PIN: đã bị khóa"), "{}", locked.detail);
+        let final_try = check_token(&token(PinState::FinalTry, Vec::new()), Lang::En);
+        assert_eq!((final_try.status, final_try.code.as_deref()), (Status::Warn, None));
+        assert!(final_try.fix.is_some() && final_try.detail.contains("PIN: FinalTry"), "{final_try:?}");
+        let fine = check_token(&token(PinState::Ok, Vec::new()), Lang::Vi);
+        assert_eq!((fine.status, fine.code, fine.fix), (Status::Ok, None, None));
+    }
+
+    #[test]
+    fn no_token_fails_and_a_token_without_a_certificate_says_so() {
+        let none = check_tokens(&[], 1_500, Lang::Vi);
+        assert_eq!(none.len(), 1);
+        assert_eq!((none[0].name, none[0].status, none[0].code.as_deref()), ("token", Status::Fail, Some("NO_TOKEN")));
+        let empty = check_tokens(&[token(PinState::Ok, Vec::new())], 1_500, Lang::Vi);
+        let names: Vec<_> = empty.iter().map(|c| (c.name, c.status)).collect();
+        assert_eq!(names, [("token", Status::Ok), ("certificate", Status::Fail)]);
+        assert_eq!(empty[1].code.as_deref(), Some("NO_CERTIFICATE"));
+        let two =
+            check_tokens(&[token(PinState::Ok, vec![cert(|_| {}), cert(|c| c.not_after = 1_000)])], 1_500, Lang::Vi);
+        assert_eq!(two.iter().map(|c| c.status).collect::<Vec<_>>(), [Status::Ok, Status::Ok, Status::Fail]);
+    }
+
+    #[test]
+    fn a_clock_more_than_two_minutes_off_is_a_warning_with_the_fix() {
+        assert_eq!(check_clock(120, Lang::Vi).status, Status::Ok);
+        assert_eq!(check_clock(-120, Lang::Vi).status, Status::Ok);
+        let off = check_clock(-121, Lang::Vi);
+        assert_eq!(off.status, Status::Warn);
+        assert!(off.detail.contains("-121 s") && off.fix.unwrap().contains("Chỉnh ngày giờ"));
+    }
 }

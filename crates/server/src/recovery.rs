@@ -169,236 +169,292 @@ async fn challenge(
     }))
 }
 
-/// Runs every check of protocol v1 step 4 in order and stops at the first failure.
+/// Protocol v1 step 4, as its steps: an [`Attempt`] on a sealed, unused challenge
+/// ([`open_attempt`]) verifies into a [`Proof`] ([`Attempt::verify`]: the certificate,
+/// then the signature over the bytes the server rebuilds), the proof binds to what it
+/// may act on ([`Attempt::bind`]: the MST's usernames, or the one account), and each
+/// purpose finishes its own way ([`finish_lookup`], [`crate::email_change::start_by_token`],
+/// [`finish_reset`]). The first failure stops it; past the challenge's own checks a
+/// failure uses the challenge up and counts against this client.
 async fn complete(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiJson(req): ApiJson<CompleteRequest>,
 ) -> Result<Response, ApiError> {
-    const EVENT: AuditEvent = AuditEvent::Complete;
+    let attempt = open_attempt(&s, &ctx, &req).await?;
+    let proof = attempt.verify(&req).await?;
+    match attempt.bind(&proof).await? {
+        Bound::Usernames(usernames) => finish_lookup(&attempt, &proof, usernames).await,
+        Bound::Account(account) if attempt.ch.purpose == Purpose::EmailChange => {
+            let entry = attempt.success_entry(&proof);
+            crate::email_change::start_by_token(&s, &ctx, &attempt.ch, &account, entry).await
+        }
+        Bound::Account(account) => finish_reset(&attempt, &proof, &account).await,
+    }
+}
+
+const EVENT: AuditEvent = AuditEvent::Complete;
+
+/// One completion in progress: the challenge it answers, the username it claims, and
+/// what its failures are counted under.
+struct Attempt<'a> {
+    s: &'a AppState,
+    ctx: &'a Ctx,
+    ch: Challenge,
+    /// The username as sent, normalised (empty for a username lookup).
+    claimed: String,
+    /// Whether this attempt proves an account (every purpose but the lookup): only then
+    /// does a failure count against the client and the account.
+    proves_account: bool,
+}
+
+/// What a valid proof showed: the certificate, checked, and its fingerprint.
+struct Proof {
+    fingerprint: String,
+    checked: Verified,
+}
+
+/// What a proof may act on.
+enum Bound {
+    /// The usernames of the certificate's MSTs (a username lookup).
+    Usernames(Vec<String>),
+    /// The one account the certificate is bound to, enabled.
+    Account(crate::store::Account),
+}
+
+/// The challenge's own checks: a username that can be one, the client's limits, a
+/// challenge sealed by this deployment, unused, unexpired, for this username and purpose.
+async fn open_attempt<'a>(s: &'a AppState, ctx: &'a Ctx, req: &CompleteRequest) -> Result<Attempt<'a>, ApiError> {
     let claimed = normalize_username(&req.username);
     // A name that cannot be a username (it may be 64 KiB: no challenge was issued for
     // it) never becomes a limit key or an audit line's username.
     let lookup = req.purpose == Purpose::UsernameLookup;
     if !(lookup && claimed.is_empty()) && Username::parse(&claimed).is_err() {
-        s.limit_client(&ctx, EVENT, None).await?;
+        s.limit_client(ctx, EVENT, None).await?;
         let detail = format!("not a username ({} bytes)", req.username.len());
-        return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::InvalidUsername, detail).await);
+        return Err(s.refuse_detail(ctx, EVENT, None, ErrorCode::InvalidUsername, detail).await);
     }
-    s.limit_client(&ctx, EVENT, Some(&claimed)).await?;
-    let now = s.clock.now();
-
-    // 1. The challenge: sealed by this deployment, unused, unexpired, for this username
-    //    and purpose.
+    s.limit_client(ctx, EVENT, Some(&claimed)).await?;
     let Some(ch) = s.challenges.open(&req.challenge_id) else {
-        return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await);
+        return Err(s.refuse(ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await);
     };
     if s.store.challenge_used(&ch.id).await.map_err(|e| ctx.internal(e))? {
-        return Err(s.refuse(&ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
+        return Err(s.refuse(ctx, EVENT, Some(&claimed), ErrorCode::ChallengeUsed).await);
     }
+    let attempt = Attempt { s, ctx, ch, claimed, proves_account: !lookup };
     // A client that failed too many proofs of this account in the window is refused
     // before anything is verified: it earned it. Nobody else is: the owner's valid proof
     // is never refused for other people's failures (theirs only mark the account as
     // under attack). Never a hard lock: the window passes; a proof of ownership clears it.
-    let l = &s.config.limits;
-    let proves_account = !lookup;
-    let client_failed_key = crate::context::client_failed_proofs_key(&claimed, &ctx.client_key);
-    if proves_account {
+    if attempt.proves_account {
+        let l = &s.config.limits;
         s.check_window(
-            &ctx,
-            &client_failed_key,
+            ctx,
+            &attempt.client_failed_key(),
             l.failed_proofs_per_client,
             l.failed_proofs_window_secs,
             EVENT,
-            Some(&claimed),
+            Some(&attempt.claimed),
             "failed proofs from this client",
         )
         .await?;
     }
-    // From here on a failure uses the challenge up (one attempt per challenge) and, past
-    // the challenge's own checks, counts as a failed proof of the account.
-    let fail = |code: ErrorCode, fingerprint: Option<String>, detail: Option<String>| {
-        let s = s.clone();
-        let ctx = ctx.clone();
-        let ch = ch.clone();
-        let claimed = claimed.clone();
-        let client_failed_key = client_failed_key.clone();
-        let counts = proves_account && !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch);
-        async move {
-            let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Err(code));
-            entry.cert_fingerprint = fingerprint;
-            entry.detail = detail.filter(|d| !d.is_empty());
-            if counts {
-                let l = &s.config.limits;
-                let (window, now) = (l.failed_proofs_window_secs, s.clock.now());
-                let account_key = crate::context::failed_proofs_key(&claimed);
-                if let Err(e) = s.store.hit(&client_failed_key, window, now).await {
-                    return ctx.internal(e);
-                }
-                // Every client's together: marks an attack, refuses no one.
-                if let Err(e) = s.count_identity(&ctx, &account_key, l.failed_proofs_per_account, window, EVENT).await {
-                    return e;
-                }
+    if s.clock.now() > attempt.ch.expires_at {
+        return Err(attempt.fail(ErrorCode::ChallengeExpired, None, None).await);
+    }
+    if attempt.ch.signed_username() != attempt.claimed || attempt.ch.purpose != req.purpose {
+        return Err(attempt.fail(ErrorCode::ChallengeMismatch, None, None).await);
+    }
+    Ok(attempt)
+}
+
+impl Attempt<'_> {
+    fn client_failed_key(&self) -> String {
+        crate::context::client_failed_proofs_key(&self.claimed, &self.ctx.client_key)
+    }
+
+    /// Ends the attempt with `code`: the challenge is used up and the refusal audited;
+    /// past the challenge's own checks it counts as a failed proof of the account, for
+    /// this client (which is refused past its limit) and for every client together
+    /// (which only marks an attack).
+    async fn fail(&self, code: ErrorCode, fingerprint: Option<String>, detail: Option<String>) -> ApiError {
+        let (s, ctx) = (self.s, self.ctx);
+        let mut entry = s.audit_entry(ctx, EVENT, Some(&self.claimed), Err(code));
+        entry.cert_fingerprint = fingerprint;
+        entry.detail = detail.filter(|d| !d.is_empty());
+        let counts = self.proves_account && !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch);
+        if counts {
+            let l = &s.config.limits;
+            let (window, now) = (l.failed_proofs_window_secs, s.clock.now());
+            let account_key = crate::context::failed_proofs_key(&self.claimed);
+            if let Err(e) = s.store.hit(&self.client_failed_key(), window, now).await {
+                return ctx.internal(e);
             }
-            match s.store.fail_challenge(&ch, code, s.clock.now(), &entry).await {
-                Ok(_) => fail_closed(&s, ctx.err(code)),
-                Err(e) => ctx.internal(e),
+            if let Err(e) = s.count_identity(ctx, &account_key, l.failed_proofs_per_account, window, EVENT).await {
+                return e;
             }
         }
-    };
-    if now > ch.expires_at {
-        return Err(fail(ErrorCode::ChallengeExpired, None, None).await);
-    }
-    if ch.signed_username() != claimed || ch.purpose != req.purpose {
-        return Err(fail(ErrorCode::ChallengeMismatch, None, None).await);
+        match s.store.fail_challenge(&self.ch, code, s.clock.now(), &entry).await {
+            Ok(_) => fail_closed(s, ctx.err(code)),
+            Err(e) => ctx.internal(e),
+        }
     }
 
-    // 2–4. The certificate: parses, valid now, key usage, key and algorithm, chain, CRL.
-    let cert_der = match STANDARD.decode(req.certificate.as_bytes()) {
-        Ok(d) if !d.is_empty() => d,
-        _ => return Err(fail(ErrorCode::CertMalformed, None, None).await),
-    };
-    let fingerprint = crate::verify::fingerprint(&cert_der);
-    let checked = match verify_certificate(&s, &cert_der, &req.chain, Some(req.algorithm), now).await {
-        Ok(c) => c,
-        Err(refused) => return Err(fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
-    };
-
-    // 5. The signature, over the bytes the server rebuilds from what it stored — before
-    //    the binding, so a public certificate (one is in every signed e-invoice) with a
-    //    junk signature learns nothing of which usernames belong to its MST.
-    let data = ch.signed_data();
-    let sig_ok = STANDARD
-        .decode(req.signature.as_bytes())
-        .map_err(|_| ErrorCode::SignatureInvalid)
-        .and_then(|sig| check_signature(&cert_der, req.algorithm, &data, &sig));
-    if let Err(code) = sig_ok {
-        return Err(fail(code, Some(fingerprint), None).await);
+    /// The proof: the certificate (parses, valid now, key usage, key and algorithm,
+    /// path, policies, revocation), then the signature over the bytes the server
+    /// rebuilds from what it stored — before any binding, so a public certificate (one
+    /// is in every signed e-invoice) with a junk signature learns nothing of which
+    /// usernames belong to its MST.
+    async fn verify(&self, req: &CompleteRequest) -> Result<Proof, ApiError> {
+        let cert_der = match STANDARD.decode(req.certificate.as_bytes()) {
+            Ok(d) if !d.is_empty() => d,
+            _ => return Err(self.fail(ErrorCode::CertMalformed, None, None).await),
+        };
+        let fingerprint = crate::verify::fingerprint(&cert_der);
+        let now = self.s.clock.now();
+        let checked = match verify_certificate(self.s, &cert_der, &req.chain, Some(req.algorithm), now).await {
+            Ok(c) => c,
+            Err(refused) => return Err(self.fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
+        };
+        let sig_ok = STANDARD
+            .decode(req.signature.as_bytes())
+            .map_err(|_| ErrorCode::SignatureInvalid)
+            .and_then(|sig| check_signature(&cert_der, req.algorithm, &self.ch.signed_data(), &sig));
+        if let Err(code) = sig_ok {
+            return Err(self.fail(code, Some(fingerprint), None).await);
+        }
+        Ok(Proof { fingerprint, checked })
     }
 
-    // 6. Bound to the account (only after a valid proof): pinned fingerprint, else the
-    //    certificate's MST.
-    let (account, usernames) = match ch.purpose {
-        Purpose::UsernameLookup => {
+    /// What the proof may act on (only after it verified): for a lookup, the usernames
+    /// of the certificate's MSTs; else the claimed account, if its pinned fingerprint is
+    /// the certificate's or, with none pinned, its MST is one of the certificate's.
+    async fn bind(&self, proof: &Proof) -> Result<Bound, ApiError> {
+        let (s, ctx) = (self.s, self.ctx);
+        let cert_msts: Vec<&str> = msts(&proof.checked.ids).map(|m| m.as_str()).collect();
+        let refuse = |detail: String| self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), Some(detail));
+        if self.ch.purpose == Purpose::UsernameLookup {
+            if cert_msts.is_empty() {
+                return Err(refuse(String::new()).await);
+            }
             let mut names = Vec::new();
-            for mst in msts(&checked.ids) {
-                names.extend(s.store.usernames_by_mst(mst.as_str()).await.map_err(|e| ctx.internal(e))?);
+            for mst in &cert_msts {
+                names.extend(s.store.usernames_by_mst(mst).await.map_err(|e| ctx.internal(e))?);
             }
-            if msts(&checked.ids).next().is_none() {
-                return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), None).await);
-            }
-            (None, names)
+            return Ok(Bound::Usernames(names));
         }
-        _ => {
-            // A change whose waiting period is over is in effect before anything is mailed.
-            crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
-            let account = s.store.account_by_username(&claimed).await.map_err(|e| ctx.internal(e))?;
-            let bound = account.as_ref().is_some_and(|a| match &a.cert_fingerprint {
-                Some(pin) => *pin == fingerprint,
-                None => msts(&checked.ids).any(|m| m.as_str() == a.mst),
-            });
-            // The user is told only that the username or the token may be wrong; the
-            // staff timeline says which (support may tell a caller who proved nothing
-            // less than that, the user learns no more than before).
-            let cert_msts = msts(&checked.ids).map(|m| m.as_str().to_string()).collect::<Vec<_>>().join(", ");
-            match account {
-                // A disabled account is refused exactly like a certificate of another
-                // business; only the audit line says why.
-                Some(a) if bound && a.is_disabled() => {
-                    return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some("account disabled".into())).await)
-                }
-                Some(a) if bound => (Some(a), Vec::new()),
-                Some(a) => {
-                    let why = match &a.cert_fingerprint {
-                        Some(_) => "the account is pinned to another certificate".to_string(),
-                        None => format!(
-                            "certificate MST {}; account MST {}",
-                            if cert_msts.is_empty() { "none" } else { &cert_msts },
-                            a.mst
-                        ),
-                    };
-                    return Err(fail(ErrorCode::CertNotBound, Some(fingerprint), Some(why)).await);
-                }
-                None => {
-                    return Err(fail(
-                        ErrorCode::CertNotBound,
-                        Some(fingerprint),
-                        Some(format!("no such account; certificate MST {cert_msts}")),
-                    )
-                    .await)
-                }
-            }
+        // A change whose waiting period is over is in effect before anything is mailed.
+        crate::email_change::settle(s).await.map_err(|e| ctx.internal(e))?;
+        let account = s.store.account_by_username(&self.claimed).await.map_err(|e| ctx.internal(e))?;
+        // The user is told only that the username or the token may be wrong; the staff
+        // timeline says which (support may tell a caller who proved nothing less than
+        // that, the user learns no more than before).
+        let Some(account) = account else {
+            return Err(refuse(format!("no such account; certificate MST {}", cert_msts.join(", "))).await);
+        };
+        let bound = match &account.cert_fingerprint {
+            Some(pin) => *pin == proof.fingerprint,
+            None => cert_msts.contains(&account.mst.as_str()),
+        };
+        if !bound {
+            let why = match &account.cert_fingerprint {
+                Some(_) => "the account is pinned to another certificate".to_string(),
+                None => format!(
+                    "certificate MST {}; account MST {}",
+                    if cert_msts.is_empty() { "none".to_string() } else { cert_msts.join(", ") },
+                    account.mst
+                ),
+            };
+            return Err(refuse(why).await);
         }
-    };
-
-    let mut entry = s.audit_entry(&ctx, EVENT, Some(&claimed), Ok(()));
-    entry.cert_fingerprint = Some(fingerprint);
-    entry.detail = Some(format!(
-        "purpose={}; subject CN={}; path: {}; revocation: {}",
-        req.purpose.as_str(),
-        checked.common_name,
-        checked.path,
-        checked.revocation
-    ));
-    let Some(account) = account else {
-        let won = s.store.complete_lookup(&ch, now, &entry).await.map_err(|e| ctx.internal(e))?;
-        if !won {
-            return Err(ctx.err(ErrorCode::ChallengeUsed));
+        // A disabled account is refused exactly like a certificate of another business;
+        // only the audit line says why.
+        if account.is_disabled() {
+            return Err(refuse("account disabled".into()).await);
         }
-        return Ok(Json(UsernameLookupComplete { usernames, reference: ctx.reference.to_string() }).into_response());
-    };
-    if ch.purpose == Purpose::EmailChange {
-        return crate::email_change::start_by_token(&s, &ctx, &ch, &account, entry).await;
+        Ok(Bound::Account(account))
     }
 
-    // A proven owner still gets at most a few password mails a day.
-    s.check_reset_mails(&ctx, EVENT, &account).await?;
+    /// The audit line of a completion that succeeded.
+    fn success_entry(&self, proof: &Proof) -> crate::store::AuditEntry {
+        let mut entry = self.s.audit_entry(self.ctx, EVENT, Some(&self.claimed), Ok(()));
+        entry.cert_fingerprint = Some(proof.fingerprint.clone());
+        entry.detail = Some(format!(
+            "purpose={}; subject CN={}; path: {}; revocation: {}",
+            self.ch.purpose.as_str(),
+            proof.checked.common_name,
+            proof.checked.path,
+            proof.checked.revocation
+        ));
+        entry
+    }
+}
 
-    // Success: a temporary password, only its hash stored; mails in the same transaction.
+/// A username lookup: the challenge used, the usernames answered.
+async fn finish_lookup(attempt: &Attempt<'_>, proof: &Proof, usernames: Vec<String>) -> Result<Response, ApiError> {
+    let (s, ctx) = (attempt.s, attempt.ctx);
+    let won = s
+        .store
+        .complete_lookup(&attempt.ch, s.clock.now(), &attempt.success_entry(proof))
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    if !won {
+        return Err(ctx.err(ErrorCode::ChallengeUsed));
+    }
+    Ok(Json(UsernameLookupComplete { usernames, reference: ctx.reference.to_string() }).into_response())
+}
+
+/// A password recovery: a temporary password, only its hash stored, and its mail (or,
+/// shown in the app, a notice) written in the same transaction that uses the challenge;
+/// then the owner's own windows end.
+async fn finish_reset(
+    attempt: &Attempt<'_>,
+    proof: &Proof,
+    account: &crate::store::Account,
+) -> Result<Response, ApiError> {
+    let (s, ctx) = (attempt.s, attempt.ctx);
+    // A proven owner still gets at most a few password mails a day.
+    s.check_reset_mails(ctx, EVENT, account).await?;
+    let now = s.clock.now();
     let temp = Zeroizing::new(passwords::temporary_password());
     let temp_hash = s.hasher.hash(Lane::Recovery, temp.clone()).await.map_err(|e| ctx.hashing(e))?;
     let expires = now + s.config.temp_password_ttl_secs;
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
-    let mut mails = Vec::new();
-    if s.config.deliver == Delivery::Email {
+    let mail = if s.config.deliver == Delivery::Email {
         let (subject, body) = mail::reset_mail(&facts, expires, &account.email);
-        mails.push(
-            s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp)).map_err(|e| ctx.internal(e))?,
-        );
+        s.mail(account, MailKind::Reset, subject, body, &reference, Some(&temp))
     } else {
         // The password is shown in the app: the registered address learns of the reset
         // by a notice. A mailed password is its own notice: one mail per reset.
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
-        mails.push(
-            s.mail(&account, MailKind::NoticeReset, subject, body, &reference, None).map_err(|e| ctx.internal(e))?,
-        );
-    }
+        s.mail(account, MailKind::NoticeReset, subject, body, &reference, None)
+    };
+    let mails = vec![mail.map_err(|e| ctx.internal(e))?];
     let won = s
         .store
         .complete_reset(ResetWrite {
-            challenge: &ch,
+            challenge: &attempt.ch,
             account_id: account.id,
             temp_hash: &temp_hash,
             temp_expires_at: expires,
             reference: &reference,
             now,
             mails,
-            audit: entry,
+            audit: attempt.success_entry(proof),
         })
         .await
         .map_err(|e| ctx.internal(e))?;
     if !won {
         return Err(ctx.err(ErrorCode::ChallengeUsed));
     }
-    s.count_reset_mail(&account).await.map_err(|e| ctx.internal(e))?;
+    s.count_reset_mail(account).await.map_err(|e| ctx.internal(e))?;
     // The owner proved it: their own windows of tries end (the emailed password must
     // log in at once, whatever wrong passwords came before).
     s.end_owner_windows(&account.username, Some(&ctx.client_key)).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();
-    let masked = mail::mask_email(&account.email);
     Ok(Json(RecoveryComplete {
-        masked_email: masked,
+        masked_email: mail::mask_email(&account.email),
         reference,
         password_expires_at: rfc3339(expires),
         delivery: s.config.deliver.as_str().into(),
