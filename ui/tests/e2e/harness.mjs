@@ -11,6 +11,10 @@ import { chromium } from "playwright-core";
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const dist = join(here, "../../dist-mock");
 export const shots = join(here, "../../test-results/screenshots");
+/** How long a page may take to show what a test waits for: a deadline that fits a loaded
+ * 2-core machine (CI builds beside the browser), never a pause — every wait is on the
+ * condition itself, and returns as soon as it holds. */
+export const WAIT_MS = 30_000;
 
 const types = {
   ".html": "text/html; charset=utf-8",
@@ -74,7 +78,7 @@ export function useApp() {
   });
   app.open = async (query = "", viewport = { width: 920, height: 760 }) => {
     const page = await app.browser.newPage({ viewport });
-    page.setDefaultTimeout(5000);
+    page.setDefaultTimeout(WAIT_MS);
     await page.goto(`${app.base}/?${query}`);
     await page.getByTestId("screen-login").waitFor();
     return page;

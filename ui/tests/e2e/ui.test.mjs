@@ -3,7 +3,7 @@
 // error code's rendering, screenshots kept in ui/test-results/screenshots.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { errors, portalWrongEmail, shot, toPin, useApp } from "./harness.mjs";
+import { errors, portalWrongEmail, shot, toPin, useApp, WAIT_MS } from "./harness.mjs";
 
 const app = useApp();
 const open = (query) => app.open(query);
@@ -292,7 +292,7 @@ describe("every error code renders with its message, hint and reference", () => 
   for (const lang of ["vi", "en"]) {
     it(`in ${lang}`, async () => {
       const page = await app.browser.newPage({ viewport: { width: 920, height: 760 } });
-      page.setDefaultTimeout(5000);
+      page.setDefaultTimeout(WAIT_MS);
       for (const [code, entry] of Object.entries(errors)) {
         await page.goto(`${app.base}/?fail=${code}&lang=${lang}`);
         await page.getByTestId("screen-login").waitFor();
@@ -725,7 +725,7 @@ describe("portal recovery: MST, registered email and captcha, no token", () => {
 
   it("a captcha about to expire is replaced on its own", async () => {
     const page = await app.browser.newPage({ viewport: { width: 920, height: 760 } });
-    page.setDefaultTimeout(5000);
+    page.setDefaultTimeout(WAIT_MS);
     await page.clock.install();
     await page.goto(`${app.base}/?`);
     await page.getByTestId("screen-login").waitFor();

@@ -22,8 +22,15 @@ async fn smtp_down_during_100_resets_then_back_delivers_each_mail_once() {
         let (status, body) = srv.recover(&token, &format!("user{i:03}")).await;
         assert_eq!(status, 200, "{body}");
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let queued = srv.store.list_mail(100_000).await.unwrap();
+    // Until the worker has tried (and failed) at least once: a condition, not a pause.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let queued = loop {
+        let queued = srv.store.list_mail(100_000).await.unwrap();
+        if queued.iter().any(|m| m.attempts > 0) || std::time::Instant::now() > deadline {
+            break queued;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(queued.len(), n, "one mail per reset");
     assert!(queued.iter().all(|m| m.status == "pending"));
     assert!(queued.iter().any(|m| m.attempts > 0 && m.last_error.is_some()), "the worker tried and failed");
