@@ -142,7 +142,7 @@ async fn change_password(
     let current = req.current_password.map(Secret::into_zeroizing);
     let new = req.new_password.into_zeroizing();
     // The notice goes to the registered address as it is now (a change whose wait is over).
-    crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
+    let settled = crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
     let session = bearer(&s, &ctx, &headers).await?;
     let account = &session.account;
     s.limit_user(&ctx, EVENT, &account.username).await?;
@@ -197,8 +197,9 @@ async fn change_password(
     let reference = ctx.reference.to_string();
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
     let (subject, body) = mail::notice_mail(&facts, NoticeKind::Changed);
-    let notice =
-        s.mail(account, MailKind::NoticeChanged, subject, body, &reference, None).map_err(|e| ctx.internal(e))?;
+    let notice = s
+        .mail(settled, account, MailKind::NoticeChanged, subject, body, &reference, None)
+        .map_err(|e| ctx.internal(e))?;
     let entry = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
     s.store.change_password(account.id, &new_hash, now, &notice, &entry).await.map_err(|e| ctx.internal(e))?;
     s.wake.notify_one();

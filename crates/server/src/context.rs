@@ -564,8 +564,12 @@ impl AppState {
     }
 
     /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
+    /// `Settled`: due email changes were put into effect first, so `account` (read after)
+    /// has the registered address in effect.
+    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
     pub(crate) fn mail(
         &self,
+        settled: crate::email_change::Settled,
         account: &Account,
         kind: MailKind,
         subject: String,
@@ -574,12 +578,14 @@ impl AppState {
         password: Option<&str>,
     ) -> anyhow::Result<NewMail> {
         let secrets = password.map(|p| Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
-        self.mail_with(account, kind, subject, body, reference, secrets.as_ref())
+        self.mail_with(settled, account, kind, subject, body, reference, secrets.as_ref())
     }
 
     /// A mail for `account` whose placeholders are sealed in the outbox until delivery.
+    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
     pub(crate) fn mail_with(
         &self,
+        _settled: crate::email_change::Settled,
         account: &Account,
         kind: MailKind,
         subject: String,

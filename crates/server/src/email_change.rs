@@ -91,8 +91,10 @@ fn new_link(s: &AppState, path: &str) -> (Zeroizing<String>, String) {
 
 /// A mail for `account` to `to` (which need not be its registered address yet), with
 /// `link` sealed until delivery.
+#[allow(clippy::too_many_arguments)] // a mail's facts, each its own
 fn mail_to(
     s: &AppState,
+    settled: Settled,
     account: &Account,
     to: &str,
     kind: MailKind,
@@ -101,7 +103,7 @@ fn mail_to(
     link: Option<&str>,
 ) -> anyhow::Result<NewMail> {
     let secrets = link.map(|l| Secrets::from([(mail::LINK_PLACEHOLDER.to_string(), l.to_string())]));
-    let mut m = s.mail_with(account, kind, subject, body, reference, secrets.as_ref())?;
+    let mut m = s.mail_with(settled, account, kind, subject, body, reference, secrets.as_ref())?;
     m.recipient = to.to_string();
     Ok(m)
 }
@@ -116,6 +118,7 @@ fn via_of(c: ChangeVia) -> ResetVia {
 /// The confirmation mail of a new change to `new_email`, and the hash of its link.
 pub(crate) fn confirmation(
     s: &AppState,
+    settled: Settled,
     account: &Account,
     new_email: &str,
     via: ChangeVia,
@@ -126,7 +129,7 @@ pub(crate) fn confirmation(
     let (link, hash) = new_link(s, "/email-change/confirm");
     let facts = MailFacts { username: &account.username, at: now, reference, hotline: &s.config.hotline };
     let text = mail::email_confirm_mail(&facts, &account.email, expires, s.config.email_change.wait_secs, via_of(via));
-    Ok((mail_to(s, account, new_email, MailKind::EmailConfirm, text, reference, Some(&link))?, hash, expires))
+    Ok((mail_to(s, settled, account, new_email, MailKind::EmailConfirm, text, reference, Some(&link))?, hash, expires))
 }
 
 /// Whether two addresses are the same mailbox as the server compares them.
@@ -141,6 +144,7 @@ pub(crate) fn same_address(a: &str, b: &str) -> bool {
 pub(crate) async fn start_by_token(
     s: &AppState,
     ctx: &Ctx,
+    settled: Settled,
     ch: &Challenge,
     account: &Account,
     mut entry: AuditEntry,
@@ -172,8 +176,8 @@ pub(crate) async fn start_by_token(
     }
     let now = s.clock.now();
     let reference = ctx.reference.to_string();
-    let (mail, hash, expires) =
-        confirmation(s, account, &new_email, ChangeVia::Token, &reference, now).map_err(|e| ctx.internal(e))?;
+    let (mail, hash, expires) = confirmation(s, settled, account, &new_email, ChangeVia::Token, &reference, now)
+        .map_err(|e| ctx.internal(e))?;
     let change = NewEmailChange {
         reference: reference.clone(),
         account_id: account.id,
@@ -213,10 +217,18 @@ pub(crate) async fn start_by_token(
     .into_response())
 }
 
+/// Proof that [`settle`] ran in this request: every change whose waiting period was over
+/// is in effect, so an account read from now on has the registered address it should.
+/// Building a mail to an account takes one ([`AppState::mail`], [`mail_to`]): a path
+/// that mails cannot forget to settle first.
+#[derive(Debug, Clone, Copy)]
+pub struct Settled(());
+
 /// Puts into effect every confirmed change whose waiting period is over (each with its
 /// notice to the new address and an audit line under the change's reference). Called
-/// before anything mails an account, and every `apply_interval_secs`. Returns how many.
-pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
+/// before anything mails an account (its [`Settled`] is what a mail takes), and every
+/// `apply_interval_secs`.
+pub async fn settle(s: &AppState) -> anyhow::Result<Settled> {
     let now = s.clock.now();
     settle_store(&s.store, &s.clock, s.config.email_change.proposal_ttl_secs).await?;
     let mut applied = 0;
@@ -225,7 +237,8 @@ pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
         let facts =
             MailFacts { username: &account.username, at: now, reference: &c.reference, hotline: &s.config.hotline };
         let text = mail::email_change_outcome_mail(&facts, &c.new_email, ChangeOutcome::Applied);
-        let notice = mail_to(s, &account, &c.new_email, MailKind::NoticeEmail, text, &c.reference, None)?;
+        // The notice of the change being put into effect goes to its new address.
+        let notice = mail_to(s, Settled(()), &account, &c.new_email, MailKind::NoticeEmail, text, &c.reference, None)?;
         let mut audit =
             AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, "system".into());
         audit.username = Some(account.username.clone());
@@ -243,7 +256,7 @@ pub async fn settle(s: &AppState) -> anyhow::Result<usize> {
         tracing::info!(applied, "email changes put into effect");
         s.wake.notify_one();
     }
-    Ok(applied)
+    Ok(Settled(()))
 }
 
 /// The part of [`settle`] that needs no mail: ends the changes that can never go on
@@ -261,6 +274,7 @@ pub async fn settle_store(
 /// the new address. False when it can no longer be cancelled.
 pub(crate) async fn cancel_change(
     s: &AppState,
+    settled: Settled,
     c: &EmailChange,
     by: &str,
     reference: &str,
@@ -272,7 +286,7 @@ pub(crate) async fn cancel_change(
     // Only a change whose new address was proven hears of it (the store decides by the
     // row as it cancels it).
     let text = mail::email_change_outcome_mail(&facts, &c.new_email, ChangeOutcome::Cancelled);
-    let notice = mail_to(s, &account, &c.new_email, MailKind::NoticeEmail, text, reference, None)?;
+    let notice = mail_to(s, settled, &account, &c.new_email, MailKind::NoticeEmail, text, reference, None)?;
     let done = s.store.cancel_email_change(c.id, by, now, Some(&notice), audit).await?;
     if done {
         s.wake.notify_one();
@@ -349,15 +363,14 @@ fn error_page(link: Link, lang: Lang, token: &str, code: ErrorCode, reference: &
     link_page(link, lang, html::status_of(code), lang_switch(link, lang, token), body)
 }
 
+/// What a link names: the verdict on it, its change and account, and the proof that due
+/// changes were put into effect before they were read.
+type Found = (Result<(), ErrorCode>, Option<EmailChange>, Option<Account>, Settled);
+
 /// Reads the change a link names, after putting due changes into effect.
-async fn find(
-    s: &AppState,
-    ctx: &Ctx,
-    link: Link,
-    token: &str,
-) -> Result<(Result<(), ErrorCode>, Option<EmailChange>, Option<Account>), ApiError> {
+async fn find(s: &AppState, ctx: &Ctx, link: Link, token: &str) -> Result<Found, ApiError> {
     s.limit_client(ctx, link.event(), None).await?;
-    settle(s).await.map_err(|e| ctx.internal(e))?;
+    let settled = settle(s).await.map_err(|e| ctx.internal(e))?;
     let c = s
         .store
         .email_change_by_link(&passwords::token_hash(token), link == Link::Cancel)
@@ -367,13 +380,13 @@ async fn find(
         Some(c) => s.store.account_by_id(c.account_id).await.map_err(|e| ctx.internal(e))?,
         None => None,
     };
-    Ok((outcome(link, c.as_ref(), s.clock.now()), c, account))
+    Ok((outcome(link, c.as_ref(), s.clock.now()), c, account, settled))
 }
 
 async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
     let lang = html::page_lang(ctx.lang, q.lang.as_deref());
     let reference = ctx.reference.to_string();
-    let (verdict, change, account) = match find(&s, &ctx, link, &q.t).await {
+    let (verdict, change, account, _) = match find(&s, &ctx, link, &q.t).await {
         Ok(r) => r,
         Err(e) => return error_page(link, lang, &q.t, e.code, &reference),
     };
@@ -438,7 +451,7 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
     let lang = html::page_lang(ctx.lang, form.lang.as_deref());
     let reference = ctx.reference.to_string();
     let result: Result<Result<EmailChange, (ErrorCode, Option<String>)>, ApiError> = async {
-        let (verdict, change, account) = find(&s, &ctx, link, &form.t).await?;
+        let (verdict, change, account, settled) = find(&s, &ctx, link, &form.t).await?;
         let username = account.as_ref().map(|a| a.username.clone());
         let (Ok(()), Some(c), Some(account)) = (verdict, change, account) else {
             return Ok(Err((verdict.err().unwrap_or(ErrorCode::EmailChangeLinkInvalid), username)));
@@ -458,6 +471,7 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
                 let text = mail::email_change_notice_mail(&facts, &c.new_email, effective, via_of(c.via));
                 let notice = mail_to(
                     &s,
+                    settled,
                     &account,
                     &c.old_email,
                     MailKind::EmailChangeNotice,
@@ -484,7 +498,7 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
             }
             Link::Cancel => {
                 audit.detail = Some(format!("cancelled from the old address (request {})", c.reference));
-                cancel_change(&s, &c, "old address", &reference, &audit).await.map_err(|e| ctx.internal(e))?
+                cancel_change(&s, settled, &c, "old address", &reference, &audit).await.map_err(|e| ctx.internal(e))?
             }
         };
         if !moved {

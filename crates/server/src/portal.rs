@@ -141,7 +141,7 @@ async fn recover(
     // use up an MST's tries.
     s.limit_identity(&ctx, &mst_limit_prefix(mst.as_str()), EVENT, None).await?;
     // The registered email is the one in effect now (a change whose wait is over).
-    crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
+    let settled = crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
     let (disabled, accounts): (Vec<_>, Vec<_>) = s
         .store
         .accounts_by_mst_email(mst.as_str(), email.as_str())
@@ -181,7 +181,7 @@ async fn recover(
             (mail::LINK_PLACEHOLDER.to_string(), link.to_string()),
         ]);
         let portal_mail = s
-            .mail_with(account, MailKind::PortalReset, subject, body, &reference, Some(&secrets))
+            .mail_with(settled, account, MailKind::PortalReset, subject, body, &reference, Some(&secrets))
             .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
         audit.detail = Some(format!("mst={mst}; activation link sent, valid until {}", rfc3339(link_expires)));
@@ -312,7 +312,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
     let result: Result<(ActivationOutcome, Option<String>), ApiError> = async {
         s.limit_client(&ctx, AuditEvent::Activate, None).await?;
         // A change of the registered email now in effect ends the links the old one got.
-        crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
+        let settled = crate::email_change::settle(&s).await.map_err(|e| ctx.internal(e))?;
         let token_hash = passwords::token_hash(&form.t);
         let (outcome, activation) = peek(&s, &token_hash).await.map_err(|e| ctx.internal(e))?;
         let Some(activation) = activation else { return Ok((outcome, None)) };
@@ -326,7 +326,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
             MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Activated);
         let notice = s
-            .mail(&account, MailKind::NoticeActivated, subject, body, &reference, None)
+            .mail(settled, &account, MailKind::NoticeActivated, subject, body, &reference, None)
             .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, AuditEvent::Activate, Some(&account.username), Ok(()));
         audit.detail = Some(format!("portal password of {} activated", activation.reference));

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 use crate::clock::rfc3339;
 use crate::config::Delivery;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::email_change::Settled;
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
 use crate::store::{AuditEvent, Challenge, MailKind, ResetWrite};
@@ -185,11 +186,11 @@ async fn complete(
     let proof = attempt.verify(&req).await?;
     match attempt.bind(&proof).await? {
         Bound::Usernames(usernames) => finish_lookup(&attempt, &proof, usernames).await,
-        Bound::Account(account) if attempt.ch.purpose == Purpose::EmailChange => {
+        Bound::Account(account, settled) if attempt.ch.purpose == Purpose::EmailChange => {
             let entry = attempt.success_entry(&proof);
-            crate::email_change::start_by_token(&s, &ctx, &attempt.ch, &account, entry).await
+            crate::email_change::start_by_token(&s, &ctx, settled, &attempt.ch, &account, entry).await
         }
-        Bound::Account(account) => finish_reset(&attempt, &proof, &account).await,
+        Bound::Account(account, settled) => finish_reset(&attempt, settled, &proof, &account).await,
     }
 }
 
@@ -218,8 +219,9 @@ struct Proof {
 enum Bound {
     /// The usernames of the certificate's MSTs (a username lookup).
     Usernames(Vec<String>),
-    /// The one account the certificate is bound to, enabled.
-    Account(crate::store::Account),
+    /// The one account the certificate is bound to, enabled, read after due email
+    /// changes were put into effect.
+    Account(crate::store::Account, Settled),
 }
 
 /// The challenge's own checks: a username that can be one, the client's limits, a
@@ -344,7 +346,7 @@ impl Attempt<'_> {
             return Ok(Bound::Usernames(names));
         }
         // A change whose waiting period is over is in effect before anything is mailed.
-        crate::email_change::settle(s).await.map_err(|e| ctx.internal(e))?;
+        let settled = crate::email_change::settle(s).await.map_err(|e| ctx.internal(e))?;
         let account = s.store.account_by_username(&self.claimed).await.map_err(|e| ctx.internal(e))?;
         // The user is told only that the username or the token may be wrong; the staff
         // timeline says which (support may tell a caller who proved nothing less than
@@ -372,7 +374,7 @@ impl Attempt<'_> {
         if account.is_disabled() {
             return Err(refuse("account disabled".into()).await);
         }
-        Ok(Bound::Account(account))
+        Ok(Bound::Account(account, settled))
     }
 
     /// The audit line of a completion that succeeded.
@@ -409,6 +411,7 @@ async fn finish_lookup(attempt: &Attempt<'_>, proof: &Proof, usernames: Vec<Stri
 /// then the owner's own windows end.
 async fn finish_reset(
     attempt: &Attempt<'_>,
+    settled: Settled,
     proof: &Proof,
     account: &crate::store::Account,
 ) -> Result<Response, ApiError> {
@@ -423,12 +426,12 @@ async fn finish_reset(
     let facts = MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
     let mail = if s.config.deliver == Delivery::Email {
         let (subject, body) = mail::reset_mail(&facts, expires, &account.email);
-        s.mail(account, MailKind::Reset, subject, body, &reference, Some(&temp))
+        s.mail(settled, account, MailKind::Reset, subject, body, &reference, Some(&temp))
     } else {
         // The password is shown in the app: the registered address learns of the reset
         // by a notice. A mailed password is its own notice: one mail per reset.
         let (subject, body) = mail::notice_mail(&facts, NoticeKind::Reset);
-        s.mail(account, MailKind::NoticeReset, subject, body, &reference, None)
+        s.mail(settled, account, MailKind::NoticeReset, subject, body, &reference, None)
     };
     let mails = vec![mail.map_err(|e| ctx.internal(e))?];
     let won = s

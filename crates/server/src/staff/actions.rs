@@ -17,12 +17,17 @@ use crate::mail::{self, MailFacts, ResetVia};
 use crate::passwords;
 use crate::store::{Account, AuditEvent, MailKind, MailStatus, NewMail, Outcome};
 
-/// The account an action is about, or the page that says why there is none.
-pub(super) async fn account_for(s: &AppState, desk: &Desk, username: &str) -> Result<Account, StaffError> {
-    // What staff act on is the account as it is now (a change whose wait is over).
-    crate::email_change::settle(s).await.map_err(|e| desk.internal(e))?;
+/// The account an action is about, as it is now (a change whose wait is over is in
+/// effect: the proof of it comes with the account), or the page that says why there is
+/// none.
+pub(super) async fn account_for(
+    s: &AppState,
+    desk: &Desk,
+    username: &str,
+) -> Result<(Account, crate::email_change::Settled), StaffError> {
+    let settled = crate::email_change::settle(s).await.map_err(|e| desk.internal(e))?;
     match s.store.account_by_username(username).await {
-        Ok(Some(a)) => Ok(a),
+        Ok(Some(a)) => Ok((a, settled)),
         Ok(None) => Err(desk.error(ErrorCode::AccountNotFound)),
         Err(e) => Err(desk.internal(e)),
     }
@@ -48,7 +53,7 @@ pub(super) async fn unlock(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, StaffError> {
     desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
-    let account = account_for(&s, &desk, &username).await?;
+    let (account, _) = account_for(&s, &desk, &username).await?;
     // The windows in the database and this server's in memory (the challenges').
     let prefix = user_limit_prefix(&account.username);
     let cleared = s.store.clear_limits(&prefix).await.map_err(|e| desk.internal(e))?
@@ -87,7 +92,7 @@ pub(super) async fn start_reset(
     if form.verified != "yes" || note.is_empty() {
         return Err(desk.error(ErrorCode::MalformedRequest));
     }
-    let account = account_for(&s, &desk, &username).await?;
+    let (account, settled) = account_for(&s, &desk, &username).await?;
     if account.is_disabled() {
         return Err(desk.error(ErrorCode::AccountDisabled));
     }
@@ -100,7 +105,7 @@ pub(super) async fn start_reset(
         let facts =
             MailFacts { username: &account.username, at: now, reference: &reference, hotline: &s.config.hotline };
         let (subject, body) = mail::reset_mail_via(&facts, expires, ResetVia::Staff, &account.email);
-        let reset = s.mail(&account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
+        let reset = s.mail(settled, &account, MailKind::Reset, subject, body, &reference, Some(&temp))?;
         let entry = desk.audit(
             &s,
             AuditEvent::StaffReset,

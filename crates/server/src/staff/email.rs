@@ -404,7 +404,7 @@ pub(super) async fn propose(
     let Ok(Form(form)) = form else {
         return Err(desk.error(ErrorCode::MalformedRequest));
     };
-    let account = super::actions::account_for(&s, &desk, &username).await?;
+    let (account, _) = super::actions::account_for(&s, &desk, &username).await?;
     if account.is_disabled() {
         return Err(desk.error(ErrorCode::AccountDisabled));
     }
@@ -489,6 +489,9 @@ pub(super) async fn approve(
     form: Result<Form<super::auth::CsrfForm>, FormRejection>,
 ) -> Result<Response, StaffError> {
     desk.check_csrf(&s, form.as_ref().ok().map(|f| f.csrf.as_str())).await?;
+    // The confirmation mail names the registered address in effect (a change whose wait
+    // is over is applied first).
+    let settled = email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
     let (c, account) = change_for(&s, &desk, id).await?;
     let me = desk.who.staff.username.clone();
     let refusal = if desk.who.staff.role != StaffRole::Supervisor {
@@ -515,7 +518,7 @@ pub(super) async fn approve(
     }
     let now = s.clock.now();
     let (mail, hash, expires) =
-        email_change::confirmation(&s, &account, &c.new_email, ChangeVia::Desk, &c.reference, now)
+        email_change::confirmation(&s, settled, &account, &c.new_email, ChangeVia::Desk, &c.reference, now)
             .map_err(|e| desk.internal(e))?;
     let entry = desk.audit(
         &s,
@@ -603,7 +606,7 @@ pub(super) async fn cancel(
     if reason.is_empty() {
         return Err(desk.error(ErrorCode::MalformedRequest));
     }
-    email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
+    let settled = email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
     let (c, account) = change_for(&s, &desk, id).await?;
     let by = format!("staff {}", desk.who.staff.username);
     let entry = desk.audit(
@@ -613,7 +616,7 @@ pub(super) async fn cancel(
         format!("change {} to {} cancelled: {reason}", c.reference, c.new_email),
     );
     let reference = desk.ctx.reference.to_string();
-    if !email_change::cancel_change(&s, &c, &by, &reference, &entry).await.map_err(|e| desk.internal(e))? {
+    if !email_change::cancel_change(&s, settled, &c, &by, &reference, &entry).await.map_err(|e| desk.internal(e))? {
         // Say what it is now (it may have been confirmed, applied or ended meanwhile).
         let now_c = s.store.email_change(id).await.map_err(|e| desk.internal(e))?;
         let code = match now_c.map(|c| c.state) {
