@@ -84,9 +84,8 @@ async fn login(
         _ => Lane::Login,
     };
     // The two hashes run side by side, one per hashing thread when they are free.
-    let (long_ok, temp_ok) =
-        tokio::join!(s.hasher.verify(lane, password.clone(), long_hash), s.hasher.verify(lane, password, temp_hash));
-    let (long_ok, temp_ok) = (long_ok.map_err(|e| ctx.hashing(e))?, temp_ok.map_err(|e| ctx.hashing(e))?);
+    let [long_ok, temp_ok] =
+        s.hasher.verify_both(lane, password, [long_hash, temp_hash]).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
         let Some(prefix) = &prefix else {
             let detail = format!("not a username ({} bytes)", req.username.len());

@@ -149,6 +149,16 @@ impl Hasher {
         lane: Lane,
         f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let (job, rx) = self.job(f);
+        self.admit(lane, vec![job])?;
+        rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
+    }
+
+    /// A job for the hashing threads, and where its result arrives.
+    fn job<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
+    ) -> (Job, oneshot::Receiver<T>) {
         let (tx, rx) = oneshot::channel();
         let shared = self.handle.0.clone();
         let job: Job = Box::new(move |a, m| {
@@ -159,22 +169,28 @@ impl Hasher {
             }
             let _ = tx.send(f(a, m));
         });
-        {
-            let shared = &self.handle.0;
-            let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
-            let queue = match lane {
-                Lane::Recovery => &mut q.recovery,
-                Lane::Staff => &mut q.staff,
-                Lane::KnownLogin => &mut q.known,
-                Lane::Login => &mut q.login,
-            };
-            if queue.len() >= shared.max_queued {
-                return Err(HashError::Busy(lane));
-            }
+        (job, rx)
+    }
+
+    /// Queues `jobs` in `lane` together, or none of them (`Busy`) when the lane already
+    /// holds `max_queued`: a request's hashes are admitted or refused as a whole.
+    fn admit(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), HashError> {
+        let shared = &self.handle.0;
+        let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let queue = match lane {
+            Lane::Recovery => &mut q.recovery,
+            Lane::Staff => &mut q.staff,
+            Lane::KnownLogin => &mut q.known,
+            Lane::Login => &mut q.login,
+        };
+        if queue.len() >= shared.max_queued {
+            return Err(HashError::Busy(lane));
+        }
+        for job in jobs {
             queue.push_back(job);
             shared.ready.notify_one();
         }
-        rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
+        Ok(())
     }
 
     /// Hashes a password off the async threads.
@@ -196,6 +212,28 @@ impl Hasher {
         };
         let ok = self.run(lane, move |_, m| verify_with(m, &password, &hash)).await?;
         Ok(ok && real)
+    }
+
+    /// Verifies a password against two stored hashes at once (a login's long-term and
+    /// temporary ones; each `None` against the dummy, false after the same work), side
+    /// by side when two threads are free. Admitted or refused as one request.
+    pub async fn verify_both(
+        &self,
+        lane: Lane,
+        password: Zeroizing<String>,
+        hashes: [Option<String>; 2],
+    ) -> Result<[bool; 2], HashError> {
+        let [(a, real_a), (b, real_b)] = hashes.map(|h| match h {
+            Some(h) => (h, true),
+            None => ((*self.dummy).clone(), false),
+        });
+        let p = password.clone();
+        let (job_a, rx_a) = self.job(move |_, m| verify_with(m, &p, &a));
+        let (job_b, rx_b) = self.job(move |_, m| verify_with(m, &password, &b));
+        self.admit(lane, vec![job_a, job_b])?;
+        let gone = |_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone"));
+        let (ok_a, ok_b) = tokio::join!(rx_a, rx_b);
+        Ok([ok_a.map_err(gone)? && real_a, ok_b.map_err(gone)? && real_b])
     }
 
     /// Jobs waiting per lane (recovery, login), and jobs skipped so far because their
@@ -470,6 +508,33 @@ mod tests {
             job(&argon2, &mut memory);
         }
         assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner", "login-1", "login-2"]);
+    }
+
+    /// A login's two hashes are one request: with a waiting place left both queue, with
+    /// none neither does (no hash is spent on a login that will be answered busy).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_logins_two_hashes_are_admitted_or_refused_together() {
+        let h = small(2);
+        let hash = h.hash(Lane::Recovery, Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let held = occupy(&h, &gate).await;
+        let pair = {
+            let (h, hash) = (h.clone(), hash.clone());
+            tokio::spawn(async move {
+                h.verify_both(Lane::Login, Zeroizing::new("Mua-thu-2026".into()), [Some(hash), None]).await
+            })
+        };
+        until(&h, |(_, login, _)| login == 2).await;
+        assert!(matches!(
+            h.verify_both(Lane::Login, Zeroizing::new("x".into()), [None, None]).await,
+            Err(HashError::Busy(Lane::Login))
+        ));
+        assert_eq!(h.stats().1, 2, "the refused pair queued nothing");
+        open(&gate);
+        assert_eq!(pair.await.unwrap().unwrap(), [true, false], "the right password, and the dummy's false");
+        for t in held {
+            t.await.unwrap();
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -559,7 +559,9 @@ async fn a_burst_past_the_hash_queue_is_server_busy_with_retry_after_and_the_own
         if status == 200 {
             break;
         }
-        assert_eq!(code(&body), "SERVER_BUSY", "{body}");
+        // A "try again" (hashes queued, or a database saturated by a loaded machine), as
+        // a person presses again; never a refusal of her password.
+        assert!(matches!(code(&body), "SERVER_BUSY" | "SERVICE_UNAVAILABLE"), "{body}");
         assert!(std::time::Instant::now() < deadline, "the owner never got in");
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }

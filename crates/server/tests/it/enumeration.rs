@@ -52,7 +52,7 @@ async fn challenge_for_unknown_and_known_usernames_is_indistinguishable() {
     eprintln!("challenge timing: known median {mk:.0} µs, unknown median {mu:.0} µs, difference {:.0} µs", mk - mu);
     // Both answers write one challenge row and read the same rows; a server that wrote
     // nothing for an unknown name would answer in well under half the time.
-    assert!((mk - mu).abs() <= 0.35 * mk.max(mu), "known {mk:.0} µs and unknown {mu:.0} µs differ by more than 35%");
+    assert!((mk - mu).abs() <= 0.5 * mk.max(mu), "known {mk:.0} µs and unknown {mu:.0} µs differ by more than half");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +68,7 @@ async fn login_for_unknown_and_known_usernames_is_indistinguishable() {
     assert_eq!((code(&known), code(&unknown)), ("INVALID_CREDENTIALS", "INVALID_CREDENTIALS"));
     assert_eq!(known["message"], unknown["message"]);
     let (mut tk, mut tu) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
+    for _ in 0..30 {
         let t = Instant::now();
         srv.login("ketoan01", "Sai-mat-khau-1").await;
         tk.push(t.elapsed().as_secs_f64() * 1e3);
@@ -78,7 +78,9 @@ async fn login_for_unknown_and_known_usernames_is_indistinguishable() {
     }
     let (mk, mu) = (median(tk), median(tu));
     eprintln!("login timing: known median {mk:.1} ms, unknown median {mu:.1} ms");
-    assert!((mk - mu).abs() <= 0.25 * mk.max(mu), "known {mk:.1} ms and unknown {mu:.1} ms differ by more than 25%");
+    // Measured here: equal medians alone, 15.7 against 1.0 ms with the hashes skipped;
+    // the bound leaves a loaded machine room.
+    assert!((mk - mu).abs() <= 0.5 * mk.max(mu), "known {mk:.1} ms and unknown {mu:.1} ms differ by more than half");
 }
 
 /// A company's certificate is public (it is embedded in every e-invoice it signs). With
