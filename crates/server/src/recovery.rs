@@ -221,7 +221,7 @@ enum Bound {
     Usernames(Vec<String>),
     /// The one account the certificate is bound to, enabled, read after due email
     /// changes were put into effect.
-    Account(crate::store::Account, Settled),
+    Account(Box<crate::store::Account>, Settled),
 }
 
 /// The challenge's own checks: a username that can be one, the client's limits, a
@@ -374,7 +374,7 @@ impl Attempt<'_> {
         if account.is_disabled() {
             return Err(refuse("account disabled".into()).await);
         }
-        Ok(Bound::Account(account, settled))
+        Ok(Bound::Account(Box::new(account), settled))
     }
 
     /// The audit line of a completion that succeeded.
