@@ -26,6 +26,20 @@ status=0
 cargo fmt --all --check >/dev/null || { echo "format: the Rust code is not formatted; run cargo fmt --all" >&2; status=1; }
 # And the front end's, the one ui/.prettierrc.json says (npm run format writes it).
 (cd ui && npm run --silent format:check >/dev/null 2>&1) || { echo "format: the front end is not formatted; run npm run format in ui/" >&2; status=1; }
+# ARCHITECTURE.md names only what exists: every path it names, and every test it says
+# holds an invariant.
+python3 - <<'PY' || status=1
+import os, re, subprocess, sys
+text = open("ARCHITECTURE.md", encoding="utf-8").read()
+roots = ("crates/", "src-tauri/", "ui/", "scripts/", "docs/", "fuzz/", ".ci/")
+bad = [t for t in set(re.findall(r"`([^`\s*]+)`", text)) if t.startswith(roots) and not os.path.exists(t)]
+for name in set(re.findall(r"`([a-z0-9_]{25,})`", text)):
+    if subprocess.run(["grep", "-rqE", f"fn {name}\\(", "crates", "src-tauri"]).returncode:
+        bad.append(f"test {name}")
+for b in sorted(bad):
+    print(f"ARCHITECTURE.md names what does not exist: {b}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 # Output goes to a file and is followed from there, not through a pipe: a process a test
 # left behind cannot then keep this script waiting for the pipe to close.
