@@ -26,6 +26,8 @@ status=0
 cargo fmt --all --check >/dev/null || { echo "format: the Rust code is not formatted; run cargo fmt --all" >&2; status=1; }
 # And the front end's, the one ui/.prettierrc.json says (npm run format writes it).
 (cd ui && npm run --silent format:check >/dev/null 2>&1) || { echo "format: the front end is not formatted; run npm run format in ui/" >&2; status=1; }
+# No import circle between the server's modules.
+python3 scripts/check-imports.py || status=1
 # ARCHITECTURE.md names only what exists: every path it names, and every test it says
 # holds an invariant.
 python3 - <<'PY' || status=1

@@ -121,7 +121,7 @@ impl Application {
 
     /// In-process tests only: `f` sees every captcha's id and answer as it is made.
     pub fn tap_captchas(&mut self, f: impl Fn(&str, &str) + Send + Sync + 'static) {
-        self.state.captcha_tap = Some(crate::portal::CaptchaTap(Arc::new(f)));
+        self.state.captcha_tap = Some(crate::context::CaptchaTap(Arc::new(f)));
     }
 
     /// The origin clients must sign for.

@@ -150,7 +150,7 @@ pub struct RevocationConfig {
     /// configured for its CA in `responders`).
     pub ocsp: bool,
     /// The nonce policy of every responder not configured otherwise.
-    pub ocsp_nonce: crate::revocation::ocsp::NoncePolicy,
+    pub ocsp_nonce: NoncePolicy,
     /// Clock difference tolerated with a responder.
     pub ocsp_skew_secs: i64,
     /// How long after `thisUpdate` an answer without `nextUpdate` is fresh.
@@ -189,7 +189,7 @@ pub struct ResponderConfig {
     pub issuer: String,
     /// Instead of the certificates' authorityInfoAccess.
     pub url: Option<String>,
-    pub nonce: Option<crate::revocation::ocsp::NoncePolicy>,
+    pub nonce: Option<NoncePolicy>,
 }
 
 impl Default for RevocationConfig {
@@ -538,7 +538,7 @@ impl Config {
             self.revocation.ocsp = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = var("BHXH_OCSP_NONCE") {
-            self.revocation.ocsp_nonce = crate::revocation::ocsp::NoncePolicy::parse(&v)
+            self.revocation.ocsp_nonce = NoncePolicy::parse(&v)
                 .with_context(|| format!("BHXH_OCSP_NONCE must be off, prefer or require, not {v:?}"))?;
         }
         if let Some(v) = var("BHXH_REVOCATION") {
@@ -680,6 +680,42 @@ impl Config {
             format!("sqlite://{}", self.data_dir.join("bhxh.db").display())
         } else {
             self.database_url.clone()
+        }
+    }
+}
+
+/// Whether a request carries a nonce and an answer must echo it. Many CA responders
+/// answer from precomputed responses and ignore nonces, so it is set per responder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoncePolicy {
+    /// No nonce is sent; freshness rests on `thisUpdate`/`nextUpdate` alone.
+    Off,
+    /// A nonce is sent; an answer that echoes a different one is refused, one without
+    /// it is judged by its dates.
+    #[default]
+    Prefer,
+    /// A nonce is sent and the answer must echo it.
+    Require,
+}
+
+impl std::fmt::Display for NoncePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            NoncePolicy::Off => "off",
+            NoncePolicy::Prefer => "prefer",
+            NoncePolicy::Require => "require",
+        })
+    }
+}
+
+impl NoncePolicy {
+    pub fn parse(s: &str) -> Option<NoncePolicy> {
+        match s {
+            "off" => Some(NoncePolicy::Off),
+            "prefer" => Some(NoncePolicy::Prefer),
+            "require" => Some(NoncePolicy::Require),
+            _ => None,
         }
     }
 }

@@ -23,9 +23,9 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::mail::{self, OutboxKey, Secrets};
+use crate::mail::OutboxKey;
 use crate::passwords::Hasher;
-use crate::store::{Account, AuditEntry, AuditEvent, MailKind, NewMail, Store};
+use crate::store::{Account, AuditEntry, AuditEvent, Store};
 use crate::verify::TrustStore;
 
 /// Everything a handler needs; one struct, cloned per request (all fields are cheap).
@@ -49,8 +49,8 @@ pub struct AppState {
     pub challenges: crate::challenge::Challenges,
     /// The challenge endpoint's limit windows (in memory: a flood writes nothing).
     pub memory_limits: Arc<crate::mem_limits::MemoryLimits>,
-    /// In-process tests only: sees captcha answers (see [`crate::portal::CaptchaTap`]).
-    pub captcha_tap: Option<crate::portal::CaptchaTap>,
+    /// In-process tests only: sees captcha answers (see [`CaptchaTap`]).
+    pub captcha_tap: Option<CaptchaTap>,
     /// The database's last ping for `/v1/health`: one ping at a time, its answer kept
     /// [`HEALTH_PING_TTL`], so a client polling health in a loop costs the database
     /// nothing more than one probe does.
@@ -562,51 +562,25 @@ impl AppState {
     pub(crate) async fn count_reset_mail(&self, account: &Account) -> anyhow::Result<()> {
         self.store.hit(&reset_mails_key(&account.username), DAY, self.clock.now()).await.map(|_| ())
     }
+}
 
-    /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
-    /// `Settled`: due email changes were put into effect first, so `account` (read after)
-    /// has the registered address in effect.
-    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
-    pub(crate) fn mail(
-        &self,
-        settled: crate::email_change::Settled,
-        account: &Account,
-        kind: MailKind,
-        subject: String,
-        body: String,
-        reference: &str,
-        password: Option<&str>,
-    ) -> anyhow::Result<NewMail> {
-        let secrets = password.map(|p| Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
-        self.mail_with(settled, account, kind, subject, body, reference, secrets.as_ref())
-    }
+/// Sees each captcha's answer as it is made: for in-process tests only (a test cannot
+/// read the image). Never set by `bhxh-server serve`; not reachable over the network.
+#[derive(Clone)]
+pub struct CaptchaTap(pub Arc<TapFn>);
 
-    /// A mail for `account` whose placeholders are sealed in the outbox until delivery.
-    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
-    pub(crate) fn mail_with(
-        &self,
-        _settled: crate::email_change::Settled,
-        account: &Account,
-        kind: MailKind,
-        subject: String,
-        body: String,
-        reference: &str,
-        secrets: Option<&Secrets>,
-    ) -> anyhow::Result<NewMail> {
-        let message_id = mail::new_message_id();
-        let secret = secrets.map(|s| self.outbox_key.seal_secrets(&message_id, s)).transpose()?;
-        Ok(NewMail {
-            message_id,
-            account_id: Some(account.id),
-            kind,
-            recipient: account.email.clone(),
-            subject,
-            body,
-            key_id: secret.as_ref().map(|_| self.outbox_key.id().to_string()),
-            secret,
-            reference: reference.into(),
-        })
+/// `(captcha id, answer)`.
+pub type TapFn = dyn Fn(&str, &str) + Send + Sync;
+
+impl std::fmt::Debug for CaptchaTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CaptchaTap")
     }
+}
+
+/// What every rate-limit key of an MST's portal requests starts with.
+pub fn mst_limit_prefix(mst: &str) -> String {
+    format!("mst:{mst}:")
 }
 
 /// What every rate-limit key of a username starts with; unlocking clears them all.

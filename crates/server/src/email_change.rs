@@ -27,11 +27,11 @@ use maud::{html, Markup};
 use zeroize::Zeroizing;
 
 use crate::clock::{rfc3339, vn_time};
+use crate::context::mst_limit_prefix;
 use crate::context::{user_limit_prefix, ApiError, AppState, Ctx};
 use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, ChangeOutcome, MailFacts, ResetVia, Secrets};
 use crate::passwords;
-use crate::portal::mst_limit_prefix;
 use crate::store::{
     Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, EmailChange, MailKind, NewEmailChange, NewMail,
     Outcome,
@@ -223,6 +223,54 @@ pub(crate) async fn start_by_token(
 /// that mails cannot forget to settle first.
 #[derive(Debug, Clone, Copy)]
 pub struct Settled(());
+
+/// Building mails for an account: here, beside [`Settled`], which they take.
+impl AppState {
+    /// A mail for `account`; `password`, if any, is sealed in the outbox until delivery.
+    /// `Settled`: due email changes were put into effect first, so `account` (read after)
+    /// has the registered address in effect.
+    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
+    pub(crate) fn mail(
+        &self,
+        settled: Settled,
+        account: &Account,
+        kind: MailKind,
+        subject: String,
+        body: String,
+        reference: &str,
+        password: Option<&str>,
+    ) -> anyhow::Result<NewMail> {
+        let secrets = password.map(|p| Secrets::from([(mail::PASSWORD_PLACEHOLDER.to_string(), p.to_string())]));
+        self.mail_with(settled, account, kind, subject, body, reference, secrets.as_ref())
+    }
+
+    /// A mail for `account` whose placeholders are sealed in the outbox until delivery.
+    #[allow(clippy::too_many_arguments)] // a mail's facts, each its own
+    pub(crate) fn mail_with(
+        &self,
+        _settled: Settled,
+        account: &Account,
+        kind: MailKind,
+        subject: String,
+        body: String,
+        reference: &str,
+        secrets: Option<&Secrets>,
+    ) -> anyhow::Result<NewMail> {
+        let message_id = mail::new_message_id();
+        let secret = secrets.map(|s| self.outbox_key.seal_secrets(&message_id, s)).transpose()?;
+        Ok(NewMail {
+            message_id,
+            account_id: Some(account.id),
+            kind,
+            recipient: account.email.clone(),
+            subject,
+            body,
+            key_id: secret.as_ref().map(|_| self.outbox_key.id().to_string()),
+            secret,
+            reference: reference.into(),
+        })
+    }
+}
 
 /// Puts into effect every confirmed change whose waiting period is over (each with its
 /// notice to the new address and an audit line under the change's reference). Called

@@ -10,8 +10,6 @@
 //! - Opening the link shows a page with a button; only the button's POST activates, so
 //!   a mail scanner that fetches links does not use the link up.
 
-use std::sync::Arc;
-
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -28,25 +26,11 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
-use crate::context::{ApiError, ApiJson, AppState, Ctx};
+use crate::context::{mst_limit_prefix, ApiError, ApiJson, AppState, Ctx};
 use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, MailFacts, NoticeKind, Secrets};
 use crate::passwords::{self, Lane};
 use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, MailKind, PortalWrite};
-
-/// Sees each captcha's answer as it is made: for in-process tests only (a test cannot
-/// read the image). Never set by `bhxh-server serve`; not reachable over the network.
-#[derive(Clone)]
-pub struct CaptchaTap(pub Arc<TapFn>);
-
-/// `(captcha id, answer)`.
-pub type TapFn = dyn Fn(&str, &str) + Send + Sync;
-
-impl std::fmt::Debug for CaptchaTap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CaptchaTap")
-    }
-}
 
 /// The public routes of portal recovery.
 pub fn routes() -> Router<AppState> {
@@ -206,11 +190,6 @@ async fn recover(
         reference,
         activation_expires_at: rfc3339(link_expires),
     }))
-}
-
-/// What every rate-limit key of an MST's portal requests starts with.
-pub fn mst_limit_prefix(mst: &str) -> String {
-    format!("mst:{mst}:")
 }
 
 // ---- the activation page ------------------------------------------------------------

@@ -21,41 +21,7 @@ const NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1
 const BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 const AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 
-/// Whether a request carries a nonce and an answer must echo it. Many CA responders
-/// answer from precomputed responses and ignore nonces, so it is set per responder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NoncePolicy {
-    /// No nonce is sent; freshness rests on `thisUpdate`/`nextUpdate` alone.
-    Off,
-    /// A nonce is sent; an answer that echoes a different one is refused, one without
-    /// it is judged by its dates.
-    #[default]
-    Prefer,
-    /// A nonce is sent and the answer must echo it.
-    Require,
-}
-
-impl std::fmt::Display for NoncePolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(match self {
-            NoncePolicy::Off => "off",
-            NoncePolicy::Prefer => "prefer",
-            NoncePolicy::Require => "require",
-        })
-    }
-}
-
-impl NoncePolicy {
-    pub fn parse(s: &str) -> Option<NoncePolicy> {
-        match s {
-            "off" => Some(NoncePolicy::Off),
-            "prefer" => Some(NoncePolicy::Prefer),
-            "require" => Some(NoncePolicy::Require),
-            _ => None,
-        }
-    }
-}
+pub use crate::config::NoncePolicy;
 
 /// What a responder said about one certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]

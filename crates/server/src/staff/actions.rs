@@ -110,7 +110,7 @@ pub(super) async fn start_reset(
             &s,
             AuditEvent::StaffReset,
             Some(&account.username),
-            format!("verified by phone: {}", super::email::mask_id_numbers(&note)),
+            format!("verified by phone: {}", super::words::mask_id_numbers(&note)),
         );
         s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
         // The desk checked who called: the owner's own windows of tries end.

@@ -18,6 +18,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::auth::{Desk, OnAction, OnPage, StaffError};
+use super::words::mask_id_numbers;
 use super::{redirect, reference_label};
 use crate::clock::vn_time;
 use crate::context::AppState;
@@ -312,44 +313,6 @@ fn vn_phone(typed: &str) -> Option<String> {
         (10, _, Some(rest)) if !plus && !rest.starts_with('0') => Some(d),
         _ => None,
     }
-}
-
-/// `text` with every CMND/CCCD number in it cut to its last 4 digits (`CCCD …2345`),
-/// as the record keeps an ID: a run of 9 or 12 digits, whole or read out in groups
-/// ("001 086 012 345", "001.086.012.345"). An MST (10 or 13 digits) and a phone number
-/// (10) stay; what the desk types in a free field (a reset's note, a cancel's reason, a
-/// search) goes to an audit kept two years, where a whole ID number must never be.
-pub(crate) fn mask_id_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        // A group sequence: digits, with single spaces, dots or dashes between groups.
-        let mut end = i;
-        let mut digits = String::new();
-        while end < chars.len() {
-            if chars[end].is_ascii_digit() {
-                digits.push(chars[end]);
-                end += 1;
-            } else if " .-".contains(chars[end]) && chars.get(end + 1).is_some_and(char::is_ascii_digit) {
-                end += 1;
-            } else {
-                break;
-            }
-        }
-        if digits.len() == 9 || digits.len() == 12 {
-            out.push_str(&format!("[CCCD/CMND …{}]", &digits[digits.len() - 4..]));
-        } else {
-            out.extend(&chars[i..end]);
-        }
-        i = end;
-    }
-    out
 }
 
 /// Whether `text` holds a run of exactly 9 or 12 digits (a CMND or CCCD number).

@@ -13,7 +13,7 @@ use super::reference_label;
 use crate::clock::vn_time;
 use crate::context::{user_limit_prefix, AppState};
 use crate::html::tr;
-use crate::store::{Account, AuditEntry, AuditEvent, Mail, MailKind, MailStatus, Outcome};
+use crate::store::{Account, AuditEntry, AuditEvent, Mail, MailStatus, Outcome};
 
 #[derive(Deserialize)]
 pub(super) struct SearchQuery {
@@ -163,7 +163,7 @@ pub(super) async fn home(
     } else {
         // Looking people up is access to personal data: it is audited too.
         let entry =
-            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::email::mask_id_numbers(query)));
+            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::words::mask_id_numbers(query)));
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
@@ -287,19 +287,6 @@ fn mail_status(lang: Lang, m: &Mail) -> Markup {
         MailStatus::Failed => ("bad", tr(lang, "Gửi thất bại", "Failed")),
     };
     html! { span class=(class) data-status=(m.status) { (label) } }
-}
-
-pub(super) fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
-    match kind {
-        MailKind::Reset => tr(lang, "Mật khẩu tạm thời", "Temporary password"),
-        MailKind::PortalReset => tr(lang, "Mật khẩu mới + link kích hoạt", "New password + activation link"),
-        MailKind::NoticeReset => tr(lang, "Thông báo cấp lại mật khẩu", "Reset notice"),
-        MailKind::NoticeChanged => tr(lang, "Thông báo đổi mật khẩu", "Change notice"),
-        MailKind::NoticeActivated => tr(lang, "Thông báo kích hoạt", "Activation notice"),
-        MailKind::EmailConfirm => tr(lang, "Link xác nhận email mới", "New email confirmation link"),
-        MailKind::EmailChangeNotice => tr(lang, "Báo email cũ + link hủy", "Notice to the old email + cancel link"),
-        MailKind::NoticeEmail => tr(lang, "Thông báo đổi email", "Email change notice"),
-    }
 }
 
 fn notice_box(lang: Lang, n: &Notice) -> Markup {
@@ -562,7 +549,7 @@ async fn render_account(
                         @for m in &mails {
                             tr data-mail=(m.id) data-kind=(m.kind) {
                                 td { (vn_time(m.created_at)) }
-                                td { (mail_kind(lang, m.kind)) }
+                                td { (super::words::mail_kind(lang, m.kind)) }
                                 td { (m.recipient) }
                                 td { (mail_status(lang, m)) }
                                 td { (m.attempts) }

@@ -9,6 +9,7 @@
 use bhxh_protocol::Lang;
 
 use crate::clock::vn_time;
+use crate::html::tr;
 use crate::store::MailKind;
 
 /// The server's fixed phrases in its audit details, replaced in this order (a longer
@@ -185,7 +186,7 @@ pub(crate) fn detail(lang: Lang, detail: &str) -> String {
     for kind in MailKind::ALL {
         let tag = format!("({})", kind.as_str());
         if out.contains(&tag) {
-            out = out.replace(&tag, &format!("({})", super::views::mail_kind(lang, *kind)));
+            out = out.replace(&tag, &format!("({})", mail_kind(lang, *kind)));
         }
     }
     out + free.as_deref().unwrap_or("")
@@ -238,6 +239,58 @@ fn parse_utc(s: &str) -> Option<i64> {
         return None;
     }
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
+}
+
+/// A mail kind as the console names it.
+pub(super) fn mail_kind(lang: Lang, kind: MailKind) -> &'static str {
+    match kind {
+        MailKind::Reset => tr(lang, "Mật khẩu tạm thời", "Temporary password"),
+        MailKind::PortalReset => tr(lang, "Mật khẩu mới + link kích hoạt", "New password + activation link"),
+        MailKind::NoticeReset => tr(lang, "Thông báo cấp lại mật khẩu", "Reset notice"),
+        MailKind::NoticeChanged => tr(lang, "Thông báo đổi mật khẩu", "Change notice"),
+        MailKind::NoticeActivated => tr(lang, "Thông báo kích hoạt", "Activation notice"),
+        MailKind::EmailConfirm => tr(lang, "Link xác nhận email mới", "New email confirmation link"),
+        MailKind::EmailChangeNotice => tr(lang, "Báo email cũ + link hủy", "Notice to the old email + cancel link"),
+        MailKind::NoticeEmail => tr(lang, "Thông báo đổi email", "Email change notice"),
+    }
+}
+
+/// `text` with every CMND/CCCD number in it cut to its last 4 digits (`CCCD …2345`),
+/// as the record keeps an ID: a run of 9 or 12 digits, whole or read out in groups
+/// ("001 086 012 345", "001.086.012.345"). An MST (10 or 13 digits) and a phone number
+/// (10) stay; what the desk types in a free field (a reset's note, a cancel's reason, a
+/// search) goes to an audit kept two years, where a whole ID number must never be.
+pub(crate) fn mask_id_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // A group sequence: digits, with single spaces, dots or dashes between groups.
+        let mut end = i;
+        let mut digits = String::new();
+        while end < chars.len() {
+            if chars[end].is_ascii_digit() {
+                digits.push(chars[end]);
+                end += 1;
+            } else if " .-".contains(chars[end]) && chars.get(end + 1).is_some_and(char::is_ascii_digit) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if digits.len() == 9 || digits.len() == 12 {
+            out.push_str(&format!("[CCCD/CMND …{}]", &digits[digits.len() - 4..]));
+        } else {
+            out.extend(&chars[i..end]);
+        }
+        i = end;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Accounts: enrolment, look-ups, and the temporary password a reset sets.
 
-use super::{portal::supersede_activations, Store, Tx};
+use super::steps::{end_email_changes, supersede_activations};
+use super::Store;
 
 /// An enrolled account. Password hashes never leave the server process.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -139,7 +140,7 @@ impl Store {
         if reason.is_some() {
             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
             supersede_activations(&mut tx, account_id, now).await?;
-            super::email_changes::end_email_changes(&mut tx, account_id, now, "account disabled").await?;
+            end_email_changes(&mut tx, account_id, now, "account disabled").await?;
             // Its passwords and links waiting in the outbox are not sent: wiped, given up.
             sqlx::query("UPDATE outbox SET status = $1, secret = NULL, last_error = $2 WHERE account_id = $3 AND status = $4 AND secret IS NOT NULL")
                 .bind(super::MailStatus::Failed.as_str())
@@ -153,39 +154,4 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
-}
-
-/// Sets a temporary password (the long-term one keeps working until it is used), ends
-/// every must-change session (opened with an earlier temporary password: it may change
-/// the password without sending one, so it must not outlive a newer reset) and cancels
-/// any portal link still waiting.
-pub(super) async fn set_temp_password(
-    tx: &mut Tx<'_>,
-    account_id: i64,
-    temp_hash: &str,
-    temp_expires_at: i64,
-    reference: &str,
-    now: i64,
-) -> anyhow::Result<()> {
-    // Not on an account disabled since it was read (the transaction then rolls back).
-    let set = sqlx::query(
-        "UPDATE accounts SET temp_password_hash = $1, temp_expires_at = $2, temp_used_at = NULL,
-         temp_reference = $3, updated_at = $4 WHERE id = $5 AND disabled_at IS NULL",
-    )
-    .bind(temp_hash)
-    .bind(temp_expires_at)
-    .bind(reference)
-    .bind(now)
-    .bind(account_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if set != 1 {
-        anyhow::bail!("account {account_id} was disabled meanwhile; nothing written");
-    }
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND must_change = 1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    supersede_activations(tx, account_id, now).await
 }

@@ -5,9 +5,9 @@
 
 use bhxh_protocol::{ErrorCode, Purpose, Username};
 
-use super::accounts::set_temp_password;
 use super::audit::insert_audit;
 use super::outbox::insert_mail;
+use super::steps::set_temp_password;
 use super::{AuditEntry, NewMail, Store};
 
 /// A challenge, as its sealed id carries it ([`crate::challenge`]).

@@ -7,6 +7,7 @@
 use super::audit::insert_audit;
 use super::challenges::consume;
 use super::outbox::insert_mail;
+use super::steps::{supersede_activations, OPEN};
 use super::{AuditEntry, Challenge, NewMail, Store, Tx};
 
 super::text_enum! {
@@ -99,9 +100,6 @@ pub struct NewEmailChange {
     pub verification: Option<String>,
     pub now: i64,
 }
-
-/// What the states a change can still move from are, in SQL.
-const OPEN: &str = "('proposed', 'confirming', 'waiting')";
 
 /// Ends the account's open changes (but `keep`) as replaced by the request `reference`;
 /// how many.
@@ -390,7 +388,7 @@ impl Store {
             tx.commit().await?;
             return Ok(false);
         }
-        super::portal::supersede_activations(&mut tx, c.account_id, now).await?;
+        supersede_activations(&mut tx, c.account_id, now).await?;
         sqlx::query("UPDATE outbox SET status = $1, secret = NULL, last_error = $2 WHERE account_id = $3 AND status = $4 AND secret IS NOT NULL AND recipient = $5")
             .bind(super::MailStatus::Failed.as_str())
             .bind("the registered email changed before delivery")
@@ -402,17 +400,6 @@ impl Store {
         finish(tx, now, mails, audit).await?;
         Ok(true)
     }
-}
-
-/// Ends the account's open changes (the account is being disabled), in its transaction.
-pub(super) async fn end_email_changes(tx: &mut Tx<'_>, account_id: i64, now: i64, by: &str) -> anyhow::Result<()> {
-    sqlx::query(&format!("UPDATE email_changes SET state = 'cancelled', ended_at = $1, ended_by = $2 WHERE account_id = $3 AND state IN {OPEN}"))
-        .bind(now)
-        .bind(by)
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Commits a step that moved exactly one row, with its mails and audit line; else

@@ -32,6 +32,7 @@ mod outbox;
 mod portal;
 mod sessions;
 mod staff;
+mod steps;
 mod support;
 
 pub use accounts::Account;

@@ -5,7 +5,8 @@ use sqlx::Row;
 
 use super::audit::insert_audit;
 use super::outbox::insert_mail;
-use super::{AuditEntry, NewMail, Store, Tx};
+use super::steps::supersede_activations;
+use super::{AuditEntry, NewMail, Store};
 
 /// A portal reset waiting for its activation link.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -217,15 +218,4 @@ impl Store {
         tx.commit().await?;
         Ok(ActivationOutcome::Activated)
     }
-}
-
-pub(super) async fn supersede_activations(tx: &mut Tx<'_>, account_id: i64, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE activations SET superseded_at = $1 WHERE account_id = $2 AND used_at IS NULL AND superseded_at IS NULL",
-    )
-    .bind(now)
-    .bind(account_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
