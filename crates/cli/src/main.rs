@@ -174,7 +174,7 @@ async fn run(cli: Cli, lang: Lang) -> i32 {
                 .checks
                 .iter()
                 .find(|c| c.status == diagnostics::Status::Fail)
-                .map(|c| c.code.as_deref().and_then(ErrorCode::parse).map_or(exit::UNEXPECTED, output::exit_code))
+                .map(|c| c.code.map_or(exit::UNEXPECTED, output::exit_code))
                 .unwrap_or(exit::OK);
         }
         Command::Recover { username, pin_stdin, choice } => {

@@ -56,14 +56,29 @@ async fn running_ca_plugins() -> Vec<String> {
     running
 }
 
-/// One line of the checklist.
+/// What a line of the checklist is about (in JSON, its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    Pkcs11Module,
+    Readers,
+    Token,
+    Certificate,
+    CertTrust,
+    CaPlugins,
+    Server,
+    Clock,
+}
+
+/// One line of the checklist: a fact (what, its state, the error code if it failed) and
+/// its words in the user's language (`detail`, `fix`).
 #[derive(Debug, Serialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: CheckName,
     pub status: Status,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<bhxh_protocol::ErrorCode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
@@ -89,13 +104,13 @@ pub struct Report {
     pub skipped_modules: Vec<Skipped>,
 }
 
-fn fail(name: &'static str, detail: String, e: &crate::ClientError, lang: Lang) -> Check {
-    Check { name, status: Status::Fail, detail, code: Some(e.code().to_string()), fix: Some(e.hint(lang)) }
+fn fail(name: CheckName, detail: String, e: &crate::ClientError, lang: Lang) -> Check {
+    Check { name, status: Status::Fail, detail, code: Some(e.code()), fix: Some(e.hint(lang)) }
 }
 
 /// A failed check whose detail is the error itself, in the user's language (the code and
 /// the hint beside it); `Display` is English, for logs.
-fn failed(name: &'static str, e: &crate::ClientError, lang: Lang) -> Check {
+fn failed(name: CheckName, e: &crate::ClientError, lang: Lang) -> Check {
     fail(name, e.message(lang), e, lang)
 }
 
@@ -113,17 +128,16 @@ fn pin_words(state: PinState, lang: Lang) -> &'static str {
 }
 
 /// The name of a check as the report's text shows it (the app's terms).
-pub fn check_label(name: &str, lang: Lang) -> &str {
-    match (name, lang) {
-        (_, Lang::En) => name,
-        ("pkcs11_module", _) => "thư viện điều khiển",
-        ("readers", _) => "đầu đọc",
-        ("certificate", _) => "chứng thư số",
-        ("cert_trust", _) => "xác minh chứng thư",
-        ("ca_plugins", _) => "plugin ký số",
-        ("server", _) => "máy chủ",
-        ("clock", _) => "đồng hồ",
-        _ => name,
+pub fn check_label(name: CheckName, lang: Lang) -> &'static str {
+    match name {
+        CheckName::Pkcs11Module => t(lang, "thư viện điều khiển", "pkcs11_module"),
+        CheckName::Readers => t(lang, "đầu đọc", "readers"),
+        CheckName::Token => t(lang, "token", "token"),
+        CheckName::Certificate => t(lang, "chứng thư số", "certificate"),
+        CheckName::CertTrust => t(lang, "xác minh chứng thư", "cert_trust"),
+        CheckName::CaPlugins => t(lang, "plugin ký số", "ca_plugins"),
+        CheckName::Server => t(lang, "máy chủ", "server"),
+        CheckName::Clock => t(lang, "đồng hồ", "clock"),
     }
 }
 
@@ -178,14 +192,14 @@ async fn check_modules(module: Option<std::path::PathBuf>, lang: Lang) -> Found 
     let (modules, tokens) = match p11 {
         Ok(loaded) => loaded,
         Err(e) => {
-            found.checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang));
+            found.checks.push(failed(CheckName::Pkcs11Module, &crate::ClientError::Token(e), lang));
             return found;
         }
     };
     for m in modules.loaded() {
         let vendor = m.vendor.map(|v| format!(" ({v})")).unwrap_or_default();
         found.checks.push(Check {
-            name: "pkcs11_module",
+            name: CheckName::Pkcs11Module,
             status: Status::Ok,
             detail: format!("{}{vendor} — {}", m.path.display(), m.info),
             code: None,
@@ -195,10 +209,10 @@ async fn check_modules(module: Option<std::path::PathBuf>, lang: Lang) -> Found 
     // A module that cannot be used is reported and skipped; it hides no other.
     for s in modules.skipped() {
         found.checks.push(Check {
-            name: "pkcs11_module",
+            name: CheckName::Pkcs11Module,
             status: Status::Warn,
             detail: format!("{}: {} — {}", s.path.display(), t(lang, "bỏ qua", "skipped"), s.reason),
-            code: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.to_string()),
+            code: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed),
             fix: Some(bhxh_protocol::ErrorCode::ModuleLoadFailed.hint(lang).to_string()),
         });
     }
@@ -206,7 +220,7 @@ async fn check_modules(module: Option<std::path::PathBuf>, lang: Lang) -> Found 
     found.skipped = modules.skipped().to_vec();
     match tokens {
         Ok(tokens) => found.tokens = tokens,
-        Err(e) => found.checks.push(failed("pkcs11_module", &crate::ClientError::Token(e), lang)),
+        Err(e) => found.checks.push(failed(CheckName::Pkcs11Module, &crate::ClientError::Token(e), lang)),
     }
     found
 }
@@ -219,7 +233,7 @@ async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::Rea
     let list = match reader_list {
         Ok(list) => list,
         Err(e) => {
-            let mut check = failed("readers", &crate::ClientError::Token(e), lang);
+            let mut check = failed(CheckName::Readers, &crate::ClientError::Token(e), lang);
             if token_seen {
                 check.status = Status::Warn;
             }
@@ -229,7 +243,7 @@ async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::Rea
     let cards = list.iter().filter(|r| r.card_present).count();
     let status = if list.is_empty() { Status::Warn } else { Status::Ok };
     let check = Check {
-        name: "readers",
+        name: CheckName::Readers,
         status,
         detail: format!(
             "{} {}, {} {}",
@@ -255,14 +269,14 @@ async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::Rea
 fn check_tokens(tokens: &[bhxh_token::TokenSummary], now: i64, lang: Lang) -> Vec<Check> {
     if tokens.is_empty() {
         let e = crate::ClientError::Token(bhxh_token::TokenError::NoToken);
-        return vec![failed("token", &e, lang)];
+        return vec![failed(CheckName::Token, &e, lang)];
     }
     let mut checks = Vec::new();
     for tok in tokens {
         checks.push(check_token(tok, lang));
         if tok.certificates.is_empty() {
             let e = crate::ClientError::Token(bhxh_token::TokenError::NoCertificate);
-            checks.push(fail("certificate", tok.label.clone(), &e, lang));
+            checks.push(fail(CheckName::Certificate, tok.label.clone(), &e, lang));
         }
         checks.extend(tok.certificates.iter().map(|c| check_token_certificate(c, now, lang)));
     }
@@ -282,7 +296,7 @@ fn check_token(tok: &bhxh_token::TokenSummary, lang: Lang) -> Check {
         _ => (Status::Warn, None),
     };
     Check {
-        name: "token",
+        name: CheckName::Token,
         status,
         detail: format!(
             "{} ({} {}, {} {}), PIN: {} — {} — {} {}",
@@ -296,7 +310,7 @@ fn check_token(tok: &bhxh_token::TokenSummary, lang: Lang) -> Check {
             tok.ca_certificates.len(),
             t(lang, "chứng thư CA trên token", "CA certificate(s) on the token")
         ),
-        code: code.filter(|_| status == Status::Fail).map(|c| c.to_string()),
+        code: code.filter(|_| status == Status::Fail),
         fix: code.map(|c| c.hint(lang).to_string()),
     }
 }
@@ -315,7 +329,7 @@ fn check_token_certificate(c: &bhxh_token::CertSummary, now: i64, lang: Lang) ->
         None
     };
     Check {
-        name: "certificate",
+        name: CheckName::Certificate,
         status,
         detail: format!(
             "{} — MST {} — {} {} — {} {} — {} {}-bit",
@@ -328,7 +342,7 @@ fn check_token_certificate(c: &bhxh_token::CertSummary, now: i64, lang: Lang) ->
             c.key_type,
             c.key_bits
         ),
-        code: code.map(|c| c.to_string()),
+        code,
         fix: code.map(|c| c.hint(lang).to_string()),
     }
 }
@@ -338,7 +352,7 @@ fn check_token_certificate(c: &bhxh_token::CertSummary, now: i64, lang: Lang) ->
 async fn check_ca_plugins(lang: Lang) -> Check {
     let plugins = running_ca_plugins().await;
     Check {
-        name: "ca_plugins",
+        name: CheckName::CaPlugins,
         status: Status::Ok,
         detail: if plugins.is_empty() {
             t(lang, "không thấy phần mềm ký số của CA nào đang chạy", "no CA signing tool is running").to_string()
@@ -361,20 +375,20 @@ async fn check_server(
 ) -> Vec<Check> {
     let Some(api) = api else {
         return vec![Check {
-            name: "server",
+            name: CheckName::Server,
             status: Status::Fail,
             detail: server.to_string(),
-            code: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.to_string()),
+            code: Some(bhxh_protocol::ErrorCode::InsecureServerUrl),
             fix: Some(bhxh_protocol::ErrorCode::InsecureServerUrl.hint(lang).to_string()),
         }];
     };
     let h = match api.health().await {
         Ok(h) => h,
-        Err(e) => return vec![fail("server", api.origin().to_string(), &e, lang)],
+        Err(e) => return vec![fail(CheckName::Server, api.origin().to_string(), &e, lang)],
     };
     let mut checks = vec![
         Check {
-            name: "server",
+            name: CheckName::Server,
             status: Status::Ok,
             detail: format!("{} — v{} ({}) — {:.0} ms", api.origin(), h.version, h.protocol, h.latency_ms),
             code: None,
@@ -396,7 +410,7 @@ async fn check_server(
 fn check_clock(skew_secs: i64, lang: Lang) -> Check {
     let off = skew_secs.abs() > 120;
     Check {
-        name: "clock",
+        name: CheckName::Clock,
         status: if off { Status::Warn } else { Status::Ok },
         detail: format!("{} {} s", t(lang, "lệch so với máy chủ", "skew against the server"), skew_secs),
         code: None,
@@ -420,7 +434,7 @@ async fn check_trust(
 ) -> Check {
     match api.check_certificate(&c.der, &tok.ca_certificates).await {
         Ok(v) => Check {
-            name: "cert_trust",
+            name: CheckName::CertTrust,
             status: if v.revocation_checked { Status::Ok } else { Status::Warn },
             detail: format!(
                 "{} — {}{}",
@@ -435,7 +449,7 @@ async fn check_trust(
             code: None,
             fix: None,
         },
-        Err(e) => fail("cert_trust", format!("{} — {}", c.holder, e.message(lang)), &e, lang),
+        Err(e) => fail(CheckName::CertTrust, format!("{} — {}", c.holder, e.message(lang)), &e, lang),
     }
 }
 
@@ -526,11 +540,11 @@ mod tests {
         assert_eq!((ok.status, ok.code), (Status::Ok, None));
         assert!(ok.detail.contains("MST 0101234567") && ok.detail.contains("cấp bởi VNPT-CA SHA2"), "{}", ok.detail);
         let expired = at(&cert(|c| c.digital_signature = false), 2_001);
-        assert_eq!((expired.status, expired.code.as_deref()), (Status::Fail, Some("CERT_EXPIRED")));
+        assert_eq!((expired.status, expired.code), (Status::Fail, Some(bhxh_protocol::ErrorCode::CertExpired)));
         let usage = at(&cert(|c| c.digital_signature = false), 1_500);
-        assert_eq!(usage.code.as_deref(), Some("CERT_KEY_USAGE"));
+        assert_eq!(usage.code, Some(bhxh_protocol::ErrorCode::CertKeyUsage));
         let key = at(&cert(|c| c.algorithm = None), 1_500);
-        assert_eq!(key.code.as_deref(), Some("CERT_KEY_UNSUPPORTED"));
+        assert_eq!(key.code, Some(bhxh_protocol::ErrorCode::CertKeyUnsupported));
         // No MST: not usable, and no code of its own.
         let no_mst = at(&cert(|c| c.msts.clear()), 1_500);
         assert_eq!((no_mst.status, no_mst.code), (Status::Fail, None));
@@ -540,10 +554,10 @@ mod tests {
     #[test]
     fn only_a_locked_token_fails_and_a_warning_carries_advice_without_a_code() {
         let locked = check_token(&token(PinState::Locked, Vec::new()), Lang::Vi);
-        assert_eq!((locked.status, locked.code.as_deref()), (Status::Fail, Some("PIN_LOCKED")));
+        assert_eq!((locked.status, locked.code), (Status::Fail, Some(bhxh_protocol::ErrorCode::PinLocked)));
         assert!(locked.detail.contains("PIN: đã bị khóa"), "{}", locked.detail);
         let final_try = check_token(&token(PinState::FinalTry, Vec::new()), Lang::En);
-        assert_eq!((final_try.status, final_try.code.as_deref()), (Status::Warn, None));
+        assert_eq!((final_try.status, final_try.code), (Status::Warn, None));
         assert!(final_try.fix.is_some() && final_try.detail.contains("PIN: FinalTry"), "{final_try:?}");
         let fine = check_token(&token(PinState::Ok, Vec::new()), Lang::Vi);
         assert_eq!((fine.status, fine.code, fine.fix), (Status::Ok, None, None));
@@ -553,11 +567,14 @@ mod tests {
     fn no_token_fails_and_a_token_without_a_certificate_says_so() {
         let none = check_tokens(&[], 1_500, Lang::Vi);
         assert_eq!(none.len(), 1);
-        assert_eq!((none[0].name, none[0].status, none[0].code.as_deref()), ("token", Status::Fail, Some("NO_TOKEN")));
+        assert_eq!(
+            (none[0].name, none[0].status, none[0].code),
+            (CheckName::Token, Status::Fail, Some(bhxh_protocol::ErrorCode::NoToken))
+        );
         let empty = check_tokens(&[token(PinState::Ok, Vec::new())], 1_500, Lang::Vi);
         let names: Vec<_> = empty.iter().map(|c| (c.name, c.status)).collect();
-        assert_eq!(names, [("token", Status::Ok), ("certificate", Status::Fail)]);
-        assert_eq!(empty[1].code.as_deref(), Some("NO_CERTIFICATE"));
+        assert_eq!(names, [(CheckName::Token, Status::Ok), (CheckName::Certificate, Status::Fail)]);
+        assert_eq!(empty[1].code, Some(bhxh_protocol::ErrorCode::NoCertificate));
         let two =
             check_tokens(&[token(PinState::Ok, vec![cert(|_| {}), cert(|c| c.not_after = 1_000)])], 1_500, Lang::Vi);
         assert_eq!(two.iter().map(|c| c.status).collect::<Vec<_>>(), [Status::Ok, Status::Ok, Status::Fail]);
