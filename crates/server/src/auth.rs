@@ -13,7 +13,7 @@ use crate::clock::rfc3339;
 use crate::context::{user_limit_prefix, ApiError, ApiJson, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
-use crate::store::{AuditEvent, MailKind, NewSession, SessionRow};
+use crate::store::{AuditEvent, LoginWindows, MailKind, NewSession, SessionRow};
 
 /// The `/v1/auth` routes.
 pub fn routes() -> Router<AppState> {
@@ -105,21 +105,26 @@ async fn login(
     let must_change = !long_ok;
     let session = NewSession { token_hash, must_change, created_at: now, expires_at: now + s.config.session_ttl_secs };
     let mut entry = s.audit_entry(&ctx, EVENT, Some(&username), Ok(()));
+    // The right password ends this client's window of wrong ones and makes it known, in
+    // the session's own transaction.
+    let (clear, known) = s.login_window_keys(&ctx, &username, EVENT);
+    let windows = LoginWindows { clear: &clear, known: &known, now };
     if must_change {
         if account.temp_expires_at.is_some_and(|t| now > t) {
             return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::TempPasswordExpired).await);
         }
         entry.detail = Some(format!("temporary password of {} used", account.temp_reference.as_deref().unwrap_or("?")));
-        let won = s.store.use_temp_password(account.id, &session, now, &entry).await.map_err(|e| ctx.internal(e))?;
+        let won = s
+            .store
+            .use_temp_password(account.id, &session, now, &entry, &windows)
+            .await
+            .map_err(|e| ctx.internal(e))?;
         if !won {
             return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::InvalidCredentials).await);
         }
     } else {
-        s.store.create_session(account.id, &session, &entry).await.map_err(|e| ctx.internal(e))?;
+        s.store.create_session(account.id, &session, &entry, &windows).await.map_err(|e| ctx.internal(e))?;
     }
-    // The right password ends this client's window of wrong ones, and makes it known.
-    s.clear_failed_logins(&ctx, &user_limit_prefix(&username), EVENT).await?;
-    s.mark_known_client(&ctx.client_key, &username).await.map_err(|e| ctx.internal(e))?;
     Ok(Json(LoginResponse {
         session_token: token,
         must_change_password: must_change,

@@ -462,9 +462,11 @@ impl AppState {
         self.count_identity(ctx, &format!("{prefix}{event}:failed"), l.per_username_total, window, event).await
     }
 
-    /// The right password ends this client's window of wrong ones for the identity.
-    pub(crate) async fn clear_failed_logins(&self, ctx: &Ctx, prefix: &str, event: AuditEvent) -> Result<(), ApiError> {
-        self.store.clear_limit(&failed_logins_key(ctx, prefix, event)).await.map_err(|e| ctx.internal(e))
+    /// The keys a right password for `username` writes with its session
+    /// ([`crate::store::LoginWindows`]): this client's window of wrong ones, and its mark
+    /// as a client known to the account.
+    pub(crate) fn login_window_keys(&self, ctx: &Ctx, username: &str, event: AuditEvent) -> (String, String) {
+        (failed_logins_key(ctx, &user_limit_prefix(username), event), known_client_key(username, &ctx.client_key))
     }
 
     /// `RATE_LIMITED` (with how long to wait) when the window `key` holds `max` or more.

@@ -43,7 +43,7 @@ pub use email_changes::{ChangeState, ChangeVia, EmailChange, NewEmailChange};
 pub use ocsp::{CachedOcsp, OcspCacheStatus};
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
-pub use sessions::{NewSession, SessionRow};
+pub use sessions::{LoginWindows, NewSession, SessionRow};
 pub use staff::{Staff, StaffRole, StaffSession};
 pub use support::SupportRow;
 

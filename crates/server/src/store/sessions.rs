@@ -47,6 +47,7 @@ impl Store {
         session: &NewSession,
         now: i64,
         audit: &AuditEntry,
+        windows: &LoginWindows<'_>,
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
         let won = sqlx::query(
@@ -66,20 +67,23 @@ impl Store {
         sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
         insert_session(&mut tx, account_id, session).await?;
         insert_audit(&mut tx, audit).await?;
+        windows.write(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// A normal login's session, with its audit line.
+    /// A normal login's session, with its audit line and its windows.
     pub async fn create_session(
         &self,
         account_id: i64,
         session: &NewSession,
         audit: &AuditEntry,
+        windows: &LoginWindows<'_>,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
         insert_session(&mut tx, account_id, session).await?;
         insert_audit(&mut tx, audit).await?;
+        windows.write(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -144,4 +148,30 @@ async fn insert_session(tx: &mut Tx<'_>, account_id: i64, s: &NewSession) -> any
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// What a right password does to the limit windows, written in its session's
+/// transaction (one write, not three, when a flood keeps the database writer busy): the
+/// client's window of wrong passwords ends (`clear`), and the client becomes known to the
+/// account (`known`, seen `now`).
+#[derive(Debug)]
+pub struct LoginWindows<'a> {
+    pub clear: &'a str,
+    pub known: &'a str,
+    pub now: i64,
+}
+
+impl LoginWindows<'_> {
+    async fn write(&self, tx: &mut super::Tx<'_>) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(self.clear).execute(&mut **tx).await?;
+        sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET window_start = $2, count = rate_limits.count + 1",
+        )
+        .bind(self.known)
+        .bind(self.now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
