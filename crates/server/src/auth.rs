@@ -60,9 +60,10 @@ async fn login(
     // Only wrong passwords count, and only against the client that sent them: the
     // owner's right password is never refused for other people's wrong ones.
     let prefix = named.map(user_limit_prefix);
-    if let Some(prefix) = &prefix {
-        s.check_failed_logins(&ctx, prefix, EVENT, named).await?;
-    }
+    let failed_here = match &prefix {
+        Some(prefix) => s.check_failed_logins(&ctx, prefix, EVENT, named).await?,
+        None => 0,
+    };
     let account = match named {
         Some(u) => s.store.account_by_username(u).await.map_err(|e| ctx.internal(e))?,
         None => None,
@@ -77,10 +78,12 @@ async fn login(
         _ => (None, None),
     };
     // The owner's own computer (it logged in or proved the account lately) never waits
-    // behind strangers' wrong passwords. Asked for every well-formed name, known or not,
-    // so the answer takes the same time.
+    // behind strangers' wrong passwords — while it sends none itself: a known client
+    // with a wrong password in its window queues like anyone (so a client known to its
+    // own account cannot flood ahead of everyone). Asked for every well-formed name,
+    // known or not, so the answer takes the same time.
     let lane = match named {
-        Some(u) if s.is_known_client(&ctx, u).await? => Lane::KnownLogin,
+        Some(u) if s.is_known_client(&ctx, u).await? && failed_here == 0 => Lane::KnownLogin,
         _ => Lane::Login,
     };
     // The two hashes run side by side, one per hashing thread when they are free.

@@ -430,15 +430,16 @@ impl AppState {
     }
 
     /// Refuses this client a password try on `username` once it has failed
-    /// `per_username` times in the window (it earned it; nobody else is refused for it).
-    /// Counted by [`AppState::count_failed_login`] after a wrong password only.
+    /// `per_username` times in the window (it earned it; nobody else is refused for it);
+    /// else how many it failed in the window. Counted by
+    /// [`AppState::count_failed_login`] after a wrong password only.
     pub(crate) async fn check_failed_logins(
         &self,
         ctx: &Ctx,
         prefix: &str,
         event: AuditEvent,
         username: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<i64, ApiError> {
         let l = &self.config.limits;
         let key = failed_logins_key(ctx, prefix, event);
         self.check_window(
@@ -450,7 +451,9 @@ impl AppState {
             username,
             "wrong passwords from this client",
         )
-        .await
+        .await?;
+        let (window, now) = (l.per_username_window_secs, self.clock.now());
+        Ok(self.store.limit_window(&key, window, now).await.map_err(|e| ctx.internal(e))?.map_or(0, |(n, _)| n))
     }
 
     /// Counts a wrong password for `prefix`'s identity from this client, and from every
@@ -520,7 +523,11 @@ impl AppState {
     pub(crate) async fn end_owner_windows(&self, username: &str, client_key: Option<&str>) -> anyhow::Result<u64> {
         let prefix = match client_key {
             Some(key) => {
-                self.mark_known_client(key, username).await?;
+                // Best effort: the proof is already written and mailed; a saturated
+                // database must not turn its answer into an error for this mark.
+                if let Err(e) = self.mark_known_client(key, username).await {
+                    tracing::warn!(error = %e, "a proven client could not be marked known");
+                }
                 format!("{}client:{key}:", user_limit_prefix(username))
             }
             None => format!("{}client:", user_limit_prefix(username)),

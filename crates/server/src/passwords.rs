@@ -510,27 +510,36 @@ mod tests {
         assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner", "login-1", "login-2"]);
     }
 
-    /// A login's two hashes are one request: with a waiting place left both queue, with
-    /// none neither does (no hash is spent on a login that will be answered busy).
+    /// A login's two hashes are one request: with a waiting place left both queue (the
+    /// lane may then hold one more than `max_queued`), with none neither does (no hash
+    /// is spent on a login that will be answered busy).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_logins_two_hashes_are_admitted_or_refused_together() {
         let h = small(2);
         let hash = h.hash(Lane::Recovery, Zeroizing::new("Mua-thu-2026".into())).await.unwrap();
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let held = occupy(&h, &gate).await;
+        // One waiting place left (one of two taken): the pair goes in whole, both jobs
+        // (one at a time, its second would have been refused).
+        let single = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(Lane::Login, Zeroizing::new("x".into()), None).await })
+        };
+        until(&h, |(_, login, _)| login == 1).await;
         let pair = {
             let (h, hash) = (h.clone(), hash.clone());
             tokio::spawn(async move {
                 h.verify_both(Lane::Login, Zeroizing::new("Mua-thu-2026".into()), [Some(hash), None]).await
             })
         };
-        until(&h, |(_, login, _)| login == 2).await;
+        until(&h, |(_, login, _)| login == 3).await;
         assert!(matches!(
             h.verify_both(Lane::Login, Zeroizing::new("x".into()), [None, None]).await,
             Err(HashError::Busy(Lane::Login))
         ));
-        assert_eq!(h.stats().1, 2, "the refused pair queued nothing");
+        assert_eq!(h.stats().1, 3, "the refused pair queued nothing");
         open(&gate);
+        assert!(!single.await.unwrap().unwrap());
         assert_eq!(pair.await.unwrap().unwrap(), [true, false], "the right password, and the dummy's false");
         for t in held {
             t.await.unwrap();

@@ -77,7 +77,7 @@ async fn recovery_goes_to(srv: &TestServer, token: &SoftToken) -> String {
     let before = srv.smtp().mails().len();
     let (status, body) = srv.recover(token, USER).await;
     assert_eq!(status, 200, "{body}");
-    let mails = srv.smtp().wait_count(before + 2, std::time::Duration::from_secs(20)).await;
+    let mails = srv.smtp().wait_count(before + 2, std::time::Duration::from_secs(60)).await;
     let reset = mails[before..].iter().find(|m| m.subject.contains("Mật khẩu tạm thời")).expect("the reset mail");
     assert_eq!(reset.to.len(), 1);
     reset.to[0].clone()

@@ -1,7 +1,8 @@
 //! The server's integration tests, one binary (one link, `common` compiled once): the
 //! server on port 0 with its own data dir, SQLite file (or PostgreSQL database) and SMTP
-//! sink per test, so tests share no state and run side by side. `enumeration` prints its timing
-//! figures and asserts only behaviour, so it may share the process; `memory.rs`
+//! sink per test, so tests share no state and run side by side. `enumeration` compares
+//! known and unknown names on interleaved requests (a busy process slows both alike,
+//! and its bound leaves room for that), so it may share the process; `memory.rs`
 //! measures the process's resident memory and keeps a binary to itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 

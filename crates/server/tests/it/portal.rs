@@ -224,7 +224,7 @@ async fn a_newer_request_or_a_token_recovery_supersedes_the_link() {
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     let first = portal_secrets_in(&srv.smtp().wait_for(EMAIL, "cần kích hoạt").await);
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
-    let second = srv.smtp().wait_count(2, std::time::Duration::from_secs(20)).await;
+    let second = srv.smtp().wait_count(2, std::time::Duration::from_secs(60)).await;
     let second = second
         .iter()
         .filter(|m| m.subject.contains("cần kích hoạt"))

@@ -133,7 +133,7 @@ async fn portal_path_and_staff_reset_on_postgres() {
     assert_eq!((status, code(&body)), (400, "CAPTCHA_USED"));
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
     assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
-    let mails = srv.smtp().wait_count(2, std::time::Duration::from_secs(20)).await;
+    let mails = srv.smtp().wait_count(2, std::time::Duration::from_secs(60)).await;
     let links: Vec<_> = mails.iter().filter(|m| m.subject.contains("cần kích hoạt")).map(portal_secrets_in).collect();
     assert_eq!(links.len(), 2);
     let post = |link: &str| {

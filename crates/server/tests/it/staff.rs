@@ -310,7 +310,7 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let before = srv.smtp().mails().len();
     let (status, _, _) = c.post(&format!("/mail/{}/resend", notice.id), &[("csrf", &csrf)]).await;
     assert_eq!(status, 303);
-    let after = srv.smtp().wait_count(before + 1, std::time::Duration::from_secs(20)).await;
+    let after = srv.smtp().wait_count(before + 1, std::time::Duration::from_secs(60)).await;
     assert!(after.len() > before, "the notice was not sent again");
     assert!(after.last().unwrap().subject.contains("Thông báo đổi mật khẩu"));
 
