@@ -378,9 +378,11 @@ pub async fn support_save<R: tauri::Runtime>(
 #[tauri::command]
 pub async fn support_preview(state: State<'_, AppState>, last_error: Option<String>) -> Res<String> {
     let lang = lang(&state);
-    let report = with_last_error(support_report(state.clone()).await?, last_error.as_deref(), lang);
+    let (text, mut facts) = report_with_facts(&state).await;
+    let report = with_last_error(text, last_error.as_deref(), lang);
+    facts.last_error = last_error.as_deref().and_then(|e| e.split_whitespace().next()).and_then(ErrorCode::parse);
     if let Ok(mut pending) = state.pending_report.lock() {
-        *pending = Some(report.clone());
+        *pending = Some((report.clone(), facts));
     }
     Ok(report)
 }
@@ -398,13 +400,13 @@ pub struct SupportCodeView {
 pub async fn support_send(state: State<'_, AppState>) -> Res<SupportCodeView> {
     let lang = lang(&state);
     // Kept until it is sent: a send that failed (no network) can be tried again.
-    let report = state
+    let (report, facts) = state
         .pending_report
         .lock()
         .ok()
         .and_then(|p| p.clone())
         .ok_or_else(|| IpcError::code(ErrorCode::MalformedRequest, lang))?;
-    let issued = api(&state)?.support_report(&report).await.map_err(|e| IpcError::from_client(&e, lang))?;
+    let issued = api(&state)?.support_report(&report, facts).await.map_err(|e| IpcError::from_client(&e, lang))?;
     if let Ok(mut pending) = state.pending_report.lock() {
         *pending = None;
     }
@@ -446,10 +448,17 @@ fn with_last_error(report: String, last_error: Option<&str>, lang: Lang) -> Stri
 /// password or session token: it is built only from the checks and the settings.
 #[tauri::command]
 pub async fn support_report(state: State<'_, AppState>) -> Res<String> {
-    let s = settings(&state);
-    let report = diagnostics(state).await?;
+    Ok(report_with_facts(&state).await.0)
+}
+
+/// The support report's text, and the same checks as values (for the desk's advice).
+async fn report_with_facts(state: &AppState) -> (String, bhxh_protocol::wire::ReportFacts) {
+    let s = settings(state);
+    let api = ApiClient::new(&s.server_url, s.lang).ok().map(|a| a.with_instance(&state.instance));
+    let module = s.pkcs11_module.as_ref().map(PathBuf::from);
+    let report = diagnostics::run(api.as_ref(), &s.server_url, module.as_deref(), s.lang).await;
     let vi = s.lang == Lang::Vi;
-    Ok(format!(
+    let text = format!(
         "bhxh-desktop {} {} {} {}\n{}: {}\n{}",
         env!("CARGO_PKG_VERSION"),
         if vi { "trên" } else { "on" },
@@ -458,5 +467,6 @@ pub async fn support_report(state: State<'_, AppState>) -> Res<String> {
         if vi { "Thư viện điều khiển (PKCS#11) đã chọn" } else { "PKCS#11 module setting" },
         s.pkcs11_module.as_deref().unwrap_or(if vi { "(tự động)" } else { "(auto)" }),
         diagnostics::text(&report, s.lang)
-    ))
+    );
+    (text, diagnostics::facts(&report))
 }

@@ -37,7 +37,8 @@ pub struct AppState {
     /// This installation's id, sent with every request (`bhxh_client::instance`).
     pub instance: String,
     /// The support report last shown for consent: what `support_send` sends, exactly.
-    pub pending_report: Mutex<Option<String>>,
+    /// The report shown for agreement: its text and the same checks as values.
+    pub pending_report: Mutex<Option<(String, bhxh_protocol::wire::ReportFacts)>>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 

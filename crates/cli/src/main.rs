@@ -464,7 +464,7 @@ async fn support_code(server: &str, module: Option<PathBuf>, lang: Lang, yes: bo
             return Ok(());
         }
     }
-    let issued = api.support_report(&text).await?;
+    let issued = api.support_report(&text, diagnostics::facts(&report)).await?;
     println!("{}: {}", t(lang, "Mã hỗ trợ", "Support code"), issued.support_code);
     println!(
         "{} {}.",

@@ -389,7 +389,11 @@ async fn the_tokens_own_ca_certificate_builds_the_path() {
         .find_map(|l| l.split("Mã tham chiếu: ").nth(1).map(str::to_string))
         .unwrap();
     let lines = backend.store.audit_by_reference(reference.trim()).await.unwrap();
-    let detail = lines[0].detail.clone().unwrap_or_default();
+    let detail = lines[0]
+        .detail
+        .as_ref()
+        .map(|d| bhxh_server::staff::words::detail(bhxh_protocol::Lang::En, d))
+        .unwrap_or_default();
     assert!(detail.contains("BHXH Test Issuing CA < BHXH Test Root CA (anchor)"), "{detail}");
 }
 

@@ -81,8 +81,8 @@ impl ApiClient {
     }
 
     /// `POST /v1/support/reports`: the support report the user agreed to send.
-    pub async fn support_report(&self, report: &str) -> Result<SupportCodeIssued, ClientError> {
-        self.post("/v1/support/reports", &SupportReportRequest { report: report.to_string() }, None).await
+    pub async fn support_report(&self, report: &str, facts: ReportFacts) -> Result<SupportCodeIssued, ClientError> {
+        self.post("/v1/support/reports", &SupportReportRequest { report: report.to_string(), facts }, None).await
     }
 
     /// The origin this client connects to (what the token signs for).

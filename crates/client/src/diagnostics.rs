@@ -56,19 +56,7 @@ async fn running_ca_plugins() -> Vec<String> {
     running
 }
 
-/// What a line of the checklist is about (in JSON, its snake_case name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckName {
-    Pkcs11Module,
-    Readers,
-    Token,
-    Certificate,
-    CertTrust,
-    CaPlugins,
-    Server,
-    Clock,
-}
+pub use bhxh_protocol::wire::{CheckName, CheckStatus as Status};
 
 /// One line of the checklist: a fact (what, its state, the error code if it failed) and
 /// its words in the user's language (`detail`, `fix`).
@@ -83,14 +71,6 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -102,6 +82,20 @@ pub struct Report {
     /// Every PKCS#11 module in use, and every one found but skipped (with why).
     pub modules: Vec<LoadedModule>,
     pub skipped_modules: Vec<Skipped>,
+}
+
+/// The report's checks as values, sent beside its text with a support report: the
+/// desk's advice is chosen from these, never from words of the text.
+pub fn facts(report: &Report) -> bhxh_protocol::wire::ReportFacts {
+    bhxh_protocol::wire::ReportFacts {
+        checks: report
+            .checks
+            .iter()
+            .take(bhxh_protocol::wire::ReportFacts::MAX_CHECKS)
+            .map(|c| bhxh_protocol::wire::CheckFact { name: c.name, status: c.status, code: c.code })
+            .collect(),
+        last_error: None,
+    }
 }
 
 fn fail(name: CheckName, detail: String, e: &crate::ClientError, lang: Lang) -> Check {

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Secret;
+use crate::{ErrorCode, Secret};
 
 /// What a signed challenge is for. The purpose is part of the signed bytes, so a
 /// signature made for one purpose is worthless for the other.
@@ -276,6 +276,69 @@ pub struct ErrorBody {
 pub struct SupportReportRequest {
     /// The report as the caller saw it (at most 32 KiB of text; no secret is in it).
     pub report: String,
+    /// The same checks as values, for the desk's advice (absent from older apps).
+    #[serde(default)]
+    pub facts: ReportFacts,
+}
+
+/// What a line of the app's checklist is about (in JSON, its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    Pkcs11Module,
+    Readers,
+    Token,
+    Certificate,
+    CertTrust,
+    CaPlugins,
+    Server,
+    Clock,
+}
+
+/// How a line of the checklist came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the checklist as a value: what, how it came out, its error code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFact {
+    pub name: CheckName,
+    pub status: CheckStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+}
+
+/// The facts of a support report: its checks, and the code of the last error the app
+/// showed. What the caller's computer says of itself, as the text does (the desk's
+/// steps that act on an account come from the server's own records, never from here).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFacts {
+    /// At most [`ReportFacts::MAX_CHECKS`].
+    #[serde(default)]
+    pub checks: Vec<CheckFact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<ErrorCode>,
+}
+
+impl ReportFacts {
+    pub const MAX_CHECKS: usize = 64;
+
+    /// Whether any check or the last error carries `code`.
+    pub fn has_code(&self, code: ErrorCode) -> bool {
+        self.last_error == Some(code) || self.checks.iter().any(|c| c.code == Some(code))
+    }
+
+    /// Whether the check `name` came out `status`.
+    pub fn has(&self, name: CheckName, status: CheckStatus) -> bool {
+        self.checks.iter().any(|c| c.name == name && c.status == status)
+    }
 }
 
 /// Answer to [`SupportReportRequest`].

@@ -96,8 +96,22 @@ fn docs_protocol_md_lists_exactly_the_catalogue() {
 
 #[test]
 fn support_report_shapes() {
-    let r = SupportReportRequest { report: "bhxh-desktop 0.1".into() };
-    assert_eq!(serde_json::to_value(&r).unwrap(), json!({"report": "bhxh-desktop 0.1"}));
+    let r = SupportReportRequest { report: "bhxh-desktop 0.1".into(), facts: Default::default() };
+    assert_eq!(serde_json::to_value(&r).unwrap(), json!({"report": "bhxh-desktop 0.1", "facts": {"checks": []}}));
+    // An older app sends no facts; a newer one sends its checks as values.
+    let old: SupportReportRequest = serde_json::from_value(json!({"report": "x"})).unwrap();
+    assert_eq!(old.facts, ReportFacts::default());
+    let facts: ReportFacts = serde_json::from_value(json!({
+        "checks": [{"name": "token", "status": "fail", "code": "PIN_LOCKED"}, {"name": "clock", "status": "warn"}],
+        "last_error": "CERT_NOT_BOUND"
+    }))
+    .unwrap();
+    assert!(facts.has_code(bhxh_protocol::ErrorCode::PinLocked) && facts.has(CheckName::Clock, CheckStatus::Warn));
+    assert!(
+        serde_json::from_value::<ReportFacts>(json!({"checks": [{"name": "token", "status": "fail", "text": "x"}]}))
+            .is_err(),
+        "a check is a value, not a sentence"
+    );
     assert!(
         serde_json::from_value::<SupportReportRequest>(json!({"report": "x", "pin": "1"})).is_err(),
         "unknown fields are refused"

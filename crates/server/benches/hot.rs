@@ -39,8 +39,9 @@ fn hot(c: &mut Criterion) {
     let started = std::time::Instant::now();
     let first = ort.block_on(ocsp.check(&checked.links, now)).unwrap();
     println!(
-        "cold OCSP query to the local responder (request, POST, checks, cache write): {:.2} ms — {first}",
-        started.elapsed().as_secs_f64() * 1000.0
+        "cold OCSP query to the local responder (request, POST, checks, cache write): {:.2} ms — {}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        bhxh_server::facts::RevocationFact::render_all(&first, bhxh_protocol::Lang::En)
     );
     cold_ocsp(dir, &responder.base, &token.cert);
     let sig = token.sign(&data);

@@ -13,7 +13,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::{rfc3339, Clock};
 use crate::context::user_limit_prefix;
-use crate::store::{AuditEntry, AuditEvent, Outcome, StaffRole, Store};
+use crate::store::{AuditEntry, AuditEvent, Detail, Outcome, StaffRole, Store};
 use crate::verify::{fingerprint, read_pem_or_der};
 
 /// An error carrying a catalogue code, printed as `CODE: tiếng Việt / English`.
@@ -29,7 +29,7 @@ pub fn actor() -> String {
     )
 }
 
-fn admin_audit(event: AuditEvent, username: &str, detail: String, now: i64) -> AuditEntry {
+fn admin_audit(event: AuditEvent, username: &str, detail: Detail, now: i64) -> AuditEntry {
     let mut entry = AuditEntry::new(Reference::new().to_string(), now, event, Outcome::Ok, actor());
     entry.username = Some(username.into());
     entry.detail = Some(detail);
@@ -65,7 +65,7 @@ pub async fn account_add(
     if id.is_none() {
         return Err(coded(ErrorCode::AccountExists));
     }
-    let detail = format!("enrolled mst={mst}{}", pin.as_ref().map(|p| format!(" pinned={p}")).unwrap_or_default());
+    let detail = Detail::Enrolled { mst: mst.to_string(), pinned: pin.clone() };
     let entry = admin_audit(AuditEvent::AdminAccountAdd, username.as_str(), detail, now);
     store.audit(&entry).await?;
     Ok(format!(
@@ -126,7 +126,7 @@ pub async fn account_unlock(store: &Store, clock: &Clock, username: &str) -> any
     let entry = admin_audit(
         AuditEvent::AdminAccountUnlock,
         username.as_str(),
-        format!("cleared {cleared} limit windows"),
+        Detail::LimitsCleared { count: cleared, staff: None },
         clock.now(),
     );
     store.audit(&entry).await?;
@@ -154,8 +154,8 @@ pub async fn account_set_disabled(
         bail!("--reason must say why (it is kept in the audit) / --reason phải ghi lý do");
     }
     let (event, detail) = match reason {
-        Some(r) => (AuditEvent::AdminAccountDisable, format!("disabled: {r}")),
-        None => (AuditEvent::AdminAccountEnable, "enabled".to_string()),
+        Some(r) => (AuditEvent::AdminAccountDisable, Detail::Disabled { reason: r.to_string() }),
+        None => (AuditEvent::AdminAccountEnable, Detail::Enabled),
     };
     let now = clock.now();
     let entry = admin_audit(event, username.as_str(), detail, now);
@@ -178,9 +178,9 @@ pub async fn account_set_disabled(
 /// `outbox adopt-key`: this server's outbox key becomes the database's.
 pub async fn outbox_adopt_key(store: &Store, clock: &Clock, key: &crate::mail::OutboxKey) -> anyhow::Result<String> {
     let now = clock.now();
-    let mut entry = admin_audit(AuditEvent::AdminOutboxAdoptKey, "", String::new(), now);
+    let mut entry =
+        admin_audit(AuditEvent::AdminOutboxAdoptKey, "", Detail::OutboxKeyAdopted { key: key.id().to_string() }, now);
     entry.username = None;
-    entry.detail = Some(format!("outbox key {} adopted", key.id()));
     let dropped = store.adopt_outbox_key(key.id(), now, &entry).await?;
     Ok(format!(
         "Khóa hộp thư của cơ sở dữ liệu giờ là / The database's outbox key is now {}.\n\
@@ -266,8 +266,12 @@ pub async fn staff_add(
     staff_password_ok(&password, username.as_str())?;
     let hash = hasher.hash(crate::passwords::Lane::Login, password).await?;
     let now = clock.now();
-    let mut entry =
-        admin_audit(AuditEvent::AdminStaffAdd, username.as_str(), format!("staff member {name}, role {role}"), now);
+    let mut entry = admin_audit(
+        AuditEvent::AdminStaffAdd,
+        username.as_str(),
+        Detail::StaffAdded { name: name.to_string(), role: role.to_string() },
+        now,
+    );
     entry.username = None;
     let id = store.insert_staff(username.as_str(), name, role, &hash, now, &entry).await?;
     if id.is_none() {
@@ -293,7 +297,7 @@ pub async fn staff_role(store: &Store, clock: &Clock, username: &str, role: Staf
     let mut entry = admin_audit(
         AuditEvent::AdminStaffRole,
         username.as_str(),
-        format!("staff {username} is now {role}"),
+        Detail::StaffRole { username: username.to_string(), role: role.to_string() },
         clock.now(),
     );
     entry.username = None;
@@ -321,7 +325,7 @@ pub async fn staff_password(
     let mut entry = admin_audit(
         AuditEvent::AdminStaffPassword,
         username.as_str(),
-        format!("console password of staff {username} set"),
+        Detail::StaffPassword { username: username.to_string() },
         clock.now(),
     );
     entry.username = None;
@@ -343,7 +347,7 @@ pub async fn staff_unlock(store: &Store, clock: &Clock, username: &str) -> anyho
     let mut entry = admin_audit(
         AuditEvent::AdminStaffUnlock,
         username.as_str(),
-        format!("staff {username}: cleared {cleared} limit windows"),
+        Detail::LimitsCleared { count: cleared, staff: Some(username.to_string()) },
         clock.now(),
     );
     entry.username = None;
@@ -358,8 +362,12 @@ pub async fn staff_unlock(store: &Store, clock: &Clock, username: &str) -> anyho
 pub async fn staff_disable(store: &Store, clock: &Clock, username: &str) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(coded)?;
     let now = clock.now();
-    let mut entry =
-        admin_audit(AuditEvent::AdminStaffDisable, username.as_str(), format!("staff {username} disabled"), now);
+    let mut entry = admin_audit(
+        AuditEvent::AdminStaffDisable,
+        username.as_str(),
+        Detail::StaffDisabled { username: username.to_string() },
+        now,
+    );
     entry.username = None;
     if !store.disable_staff(username.as_str(), now, &entry).await? {
         return Err(coded(ErrorCode::AccountNotFound));
@@ -395,6 +403,6 @@ fn audit_line(e: &AuditEntry) -> String {
         e.client_addr.as_deref().unwrap_or("-"),
         e.actor,
         e.cert_fingerprint.as_ref().map(|f| format!(" cert={}", &f[..16.min(f.len())])).unwrap_or_default(),
-        e.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default(),
+        e.detail.as_ref().map(|d| format!(" ({})", crate::staff::words::detail(Lang::En, d))).unwrap_or_default(),
     )
 }

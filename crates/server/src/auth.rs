@@ -13,7 +13,7 @@ use crate::clock::rfc3339;
 use crate::context::{user_limit_prefix, ApiError, ApiJson, AppState, Ctx};
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
-use crate::store::{AuditEvent, LoginWindows, MailKind, NewSession, SessionRow};
+use crate::store::{AuditEvent, Detail, LoginWindows, MailKind, NewSession, SessionRow};
 
 /// The `/v1/auth` routes.
 pub fn routes() -> Router<AppState> {
@@ -91,13 +91,13 @@ async fn login(
         s.hasher.verify_both(lane, password, [long_hash, temp_hash]).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
         let Some(prefix) = &prefix else {
-            let detail = format!("not a username ({} bytes)", req.username.len());
+            let detail = Detail::NotAUsername { bytes: req.username.len() };
             return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::InvalidCredentials, detail).await);
         };
         s.count_failed_login(&ctx, prefix, EVENT).await?;
         if disabled {
             return Err(s
-                .refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, "account disabled".into())
+                .refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, Detail::AccountDisabled)
                 .await);
         }
         return Err(s.refuse(&ctx, EVENT, named, ErrorCode::InvalidCredentials).await);
@@ -116,7 +116,7 @@ async fn login(
         if account.temp_expires_at.is_some_and(|t| now > t) {
             return Err(s.refuse(&ctx, EVENT, Some(&username), ErrorCode::TempPasswordExpired).await);
         }
-        entry.detail = Some(format!("temporary password of {} used", account.temp_reference.as_deref().unwrap_or("?")));
+        entry.detail = Some(Detail::TempPasswordUsed { reference: account.temp_reference.clone() });
         let won = s
             .store
             .use_temp_password(account.id, &session, now, &entry, &windows)
@@ -161,13 +161,7 @@ async fn change_password(
         (None, true) if account.temp_used_at.is_some() && account.password_hash.is_none() => {}
         (None, true) => {
             return Err(s
-                .refuse_detail(
-                    &ctx,
-                    EVENT,
-                    Some(&account.username),
-                    ErrorCode::SessionInvalid,
-                    "a newer reset replaced this session's temporary password".into(),
-                )
+                .refuse_detail(&ctx, EVENT, Some(&account.username), ErrorCode::SessionInvalid, Detail::SessionReplaced)
                 .await)
         }
         (None, false) => {
@@ -177,7 +171,7 @@ async fn change_password(
                     EVENT,
                     Some(&account.username),
                     ErrorCode::InvalidCredentials,
-                    "no current password".into(),
+                    Detail::NoCurrentPassword,
                 )
                 .await)
         }

@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::OutboxKey;
 use crate::passwords::Hasher;
-use crate::store::{Account, AuditEntry, AuditEvent, Store};
+use crate::store::{Account, AuditEntry, AuditEvent, Counted, Detail, Store};
 use crate::verify::TrustStore;
 
 /// Everything a handler needs; one struct, cloned per request (all fields are cheap).
@@ -304,7 +304,7 @@ impl AppState {
         event: AuditEvent,
         username: Option<&str>,
         code: ErrorCode,
-        detail: String,
+        detail: Detail,
     ) -> ApiError {
         self.refuse_with(ctx, event, username, code, Some(detail)).await
     }
@@ -315,7 +315,7 @@ impl AppState {
         event: AuditEvent,
         username: Option<&str>,
         code: ErrorCode,
-        detail: Option<String>,
+        detail: Option<Detail>,
     ) -> ApiError {
         let mut entry = self.audit_entry(ctx, event, username, Err(code));
         entry.detail = detail;
@@ -349,10 +349,7 @@ impl AppState {
             let mut err = if !in_memory {
                 self.refuse(ctx, event, username, ErrorCode::RateLimited).await
             } else if count == i64::from(max) + 1 {
-                let detail = format!(
-                    "{key}: further refusals in this window (until {}) are not written",
-                    crate::clock::rfc3339(start + window)
-                );
+                let detail = Detail::FurtherRefusalsUnwritten { key: key.to_string(), until: start + window };
                 self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, detail).await
             } else {
                 tracing::debug!(reference = %ctx.reference, key, "challenge refused by its limit (not audited again)");
@@ -449,7 +446,7 @@ impl AppState {
             l.per_username_window_secs,
             event,
             username,
-            "wrong passwords from this client",
+            Counted::WrongPasswordsFromClient,
         )
         .await?;
         let (window, now) = (l.per_username_window_secs, self.clock.now());
@@ -482,7 +479,7 @@ impl AppState {
         window: i64,
         event: AuditEvent,
         username: Option<&str>,
-        what: &str,
+        counted: Counted,
     ) -> Result<(), ApiError> {
         let now = self.clock.now();
         let Some((count, start)) = self.store.limit_window(key, window, now).await.map_err(|e| ctx.internal(e))? else {
@@ -491,9 +488,8 @@ impl AppState {
         if count < i64::from(max) {
             return Ok(());
         }
-        let mut err = self
-            .refuse_detail(ctx, event, username, ErrorCode::RateLimited, format!("{count} {what} in the window"))
-            .await;
+        let mut err =
+            self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, Detail::TooMany { count, counted }).await;
         err.retry_after = Some((start + window - now).max(1) as u64);
         Err(err)
     }
@@ -558,7 +554,7 @@ impl AppState {
                     event,
                     Some(&account.username),
                     ErrorCode::RateLimited,
-                    format!("{sent} password mails today"),
+                    Detail::TooMany { count: sent, counted: Counted::PasswordMailsToday },
                 )
                 .await;
             err.retry_after = Some(DAY as u64);

@@ -33,8 +33,8 @@ use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, ChangeOutcome, MailFacts, ResetVia, Secrets};
 use crate::passwords;
 use crate::store::{
-    Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, EmailChange, MailKind, NewEmailChange, NewMail,
-    Outcome,
+    Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, Detail, EmailChange, MailKind, NewEmailChange,
+    NewMail, Outcome,
 };
 
 /// The public pages of the links.
@@ -60,15 +60,15 @@ fn mst_key(mst: &str, via: ChangeVia) -> String {
 
 /// Whether `account` (or its MST) has had today's email changes `via` the token or the
 /// desk already.
-pub(crate) async fn over_limit(s: &AppState, account: &Account, via: ChangeVia) -> anyhow::Result<Option<String>> {
+pub(crate) async fn over_limit(s: &AppState, account: &Account, via: ChangeVia) -> anyhow::Result<Option<Detail>> {
     let (now, l) = (s.clock.now(), &s.config.email_change);
     let mine = s.store.limit_count(&account_key(&account.username, via), DAY, now).await?;
     if mine >= i64::from(l.per_account_per_day) {
-        return Ok(Some(format!("{mine} email changes of the account today ({via})")));
+        return Ok(Some(Detail::EmailChangesToday { count: mine, mst: None, via }));
     }
     let mst = s.store.limit_count(&mst_key(&account.mst, via), DAY, now).await?;
     if mst >= i64::from(l.per_mst_per_day) {
-        return Ok(Some(format!("{mst} email changes of MST {} today ({via})", account.mst)));
+        return Ok(Some(Detail::EmailChangesToday { count: mst, mst: Some(account.mst.clone()), via }));
     }
     Ok(None)
 }
@@ -162,11 +162,7 @@ pub(crate) async fn start_by_token(
     let pause = s.config.email_change.token_pause_after_cancel_secs;
     let since = s.clock.now() - pause;
     if let Some(at) = s.store.cancelled_by_old_address_since(account.id, since).await.map_err(|e| ctx.internal(e))? {
-        let detail = format!(
-            "the registered address cancelled a change at {}; token requests pause until {}",
-            rfc3339(at),
-            rfc3339(at + pause)
-        );
+        let detail = Detail::TokenRequestsPaused { cancelled_at: at, until: at + pause };
         return Err(s.refuse_detail(ctx, EVENT, Some(&account.username), ErrorCode::EmailChangePaused, detail).await);
     }
     if let Some(why) = over_limit(s, account, ChangeVia::Token).await.map_err(|e| ctx.internal(e))? {
@@ -193,12 +189,10 @@ pub(crate) async fn start_by_token(
         now,
     };
     entry.event = EVENT;
-    entry.detail = Some(format!(
-        "{}; new address {}, confirmation link valid until {}",
-        entry.detail.take().unwrap_or_default(),
-        mail::mask_email(&new_email),
-        rfc3339(expires)
-    ));
+    if let Some(Detail::Proved { new_address, link_until, .. }) = &mut entry.detail {
+        *new_address = Some(mail::mask_email(&new_email));
+        *link_until = Some(expires);
+    }
     match s.store.start_email_change(Some(ch), &change, &[mail], &entry).await.map_err(|e| ctx.internal(e))? {
         Some(_) => {}
         None => return Err(ctx.err(ErrorCode::ChallengeUsed)),
@@ -290,12 +284,11 @@ pub async fn settle(s: &AppState) -> anyhow::Result<Settled> {
         let mut audit =
             AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, "system".into());
         audit.username = Some(account.username.clone());
-        audit.detail = Some(format!(
-            "registered email {} → {} ({} request)",
-            mail::mask_email(&c.old_email),
-            mail::mask_email(&c.new_email),
-            c.via
-        ));
+        audit.detail = Some(Detail::EmailApplied {
+            old: mail::mask_email(&c.old_email),
+            new: mail::mask_email(&c.new_email),
+            via: c.via,
+        });
         if s.store.apply_email_change(&c, now, &[notice], &audit).await? {
             applied += 1;
         }
@@ -528,12 +521,11 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
                     Some(&cancel_link),
                 )
                 .map_err(|e| ctx.internal(e))?;
-                audit.detail = Some(format!(
-                    "new address {} confirmed (request {}); takes effect {}",
-                    mail::mask_email(&c.new_email),
-                    c.reference,
-                    rfc3339(effective)
-                ));
+                audit.detail = Some(Detail::EmailConfirmed {
+                    new: mail::mask_email(&c.new_email),
+                    request: c.reference.clone(),
+                    effective,
+                });
                 let moved = s
                     .store
                     .confirm_email_change(c.id, &cancel_hash, effective, now, &[notice], &audit)
@@ -545,7 +537,7 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
                 moved
             }
             Link::Cancel => {
-                audit.detail = Some(format!("cancelled from the old address (request {})", c.reference));
+                audit.detail = Some(Detail::EmailCancelledByOldAddress { request: c.reference.clone() });
                 cancel_change(&s, settled, &c, "old address", &reference, &audit).await.map_err(|e| ctx.internal(e))?
             }
         };

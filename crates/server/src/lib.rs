@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod email_change;
+pub mod facts;
 pub mod html;
 pub mod http;
 pub mod mail;

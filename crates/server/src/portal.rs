@@ -30,7 +30,7 @@ use crate::context::{mst_limit_prefix, ApiError, ApiJson, AppState, Ctx};
 use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, MailFacts, NoticeKind, Secrets};
 use crate::passwords::{self, Lane};
-use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, MailKind, PortalWrite};
+use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, Detail, MailKind, PortalWrite};
 
 /// The public routes of portal recovery.
 pub fn routes() -> Router<AppState> {
@@ -104,7 +104,7 @@ async fn recover(
     };
     let email = match Email::parse(&req.email) {
         Ok(e) => e,
-        Err(code) => return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await),
+        Err(code) => return Err(s.refuse_detail(&ctx, EVENT, None, code, portal_detail(&mst)).await),
     };
     let now = s.clock.now();
     let check = s
@@ -119,7 +119,7 @@ async fn recover(
         CaptchaCheck::Expired | CaptchaCheck::Unknown => Some(ErrorCode::CaptchaExpired),
     };
     if let Some(code) = captcha_code {
-        return Err(s.refuse_detail(&ctx, EVENT, None, code, format!("mst={mst}")).await);
+        return Err(s.refuse_detail(&ctx, EVENT, None, code, portal_detail(&mst)).await);
     }
     // Counted only after a correct captcha: requests nobody paid a captcha for cannot
     // use up an MST's tries.
@@ -135,11 +135,8 @@ async fn recover(
         .partition(|a| a.is_disabled());
     if accounts.is_empty() {
         // A disabled account is answered like a wrong email; the audit says which.
-        let mut detail = format!("mst={mst}");
-        if !disabled.is_empty() {
-            let names: Vec<&str> = disabled.iter().map(|a| a.username.as_str()).collect();
-            detail.push_str(&format!("; account disabled: {}", names.join(", ")));
-        }
+        let detail =
+            Detail::Portal { mst: mst.to_string(), disabled: disabled.iter().map(|a| a.username.clone()).collect() };
         return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::PortalEmailMismatch, detail).await);
     }
     for account in &accounts {
@@ -168,7 +165,7 @@ async fn recover(
             .mail_with(settled, account, MailKind::PortalReset, subject, body, &reference, Some(&secrets))
             .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, EVENT, Some(&account.username), Ok(()));
-        audit.detail = Some(format!("mst={mst}; activation link sent, valid until {}", rfc3339(link_expires)));
+        audit.detail = Some(Detail::PortalLinkSent { mst: mst.to_string(), until: link_expires });
         let write = PortalWrite {
             account_id: account.id,
             token_hash,
@@ -233,6 +230,11 @@ async fn peek(s: &AppState, token_hash: &str) -> anyhow::Result<(ActivationOutco
         Some(a) => (a.outcome(s.clock.now()), Some(a)),
         None => (ActivationOutcome::Unknown, None),
     })
+}
+
+/// A portal request's audit detail: its MST (the account's timeline finds it by that).
+fn portal_detail(mst: &impl std::fmt::Display) -> Detail {
+    Detail::Portal { mst: mst.to_string(), disabled: Vec::new() }
 }
 
 /// `GET /portal/activate?t=…`: what the link will do, and the button that does it.
@@ -308,7 +310,7 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
             .mail(settled, &account, MailKind::NoticeActivated, subject, body, &reference, None)
             .map_err(|e| ctx.internal(e))?;
         let mut audit = s.audit_entry(&ctx, AuditEvent::Activate, Some(&account.username), Ok(()));
-        audit.detail = Some(format!("portal password of {} activated", activation.reference));
+        audit.detail = Some(Detail::PortalActivated { reference: activation.reference.clone() });
         let outcome = s.store.activate(&token_hash, now, &notice, &audit).await.map_err(|e| ctx.internal(e))?;
         if outcome == ActivationOutcome::Activated {
             // The link proved the registered inbox: the owner's own windows of tries end.

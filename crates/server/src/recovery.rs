@@ -19,9 +19,10 @@ use crate::clock::rfc3339;
 use crate::config::Delivery;
 use crate::context::{ApiError, ApiJson, AppState, Ctx};
 use crate::email_change::Settled;
+use crate::facts::RevocationFact;
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
-use crate::store::{AuditEvent, Challenge, MailKind, ResetWrite};
+use crate::store::{AuditEvent, Challenge, Counted, Detail, MailKind, Proven, ResetWrite};
 use crate::verify::check_signature;
 
 /// The recovery routes.
@@ -50,18 +51,17 @@ async fn check_certificate(
     let checked = verify_certificate(&s, &der, &req.chain, None, s.clock.now()).await;
     let mut entry = s.audit_entry(&ctx, EVENT, None, checked.as_ref().map(|_| ()).map_err(|r| r.code));
     entry.cert_fingerprint = Some(fingerprint);
-    entry.detail = Some(match &checked {
-        Ok(c) => format!("subject CN={}; path: {}; revocation: {}", c.common_name, c.path, c.revocation),
-        Err(r) => r.detail.clone(),
-    })
-    .filter(|d| !d.is_empty());
+    entry.detail = match &checked {
+        Ok(c) => Some(Detail::CertificateGood { proven: c.proven() }),
+        Err(r) => r.problem.clone().map(|problem| Detail::CertRefused { problem }),
+    };
     s.store.audit(&entry).await.map_err(|e| ctx.internal(e))?;
     match checked {
         // In the asker's language, like the errors: the app shows both to its user.
         Ok(c) => Ok(Json(CertificateCheck {
-            path: crate::staff::words::detail(ctx.lang, &c.checked.path),
+            path: c.checked.path.render(ctx.lang),
             revocation_checked: s.revocation.enabled(),
-            revocation: crate::staff::words::detail(ctx.lang, &c.revocation),
+            revocation: RevocationFact::render_all(&c.revocation, ctx.lang),
             reference: ctx.reference.to_string(),
         })),
         Err(r) => Err(fail_closed(&s, ctx.err(r.code))),
@@ -92,7 +92,18 @@ async fn verify_certificate(
 /// A certificate that passed every check, and what decided its revocation status.
 struct Verified {
     checked: crate::verify::CheckedCert,
-    revocation: String,
+    revocation: Vec<RevocationFact>,
+}
+
+impl Verified {
+    /// What the checks found, for the audit line.
+    fn proven(&self) -> Proven {
+        Proven {
+            subject: self.checked.common_name.clone(),
+            path: self.checked.path.clone(),
+            revocation: self.revocation.clone(),
+        }
+    }
 }
 
 impl std::ops::Deref for Verified {
@@ -233,7 +244,7 @@ async fn open_attempt<'a>(s: &'a AppState, ctx: &'a Ctx, req: &CompleteRequest) 
     let lookup = req.purpose == Purpose::UsernameLookup;
     if !(lookup && claimed.is_empty()) && Username::parse(&claimed).is_err() {
         s.limit_client(ctx, EVENT, None).await?;
-        let detail = format!("not a username ({} bytes)", req.username.len());
+        let detail = Detail::NotAUsername { bytes: req.username.len() };
         return Err(s.refuse_detail(ctx, EVENT, None, ErrorCode::InvalidUsername, detail).await);
     }
     s.limit_client(ctx, EVENT, Some(&claimed)).await?;
@@ -257,7 +268,7 @@ async fn open_attempt<'a>(s: &'a AppState, ctx: &'a Ctx, req: &CompleteRequest) 
             l.failed_proofs_window_secs,
             EVENT,
             Some(&attempt.claimed),
-            "failed proofs from this client",
+            Counted::FailedProofsFromClient,
         )
         .await?;
     }
@@ -279,11 +290,11 @@ impl Attempt<'_> {
     /// past the challenge's own checks it counts as a failed proof of the account, for
     /// this client (which is refused past its limit) and for every client together
     /// (which only marks an attack).
-    async fn fail(&self, code: ErrorCode, fingerprint: Option<String>, detail: Option<String>) -> ApiError {
+    async fn fail(&self, code: ErrorCode, fingerprint: Option<String>, detail: Option<Detail>) -> ApiError {
         let (s, ctx) = (self.s, self.ctx);
         let mut entry = s.audit_entry(ctx, EVENT, Some(&self.claimed), Err(code));
         entry.cert_fingerprint = fingerprint;
-        entry.detail = detail.filter(|d| !d.is_empty());
+        entry.detail = detail;
         let counts = self.proves_account && !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch);
         if counts {
             let l = &s.config.limits;
@@ -316,7 +327,10 @@ impl Attempt<'_> {
         let now = self.s.clock.now();
         let checked = match verify_certificate(self.s, &cert_der, &req.chain, Some(req.algorithm), now).await {
             Ok(c) => c,
-            Err(refused) => return Err(self.fail(refused.code, Some(fingerprint), Some(refused.detail)).await),
+            Err(refused) => {
+                let detail = refused.problem.map(|problem| Detail::CertRefused { problem });
+                return Err(self.fail(refused.code, Some(fingerprint), detail).await);
+            }
         };
         let sig_ok = STANDARD
             .decode(req.signature.as_bytes())
@@ -334,10 +348,12 @@ impl Attempt<'_> {
     async fn bind(&self, proof: &Proof) -> Result<Bound, ApiError> {
         let (s, ctx) = (self.s, self.ctx);
         let cert_msts: Vec<&str> = msts(&proof.checked.ids).map(|m| m.as_str()).collect();
-        let refuse = |detail: String| self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), Some(detail));
+        let refuse =
+            |detail: Option<Detail>| self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), detail);
+        let cert_owned: Vec<String> = cert_msts.iter().map(|m| m.to_string()).collect();
         if self.ch.purpose == Purpose::UsernameLookup {
             if cert_msts.is_empty() {
-                return Err(refuse(String::new()).await);
+                return Err(refuse(None).await);
             }
             let mut names = Vec::new();
             for mst in &cert_msts {
@@ -352,7 +368,7 @@ impl Attempt<'_> {
         // timeline says which (support may tell a caller who proved nothing less than
         // that, the user learns no more than before).
         let Some(account) = account else {
-            return Err(refuse(format!("no such account; certificate MST {}", cert_msts.join(", "))).await);
+            return Err(refuse(Some(Detail::NoSuchAccount { cert_msts: cert_owned })).await);
         };
         let bound = match &account.cert_fingerprint {
             Some(pin) => *pin == proof.fingerprint,
@@ -360,19 +376,15 @@ impl Attempt<'_> {
         };
         if !bound {
             let why = match &account.cert_fingerprint {
-                Some(_) => "the account is pinned to another certificate".to_string(),
-                None => format!(
-                    "certificate MST {}; account MST {}",
-                    if cert_msts.is_empty() { "none".to_string() } else { cert_msts.join(", ") },
-                    account.mst
-                ),
+                Some(_) => Detail::PinnedToAnother,
+                None => Detail::MstMismatch { cert_msts: cert_owned, account_mst: account.mst.clone() },
             };
-            return Err(refuse(why).await);
+            return Err(refuse(Some(why)).await);
         }
         // A disabled account is refused exactly like a certificate of another business;
         // only the audit line says why.
         if account.is_disabled() {
-            return Err(refuse("account disabled".into()).await);
+            return Err(refuse(Some(Detail::AccountDisabled)).await);
         }
         Ok(Bound::Account(Box::new(account), settled))
     }
@@ -381,13 +393,13 @@ impl Attempt<'_> {
     fn success_entry(&self, proof: &Proof) -> crate::store::AuditEntry {
         let mut entry = self.s.audit_entry(self.ctx, EVENT, Some(&self.claimed), Ok(()));
         entry.cert_fingerprint = Some(proof.fingerprint.clone());
-        entry.detail = Some(format!(
-            "purpose={}; subject CN={}; path: {}; revocation: {}",
-            self.ch.purpose.as_str(),
-            proof.checked.common_name,
-            proof.checked.path,
-            proof.checked.revocation
-        ));
+        entry.detail = Some(Detail::Proved {
+            purpose: self.ch.purpose,
+            proven: proof.checked.proven(),
+            new_address: None,
+            link_until: None,
+            superseded: 0,
+        });
         entry
     }
 }

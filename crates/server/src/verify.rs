@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::vnid::{ids_from_name, VnId};
-use bhxh_protocol::{Algorithm, ErrorCode};
+use bhxh_protocol::{Algorithm, ErrorCode, Lang};
 use ring::signature::{self, UnparsedPublicKey};
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,8 @@ use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
+
+use crate::facts::{CertPath, CertProblem, ChainEntryProblem};
 
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -88,8 +90,8 @@ pub struct CheckedCert {
     pub ids: Vec<VnId>,
     /// The subject's common name, for the audit log and the support desk.
     pub common_name: String,
-    /// The path that decided, leaf first: `leaf CN < intermediate CN < anchor CN`.
-    pub path: String,
+    /// The path that decided, leaf first.
+    pub path: CertPath,
     /// Each certificate of that path with its issuer, leaf first: what revocation checks.
     pub links: Vec<Link>,
 }
@@ -106,12 +108,18 @@ pub struct Link {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertRefusal {
     pub code: ErrorCode,
-    pub detail: String,
+    pub problem: Option<CertProblem>,
+}
+
+impl CertRefusal {
+    pub fn new(code: ErrorCode, problem: CertProblem) -> CertRefusal {
+        CertRefusal { code, problem: Some(problem) }
+    }
 }
 
 impl From<ErrorCode> for CertRefusal {
     fn from(code: ErrorCode) -> CertRefusal {
-        CertRefusal { code, detail: String::new() }
+        CertRefusal { code, problem: None }
     }
 }
 
@@ -197,17 +205,15 @@ impl TrustStore {
         match cert.key_usage() {
             Ok(Some(ku)) if ku.value.digital_signature() => {}
             Ok(Some(_)) => return Err(ErrorCode::CertKeyUsage.into()),
-            Ok(None) => {
-                return Err(CertRefusal { code: ErrorCode::CertKeyUsage, detail: "no keyUsage extension".into() })
-            }
+            Ok(None) => return Err(CertRefusal::new(ErrorCode::CertKeyUsage, CertProblem::NoKeyUsage)),
             Err(_) => return Err(ErrorCode::CertMalformed.into()),
         }
         let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
         if SHA1_SIGNATURES.contains(&sig_oid.as_str()) {
-            return Err(CertRefusal {
-                code: ErrorCode::CertWeakSignature,
-                detail: format!("signed with {sig_oid} (SHA-1)"),
-            });
+            return Err(CertRefusal::new(
+                ErrorCode::CertWeakSignature,
+                CertProblem::Sha1Signature { algorithm: sig_oid },
+            ));
         }
         let key_algorithm = key_algorithm(&cert)?;
         if key_algorithm != algorithm {
@@ -224,7 +230,7 @@ impl TrustStore {
     }
 
     /// The path to an anchor (rustls-webpki): its names, and its links for revocation.
-    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], now: i64) -> Result<(String, Vec<Link>), CertRefusal> {
+    fn check_path(&self, der: &[u8], chain: &[Vec<u8>], now: i64) -> Result<(CertPath, Vec<Link>), CertRefusal> {
         let leaf = CertificateDer::from(der);
         let ee = EndEntityCert::try_from(&leaf).map_err(|e| refusal(code_of(&e), &e))?;
         let mut intermediates: Vec<CertificateDer<'_>> = self.intermediates.clone();
@@ -241,11 +247,7 @@ impl TrustStore {
         let anchor = anchors
             .iter()
             .find(|a| a.anchor.subject_public_key_info == verified.anchor().subject_public_key_info)
-            .ok_or_else(|| CertRefusal {
-                code: ErrorCode::CertUntrusted,
-                detail: "path to an unknown anchor".into(),
-            })?;
-        names.push(format!("{} (anchor)", anchor.name));
+            .ok_or_else(|| CertRefusal::new(ErrorCode::CertUntrusted, CertProblem::UnknownAnchor))?;
         let mut up: Vec<Vec<u8>> = verified.intermediate_certificates().map(|c| c.der().to_vec()).collect();
         up.push(anchor.der.clone());
         let mut links = Vec::with_capacity(up.len());
@@ -253,7 +255,7 @@ impl TrustStore {
         for issuer in up {
             links.push(Link { cert: std::mem::replace(&mut cert, issuer.clone()), issuer });
         }
-        Ok((names.join(" < "), links))
+        Ok((CertPath { names, anchor: anchor.name.clone() }, links))
     }
 }
 
@@ -278,11 +280,11 @@ impl TrustStore {
         out.push_str("Intermediates / CA trung gian:\n");
         for der in &self.intermediates {
             let path = match self.ca_path(der, now) {
-                Ok(p) => p,
+                Ok(p) => p.render(Lang::En),
                 Err(r) => format!(
                     "{} ({})",
                     cn_of_der(der),
-                    if r.detail.is_empty() { r.code.as_str().to_string() } else { r.detail }
+                    r.problem.map_or_else(|| r.code.as_str().to_string(), |p| p.render(Lang::En))
                 ),
             };
             let _ = writeln!(out, "  {path}  sha256 {}", fingerprint(der));
@@ -296,14 +298,14 @@ impl TrustStore {
     /// For a CA certificate (an intermediate an operator configures): the anchor valid
     /// at `now` that issued it, as `intermediate CN < anchor CN (anchor)`. One level, as
     /// the real PKI has (national root → licensed CA).
-    pub fn ca_path(&self, der: &[u8], now: i64) -> Result<String, CertRefusal> {
+    pub fn ca_path(&self, der: &[u8], now: i64) -> Result<CertPath, CertRefusal> {
         let (_, cert) = X509Certificate::from_der(der).map_err(|_| CertRefusal::from(ErrorCode::CertMalformed))?;
         if !cert.is_ca() {
-            return Err(CertRefusal { code: ErrorCode::CertIssuerInvalid, detail: "not a CA certificate".into() });
+            return Err(CertRefusal::new(ErrorCode::CertIssuerInvalid, CertProblem::NotCa));
         }
         let v = cert.validity();
         if now < v.not_before.timestamp() || now > v.not_after.timestamp() {
-            return Err(CertRefusal { code: ErrorCode::CertIssuerInvalid, detail: "outside its validity".into() });
+            return Err(CertRefusal::new(ErrorCode::CertIssuerInvalid, CertProblem::OutsideValidity));
         }
         self.anchors
             .iter()
@@ -314,8 +316,8 @@ impl TrustStore {
                         && cert.verify_signature(Some(ca.public_key())).is_ok()
                 })
             })
-            .map(|a| format!("{} < {} (anchor)", common_name(&cert), a.name))
-            .ok_or(CertRefusal { code: ErrorCode::CertUntrusted, detail: "no anchor issued it".into() })
+            .map(|a| CertPath { names: vec![common_name(&cert)], anchor: a.name.clone() })
+            .ok_or(CertRefusal::new(ErrorCode::CertUntrusted, CertProblem::NoAnchorIssued))
     }
 }
 
@@ -353,14 +355,10 @@ pub fn check_policies(
     if carried.iter().any(|c| wanted.contains(&c)) {
         return Ok(());
     }
-    Err(CertRefusal {
-        code: ErrorCode::CertPolicy,
-        detail: format!(
-            "certificate policies [{}] include none of [{}] required for {issuer_cn}",
-            carried.join(", "),
-            wanted.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
-        ),
-    })
+    Err(CertRefusal::new(
+        ErrorCode::CertPolicy,
+        CertProblem::Policy { carried, required: wanted.into_iter().cloned().collect(), issuer: issuer_cn },
+    ))
 }
 
 /// The algorithm a certificate's key signs with, from its DER (for a check without a
@@ -373,22 +371,21 @@ pub fn algorithm_of(der: &[u8]) -> Result<Algorithm, CertRefusal> {
 /// The request's `chain`: at most [`MAX_CHAIN`] base64 DER CA certificates.
 pub fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, CertRefusal> {
     if chain.len() > MAX_CHAIN {
-        return Err(CertRefusal {
-            code: ErrorCode::CertChainInvalid,
-            detail: format!("{} certificates in chain (at most {MAX_CHAIN})", chain.len()),
-        });
+        return Err(CertRefusal::new(
+            ErrorCode::CertChainInvalid,
+            CertProblem::ChainTooLong { len: chain.len(), max: MAX_CHAIN },
+        ));
     }
     chain
         .iter()
         .enumerate()
         .map(|(i, b64)| {
-            let bad =
-                |why: &str| CertRefusal { code: ErrorCode::CertChainInvalid, detail: format!("chain[{i}]: {why}") };
-            let der = STANDARD.decode(b64.as_bytes()).map_err(|_| bad("not base64"))?;
+            let bad = |why| CertRefusal::new(ErrorCode::CertChainInvalid, CertProblem::ChainEntry { index: i, why });
+            let der = STANDARD.decode(b64.as_bytes()).map_err(|_| bad(ChainEntryProblem::NotBase64))?;
             match X509Certificate::from_der(&der) {
                 Ok((rest, c)) if rest.is_empty() && c.is_ca() => Ok(der),
-                Ok((&[], _)) => Err(bad("not a CA certificate")),
-                _ => Err(bad("not a DER certificate")),
+                Ok((&[], _)) => Err(bad(ChainEntryProblem::NotCa)),
+                _ => Err(bad(ChainEntryProblem::NotDer)),
             }
         })
         .collect()
@@ -431,7 +428,7 @@ fn code_of(e: &webpki::Error) -> ErrorCode {
 }
 
 fn refusal(code: ErrorCode, e: &webpki::Error) -> CertRefusal {
-    CertRefusal { code, detail: format!("path: {e:?}") }
+    CertRefusal::new(code, CertProblem::Path { error: format!("{e:?}") })
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> String {

@@ -16,6 +16,8 @@ use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtensio
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
+use crate::facts::CrlProblem;
+
 /// SHA-1 signature algorithms, refused on CRLs as on certificates.
 const SHA1_SIGNATURES: &[&str] = &["1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"];
 
@@ -75,12 +77,12 @@ pub enum CrlSays {
 
 impl ParsedCrl {
     /// Parses a CRL (DER).
-    pub fn parse(der: Vec<u8>) -> Result<ParsedCrl, String> {
+    pub fn parse(der: Vec<u8>) -> Result<ParsedCrl, CrlProblem> {
         let (issuer, aki, sig_alg, issuer_cn, number, this_update, next_update, entries, scope) = {
-            let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|_| "not a CRL".to_string())?;
-            let next = crl.next_update().ok_or_else(|| {
-                format!("CRL of {} has no nextUpdate: it could never be known to be stale", crl.issuer())
-            })?;
+            let (_, crl) = CertificateRevocationList::from_der(&der)
+                .map_err(|e| CrlProblem::Unreadable { issuer: None, error: e.to_string() })?;
+            let next =
+                crl.next_update().ok_or_else(|| CrlProblem::NoNextUpdate { issuer: crl.issuer().to_string() })?;
             let aki = crl.extensions().iter().find_map(|e| match e.parsed_extension() {
                 ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
                 _ => None,
@@ -111,7 +113,8 @@ impl ParsedCrl {
                 scope,
             )
         };
-        let owned = OwnedCertRevocationList::from_der(&der).map_err(|e| format!("CRL of {issuer_cn}: {e:?}"))?;
+        let owned = OwnedCertRevocationList::from_der(&der)
+            .map_err(|e| CrlProblem::Unreadable { issuer: Some(issuer_cn.clone()), error: format!("{e:?}") })?;
         Ok(ParsedCrl {
             der,
             list: owned.into(),
@@ -144,7 +147,7 @@ impl ParsedCrl {
 
     /// Whether this CRL was issued by `ca`: same name, same key identifier when both
     /// carry one, and its signature verifies with `ca`'s key.
-    pub fn issued_by(&self, ca: &X509Certificate<'_>) -> Result<bool, String> {
+    pub fn issued_by(&self, ca: &X509Certificate<'_>) -> Result<bool, CrlProblem> {
         if self.issuer != ca.subject().as_raw() {
             return Ok(false);
         }
@@ -156,23 +159,23 @@ impl ParsedCrl {
         self.check_signature(ca).map(|()| true)
     }
 
-    fn check_signature(&self, ca: &X509Certificate<'_>) -> Result<(), String> {
+    fn check_signature(&self, ca: &X509Certificate<'_>) -> Result<(), CrlProblem> {
         let key: [u8; 32] = Sha256::digest(ca.public_key().raw).into();
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         if verified.contains(&key) {
             return Ok(());
         }
         if SHA1_SIGNATURES.contains(&self.sig_alg.as_str()) {
-            return Err(format!("CRL of {} is signed with SHA-1", self.issuer_cn));
+            return Err(CrlProblem::SignedWithSha1 { issuer: self.issuer_cn.clone() });
         }
         if let Ok(Some(ku)) = ca.key_usage() {
             if !ku.value.crl_sign() {
-                return Err(format!("{} may not sign CRLs (keyUsage without cRLSign)", self.issuer_cn));
+                return Err(CrlProblem::IssuerMayNotSignCrls { issuer: self.issuer_cn.clone() });
             }
         }
-        let (_, crl) = CertificateRevocationList::from_der(&self.der).map_err(|_| "not a CRL".to_string())?;
-        crl.verify_signature(ca.public_key())
-            .map_err(|_| format!("CRL of {}: the signature does not verify with the issuer's key", self.issuer_cn))?;
+        let bad = || CrlProblem::BadSignature { issuer: self.issuer_cn.clone() };
+        let (_, crl) = CertificateRevocationList::from_der(&self.der).map_err(|_| bad())?;
+        crl.verify_signature(ca.public_key()).map_err(|_| bad())?;
         verified.push(key);
         Ok(())
     }
@@ -185,7 +188,7 @@ impl ParsedCrl {
         cert: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: i64,
-    ) -> Result<CrlSays, String> {
+    ) -> Result<CrlSays, CrlProblem> {
         if cert.issuer().as_raw() != self.issuer.as_slice() || self.scope.as_ref().is_some_and(|s| !s.covers(cert)) {
             return Ok(CrlSays::NotCovered);
         }
@@ -193,16 +196,12 @@ impl ParsedCrl {
             return Ok(CrlSays::NotCovered);
         }
         if now >= self.next_update {
-            return Err(format!(
-                "CRL of {} is stale (nextUpdate {})",
-                self.issuer_cn,
-                crate::clock::rfc3339(self.next_update)
-            ));
+            return Err(CrlProblem::Stale { issuer: self.issuer_cn.clone(), next_update: self.next_update });
         }
         match self.list.find_serial(cert.raw_serial()) {
             Ok(Some(_)) => Ok(CrlSays::Revoked),
             Ok(None) => Ok(CrlSays::Good),
-            Err(e) => Err(format!("CRL of {}: {e:?}", self.issuer_cn)),
+            Err(e) => Err(CrlProblem::Unreadable { issuer: Some(self.issuer_cn.clone()), error: format!("{e:?}") }),
         }
     }
 

@@ -18,12 +18,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bhxh_protocol::ErrorCode;
+use bhxh_protocol::{ErrorCode, Lang};
 use rand::RngCore;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::Clock;
 use crate::config::RevocationConfig;
+use crate::facts::{CertProblem, CrlRef, RevocationFact, SourceProblem};
 use crate::store::{CachedOcsp, OcspCacheStatus, Store};
 use crate::verify::{CertRefusal, Link, TrustStore};
 use crl::{CrlSays, ParsedCrl};
@@ -64,7 +65,7 @@ pub fn load_crl_file(path: &Path, trust: &TrustStore) -> anyhow::Result<Vec<Pars
     let parsed: Vec<X509Certificate<'_>> =
         cas.iter().filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c)).collect();
     for der in crate::verify::read_pem_or_der(path, "X509 CRL")? {
-        let crl = ParsedCrl::parse(der).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let crl = ParsedCrl::parse(der).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.render(Lang::En)))?;
         let named: Vec<&X509Certificate<'_>> =
             parsed.iter().filter(|c| c.subject().as_raw() == crl.issuer_name()).collect();
         if named.is_empty() {
@@ -75,6 +76,15 @@ pub fn load_crl_file(path: &Path, trust: &TrustStore) -> anyhow::Result<Vec<Pars
         out.push(crl);
     }
     Ok(out)
+}
+
+/// How an audit line names a CRL: the file's (no URL) or a distribution point's.
+fn crl_ref(url: Option<String>, crl: &ParsedCrl) -> CrlRef {
+    let number = crl.number.clone();
+    match url {
+        Some(url) => CrlRef::Fetched { url, number },
+        None => CrlRef::File { number },
+    }
 }
 
 /// The cache key of an OCSP answer: SHA-256 of the issuer's key and the serial.
@@ -143,13 +153,15 @@ impl Revocation {
 
     /// Checks every certificate of a path, from the one under the anchor down to the
     /// token's (a revoked CA is said to be revoked, whatever is below it). `Ok` carries
-    /// what decided, for the audit line; a revoked certificate is `CERT_REVOKED`; no
-    /// fresh answer for one of them is `CERT_REVOCATION_UNKNOWN` with what failed.
-    pub async fn check(&self, links: &[Link], now: i64) -> Result<String, CertRefusal> {
+    /// what decided for each, the anchor's end first, for the audit line; a revoked
+    /// certificate is `CERT_REVOKED`; no fresh answer for one of them is
+    /// `CERT_REVOCATION_UNKNOWN` with what failed.
+    pub async fn check(&self, links: &[Link], now: i64) -> Result<Vec<RevocationFact>, CertRefusal> {
         if !self.config.enabled {
-            return Ok("revocation NOT checked (development profile)".into());
+            return Ok(vec![RevocationFact::NotChecked]);
         }
-        let mut notes = Vec::new();
+        let refuse = |code, fact| CertRefusal::new(code, CertProblem::Revocation { fact });
+        let mut facts = Vec::new();
         for (depth, link) in links.iter().enumerate().rev() {
             let (Ok((_, cert)), Ok((_, issuer))) =
                 (X509Certificate::from_der(&link.cert), X509Certificate::from_der(&link.issuer))
@@ -157,7 +169,7 @@ impl Revocation {
                 return Err(CertRefusal::from(ErrorCode::CertMalformed));
             };
             let name = cn(&cert);
-            let mut failures = Vec::new();
+            let mut problems = Vec::new();
             if depth == 0 && self.config.ocsp {
                 if let Some((url, nonce)) = self.responder_for(&cert, &issuer, &link.issuer) {
                     match self.ocsp_status(&url, nonce, &link.cert, &link.issuer, &cert, &issuer, now).await {
@@ -166,59 +178,61 @@ impl Revocation {
                             // any "good" (a replayed answer from before the revocation).
                             OcspCacheStatus::Good if self.decides_alone(&a, nonce) => {
                                 if let Some(crl) = self.listed_in_crl_at_hand(&cert, &issuer, now) {
-                                    return Err(CertRefusal {
-                                        code: ErrorCode::CertRevoked,
-                                        detail: format!("{name}: revoked per {crl}, although OCSP {url} answered good (thisUpdate {})", crate::clock::rfc3339(a.this_update)),
-                                    });
+                                    let fact = RevocationFact::RevokedPerCrlDespiteOcsp {
+                                        cert: name,
+                                        crl,
+                                        responder: url,
+                                        this_update: a.this_update,
+                                    };
+                                    return Err(refuse(ErrorCode::CertRevoked, fact));
                                 }
-                                notes.push(format!("{name}: OCSP good ({url}, thisUpdate {})", crate::clock::rfc3339(a.this_update)));
+                                facts.push(RevocationFact::OcspGood {
+                                    cert: name,
+                                    responder: url,
+                                    this_update: a.this_update,
+                                });
                                 continue;
                             }
                             // An old answer not bound to our nonce may be a replay from
                             // before a revocation: the CRL must agree.
-                            OcspCacheStatus::Good => failures.push(format!(
-                                "OCSP {url} answered good with thisUpdate {}, older than {} s and not bound to our nonce: the CRL decides",
-                                crate::clock::rfc3339(a.this_update),
-                                self.config.ocsp_good_alone_secs
-                            )),
+                            OcspCacheStatus::Good => problems.push(SourceProblem::OcspGoodTooOld {
+                                responder: url,
+                                this_update: a.this_update,
+                                alone_secs: self.config.ocsp_good_alone_secs,
+                            }),
                             OcspCacheStatus::Revoked => {
-                                return Err(CertRefusal {
-                                    code: ErrorCode::CertRevoked,
-                                    detail: format!("{name}: revoked per OCSP {url} (at {})", crate::clock::rfc3339(a.revoked_at.unwrap_or(0))),
-                                })
+                                let at = a.revoked_at.unwrap_or(0);
+                                let fact = RevocationFact::RevokedPerOcsp { cert: name, responder: url, at };
+                                return Err(refuse(ErrorCode::CertRevoked, fact));
                             }
                             _ => {
-                                return Err(CertRefusal {
-                                    code: ErrorCode::CertRevocationUnknown,
-                                    detail: format!("{name}: OCSP {url} answered unknown (the CA's responder does not know this certificate; unknown is not good)"),
-                                })
+                                let fact = RevocationFact::OcspUnknown { cert: name, responder: url };
+                                return Err(refuse(ErrorCode::CertRevocationUnknown, fact));
                             }
                         },
-                        Err(e) => failures.push(format!("OCSP {url}: {e}")),
+                        Err(error) => problems.push(SourceProblem::OcspFailed { responder: url, error }),
                     }
                 }
             }
             match self.crl_status(&cert, &issuer, now).await {
-                Ok((CrlSays::Good, note)) if failures.is_empty() => notes.push(format!("{name}: {note}")),
-                Ok((CrlSays::Good, note)) => notes.push(format!("{name}: {note} ({})", failures.join("; "))),
-                Ok((_, note)) => {
-                    let also = if failures.is_empty() { String::new() } else { format!(" ({})", failures.join("; ")) };
-                    return Err(CertRefusal {
-                        code: ErrorCode::CertRevoked,
-                        detail: format!("{name}: revoked per {note}{also}"),
-                    });
+                Ok((CrlSays::Good, crl)) => facts.push(RevocationFact::CrlGood { cert: name, crl, problems }),
+                Ok((_, crl)) => {
+                    return Err(refuse(
+                        ErrorCode::CertRevoked,
+                        RevocationFact::RevokedPerCrl { cert: name, crl, problems },
+                    ))
                 }
-                Err(e) => {
-                    failures.push(e);
-                    return Err(CertRefusal {
-                        code: ErrorCode::CertRevocationUnknown,
-                        detail: format!("{name}: {}", failures.join("; ")),
-                    });
+                Err(more) => {
+                    problems.extend(more);
+                    return Err(refuse(
+                        ErrorCode::CertRevocationUnknown,
+                        RevocationFact::Undecided { cert: name, problems },
+                    ));
                 }
             }
         }
-        notes.reverse();
-        Ok(notes.join("; "))
+        facts.reverse();
+        Ok(facts)
     }
 
     /// The OCSP responder of a certificate and its nonce policy: the configured one for
@@ -255,19 +269,17 @@ impl Revocation {
         cert: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: i64,
-    ) -> Option<String> {
-        let file = self.file.iter().map(|c| ("CRL file".to_string(), c.clone()));
-        let fetched: Vec<(String, Arc<ParsedCrl>)> = {
+    ) -> Option<CrlRef> {
+        let file = self.file.iter().map(|c| (None, c.clone()));
+        let fetched: Vec<(Option<String>, Arc<ParsedCrl>)> = {
             let memo = self.crls.lock().unwrap_or_else(|p| p.into_inner());
             crl::distribution_points(cert)
                 .into_iter()
-                .filter_map(|url| memo.get(&url).map(|c| (format!("CRL {url}"), c.clone())))
+                .filter_map(|url| memo.get(&url).map(|c| (Some(url), c.clone())))
                 .collect()
         };
-        file.chain(fetched).find_map(|(what, crl)| {
-            (crl.status(cert, issuer, now) == Ok(CrlSays::Revoked))
-                .then(|| format!("{what} (number {})", crl.number.as_deref().unwrap_or("—")))
-        })
+        file.chain(fetched)
+            .find_map(|(url, crl)| (crl.status(cert, issuer, now) == Ok(CrlSays::Revoked)).then(|| crl_ref(url, &crl)))
     }
 
     /// The cached answer when still fresh, else a query (recorded in the cache).
@@ -363,16 +375,15 @@ impl Revocation {
         cert: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: i64,
-    ) -> Result<(CrlSays, String), String> {
+    ) -> Result<(CrlSays, CrlRef), Vec<SourceProblem>> {
         let mut why = Vec::new();
         let mut good = None;
         for crl in self.file.iter() {
-            let which = || format!("CRL file (number {})", crl.number.as_deref().unwrap_or("—"));
             match crl.status(cert, issuer, now) {
                 Ok(CrlSays::NotCovered) => {}
-                Ok(CrlSays::Revoked) => return Ok((CrlSays::Revoked, which())),
-                Ok(CrlSays::Good) => good = good.or_else(|| Some(which())),
-                Err(e) => why.push(e),
+                Ok(CrlSays::Revoked) => return Ok((CrlSays::Revoked, crl_ref(None, crl))),
+                Ok(CrlSays::Good) => good = good.or_else(|| Some(crl_ref(None, crl))),
+                Err(problem) => why.push(SourceProblem::Crl { source: None, problem }),
             }
         }
         if let Some(which) = good {
@@ -382,23 +393,20 @@ impl Revocation {
             for url in crl::distribution_points(cert) {
                 match self.crl(&url).await {
                     Ok(crl) => match crl.status(cert, issuer, now) {
-                        Ok(CrlSays::NotCovered) => why.push(format!(
-                            "CRL {url} does not cover this certificate (issuer {} or scope)",
-                            cn(issuer)
-                        )),
-                        Ok(says) => {
-                            return Ok((says, format!("CRL {url} (number {})", crl.number.as_deref().unwrap_or("—"))))
+                        Ok(CrlSays::NotCovered) => {
+                            why.push(SourceProblem::CrlNotCovering { url: url.clone(), issuer: cn(issuer) })
                         }
-                        Err(e) => why.push(format!("{url}: {e}")),
+                        Ok(says) => return Ok((says, crl_ref(Some(url), &crl))),
+                        Err(problem) => why.push(SourceProblem::Crl { source: Some(url), problem }),
                     },
-                    Err(e) => why.push(e),
+                    Err(error) => why.push(SourceProblem::CrlUnavailable { url, error }),
                 }
             }
         }
         if why.is_empty() {
-            why.push(format!("no CRL of {} is configured or distributed", cn(issuer)));
+            why.push(SourceProblem::NoCrl { issuer: cn(issuer) });
         }
-        Err(why.join("; "))
+        Err(why)
     }
 
     /// The CRL of a distribution point: parsed in this process and not near its
@@ -430,7 +438,7 @@ impl Revocation {
             Err(e) => match cached.and_then(|c| Some((c.der?, c.next_update?))) {
                 // A cached CRL still before its nextUpdate is still good.
                 Some((der, next)) if now < next => self.remember(url, der),
-                _ => Err(format!("CRL {url}: {e}")),
+                _ => Err(e),
             },
         }
     }
@@ -444,7 +452,7 @@ impl Revocation {
                 return Ok(old.clone());
             }
         }
-        let crl = Arc::new(ParsedCrl::parse(der).map_err(|e| format!("CRL {url}: {e}"))?);
+        let crl = Arc::new(ParsedCrl::parse(der).map_err(|e| e.render(Lang::En))?);
         memo.insert(url.to_string(), crl.clone());
         Ok(crl)
     }
@@ -457,7 +465,7 @@ impl Revocation {
             // PEM or DER, as CAs publish either.
             let der =
                 crate::verify::pem_blocks(&body, "X509 CRL").ok().and_then(|b| b.into_iter().next()).unwrap_or(body);
-            let crl = ParsedCrl::parse(der.clone())?;
+            let crl = ParsedCrl::parse(der.clone()).map_err(|e| e.render(Lang::En))?;
             Ok::<_, String>((der, crl.this_update, crl.next_update))
         }
         .await;

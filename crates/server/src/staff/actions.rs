@@ -15,7 +15,7 @@ use super::redirect;
 use crate::context::{user_limit_prefix, AppState};
 use crate::mail::{self, MailFacts, ResetVia};
 use crate::passwords;
-use crate::store::{Account, AuditEvent, MailKind, MailStatus, NewMail, Outcome};
+use crate::store::{Account, AuditEvent, Detail, Mail, MailKind, MailStatus, NewMail, Outcome};
 
 /// The account an action is about, as it is now (a change whose wait is over is in
 /// effect: the proof of it comes with the account), or the page that says why there is
@@ -31,6 +31,11 @@ pub(super) async fn account_for(
         Ok(None) => Err(desk.error(ErrorCode::AccountNotFound)),
         Err(e) => Err(desk.internal(e)),
     }
+}
+
+/// The detail of a resend: which mail, and (once it is sent again) whose event it was.
+fn resent(m: &Mail, with_reference: bool) -> Detail {
+    Detail::MailResent { id: m.id, mail_kind: m.kind, of: with_reference.then(|| m.reference.clone()) }
 }
 
 fn done(username: &str, what: &str, reference: &str) -> Response {
@@ -62,7 +67,7 @@ pub(super) async fn unlock(
         &s,
         AuditEvent::StaffUnlock,
         Some(&account.username),
-        format!("{cleared} rate-limit windows cleared"),
+        Some(Detail::LimitsCleared { count: cleared, staff: None }),
     );
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     Ok(done(&account.username, "unlock", desk.ctx.reference.as_str()))
@@ -110,7 +115,7 @@ pub(super) async fn start_reset(
             &s,
             AuditEvent::StaffReset,
             Some(&account.username),
-            format!("verified by phone: {}", super::words::mask_id_numbers(&note)),
+            Some(Detail::VerifiedByPhone { note: super::words::mask_id_numbers(&note) }),
         );
         s.store.staff_reset(account.id, &temp_hash, expires, &reference, now, &[reset], &entry).await?;
         // The desk checked who called: the owner's own windows of tries end.
@@ -143,8 +148,7 @@ pub(super) async fn resend(
         let delivered = m.status != MailStatus::Pending;
         // A mail whose body waits for a sealed secret cannot be rebuilt once delivered.
         if delivered && m.kind.carries_secret() {
-            let mut entry =
-                desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), format!("mail {id} ({})", m.kind));
+            let mut entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), Some(resent(&m, false)));
             entry.outcome = Outcome::Rejected(ErrorCode::MailContentWiped);
             s.store.audit(&entry).await?;
             return Ok(Err(ErrorCode::MailContentWiped));
@@ -162,8 +166,7 @@ pub(super) async fn resend(
             key_id: None,
             reference: desk.ctx.reference.to_string(),
         });
-        let detail = format!("mail {id} ({}) of {}", m.kind, m.reference);
-        let entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), detail);
+        let entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), Some(resent(&m, true)));
         let lease_ms = s.config.outbox.claim_lease_secs.max(1) * 1000;
         if !s.store.resend_mail(id, copy.as_ref(), now, lease_ms, &entry).await? {
             return Ok(Err(ErrorCode::NoMailToResend));

@@ -20,7 +20,7 @@ use super::{page, redirect};
 use crate::context::{AppState, Ctx};
 use crate::html::{self, tr};
 use crate::passwords;
-use crate::store::{AuditEntry, AuditEvent, StaffSession};
+use crate::store::{AuditEntry, AuditEvent, Detail, StaffSession};
 
 const LANG_COOKIE: &str = "bhxh_staff_lang";
 
@@ -186,10 +186,16 @@ impl Desk {
     }
 
     /// An audit line whose actor is this member.
-    pub(super) fn audit(&self, s: &AppState, event: AuditEvent, username: Option<&str>, detail: String) -> AuditEntry {
+    pub(super) fn audit(
+        &self,
+        s: &AppState,
+        event: AuditEvent,
+        username: Option<&str>,
+        detail: Option<Detail>,
+    ) -> AuditEntry {
         let mut e = s.audit_entry(&self.ctx, event, username, Ok(()));
         e.actor = actor(&self.who);
-        e.detail = Some(detail);
+        e.detail = detail;
         e
     }
 
@@ -426,7 +432,7 @@ pub(super) async fn logout(
     if !form.as_ref().is_ok_and(|f| csrf_matches(&desk.who, &f.csrf)) {
         return Err(desk.error(ErrorCode::StaffCsrf));
     }
-    let entry = desk.audit(&s, AuditEvent::StaffLogout, None, String::new());
+    let entry = desk.audit(&s, AuditEvent::StaffLogout, None, None);
     s.store.delete_staff_session(&desk.who.token_hash, &entry).await.map_err(|e| desk.internal(e))?;
     let mut r = redirect("/login");
     if let Some(v) = Jar::Session.set(&desk.ctx, "", 0) {

@@ -24,7 +24,7 @@ use crate::clock::vn_time;
 use crate::context::AppState;
 use crate::email_change;
 use crate::html::tr;
-use crate::store::{Account, AuditEvent, ChangeState, ChangeVia, EmailChange, NewEmailChange, StaffRole};
+use crate::store::{Account, AuditEvent, ChangeState, ChangeVia, Detail, EmailChange, NewEmailChange, StaffRole};
 
 /// What a state is called, with the time that matters for it.
 fn state_text(lang: Lang, c: &EmailChange, now: i64) -> (String, &'static str) {
@@ -371,15 +371,18 @@ pub(super) async fn propose(
     if account.is_disabled() {
         return Err(desk.error(ErrorCode::AccountDisabled));
     }
-    let refused = |code: ErrorCode, detail: String| {
-        let mut entry = desk.audit(&s, AuditEvent::StaffEmailPropose, Some(&account.username), detail);
+    let refused = |code: ErrorCode, detail: Detail| {
+        let mut entry = desk.audit(&s, AuditEvent::StaffEmailPropose, Some(&account.username), Some(detail));
         entry.outcome = crate::store::Outcome::Rejected(code);
         entry
     };
     let verification = match verification(&form) {
         Ok(v) => v,
         Err(code) => {
-            s.store.audit(&refused(code, "documents not all recorded".into())).await.map_err(|e| desk.internal(e))?;
+            s.store
+                .audit(&refused(code, Detail::EmailProposalRefused { documents_missing: true }))
+                .await
+                .map_err(|e| desk.internal(e))?;
             return Err(desk.error(code));
         }
     };
@@ -391,7 +394,10 @@ pub(super) async fn propose(
     let new_email = match new_email {
         Ok(e) => e,
         Err(code) => {
-            s.store.audit(&refused(code, "new address refused".into())).await.map_err(|e| desk.internal(e))?;
+            s.store
+                .audit(&refused(code, Detail::EmailProposalRefused { documents_missing: false }))
+                .await
+                .map_err(|e| desk.internal(e))?;
             return Err(desk.error(code));
         }
     };
@@ -419,7 +425,7 @@ pub(super) async fn propose(
         &s,
         AuditEvent::StaffEmailPropose,
         Some(&account.username),
-        format!("new address {new_email} proposed; documents: {verification}"),
+        Some(Detail::EmailProposed { new: new_email.clone(), documents: verification.to_string() }),
     );
     s.store.start_email_change(None, &change, &[], &entry).await.map_err(|e| desk.internal(e))?;
     email_change::count(&s, &account, ChangeVia::Desk).await.map_err(|e| desk.internal(e))?;
@@ -473,7 +479,7 @@ pub(super) async fn approve(
             &s,
             AuditEvent::StaffEmailApprove,
             Some(&account.username),
-            format!("approval of {} refused", c.reference),
+            Some(Detail::EmailApprovalRefused { request: c.reference.clone() }),
         );
         entry.outcome = crate::store::Outcome::Rejected(code);
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
@@ -487,12 +493,12 @@ pub(super) async fn approve(
         &s,
         AuditEvent::StaffEmailApprove,
         Some(&account.username),
-        format!(
-            "new address {} approved (proposed by {} in {}); confirmation link sent",
-            c.new_email,
-            c.proposed_by.as_deref().unwrap_or("?"),
-            c.reference
-        ),
+        Some(Detail::EmailApproved {
+            new: c.new_email.clone(),
+            proposed_by: c.proposed_by.clone(),
+            request: c.reference.clone(),
+            superseded: 0,
+        }),
     );
     if !s
         .store
@@ -576,7 +582,11 @@ pub(super) async fn cancel(
         &s,
         AuditEvent::StaffEmailCancel,
         Some(&account.username),
-        format!("change {} to {} cancelled: {reason}", c.reference, c.new_email),
+        Some(Detail::EmailCancelled {
+            request: c.reference.clone(),
+            new: c.new_email.clone(),
+            reason: reason.to_string(),
+        }),
     );
     let reference = desk.ctx.reference.to_string();
     if !email_change::cancel_change(&s, settled, &c, &by, &reference, &entry).await.map_err(|e| desk.internal(e))? {
@@ -590,7 +600,7 @@ pub(super) async fn cancel(
             &s,
             AuditEvent::StaffEmailCancel,
             Some(&account.username),
-            format!("cancel of {} refused", c.reference),
+            Some(Detail::EmailCancelRefused { request: c.reference.clone() }),
         );
         refused.outcome = crate::store::Outcome::Rejected(code);
         s.store.audit(&refused).await.map_err(|e| desk.internal(e))?;

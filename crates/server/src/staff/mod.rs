@@ -22,7 +22,7 @@ mod auth;
 mod email;
 mod support;
 mod views;
-pub(crate) mod words;
+pub mod words;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::LOCATION;

@@ -16,7 +16,7 @@ use super::views::timeline_table;
 use crate::clock::vn_time;
 use crate::context::AppState;
 use crate::html::tr;
-use crate::store::{AuditEvent, Outcome};
+use crate::store::{AuditEvent, Detail, Outcome};
 
 /// How often the page reloads itself.
 const REFRESH_SECS: u32 = 10;
@@ -38,20 +38,20 @@ pub(super) async fn page(
         None => None,
     };
     let Some(report) = opened else {
-        let mut entry = desk.audit(&s, EVENT, None, "unknown or expired support code".into());
+        let mut entry = desk.audit(&s, EVENT, None, Some(Detail::SupportCodeUnknown));
         entry.outcome = Outcome::Rejected(ErrorCode::SupportCodeUnknown);
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         return Err(desk.error(ErrorCode::SupportCodeUnknown));
     };
     let row = &report.row;
-    let entry = desk.audit(&s, EVENT, None, format!("support report {} opened", row.reference));
+    let entry = desk.audit(&s, EVENT, None, Some(Detail::SupportReportOpened { reference: row.reference.clone() }));
     s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     let mut attempts =
         s.store.audit_of_instance(&row.instance, row.created_at, 100).await.map_err(|e| desk.internal(e))?;
     let network = |addr: Option<&str>| addr.and_then(|a| a.parse().ok()).map(crate::client_addr::network_key);
     let callers = network(row.client_addr.as_deref());
     attempts.retain(|a| callers.is_some() && network(a.client_addr.as_deref()) == callers);
-    let steps = crate::support::next_steps(&report.text, &attempts, lang);
+    let steps = crate::support::next_steps(&report.facts, &attempts, lang);
     let shown = code.map(|c| c.to_string()).unwrap_or_default();
     let body = html! {
         section class="card" aria-labelledby="t" {

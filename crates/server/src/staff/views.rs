@@ -13,7 +13,7 @@ use super::reference_label;
 use crate::clock::vn_time;
 use crate::context::{user_limit_prefix, AppState};
 use crate::html::tr;
-use crate::store::{Account, AuditEntry, AuditEvent, Mail, MailStatus, Outcome};
+use crate::store::{Account, AuditEntry, AuditEvent, Detail, Mail, MailStatus, Outcome};
 
 #[derive(Deserialize)]
 pub(super) struct SearchQuery {
@@ -132,7 +132,7 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
                             }
                             td { (super::words::actor(lang, &e.actor)) }
                             td { (e.client_addr.as_deref().unwrap_or("")) }
-                            td class="muted" { (e.detail.as_deref().map(|d| super::words::detail(lang, d)).unwrap_or_default()) }
+                            td class="muted" { (e.detail.as_ref().map(|d| super::words::detail(lang, d)).unwrap_or_default()) }
                         }
                     }
                 }
@@ -162,8 +162,12 @@ pub(super) async fn home(
         None
     } else {
         // Looking people up is access to personal data: it is audited too.
-        let entry =
-            desk.audit(&s, AuditEvent::StaffSearch, None, format!("q={}", super::words::mask_id_numbers(query)));
+        let entry = desk.audit(
+            &s,
+            AuditEvent::StaffSearch,
+            None,
+            Some(Detail::Search { query: super::words::mask_id_numbers(query) }),
+        );
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
         match search(&s, lang, query).await.map_err(|e| desk.internal(e))? {
             Found::Page(page) => Some(page),
@@ -332,7 +336,7 @@ pub(super) async fn account_page(
     // Opening an account is audited, except the page an action redirects to (the
     // action's own line already says who).
     if n.done.is_none() {
-        let entry = desk.audit(&s, AuditEvent::StaffView, Some(&username), "account page".into());
+        let entry = desk.audit(&s, AuditEvent::StaffView, Some(&username), Some(Detail::AccountPage));
         s.store.audit(&entry).await.map_err(|e| desk.internal(e))?;
     }
     Ok(desk.page(&username, body))

@@ -1,195 +1,289 @@
 //! How the console shows an audit line's actor and detail in the desk's language.
 //!
-//! The audit log keeps its details in one technical form (English, with UTC times), the
-//! record every engine and every tool reads the same. The console, whose time column is
-//! Vietnam time, shows them the way its Vietnamese reader expects: every time in Vietnam
-//! time, and the server's fixed phrases in Vietnamese. What the phrases surround
-//! (names, MSTs, addresses, URLs, references) is data and stays as it is.
+//! A detail is a value ([`Detail`]); each language has its one function that writes it
+//! ([`vi`], [`en`]), every time in Vietnam time like the console's time column. What
+//! the words surround (names, MSTs, addresses, URLs, references, what staff typed) is
+//! data and keeps its letters. A line written before details were values keeps its
+//! sentence, its times shown in Vietnam time.
 
-use bhxh_protocol::Lang;
+use bhxh_protocol::{Lang, Purpose};
 
 use crate::clock::vn_time;
+use crate::facts::RevocationFact;
 use crate::html::tr;
-use crate::store::MailKind;
+use crate::store::{ChangeVia, Counted, Detail, MailKind, Proven, ReportProblem};
 
-/// The server's fixed phrases in its audit details, replaced in this order (a longer
-/// phrase before one it holds). Each is written with the spaces or punctuation around it
-/// so that it cannot match inside a name, an address or a URL.
-const PHRASES: &[(&str, &str)] = &[
-    // Token proofs and certificate checks (recovery.rs, verify.rs, revocation).
-    ("no such account; certificate MST", "không có tài khoản này; MST của chứng thư"),
-    ("; account MST", "; MST của tài khoản"),
-    ("certificate MST", "MST của chứng thư"),
-    ("purpose=recovery", "mục đích: lấy lại mật khẩu"),
-    ("purpose=username-lookup", "mục đích: tìm tên đăng nhập"),
-    ("purpose=email-change", "mục đích: đổi email đăng ký"),
-    ("subject CN=", "chủ thể CN="),
-    ("; revocation: ", "; thu hồi: "),
-    ("; path: ", "; chuỗi chứng thư: "),
-    (" (anchor)", " (gốc tin cậy)"),
-    (" answered good with thisUpdate ", " trả lời còn hiệu lực, cập nhật lúc "),
-    (" s and not bound to our nonce: the CRL decides", " giây và không gắn với nonce của máy chủ: CRL quyết định"),
-    (", older than ", ", cũ hơn "),
-    (", although OCSP ", ", dù OCSP "),
-    (" answered good (thisUpdate ", " trả lời còn hiệu lực (cập nhật lúc "),
-    (" does not cover this certificate (issuer ", " không áp dụng cho chứng thư này (CA "),
-    (" or scope)", " hoặc phạm vi)"),
-    (": OCSP good (", ": OCSP: còn hiệu lực ("),
-    ("OCSP good (", "OCSP: còn hiệu lực ("),
-    (", thisUpdate ", ", cập nhật lúc "),
-    ("thisUpdate ", "thời điểm cập nhật "),
-    (" is in the future", " ở tương lai"),
-    (" answered unknown (the CA's responder does not know this certificate; unknown is not good)", " trả lời không biết chứng thư (máy chủ OCSP của CA không biết chứng thư này; không biết không phải là còn hiệu lực)"),
-    (": revoked per OCSP ", ": bị thu hồi theo OCSP "),
-    (": revoked per ", ": bị thu hồi theo "),
-    ("CRL file (number ", "tệp CRL (số "),
-    (" (number ", " (số "),
-    (" is not issued by ", " không do CA này phát hành: "),
-    (" is signed with SHA-1", " được ký bằng SHA-1"),
-    ("the delegated responder ", "máy chủ OCSP được ủy quyền "),
-    (" is not issued by the certificate's issuer", " không do CA phát hành chứng thư cấp"),
-    ("no CRL of ", "không có CRL nào của "),
-    (" is configured or distributed", " được cấu hình hay phân phối"),
-    ("no keyUsage extension", "không có phần mở rộng keyUsage"),
-    ("path to an unknown anchor", "chuỗi dẫn tới một gốc không tin cậy"),
-    ("not a CA certificate", "không phải chứng thư của CA"),
-    ("outside its validity", "ngoài thời hạn hiệu lực"),
-    ("no anchor issued it", "không gốc tin cậy nào phát hành"),
-    (" certificates in chain (at most ", " chứng thư trong chuỗi (tối đa "),
-    ("signed with ", "ký bằng "),
-    (" failed proofs from this client in the window", " lần xác thực sai từ máy khách này trong khoảng thời gian"),
-    (" wrong passwords from this client in the window", " lần sai mật khẩu từ máy khách này trong khoảng thời gian"),
-    (" failed proofs in the window", " lần xác thực sai trong khoảng thời gian"),
-    ("not a username (", "không phải tên đăng nhập ("),
-    (" bytes)", " byte)"),
-    (": further refusals in this window (until ", ": các lần từ chối tiếp theo trong khoảng này (đến "),
-    (") are not written", ") không được ghi lại"),
-    // Passwords, sessions, the portal.
-    ("temporary password of ", "mật khẩu tạm thời của "),
-    ("account disabled", "tài khoản đã bị vô hiệu hóa"),
-    ("no current password", "thiếu mật khẩu hiện tại"),
-    ("a newer reset replaced this session's temporary password", "một lần cấp lại mới hơn đã thay mật khẩu tạm thời của phiên này"),
-    (" password mails today", " thư mật khẩu hôm nay"),
-    ("; activation link sent, valid until ", "; đã gửi đường link kích hoạt, hiệu lực đến "),
-    ("portal password of ", "mật khẩu qua cổng của "),
-    ("mst=", "MST "),
-    // Email changes.
-    (" email changes of the account today (desk)", " lần đổi email của tài khoản hôm nay (tại quầy)"),
-    (" email changes of the account today (token)", " lần đổi email của tài khoản hôm nay (bằng token)"),
-    (" email changes of the account today", " lần đổi email của tài khoản hôm nay"),
-    (" today (desk)", " hôm nay (tại quầy)"),
-    (" today (token)", " hôm nay (bằng token)"),
-    (" email changes of MST ", " lần đổi email của MST "),
-    ("the registered address cancelled a change at ", "email đăng ký đã hủy một yêu cầu đổi email lúc "),
-    ("; token requests pause until ", "; yêu cầu bằng token tạm dừng đến "),
-    (" email changes of the MST today", " lần đổi email của MST hôm nay"),
-    ("registered email ", "email đăng ký "),
-    (" (token request)", " (yêu cầu bằng token)"),
-    (" (desk request)", " (yêu cầu qua tổng đài)"),
-    ("; new address ", "; email mới "),
-    (", confirmation link valid until ", ", đường link xác nhận hiệu lực đến "),
-    ("; confirmation link sent", "; đã gửi đường link xác nhận"),
-    (" open change(s) superseded", " yêu cầu đổi email đang mở bị thay thế"),
-    ("cancelled from the old address (request ", "đã hủy từ email cũ (yêu cầu "),
-    (" confirmed (request ", " đã xác nhận (yêu cầu "),
-    ("); takes effect ", "); có hiệu lực lúc "),
-    (" approved (proposed by ", " đã được phê duyệt (đề xuất bởi "),
-    ("); confirmation link sent", "); đã gửi đường link xác nhận"),
-    (" proposed; ", " được đề xuất; "),
-    ("approval of ", "phê duyệt "),
-    ("cancel of ", "hủy "),
-    (" to ", " sang "),
-    // The desk and the command line.
-    (" rate-limit windows cleared", " giới hạn được xóa"),
-    (" limit windows", " giới hạn"),
-    ("account page", "trang tài khoản"),
-    ("unknown or expired support code", "mã hỗ trợ không đúng hoặc đã hết hạn"),
-    ("support report ", "báo cáo hỗ trợ "),
-    ("support code made (", "đã tạo mã hỗ trợ ("),
-    (" bytes of report), valid until ", " byte báo cáo), hiệu lực đến "),
-    (" bytes of report", " byte báo cáo"),
-    ("no app instance id", "thiếu mã cài đặt của ứng dụng"),
-    ("the report is empty or not text", "báo cáo trống hoặc không phải văn bản"),
-    (" pinned=", " vân tay ghim: "),
-    ("console password of staff ", "mật khẩu bảng điều khiển của nhân viên "),
-    (", role ", ", vai trò "),
-    (" is now ", " nay là "),
-    ("outbox key ", "khóa hộp thư "),
-    (") of RC-", ") của RC-"),
-    ("valid until ", "hiệu lực đến "),
-];
-
-/// Phrases only at the start of a detail (elsewhere the same letters are other words:
-/// "mail " inside "email "); the first that matches is used.
-const PREFIXES: &[(&str, &str)] = &[
-    ("mail ", "thư "),
-    ("change ", "yêu cầu "),
-    ("staff member ", "nhân viên "),
-    ("staff ", "nhân viên "),
-    ("new address ", "email mới "),
-    ("enrolled ", "đã tạo, "),
-    ("cleared ", "đã xóa "),
-    ("enabled", "đã bật lại"),
-];
-
-/// Phrases only at the end of a detail.
-const SUFFIXES: &[(&str, &str)] = &[
-    (" used", " đã được dùng"),
-    (" activated", " đã được kích hoạt"),
-    (" opened", " đã mở"),
-    (" adopted", " đã được nhận"),
-    (" set", " đã được đặt"),
-    (" disabled", " đã bị khóa"),
-    (" refused", " bị từ chối"),
-];
-
-/// Where a detail's free text begins (what staff or a caller typed, the search words):
-/// it is shown as it was written, never translated; the marker itself is.
-const FREE_TEXT: &[(&str, &str)] = &[
-    ("verified by phone: ", "đã xác minh qua điện thoại: "),
-    ("; documents: ", "; giấy tờ: "),
-    (" cancelled: ", " đã hủy, lý do: "),
-    ("disabled: ", "đã vô hiệu hóa, lý do: "),
-    ("q=", "từ khóa: "),
-];
-
-/// The detail as the console shows it: Vietnam times, and in Vietnamese its phrases.
-/// Only the server's own words are translated: the data between them (names, MSTs,
-/// addresses, URLs, references) and any free text keep their letters.
-pub(crate) fn detail(lang: Lang, detail: &str) -> String {
-    let detail = vn_times(detail);
-    if lang == Lang::En {
-        return detail;
+/// The detail as the console shows it, in `lang`.
+pub fn detail(lang: Lang, detail: &Detail) -> String {
+    match lang {
+        Lang::Vi => vi(detail),
+        Lang::En => en(detail),
     }
-    // The free text, if any, is set aside first: nothing below may touch it.
-    let marker =
-        FREE_TEXT.iter().filter_map(|(en, vi)| detail.find(en).map(|at| (at, *en, *vi))).min_by_key(|(at, _, _)| *at);
-    let (head, free) = match marker {
-        Some((at, en, vi)) => (detail[..at].to_string(), Some(format!("{vi}{}", &detail[at + en.len()..]))),
-        None => (detail, None),
+}
+
+fn proven(lang: Lang, p: &Proven) -> String {
+    let (subject, path, revocation) = match lang {
+        Lang::Vi => ("chủ thể CN=", "chuỗi chứng thư", "thu hồi"),
+        Lang::En => ("subject CN=", "path", "revocation"),
     };
-    let mut out = head;
-    if let Some((en, vi)) = PREFIXES.iter().find(|(en, _)| out.starts_with(en)) {
-        out = format!("{vi}{}", &out[en.len()..]);
+    format!(
+        "{subject}{}; {path}: {}; {revocation}: {}",
+        p.subject,
+        p.path.render(lang),
+        RevocationFact::render_all(&p.revocation, lang)
+    )
+}
+
+fn list(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
     }
-    if free.is_none() {
-        if let Some((en, vi)) = SUFFIXES.iter().find(|(en, _)| out.ends_with(en)) {
-            out = format!("{}{vi}", &out[..out.len() - en.len()]);
+}
+
+/// A detail in Vietnamese.
+pub(crate) fn vi(d: &Detail) -> String {
+    const L: Lang = Lang::Vi;
+    let via = |v: &ChangeVia| match v {
+        ChangeVia::Token => "bằng token",
+        ChangeVia::Desk => "tại quầy",
+    };
+    match d {
+        Detail::Legacy(text) => vn_times(text),
+        Detail::CertificateGood { proven: p } => proven(L, p),
+        Detail::Proved { purpose, proven: p, new_address, link_until, superseded } => {
+            let mut out = format!("mục đích: {}; {}", purpose_name(L, *purpose), proven(L, p));
+            if let (Some(a), Some(t)) = (new_address, link_until) {
+                out.push_str(&format!("; email mới {a}, đường link xác nhận hiệu lực đến {}", vn_time(*t)));
+            }
+            if *superseded > 0 {
+                out.push_str(&format!("; {superseded} yêu cầu đổi email đang mở bị thay thế"));
+            }
+            out
         }
-    }
-    for (en, vi) in PHRASES {
-        if out.contains(en) {
-            out = out.replace(en, vi);
+        Detail::CertRefused { problem } => problem.render(L),
+        Detail::MstMismatch { cert_msts, account_mst } => {
+            format!("MST của chứng thư {}; MST của tài khoản {account_mst}", list(cert_msts, "không có"))
         }
-    }
-    // A mail's kind, "(notice-changed)", as the account page names it.
-    for kind in MailKind::ALL {
-        let tag = format!("({})", kind.as_str());
-        if out.contains(&tag) {
-            out = out.replace(&tag, &format!("({})", mail_kind(lang, *kind)));
+        Detail::PinnedToAnother => "tài khoản đã gắn với một chứng thư khác".into(),
+        Detail::NoSuchAccount { cert_msts } => {
+            format!("không có tài khoản này; MST của chứng thư {}", list(cert_msts, "không có"))
         }
+        Detail::NotAUsername { bytes } => format!("không phải tên đăng nhập ({bytes} byte)"),
+        Detail::TooMany { count, counted } => match counted {
+            Counted::FailedProofsFromClient => {
+                format!("{count} lần xác thực sai từ máy khách này trong khoảng thời gian")
+            }
+            Counted::WrongPasswordsFromClient => {
+                format!("{count} lần sai mật khẩu từ máy khách này trong khoảng thời gian")
+            }
+            Counted::PasswordMailsToday => format!("{count} thư mật khẩu hôm nay"),
+        },
+        Detail::FurtherRefusalsUnwritten { key, until } => {
+            format!("{key}: các lần từ chối tiếp theo trong khoảng này (đến {}) không được ghi lại", vn_time(*until))
+        }
+        Detail::TempPasswordUsed { reference } => {
+            format!("mật khẩu tạm thời của {} đã được dùng", reference.as_deref().unwrap_or("?"))
+        }
+        Detail::AccountDisabled => "tài khoản đã bị vô hiệu hóa".into(),
+        Detail::NoCurrentPassword => "thiếu mật khẩu hiện tại".into(),
+        Detail::SessionReplaced => "một lần cấp lại mới hơn đã thay mật khẩu tạm thời của phiên này".into(),
+        Detail::Portal { mst, disabled } if disabled.is_empty() => format!("MST {mst}"),
+        Detail::Portal { mst, disabled } => format!("MST {mst}; tài khoản đã bị vô hiệu hóa: {}", disabled.join(", ")),
+        Detail::PortalLinkSent { mst, until } => {
+            format!("MST {mst}; đã gửi đường link kích hoạt, hiệu lực đến {}", vn_time(*until))
+        }
+        Detail::PortalActivated { reference } => format!("mật khẩu qua cổng của {reference} đã được kích hoạt"),
+        Detail::EmailChangesToday { count, mst: None, via: v } => {
+            format!("{count} lần đổi email của tài khoản hôm nay ({})", via(v))
+        }
+        Detail::EmailChangesToday { count, mst: Some(mst), via: v } => {
+            format!("{count} lần đổi email của MST {mst} hôm nay ({})", via(v))
+        }
+        Detail::TokenRequestsPaused { cancelled_at, until } => format!(
+            "email đăng ký đã hủy một yêu cầu đổi email lúc {}; yêu cầu bằng token tạm dừng đến {}",
+            vn_time(*cancelled_at),
+            vn_time(*until)
+        ),
+        Detail::EmailApplied { old, new, via: v } => {
+            format!(
+                "email đăng ký {old} → {new} (yêu cầu {})",
+                match v {
+                    ChangeVia::Token => "bằng token",
+                    ChangeVia::Desk => "qua tổng đài",
+                }
+            )
+        }
+        Detail::EmailConfirmed { new, request, effective } => {
+            format!("email mới {new} đã xác nhận (yêu cầu {request}); có hiệu lực lúc {}", vn_time(*effective))
+        }
+        Detail::EmailCancelledByOldAddress { request } => format!("đã hủy từ email cũ (yêu cầu {request})"),
+        Detail::EmailProposed { new, documents } => format!("email mới {new} được đề xuất; giấy tờ: {documents}"),
+        Detail::EmailProposalRefused { documents_missing: true } => "chưa ghi đủ giấy tờ".into(),
+        Detail::EmailProposalRefused { documents_missing: false } => "email mới bị từ chối".into(),
+        Detail::EmailApproved { new, proposed_by, request, superseded } => {
+            let mut out = format!(
+                "email mới {new} đã được phê duyệt (đề xuất bởi {} trong {request}); đã gửi đường link xác nhận",
+                proposed_by.as_deref().unwrap_or("?")
+            );
+            if *superseded > 0 {
+                out.push_str(&format!("; {superseded} yêu cầu đổi email đang mở bị thay thế"));
+            }
+            out
+        }
+        Detail::EmailApprovalRefused { request } => format!("phê duyệt {request} bị từ chối"),
+        Detail::EmailCancelled { request, new, reason } => {
+            format!("yêu cầu {request} sang {new} đã hủy, lý do: {reason}")
+        }
+        Detail::EmailCancelRefused { request } => format!("hủy {request} bị từ chối"),
+        Detail::LimitsCleared { count, staff: None } => format!("đã xóa {count} giới hạn"),
+        Detail::LimitsCleared { count, staff: Some(who) } => format!("nhân viên {who}: đã xóa {count} giới hạn"),
+        Detail::VerifiedByPhone { note } => format!("đã xác minh qua điện thoại: {note}"),
+        Detail::MailResent { id, mail_kind: kind, of: None } => format!("thư {id} ({})", mail_kind(L, *kind)),
+        Detail::MailResent { id, mail_kind: kind, of: Some(r) } => {
+            format!("thư {id} ({}) của {r}", mail_kind(L, *kind))
+        }
+        Detail::Search { query } => format!("từ khóa: {query}"),
+        Detail::AccountPage => "trang tài khoản".into(),
+        Detail::SupportCodeUnknown => "mã hỗ trợ không đúng hoặc đã hết hạn".into(),
+        Detail::SupportReportOpened { reference } => format!("báo cáo hỗ trợ {reference} đã mở"),
+        Detail::SupportCodeMade { bytes, until } => {
+            format!("đã tạo mã hỗ trợ ({bytes} byte báo cáo), hiệu lực đến {}", vn_time(*until))
+        }
+        Detail::SupportReportRefused { problem } => match problem {
+            ReportProblem::NoInstance => "thiếu mã cài đặt của ứng dụng".into(),
+            ReportProblem::EmptyOrNotText => "báo cáo trống hoặc không phải văn bản".into(),
+            ReportProblem::TooLarge { bytes } => format!("{bytes} byte báo cáo"),
+            ReportProblem::TooManyChecks { count } => format!("{count} mục kiểm tra trong báo cáo"),
+        },
+        Detail::Enrolled { mst, pinned: None } => format!("đã tạo, MST {mst}"),
+        Detail::Enrolled { mst, pinned: Some(p) } => format!("đã tạo, MST {mst}, vân tay ghim: {p}"),
+        Detail::Disabled { reason } => format!("đã vô hiệu hóa, lý do: {reason}"),
+        Detail::Enabled => "đã bật lại".into(),
+        Detail::OutboxKeyAdopted { key } => format!("khóa hộp thư {key} đã được nhận"),
+        Detail::StaffAdded { name, role } => format!("nhân viên {name}, vai trò {role}"),
+        Detail::StaffRole { username, role } => format!("nhân viên {username} nay là {role}"),
+        Detail::StaffPassword { username } => format!("mật khẩu bảng điều khiển của nhân viên {username} đã được đặt"),
+        Detail::StaffDisabled { username } => format!("nhân viên {username} đã bị khóa"),
     }
-    out + free.as_deref().unwrap_or("")
+}
+
+/// A detail in English.
+pub(crate) fn en(d: &Detail) -> String {
+    const L: Lang = Lang::En;
+    match d {
+        Detail::Legacy(text) => vn_times(text),
+        Detail::CertificateGood { proven: p } => proven(L, p),
+        Detail::Proved { purpose, proven: p, new_address, link_until, superseded } => {
+            let mut out = format!("purpose: {}; {}", purpose_name(L, *purpose), proven(L, p));
+            if let (Some(a), Some(t)) = (new_address, link_until) {
+                out.push_str(&format!("; new address {a}, confirmation link valid until {}", vn_time(*t)));
+            }
+            if *superseded > 0 {
+                out.push_str(&format!("; {superseded} open change(s) superseded"));
+            }
+            out
+        }
+        Detail::CertRefused { problem } => problem.render(L),
+        Detail::MstMismatch { cert_msts, account_mst } => {
+            format!("certificate MST {}; account MST {account_mst}", list(cert_msts, "none"))
+        }
+        Detail::PinnedToAnother => "the account is pinned to another certificate".into(),
+        Detail::NoSuchAccount { cert_msts } => format!("no such account; certificate MST {}", list(cert_msts, "none")),
+        Detail::NotAUsername { bytes } => format!("not a username ({bytes} bytes)"),
+        Detail::TooMany { count, counted } => match counted {
+            Counted::FailedProofsFromClient => format!("{count} failed proofs from this client in the window"),
+            Counted::WrongPasswordsFromClient => format!("{count} wrong passwords from this client in the window"),
+            Counted::PasswordMailsToday => format!("{count} password mails today"),
+        },
+        Detail::FurtherRefusalsUnwritten { key, until } => {
+            format!("{key}: further refusals in this window (until {}) are not written", vn_time(*until))
+        }
+        Detail::TempPasswordUsed { reference } => {
+            format!("temporary password of {} used", reference.as_deref().unwrap_or("?"))
+        }
+        Detail::AccountDisabled => "account disabled".into(),
+        Detail::NoCurrentPassword => "no current password".into(),
+        Detail::SessionReplaced => "a newer reset replaced this session's temporary password".into(),
+        Detail::Portal { mst, disabled } if disabled.is_empty() => format!("MST {mst}"),
+        Detail::Portal { mst, disabled } => format!("MST {mst}; account disabled: {}", disabled.join(", ")),
+        Detail::PortalLinkSent { mst, until } => {
+            format!("MST {mst}; activation link sent, valid until {}", vn_time(*until))
+        }
+        Detail::PortalActivated { reference } => format!("portal password of {reference} activated"),
+        Detail::EmailChangesToday { count, mst: None, via } => {
+            format!("{count} email changes of the account today ({via})")
+        }
+        Detail::EmailChangesToday { count, mst: Some(mst), via } => {
+            format!("{count} email changes of MST {mst} today ({via})")
+        }
+        Detail::TokenRequestsPaused { cancelled_at, until } => format!(
+            "the registered address cancelled a change at {}; token requests pause until {}",
+            vn_time(*cancelled_at),
+            vn_time(*until)
+        ),
+        Detail::EmailApplied { old, new, via } => format!("registered email {old} → {new} ({via} request)"),
+        Detail::EmailConfirmed { new, request, effective } => {
+            format!("new address {new} confirmed (request {request}); takes effect {}", vn_time(*effective))
+        }
+        Detail::EmailCancelledByOldAddress { request } => format!("cancelled from the old address (request {request})"),
+        Detail::EmailProposed { new, documents } => format!("new address {new} proposed; documents: {documents}"),
+        Detail::EmailProposalRefused { documents_missing: true } => "documents not all recorded".into(),
+        Detail::EmailProposalRefused { documents_missing: false } => "new address refused".into(),
+        Detail::EmailApproved { new, proposed_by, request, superseded } => {
+            let mut out = format!(
+                "new address {new} approved (proposed by {} in {request}); confirmation link sent",
+                proposed_by.as_deref().unwrap_or("?")
+            );
+            if *superseded > 0 {
+                out.push_str(&format!("; {superseded} open change(s) superseded"));
+            }
+            out
+        }
+        Detail::EmailApprovalRefused { request } => format!("approval of {request} refused"),
+        Detail::EmailCancelled { request, new, reason } => format!("change {request} to {new} cancelled: {reason}"),
+        Detail::EmailCancelRefused { request } => format!("cancel of {request} refused"),
+        Detail::LimitsCleared { count, staff: None } => format!("cleared {count} limit windows"),
+        Detail::LimitsCleared { count, staff: Some(who) } => format!("staff {who}: cleared {count} limit windows"),
+        Detail::VerifiedByPhone { note } => format!("verified by phone: {note}"),
+        Detail::MailResent { id, mail_kind: kind, of: None } => format!("mail {id} ({})", mail_kind(L, *kind)),
+        Detail::MailResent { id, mail_kind: kind, of: Some(r) } => {
+            format!("mail {id} ({}) of {r}", mail_kind(L, *kind))
+        }
+        Detail::Search { query } => format!("search: {query}"),
+        Detail::AccountPage => "account page".into(),
+        Detail::SupportCodeUnknown => "unknown or expired support code".into(),
+        Detail::SupportReportOpened { reference } => format!("support report {reference} opened"),
+        Detail::SupportCodeMade { bytes, until } => {
+            format!("support code made ({bytes} bytes of report), valid until {}", vn_time(*until))
+        }
+        Detail::SupportReportRefused { problem } => match problem {
+            ReportProblem::NoInstance => "no app instance id".into(),
+            ReportProblem::EmptyOrNotText => "the report is empty or not text".into(),
+            ReportProblem::TooLarge { bytes } => format!("{bytes} bytes of report"),
+            ReportProblem::TooManyChecks { count } => format!("{count} checks in the report"),
+        },
+        Detail::Enrolled { mst, pinned: None } => format!("enrolled, MST {mst}"),
+        Detail::Enrolled { mst, pinned: Some(p) } => format!("enrolled, MST {mst}, pinned {p}"),
+        Detail::Disabled { reason } => format!("disabled: {reason}"),
+        Detail::Enabled => "enabled".into(),
+        Detail::OutboxKeyAdopted { key } => format!("outbox key {key} adopted"),
+        Detail::StaffAdded { name, role } => format!("staff member {name}, role {role}"),
+        Detail::StaffRole { username, role } => format!("staff {username} is now {role}"),
+        Detail::StaffPassword { username } => format!("console password of staff {username} set"),
+        Detail::StaffDisabled { username } => format!("staff {username} disabled"),
+    }
+}
+
+/// What a token proof was for.
+fn purpose_name(lang: Lang, p: Purpose) -> &'static str {
+    match p {
+        Purpose::PasswordRecovery => tr(lang, "lấy lại mật khẩu", "password recovery"),
+        Purpose::UsernameLookup => tr(lang, "tìm tên đăng nhập", "username lookup"),
+        Purpose::EmailChange => tr(lang, "đổi email đăng ký", "email change"),
+        _ => tr(lang, "khác", "other"),
+    }
 }
 
 /// Who acted: the user (the app or the portal), a staff member, or the command line.
@@ -299,43 +393,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn details_read_in_vietnamese_with_vietnam_times() {
-        let d = "mst=0101234567; activation link sent, valid until 2026-11-26T09:14:03Z";
-        assert_eq!(detail(Lang::Vi, d), "MST 0101234567; đã gửi đường link kích hoạt, hiệu lực đến 26/11/2026 16:14");
-        assert_eq!(detail(Lang::En, d), "mst=0101234567; activation link sent, valid until 26/11/2026 16:14");
+    fn details_read_in_each_language_with_vietnam_times_and_keep_their_data() {
+        let sent = Detail::PortalLinkSent { mst: "0101234567".into(), until: 1_764_148_443 };
         assert_eq!(
-            detail(Lang::Vi, "no such account; certificate MST 0101234567"),
-            "không có tài khoản này; MST của chứng thư 0101234567"
+            detail(Lang::Vi, &sent),
+            "MST 0101234567; đã gửi đường link kích hoạt, hiệu lực đến 26/11/2025 16:14"
         );
+        assert_eq!(detail(Lang::En, &sent), "MST 0101234567; activation link sent, valid until 26/11/2025 16:14");
+        let mismatch = Detail::MstMismatch { cert_msts: vec!["0101234567".into()], account_mst: "0309999999".into() };
+        assert_eq!(detail(Lang::Vi, &mismatch), "MST của chứng thư 0101234567; MST của tài khoản 0309999999");
         assert_eq!(
-            detail(Lang::Vi, "certificate MST 0101234567; account MST 0309999999"),
-            "MST của chứng thư 0101234567; MST của tài khoản 0309999999"
+            detail(Lang::En, &Detail::NoSuchAccount { cert_msts: vec![] }),
+            "no such account; certificate MST none"
         );
-        assert_eq!(
-            detail(Lang::Vi, "registered email ke***@c***.vn → mo***@c***.vn (token request)"),
-            "email đăng ký ke***@c***.vn → mo***@c***.vn (yêu cầu bằng token)"
-        );
-        assert_eq!(detail(Lang::Vi, "mail 12 (reset)"), "thư 12 (Mật khẩu tạm thời)");
-        // Free text and data keep their letters.
-        assert_eq!(
-            detail(Lang::Vi, "verified by phone: caller used the old email"),
-            "đã xác minh qua điện thoại: caller used the old email"
-        );
-        assert_eq!(detail(Lang::Vi, "q=mst=0101234567"), "từ khóa: mst=0101234567");
-        assert_eq!(detail(Lang::Vi, "staff member Carole Trần, role agent"), "nhân viên Carole Trần, vai trò agent");
-        assert_eq!(
-            detail(Lang::Vi, "temporary password of RC-AAAA-BBBB used"),
-            "mật khẩu tạm thời của RC-AAAA-BBBB đã được dùng"
-        );
-        assert_eq!(
-            detail(Lang::Vi, "disabled: doanh nghiệp đã giải thể, used to be X"),
-            "đã vô hiệu hóa, lý do: doanh nghiệp đã giải thể, used to be X"
-        );
-        assert_eq!(detail(Lang::Vi, "cleared 3 limit windows"), "đã xóa 3 giới hạn");
+        let resent = Detail::MailResent { id: 12, mail_kind: MailKind::Reset, of: None };
+        assert_eq!(detail(Lang::Vi, &resent), "thư 12 (Mật khẩu tạm thời)");
+        // What staff typed keeps its letters.
+        let note = Detail::VerifiedByPhone { note: "caller used the old email".into() };
+        assert_eq!(detail(Lang::Vi, &note), "đã xác minh qua điện thoại: caller used the old email");
+        let search = Detail::Search { query: "mst=0101234567".into() };
+        assert_eq!(detail(Lang::Vi, &search), "từ khóa: mst=0101234567");
+        // A line written before details were values: its sentence, in Vietnam time.
+        let old = Detail::Legacy("mst=0101234567; activation link sent, valid until 2026-11-26T09:14:03Z".into());
+        assert_eq!(detail(Lang::Vi, &old), "mst=0101234567; activation link sent, valid until 26/11/2026 16:14");
         assert_eq!(actor(Lang::Vi, "user"), "người dùng");
         assert_eq!(actor(Lang::Vi, "staff:lan (Nguyễn Thị Lan)"), "nhân viên lan (Nguyễn Thị Lan)");
         // A time at the end, a multi-byte neighbour, and a near miss left alone.
         assert_eq!(vn_times("lúc 2026-11-26T09:14:03Z"), "lúc 26/11/2026 16:14");
         assert_eq!(vn_times("2026-11-26T09:14:03+07:00 ĐĂ"), "2026-11-26T09:14:03+07:00 ĐĂ");
+    }
+
+    #[test]
+    fn every_detail_has_words_in_both_languages() {
+        // No English left in a Vietnamese rendering of the server's own words.
+        let all = [
+            Detail::AccountDisabled,
+            Detail::NoCurrentPassword,
+            Detail::SessionReplaced,
+            Detail::PinnedToAnother,
+            Detail::AccountPage,
+            Detail::SupportCodeUnknown,
+            Detail::Enabled,
+            Detail::TooMany { count: 3, counted: Counted::FailedProofsFromClient },
+            Detail::TooMany { count: 3, counted: Counted::WrongPasswordsFromClient },
+            Detail::TooMany { count: 3, counted: Counted::PasswordMailsToday },
+            Detail::EmailChangesToday { count: 2, mst: Some("0101234567".into()), via: ChangeVia::Desk },
+            Detail::SupportReportRefused { problem: ReportProblem::EmptyOrNotText },
+        ];
+        for d in &all {
+            let (v, e) = (vi(d), en(d));
+            assert_ne!(v, e, "{d:?}");
+            for word in ["the ", "account", "password", "client", "window", "today", "email changes", "support"] {
+                assert!(!v.contains(word), "{d:?}: {v}");
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use bhxh_protocol::ErrorCode;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{text_enum, Store, Tx};
+use super::{text_enum, Detail, Store, Tx};
 
 text_enum! {
     /// What an audit line records. The staff console gives every variant a label.
@@ -128,7 +128,7 @@ pub struct AuditEntry {
     pub cert_fingerprint: Option<String>,
     /// `user`, `staff:<username> (<name>)` or `cli:<os user>`.
     pub actor: String,
-    pub detail: Option<String>,
+    pub detail: Option<Detail>,
     /// The app instance the request came from (its `X-BHXH-Instance`), if it said.
     pub client_instance: Option<String>,
 }
@@ -177,9 +177,13 @@ impl Store {
     /// for its MST (which name no username when the email did not match).
     pub async fn audit_for_account(&self, username: &str, mst: &str, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM audit WHERE username = $1 OR (username IS NULL AND detail LIKE $2) ORDER BY id DESC LIMIT $3",
+            "SELECT * FROM audit WHERE username = $1 OR (username IS NULL AND (detail LIKE $2 OR detail LIKE $3))
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(username)
+        // A portal line's detail, as a value (`Detail::Portal`, `PortalLinkSent`) or as
+        // the sentence of a line written before.
+        .bind(format!(r#"{{"kind":"portal%","mst":"{mst}"%"#))
         .bind(format!("mst={mst}%"))
         .bind(limit)
         .fetch_all(&self.read)
@@ -229,7 +233,7 @@ pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Res
     .bind(&e.client_addr)
     .bind(&e.cert_fingerprint)
     .bind(&e.actor)
-    .bind(&e.detail)
+    .bind(e.detail.as_ref().map(Detail::to_json))
     .bind(&e.client_instance)
     .execute(&mut **tx)
     .await?;

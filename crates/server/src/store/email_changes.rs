@@ -156,10 +156,7 @@ impl Store {
             supersede_open(&mut tx, c.account_id, None, &c.reference, c.now).await?
         };
         let mut audit = audit.clone();
-        if superseded > 0 {
-            audit.detail =
-                Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
-        }
+        audit.detail = audit.detail.map(|d| d.with_superseded(superseded));
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO email_changes (reference, account_id, old_email, new_email, via, state, created_at, confirm_hash,
              confirm_expires_at, cert_fingerprint, proposed_by, verification)
@@ -257,10 +254,7 @@ impl Store {
         // one included: the desk saw it before approving).
         let superseded = supersede_open(&mut tx, account_id, Some(id), &reference, now).await?;
         let mut audit = audit.clone();
-        if superseded > 0 {
-            audit.detail =
-                Some(format!("{}; {superseded} open change(s) superseded", audit.detail.unwrap_or_default()));
-        }
+        audit.detail = audit.detail.map(|d| d.with_superseded(superseded));
         settle(tx, 1, now, mails, &audit).await
     }
 

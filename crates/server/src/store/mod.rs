@@ -25,6 +25,7 @@ mod accounts;
 mod audit;
 mod challenges;
 mod crls;
+mod detail;
 mod email_changes;
 pub mod limits;
 mod ocsp;
@@ -39,6 +40,7 @@ pub use accounts::Account;
 pub use audit::{AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
 pub use crls::CachedCrl;
+pub use detail::{Counted, Detail, Proven, ReportProblem};
 pub use email_changes::{ChangeState, ChangeVia, EmailChange, NewEmailChange};
 pub use ocsp::{CachedOcsp, OcspCacheStatus};
 pub use outbox::{Mail, MailKind, MailStatus, NewMail};
@@ -102,6 +104,19 @@ macro_rules! text_enum {
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let text = String::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown {} {text:?}", $what)))
             }
         }
     };

@@ -138,7 +138,7 @@ async fn failed_proofs_bind_the_client_that_made_them_never_the_owner() {
     assert!((3590..=3600).contains(&wait), "{body}");
     assert_eq!(body["message"], "Bạn đã thử quá nhiều lần. Vui lòng thử lại sau 1 giờ.");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("3 failed proofs from this client"), "{lines:?}");
+    assert!(detail_en(&lines[0].detail).contains("3 failed proofs from this client"), "{lines:?}");
     // Twenty more clients fail twice each: 43 failed proofs, far past the account's mark.
     for c in 1..=20 {
         for _ in 0..2 {
@@ -256,16 +256,13 @@ async fn a_username_that_cannot_be_one_is_never_a_limit_key_or_audited_whole() {
     assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
     assert_eq!(lines[0].username, None, "{lines:?}");
-    assert_eq!(lines[0].detail.as_deref(), Some("not a username (61440 bytes)"));
+    assert_eq!(lines[0].detail, Some(Detail::NotAUsername { bytes: 61440 }));
     let token = SoftToken::load("rsa-valid");
     let ch = srv.challenge(USER, Purpose::PasswordRecovery).await;
     let (status, body) = srv.complete(&token, &huge, Purpose::PasswordRecovery, &ch).await;
     assert_eq!((status, code(&body)), (400, "INVALID_USERNAME"), "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert_eq!(
-        (lines[0].username.as_deref(), lines[0].detail.as_deref()),
-        (None, Some("not a username (61440 bytes)"))
-    );
+    assert_eq!((lines[0].username.as_deref(), &lines[0].detail), (None, &Some(Detail::NotAUsername { bytes: 61440 })));
     let keys = srv.store.limits_with_prefix("", 0).await.unwrap();
     assert!(keys.iter().all(|(k, _, _)| k.len() < 300), "{:?}", keys.iter().map(|k| k.0.len()).collect::<Vec<_>>());
     // The challenge is still whole: the real user completes it.

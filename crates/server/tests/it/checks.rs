@@ -358,7 +358,7 @@ async fn rate_limits_answer_429_with_retry_after_and_never_lock() {
     srv.challenge("ketoan02", Purpose::PasswordRecovery).await;
     // A flood of refusals writes one audit line, which says so.
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("further refusals in this window"), "{lines:?}");
+    assert!(detail_en(&lines[0].detail).contains("further refusals in this window"), "{lines:?}");
     let again = srv
         .post("/v1/recovery/challenge", json!({"username": USER, "purpose": Purpose::PasswordRecovery.as_str()}))
         .await;
@@ -432,9 +432,11 @@ async fn the_staff_timeline_says_why_a_proof_was_not_bound_and_the_user_learns_n
                 .into_iter()
                 .find(|l| l.event == "complete")
                 .and_then(|l| l.detail)
-                .unwrap_or_default()
         }
     };
-    assert_eq!(detail(USER).await, format!("certificate MST 0309999999; account MST {MST}"));
-    assert_eq!(detail("dem0").await, format!("no such account; certificate MST {MST}"));
+    assert_eq!(
+        detail(USER).await,
+        Some(Detail::MstMismatch { cert_msts: vec!["0309999999".into()], account_mst: MST.into() })
+    );
+    assert_eq!(detail("dem0").await, Some(Detail::NoSuchAccount { cert_msts: vec![MST.into()] }));
 }

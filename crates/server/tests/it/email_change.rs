@@ -193,7 +193,7 @@ async fn the_old_address_cancels_and_nothing_changes() {
     assert_eq!((status, code(&body)), (409, "EMAIL_CHANGE_PAUSED"), "{body}");
     assert!(body["hint"].as_str().unwrap().contains("tổng đài"), "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("token requests pause until"), "{lines:?}");
+    assert!(detail_en(&lines[0].detail).contains("token requests pause until"), "{lines:?}");
     let (agent, _) = desk(&srv).await;
     assert_eq!(propose(&agent, "2345", "registrant", "", NEW).await.0, 303, "the desk is not paused");
     srv.clock.shift(PAUSE - WAIT - 60);
@@ -501,7 +501,7 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
         let (_, page, _) = supervisor.get(&path).await;
         assert!(!page.contains(CCCD), "{path} shows a whole CCCD number");
     }
-    assert!(lines.iter().all(|e| !e.detail.as_deref().unwrap_or("").contains(CCCD)));
+    assert!(lines.iter().all(|e| !detail_en(&e.detail).contains(CCCD)));
 }
 
 /// An owner's confirmed change, waiting out its day, is not ended by one agent's
@@ -538,8 +538,9 @@ async fn a_proposal_ends_a_waiting_change_only_once_approved() {
     assert_eq!((state(waiting).await, state(proposal).await), ("superseded".to_string(), "confirming".to_string()));
     let lines = srv.store.audit_for_account(USER, MST, 100).await.unwrap();
     assert!(
-        lines.iter().any(|l| l.event == "staff.email_approve"
-            && l.detail.as_deref().unwrap_or_default().contains("1 open change(s) superseded")),
+        lines
+            .iter()
+            .any(|l| l.event == "staff.email_approve" && detail_en(&l.detail).contains("1 open change(s) superseded")),
         "{lines:#?}"
     );
 }
@@ -582,7 +583,7 @@ async fn the_accounts_of_one_mst_share_a_daily_limit() {
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
     let lines = srv.store.audit_by_username("ketoan02", 10).await.unwrap();
     assert!(
-        lines.iter().any(|l| l.event == "email_change.request" && l.detail.as_deref().unwrap_or("").contains("MST")),
+        lines.iter().any(|l| l.event == "email_change.request" && detail_en(&l.detail).contains("MST")),
         "{lines:?}"
     );
     // Token requests spent the token's budget only: the desk can still propose the real
@@ -667,7 +668,7 @@ async fn a_phone_field_holding_an_id_number_is_refused_and_unlock_keeps_the_dail
     let (status, page, _) = post(form("0912 345 678")).await;
     assert!(status == 429 && page.contains("RATE_LIMITED"), "{status}");
     let lines = srv.store.audit_for_account(USER, MST, 100).await.unwrap();
-    assert!(lines.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(CCCD)));
+    assert!(lines.iter().all(|l| !detail_en(&l.detail).contains(CCCD)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

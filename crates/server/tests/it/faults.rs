@@ -20,7 +20,7 @@ const EMAIL: &str = "ketoan@congty.vn";
 
 async fn audit_detail(store: &Store, reference: &str) -> String {
     let lines = store.audit_by_reference(reference).await.unwrap();
-    lines.iter().filter_map(|l| l.detail.clone()).collect::<Vec<_>>().join("; ")
+    lines.iter().map(|l| detail_en(&l.detail)).filter(|d| !d.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 /// A disabled account gets the answer an unknown one gets on every public path (the

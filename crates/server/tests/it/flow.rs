@@ -106,7 +106,7 @@ async fn token_recovery_end_to_end() {
         srv.post_auth("/v1/auth/change-password", long_token, json!({"new_password": "Ke-toan-khac-2027!"})).await;
     assert_eq!((status, code(&body)), (401, "INVALID_CREDENTIALS"), "{body}");
     let refused = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert_eq!(refused[0].detail.as_deref(), Some("no current password"), "{refused:?}");
+    assert_eq!(refused[0].detail, Some(Detail::NoCurrentPassword), "{refused:?}");
     let (status, login2) = srv.login(USER, &temp2).await;
     assert_eq!(status, 200);
     assert_eq!(login2["must_change_password"], true);

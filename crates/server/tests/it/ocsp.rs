@@ -46,7 +46,7 @@ async fn root_crl_only() -> CrlServer {
 /// The audit detail of an attempt.
 async fn detail(srv: &TestServer, body: &serde_json::Value) -> String {
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    lines[0].detail.clone().unwrap_or_default()
+    detail_en(&lines[0].detail)
 }
 
 /// A refusal with its code, nothing changed, and the audit detail.

@@ -52,7 +52,8 @@ async fn activation_page_and_staff_console_in_chromium() {
         .http
         .post(format!("{}/v1/support/reports", srv.base))
         .header(bhxh_protocol::INSTANCE_HEADER, instance)
-        .json(&serde_json::json!({"report": report}))
+        .json(&serde_json::json!({"report": report,
+            "facts": {"checks": [{"name": "token", "status": "fail", "code": "PIN_LOCKED"}], "last_error": "PIN_LOCKED"}}))
         .send()
         .await
         .unwrap()

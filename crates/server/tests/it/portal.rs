@@ -160,7 +160,7 @@ async fn a_wrong_email_or_unknown_mst_gets_the_same_answer_with_the_hotlines() {
     // Recorded for staff under the MST.
     let lines = srv.store.audit_by_reference(wrong_email["reference"].as_str().unwrap()).await.unwrap();
     assert_eq!(lines[0].error_code(), Some("PORTAL_EMAIL_MISMATCH"));
-    assert_eq!(lines[0].detail.as_deref(), Some("mst=0101234567"));
+    assert_eq!(lines[0].detail, Some(Detail::Portal { mst: "0101234567".into(), disabled: vec![] }));
 
     // Malformed input is refused before the captcha is spent.
     let (id, answer) = srv.captcha().await;

@@ -59,7 +59,7 @@ async fn an_unreachable_distribution_point_fails_closed_with_retry_after() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "CERT_REVOCATION_UNKNOWN");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    let detail = lines[0].detail.clone().unwrap_or_default();
+    let detail = detail_en(&lines[0].detail);
     assert!(
         detail.contains("crl.bhxh-test.invalid") && detail.contains("127.0.0.1"),
         "staff see which CRL and why: {detail}"
@@ -125,7 +125,7 @@ async fn a_fetched_crl_with_a_bad_signature_or_another_key_is_not_believed() {
         let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
         assert_eq!((status, code(&body)), (503, "CERT_REVOCATION_UNKNOWN"), "{body}");
         let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-        let detail = lines[0].detail.clone().unwrap_or_default();
+        let detail = detail_en(&lines[0].detail);
         assert!(detail.contains(why), "{detail}");
         assert_eq!(srv.side_effects(USER).await, (0, false));
     }
@@ -141,7 +141,7 @@ async fn a_partitioned_crl_decides_only_for_the_certificates_it_covers() {
     let (status, body) = srv.recover(&SoftToken::load("part-b"), USER).await;
     assert_eq!((status, code(&body)), (403, "CERT_REVOKED"), "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    assert!(lines[0].detail.as_deref().unwrap_or_default().contains("revoked per CRL file (number"), "{lines:?}");
+    assert!(detail_en(&lines[0].detail).contains("revoked per CRL file (number"), "{lines:?}");
     // rsa-valid names ica.crl, which neither partition is: nothing covers it, nothing
     // passes it.
     let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;

@@ -215,7 +215,10 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     );
     let searched = srv.store.audit_by_reference(&search_ref).await.unwrap();
     assert_eq!(searched.len(), 1, "a search is audited: {searched:?}");
-    assert_eq!((searched[0].event.as_str(), searched[0].detail.as_deref()), ("staff.search", Some("q=KeToan01")));
+    assert_eq!(
+        (searched[0].event.as_str(), &searched[0].detail),
+        ("staff.search", &Some(Detail::Search { query: "KeToan01".into() }))
+    );
     assert_eq!(searched[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
     let (status, _, location) = c.get(&format!("/?q={MST}")).await;
     assert_eq!((status, location.as_deref()), (303, Some("/account/ketoan01")));
@@ -267,18 +270,18 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let audit = srv.store.audit_since(0, 10_000).await.unwrap();
     let searches = &audit;
     for line in &audit {
-        let d = line.detail.as_deref().unwrap_or_default();
+        let d = detail_en(&line.detail);
         assert!(!d.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 12) && !d.contains("001 086"), "{d}");
     }
     assert!(
-        audit
-            .iter()
-            .any(|l| l.event == "staff.reset"
-                && l.detail.as_deref().unwrap_or_default().contains("CCCD [CCCD/CMND …2345]")),
+        audit.iter().any(|l| l.event == "staff.reset" && detail_en(&l.detail).contains("CCCD [CCCD/CMND …2345]")),
         "{audit:#?}"
     );
     assert!(
-        searches.iter().any(|l| l.event == "staff.search" && l.detail.as_deref() == Some("q=[CCCD/CMND …2345]")),
+        searches
+            .iter()
+            .any(|l| l.event == "staff.search"
+                && l.detail == Some(Detail::Search { query: "[CCCD/CMND …2345]".into() })),
         "{searches:#?}"
     );
     let reset_ref = location.split("r=").nth(1).unwrap().to_string();
@@ -321,7 +324,7 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
         assert!(timeline.iter().any(|l| l.event == event && l.actor == actor), "{event} not audited: {timeline:#?}");
     }
     let reset_line = srv.store.audit_by_reference(&reset_ref).await.unwrap();
-    assert!(reset_line.iter().any(|l| l.event == "staff.reset" && l.detail.as_deref().unwrap().contains("CCCD")));
+    assert!(reset_line.iter().any(|l| l.event == "staff.reset" && detail_en(&l.detail).contains("CCCD")));
 
     // The timeline speaks the desk's language: its details hold no English phrase and
     // no UTC time beside the Vietnam-time column; the actor is named in Vietnamese.

@@ -12,8 +12,15 @@ const USER: &str = "ketoan01";
 const INSTANCE: &str = "app-instance-0123456789abcdef";
 const REPORT: &str = "bhxh-desktop 0.1.0 on linux x86_64\n[ LỖI ] token        BHXH Test RSA (SoftHSM), PIN: Locked — …\n[ ĐẠT ] server       http://127.0.0.1\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n";
 
+/// The same report's checks as values, as the app sends them beside its text.
+fn facts() -> Value {
+    json!({"checks": [{"name": "token", "status": "fail", "code": "PIN_LOCKED"}, {"name": "server", "status": "ok"}],
+           "last_error": "PIN_LOCKED"})
+}
+
 async fn send(srv: &TestServer, instance: Option<&str>, report: &str) -> (u16, Value) {
-    let mut req = srv.http.post(format!("{}/v1/support/reports", srv.base)).json(&json!({"report": report}));
+    let mut req =
+        srv.http.post(format!("{}/v1/support/reports", srv.base)).json(&json!({"report": report, "facts": facts()}));
     if let Some(i) = instance {
         req = req.header(bhxh_protocol::INSTANCE_HEADER, i);
     }
@@ -89,10 +96,7 @@ async fn the_desk_sees_what_the_caller_sent(srv: TestServer) {
     assert!(all
         .iter()
         .any(|l| l.event == "staff.support_view" && l.outcome == "ok" && l.actor == "staff:hotro.an (Nguyễn Văn An)"));
-    assert!(
-        all.iter().all(|l| !l.detail.as_deref().unwrap_or("").contains(&code[3..])),
-        "no audit line holds the code"
-    );
+    assert!(all.iter().all(|l| !detail_en(&l.detail).contains(&code[3..])), "no audit line holds the code");
 
     // Sealed at rest: the database holds no word of the report.
     let key = bhxh_server::mail::OutboxKey::load_or_create(&srv.data.path().join("server")).unwrap();
@@ -186,7 +190,7 @@ async fn send_from(srv: &TestServer, addr: &str) -> (u16, Value) {
         .post(format!("{}/v1/support/reports", srv.base))
         .header("x-forwarded-for", addr)
         .header(bhxh_protocol::INSTANCE_HEADER, INSTANCE)
-        .json(&json!({"report": REPORT}))
+        .json(&json!({"report": REPORT, "facts": facts()}))
         .send()
         .await
         .unwrap();

@@ -27,7 +27,7 @@ async fn assert_refused(srv: &TestServer, (status, body): (u16, Value), want_sta
     assert_eq!(lines.len(), 1, "one audit line per attempt");
     assert_eq!(lines[0].error_code(), Some(want_code));
     assert_eq!(srv.side_effects(USER).await, (0, false), "a refused attempt changed something");
-    lines[0].detail.clone().unwrap_or_default()
+    detail_en(&lines[0].detail)
 }
 
 async fn refused(token: SoftToken, want_status: u16, want_code: &str) -> String {
@@ -41,7 +41,7 @@ async fn accepted_path(srv: &TestServer, token: &SoftToken) -> String {
     let (status, body) = srv.recover(token, USER).await;
     assert_eq!(status, 200, "{body}");
     let lines = srv.store.audit_by_reference(body["reference"].as_str().unwrap()).await.unwrap();
-    lines[0].detail.clone().unwrap_or_default()
+    detail_en(&lines[0].detail)
 }
 
 #[tokio::test]
@@ -222,7 +222,7 @@ async fn stale_crl_of_the_issuing_ca_fails_closed() {
     let srv = server_with(|c| c.crl_file = Some(fixture("expired-crl.pem"))).await;
     let r = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     let detail = assert_refused(&srv, r, 503, "CERT_REVOCATION_UNKNOWN").await;
-    assert!(detail.contains("CRL of BHXH Test Issuing CA is stale (nextUpdate 2020-02-01"), "{detail}");
+    assert!(detail.contains("CRL of BHXH Test Issuing CA is stale (nextUpdate 01/02/2020"), "{detail}");
 }
 
 #[tokio::test]
@@ -273,7 +273,8 @@ fn the_real_national_root_and_vnpt_intermediate_are_the_default_and_chain() {
     // The VNPT intermediate chains to the national root (2025-06-01, inside both validities).
     let der = bhxh_server::verify::read_pem_or_der(&trust_file("vnpt-ca-sha2.pem"), "CERTIFICATE").unwrap().remove(0);
     let path = store.ca_path(&der, 1_748_736_000).unwrap();
-    assert_eq!(path, "VNPT-CA SHA2 < Vietnam National Root CA (anchor)");
+    assert_eq!(path.render(bhxh_protocol::Lang::En), "VNPT-CA SHA2 < Vietnam National Root CA (anchor)");
+    assert_eq!(path.render(bhxh_protocol::Lang::Vi), "VNPT-CA SHA2 < Vietnam National Root CA (gốc tin cậy)");
     // After the intermediate's validity it is refused as such.
     assert_eq!(store.ca_path(&der, 1_893_456_000).unwrap_err().code, ErrorCode::CertIssuerInvalid);
     // The copies shipped are the shared ones, byte for byte.

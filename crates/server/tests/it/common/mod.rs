@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::wire::ChallengeResponse;
 use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
+pub use bhxh_server::store::Detail;
 use bhxh_server::store::Store;
 use bhxh_server::{Application, Clock, Config};
 use ring::rand::SystemRandom;
@@ -564,4 +565,10 @@ pub async fn scripted_relay(
         }
     });
     (port, task)
+}
+
+/// An audit line's detail in its English words ("" when it has none), for tests that
+/// look for a name, a URL or a number in it.
+pub fn detail_en(detail: &Option<Detail>) -> String {
+    detail.as_ref().map(|d| bhxh_server::staff::words::detail(bhxh_protocol::Lang::En, d)).unwrap_or_default()
 }
