@@ -312,14 +312,21 @@ impl SmtpSink {
     /// Waits (60 s at most: a loaded 2-core machine delivers late, never early) for the
     /// newest mail to `to` whose subject contains `subject`.
     pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        self.wait_match(0, &format!("to {to} with subject {subject:?}"), |m| {
+            m.to.iter().any(|t| t == to) && m.subject.contains(subject)
+        })
+        .await
+    }
+
+    /// Waits (60 s at most) for the newest mail, of those after the first `since`, that
+    /// `wanted` accepts; `what` names it when none comes.
+    pub async fn wait_match(&self, since: usize, what: &str, wanted: impl Fn(&ReceivedMail) -> bool) -> ReceivedMail {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(m) =
-                self.mails().into_iter().rev().find(|m| m.to.iter().any(|t| t == to) && m.subject.contains(subject))
-            {
+            if let Some(m) = self.mails().into_iter().skip(since).rev().find(|m| wanted(m)) {
                 return m;
             }
-            assert!(Instant::now() < deadline, "no mail to {to} with subject {subject:?}; got {:#?}", self.mails());
+            assert!(Instant::now() < deadline, "no mail {what}; got {:#?}", self.mails());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -78,16 +78,10 @@ async fn recovery_goes_to(srv: &TestServer, token: &SoftToken) -> String {
     let before = srv.smtp().mails().len();
     let (status, body) = srv.recover(token, USER).await;
     assert_eq!(status, 200, "{body}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let mails = srv.smtp().mails();
-        if let Some(reset) = mails[before..].iter().find(|m| m.subject.contains("Mật khẩu tạm thời")) {
-            assert_eq!(reset.to.len(), 1);
-            return reset.to[0].clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "no reset mail: {:#?}", &mails[before..]);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let reset =
+        srv.smtp().wait_match(before, "with the temporary password", |m| m.subject.contains("Mật khẩu tạm thời")).await;
+    assert_eq!(reset.to.len(), 1);
+    reset.to[0].clone()
 }
 
 async fn events(srv: &TestServer) -> Vec<(String, String, String)> {
