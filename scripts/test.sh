@@ -7,6 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+# How long each phase took, printed at the end ("phases: …"): where a cold run spends its time.
+phases=()
+mark=$SECONDS
+phase() {
+    phases+=("$1 $((SECONDS - mark)) s")
+    mark=$SECONDS
+}
+
 need_apt "${BHXH_APT_PACKAGES[@]}" "${BHXH_WINDOWS_APT_PACKAGES[@]}"
 ui_deps
 vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
@@ -14,11 +22,13 @@ vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
 [ -x target/tools/bin/tauri-driver ] || cargo install -q tauri-driver --locked --root target/tools
 # The desktop crate embeds ui/dist at compile time: build the front end first.
 (cd ui && npm run --silent build >/dev/null)
+phase set-up
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # The Windows programs, their installer and the shell's Windows test binary, which the
 # Wine tests of crates/cli and src-tauri run (one cargo build for that target).
 bash scripts/build-windows.sh
+phase windows-build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -45,10 +55,12 @@ PY
 # One build of the workspace serves every test binary; --locked keeps CI on Cargo.lock.
 # Output goes to a file and is followed from there, not through a pipe: a process a test
 # left behind cannot then keep this script waiting for the pipe to close.
+phase checks
 cargo test --workspace --locked --no-fail-fast >"$log" 2>&1 &
 cargo_pid=$!
 tail -n +1 -f --pid="$cargo_pid" "$log"
 wait "$cargo_pid" || status=$?
+phase cargo-test
 # The linter, on every target (tests and benches too), warnings as errors.
 lint_log=$(mktemp)
 if ! cargo clippy --workspace --all-targets --locked -- -D warnings >"$lint_log" 2>&1; then
@@ -57,18 +69,21 @@ if ! cargo clippy --workspace --all-targets --locked -- -D warnings >"$lint_log"
     status=1
 fi
 rm -f "$lint_log"
+phase clippy
 
 # The front end: unit tests (vitest), then every screen in Debian's chromium (Playwright,
 # the FAKE backend), with screenshots kept in ui/test-results/screenshots.
 ui_log=$(mktemp)
 (cd ui && NO_COLOR=1 npx vitest run >"$ui_log" 2>&1) || status=1
 (cd ui && npm run --silent build:mock >/dev/null && node --test tests/e2e/ >>"$ui_log" 2>&1) || status=1
+phase ui
 grep -vE '^ +(duration_ms|type|\.\.\.|---)' "$ui_log" | tail -n 40
 # A failed browser test by name, with its error (the tail above may not reach it).
 grep -nE -A 14 '^ *not ok ' "$ui_log" | head -n 120 || true
 cat "$ui_log" >>"$log"
 rm -f "$ui_log"
 
+echo "phases: $(IFS=,; echo "${phases[*]}" | sed 's/,/, /g')"
 # One total over the three runners: cargo's "test result:" lines, vitest's "Tests" line,
 # node's "# pass / # fail" lines.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }

@@ -341,17 +341,23 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
   </div>`;
 }
 
-/** The server's verdict on the chosen certificate, under its holder and MST. */
+/** The server's verdict on the chosen certificate, under its holder and MST. It arrives
+ * while the user types the PIN: waiting for it takes the two lines its usual answer (valid,
+ * and the path on one line) takes, so that "Xác nhận" does not move under the mouse as it
+ * comes (a click pressed before it and released after would be lost). */
 function verdictBox(v: wiz.Verdict | null, ui: Ui<Msg>): TemplateResult {
   const body = (): TemplateResult | typeof nothing => {
     switch (v?.kind) {
       case undefined:
         return nothing;
       case "checking":
-        return html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("cert_checking")}</p>`;
-      case "ok":
+        return html`<p class="progress-line"><span class="spinner small" aria-hidden="true"></span>${t("cert_checking")}</p>
+          <p class="small cert-path" aria-hidden="true">&nbsp;</p>`;
+      case "ok": {
+        const path = `${t("cert_path")}: ${v.check.path}`;
         return html`<p class="ok">${t("cert_valid")}${v.check.revocation_checked ? nothing : html` <span data-testid="cert-no-revocation">${t("cert_no_revocation")}</span>`}</p>
-          <p class="small" data-testid="cert-path">${t("cert_path")}: ${v.check.path}</p>`;
+          <p class="small cert-path" data-testid="cert-path" title=${path}>${path}</p>`;
+      }
       case "refused":
         return html`${errorBox(v.error, ui)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
       case "unknown":

@@ -129,6 +129,32 @@ describe("token recovery wizard", () => {
     await page.close();
   });
 
+  for (const viewport of [
+    { width: 920, height: 760 },
+    { width: 640, height: 560 },
+  ]) {
+    it(`“Xác nhận” stays under the mouse as the verdict arrives: a click pressed before it and released after it sends the PIN, at ${viewport.width}×${viewport.height}`, async () => {
+      const page = await app.open("fail=CERT_NOT_BOUND", viewport);
+      // The verdict is held back while the user types and presses the button.
+      await page.evaluate(() => window.bhxhMock.hold("certificate_check"));
+      await toPin(page);
+      await page.locator("[data-testid=cert-verdict][data-verdict=checking]").waitFor();
+      await page.locator("#pin").fill("123456");
+      const button = page.getByTestId("pin-submit");
+      const before = await button.boundingBox();
+      await page.mouse.move(before.x + before.width / 2, before.y + before.height / 2);
+      await page.mouse.down();
+      await page.evaluate(() => window.bhxhMock.release("certificate_check"));
+      await page.locator("[data-testid=cert-verdict][data-verdict=ok]").waitFor();
+      assert.deepEqual(await button.boundingBox(), before, "the button did not move");
+      await page.mouse.up();
+      // The click went through: the PIN was sent and the server's refusal is shown.
+      await page.locator('[data-testid=step-error] [data-testid=error][data-code="CERT_NOT_BOUND"]').waitFor();
+      assert.equal(await page.evaluate(() => window.bhxhMock.proofs()), 1);
+      await page.close();
+    });
+  }
+
   it("a revoked certificate: the server's refusal, and no PIN can be sent", async () => {
     const page = await open("scenario=cert_revoked");
     await toPin(page);
