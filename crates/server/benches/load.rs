@@ -476,7 +476,7 @@ where
 /// how long the retention purge takes to remove the oldest half. SQLite, or PostgreSQL
 /// with `BHXH_BENCH_DB=postgres`.
 async fn audit_at_scale() {
-    use bhxh_server::store::{AuditEntry, AuditEvent, Outcome, Store};
+    use bhxh_server::store::{Actor, AuditEntry, AuditEvent, Outcome, Store};
     const LINES: i64 = 1_000_000;
     let work = tempfile::tempdir().unwrap();
     let url = match std::env::var("BHXH_BENCH_DB").as_deref() {
@@ -531,13 +531,8 @@ async fn audit_at_scale() {
     let counts = store.purge(now, &bhxh_server::config::RetentionConfig::default()).await.unwrap();
     let purged = counts.iter().find(|(t, _)| *t == "audit").map(|(_, n)| *n).unwrap_or(0);
     let purge_time = t.elapsed();
-    let mut e = AuditEntry::new(
-        bhxh_protocol::Reference::new().to_string(),
-        now,
-        AuditEvent::Login,
-        Outcome::Ok,
-        "user".into(),
-    );
+    let mut e =
+        AuditEntry::new(bhxh_protocol::Reference::new().to_string(), now, AuditEvent::Login, Outcome::Ok, Actor::User);
     e.username = Some("user00001".into());
     let t = Instant::now();
     for _ in 0..200 {

@@ -13,7 +13,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::{rfc3339, Clock};
 use crate::context::user_limit_prefix;
-use crate::store::{AuditEntry, AuditEvent, Detail, Outcome, StaffRole, Store};
+use crate::store::{Actor, AuditEntry, AuditEvent, Detail, Outcome, StaffRole, Store};
 use crate::verify::{fingerprint, read_pem_or_der};
 
 /// An error carrying a catalogue code, printed as `CODE: tiếng Việt / English`.
@@ -22,11 +22,8 @@ pub fn coded(code: ErrorCode) -> anyhow::Error {
 }
 
 /// Who ran the command, for the audit log.
-pub fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
-    )
+pub fn actor() -> Actor {
+    Actor::Cli(std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()))
 }
 
 fn admin_audit(event: AuditEvent, username: &str, detail: Detail, now: i64) -> AuditEntry {

@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::OutboxKey;
 use crate::passwords::Hasher;
-use crate::store::{Account, AuditEntry, AuditEvent, Counted, Detail, Store};
+use crate::store::{Account, Actor, AuditEntry, AuditEvent, Counted, Detail, Store};
 use crate::verify::TrustStore;
 
 /// Everything a handler needs; one struct, cloned per request (all fields are cheap).
@@ -279,7 +279,7 @@ impl AppState {
         outcome: Result<(), ErrorCode>,
     ) -> AuditEntry {
         let mut entry =
-            AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), "user".into());
+            AuditEntry::new(ctx.reference.to_string(), self.clock.now(), event, outcome.into(), Actor::User);
         entry.username = username.filter(|u| !u.is_empty()).map(str::to_string);
         entry.client_addr = Some(ctx.client.clone());
         entry.client_instance = ctx.instance.clone();

@@ -33,8 +33,8 @@ use crate::html::{self, tr, LinkQuery};
 use crate::mail::{self, ChangeOutcome, MailFacts, ResetVia, Secrets};
 use crate::passwords;
 use crate::store::{
-    Account, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, Detail, EmailChange, MailKind, NewEmailChange,
-    NewMail, Outcome,
+    Account, Actor, AuditEntry, AuditEvent, Challenge, ChangeState, ChangeVia, Detail, EmailChange, MailKind,
+    NewEmailChange, NewMail, Outcome,
 };
 
 /// The public pages of the links.
@@ -282,7 +282,7 @@ pub async fn settle(s: &AppState) -> anyhow::Result<Settled> {
         // The notice of the change being put into effect goes to its new address.
         let notice = mail_to(s, Settled(()), &account, &c.new_email, MailKind::NoticeEmail, text, &c.reference, None)?;
         let mut audit =
-            AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, "system".into());
+            AuditEntry::new(c.reference.clone(), now, AuditEvent::EmailChangeApply, Outcome::Ok, Actor::System);
         audit.username = Some(account.username.clone());
         audit.detail = Some(Detail::EmailApplied {
             old: mail::mask_email(&c.old_email),

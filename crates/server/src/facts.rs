@@ -130,20 +130,277 @@ impl CrlProblem {
     }
 }
 
+/// Why an HTTP exchange with a CA (for a CRL or an OCSP answer) brought nothing back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fetch", rename_all = "snake_case")]
+pub enum FetchProblem {
+    /// The URL (or the mirror configured for it) is not HTTP(S).
+    NotHttp { url: String },
+    /// No answer: refused, timed out, a TLS failure (the network library's words, as data).
+    NoAnswer { url: String, detail: String },
+    /// An HTTP status other than success.
+    Status { url: String, status: u16 },
+    /// Larger than the configured limit.
+    TooLarge { url: String, max: usize },
+}
+
+impl FetchProblem {
+    pub fn render(&self, lang: Lang) -> String {
+        match self {
+            FetchProblem::NotHttp { url } => {
+                pick(lang, format!("{url} không phải địa chỉ HTTP(S)"), format!("not an HTTP(S) URL: {url}"))
+            }
+            FetchProblem::NoAnswer { url, detail } => {
+                pick(lang, format!("{url} không trả lời ({detail})"), format!("{url}: no answer ({detail})"))
+            }
+            FetchProblem::Status { url, status } => {
+                pick(lang, format!("{url} trả lời HTTP {status}"), format!("{url}: HTTP {status}"))
+            }
+            FetchProblem::TooLarge { url, max } => {
+                pick(lang, format!("{url} gửi về hơn {max} byte"), format!("{url}: larger than {max} bytes"))
+            }
+        }
+    }
+}
+
+/// Why a delegated OCSP responder may not answer for a CA (RFC 6960 §4.2.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegateProblem {
+    NotIssuedByTheIssuer,
+    OutsideValidity,
+    NoOcspSigning,
+}
+
+/// What is wrong with a signature over an OCSP answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "signature", rename_all = "snake_case")]
+pub enum SignatureProblem {
+    Sha1,
+    /// An algorithm this server does not verify (its OID).
+    Unsupported {
+        algorithm: String,
+    },
+    DoesNotVerify,
+}
+
+/// Why a responder's answer could not be used: the network's failure, or which of
+/// RFC 6960's checks it failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "ocsp", rename_all = "snake_case")]
+pub enum OcspProblem {
+    /// The request could not be made from the certificate and its issuer (the DER
+    /// library's words).
+    Request {
+        detail: String,
+    },
+    Fetch {
+        fetch: FetchProblem,
+    },
+    /// Not an OCSP response, or not a basic one (the DER library's words).
+    NotOcsp {
+        detail: String,
+    },
+    /// The responder's refusal, by its RFC 6960 name (`tryLater`, `unauthorized`, …).
+    Refused {
+        status: String,
+    },
+    NoBody,
+    UnsupportedType {
+        oid: String,
+    },
+    /// A part that could not be read (the library's words).
+    Unreadable {
+        detail: String,
+    },
+    /// Signed by neither the issuer nor a certificate in the answer.
+    UnknownSigner,
+    Delegate {
+        responder: String,
+        problem: DelegateProblem,
+    },
+    /// The signature, by the issuer (`delegate` none) or by the named delegated responder.
+    Signature {
+        delegate: Option<String>,
+        problem: SignatureProblem,
+    },
+    /// A nonce other than ours: a replayed answer?
+    NonceNotOurs,
+    /// No nonce echoed where the policy requires one.
+    NonceMissing,
+    /// About another certificate.
+    OtherCertificate,
+    FromTheFuture {
+        this_update: i64,
+    },
+    /// Past `until`: its nextUpdate, or (`next_update` false, none given) its thisUpdate
+    /// plus the maximum age.
+    Stale {
+        until: i64,
+        next_update: bool,
+    },
+}
+
+impl OcspProblem {
+    /// As the caches keep it (JSON; see [`stored_failure`]).
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        let s = |vi: &str, en: &str| pick(lang, vi.into(), en.into());
+        match self {
+            OcspProblem::Request { detail } => pick(
+                lang,
+                format!("không lập được yêu cầu OCSP ({detail})"),
+                format!("the OCSP request could not be made ({detail})"),
+            ),
+            OcspProblem::Fetch { fetch } => fetch.render(lang),
+            OcspProblem::NotOcsp { detail } => pick(
+                lang,
+                format!("không phải câu trả lời OCSP ({detail})"),
+                format!("not an OCSP response ({detail})"),
+            ),
+            OcspProblem::Refused { status } => {
+                pick(lang, format!("máy chủ OCSP từ chối ({status})"), format!("the responder answered {status}"))
+            }
+            OcspProblem::NoBody => {
+                s("câu trả lời thành công nhưng không có nội dung", "a successful response without a body")
+            }
+            OcspProblem::UnsupportedType { oid } => {
+                pick(lang, format!("loại câu trả lời không hỗ trợ {oid}"), format!("unsupported response type {oid}"))
+            }
+            OcspProblem::Unreadable { detail } => {
+                pick(lang, format!("câu trả lời không đọc được ({detail})"), format!("an unreadable answer ({detail})"))
+            }
+            OcspProblem::UnknownSigner => s(
+                "được ký bởi một máy chủ không phải CA phát hành, cũng không có chứng thư trong câu trả lời",
+                "signed by a responder that is neither the issuer nor a certificate in the response",
+            ),
+            OcspProblem::Delegate { responder, problem } => {
+                let (vi, en) = match problem {
+                    DelegateProblem::NotIssuedByTheIssuer => {
+                        ("không do CA phát hành chứng thư cấp", "is not issued by the certificate's issuer")
+                    }
+                    DelegateProblem::OutsideValidity => ("ngoài thời hạn hiệu lực", "is outside its validity"),
+                    DelegateProblem::NoOcspSigning => {
+                        ("không có quyền ký OCSP (id-kp-OCSPSigning)", "lacks id-kp-OCSPSigning")
+                    }
+                };
+                pick(
+                    lang,
+                    format!("máy chủ OCSP được ủy quyền {responder} {vi}"),
+                    format!("the delegated responder {responder} {en}"),
+                )
+            }
+            OcspProblem::Signature { delegate, problem } => {
+                let by = match (delegate, lang) {
+                    (None, Lang::Vi) => "chữ ký của CA phát hành".to_string(),
+                    (None, Lang::En) => "signature by the issuer".to_string(),
+                    (Some(who), Lang::Vi) => format!("chữ ký của máy chủ được ủy quyền {who}"),
+                    (Some(who), Lang::En) => format!("signature by the delegated responder {who}"),
+                };
+                let what = match problem {
+                    SignatureProblem::Sha1 => s("dùng SHA-1", "signed with SHA-1"),
+                    SignatureProblem::Unsupported { algorithm } => pick(
+                        lang,
+                        format!("thuật toán không hỗ trợ {algorithm}"),
+                        format!("unsupported signature algorithm {algorithm}"),
+                    ),
+                    SignatureProblem::DoesNotVerify => s("không khớp", "does not verify"),
+                };
+                format!("{by}: {what}")
+            }
+            OcspProblem::NonceNotOurs => s(
+                "nonce trong câu trả lời không phải của máy chủ (trả lời cũ gửi lại?)",
+                "the answer's nonce is not ours (a replay?)",
+            ),
+            OcspProblem::NonceMissing => s(
+                "câu trả lời không kèm nonce của máy chủ (bắt buộc)",
+                "the answer does not echo our nonce (nonce required)",
+            ),
+            OcspProblem::OtherCertificate => {
+                s("câu trả lời nói về chứng thư khác", "the answer is about another certificate")
+            }
+            OcspProblem::FromTheFuture { this_update } => pick(
+                lang,
+                format!("thời điểm cập nhật {} nằm trong tương lai", vn_time(*this_update)),
+                format!("thisUpdate {} is in the future", vn_time(*this_update)),
+            ),
+            OcspProblem::Stale { until, next_update: true } => pick(
+                lang,
+                format!("câu trả lời đã cũ (cập nhật kế tiếp {})", vn_time(*until)),
+                format!("stale answer (nextUpdate {})", vn_time(*until)),
+            ),
+            OcspProblem::Stale { until, next_update: false } => pick(
+                lang,
+                format!("câu trả lời đã cũ (quá tuổi tối đa lúc {})", vn_time(*until)),
+                format!("stale answer (past the maximum age at {})", vn_time(*until)),
+            ),
+        }
+    }
+}
+
+/// Why a distribution point's CRL could not be had.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "crl", rename_all = "snake_case")]
+pub enum CrlFetchProblem {
+    Fetch {
+        fetch: FetchProblem,
+    },
+    /// The shared cache (the database's words).
+    Cache {
+        detail: String,
+    },
+    /// What came is not a CRL that can be used.
+    Crl {
+        problem: CrlProblem,
+    },
+}
+
+impl CrlFetchProblem {
+    /// As the caches keep it (JSON; see [`stored_failure`]).
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        match self {
+            CrlFetchProblem::Fetch { fetch } => fetch.render(lang),
+            CrlFetchProblem::Cache { detail } => {
+                pick(lang, format!("bộ nhớ đệm CRL: {detail}"), format!("CRL cache: {detail}"))
+            }
+            CrlFetchProblem::Crl { problem } => problem.render(lang),
+        }
+    }
+}
+
+/// A source's last failure as the caches keep it (`last_error`, JSON): rendered, or, for a
+/// line written before failures were values, shown as written.
+pub fn stored_failure(lang: Lang, stored: &str) -> String {
+    if let Ok(p) = serde_json::from_str::<OcspProblem>(stored) {
+        return p.render(lang);
+    }
+    match serde_json::from_str::<CrlFetchProblem>(stored) {
+        Ok(p) => p.render(lang),
+        Err(_) => stored.to_string(),
+    }
+}
+
 /// Why a source of revocation gave no answer that may decide.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "what", rename_all = "snake_case")]
 pub enum SourceProblem {
     /// A "good" too old to decide alone and not bound to our nonce: the CRL decides.
     OcspGoodTooOld { responder: String, this_update: i64, alone_secs: i64 },
-    /// No usable answer (the network's or the parser's words, as data).
-    OcspFailed { responder: String, error: String },
+    /// No usable answer.
+    OcspFailed { responder: String, problem: OcspProblem },
     /// A distribution point's CRL that leaves the certificate out (issuer or partition).
     CrlNotCovering { url: String, issuer: String },
     /// A CRL that covers the certificate and cannot be relied on.
     Crl { source: Option<String>, problem: CrlProblem },
     /// A CRL that could not be had (fetch, cache).
-    CrlUnavailable { url: String, error: String },
+    CrlUnavailable { url: String, problem: CrlFetchProblem },
     /// No CRL of the issuer anywhere.
     NoCrl { issuer: String },
 }
@@ -162,10 +419,10 @@ impl SourceProblem {
                     vn_time(*this_update)
                 ),
             ),
-            SourceProblem::OcspFailed { responder, error } => pick(
+            SourceProblem::OcspFailed { responder, problem } => pick(
                 lang,
-                format!("OCSP {responder} không cho câu trả lời dùng được: {error}"),
-                format!("OCSP {responder}: {error}"),
+                format!("OCSP {responder} không cho câu trả lời dùng được: {}", problem.render(lang)),
+                format!("OCSP {responder}: {}", problem.render(lang)),
             ),
             SourceProblem::CrlNotCovering { url, issuer } => pick(
                 lang,
@@ -174,9 +431,11 @@ impl SourceProblem {
             ),
             SourceProblem::Crl { source: Some(url), problem } => format!("{url}: {}", problem.render(lang)),
             SourceProblem::Crl { source: None, problem } => problem.render(lang),
-            SourceProblem::CrlUnavailable { url, error } => {
-                pick(lang, format!("CRL {url} không tải được: {error}"), format!("CRL {url}: {error}"))
-            }
+            SourceProblem::CrlUnavailable { url, problem } => pick(
+                lang,
+                format!("CRL {url} không tải được: {}", problem.render(lang)),
+                format!("CRL {url}: {}", problem.render(lang)),
+            ),
             SourceProblem::NoCrl { issuer } => pick(
                 lang,
                 format!("không có CRL nào của {issuer} được cấu hình hay phân phối"),
@@ -401,16 +660,18 @@ mod tests {
             crl: CrlRef::Fetched { url: "http://crl.example/a.crl".into(), number: Some("1a".into()) },
             problems: vec![SourceProblem::OcspFailed {
                 responder: "http://ocsp.example".into(),
-                error: "HTTP 500".into(),
+                problem: OcspProblem::Fetch {
+                    fetch: FetchProblem::Status { url: "http://ocsp.example".into(), status: 500 },
+                },
             }],
         };
         assert_eq!(
             fact.render(Lang::Vi),
-            "Công ty A: bị thu hồi theo CRL http://crl.example/a.crl (số 1a) (OCSP http://ocsp.example không cho câu trả lời dùng được: HTTP 500)"
+            "Công ty A: bị thu hồi theo CRL http://crl.example/a.crl (số 1a) (OCSP http://ocsp.example không cho câu trả lời dùng được: http://ocsp.example trả lời HTTP 500)"
         );
         assert_eq!(
             fact.render(Lang::En),
-            "Công ty A: revoked per CRL http://crl.example/a.crl (number 1a) (OCSP http://ocsp.example: HTTP 500)"
+            "Công ty A: revoked per CRL http://crl.example/a.crl (number 1a) (OCSP http://ocsp.example: http://ocsp.example: HTTP 500)"
         );
         // Stored as JSON and read back the same.
         let json = serde_json::to_string(&CertProblem::Revocation { fact: fact.clone() }).unwrap();
@@ -418,5 +679,31 @@ mod tests {
         // Times in Vietnam time.
         let stale = CrlProblem::Stale { issuer: "CA".into(), next_update: 1_580_515_200 };
         assert_eq!(stale.render(Lang::En), "CRL of CA is stale (nextUpdate 01/02/2020 07:00)");
+    }
+
+    #[test]
+    fn a_source_failure_is_kept_as_a_value_and_read_in_both_languages() {
+        let replay = OcspProblem::NonceNotOurs;
+        let stored = serde_json::to_string(&replay).unwrap();
+        assert_eq!(stored, r#"{"ocsp":"nonce_not_ours"}"#);
+        assert_eq!(
+            stored_failure(Lang::Vi, &stored),
+            "nonce trong câu trả lời không phải của máy chủ (trả lời cũ gửi lại?)"
+        );
+        assert_eq!(stored_failure(Lang::En, &stored), "the answer's nonce is not ours (a replay?)");
+        let delegate =
+            OcspProblem::Signature { delegate: Some("OCSP Signer".into()), problem: SignatureProblem::DoesNotVerify };
+        assert_eq!(delegate.render(Lang::Vi), "chữ ký của máy chủ được ủy quyền OCSP Signer: không khớp");
+        let crl = CrlFetchProblem::Fetch {
+            fetch: FetchProblem::NoAnswer {
+                url: "http://crl.example/a.crl".into(),
+                detail: "connection refused".into(),
+            },
+        };
+        let stored = serde_json::to_string(&crl).unwrap();
+        assert_eq!(stored_failure(Lang::Vi, &stored), "http://crl.example/a.crl không trả lời (connection refused)");
+        assert_eq!(serde_json::from_str::<CrlFetchProblem>(&stored).unwrap(), crl);
+        // A failure cached before failures were values: shown as written.
+        assert_eq!(stored_failure(Lang::Vi, "HTTP 500"), "HTTP 500");
     }
 }

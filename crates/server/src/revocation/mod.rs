@@ -24,7 +24,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::clock::Clock;
 use crate::config::RevocationConfig;
-use crate::facts::{CertProblem, CrlRef, RevocationFact, SourceProblem};
+use crate::facts::{
+    stored_failure, CertProblem, CrlFetchProblem, CrlRef, FetchProblem, OcspProblem, RevocationFact, SourceProblem,
+};
 use crate::store::{CachedOcsp, OcspCacheStatus, Store};
 use crate::verify::{CertRefusal, Link, TrustStore};
 use crl::{CrlSays, ParsedCrl};
@@ -210,7 +212,7 @@ impl Revocation {
                                 return Err(refuse(ErrorCode::CertRevocationUnknown, fact));
                             }
                         },
-                        Err(error) => problems.push(SourceProblem::OcspFailed { responder: url, error }),
+                        Err(problem) => problems.push(SourceProblem::OcspFailed { responder: url, problem }),
                     }
                 }
             }
@@ -293,7 +295,7 @@ impl Revocation {
         cert: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: i64,
-    ) -> Result<CachedOcsp, String> {
+    ) -> Result<CachedOcsp, OcspProblem> {
         let key = ocsp_key(cert, issuer);
         if let Some(a) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             if now < a.good_until {
@@ -340,8 +342,8 @@ impl Revocation {
                 Ok(row)
             }
             Err(e) => {
-                tracing::warn!(url, error = %e, "OCSP gave no usable answer");
-                let _ = self.store.ocsp_failed(&key, url, &cn(cert), &e, now).await;
+                tracing::warn!(url, error = %e.render(Lang::En), "OCSP gave no usable answer");
+                let _ = self.store.ocsp_failed(&key, url, &cn(cert), &e.to_stored(), now).await;
                 Err(e)
             }
         }
@@ -354,14 +356,17 @@ impl Revocation {
         cert: &[u8],
         issuer: &[u8],
         now: i64,
-    ) -> Result<ocsp::OcspAnswer, String> {
+    ) -> Result<ocsp::OcspAnswer, OcspProblem> {
         let n = (nonce != NoncePolicy::Off).then(|| {
             let mut n = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut n);
             n
         });
         let query = ocsp::request(cert, issuer, n)?;
-        let body = self.exchange(url, Some(query.der.clone()), self.config.max_ocsp_bytes).await?;
+        let body = self
+            .exchange(url, Some(query.der.clone()), self.config.max_ocsp_bytes)
+            .await
+            .map_err(|fetch| OcspProblem::Fetch { fetch })?;
         let fresh = Freshness { skew_secs: self.config.ocsp_skew_secs, max_age_secs: self.config.ocsp_max_age_secs };
         ocsp::check_response(&body, &query, issuer, nonce, fresh, now)
     }
@@ -399,7 +404,7 @@ impl Revocation {
                         Ok(says) => return Ok((says, crl_ref(Some(url), &crl))),
                         Err(problem) => why.push(SourceProblem::Crl { source: Some(url), problem }),
                     },
-                    Err(error) => why.push(SourceProblem::CrlUnavailable { url, error }),
+                    Err(problem) => why.push(SourceProblem::CrlUnavailable { url, problem }),
                 }
             }
         }
@@ -411,7 +416,7 @@ impl Revocation {
 
     /// The CRL of a distribution point: parsed in this process and not near its
     /// `nextUpdate` (the hot path), else the database's copy, else a fetch.
-    async fn crl(&self, url: &str) -> Result<Arc<ParsedCrl>, String> {
+    async fn crl(&self, url: &str) -> Result<Arc<ParsedCrl>, CrlFetchProblem> {
         if let Some(crl) = self.crls.lock().unwrap_or_else(|p| p.into_inner()).get(url) {
             if self.clock.now() < crl.next_update - self.config.refresh_before_secs {
                 return Ok(crl.clone());
@@ -422,9 +427,9 @@ impl Revocation {
 
     /// The database's copy when current (and not due for a refetch), else a fetch; a
     /// failed fetch falls back to a copy still before its `nextUpdate`.
-    async fn load_or_fetch(&self, url: &str) -> Result<Arc<ParsedCrl>, String> {
+    async fn load_or_fetch(&self, url: &str) -> Result<Arc<ParsedCrl>, CrlFetchProblem> {
         let now = self.clock.now();
-        let cached = self.store.cached_crl(url).await.map_err(|e| format!("CRL cache: {e}"))?;
+        let cached = self.store.cached_crl(url).await.map_err(cache_problem)?;
         if let Some(c) = &cached {
             if let (Some(der), Some(next)) = (&c.der, c.next_update) {
                 let near = next - now <= self.config.refresh_before_secs;
@@ -443,7 +448,7 @@ impl Revocation {
         }
     }
 
-    fn remember(&self, url: &str, der: Vec<u8>) -> Result<Arc<ParsedCrl>, String> {
+    fn remember(&self, url: &str, der: Vec<u8>) -> Result<Arc<ParsedCrl>, CrlFetchProblem> {
         let mut memo = self.crls.lock().unwrap_or_else(|p| p.into_inner());
         // The same CRL again (another server fetched it): keep the one whose signatures
         // are already checked.
@@ -452,35 +457,35 @@ impl Revocation {
                 return Ok(old.clone());
             }
         }
-        let crl = Arc::new(ParsedCrl::parse(der).map_err(|e| e.render(Lang::En))?);
+        let crl = Arc::new(ParsedCrl::parse(der).map_err(|problem| CrlFetchProblem::Crl { problem })?);
         memo.insert(url.to_string(), crl.clone());
         Ok(crl)
     }
 
     /// Fetches a CRL and records the outcome in the cache (the CRL, or the error).
-    async fn fetch_and_store(&self, url: &str) -> Result<Vec<u8>, String> {
+    async fn fetch_and_store(&self, url: &str) -> Result<Vec<u8>, CrlFetchProblem> {
         let now = self.clock.now();
         let fetched = async {
-            let body = self.exchange(url, None, self.config.max_crl_bytes).await?;
+            let body = self
+                .exchange(url, None, self.config.max_crl_bytes)
+                .await
+                .map_err(|fetch| CrlFetchProblem::Fetch { fetch })?;
             // PEM or DER, as CAs publish either.
             let der =
                 crate::verify::pem_blocks(&body, "X509 CRL").ok().and_then(|b| b.into_iter().next()).unwrap_or(body);
-            let crl = ParsedCrl::parse(der.clone()).map_err(|e| e.render(Lang::En))?;
-            Ok::<_, String>((der, crl.this_update, crl.next_update))
+            let crl = ParsedCrl::parse(der.clone()).map_err(|problem| CrlFetchProblem::Crl { problem })?;
+            Ok::<_, CrlFetchProblem>((der, crl.this_update, crl.next_update))
         }
         .await;
         match fetched {
             Ok((der, this_update, next_update)) => {
-                self.store
-                    .put_crl(url, &der, this_update, next_update, now)
-                    .await
-                    .map_err(|e| format!("CRL cache: {e}"))?;
+                self.store.put_crl(url, &der, this_update, next_update, now).await.map_err(cache_problem)?;
                 tracing::info!(url, next_update, "CRL fetched");
                 Ok(der)
             }
             Err(e) => {
-                tracing::warn!(url, error = %e, "CRL fetch failed");
-                let _ = self.store.crl_fetch_failed(url, &e, now).await;
+                tracing::warn!(url, error = %e.render(Lang::En), "CRL fetch failed");
+                let _ = self.store.crl_fetch_failed(url, &e.to_stored(), now).await;
                 Err(e)
             }
         }
@@ -488,27 +493,29 @@ impl Revocation {
 
     /// One HTTP exchange with a CA (through the configured mirror): a GET, or a POST of
     /// an OCSP request; at most `max` bytes, within the fetch timeout.
-    async fn exchange(&self, url: &str, ocsp_request: Option<Vec<u8>>, max: usize) -> Result<Vec<u8>, String> {
+    async fn exchange(&self, url: &str, ocsp_request: Option<Vec<u8>>, max: usize) -> Result<Vec<u8>, FetchProblem> {
         let target = self.config.mirrors.get(url).map_or(url, String::as_str);
         if !(target.starts_with("http://") || target.starts_with("https://")) {
-            return Err(format!("not an HTTP(S) URL: {target}"));
+            return Err(FetchProblem::NotHttp { url: target.into() });
         }
+        let no_answer = |e: reqwest::Error| FetchProblem::NoAnswer { url: target.into(), detail: error_chain(&e) };
+        let too_large = || FetchProblem::TooLarge { url: target.into(), max };
         let req = match ocsp_request {
             Some(body) => self.http.post(target).header("content-type", "application/ocsp-request").body(body),
             None => self.http.get(target),
         };
-        let mut resp = req.send().await.map_err(|e| format!("{target}: {}", error_chain(&e)))?;
+        let mut resp = req.send().await.map_err(no_answer)?;
         if !resp.status().is_success() {
-            return Err(format!("{target}: HTTP {}", resp.status()));
+            return Err(FetchProblem::Status { url: target.into(), status: resp.status().as_u16() });
         }
         if resp.content_length().is_some_and(|n| n as usize > max) {
-            return Err(format!("{target}: larger than {max} bytes"));
+            return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{target}: {}", error_chain(&e)))? {
+        while let Some(chunk) = resp.chunk().await.map_err(no_answer)? {
             body.extend_from_slice(&chunk);
             if body.len() > max {
-                return Err(format!("{target}: larger than {max} bytes"));
+                return Err(too_large());
             }
         }
         Ok(body)
@@ -586,7 +593,7 @@ impl Revocation {
                 "  {}  {what}  fetched {}{}",
                 row.url,
                 crate::clock::rfc3339(row.fetched_at),
-                row.last_error.map(|e| format!("  last error: {e}")).unwrap_or_default()
+                row.last_error.map(|e| format!("  last error: {}", stored_failure(Lang::En, &e))).unwrap_or_default()
             );
         }
         out.push_str("OCSP answers / Trả lời OCSP:\n");
@@ -605,7 +612,7 @@ impl Revocation {
                 a.url,
                 if a.signer.is_empty() { "—" } else { &a.signer },
                 crate::clock::rfc3339(a.fetched_at),
-                a.last_error.map(|e| format!("  last error: {e}")).unwrap_or_default()
+                a.last_error.map(|e| format!("  last error: {}", stored_failure(Lang::En, &e))).unwrap_or_default()
             );
         }
         Ok(out)
@@ -630,6 +637,11 @@ fn cn(cert: &X509Certificate<'_>) -> String {
 }
 
 /// An HTTP error with its causes (reqwest's top line alone hides "connection refused").
+/// The database's failure, kept as data.
+fn cache_problem(e: anyhow::Error) -> CrlFetchProblem {
+    CrlFetchProblem::Cache { detail: format!("{e:#}") }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();

@@ -22,6 +22,12 @@ const BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1
 const AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 
 pub use crate::config::NoncePolicy;
+use crate::facts::{DelegateProblem, OcspProblem, SignatureProblem};
+
+/// The DER library's words, kept as data in a problem.
+fn request_problem(part: &str) -> impl Fn(der::Error) -> OcspProblem + '_ {
+    move |e| OcspProblem::Request { detail: format!("{part}: {e}") }
+}
 
 /// What a responder said about one certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,28 +89,28 @@ pub fn responders(cert: &X509Certificate<'_>) -> Vec<String> {
 }
 
 /// The request for `cert` issued by `issuer` (both DER), with `nonce` when given.
-pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Query, String> {
-    let cert = Certificate::from_der(cert).map_err(|e| format!("certificate: {e}"))?;
-    let issuer = Certificate::from_der(issuer).map_err(|e| format!("issuer: {e}"))?;
+pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Query, OcspProblem> {
+    let cert = Certificate::from_der(cert).map_err(request_problem("certificate"))?;
+    let issuer = Certificate::from_der(issuer).map_err(request_problem("issuer"))?;
     let sha1 = |b: &[u8]| ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b).as_ref().to_vec();
-    let name = cert.tbs_certificate.issuer.to_der().map_err(|e| e.to_string())?;
+    let name = cert.tbs_certificate.issuer.to_der().map_err(request_problem("issuer name"))?;
     let key = issuer.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes();
     let cert_id = CertId {
         hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
             oid: SHA1,
             parameters: Some(der::asn1::Null.into()),
         },
-        issuer_name_hash: OctetString::new(sha1(&name)).map_err(|e| e.to_string())?,
-        issuer_key_hash: OctetString::new(sha1(key)).map_err(|e| e.to_string())?,
+        issuer_name_hash: OctetString::new(sha1(&name)).map_err(request_problem("issuer name hash"))?,
+        issuer_key_hash: OctetString::new(sha1(key)).map_err(request_problem("issuer key hash"))?,
         serial_number: cert.tbs_certificate.serial_number.clone(),
     };
     let request_extensions = match nonce {
         Some(n) => {
-            let value = OctetString::new(n.to_vec()).and_then(|o| o.to_der()).map_err(|e| e.to_string())?;
+            let value = OctetString::new(n.to_vec()).and_then(|o| o.to_der()).map_err(request_problem("nonce"))?;
             Some(vec![Extension {
                 extn_id: NONCE,
                 critical: false,
-                extn_value: OctetString::new(value).map_err(|e| e.to_string())?,
+                extn_value: OctetString::new(value).map_err(request_problem("nonce"))?,
             }])
         }
         None => None,
@@ -118,7 +124,7 @@ pub fn request(cert: &[u8], issuer: &[u8], nonce: Option<[u8; 16]>) -> Result<Qu
         },
         optional_signature: None,
     };
-    Ok(Query { der: req.to_der().map_err(|e| e.to_string())?, cert_id, nonce: nonce.map(|n| n.to_vec()) })
+    Ok(Query { der: req.to_der().map_err(request_problem("request"))?, cert_id, nonce: nonce.map(|n| n.to_vec()) })
 }
 
 /// Checks a responder's answer to `query` about a certificate of `issuer` (DER).
@@ -129,26 +135,30 @@ pub fn check_response(
     policy: NoncePolicy,
     fresh: Freshness,
     now: i64,
-) -> Result<OcspAnswer, String> {
-    let resp = OcspResponse::from_der(body).map_err(|e| format!("not an OCSP response ({e})"))?;
+) -> Result<OcspAnswer, OcspProblem> {
+    let resp = OcspResponse::from_der(body).map_err(|e| OcspProblem::NotOcsp { detail: e.to_string() })?;
     if resp.response_status != OcspResponseStatus::Successful {
-        return Err(format!("the responder answered {:?}", resp.response_status));
+        return Err(OcspProblem::Refused { status: status_name(resp.response_status).into() });
     }
-    let bytes = resp.response_bytes.ok_or("a successful response without a body")?;
+    let bytes = resp.response_bytes.ok_or(OcspProblem::NoBody)?;
     if bytes.response_type != BASIC {
-        return Err(format!("unsupported response type {}", bytes.response_type));
+        return Err(OcspProblem::UnsupportedType { oid: bytes.response_type.to_string() });
     }
     let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
-        .map_err(|e| format!("not a basic OCSP response ({e})"))?;
-    let (_, issuer_cert) =
-        X509Certificate::from_der(issuer).map_err(|_| "issuer certificate unreadable".to_string())?;
+        .map_err(|e| OcspProblem::NotOcsp { detail: format!("basic: {e}") })?;
+    let (_, issuer_cert) = X509Certificate::from_der(issuer)
+        .map_err(|e| OcspProblem::Unreadable { detail: format!("issuer certificate: {e}") })?;
 
     // Who signed: the issuer itself, or a certificate the issuer gave id-kp-OCSPSigning.
-    let tbs = basic.tbs_response_data.to_der().map_err(|e| e.to_string())?;
+    let tbs = basic.tbs_response_data.to_der().map_err(|e| OcspProblem::Unreadable { detail: e.to_string() })?;
     let sig_alg = basic.signature_algorithm.oid.to_string();
-    let sig = basic.signature.as_bytes().ok_or("signature is not a whole number of bytes")?;
+    let sig = basic
+        .signature
+        .as_bytes()
+        .ok_or_else(|| OcspProblem::Unreadable { detail: "signature is not a whole number of bytes".into() })?;
     let signer = if responder_is(&basic.tbs_response_data.responder_id, &issuer_cert) {
-        verify(&issuer_cert, &sig_alg, &tbs, sig).map_err(|e| format!("signature by the issuer: {e}"))?;
+        verify(&issuer_cert, &sig_alg, &tbs, sig)
+            .map_err(|problem| OcspProblem::Signature { delegate: None, problem })?;
         "issuer".to_string()
     } else {
         let certs = basic.certs.as_deref().unwrap_or_default();
@@ -158,23 +168,19 @@ pub fn check_response(
             .filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c))
             .filter(|c| responder_is(&basic.tbs_response_data.responder_id, c))
             .collect();
-        let delegate = named
-            .first()
-            .ok_or("signed by a responder that is neither the issuer nor a certificate in the response")?;
-        delegated_ok(delegate, &issuer_cert, now)?;
-        verify(delegate, &sig_alg, &tbs, sig).map_err(|e| format!("signature by the delegated responder: {e}"))?;
+        let delegate = named.first().ok_or(OcspProblem::UnknownSigner)?;
+        delegated_ok(delegate, &issuer_cert, now)
+            .map_err(|problem| OcspProblem::Delegate { responder: common_name(delegate), problem })?;
+        verify(delegate, &sig_alg, &tbs, sig)
+            .map_err(|problem| OcspProblem::Signature { delegate: Some(common_name(delegate)), problem })?;
         format!("delegated {}", common_name(delegate))
     };
 
     // Our nonce, when we sent one.
     let echoed = basic.tbs_response_data.nonce().map(|n| n.0.as_bytes().to_vec());
     match (&query.nonce, echoed) {
-        (Some(ours), Some(theirs)) if *ours != theirs => {
-            return Err("the answer's nonce is not ours (a replay?)".into())
-        }
-        (Some(_), None) if policy == NoncePolicy::Require => {
-            return Err("the answer does not echo our nonce (nonce required)".into())
-        }
+        (Some(ours), Some(theirs)) if *ours != theirs => return Err(OcspProblem::NonceNotOurs),
+        (Some(_), None) if policy == NoncePolicy::Require => return Err(OcspProblem::NonceMissing),
         _ => {}
     }
 
@@ -184,20 +190,16 @@ pub fn check_response(
         .responses
         .iter()
         .find(|r| same_cert(&r.cert_id, &query.cert_id))
-        .ok_or("the answer is about another certificate")?;
+        .ok_or(OcspProblem::OtherCertificate)?;
     let secs = |t: &x509_ocsp::OcspGeneralizedTime| t.0.to_unix_duration().as_secs() as i64;
     let this_update = secs(&single.this_update);
     let next_update = single.next_update.as_ref().map(secs);
     if this_update > now + fresh.skew_secs {
-        return Err(format!("thisUpdate {} is in the future", crate::clock::rfc3339(this_update)));
+        return Err(OcspProblem::FromTheFuture { this_update });
     }
     let until = next_update.unwrap_or(this_update + fresh.max_age_secs);
     if now > until + fresh.skew_secs {
-        return Err(format!(
-            "stale answer: {} {}",
-            if next_update.is_some() { "nextUpdate" } else { "thisUpdate + max age" },
-            crate::clock::rfc3339(until)
-        ));
+        return Err(OcspProblem::Stale { until, next_update: next_update.is_some() });
     }
     let status = match &single.cert_status {
         CertStatus::Good(_) => OcspStatus::Good,
@@ -227,26 +229,37 @@ fn responder_is(id: &ResponderId, cert: &X509Certificate<'_>) -> bool {
 
 /// A delegated responder: issued by the certificate's issuer, valid now, allowed to sign
 /// OCSP answers (RFC 6960 §4.2.2.2).
-fn delegated_ok(delegate: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<(), String> {
-    let who = common_name(delegate);
+fn delegated_ok(delegate: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> Result<(), DelegateProblem> {
     if delegate.issuer().as_raw() != issuer.subject().as_raw()
         || delegate.verify_signature(Some(issuer.public_key())).is_err()
     {
-        return Err(format!("the delegated responder {who} is not issued by the certificate's issuer"));
+        return Err(DelegateProblem::NotIssuedByTheIssuer);
     }
     let v = delegate.validity();
     if now < v.not_before.timestamp() || now > v.not_after.timestamp() {
-        return Err(format!("the delegated responder {who} is outside its validity"));
+        return Err(DelegateProblem::OutsideValidity);
     }
     match delegate.extended_key_usage() {
         Ok(Some(eku)) if eku.value.ocsp_signing => Ok(()),
-        _ => Err(format!("the delegated responder {who} lacks id-kp-OCSPSigning")),
+        _ => Err(DelegateProblem::NoOcspSigning),
+    }
+}
+
+/// A responder's refusal by its RFC 6960 name.
+fn status_name(status: OcspResponseStatus) -> &'static str {
+    match status {
+        OcspResponseStatus::Successful => "successful",
+        OcspResponseStatus::MalformedRequest => "malformedRequest",
+        OcspResponseStatus::InternalError => "internalError",
+        OcspResponseStatus::TryLater => "tryLater",
+        OcspResponseStatus::SigRequired => "sigRequired",
+        OcspResponseStatus::Unauthorized => "unauthorized",
     }
 }
 
 /// Verifies `sig` over `data` with `cert`'s key, for the signature algorithms CAs sign
 /// OCSP answers with (SHA-2 only).
-fn verify(cert: &X509Certificate<'_>, alg_oid: &str, data: &[u8], sig: &[u8]) -> Result<(), String> {
+fn verify(cert: &X509Certificate<'_>, alg_oid: &str, data: &[u8], sig: &[u8]) -> Result<(), SignatureProblem> {
     let spki = cert.public_key();
     let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
     let alg: &dyn signature::VerificationAlgorithm = match (alg_oid, curve.as_deref()) {
@@ -255,12 +268,12 @@ fn verify(cert: &X509Certificate<'_>, alg_oid: &str, data: &[u8], sig: &[u8]) ->
         ("1.2.840.113549.1.1.13", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
         ("1.2.840.10045.4.3.2", Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA256_ASN1,
         ("1.2.840.10045.4.3.3", Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA384_ASN1,
-        ("1.2.840.113549.1.1.5" | "1.2.840.10045.4.1", _) => return Err("signed with SHA-1".into()),
-        (other, _) => return Err(format!("unsupported signature algorithm {other}")),
+        ("1.2.840.113549.1.1.5" | "1.2.840.10045.4.1", _) => return Err(SignatureProblem::Sha1),
+        (other, _) => return Err(SignatureProblem::Unsupported { algorithm: other.into() }),
     };
     UnparsedPublicKey::new(alg, &spki.subject_public_key.data)
         .verify(data, sig)
-        .map_err(|_| "does not verify".to_string())
+        .map_err(|_| SignatureProblem::DoesNotVerify)
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> String {

@@ -11,7 +11,7 @@ use bhxh_protocol::{Lang, Purpose};
 use crate::clock::vn_time;
 use crate::facts::RevocationFact;
 use crate::html::tr;
-use crate::store::{ChangeVia, Counted, Detail, MailKind, Proven, ReportProblem};
+use crate::store::{Actor, ChangeVia, Counted, Detail, MailKind, Proven, ReportProblem};
 
 /// The detail as the console shows it, in `lang`.
 pub fn detail(lang: Lang, detail: &Detail) -> String {
@@ -286,15 +286,20 @@ fn purpose_name(lang: Lang, p: Purpose) -> &'static str {
     }
 }
 
-/// Who acted: the user (the app or the portal), a staff member, or the command line.
-pub(super) fn actor(lang: Lang, actor: &str) -> String {
-    match (lang, actor) {
-        (Lang::Vi, "user") => "người dùng".into(),
-        (Lang::Vi, "admin") => "quản trị (dòng lệnh)".into(),
-        (Lang::En, "admin") => "admin (command line)".into(),
-        (Lang::Vi, a) if a.starts_with("staff:") => format!("nhân viên {}", &a["staff:".len()..]),
-        (Lang::En, a) if a.starts_with("staff:") => format!("staff {}", &a["staff:".len()..]),
-        (_, a) => a.to_string(),
+/// Who acted: the user (the app or the portal), the server itself, an operator on its
+/// command line, or a staff member.
+pub(super) fn actor(lang: Lang, actor: &Actor) -> String {
+    match actor {
+        Actor::User => tr(lang, "người dùng", "user").into(),
+        Actor::System => tr(lang, "hệ thống (tự động)", "system (automatic)").into(),
+        Actor::Cli(os_user) => {
+            format!("{} ({os_user})", tr(lang, "quản trị máy chủ, dòng lệnh", "server operator, command line"))
+        }
+        Actor::Staff { username, name: Some(name) } => {
+            format!("{} {username} ({name})", tr(lang, "nhân viên", "staff"))
+        }
+        Actor::Staff { username, name: None } => format!("{} {username}", tr(lang, "nhân viên", "staff")),
+        Actor::Other(stored) => stored.clone(),
     }
 }
 
@@ -416,8 +421,21 @@ mod tests {
         // A line written before details were values: its sentence, in Vietnam time.
         let old = Detail::Legacy("mst=0101234567; activation link sent, valid until 2026-11-26T09:14:03Z".into());
         assert_eq!(detail(Lang::Vi, &old), "mst=0101234567; activation link sent, valid until 26/11/2026 16:14");
-        assert_eq!(actor(Lang::Vi, "user"), "người dùng");
-        assert_eq!(actor(Lang::Vi, "staff:lan (Nguyễn Thị Lan)"), "nhân viên lan (Nguyễn Thị Lan)");
+        // Each actor as stored, read back and named in both languages.
+        for (stored, vi, en) in [
+            ("user", "người dùng", "user"),
+            ("system", "hệ thống (tự động)", "system (automatic)"),
+            ("cli:root", "quản trị máy chủ, dòng lệnh (root)", "server operator, command line (root)"),
+            ("staff:lan (Nguyễn Thị Lan)", "nhân viên lan (Nguyễn Thị Lan)", "staff lan (Nguyễn Thị Lan)"),
+            ("staff:lan", "nhân viên lan", "staff lan"),
+            ("robot", "robot", "robot"),
+        ] {
+            let read = Actor::parse(stored);
+            assert_eq!(read.to_string(), stored, "{stored} is written back as it was read");
+            assert_eq!((actor(Lang::Vi, &read).as_str(), actor(Lang::En, &read).as_str()), (vi, en));
+        }
+        assert_eq!(Actor::parse("staff:lan (Nguyễn Thị Lan)"), Actor::staff("lan", "Nguyễn Thị Lan"));
+        assert_eq!(Actor::parse("cli:root"), Actor::Cli("root".into()));
         // A time at the end, a multi-byte neighbour, and a near miss left alone.
         assert_eq!(vn_times("lúc 2026-11-26T09:14:03Z"), "lúc 26/11/2026 16:14");
         assert_eq!(vn_times("2026-11-26T09:14:03+07:00 ĐĂ"), "2026-11-26T09:14:03+07:00 ĐĂ");

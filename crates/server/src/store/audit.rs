@@ -114,6 +114,72 @@ impl<'r> sqlx::FromRow<'r, AnyRow> for Outcome {
     }
 }
 
+/// Who acted on an audit line. Stored as text in `audit.actor` (`user`, `system`,
+/// `cli:<os user>`, `staff:<username>` or `staff:<username> (<name>)`): this type alone
+/// writes that form and reads it back; the console names each actor in its language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The user, through the app or the portal.
+    User,
+    /// The server itself (a due email change applied).
+    System,
+    /// An operator on the server's command line, by operating-system user.
+    Cli(String),
+    /// A staff member: the username, with the name once the member is known (a refused
+    /// console login has only the username typed).
+    Staff { username: String, name: Option<String> },
+    /// A form this version does not write, kept as it was read.
+    Other(String),
+}
+
+impl Actor {
+    /// A staff member known to the console.
+    pub fn staff(username: &str, name: &str) -> Actor {
+        Actor::Staff { username: username.into(), name: Some(name.into()) }
+    }
+
+    /// Someone who typed `username` at the console's login, not (yet) known as a member.
+    pub fn staff_login(username: &str) -> Actor {
+        Actor::Staff { username: username.into(), name: None }
+    }
+
+    /// The stored form.
+    pub fn parse(stored: &str) -> Actor {
+        match stored {
+            "user" => Actor::User,
+            "system" => Actor::System,
+            s => match (s.strip_prefix("cli:"), s.strip_prefix("staff:")) {
+                (Some(os_user), _) => Actor::Cli(os_user.into()),
+                (_, Some(member)) => match member.strip_suffix(')').and_then(|m| m.split_once(" (")) {
+                    Some((username, name)) => Actor::staff(username, name),
+                    None => Actor::staff_login(member),
+                },
+                _ => Actor::Other(s.into()),
+            },
+        }
+    }
+}
+
+/// The stored form.
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User => f.write_str("user"),
+            Actor::System => f.write_str("system"),
+            Actor::Cli(os_user) => write!(f, "cli:{os_user}"),
+            Actor::Staff { username, name: Some(name) } => write!(f, "staff:{username} ({name})"),
+            Actor::Staff { username, name: None } => write!(f, "staff:{username}"),
+            Actor::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for Actor {
+    fn from(stored: String) -> Actor {
+        Actor::parse(&stored)
+    }
+}
+
 /// One line of the audit log. Never holds a password or a PIN.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
@@ -126,8 +192,8 @@ pub struct AuditEntry {
     pub outcome: Outcome,
     pub client_addr: Option<String>,
     pub cert_fingerprint: Option<String>,
-    /// `user`, `staff:<username> (<name>)` or `cli:<os user>`.
-    pub actor: String,
+    #[sqlx(try_from = "String")]
+    pub actor: Actor,
     pub detail: Option<Detail>,
     /// The app instance the request came from (its `X-BHXH-Instance`), if it said.
     pub client_instance: Option<String>,
@@ -135,7 +201,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A line with nothing but its reference, time, event, outcome and actor.
-    pub fn new(reference: String, at: i64, event: AuditEvent, outcome: Outcome, actor: String) -> AuditEntry {
+    pub fn new(reference: String, at: i64, event: AuditEvent, outcome: Outcome, actor: Actor) -> AuditEntry {
         AuditEntry {
             reference,
             at,
@@ -232,7 +298,7 @@ pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEntry) -> anyhow::Res
     .bind(e.error_code())
     .bind(&e.client_addr)
     .bind(&e.cert_fingerprint)
-    .bind(&e.actor)
+    .bind(e.actor.to_string())
     .bind(e.detail.as_ref().map(Detail::to_json))
     .bind(&e.client_instance)
     .execute(&mut **tx)

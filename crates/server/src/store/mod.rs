@@ -37,7 +37,7 @@ mod steps;
 mod support;
 
 pub use accounts::Account;
-pub use audit::{AuditEntry, AuditEvent, Outcome};
+pub use audit::{Actor, AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
 pub use crls::CachedCrl;
 pub use detail::{Counted, Detail, Proven, ReportProblem};

@@ -86,7 +86,7 @@ async fn recovery_goes_to(srv: &TestServer, token: &SoftToken) -> String {
 
 async fn events(srv: &TestServer) -> Vec<(String, String, String)> {
     let lines = srv.store.audit_for_account(USER, MST, 200).await.unwrap();
-    lines.iter().map(|e| (e.event.to_string(), e.outcome.as_str().to_string(), e.actor.clone())).collect()
+    lines.iter().map(|e| (e.event.to_string(), e.outcome.as_str().to_string(), e.actor.to_string())).collect()
 }
 
 /// The whole self-service path on one server (SQLite or PostgreSQL).
@@ -486,7 +486,7 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
     // Every step audited with who did it; no page holds a whole CCCD number.
     let lines = srv.store.audit_for_account(USER, MST, 200).await.unwrap();
     let by = |event: &str, outcome: &str, who: &str| {
-        lines.iter().any(|e| e.event == event && e.outcome.as_str() == outcome && e.actor.contains(who))
+        lines.iter().any(|e| e.event == event && e.outcome.as_str() == outcome && e.actor.to_string().contains(who))
     };
     assert!(by("staff.email_propose", "ok", AGENT.1) && by("staff.email_propose", "rejected", AGENT.1));
     assert!(by("staff.email_approve", "rejected", AGENT.1) && by("staff.email_approve", "rejected", SUPERVISOR.1));

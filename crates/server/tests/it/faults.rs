@@ -114,7 +114,7 @@ async fn purge_keeps_what_matters(url: &str) {
             at,
             AuditEvent::parse(event).unwrap(),
             Outcome::Ok,
-            "user".into(),
+            Actor::User,
         );
         e.username = Some(USER.into());
         store.audit(&e).await.unwrap();
@@ -607,8 +607,13 @@ async fn disabling_withdraws_waiting_password_mails_and_a_late_reset_writes_noth
     .execute(&pool)
     .await
     .unwrap();
-    let audit =
-        AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::AdminAccountDisable, Outcome::Ok, "cli:test".into());
+    let audit = AuditEntry::new(
+        "RC-TEST-0001".into(),
+        now,
+        AuditEvent::AdminAccountDisable,
+        Outcome::Ok,
+        Actor::Cli("test".into()),
+    );
     assert!(store.set_account_disabled(id, Some("left the company"), now, &audit).await.unwrap());
     let mail = store.mail(1).await.unwrap().unwrap();
     assert_eq!((mail.status.as_str(), mail.has_secret()), ("failed", false), "{mail:?}");

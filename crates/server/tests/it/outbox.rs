@@ -197,8 +197,9 @@ async fn a_resend_during_a_delivery_does_not_send_the_mail_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/bhxh.db", dir.path().display())).await.unwrap();
     let now = 1_800_000_000;
-    let audit =
-        || AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::StaffResend, Outcome::Ok, "staff:test".into());
+    let audit = || {
+        AuditEntry::new("RC-TEST-0001".into(), now, AuditEvent::StaffResend, Outcome::Ok, Actor::staff_login("test"))
+    };
     let mail = NewMail {
         message_id: "m1@bhxh-reset".into(),
         account_id: None,

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::wire::ChallengeResponse;
 use bhxh_protocol::{to_be_signed, Algorithm, Purpose};
-pub use bhxh_server::store::Detail;
 use bhxh_server::store::Store;
+pub use bhxh_server::store::{Actor, Detail};
 use bhxh_server::{Application, Clock, Config};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
@@ -155,7 +155,7 @@ impl TestServer {
             self.clock.now(),
             bhxh_server::store::AuditEvent::ChangePassword,
             bhxh_server::store::Outcome::Ok,
-            "test".into(),
+            Actor::User,
         );
         self.store.change_password(account.id, &hash, self.clock.now(), &notice, &audit).await.unwrap();
     }
