@@ -126,7 +126,8 @@ export interface Settings {
   lang: "vi" | "en";
 }
 
-export type CheckStatus = "ok" | "warn" | "fail";
+/** `info`: worth knowing, of no matter for the token in use (never a warning). */
+export type CheckStatus = "ok" | "info" | "warn" | "fail";
 export interface Check {
   name: string;
   status: CheckStatus;

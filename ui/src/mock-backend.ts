@@ -255,10 +255,11 @@ export function install(): void {
         noPcsc
           ? {
               name: "readers",
-              status: tokens.length ? "warn" : "fail",
+              // As the shell: the token reads through its module, so no PC/SC is information.
+              status: tokens.length ? "info" : "fail",
               detail: w("dịch vụ PC/SC chưa chạy", "the PC/SC service is not running"),
               code: "READER_SERVICE_UNAVAILABLE",
-              fix: error("READER_SERVICE_UNAVAILABLE").hint,
+              ...(tokens.length ? {} : { fix: error("READER_SERVICE_UNAVAILABLE").hint }),
             }
           : {
               name: "readers",

@@ -221,22 +221,40 @@ async fn check_modules(module: Option<std::path::PathBuf>, lang: Lang) -> Found 
 
 /// Readers over PC/SC (independent of the module: an unknown token still shows here).
 /// When a module reached a token (`token_seen`), the path works without PC/SC (some
-/// drivers talk to their token directly): a missing PC/SC is then a warning.
+/// drivers talk to their token directly): what PC/SC says is then information, with no
+/// fix to follow (a desk told "the PC/SC service is not running" would have the caller
+/// restart a computer whose token works).
 async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::ReaderStatus>) {
     let reader_list = tokio::task::spawn_blocking(readers::readers).await.unwrap_or(Ok(Vec::new()));
-    let list = match reader_list {
+    let check = readers_check(reader_list.as_deref().map_err(Clone::clone), token_seen, lang);
+    (check, reader_list.unwrap_or_default())
+}
+
+/// What PC/SC's answer (its readers, or why there are none) says, given whether a module
+/// reached a token.
+fn readers_check(
+    list: Result<&[readers::ReaderStatus], bhxh_token::TokenError>,
+    token_seen: bool,
+    lang: Lang,
+) -> Check {
+    let list = match list {
         Ok(list) => list,
         Err(e) => {
             let mut check = failed(CheckName::Readers, &crate::ClientError::Token(e), lang);
             if token_seen {
-                check.status = Status::Warn;
+                check.status = Status::Info;
+                check.fix = None;
             }
-            return (check, Vec::new());
+            return check;
         }
     };
     let cards = list.iter().filter(|r| r.card_present).count();
-    let status = if list.is_empty() { Status::Warn } else { Status::Ok };
-    let check = Check {
+    let status = match (list.is_empty(), token_seen) {
+        (false, _) => Status::Ok,
+        (true, true) => Status::Info,
+        (true, false) => Status::Warn,
+    };
+    Check {
         name: CheckName::Readers,
         status,
         detail: format!(
@@ -255,8 +273,7 @@ async fn check_readers(token_seen: bool, lang: Lang) -> (Check, Vec<readers::Rea
             )
             .to_string()
         }),
-    };
-    (check, list)
+    }
 }
 
 /// Tokens, their PIN states and their certificates (none at all is a failure).
@@ -457,6 +474,7 @@ pub fn text(report: &Report, lang: Lang) -> String {
     for c in &report.checks {
         let mark = match (c.status, lang) {
             (Status::Ok, Lang::Vi) => "[ ĐẠT ]",
+            (Status::Info, _) => "[  i  ]",
             (Status::Warn, Lang::Vi) => "[LƯU Ý]",
             (Status::Fail, Lang::Vi) => "[ LỖI ]",
             (Status::Ok, Lang::En) => "[ OK  ]",
@@ -572,6 +590,37 @@ mod tests {
         let two =
             check_tokens(&[token(PinState::Ok, vec![cert(|_| {}), cert(|c| c.not_after = 1_000)])], 1_500, Lang::Vi);
         assert_eq!(two.iter().map(|c| c.status).collect::<Vec<_>>(), [Status::Ok, Status::Ok, Status::Fail]);
+    }
+
+    #[test]
+    fn no_pc_sc_is_information_when_the_token_works_through_its_module() {
+        use bhxh_protocol::ErrorCode;
+        let down = || Err(bhxh_token::TokenError::ReaderServiceUnavailable);
+        // Nothing else reached a token: the service is what to fix.
+        let alone = readers_check(down(), false, Lang::Vi);
+        assert_eq!((alone.status, alone.code), (Status::Fail, Some(ErrorCode::ReaderServiceUnavailable)));
+        assert!(alone.fix.is_some());
+        // The token reads through its module: worth knowing, nothing to do.
+        let info = readers_check(down(), true, Lang::Vi);
+        assert_eq!(
+            (info.status, info.code, info.fix.clone()),
+            (Status::Info, Some(ErrorCode::ReaderServiceUnavailable), None)
+        );
+        // No reader listed: a warning with the fix, unless the token is read anyway.
+        assert_eq!(readers_check(Ok(&[]), false, Lang::Vi).status, Status::Warn);
+        let quiet = readers_check(Ok(&[]), true, Lang::En);
+        assert_eq!((quiet.status, quiet.fix), (Status::Info, None));
+        // The report marks it as information, not as a warning.
+        let report = Report {
+            version: "0.1.0",
+            server: "https://reset.example".into(),
+            checks: vec![info],
+            readers: Vec::new(),
+            tokens: Vec::new(),
+            modules: Vec::new(),
+            skipped_modules: Vec::new(),
+        };
+        assert!(text(&report, Lang::Vi).lines().nth(1).unwrap().starts_with("[  i  ]"), "{}", text(&report, Lang::Vi));
     }
 
     #[test]

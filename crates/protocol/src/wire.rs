@@ -300,6 +300,9 @@ pub enum CheckName {
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Ok,
+    /// Worth knowing, and of no matter for what is in use (no PC/SC while the token is
+    /// read through its module): never a warning, never the desk's next step.
+    Info,
     Warn,
     Fail,
 }
@@ -330,9 +333,11 @@ pub struct ReportFacts {
 impl ReportFacts {
     pub const MAX_CHECKS: usize = 64;
 
-    /// Whether any check or the last error carries `code`.
+    /// Whether the last error or any check that matters (not [`CheckStatus::Info`])
+    /// carries `code`.
     pub fn has_code(&self, code: ErrorCode) -> bool {
-        self.last_error == Some(code) || self.checks.iter().any(|c| c.code == Some(code))
+        self.last_error == Some(code)
+            || self.checks.iter().any(|c| c.code == Some(code) && c.status != CheckStatus::Info)
     }
 
     /// Whether the check `name` came out `status`.

@@ -107,6 +107,13 @@ fn support_report_shapes() {
     }))
     .unwrap();
     assert!(facts.has_code(bhxh_protocol::ErrorCode::PinLocked) && facts.has(CheckName::Clock, CheckStatus::Warn));
+    // Information carries its code for the record, and marks nothing to act on.
+    let info: ReportFacts = serde_json::from_value(json!({
+        "checks": [{"name": "readers", "status": "info", "code": "READER_SERVICE_UNAVAILABLE"}]
+    }))
+    .unwrap();
+    assert!(info.has(CheckName::Readers, CheckStatus::Info));
+    assert!(!info.has_code(bhxh_protocol::ErrorCode::ReaderServiceUnavailable));
     assert!(
         serde_json::from_value::<ReportFacts>(json!({"checks": [{"name": "token", "status": "fail", "text": "x"}]}))
             .is_err(),

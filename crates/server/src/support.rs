@@ -296,12 +296,23 @@ mod tests {
         assert!(next_steps(&fine, &[], Lang::En).is_empty());
         let clock = ReportFacts { checks: vec![check(CheckName::Clock, CheckStatus::Warn, None)], last_error: None };
         assert!(next_steps(&clock, &[], Lang::Vi)[0].contains("Đồng hồ"));
+        // No PC/SC while the token reads through its module is information: no step
+        // sends the caller to restart a computer whose token works.
+        let pcsc = |status| ReportFacts {
+            checks: vec![
+                check(CheckName::Readers, status, Some(ErrorCode::ReaderServiceUnavailable)),
+                check(CheckName::Token, CheckStatus::Ok, None),
+            ],
+            last_error: None,
+        };
+        assert!(next_steps(&pcsc(CheckStatus::Info), &[], Lang::Vi).is_empty());
+        assert!(next_steps(&pcsc(CheckStatus::Fail), &[], Lang::Vi)[0].contains("PC/SC"));
         let mut line = AuditEntry::new(
             "RC-1".into(),
             0,
             AuditEvent::PortalRecover,
             crate::store::Outcome::Rejected(ErrorCode::PortalEmailMismatch),
-            "user".into(),
+            crate::store::Actor::User,
         );
         line.detail = None;
         assert!(next_steps(&ReportFacts::default(), &[line], Lang::En)[0].contains("Change the registered email"));

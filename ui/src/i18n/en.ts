@@ -181,6 +181,8 @@ export const en: Record<Key, string> = {
   diagnostics: "Computer check",
   run_diagnostics: "Check again",
   check_ok: "OK",
+  check_info: "Information",
+  back_home: "Back to the home screen",
   check_warn: "Warning",
   check_fail: "Failed",
   check_pkcs11_module: "Token driver library (PKCS#11)",

@@ -184,6 +184,8 @@ export const vi = {
   diagnostics: "Kiểm tra máy tính",
   run_diagnostics: "Kiểm tra lại",
   check_ok: "Đạt",
+  check_info: "Thông tin",
+  back_home: "Về trang chính",
   check_warn: "Cảnh báo",
   check_fail: "Lỗi",
   check_pkcs11_module: "Thư viện điều khiển token (PKCS#11)",
