@@ -96,8 +96,22 @@ pub fn page_with(
     r
 }
 
-/// An error box: message, hint, code and reference, as the app shows them.
+/// An error box on a page for the user: message, hint and the reference to read out, as
+/// the app shows them (the catalogue code only as the box's `data-code`).
 pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
+    html! {
+        div class="error" role="alert" data-code=(code.as_str()) {
+            p { strong { (code.message(lang)) } }
+            p { (code.hint(lang)) }
+            p class="muted" {
+                (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) }
+            }
+        }
+    }
+}
+
+/// [`error_box`] for the staff console: with the catalogue code, which staff look up.
+pub fn staff_error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
     html! {
         div class="error" role="alert" data-code=(code.as_str()) {
             p { strong { (code.message(lang)) } }
@@ -148,6 +162,16 @@ pub fn hotline_line(lang: Lang) -> Markup {
             (tr(lang, ", và đọc mã tham chiếu.", ", and read out the reference."))
         }
     }
+}
+
+/// `s` as one segment of a URL path (letters, digits and `-_.` as they are).
+pub fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The status an error page answers with.

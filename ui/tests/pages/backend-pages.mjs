@@ -44,8 +44,10 @@ try {
   await shot(page, "activation-done-en");
   step("the button activates (keyboard)");
   await page.goto(spec.link);
-  await page.getByText("ACTIVATION_USED").waitFor();
-  await page.getByText("Liên kết kích hoạt này đã được dùng").waitFor();
+  const used = page.locator('[data-code="ACTIVATION_USED"]');
+  await used.getByText("Liên kết kích hoạt này đã được dùng").waitFor();
+  assert.ok(!(await used.innerText()).includes("ACTIVATION_USED"), "words and the reference, not the code");
+  assert.match(await used.getByTestId("reference").innerText(), /^RC-/);
   await shot(page, "activation-used-vi");
   step("a used link shows ACTIVATION_USED with its reference");
 
@@ -99,18 +101,22 @@ try {
   await shot(page, "staff-reference");
   step("find by reference code");
 
-  // Resending the delivered password mail is refused once its content is wiped.
+  // "Gửi lại" only where it can work: not on the delivered password mail (its content
+  // is wiped), which says why instead; a notice keeps it.
   await page.goto(`${spec.staffBase}/account/${spec.username}`);
   const resetRow = page.getByTestId("mails").locator('tr[data-kind="reset"]').first();
   for (let i = 0; i < 100 && (await resetRow.locator('[data-status="sent"]').count()) === 0; i++) {
     await page.waitForTimeout(100);
     await page.reload();
   }
-  await resetRow.getByRole("button").click();
-  await page.getByText("MAIL_CONTENT_WIPED").waitFor();
+  assert.equal(await resetRow.getByRole("button", { name: "Gửi lại" }).count(), 0, "no resend that cannot work");
+  await resetRow.getByText("Không gửi lại được: thư có mật khẩu hoặc đường link, đã xóa sau khi gửi.").waitFor();
+  const noticeRow = page.getByTestId("mails").locator('tr[data-kind^="notice"]').first();
   await keep();
   await shot(page, "staff-resend-wiped");
-  step("a delivered password mail cannot be resent");
+  await noticeRow.getByRole("button", { name: "Gửi lại" }).click();
+  await page.getByText("Đã đưa thư vào hàng đợi gửi lại.").waitFor();
+  step("a delivered password mail offers no resend, a notice is resent");
 
   // ---- the registered email, changed at the desk after the documents are checked ----
   await page.goto(`${spec.staffBase}/account/${spec.username}`);

@@ -17,6 +17,18 @@ pub struct MailFacts<'a> {
     pub hotline: &'a str,
 }
 
+/// How a mail names the account. To the registered address (the owner's): its username
+/// in full, in every mail alike (the password mail must give it; a business with
+/// `ketoan01` and `ketoan02` tells them apart). To an address not registered (a new
+/// address not yet confirmed, or never): masked, `ke****01`.
+fn account_name(username: &str, to_registered: bool) -> String {
+    if to_registered {
+        username.to_string()
+    } else {
+        mask_username(username)
+    }
+}
+
 /// `ke****01`: enough for the owner to recognise, not enough to learn it.
 pub fn mask_username(username: &str) -> String {
     let chars: Vec<char> = username.chars().collect();
@@ -143,7 +155,7 @@ Not you? Do not open the link; call the hotline {hotline} and read out the refer
 /// The notification without a password: of a change, an activation, or a reset whose
 /// password the app showed (a mailed password is its own notice: one mail per reset).
 pub fn notice_mail(f: &MailFacts<'_>, kind: NoticeKind) -> (String, String) {
-    let user = mask_username(f.username);
+    let user = account_name(f.username, true);
     let at = vn_time(f.at);
     let (vi_what, en_what, vi_subject, en_subject) = match kind {
         NoticeKind::Reset => (
@@ -195,7 +207,7 @@ pub fn email_confirm_mail(
     wait_secs: i64,
     via: ResetVia,
 ) -> (String, String) {
-    let user = mask_username(f.username);
+    let user = account_name(f.username, false);
     let old = mask_email(old);
     let (how_vi, how_en) = change_via_lines(via);
     let (at, exp, wait) = (vn_time(f.at), vn_time(confirm_expires_at), wait_text(wait_secs));
@@ -223,7 +235,7 @@ Xác nhận email mới / Confirm the new email:\n{LINK_PLACEHOLDER}\n",
 /// To the old address once the new one is confirmed: what changes, when, how to stop it
 /// (the cancel link, the [`LINK_PLACEHOLDER`]) and the reference.
 pub fn email_change_notice_mail(f: &MailFacts<'_>, new: &str, effective_at: i64, via: ResetVia) -> (String, String) {
-    let user = mask_username(f.username);
+    let user = account_name(f.username, true);
     let new = mask_email(new);
     let (how_vi, how_en) = change_via_lines(via);
     let (at, eff) = (vn_time(f.at), vn_time(effective_at));
@@ -259,7 +271,8 @@ pub enum ChangeOutcome {
 
 /// The notice of an applied or cancelled change.
 pub fn email_change_outcome_mail(f: &MailFacts<'_>, new: &str, outcome: ChangeOutcome) -> (String, String) {
-    let user = mask_username(f.username);
+    // Applied: the new address is now the registered one; cancelled: it never was.
+    let user = account_name(f.username, outcome == ChangeOutcome::Applied);
     let new = mask_email(new);
     let at = vn_time(f.at);
     let (subject, vi, en) = match outcome {
@@ -335,5 +348,25 @@ mod tests {
         );
         let (_, notice) = notice_mail(&f, NoticeKind::Changed);
         assert!(!notice.contains(PASSWORD_PLACEHOLDER));
+    }
+
+    #[test]
+    fn every_mail_to_the_registered_address_names_the_account_alike() {
+        let f = MailFacts { username: "ketoan01", at: 1_764_000_000, reference: "RC-AAAA-BBBB", hotline: "1800 1260" };
+        let named = |body: &str| {
+            let body = body.to_lowercase();
+            body.contains("tài khoản ketoan01") && body.contains("account ketoan01")
+        };
+        let masked = |body: &str| body.to_lowercase().contains("tài khoản ke****01") && !body.contains("ketoan01");
+        for kind in [NoticeKind::Reset, NoticeKind::Changed, NoticeKind::Activated] {
+            let (_, notice) = notice_mail(&f, kind);
+            assert!(named(&notice), "{kind:?}: {notice}");
+        }
+        assert!(named(&reset_mail(&f, 1_764_086_400, "ketoan@congty.vn").1));
+        assert!(named(&email_change_notice_mail(&f, "moi@congty.vn", 1_764_086_400, ResetVia::Token).1));
+        assert!(named(&email_change_outcome_mail(&f, "moi@congty.vn", ChangeOutcome::Applied).1));
+        // To an address that is not (or never became) the registered one: masked.
+        assert!(masked(&email_confirm_mail(&f, "moi@congty.vn", 1_764_001_800, 86_400, ResetVia::Token).1));
+        assert!(masked(&email_change_outcome_mail(&f, "moi@congty.vn", ChangeOutcome::Cancelled).1));
     }
 }

@@ -39,16 +39,7 @@ fn resent(m: &Mail, with_reference: bool) -> Detail {
 }
 
 fn done(username: &str, what: &str, reference: &str) -> Response {
-    redirect(&format!("/account/{}?done={what}&r={reference}", url_escape(username)))
-}
-
-pub(super) fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    redirect(&format!("/account/{}?done={what}&r={reference}", crate::html::url_escape(username)))
 }
 
 pub(super) async fn unlock(
@@ -141,13 +132,15 @@ pub(super) async fn resend(
         let Some(account) = s.store.account_by_id(account_id).await? else {
             return Ok(Err(ErrorCode::AccountNotFound));
         };
+        desk.about(&account.username);
         if account.is_disabled() {
             return Ok(Err(ErrorCode::AccountDisabled));
         }
         let now = s.clock.now();
         let delivered = m.status != MailStatus::Pending;
-        // A mail whose body waits for a sealed secret cannot be rebuilt once delivered.
-        if delivered && m.kind.carries_secret() {
+        // A mail whose body waits for a sealed secret cannot be rebuilt once delivered
+        // (the page offers no button then; a forged request is refused and audited).
+        if !m.can_resend() {
             let mut entry = desk.audit(&s, AuditEvent::StaffResend, Some(&account.username), Some(resent(&m, false)));
             entry.outcome = Outcome::Rejected(ErrorCode::MailContentWiped);
             s.store.audit(&entry).await?;

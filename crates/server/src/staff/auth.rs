@@ -20,7 +20,7 @@ use super::{page, redirect};
 use crate::context::{AppState, Ctx};
 use crate::html::{self, tr};
 use crate::passwords;
-use crate::store::{AuditEntry, AuditEvent, Detail, StaffSession};
+use crate::store::{Actor, AuditEntry, AuditEvent, Detail, StaffSession};
 
 const LANG_COOKIE: &str = "bhxh_staff_lang";
 
@@ -122,13 +122,26 @@ fn login_token_ok(s: &AppState, ctx: &Ctx, token: &str) -> bool {
 #[derive(Debug)]
 pub(super) enum StaffError {
     Login,
-    Page { lang: Lang, who: Option<Box<StaffSession>>, code: ErrorCode, reference: String },
+    Page {
+        lang: Lang,
+        who: Option<Box<StaffSession>>,
+        code: ErrorCode,
+        reference: String,
+        /// The account the refused action was about: the page leads back to it.
+        account: Option<String>,
+    },
 }
 
 impl StaffError {
     /// The error page for `code`.
     pub(super) fn code(ctx: &Ctx, lang: Lang, who: Option<&StaffSession>, code: ErrorCode) -> StaffError {
-        StaffError::Page { lang, who: who.cloned().map(Box::new), code, reference: ctx.reference.to_string() }
+        StaffError::Page {
+            lang,
+            who: who.cloned().map(Box::new),
+            code,
+            reference: ctx.reference.to_string(),
+            account: None,
+        }
     }
 
     /// Logs an unexpected error under the reference and answers `INTERNAL`.
@@ -151,10 +164,17 @@ impl IntoResponse for StaffError {
     fn into_response(self) -> Response {
         match self {
             StaffError::Login => redirect("/login"),
-            StaffError::Page { lang, who, code, reference } => {
+            StaffError::Page { lang, who, code, reference, account } => {
+                // Back to the account the agent was on (unless it is the one not found).
+                let account = account.filter(|_| code != ErrorCode::AccountNotFound);
                 let body = html! {
                     section class="card" {
-                        (html::error_box(lang, code, &reference))
+                        (html::staff_error_box(lang, code, &reference))
+                        @if let Some(u) = &account {
+                            p { a href={ "/account/" (crate::html::url_escape(u)) } data-testid="back-to-account" {
+                                (tr(lang, "Về trang tài khoản ", "Back to the account ")) (u)
+                            } }
+                        }
                         p { a href="/" { (tr(lang, "Về trang tìm kiếm", "Back to search")) } }
                     }
                 };
@@ -172,12 +192,25 @@ pub(super) struct Desk {
     pub ctx: Ctx,
     pub lang: Lang,
     pub who: StaffSession,
+    /// The account the request is about (from its `/account/<username>/…` path, or set
+    /// by the handler once it knows it): an error page leads back to it.
+    account: std::sync::OnceLock<String>,
 }
 
 impl Desk {
     /// The error page for `code`, for this member.
     pub(super) fn error(&self, code: ErrorCode) -> StaffError {
-        StaffError::code(&self.ctx, self.lang, Some(&self.who), code)
+        match StaffError::code(&self.ctx, self.lang, Some(&self.who), code) {
+            StaffError::Page { lang, who, code, reference, .. } => {
+                StaffError::Page { lang, who, code, reference, account: self.account.get().cloned() }
+            }
+            login => login,
+        }
+    }
+
+    /// The request turned out to be about `username`'s account (a mail, an email change).
+    pub(super) fn about(&self, username: &str) {
+        let _ = self.account.set(username.to_string());
     }
 
     /// `INTERNAL`, logged under the reference.
@@ -221,8 +254,8 @@ impl Desk {
     }
 }
 
-fn actor(w: &StaffSession) -> String {
-    format!("staff:{} ({})", w.staff.username, w.staff.name)
+fn actor(w: &StaffSession) -> Actor {
+    Actor::staff(&w.staff.username, &w.staff.name)
 }
 
 fn csrf_matches(w: &StaffSession, given: &str) -> bool {
@@ -246,11 +279,23 @@ async fn desk(parts: &Parts, s: &AppState, page_request: bool) -> Result<Desk, S
     let ctx = parts.extensions.get::<Ctx>().cloned().unwrap_or_else(Ctx::unknown);
     let lang = lang_of(&ctx, &parts.headers);
     match session(s, &ctx, &parts.headers).await {
-        Ok(Some(who)) => Ok(Desk { ctx, lang, who }),
+        Ok(Some(who)) => {
+            let account = std::sync::OnceLock::new();
+            if let Some(u) = account_in_path(parts.uri.path()) {
+                let _ = account.set(u);
+            }
+            Ok(Desk { ctx, lang, who, account })
+        }
         Ok(None) if page_request => Err(StaffError::Login),
         Ok(None) => Err(StaffError::code(&ctx, lang, None, ErrorCode::StaffLoginRequired)),
         Err(e) => Err(StaffError::internal(&ctx, lang, None, e)),
     }
+}
+
+/// The username of an `/account/<username>…` path, when it is one.
+fn account_in_path(path: &str) -> Option<String> {
+    let segment = path.strip_prefix("/account/")?.split('/').next()?;
+    bhxh_protocol::Username::parse(segment).ok().map(|u| u.as_str().to_string())
 }
 
 /// A page request from a signed-in member; without a session, the login page.
@@ -316,7 +361,7 @@ fn login_form(lang: Lang, csrf: &str, error: Option<(ErrorCode, &str)>) -> maud:
     html! {
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Đăng nhập nhân viên hỗ trợ", "Support staff login")) }
-            @if let Some((code, reference)) = error { (html::error_box(lang, code, reference)) }
+            @if let Some((code, reference)) = error { (html::staff_error_box(lang, code, reference)) }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="username" { (tr(lang, "Tên đăng nhập", "Username")) }
@@ -373,7 +418,7 @@ pub(super) async fn login(
     let from_our_page = cookie(&headers, Jar::Login.name(&ctx)).is_some_and(|c| !c.is_empty() && same(c, &form.csrf));
     if !from_our_page || !login_token_ok(&s, &ctx, &form.csrf) {
         let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffCsrf));
-        entry.actor = format!("staff:{username}");
+        entry.actor = Actor::staff_login(&username);
         s.store.audit(&entry).await.map_err(internal)?;
         return Ok(refused(ErrorCode::StaffCsrf));
     }
@@ -395,7 +440,7 @@ pub(super) async fn login(
         .map_err(|e| internal(e.into()))?;
     let Some(staff) = staff.filter(|_| ok) else {
         let mut entry = s.audit_entry(&ctx, EVENT, None, Err(ErrorCode::StaffLoginFailed));
-        entry.actor = format!("staff:{username}");
+        entry.actor = Actor::staff_login(&username);
         s.store.audit(&entry).await.map_err(internal)?;
         return Ok(refused(ErrorCode::StaffLoginFailed));
     };
@@ -405,7 +450,7 @@ pub(super) async fn login(
     let now = s.clock.now();
     let ttl = s.config.staff_session_ttl_secs;
     let mut entry = s.audit_entry(&ctx, EVENT, None, Ok(()));
-    entry.actor = format!("staff:{} ({})", staff.username, staff.name);
+    entry.actor = Actor::staff(&staff.username, &staff.name);
     s.store.create_staff_session(staff.id, &token_hash, &csrf, now, now + ttl, &entry).await.map_err(internal)?;
     let mut r = redirect("/");
     if let Some(v) = Jar::Session.set(&ctx, token.expose(), ttl) {

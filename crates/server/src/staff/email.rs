@@ -352,7 +352,7 @@ fn verification(f: &ProposeForm) -> Result<String, ErrorCode> {
 }
 
 fn back(username: &str, what: &str, reference: &str) -> Response {
-    redirect(&format!("/account/{}?done={what}&r={reference}", super::actions::url_escape(username)))
+    redirect(&format!("/account/{}?done={what}&r={reference}", crate::html::url_escape(username)))
 }
 
 /// `POST /account/{username}/email-change`: an agent (or supervisor) records the
@@ -446,6 +446,7 @@ async fn change_for(s: &AppState, desk: &Desk, id: i64) -> Result<(EmailChange, 
         .await
         .map_err(|e| desk.internal(e))?
         .ok_or_else(|| desk.error(ErrorCode::AccountNotFound))?;
+    desk.about(&a.username);
     Ok((c, a))
 }
 

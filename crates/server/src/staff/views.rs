@@ -173,7 +173,7 @@ pub(super) async fn home(
             Found::Page(page) => Some(page),
             // One account matches: its page at once (the agent on the phone wants it).
             Found::One(username) => {
-                return Ok(super::redirect(&format!("/account/{}", super::actions::url_escape(&username))))
+                return Ok(super::redirect(&format!("/account/{}", crate::html::url_escape(&username))))
             }
         }
     };
@@ -561,9 +561,16 @@ async fn render_account(
                                 td class="muted" { (m.last_error.as_deref().unwrap_or("")) }
                                 td { code { (m.reference) } }
                                 td {
-                                    form method="post" action={ "/mail/" (m.id) "/resend" } {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button type="submit" data-testid={ "resend-" (m.id) } { (tr(lang, "Gửi lại", "Resend")) }
+                                    @if m.can_resend() {
+                                        form method="post" action={ "/mail/" (m.id) "/resend" } {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button type="submit" data-testid={ "resend-" (m.id) } { (tr(lang, "Gửi lại", "Resend")) }
+                                        }
+                                    } @else {
+                                        span class="muted small" data-testid={ "no-resend-" (m.id) } {
+                                            (tr(lang, "Không gửi lại được: thư có mật khẩu hoặc đường link, đã xóa sau khi gửi.",
+                                                "Cannot be resent: it held a password or a link, wiped once delivered."))
+                                        }
                                     }
                                 }
                             }

@@ -82,6 +82,13 @@ pub struct Mail {
 }
 
 impl Mail {
+    /// Whether the desk can send it again: while it waits (it is sent now), or once
+    /// delivered when its body holds no secret (a password or a link is wiped once
+    /// delivered and cannot be rebuilt).
+    pub fn can_resend(&self) -> bool {
+        self.status == MailStatus::Pending || !self.kind.carries_secret()
+    }
+
     /// Whether a sealed secret still waits in the outbox (wiped once delivered).
     pub fn has_secret(&self) -> bool {
         self.secret.is_some()

@@ -169,10 +169,10 @@ async fn a_wrong_password_or_a_disabled_member_cannot_log_in_and_it_is_audited()
     assert_eq!(c.get("/").await.0, 200);
     let refused = srv.store.audit_by_reference(&wrong).await.unwrap();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!((refused[0].event.as_str(), refused[0].actor.as_str()), ("staff.login", "staff:hotro.an"));
+    assert_eq!((refused[0].event.as_str(), &refused[0].actor), ("staff.login", &Actor::staff_login("hotro.an")));
     assert_eq!(refused[0].error_code(), Some("STAFF_LOGIN_FAILED"));
     let accepted = srv.store.audit_by_reference(&ok).await.unwrap();
-    assert_eq!(accepted[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
+    assert_eq!(accepted[0].actor, Actor::staff(STAFF, STAFF_NAME));
     assert_eq!(accepted[0].outcome, "ok");
 
     bhxh_server::admin::staff_disable(&srv.store, &srv.clock, STAFF).await.unwrap();
@@ -219,7 +219,7 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
         (searched[0].event.as_str(), &searched[0].detail),
         ("staff.search", &Some(Detail::Search { query: "KeToan01".into() }))
     );
-    assert_eq!(searched[0].actor, format!("staff:{STAFF} ({STAFF_NAME})"));
+    assert_eq!(searched[0].actor, Actor::staff(STAFF, STAFF_NAME));
     let (status, _, location) = c.get(&format!("/?q={MST}")).await;
     assert_eq!((status, location.as_deref()), (303, Some("/account/ketoan01")));
     // Two accounts of the MST: the list, to choose from.
@@ -310,6 +310,13 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     let (status, body, _) = c.post(&format!("/mail/{}/resend", reset_mail.id), &[("csrf", &csrf)]).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("MAIL_CONTENT_WIPED"));
+    // The refusal keeps the agent on the account; and the page never offered it: "Gửi
+    // lại" is only where it can work, the notice keeps it.
+    assert!(body.contains(&format!("href=\"/account/{USER}\" data-testid=\"back-to-account\"")), "{body}");
+    let (_, page, _) = c.get(&format!("/account/{USER}")).await;
+    assert!(!page.contains(&format!("data-testid=\"resend-{}\"", reset_mail.id)), "{page}");
+    assert!(page.contains(&format!("data-testid=\"no-resend-{}\"", reset_mail.id)), "{page}");
+    assert!(page.contains(&format!("data-testid=\"resend-{}\"", notice.id)), "{page}");
     let before = srv.smtp().mails().len();
     let (status, _, _) = c.post(&format!("/mail/{}/resend", notice.id), &[("csrf", &csrf)]).await;
     assert_eq!(status, 303);
@@ -318,7 +325,7 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert!(after.last().unwrap().subject.contains("Thông báo đổi mật khẩu"));
 
     // Every action is audited with the staff member's username and name.
-    let actor = format!("staff:{STAFF} ({STAFF_NAME})");
+    let actor = Actor::staff(STAFF, STAFF_NAME);
     let timeline = srv.store.audit_by_username(USER, 100).await.unwrap();
     for event in ["staff.view", "staff.unlock", "staff.reset", "staff.resend"] {
         assert!(timeline.iter().any(|l| l.event == event && l.actor == actor), "{event} not audited: {timeline:#?}");
@@ -629,5 +636,6 @@ async fn a_disabled_account_shows_why_and_staff_cannot_start_a_reset() {
         .await;
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("ACCOUNT_DISABLED") || page.contains("Tài khoản đang bị vô hiệu hóa"), "{page}");
+    assert!(page.contains("data-testid=\"back-to-account\">Về trang tài khoản ketoan01"), "{page}");
     assert_eq!(srv.side_effects(USER).await, (0, false), "no mail, no temporary password");
 }
