@@ -90,23 +90,23 @@ demo_pki() {
 }
 
 # demo_ca PKI DIR: the demo CA's services, as a real CA runs them: an OCSP responder
-# (openssl ocsp over the issuing CA's database, port BHXH_DEMO_OCSP_PORT, 8082) and the
-# CRLs over HTTP (port BHXH_DEMO_CRL_PORT, 8083), both on loopback; the certificates'
-# URLs (at .invalid hosts) reach them through BHXH_REVOCATION_MIRRORS. Their PIDs are
-# in DEMO_CA_PIDS for the caller to stop.
+# (openssl ocsp answering from the issuing CA's database, served by scripts/demo-ocsp.py
+# because openssl's own server listens on every interface; port BHXH_DEMO_OCSP_PORT,
+# 8082) and the CRLs over HTTP (port BHXH_DEMO_CRL_PORT, 8083), both on loopback only;
+# the certificates' URLs (at .invalid hosts) reach them through BHXH_REVOCATION_MIRRORS.
+# Their PIDs are in DEMO_CA_PIDS for the caller to stop.
 demo_ca() {
     local pki=$1 dir=$2 ocsp_port=${BHXH_DEMO_OCSP_PORT:-8082} crl_port=${BHXH_DEMO_CRL_PORT:-8083}
     mkdir -p "$dir/crl"
     cp "$pki/ica-crl.pem" "$dir/crl/ica.crl"
     cp "$pki/root-crl.pem" "$dir/crl/root.crl"
-    openssl ocsp -index "$pki/ica-index.txt" -port "$ocsp_port" -timeout 5 -nmin 60 \
-        -rsigner "$pki/ocsp-responder.cert.pem" -rkey "$pki/ocsp-responder.key.pem" \
-        -CA "$pki/ica.cert.pem" 2>"$dir/ocsp.log" &
+    python3 scripts/demo-ocsp.py "$ocsp_port" "$pki/ica-index.txt" "$pki/ica.cert.pem" \
+        "$pki/ocsp-responder.cert.pem" "$pki/ocsp-responder.key.pem" >"$dir/ocsp.log" 2>&1 &
     DEMO_CA_PIDS="$!"
     python3 -m http.server "$crl_port" --bind 127.0.0.1 --directory "$dir/crl" >"$dir/crl.log" 2>&1 &
     DEMO_CA_PIDS="$DEMO_CA_PIDS $!"
     for _ in $(seq 100); do
-        grep -q "waiting for OCSP client connections" "$dir/ocsp.log" 2>/dev/null \
+        curl -s -o /dev/null "http://127.0.0.1:$ocsp_port/" 2>/dev/null \
             && curl -fsS -o /dev/null "http://127.0.0.1:$crl_port/root.crl" 2>/dev/null && break
         sleep 0.1
     done

@@ -17,6 +17,9 @@ DATA=$(cd "$DATA" && pwd)
 demo_pki "$DATA/pki5"
 [ -f "$DATA/softhsm/env" ] || BHXH_TOKENS=rsa bash scripts/provision-softhsm.sh "$DATA/softhsm" "$DATA/pki5" >/dev/null
 
+# The first run (or the first after the tests, whose build has other features) compiles
+# the backend and the app: say so, as it takes minutes on a small machine.
+echo "Đang biên dịch máy chủ và ứng dụng (lần đầu có thể mất vài phút)… / Building the backend and the app (the first time takes a few minutes)…" >&2
 cargo build -q -p bhxh-server -p bhxh-desktop
 export BHXH_DATA_DIR="$DATA" BHXH_TRUST_ANCHORS="$DATA/pki5/trust.pem" BHXH_INTERMEDIATES="$DATA/pki5/intermediates.pem"
 export BHXH_LISTEN=${BHXH_LISTEN:-127.0.0.1:8080} BHXH_STAFF_LISTEN=${BHXH_STAFF_LISTEN:-127.0.0.1:8081}
@@ -43,6 +46,7 @@ cat <<MSG
   Token demo (SoftHSM2):   "BHXH Test RSA", mã PIN / PIN: 123456
   Thư gửi đi / Mail:       $DATA/outbox/*.eml  (mật khẩu tạm thời ở đây / the temporary password is here)
   Bàn hỗ trợ / Staff desk: http://$BHXH_STAFF_LISTEN  (hotro / Ban-ho-tro-2026!)
+  Người giám sát / Supervisor: giamsat / Ban-giam-sat-2026!  (phê duyệt đổi email / approves email changes)
   Tra cứu / Look up:       $SERVER audit show RC-XXXX-XXXX
 
 MSG

@@ -52,15 +52,23 @@ export class App implements Host {
       void api.tokens().catch((err: unknown) => this.remember(toIpcError(err)));
     });
     await api.onProgress((p) => this.shown?.screen.progress(p));
+    this.go(await this.startRoute());
+  }
+
+  /** Where the user starts: the login screen, the home screen of a session still open,
+   * or the forced change of a must-change session (kept across restarts). */
+  private async startRoute(): Promise<Route> {
     const session = await api.session().catch(() => null);
-    // A must-change session (kept across restarts) can only finish the forced change.
-    this.go(
-      !session
-        ? { name: "login" }
-        : session.must_change_password
-          ? { name: "change", username: session.username, forced: true }
-          : { name: "home", username: session.username },
-    );
+    if (!session) return { name: "login" };
+    return session.must_change_password ? { name: "change", username: session.username, forced: true } : { name: "home", username: session.username };
+  }
+
+  leave(): void {
+    const from = this.generation;
+    // Unless the user went somewhere else while the shell was asked.
+    void this.startRoute().then((route) => {
+      if (this.generation === from) this.go(route);
+    });
   }
 
   go(route: Route): void {

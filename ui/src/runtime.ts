@@ -34,10 +34,14 @@ export type Effect<Msg> =
 /** A model and the effects that go with it. */
 export type Next<M, Msg> = readonly [M, readonly Effect<Msg>[]];
 
-/** What a view may do: send its screen a message, follow a link to another screen. */
+/** What a view may do: send its screen a message, follow a link to another screen, or
+ * leave for where the user started (`leave`). */
 export interface Ui<Msg> {
   send(msg: Msg): void;
   go(route: Route): void;
+  /** Back to the home screen of a session still open, else to the login screen: a flow
+   * started while logged in never ends on an empty login screen. */
+  leave(): void;
   readonly shared: Shared;
 }
 
@@ -88,6 +92,8 @@ export interface Host {
   readonly generation: number;
   render(): void;
   go(route: Route): void;
+  /** See [`Ui.leave`]. */
+  leave(): void;
   remember(error: IpcError): void;
   saveSettings(settings: Settings): void;
   element(selector: string): HTMLElement | null;
@@ -164,6 +170,9 @@ export function mount<M, Msg, Args>(screen: ScreenDef<M, Msg, Args>, args: Args,
     send,
     go: (route) => {
       if (shown()) host.go(route);
+    },
+    leave: () => {
+      if (shown()) host.leave();
     },
     get shared() {
       return host.shared;

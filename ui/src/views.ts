@@ -15,10 +15,12 @@ export interface ToSupport {
 
 /** Every error: its message, a hint, and the reference code large enough to read out;
  * with `support`, the button that opens the Support screen on the consent to send the
- * report (the app remembers the error shown, so the report quotes it). */
+ * report (the app remembers the error shown, so the report quotes it). The user reads
+ * words and the RC- reference; the catalogue code (PIN_INCORRECT) is for the support
+ * report, not the box. */
 export function errorBox(e: IpcError, support?: ToSupport): TemplateResult {
   return html`<div class="error" role="alert" data-testid="error" data-code=${e.code}>
-    <p class="error-message"><strong>${e.message}</strong> <code class="code">[${e.code}]</code></p>
+    <p class="error-message"><strong>${e.message}</strong></p>
     ${e.hint ? html`<p><span class="label">${t("error_hint")}: </span>${e.hint}</p>` : nothing}
     ${e.reference ? referenceLine(e.reference) : nothing}
     ${e.reference ? html`<p class="small">${t("error_reference_note")}</p>` : nothing}

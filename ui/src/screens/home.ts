@@ -49,7 +49,7 @@ export const home: Screen<Model, Msg, Args> = screen({
       </li>
       <li class="home-entry">
         <button type="button" data-testid="home-change-email" aria-describedby="home-change-email-hint"
-          @click=${() => ui.go({ name: "wizard", purpose: "email", username: m.username })}>${t("email_title")}</button>
+          @click=${() => ui.go({ name: "wizard", purpose: "email", username: m.username, fromHome: true })}>${t("email_title")}</button>
         <p id="home-change-email-hint" class="small">${t("home_change_email_hint")}</p>
       </li>
       <li class="home-entry">

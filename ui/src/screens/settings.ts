@@ -154,7 +154,7 @@ export const settings: Screen<Model, Msg, Args> = screen({
     </details>
     <div id="settings-status" role="status">${m.status === "saved" ? html`<p class="notice">${t("saved")}</p>` : m.status ? raisedError(m.status, ui) : nothing}</div>
     <div class="actions">
-      <button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button>
+      <button type="button" data-testid="settings-back" @click=${() => ui.leave()}>${t("back")}</button>
       <button type="submit" class="primary" data-testid="settings-save">${t("save")}</button>
     </div>
   </form>`,

@@ -4,10 +4,10 @@
 // documents to have at hand.
 
 import { html, nothing, type TemplateResult } from "lit-html";
-import { api, toIpcError, type Check, type Diagnostics, type IpcError, type SupportCodeView } from "../ipc";
+import { api, toIpcError, type Check, type CheckStatus, type Diagnostics, type IpcError, type SupportCodeView } from "../ipc";
 import { t, vnDate, type Key } from "../i18n";
 import { call, focus, task, type Effect, type Next, screen, type Screen, type Shared, type Ui } from "../runtime";
-import { errorBox, hotline, raisedError, referenceLine } from "../views";
+import { errorBox, hotline, raisedError } from "../views";
 
 export interface Args {
   /** Opened from an error ("Gửi thông tin cho nhân viên hỗ trợ"): straight to the consent. */
@@ -172,11 +172,13 @@ export const support: Screen<Model, Msg, Args> = screen({
     ${
       m.report === null
         ? nothing
-        : html`<label for="report-text">${t("report_box")}</label>
-      <textarea id="report-text" data-testid="report-text" readonly rows="8" spellcheck="false" .value=${m.report}></textarea>`
+        : html`<div class="field report-box">
+            <label for="report-text">${t("report_box")}</label>
+            <textarea id="report-text" data-testid="report-text" readonly rows="8" spellcheck="false" .value=${m.report}></textarea>
+          </div>`
     }
     ${hotline()}
-    <div class="actions"><button type="button" @click=${() => ui.go({ name: "login" })}>${t("back")}</button></div>
+    <div class="actions"><button type="button" data-testid="support-back" @click=${() => ui.leave()}>${t("back")}</button></div>
   </section>`,
 });
 
@@ -221,7 +223,6 @@ function consentView(c: Consent | null, ui: Ui<Msg>): TemplateResult {
         <h3 id="support-sent-title">${t("support_sent_title")}</h3>
         <p class="support-code"><span class="visually-hidden">${t("support_code")}: </span><strong data-testid="support-code">${c.code.support_code}</strong></p>
         <p id="support-code-note" data-testid="support-code-note">${t("support_code_note", { date: vnDate(c.code.expires_at) })}</p>
-        ${referenceLine(c.code.reference)}
       </section>`;
   }
 }
@@ -251,7 +252,11 @@ const CHECK_NAMES: ReadonlyMap<string, Key> = new Map([
   ["clock", "check_clock"],
 ]);
 
+/** Each status's mark, and its name for a screen reader. */
+const MARK: Record<CheckStatus, string> = { ok: "✓", info: "i", warn: "!", fail: "✗" };
+const STATUS: Record<CheckStatus, Key> = { ok: "check_ok", info: "check_info", warn: "check_warn", fail: "check_fail" };
+
 function checkLine(c: Check): TemplateResult {
   const key = CHECK_NAMES.get(c.name);
-  return html`<li class="check ${c.status}" data-check=${c.name} data-status=${c.status}><span class="mark" aria-hidden="true">${c.status === "ok" ? "✓" : c.status === "warn" ? "!" : "✗"}</span><span class="visually-hidden">${t(c.status === "ok" ? "check_ok" : c.status === "warn" ? "check_warn" : "check_fail")}</span><strong>${key ? t(key) : c.name}</strong><span class="detail"> ${c.detail}</span>${c.code ? html`<code> [${c.code}]</code>` : nothing}${c.fix ? html`<p class="fix">→ ${c.fix}</p>` : nothing}</li>`;
+  return html`<li class="check ${c.status}" data-check=${c.name} data-status=${c.status}><span class="mark" aria-hidden="true">${MARK[c.status]}</span><span class="visually-hidden">${t(STATUS[c.status])}</span><strong>${key ? t(key) : c.name}</strong><span class="detail"> ${c.detail}</span>${c.code ? html`<code> [${c.code}]</code>` : nothing}${c.fix ? html`<p class="fix">→ ${c.fix}</p>` : nothing}</li>`;
 }

@@ -21,6 +21,8 @@ export interface Args {
   /** The recovery of an account the lookup found, the email change of an account the
    * recovery or the session knows: its username is filled in. */
   username?: string;
+  /** Started from the home screen of a session: it ends there. */
+  fromHome?: boolean;
 }
 
 interface Model {
@@ -35,6 +37,7 @@ interface Model {
   /** Why the tokens could not be read (no driver, a driver that fails, no PC/SC): shown
    * as it is, never as "no token". Cleared by the next reading that works. */
   tokensError: IpcError | null;
+  fromHome: boolean;
 }
 
 type Msg =
@@ -159,7 +162,10 @@ function prove(s: wiz.WizardState, pin: string, args: ProveArgs, failed: (error:
 const TITLE: Record<wiz.Purpose, Key> = { recover: "recover_title", lookup: "lookup_title", email: "email_title" };
 
 export const wizard: Screen<Model, Msg, Args> = screen({
-  init: ({ purpose, username }) => [{ s: wiz.initial(purpose, username), ...PIN_FRESH, tokensError: null }, [readTokens]],
+  init: ({ purpose, username, fromHome }) => [
+    { s: wiz.initial(purpose, username), ...PIN_FRESH, tokensError: null, fromHome: fromHome === true },
+    [readTokens],
+  ],
 
   update: (m, msg) => withCheck(m, update(m, msg)),
 
@@ -214,7 +220,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
         <p>${t(s.progress === "signing" && wiz.selected(s)?.token.pin_pad ? "progress_pin_pad" : PROGRESS[s.progress ?? "reading_token"])}</p>
       </div>`;
     case "done":
-      return s.purpose === "recover" ? doneRecover(s, ui) : s.purpose === "email" ? doneEmail(s, ui) : doneLookup(s, ui);
+      return s.purpose === "recover" ? doneRecover(s, ui) : s.purpose === "email" ? doneEmail(s, m.fromHome, ui) : doneLookup(s, ui);
     case "error":
       return html`<div data-testid="step-error">
         ${s.error ? errorBox(s.error, ui) : nothing}
@@ -267,7 +273,7 @@ function usernameStep(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
         : nothing
     }
     <div class="actions">
-      <button type="button" @click=${() => ui.go({ name: "login" })}>${t("cancel")}</button>
+      <button type="button" data-testid="wizard-cancel" @click=${() => ui.leave()}>${t("cancel")}</button>
       <button type="submit" class="primary" data-testid="username-continue">${t("continue")}</button>
     </div>
   </form>`;
@@ -333,7 +339,7 @@ function tokenStep(s: wiz.WizardState, tokensError: IpcError | null, ui: Ui<Msg>
       }
     </div>
     <div class="actions">
-      <button type="button" @click=${() => (wiz.asksUsername(s.purpose) ? ui.send({ type: "back" }) : ui.go({ name: "login" }))}>${t("back")}</button>
+      <button type="button" @click=${() => (wiz.asksUsername(s.purpose) ? ui.send({ type: "back" }) : ui.leave())}>${t("back")}</button>
       <button type="button" class="primary" ?disabled=${blocked} ?autofocus=${!blocked} data-testid="token-continue"
         aria-describedby=${blocked && sel ? "token-problems token-blocked" : nothing} @click=${() => ui.send({ type: "toPin" })}>${t("continue")}</button>
     </div>
@@ -362,7 +368,7 @@ function verdictBox(v: wiz.Verdict | null, ui: Ui<Msg>): TemplateResult {
         return html`${errorBox(v.error, ui)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
       case "unknown":
         return html`<div class="warning" data-testid="cert-unverified">
-          <p>${t("cert_unverified")} <strong>${v.error.message}</strong> <code class="code">[${v.error.code}]</code></p>
+          <p>${t("cert_unverified")} <strong>${v.error.message}</strong></p>
           ${v.error.hint ? html`<p><span class="label">${t("error_hint")}: </span>${v.error.hint}</p>` : nothing}
           <p class="small">${t("cert_unverified_continue")}</p>
         </div>`;
@@ -477,7 +483,7 @@ function waitText(secs: number): string {
   return t(key, { count });
 }
 
-function doneEmail(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+function doneEmail(s: wiz.WizardState, fromHome: boolean, ui: Ui<Msg>): TemplateResult {
   const r = s.emailChange;
   if (!r) return html``;
   return html`<div data-testid="step-done" class="done">
@@ -489,7 +495,11 @@ function doneEmail(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
     </div>
     ${referenceLine(r.reference)}
     <div class="actions">
-      <button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>
+      ${
+        fromHome
+          ? html`<button type="button" class="primary" autofocus data-testid="done-home" @click=${() => ui.go({ name: "home", username: s.username })}>${t("back_home")}</button>`
+          : html`<button type="button" class="primary" autofocus data-testid="done-login" @click=${() => ui.go({ name: "login" })}>${t("login_button")}</button>`
+      }
     </div>
   </div>`;
 }

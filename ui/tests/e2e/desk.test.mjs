@@ -166,6 +166,53 @@ describe("the username is typed once in a journey", () => {
   });
 });
 
+describe("a flow started while logged in ends on the home screen, not an empty login", () => {
+  it("the email change (cancelled, then done), the support and the settings screens go back home; without a session, to the login", async () => {
+    const page = await open();
+    await page.locator("#login-username").fill("ketoan01");
+    await page.locator("#login-password").fill("Mua-thu-2026!");
+    await page.keyboard.press("Enter");
+    const home = page.getByTestId("screen-home");
+    await home.waitFor();
+    // Cancelled at its first step.
+    await page.getByTestId("home-change-email").click();
+    await page.getByTestId("step-username").waitFor();
+    await page.getByTestId("wizard-cancel").click();
+    await home.waitFor();
+    // Done: the way on is the home screen, named as such.
+    await page.getByTestId("home-change-email").click();
+    await page.getByTestId("new-email").fill("ketoan.moi@congty.vn");
+    await page.getByTestId("username-continue").click();
+    await page.getByTestId("token-continue").click();
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const back = page.getByTestId("done-home");
+    await back.waitFor();
+    assert.equal(await back.textContent(), "Về trang chính");
+    assert.equal(await page.getByTestId("done-login").count(), 0);
+    await assertInView(back, "“Về trang chính”");
+    await view(page, "email-change-done-from-home");
+    await back.click();
+    await page.getByTestId("home-next").getByText("ketoan01").waitFor();
+    // The top bar's screens.
+    for (const [nav, backButton] of [
+      ["nav-support", "support-back"],
+      ["nav-settings", "settings-back"],
+    ]) {
+      await page.getByTestId(nav).click();
+      await page.getByTestId(backButton).click();
+      await home.waitFor();
+    }
+    // Logged out: back to the login screen.
+    await page.getByTestId("logout").click();
+    await page.getByTestId("screen-login").waitFor();
+    await page.getByTestId("nav-support").click();
+    await page.getByTestId("support-back").click();
+    await page.getByTestId("screen-login").waitFor();
+    await page.close();
+  });
+});
+
 describe("a desktop app's window", () => {
   for (const screen of [WINDOW, LAPTOP]) {
     it(`a title bar with the mark, a footer with the hotline and the version, the card filling the window, at ${size(screen)}`, async () => {

@@ -31,7 +31,7 @@ function vn(ms) {
   return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
 }
 
-/** Agrees, and checks the code, its deadline (an hour from now) and the reference. */
+/** Agrees, and checks the code, its deadline (an hour from now), and that it is the one code shown. */
 async function agreeAndRead(page) {
   const before = Date.now();
   await page.getByTestId("support-consent-agree").click();
@@ -44,7 +44,9 @@ async function agreeAndRead(page) {
     [vn(before + 3_600_000), vn(after + 3_600_000)].map((d) => `Đọc mã này cho nhân viên hỗ trợ qua điện thoại. Mã có hiệu lực đến ${d}.`),
   );
   assert.ok(deadlines.has(note), note);
-  assert.equal(await page.getByTestId("support-sent").getByTestId("reference").textContent(), "RC-7F3K-9Q2M");
+  // One code on the screen: the one to read out (the request's RC- reference is the desk's, on its page).
+  assert.equal(await page.getByTestId("support-sent").getByTestId("reference").count(), 0);
+  assert.ok(!(await page.getByTestId("support-sent").textContent()).includes("RC-"));
   assert.equal(await activeId(page), "support-sent", "the cursor goes to the code");
   return code;
 }
@@ -163,6 +165,30 @@ describe("sending the details to the support desk", () => {
     await shot(page, "support-send-failed");
     await agreeAndRead(page);
     assert.equal(await mock(page, "supportSent"), report);
+    await page.close();
+  });
+
+  it("at 1366×697 the copied report sits under its label, the width of the card", async () => {
+    const page = await app.open("", LAPTOP);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.base });
+    await page.getByTestId("nav-support").click();
+    await page.getByTestId("copy-report").click();
+    await page.locator('#copy-status[data-outcome="copied"]').waitFor();
+    const box = page.getByTestId("report-text");
+    await box.scrollIntoViewIfNeeded();
+    const [label, text, card] = await Promise.all([
+      page.locator("label[for=report-text]").boundingBox(),
+      box.boundingBox(),
+      page.getByTestId("run-diagnostics").locator("xpath=ancestor::section").boundingBox(),
+    ]);
+    assert.ok(
+      label.y + label.height <= text.y && text.y - (label.y + label.height) < 16,
+      `the label is right above the box: ${JSON.stringify({ label, text })}`,
+    );
+    assert.equal(Math.round(label.x), Math.round(text.x), "the label and the box start at the same left edge");
+    assert.ok(text.width >= card.width * 0.8, `the box is the width of the card: ${text.width} of ${card.width}`);
+    await assertInView(box, "the report");
+    await page.screenshot({ path: join(shots, "view-support-report-1366x697.png") });
     await page.close();
   });
 

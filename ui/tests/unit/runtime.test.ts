@@ -39,6 +39,7 @@ function host(): Host & { generation: number; renders: number; routes: Route[]; 
       h.routes.push(route);
       h.generation += 1; // as App does: the next screen has the next id
     },
+    leave: () => undefined,
     remember: () => undefined,
     saveSettings: () => undefined,
     element: (selector: string) => root.querySelector<HTMLElement>(selector),
