@@ -19,7 +19,6 @@
 # with. It is never shipped.
 #
 # BHXH_WINDOWS_INSTALLER=0 skips the installer; BHXH_WINDOWS_SOFTHSM2=0 the test module.
-# scripts/test.sh builds them without cross-crate LTO (CARGO_PROFILE_RELEASE_LTO=false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
