@@ -99,26 +99,22 @@ pub fn page_with(
 /// An error box on a page for the user: message, hint and the reference to read out, as
 /// the app shows them (the catalogue code only as the box's `data-code`).
 pub fn error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
-    html! {
-        div class="error" role="alert" data-code=(code.as_str()) {
-            p { strong { (code.message(lang)) } }
-            p { (code.hint(lang)) }
-            p class="muted" {
-                (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) }
-            }
-        }
-    }
+    error_box_with(lang, code, reference, false)
 }
 
 /// [`error_box`] for the staff console: with the catalogue code, which staff look up.
 pub fn staff_error_box(lang: Lang, code: ErrorCode, reference: &str) -> Markup {
+    error_box_with(lang, code, reference, true)
+}
+
+fn error_box_with(lang: Lang, code: ErrorCode, reference: &str, with_code: bool) -> Markup {
     html! {
         div class="error" role="alert" data-code=(code.as_str()) {
             p { strong { (code.message(lang)) } }
             p { (code.hint(lang)) }
             p class="muted" {
-                (tr(lang, "Mã lỗi", "Error code")) ": " code { (code.as_str()) }
-                " · " (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) }
+                @if with_code { (tr(lang, "Mã lỗi", "Error code")) ": " code { (code.as_str()) } " · " }
+                (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) }
             }
         }
     }

@@ -28,6 +28,13 @@ const activeId = (page) => page.evaluate(() => document.activeElement?.id);
 /** The cursor is on the error box (or in it). */
 const focusOnError = (page) => page.evaluate(() => !!document.activeElement?.querySelector("[data-testid=error]"));
 
+/** A normal login (no password to change): the home screen follows. */
+async function logIn(page) {
+  await page.locator("#login-username").fill("ketoan01");
+  await page.locator("#login-password").fill("Mua-thu-2026!");
+  await page.keyboard.press("Enter");
+}
+
 async function toChange(page) {
   await page.locator("#login-username").fill("ketoan01");
   await page.locator("#login-password").fill("Tam-thoi-7Kq#");
@@ -149,9 +156,7 @@ describe("the username is typed once in a journey", () => {
 
   it("the home screen after a normal login says what can be done next", async () => {
     const page = await open();
-    await page.locator("#login-username").fill("ketoan01");
-    await page.locator("#login-password").fill("Mua-thu-2026!");
-    await page.keyboard.press("Enter");
+    await logIn(page);
     await page.getByTestId("screen-home").waitFor();
     assert.equal(
       await page.getByTestId("home-next").textContent(),
@@ -169,9 +174,7 @@ describe("the username is typed once in a journey", () => {
 describe("a flow started while logged in ends on the home screen, not an empty login", () => {
   it("the email change (cancelled, then done), the support and the settings screens go back home; without a session, to the login", async () => {
     const page = await open();
-    await page.locator("#login-username").fill("ketoan01");
-    await page.locator("#login-password").fill("Mua-thu-2026!");
-    await page.keyboard.press("Enter");
+    await logIn(page);
     const home = page.getByTestId("screen-home");
     await home.waitFor();
     // Cancelled at its first step.

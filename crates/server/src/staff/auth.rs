@@ -200,11 +200,12 @@ pub(super) struct Desk {
 impl Desk {
     /// The error page for `code`, for this member.
     pub(super) fn error(&self, code: ErrorCode) -> StaffError {
-        match StaffError::code(&self.ctx, self.lang, Some(&self.who), code) {
-            StaffError::Page { lang, who, code, reference, .. } => {
-                StaffError::Page { lang, who, code, reference, account: self.account.get().cloned() }
-            }
-            login => login,
+        StaffError::Page {
+            lang: self.lang,
+            who: Some(Box::new(self.who.clone())),
+            code,
+            reference: self.ctx.reference.to_string(),
+            account: self.account.get().cloned(),
         }
     }
 
