@@ -107,6 +107,30 @@ pub async fn module_pick<R: tauri::Runtime>(
     Ok(picked.map(|p| p.display().to_string()))
 }
 
+/// The support desk's number to show (`settings::Hotline`): the one known at once, or,
+/// with `ask`, the server's (asked now; the one known when the server does not answer).
+#[tauri::command]
+pub async fn hotline(state: State<'_, AppState>, ask: bool) -> Res<crate::settings::Hotline> {
+    let known = || {
+        state.hotline.lock().map(|h| h.clone()).unwrap_or_else(|_| crate::settings::Hotline::load(&state.config_dir))
+    };
+    if !ask {
+        return Ok(known());
+    }
+    let Ok(api) = api(&state) else { return Ok(known()) };
+    match api.health().await {
+        Ok(h) => {
+            if let Some(told) = crate::settings::Hotline::told(&state.config_dir, &h.hotline) {
+                if let Ok(mut kept) = state.hotline.lock() {
+                    *kept = told;
+                }
+            }
+        }
+        Err(e) => eprintln!("bhxh-desktop: the server's hotline was not read: {}", e.code().as_str()),
+    }
+    Ok(known())
+}
+
 #[tauri::command]
 pub fn settings_get(state: State<'_, AppState>) -> Settings {
     settings(&state)

@@ -39,6 +39,8 @@ pub struct AppState {
     /// The support report last shown for consent: what `support_send` sends, exactly.
     /// The report shown for agreement: its text and the same checks as values.
     pub pending_report: Mutex<Option<(String, bhxh_protocol::wire::ReportFacts)>>,
+    /// The support desk's number shown (`settings::Hotline`).
+    pub hotline: Mutex<settings::Hotline>,
     watcher: Mutex<Option<bhxh_token::readers::Watcher>>,
 }
 
@@ -53,6 +55,7 @@ impl AppState {
     pub fn new(config_dir: PathBuf, progress: Arc<dyn Fn(Progress) + Send + Sync>) -> AppState {
         AppState {
             settings: Mutex::new(Settings::load(&config_dir)),
+            hotline: Mutex::new(settings::Hotline::load(&config_dir)),
             instance: bhxh_client::instance::load_or_create(&config_dir),
             pending_report: Mutex::new(None),
             config_dir,
@@ -109,6 +112,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::change_password,
             commands::logout,
             commands::session_info,
+            commands::hotline,
             commands::diagnostics,
             commands::support_report,
             commands::support_copy,

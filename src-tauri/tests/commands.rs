@@ -26,7 +26,8 @@ fn backend() -> &'static Backend {
             rt.block_on(async move {
                 let b = bhxh_server::testing::start(
                     &[("ketoan01", "ketoan01@congty.vn"), ("ketoan02", "ketoan02@congty.vn")],
-                    |_| {},
+                    // Not the build's default: the app shows the server's own.
+                    |c| c.hotline = "1900 6868 99".into(),
                 )
                 .await;
                 tx.send(b).unwrap_or_else(|_| panic!("test gone"));
@@ -77,7 +78,7 @@ fn the_ipc_error_shape_is_pinned() {
         json!({
             "code": "PIN_LOCKED",
             "message": "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",
-            "hint": "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài CA (VNPT-CA: 1800 1260).",
+            "hint": "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài của CA đó (số in trên hợp đồng hoặc hộp token).",
             "reference": null
         })
     );
@@ -94,6 +95,18 @@ fn the_commands_end_to_end_on_the_mock_runtime() {
     let settings = call(&w, "settings_get", json!({})).unwrap();
     assert_eq!(settings["server_url"], backend().origin.as_str());
     assert_eq!(settings["lang"], "vi");
+
+    // The hotline: the build's default until the server is asked, then the server's,
+    // kept in service.json for the starts when it cannot be reached.
+    assert_eq!(
+        call(&w, "hotline", json!({"ask": false})).unwrap(),
+        json!({"number": "1800 1260", "tel": "18001260", "from_server": false})
+    );
+    let told = json!({"number": "1900 6868 99", "tel": "1900686899", "from_server": true});
+    assert_eq!(call(&w, "hotline", json!({"ask": true})).unwrap(), told);
+    assert_eq!(call(&w, "hotline", json!({"ask": false})).unwrap(), told);
+    let kept: Value = serde_json::from_slice(&std::fs::read(config_dir.path().join("service.json")).unwrap()).unwrap();
+    assert_eq!(kept, json!({"hotline": "1900 6868 99"}));
     let refused = call(
         &w,
         "settings_set",

@@ -7,12 +7,13 @@
 import { html, render } from "lit-html";
 import { keyed } from "lit-html/directives/keyed.js";
 import { api, toIpcError, type IpcError, type Settings } from "./ipc";
+import { hotlineNumber } from "./views";
 import { lang, setLang, t } from "./i18n";
 import type { Host, Mounted, Shared } from "./runtime";
 import { open, type Name, type Route } from "./screens";
 
 export class App implements Host {
-  shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null };
+  shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null, hotline: null };
   /** Counts screen changes: what an effect brings back for an earlier screen is dropped. */
   generation = 0;
   private shown: { name: Name; screen: Mounted } | null = null;
@@ -53,6 +54,18 @@ export class App implements Host {
     });
     await api.onProgress((p) => this.shown?.screen.progress(p));
     this.go(await this.startRoute());
+    void this.askHotline();
+  }
+
+  /** The hotline known at once, then the server's: wherever it is shown, the same one. */
+  private async askHotline(): Promise<void> {
+    for (const ask of [false, true]) {
+      const hotline = await api.hotline(ask).catch(() => null);
+      if (hotline && (hotline.number !== this.shared.hotline?.number || hotline.from_server !== this.shared.hotline?.from_server)) {
+        this.shared = { ...this.shared, hotline };
+        this.render();
+      }
+    }
   }
 
   /** Where the user starts: the login screen, the home screen of a session still open,
@@ -128,7 +141,7 @@ export class App implements Host {
       </header>
       <main data-testid="screen-${shown.name}">${keyed(shown.screen.id, shown.screen.view())}</main>
       <footer class="footer" data-testid="footer">
-        <span>${t("footer_hotline")}: <a href="tel:18001260" data-testid="footer-hotline">1800 1260</a></span>
+        <span>${t("footer_hotline")}: ${hotlineNumber(this.shared.hotline, "footer-hotline")}</span>
         <span data-testid="app-version">${t("version", { version: __APP_VERSION__ })}</span>
       </footer>`,
       this.root,

@@ -126,6 +126,15 @@ export interface Settings {
   lang: "vi" | "en";
 }
 
+/** The support desk's number: the server's (`GET /v1/health`), the last one a server
+ * told while none answers, the build's default before any has (`from_server` false). */
+export interface Hotline {
+  number: string;
+  /** Digits for a `tel:` link. */
+  tel: string;
+  from_server: boolean;
+}
+
 /** `info`: worth knowing, of no matter for the token in use (never a warning). */
 export type CheckStatus = "ok" | "info" | "warn" | "fail";
 export interface Check {
@@ -202,6 +211,8 @@ export const api = {
   changePassword: (current: string | null, next: string) => invoke<Ack>("change_password", { current, new: next }),
   logout: () => invoke<Ack>("logout"),
   session: () => invoke<LoginView | null>("session_info"),
+  /** The hotline known now, or (`ask`) the server's, asked now. */
+  hotline: (ask: boolean) => invoke<Hotline>("hotline", { ask }),
   diagnostics: () => invoke<Diagnostics>("diagnostics"),
   supportReport: () => invoke<string>("support_report"),
   // The report put on the system clipboard by the shell and read back (CLIPBOARD_UNAVAILABLE

@@ -144,6 +144,8 @@ export function install(): void {
   let settings: Settings = { server_url: "https://reset.bhxh.example.vn", pkcs11_module: null, lang: (params.get("lang") as "vi" | "en") ?? "vi" };
   let tokens = scenarioTokens(scenario);
   let session: { username: string; must_change_password: boolean } | null = null;
+  /** The hotline the shell knows (`hotline` command): the default until the server told its own. */
+  let hotlineKnown = { number: "1800 1260", tel: "18001260", from_server: false };
   let pinTries = 0;
   let pickedModule: string | null = null;
   let captchaCount = 0;
@@ -301,6 +303,14 @@ export function install(): void {
       switch (cmd) {
         case "settings_get":
           return settings;
+        case "hotline": {
+          // As the shell: the build's default at once, the server's when asked (here
+          // 1800 1260 too, unless ?scenario=hotline configures the server otherwise);
+          // offline, the one known stays.
+          const told = scenario === "hotline" ? "1900 6868 99" : "1800 1260";
+          if (args.ask && scenario !== "offline") hotlineKnown = { number: told, tel: told.replace(/\D/g, ""), from_server: true };
+          return hotlineKnown;
+        }
         case "settings_set": {
           // As the shell: the web view cannot name a library to load, only choose one.
           const wanted = (args.settings as Settings).pkcs11_module;

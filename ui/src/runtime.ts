@@ -7,7 +7,7 @@
 // back after the user left that screen (a late IPC answer, a timer) is dropped.
 
 import type { TemplateResult } from "lit-html";
-import { toIpcError, type IpcError, type Progress, type ReaderEvent, type Settings } from "./ipc";
+import { toIpcError, type Hotline, type IpcError, type Progress, type ReaderEvent, type Settings } from "./ipc";
 import type { Route } from "./screens";
 
 /** What outlives a screen: the saved settings and the last error worth reporting. */
@@ -15,6 +15,8 @@ export interface Shared {
   readonly settings: Settings;
   /** Quoted in the support report. */
   readonly lastError: IpcError | null;
+  /** The support desk's number: the server's (see the shell's `hotline` command). */
+  readonly hotline: Hotline | null;
 }
 
 export type Effect<Msg> =

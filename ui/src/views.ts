@@ -3,7 +3,7 @@
 
 import { html, nothing, type TemplateResult } from "lit-html";
 import { keyed } from "lit-html/directives/keyed.js";
-import { api, toIpcError, type IpcError } from "./ipc";
+import { api, toIpcError, type Hotline, type IpcError } from "./ipc";
 import { t } from "./i18n";
 import type { Route } from "./screens";
 
@@ -18,10 +18,10 @@ export interface ToSupport {
  * report (the app remembers the error shown, so the report quotes it). The user reads
  * words and the RC- reference; the catalogue code (PIN_INCORRECT) is for the support
  * report, not the box. */
-export function errorBox(e: IpcError, support?: ToSupport): TemplateResult {
+export function errorBox(e: IpcError, support?: ToSupport, withHint = true): TemplateResult {
   return html`<div class="error" role="alert" data-testid="error" data-code=${e.code}>
     <p class="error-message"><strong>${e.message}</strong></p>
-    ${e.hint ? html`<p><span class="label">${t("error_hint")}: </span>${e.hint}</p>` : nothing}
+    ${withHint && e.hint ? html`<p><span class="label">${t("error_hint")}: </span>${e.hint}</p>` : nothing}
     ${e.reference ? referenceLine(e.reference) : nothing}
     ${e.reference ? html`<p class="small">${t("error_reference_note")}</p>` : nothing}
     ${support ? html`<p class="error-support">${sendToSupport(support)}</p>` : nothing}
@@ -35,11 +35,13 @@ export function sendToSupport(support: ToSupport): TemplateResult {
 }
 
 /** An error that answers something the user did (a form sent), with what goes with it
- * (the hotline box). The app brings it into view and, unless the cursor is in a field
- * to type in, puts the cursor on it (App, `[data-reveal]`). Each error is a new box: the
- * same refusal twice is brought into view twice. */
-export function raisedError(e: IpcError, support?: ToSupport, extra: TemplateResult | typeof nothing = nothing): TemplateResult {
-  return html`${keyed(e, html`<div class="raised" data-reveal tabindex="-1">${errorBox(e, support)}${extra}</div>`)}`;
+ * (the hotline box, which may stand for the hint: `withHint` false). The app brings it
+ * into view and, unless the cursor is in a field to type in, puts the cursor on it (App,
+ * `[data-reveal]`). Each error is a new box, keyed by the error itself: the same refusal
+ * twice is brought into view twice, a render of the same one is not (a copy of `e` would
+ * be a new box on every render, brought into view again under the user's click). */
+export function raisedError(e: IpcError, support?: ToSupport, extra: TemplateResult | typeof nothing = nothing, withHint = true): TemplateResult {
+  return html`${keyed(e, html`<div class="raised" data-reveal tabindex="-1">${errorBox(e, support, withHint)}${extra}</div>`)}`;
 }
 
 export function referenceLine(reference: string): TemplateResult {
@@ -65,10 +67,15 @@ function copyReference(reference: string): (e: Event) => void {
   };
 }
 
+/** The support desk's number as a `tel:` link (nothing until the shell has said it). */
+export function hotlineNumber(h: Hotline | null, testid = "hotline-number"): TemplateResult | typeof nothing {
+  return h ? html`<a href="tel:${h.tel}" data-testid=${testid}>${h.number}</a>` : nothing;
+}
+
 /** The support hotline, with the documents to have at hand. */
-export function hotline(): TemplateResult {
+export function hotline(h: Hotline | null): TemplateResult {
   return html`<div class="hotline" data-testid="hotline">
-    <h3>${t("hotline_title")}: <a href="tel:18001260">1800 1260</a></h3>
+    <h3>${t("hotline_title")}: ${hotlineNumber(h)}</h3>
     <p>${t("hotline_text")}</p>
     <ul><li>${t("doc_id")}</li><li>${t("doc_licence")}</li><li>${t("doc_authorisation")}</li></ul>
   </div>`;

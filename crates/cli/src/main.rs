@@ -534,13 +534,20 @@ async fn lookup(
     let progress = Arc::new(progress(lang));
     let done = flows::lookup_usernames(&api, FlowInput { token, choice, pin, confirm_final_try, progress }).await?;
     if done.usernames.is_empty() {
+        // The desk's number as the server is configured (the one line that can help).
+        let number = api.health().await.map(|h| h.hotline).unwrap_or_default();
+        let hotline = match (number.trim().is_empty(), lang) {
+            (true, Lang::Vi) => "hỗ trợ".to_string(),
+            (true, Lang::En) => "support hotline".to_string(),
+            (false, Lang::Vi) => number,
+            (false, Lang::En) => format!("hotline {number}"),
+        };
         println!(
             "{}",
-            t(
-                lang,
-                "Không có tài khoản nào gắn với mã số thuế này. Gọi tổng đài 1800 1260 và chuẩn bị: CCCD/CMND của người đăng ký, giấy phép kinh doanh, giấy ủy quyền bản gốc nếu người khác gọi.",
-                "No account has this tax code. Call 1800 1260 and prepare: the registrant's CCCD/CMND, the business licence, the original letter of authorisation if someone else calls."
-            )
+            match lang {
+                Lang::Vi => format!("Không có tài khoản nào gắn với mã số thuế này. Gọi tổng đài {hotline} và chuẩn bị: CCCD/CMND của người đăng ký, giấy phép kinh doanh, giấy ủy quyền bản gốc nếu người khác gọi."),
+                Lang::En => format!("No account has this tax code. Call the {hotline} and prepare: the registrant's CCCD/CMND, the business licence, the original letter of authorisation if someone else calls."),
+            }
         );
     } else {
         println!("{}:", t(lang, "Tên đăng nhập", "Usernames"));

@@ -33,6 +33,8 @@ pub struct HealthReport {
     pub latency_ms: f64,
     /// Server clock minus this computer's, in seconds (midpoint of the round trip).
     pub clock_skew_secs: i64,
+    /// The support desk's number as the server is configured (empty from an older one).
+    pub hotline: String,
 }
 
 /// Largest answer read from the server (the largest real one, a captcha, is ~30 KB): a
@@ -109,6 +111,7 @@ impl ApiClient {
             protocol: h.protocol,
             latency_ms: latency.as_secs_f64() * 1e3,
             clock_skew_secs: (server - midpoint).whole_seconds(),
+            hotline: h.hotline,
         })
     }
 

@@ -331,8 +331,8 @@ catalogue! {
     PortalEmailMismatch = "PORTAL_EMAIL_MISMATCH", 400,
         vi: "Mã số thuế hoặc email không trùng khớp với thông tin đã đăng ký tài khoản giao dịch điện tử BHXH.",
         en: "The tax code or the email does not match what was registered for the BHXH e-filing account.",
-        hint_vi: "Kiểm tra lại MST và email đã đăng ký. Nếu vẫn không được, liên hệ bộ phận hỗ trợ giao dịch điện tử của BHXH Việt Nam: 1900 9068 hoặc 1900 5555 64.",
-        hint_en: "Check the MST and the registered email. If it still fails, call the e-filing support of Vietnam Social Security: 1900 9068 or 1900 5555 64.";
+        hint_vi: "Kiểm tra lại MST và email đã đăng ký. Không còn dùng email đó: đổi email bằng token của doanh nghiệp, hoặc gọi tổng đài hỗ trợ và đọc mã tham chiếu. Không biết lúc đăng ký giao dịch điện tử với BHXH đã khai email nào: chỉ bộ phận hỗ trợ giao dịch điện tử của BHXH Việt Nam (1900 9068, 1900 5555 64) tra được hồ sơ đó, không cần mã tham chiếu.",
+        hint_en: "Check the MST and the registered email. No longer using that address: change it with the business's token, or call the support hotline and read out the reference. Not sure which email was given when registering for e-filing with BHXH: only the e-filing support of Vietnam Social Security (1900 9068, 1900 5555 64) can look up that file, no reference needed.";
     /// The activation link is unknown (mistyped or cut by the mail program).
     ActivationInvalid = "ACTIVATION_INVALID", 404,
         vi: "Liên kết kích hoạt không hợp lệ.",
@@ -400,8 +400,8 @@ catalogue! {
     EmailChangeApplied = "EMAIL_CHANGE_APPLIED", 409,
         vi: "Email đăng ký đã được đổi; không thể hủy bằng liên kết nữa.",
         en: "The registered email has been changed already; the link can no longer cancel it.",
-        hint_vi: "Nếu không phải doanh nghiệp của bạn yêu cầu, gọi ngay tổng đài 1900 9068 hoặc 1900 5555 64 và đọc mã tham chiếu.",
-        hint_en: "If your business did not ask for this, call 1900 9068 or 1900 5555 64 at once and read out the reference.";
+        hint_vi: "Nếu không phải doanh nghiệp của bạn yêu cầu, gọi ngay tổng đài hỗ trợ và đọc mã tham chiếu.",
+        hint_en: "If your business did not ask for this, call the support hotline at once and read out the reference.";
     /// A staff action only a supervisor may take (approving an email change).
     StaffRoleRequired = "STAFF_ROLE_REQUIRED", 403,
         vi: "Thao tác này cần nhân viên giám sát (supervisor) phê duyệt.",
@@ -494,8 +494,8 @@ catalogue! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", 503,
         vi: "Hệ thống đang bận hoặc bảo trì. Vui lòng thử lại sau.",
         en: "The system is busy or under maintenance. Please try again later.",
-        hint_vi: "Thử lại sau ít phút; nếu kéo dài, gọi tổng đài 1800 1260.",
-        hint_en: "Try again in a few minutes; if it lasts, call 1800 1260.";
+        hint_vi: "Thử lại sau ít phút; nếu kéo dài, gọi tổng đài hỗ trợ.",
+        hint_en: "Try again in a few minutes; if it lasts, call the support hotline.";
     /// Too many password checks are waiting: this one is not queued (a flood elsewhere).
     ServerBusy = "SERVER_BUSY", 503,
         vi: "Máy chủ đang quá tải. Vui lòng thử lại sau ít giây.",
@@ -527,8 +527,8 @@ catalogue! {
     PinLocked = "PIN_LOCKED", 0,
         vi: "Token đã bị khóa do nhập sai mã PIN quá nhiều lần.",
         en: "The token is locked after too many wrong PINs.",
-        hint_vi: "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài CA (VNPT-CA: 1800 1260).",
-        hint_en: "Only the CA can unlock it: bring the token to the CA's office or call its hotline (VNPT-CA: 1800 1260).";
+        hint_vi: "Chỉ nhà cung cấp chữ ký số (CA) mở khóa được: mang token đến điểm giao dịch của CA hoặc gọi tổng đài của CA đó (số in trên hợp đồng hoặc hộp token).",
+        hint_en: "Only the CA can unlock it: bring the token to the CA's office or call the CA's own hotline (on the contract or the token's box).";
     /// The token requires a new PIN before use.
     PinMustChange = "PIN_MUST_CHANGE", 0,
         vi: "Mã PIN của token cần được đổi trước khi sử dụng.",

@@ -252,6 +252,10 @@ pub struct Health {
     pub protocol: String,
     /// The server's clock, for the client's clock-skew check.
     pub time: String,
+    /// The support desk's number, as configured: the one line where a reference code
+    /// is read out (the app shows it; empty from a server older than this field).
+    #[serde(default)]
+    pub hotline: String,
     pub reference: String,
 }
 

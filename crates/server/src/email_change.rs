@@ -393,12 +393,12 @@ fn link_page(link: Link, lang: Lang, status: StatusCode, nav: Markup, body: Mark
     html::page(lang, status, link.title(lang), tr(lang, "BHXH – Email đăng ký", "BHXH – Registered email"), nav, body)
 }
 
-fn error_page(link: Link, lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Response {
+fn error_page(link: Link, lang: Lang, hotline: &str, token: &str, code: ErrorCode, reference: &str) -> Response {
     let body = html! {
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (link.title(lang)) }
             (html::error_box(lang, code, reference))
-            (html::hotline_line(lang))
+            (html::hotline_line(lang, hotline))
         }
     };
     link_page(link, lang, html::status_of(code), lang_switch(link, lang, token), body)
@@ -429,12 +429,12 @@ async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
     let reference = ctx.reference.to_string();
     let (verdict, change, account, _) = match find(&s, &ctx, link, &q.t).await {
         Ok(r) => r,
-        Err(e) => return error_page(link, lang, &q.t, e.code, &reference),
+        Err(e) => return error_page(link, lang, &s.config.hotline, &q.t, e.code, &reference),
     };
     let (Ok(()), Some(c)) = (verdict, change) else {
         let code = verdict.err().unwrap_or(ErrorCode::EmailChangeLinkInvalid);
         s.refuse(&ctx, link.event(), account.as_ref().map(|a| a.username.as_str()), code).await;
-        return error_page(link, lang, &q.t, code, &reference);
+        return error_page(link, lang, &s.config.hotline, &q.t, code, &reference);
     };
     let (old, new) = (mail::mask_email(&c.old_email), mail::mask_email(&c.new_email));
     let wait = mail::wait_text(s.config.email_change.wait_secs);
@@ -469,7 +469,7 @@ async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
                     input type="hidden" name="lang" value=(lang.as_str());
                     button class="danger" type="submit" data-testid="cancel" { (tr(lang, "Hủy việc đổi email", "Cancel the email change")) }
                 }
-                (html::hotline_line(lang))
+                (html::hotline_line(lang, &s.config.hotline))
             }
         },
     };
@@ -538,7 +538,9 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
             }
             Link::Cancel => {
                 audit.detail = Some(Detail::EmailCancelledByOldAddress { request: c.reference.clone() });
-                cancel_change(&s, settled, &c, "old address", &reference, &audit).await.map_err(|e| ctx.internal(e))?
+                cancel_change(&s, settled, &c, "old address", &c.reference, &audit)
+                    .await
+                    .map_err(|e| ctx.internal(e))?
             }
         };
         if !moved {
@@ -554,9 +556,9 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
         Ok(Ok(c)) => c,
         Ok(Err((code, username))) => {
             s.refuse(&ctx, link.event(), username.as_deref(), code).await;
-            return error_page(link, lang, &form.t, code, &reference);
+            return error_page(link, lang, &s.config.hotline, &form.t, code, &reference);
         }
-        Err(e) => return error_page(link, lang, &form.t, e.code, &reference),
+        Err(e) => return error_page(link, lang, &s.config.hotline, &form.t, e.code, &reference),
     };
     let body = html! {
         section class="card narrow" aria-labelledby="t" {
@@ -576,8 +578,9 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
                     }
                 }
             }
-            p class="muted" { (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (reference) } }
-            (html::hotline_line(lang))
+            // The change's own reference, the one its mails give: one event, one code.
+            p class="muted" { (tr(lang, "Mã tham chiếu", "Reference")) ": " code data-testid="reference" { (c.reference) } }
+            (html::hotline_line(lang, &s.config.hotline))
         }
     };
     link_page(link, lang, StatusCode::OK, html! {}, body)

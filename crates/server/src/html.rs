@@ -147,15 +147,15 @@ pub fn lang_switch(path: &str, lang: Lang, token: &str) -> Markup {
     html! { a href={ (path) "?t=" (token) "&lang=" (to) } lang=(to) { (label) } }
 }
 
-/// "Need help? Call …" with the BHXH e-filing hotlines, under a link page's error.
-pub fn hotline_line(lang: Lang) -> Markup {
+/// "Need help? Call …" with the configured support hotline, the one desk that can look
+/// up the reference shown beside it (under a link page's answer or error).
+pub fn hotline_line(lang: Lang, hotline: &str) -> Markup {
+    let tel: String = hotline.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
     html! {
-        p {
-            (tr(lang, "Cần hỗ trợ? Gọi bộ phận hỗ trợ giao dịch điện tử BHXH: ", "Need help? Call the BHXH e-filing support: "))
-            a href="tel:19009068" { "1900 9068" }
-            (tr(lang, " hoặc ", " or "))
-            a href="tel:1900555564" { "1900 5555 64" }
-            (tr(lang, ", và đọc mã tham chiếu.", ", and read out the reference."))
+        p data-testid="hotline" {
+            (tr(lang, "Cần hỗ trợ? Gọi tổng đài ", "Need help? Call the support hotline "))
+            a href={ "tel:" (tel) } { (hotline) }
+            (tr(lang, " và đọc mã tham chiếu.", " and read out the reference."))
         }
     }
 }

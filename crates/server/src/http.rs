@@ -59,6 +59,7 @@ async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, Api
         version: env!("CARGO_PKG_VERSION").into(),
         protocol: bhxh_protocol::PROTOCOL_VERSION.into(),
         time: rfc3339(s.clock.now()),
+        hotline: s.config.hotline.clone(),
         reference: ctx.reference.to_string(),
     }))
 }

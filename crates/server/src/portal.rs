@@ -213,12 +213,12 @@ fn activation_page(lang: Lang, status: StatusCode, nav: Markup, body: Markup) ->
     html::page(lang, status, tr(lang, "Kích hoạt mật khẩu", "Activate password"), brand(lang), nav, body)
 }
 
-fn error_page(lang: Lang, token: &str, code: ErrorCode, reference: &str) -> Response {
+fn error_page(lang: Lang, hotline: &str, token: &str, code: ErrorCode, reference: &str) -> Response {
     let body = html! {
         section class="card narrow" aria-labelledby="t" {
             h1 id="t" { (tr(lang, "Không kích hoạt được", "Could not activate")) }
             (html::error_box(lang, code, reference))
-            (html::hotline_line(lang))
+            (html::hotline_line(lang, hotline))
         }
     };
     activation_page(lang, html::status_of(code), lang_switch(lang, token), body)
@@ -248,7 +248,7 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
     .await;
     let (outcome, activation) = match result {
         Ok(r) => r,
-        Err(e) => return error_page(lang, &q.t, e.code, &reference),
+        Err(e) => return error_page(lang, &s.config.hotline, &q.t, e.code, &reference),
     };
     if let Some(code) = outcome_code(outcome) {
         let username = match &activation {
@@ -256,7 +256,7 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
             None => None,
         };
         s.refuse(&ctx, AuditEvent::Activate, username.as_deref(), code).await;
-        return error_page(lang, &q.t, code, &reference);
+        return error_page(lang, &s.config.hotline, &q.t, code, &reference);
     }
     let expires = activation.map(|a| crate::clock::vn_time(a.expires_at)).unwrap_or_default();
     let body = html! {
@@ -275,9 +275,10 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
             }
             p class="muted" { (tr(
                 lang,
-                "Không phải bạn yêu cầu? Đừng nhấn nút; mật khẩu cũ vẫn dùng được. Gọi 1900 9068 hoặc 1900 5555 64.",
-                "Not you? Do not press the button; your old password keeps working. Call 1900 9068 or 1900 5555 64."
+                "Không phải bạn yêu cầu? Đừng nhấn nút; mật khẩu cũ vẫn dùng được.",
+                "Not you? Do not press the button; your old password keeps working."
             )) }
+            (html::hotline_line(lang, &s.config.hotline))
         }
     };
     activation_page(lang, StatusCode::OK, lang_switch(lang, &q.t), body)
@@ -322,11 +323,11 @@ async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQue
     .await;
     let (outcome, username) = match result {
         Ok(r) => r,
-        Err(e) => return error_page(lang, &form.t, e.code, &reference),
+        Err(e) => return error_page(lang, &s.config.hotline, &form.t, e.code, &reference),
     };
     if let Some(code) = outcome_code(outcome) {
         s.refuse(&ctx, AuditEvent::Activate, username.as_deref(), code).await;
-        return error_page(lang, &form.t, code, &reference);
+        return error_page(lang, &s.config.hotline, &form.t, code, &reference);
     }
     let body = html! {
         section class="card narrow" aria-labelledby="t" {

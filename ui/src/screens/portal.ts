@@ -10,7 +10,7 @@ import { live } from "lit-html/directives/live.js";
 import { api, type CaptchaView, type IpcError, type PortalView } from "../ipc";
 import { t, vnDate } from "../i18n";
 import { after, call, focus, remember, type Effect, type Next, screen, type Screen, type Ui } from "../runtime";
-import { errorBox, onSubmit, raisedError, referenceLine, sendToSupport, targetValue } from "../views";
+import { errorBox, hotlineNumber, onSubmit, raisedError, referenceLine, sendToSupport, targetValue } from "../views";
 import * as state from "./portal-state";
 
 export type Args = Record<never, never>;
@@ -155,12 +155,15 @@ function captchaBox(m: Model): TemplateResult {
   return html`<p class="captcha-loading">${t("captcha_loading")}</p>`;
 }
 
-/** The BHXH e-filing support, for an email that does not match the registration. */
-function bhxhHotline(): TemplateResult {
+/** For an email that does not match the registration: the desk that can look up the
+ * reference above and change the address (one number, the server's); BHXH's e-filing
+ * support only for the one thing only it holds, the original registration, with no
+ * reference to read out. */
+function portalHotline(ui: Ui<Msg>): TemplateResult {
   return html`<div class="hotline bhxh-hotline" data-testid="portal-hotline">
-    <h3>${t("portal_hotline_title")}</h3>
-    <p>${t("portal_hotline_text")}</p>
-    <ul class="phones">${state.BHXH_HOTLINES.map((n) => html`<li><a href="tel:${n.tel}" data-testid="tel-${n.tel}">${n.label}</a></li>`)}</ul>
+    <p><strong>${t("portal_hotline_title")}</strong> ${t("portal_hotline_text")} ${hotlineNumber(ui.shared.hotline)}</p>
+    <p class="small" data-testid="bhxh-lines">${t("portal_bhxh_text")}
+      ${state.BHXH_HOTLINES.map((n, i) => html`${i ? ", " : ""}<a href="tel:${n.tel}" data-testid="tel-${n.tel}">${n.label}</a>`)}.</p>
   </div>`;
 }
 
@@ -185,9 +188,12 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   // the form's buttons, not in the box: the box is kept to what fits beside the field
   // to fix (with the BHXH hotlines, on a laptop screen).
   const at = m.error ? state.focusAfter(m.error.code) : null;
-  const refusal = m.error
-    ? raisedError(m.error, undefined, m.error.code === "PORTAL_EMAIL_MISMATCH" ? html`${bhxhHotline()}${useToken(ui)}` : nothing)
-    : nothing;
+  // The wrong email's own box says what its hint says, with the desk's number: not twice.
+  const refusal = !m.error
+    ? nothing
+    : m.error.code === "PORTAL_EMAIL_MISMATCH"
+      ? raisedError(m.error, undefined, html`${portalHotline(ui)}${useToken(ui)}`, false)
+      : raisedError(m.error);
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
     <div class="field">

@@ -177,7 +177,7 @@ export const support: Screen<Model, Msg, Args> = screen({
             <textarea id="report-text" data-testid="report-text" readonly rows="8" spellcheck="false" .value=${m.report}></textarea>
           </div>`
     }
-    ${hotline()}
+    ${hotline(ui.shared.hotline)}
     <div class="actions"><button type="button" data-testid="support-back" @click=${() => ui.leave()}>${t("back")}</button></div>
   </section>`,
 });

@@ -467,7 +467,7 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
           type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
           value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u })}></li>`,
           )}</ul>`
-        : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline()}</div>`
+        : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline(ui.shared.hotline)}</div>`
     }
     ${referenceLine(r.reference)}
     <div class="actions">

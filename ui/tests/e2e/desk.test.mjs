@@ -216,6 +216,31 @@ describe("a flow started while logged in ends on the home screen, not an empty l
   });
 });
 
+describe("one desk, one number", () => {
+  it("the server's hotline in the footer, on the Support screen and beside a wrong email, the BHXH lines only for the registration file", async () => {
+    // The fake server is configured with its own number (not the build's 1800 1260).
+    const page = await open("scenario=hotline", LAPTOP);
+    const footer = page.getByTestId("footer").getByTestId("footer-hotline");
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 6868 99", null, { timeout: 10_000 });
+    assert.equal(await footer.getAttribute("href"), "tel:1900686899");
+    const error = await portalWrongEmail(page);
+    const box = page.getByTestId("portal-hotline");
+    assert.equal(await box.getByTestId("hotline-number").textContent(), "1900 6868 99");
+    // The reference to read out is the error's, and the desk's number is the one given for it.
+    assert.match(await error.getByTestId("reference").textContent(), /^RC-/);
+    const bhxh = await box.getByTestId("bhxh-lines").textContent();
+    assert.ok(bhxh.includes("1900 9068") && bhxh.includes("không cần mã tham chiếu"), bhxh);
+    assert.ok(!(await error.textContent()).includes("1900"), "the error's hint is not shown twice");
+    // The top bar's link works with the error shown (a render does not bring the same
+    // error into view again under the click).
+    await page.getByTestId("nav-support").click();
+    const hotline = page.getByTestId("screen-support").getByTestId("hotline");
+    assert.equal(await hotline.getByTestId("hotline-number").textContent(), "1900 6868 99");
+    assert.equal(await hotline.getByTestId("hotline-number").getAttribute("href"), "tel:1900686899");
+    await page.close();
+  });
+});
+
 describe("a desktop app's window", () => {
   for (const screen of [WINDOW, LAPTOP]) {
     it(`a title bar with the mark, a footer with the hotline and the version, the card filling the window, at ${size(screen)}`, async () => {

@@ -27,7 +27,7 @@ function recorder(initial: Effect<Msg>[]) {
 function host(): Host & { generation: number; renders: number; routes: Route[]; root: HTMLElement } {
   const root = document.createElement("div");
   document.body.append(root);
-  const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null };
+  const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null, hotline: null };
   const h = {
     shared,
     generation: 1,

@@ -17,7 +17,7 @@ import { moduleOptions, settings } from "../../src/screens/settings";
 import { support } from "../../src/screens/support";
 import { wizard } from "../../src/screens/wizard";
 
-const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null };
+const shared: Shared = { settings: { server_url: "", pkcs11_module: null, lang: "vi" }, lastError: null, hotline: null };
 const captcha: CaptchaView = { captcha_id: "cap-1", image: "data:image/png;base64,AAAA", expires_at: new Date(Date.now() + 120_000).toISOString() };
 const error = (code: IpcError["code"]): IpcError => ({ code, message: code, hint: "h", reference: "RC-1" });
 const kinds = (effects: readonly Effect<unknown>[]) => effects.map((e) => (e.type === "focus" || e.type === "clear" ? `${e.type} ${e.selector}` : e.type));

@@ -246,13 +246,13 @@ Email đăng ký của tài khoản {user} sẽ được đổi từ địa ch�
   Có hiệu lực lúc: {eff} (giờ Việt Nam)\n\
   Mã tham chiếu:   {reference}\n\n\
 Từ lúc đó, mật khẩu tạm thời và thông báo của tài khoản sẽ gửi tới {new}, không gửi tới địa chỉ này nữa.\n\
-Không phải doanh nghiệp của bạn yêu cầu? Mở đường link ở cuối thư trước {eff} để hủy, và gọi ngay tổng đài {hotline} hoặc 1900 9068, đọc mã tham chiếu {reference}.\n\n\
+Không phải doanh nghiệp của bạn yêu cầu? Mở đường link ở cuối thư trước {eff} để hủy, và gọi ngay tổng đài {hotline}, đọc mã tham chiếu {reference}.\n\n\
 -- \nEnglish\n\n\
 The registered email of account {user} will change from this address to {new}, as asked {how_en}. The new address was confirmed at {at} (Vietnam time).\n\n\
   Takes effect at: {eff} (Vietnam time)\n\
   Reference code:  {reference}\n\n\
 From then on, temporary passwords and notices of the account go to {new}, no longer to this address.\n\
-Did your business not ask for this? Open the link at the end of this mail before {eff} to cancel it, and call the hotline {hotline} or 1900 9068 at once with the reference code {reference}.\n\n\
+Did your business not ask for this? Open the link at the end of this mail before {eff} to cancel it, and call the hotline {hotline} at once with the reference code {reference}.\n\n\
 Hủy việc đổi email / Cancel the change:\n{LINK_PLACEHOLDER}\n",
         reference = f.reference,
         hotline = f.hotline,

@@ -114,6 +114,8 @@ async fn whole_path(srv: TestServer) {
     let (page, status, answer) = press(&srv, &link).await;
     assert_eq!((page, status), (200, 200), "{answer}");
     assert!(answer.contains("data-testid=\"confirmed\""), "{answer}");
+    // One event, one code: the answer page gives the change's reference, as its mails do.
+    assert!(answer.contains(&format!("data-testid=\"reference\">{reference}<")), "{answer}");
     let notice = srv.smtp().wait_for(OLD, "Thông báo đổi email đăng ký").await;
     assert!(notice.text.contains("Ke***@c***.vn") && notice.text.contains(&reference), "{}", notice.text);
     assert!(notice.text.find("Có hiệu lực lúc").unwrap() < notice.text.find("Takes effect at").unwrap());
@@ -165,7 +167,9 @@ async fn the_old_address_cancels_and_nothing_changes() {
     let srv = TestServer::start_with(|c| c.email_change.token_pause_after_cancel_secs = PAUSE).await;
     srv.enrol(USER, MST, OLD).await;
     let token = SoftToken::load("rsa-valid");
-    assert_eq!(ask(&srv, &token, USER, NEW).await.0, 200);
+    let (status, asked) = ask(&srv, &token, USER, NEW).await;
+    assert_eq!(status, 200, "{asked}");
+    let reference = asked["reference"].as_str().unwrap();
     let confirm = confirm_link(&srv, NEW).await;
     assert_eq!(press(&srv, &confirm).await.1, 200);
     let cancel = link_in(&srv.smtp().wait_for(OLD, "Thông báo đổi email").await, "/email-change/cancel?t=");
@@ -173,7 +177,10 @@ async fn the_old_address_cancels_and_nothing_changes() {
     let (page, status, answer) = press(&srv, &cancel).await;
     assert_eq!((page, status), (200, 200), "{answer}");
     assert!(answer.contains("data-testid=\"cancelled\""), "{answer}");
-    srv.smtp().wait_for(NEW, "Yêu cầu đổi email đã bị hủy").await;
+    // The cancel page and the mail it sends give the change's reference, as every mail of it.
+    assert!(answer.contains(&format!("data-testid=\"reference\">{reference}<")), "{answer}");
+    let cancelled = srv.smtp().wait_for(NEW, "Yêu cầu đổi email đã bị hủy").await;
+    assert!(cancelled.text.contains(reference), "{}", cancelled.text);
     // The links are spent, and the waiting period passing changes nothing.
     let (_, status, answer) = press(&srv, &cancel).await;
     assert!(status == 410 && answer.contains("EMAIL_CHANGE_ENDED"), "{status} {answer}");

@@ -294,3 +294,47 @@ async fn the_activation_page_speaks_english_and_sends_no_referrer() {
     assert_eq!(headers["cache-control"], "no-store");
     assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
 }
+
+/// One desk, one number: wherever a reference is to be read out (the health answer the
+/// app shows it from, the mails, the activation and email-change pages and their
+/// errors), the configured hotline and no other; BHXH's lines stay in the hint of a wrong
+/// email alone, for the registration file only BHXH holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_desk_one_number_wherever_a_reference_is_read_out() {
+    let srv = TestServer::start_with(|c| c.hotline = "1900 6868 99".into()).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    let health: Value = srv.http.get(format!("{}/v1/health", srv.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["hotline"], "1900 6868 99");
+
+    assert_eq!(srv.portal(MST, EMAIL).await.0, 200);
+    let mail = srv.smtp().wait_for(EMAIL, "cần kích hoạt").await;
+    let (_, link) = portal_secrets_in(&mail);
+    let (_, page) = get(&srv, &link).await;
+    let (done_status, done) = activate(&srv, &link).await;
+    assert_eq!(done_status, 200, "{done}");
+    let notice = srv.smtp().wait_for(EMAIL, "kích hoạt mật khẩu mới").await;
+    let (used_status, used) = activate(&srv, &link).await;
+    assert_eq!(used_status, 410, "{used}");
+    let (_, change_invalid) = get(&srv, &format!("{}/email-change/confirm?t=khong-co", srv.base)).await;
+    let (_, cancel_invalid) = get(&srv, &format!("{}/email-change/cancel?t=khong-co&lang=en", srv.base)).await;
+    for (what, text, tel) in [
+        ("the portal mail", &mail.text, false),
+        ("the activation notice", &notice.text, false),
+        ("the activation page", &page, true),
+        ("a used link's page", &used, true),
+        ("an unknown email-change link's page", &change_invalid, true),
+        ("the same in English", &cancel_invalid, true),
+    ] {
+        assert!(text.contains("1900 6868 99"), "{what} does not give the hotline: {text}");
+        assert!(!tel || text.contains("href=\"tel:1900686899\""), "{what}: no link to call: {text}");
+        for other in ["1900 9068", "1900 5555 64", "1800 1260"] {
+            assert!(!text.contains(other), "{what} names {other}: {text}");
+        }
+    }
+
+    // The wrong email: the BHXH lines, for what only BHXH holds, with no code to read.
+    let (_, wrong) = srv.portal(MST, "khac@congty.vn").await;
+    let hint = wrong["hint"].as_str().unwrap();
+    let bhxh = hint.find("1900 9068").unwrap();
+    assert!(hint[bhxh..].contains("không cần mã tham chiếu"), "{hint}");
+}
