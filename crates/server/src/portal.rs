@@ -40,23 +40,9 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/activate", get(activate_page).post(activate))
 }
 
-/// Letters and digits nobody confuses: no 0/O, 1/I/L, 5/S, 2/Z, G/6.
-const CAPTCHA_CHARS: &[char] = &[
-    'A', 'B', 'C', 'D', 'E', 'F', 'H', 'K', 'M', 'N', 'P', 'R', 'T', 'U', 'V', 'W', 'X', 'Y', '3', '4', '7', '8', '9',
-];
-const CAPTCHA_LEN: u32 = 5;
-
-/// A fresh captcha: its answer and its PNG.
+/// A fresh captcha: its answer and its PNG ([`crate::captcha_image`]).
 pub fn make_captcha() -> anyhow::Result<(String, Vec<u8>)> {
-    use captcha::filters::{Dots, Noise, Wave};
-    let mut c = captcha::Captcha::new();
-    c.set_chars(CAPTCHA_CHARS)
-        .add_chars(CAPTCHA_LEN)
-        .apply_filter(Noise::new(0.1))
-        .apply_filter(Wave::new(2.0, 8.0).horizontal())
-        .view(200, 70)
-        .apply_filter(Dots::new(6));
-    c.as_tuple().ok_or_else(|| anyhow::anyhow!("the captcha did not render"))
+    crate::captcha_image::draw().map(|d| (d.answer, d.png))
 }
 
 /// What is stored of an answer: bound to the captcha's id, case and spaces ignored.
@@ -353,8 +339,8 @@ mod tests {
     #[test]
     fn a_captcha_is_a_png_whose_answer_uses_only_unambiguous_characters() {
         let (answer, png) = make_captcha().unwrap();
-        assert_eq!(answer.chars().count(), CAPTCHA_LEN as usize);
-        assert!(answer.chars().all(|c| CAPTCHA_CHARS.contains(&c)), "{answer}");
+        assert_eq!(answer.chars().count(), crate::captcha_image::LEN as usize);
+        assert!(answer.chars().all(|c| crate::captcha_image::CHARS.contains(&c)), "{answer}");
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
 
