@@ -377,7 +377,8 @@ async fn a_support_code_in_the_real_window() {
 
 /// A mistyped username ("dem0" for "demo") in the real window: after the PIN the window
 /// repeats what was typed, says the username or the token may be wrong, marks the step
-/// as not done, and leads to the username lookup with the same token.
+/// as not done, and leads to the username lookup with the same token: the lookup and the
+/// recovery of the account it finds each go straight to that token's PIN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mistyped_username_in_the_real_window() {
     let hsm = softhsm();
@@ -395,11 +396,16 @@ async fn a_mistyped_username_in_the_real_window() {
     assert!(d.text("li.failed").await.contains("Không thành công"));
     d.screenshot("webdriver-mistyped-username").await;
     d.click("[data-testid=lookup-with-token]").await;
-    d.click("//div[contains(@class,'token-choice')][span[contains(., 'BHXH Test RSA')]]/button").await;
-    d.click("[data-testid=token-continue]").await;
+    // The same certificate: straight to its PIN, no token to choose again.
     d.type_into("#pin", TEST_PIN).await;
     d.click("[data-testid=pin-submit]").await;
     assert!(d.text("[data-testid=usernames]").await.contains("demo"));
+    // The account found: its PIN at once, the username named above it.
+    d.click("[data-testid=recover-account][data-username=demo]").await;
+    assert_eq!(d.text("[data-testid=pin-username]").await, "demo");
+    d.type_into("#pin", TEST_PIN).await;
+    d.click("[data-testid=pin-submit]").await;
+    d.find("[data-testid=step-done]").await;
     let _ = d.req(reqwest::Method::DELETE, "", None).await;
 }
 

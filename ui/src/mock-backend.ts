@@ -177,7 +177,9 @@ export function install(): void {
   // how many times each command was called.
   const held = new Map<string, { promise: Promise<void>; release: () => void }>();
   const calls = new Map<string, number>();
-  const prove = async (pin: string) => {
+  /** `notBound`: the account is not of the token's MST (the server says so once the
+   * signature is checked, so after the PIN). */
+  const prove = async (pin: string, notBound = false) => {
     proofs += 1;
     for (const p of ["reading_token", "requesting_challenge", "signing", "verifying"]) {
       await emit("progress", p);
@@ -188,6 +190,9 @@ export function install(): void {
       pinTries += 1;
       tokens = tokens.map((t) => ({ ...t, pin_state: pinTries >= 2 ? "final_try" : "count_low" }));
       throw error("PIN_INCORRECT", null);
+    }
+    if (notBound) {
+      throw error("CERT_NOT_BOUND");
     }
   };
 
@@ -351,7 +356,8 @@ export function install(): void {
         }
         case "recover":
           recoveredFor = String(args.username);
-          await prove(String(args.pin));
+          // ?scenario=mistyped: the token's MST has ketoan01 and ketoan02, no other account.
+          await prove(String(args.pin), scenario === "mistyped" && !["ketoan01", "ketoan02"].includes(recoveredFor));
           return {
             masked_email: "ke***@c***.vn",
             reference: REFERENCE,

@@ -259,10 +259,10 @@ catalogue! {
         hint_en: "The server's revocation list (CRL) is stale or missing; the technical team must update it.";
     /// The certificate does not belong to this account (MST or pinned fingerprint).
     CertNotBound = "CERT_NOT_BOUND", 403,
-        vi: "Chứng thư số không thuộc doanh nghiệp của tài khoản này.",
-        en: "The certificate does not belong to this account's business.",
-        hint_vi: "Mã số thuế trên chữ ký số phải trùng với mã số thuế đăng ký tài khoản. Kiểm tra đúng token và tên đăng nhập.",
-        hint_en: "The certificate's MST must equal the account's registered MST. Check the token and the username.";
+        vi: "Tên đăng nhập có thể gõ sai: tài khoản này không thuộc doanh nghiệp của chữ ký số trên token.",
+        en: "The username may be mistyped: this account does not belong to the business of the token's certificate.",
+        hint_vi: "Kiểm tra lại tên đăng nhập, hoặc tìm tên đăng nhập bằng chính token này. Mã số thuế trên chữ ký số phải trùng với mã số thuế đăng ký tài khoản.",
+        hint_en: "Check the username, or find it with this very token. The certificate's MST must equal the account's registered MST.";
     /// The signature does not verify over the bytes the server rebuilt.
     SignatureInvalid = "SIGNATURE_INVALID", 403,
         vi: "Chữ ký số không hợp lệ.",

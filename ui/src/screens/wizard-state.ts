@@ -15,6 +15,13 @@ export interface Selection {
   certId: string;
 }
 
+/** The certificate an attempt just used (its slot, id and fingerprint): the next attempt
+ * on it (the lookup after a refusal, the recovery of an account the lookup found) goes
+ * straight to the PIN, with no username or token step to go through again. */
+export interface SameToken extends Selection {
+  fingerprint: string;
+}
+
 /** The server's verdict on the chosen certificate (its chain to the national root, its
  * revocation), asked on the PIN step before the PIN is typed. */
 export type Verdict =
@@ -57,6 +64,8 @@ export interface WizardState {
   error: IpcError | null;
   /** The last certificate check started, for the certificate chosen then. */
   certCheck: CertCheck | null;
+  /** Go on to the PIN once the tokens are read, if this certificate is still there. */
+  sameToken: SameToken | null;
 }
 
 export type WizardEvent =
@@ -83,16 +92,17 @@ export function asksUsername(purpose: Purpose): boolean {
 }
 
 /** The first step; a recovery or an email change may come with the username filled in
- * (the lookup found it, the recovery knew it). */
-export function initial(purpose: Purpose, username = ""): WizardState {
+ * (the lookup found it, the recovery knew it). With `sameToken` (and, unless it is a
+ * lookup, the username), the token step is waited on only until the tokens are read. */
+export function initial(purpose: Purpose, username = "", sameToken: SameToken | null = null): WizardState {
+  const straight = sameToken !== null && (username !== "" || !asksUsername(purpose));
   return {
     purpose,
-    step: asksUsername(purpose) ? "username" : "token",
+    step: asksUsername(purpose) && !straight ? "username" : "token",
     username,
     newEmail: "",
     fieldErrors: {},
     tokens: [],
-    selection: null,
     confirmFinalTry: false,
     progress: null,
     result: null,
@@ -101,7 +111,15 @@ export function initial(purpose: Purpose, username = ""): WizardState {
     pinError: null,
     error: null,
     certCheck: null,
+    sameToken: straight ? sameToken : null,
+    selection: straight && sameToken ? { slotId: sameToken.slotId, certId: sameToken.certId } : null,
   };
+}
+
+/** The certificate chosen now, to hand to the next attempt (`SameToken`). */
+export function sameToken(s: WizardState): SameToken | null {
+  const sel = selected(s);
+  return sel ? { slotId: sel.token.slot_id, certId: sel.cert.id, fingerprint: sel.cert.fingerprint } : null;
 }
 
 /** Problems with what is plugged in, for the token panel. */
@@ -254,9 +272,15 @@ function step(s: WizardState, e: WizardEvent, now: number): WizardState {
       let selection = s.selection;
       const still = selection && e.tokens.some((t) => t.slot_id === selection!.slotId);
       if (!still) selection = autoSelect(e.tokens, now);
-      const next = { ...s, tokens: e.tokens, selection };
+      const next = { ...s, tokens: e.tokens, selection, sameToken: null };
       // The token was pulled out while the PIN was being typed: back to the token step.
       if (s.step === "pin" && !selected(next)) return { ...next, step: "token", confirmFinalTry: false };
+      // The certificate the last attempt used, still there and usable: straight to the PIN
+      // (another token in the same slot is not it: the fingerprint says so).
+      const same = s.sameToken;
+      if (s.step === "token" && same && sameToken(next)?.fingerprint === same.fingerprint && canContinue(next, now)) {
+        return { ...next, step: "pin", pinError: null };
+      }
       return next;
     }
     case "select":

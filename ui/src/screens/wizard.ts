@@ -23,6 +23,8 @@ export interface Args {
   username?: string;
   /** Started from the home screen of a session: it ends there. */
   fromHome?: boolean;
+  /** The certificate the attempt before used: straight to its PIN (`wiz.SameToken`). */
+  sameToken?: wiz.SameToken;
 }
 
 interface Model {
@@ -162,8 +164,8 @@ function prove(s: wiz.WizardState, pin: string, args: ProveArgs, failed: (error:
 const TITLE: Record<wiz.Purpose, Key> = { recover: "recover_title", lookup: "lookup_title", email: "email_title" };
 
 export const wizard: Screen<Model, Msg, Args> = screen({
-  init: ({ purpose, username, fromHome }) => [
-    { s: wiz.initial(purpose, username), ...PIN_FRESH, tokensError: null, fromHome: fromHome === true },
+  init: ({ purpose, username, fromHome, sameToken }) => [
+    { s: wiz.initial(purpose, username, sameToken ?? null), ...PIN_FRESH, tokensError: null, fromHome: fromHome === true },
     [readTokens],
   ],
 
@@ -231,7 +233,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
           <p>${t("not_bound_username", { username: s.username })}</p>
           <div class="actions">
             <button type="button" data-testid="fix-username" @click=${() => ui.send({ type: "restart" })}>${t("not_bound_fix_username")}</button>
-            <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup" })}>${t("not_bound_lookup")}</button>
+            <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup", sameToken: wiz.sameToken(s) ?? undefined })}>${t("not_bound_lookup")}</button>
           </div>
         </div>`
             : nothing
@@ -387,6 +389,7 @@ function pinStep(m: Model, ui: Ui<Msg>): TemplateResult {
     ${
       sel
         ? html`<dl class="cert" data-testid="pin-cert">
+      ${s.purpose !== "lookup" && s.username ? html`<dt>${t("username")}</dt><dd data-testid="pin-username">${s.username}</dd>` : nothing}
       <dt>${t("cert_holder")}</dt><dd>${sel.cert.holder}</dd>
       <dt>${t("cert_mst")}</dt><dd>${sel.cert.msts.join(", ")}</dd>
     </dl>`
@@ -465,7 +468,7 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
           html`<ul class="accounts" data-testid="usernames">${r.usernames.map(
             (u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
           type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
-          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u })}></li>`,
+          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u, sameToken: wiz.sameToken(s) ?? undefined })}></li>`,
           )}</ul>`
         : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline(ui.shared.hotline)}</div>`
     }

@@ -394,6 +394,35 @@ describe("support and settings", () => {
     await page.close();
   });
 
+  it("a mistyped username: the headline says so first; the lookup and the account it finds go straight to the PIN on the same token", async () => {
+    const page = await open("scenario=mistyped");
+    await toPin(page, "ketoan03");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const error = page.locator('[data-testid=step-error] [data-testid=error][data-code="CERT_NOT_BOUND"]');
+    await error.waitFor();
+    assert.ok((await error.locator(".error-message").textContent()).startsWith("Tên đăng nhập có thể gõ sai"), await error.textContent());
+    // The lookup: no token step to go through again.
+    await page.getByTestId("lookup-with-token").click();
+    await page.getByRole("heading", { name: "Tìm tên đăng nhập bằng chữ ký số" }).waitFor();
+    await page.getByTestId("step-pin").waitFor();
+    assert.equal(await page.getByTestId("step-token").count(), 0);
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    assert.equal(await page.getByTestId("usernames").textContent(), "ketoan01ketoan02");
+    // The account found: its username filled in, straight to the PIN.
+    await page.locator('[data-testid=recover-account][data-username="ketoan02"]').click();
+    await page.getByRole("heading", { name: "Lấy lại mật khẩu bằng chữ ký số" }).waitFor();
+    await page.getByTestId("step-pin").waitFor();
+    const finished = await page.locator('[data-testid=steps] li[data-step="username"]').getAttribute("class");
+    assert.equal(finished, "finished", "the username step is behind");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    await page.getByTestId("step-done").waitFor();
+    assert.equal(await page.evaluate(() => window.bhxhMock.recoveredFor?.()), "ketoan02");
+    await page.close();
+  });
+
   it("a mistyped username is told as such: the username repeated, a way to fix it, the lookup by token", async () => {
     const page = await open("fail=CERT_NOT_BOUND");
     await toPin(page, "dem0");

@@ -10,6 +10,7 @@ import {
   initial,
   problems,
   reduce,
+  sameToken,
   verdict,
   waitIn,
   type WizardEvent,
@@ -57,6 +58,35 @@ const err = (code: ErrorCode): IpcError => ({ code, message: code, hint: "h", re
 function run(s: WizardState, ...events: WizardEvent[]): WizardState {
   return events.reduce((acc, e) => reduce(acc, e, NOW), s);
 }
+
+describe("the attempt after one on the same token", () => {
+  const same = { slotId: 1, certId: "01", fingerprint: "ab" };
+
+  it("a lookup's account goes straight to the PIN once the token is read, the username filled in", () => {
+    let s = initial("recover", "ketoan02", same);
+    expect(s.step).toBe("token");
+    s = run(s, { type: "tokensChanged", tokens: [token()] });
+    expect([s.step, s.username, s.selection]).toEqual(["pin", "ketoan02", { slotId: 1, certId: "01" }]);
+    // Once: going back to the token step stays there.
+    s = run(s, { type: "back" }, { type: "tokensChanged", tokens: [token()] });
+    expect(s.step).toBe("token");
+  });
+
+  it("a refused recovery's lookup goes straight to the PIN, and hands its certificate on", () => {
+    let s = initial("lookup", "", same);
+    s = run(s, { type: "tokensChanged", tokens: [token()] });
+    expect(s.step).toBe("pin");
+    expect(sameToken(s)).toEqual(same);
+  });
+
+  it("not for another token in the same slot, a certificate it cannot use, or without the username", () => {
+    const other = run(initial("recover", "ketoan02", same), { type: "tokensChanged", tokens: [token({ certificates: [cert({ fingerprint: "cd" })] })] });
+    expect(other.step).toBe("token");
+    const expired = run(initial("recover", "ketoan02", same), { type: "tokensChanged", tokens: [token({ certificates: [cert({ not_after: NOW - DAY })] })] });
+    expect(expired.step).toBe("token");
+    expect(initial("recover", "", same).step).toBe("username");
+  });
+});
 
 describe("the recovery wizard", () => {
   it("walks username → token → PIN → working → done", () => {

@@ -215,11 +215,20 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Found> 
     // "RC-…" is a reference; a bare 8-character code is one only if no account has it.
     let as_reference = Reference::parse(&query.to_ascii_uppercase());
     let explicit = query.to_ascii_uppercase().starts_with("RC-");
-    let key = match Mst::parse(query) {
+    // An MST read out in groups ("0101 234 567", "0101.234.567-001") is the MST.
+    let grouped: String = query.chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+    let key = match Mst::parse(query).or_else(|e| Mst::parse(&grouped).map_err(|_| e)) {
         Ok(m) => m.as_str().to_string(),
         Err(_) => Username::parse(query).map(|u| u.as_str().to_string()).unwrap_or_else(|_| normalize_username(query)),
     };
-    let accounts = if explicit { Vec::new() } else { s.store.search_accounts(&key, 50).await? };
+    let accounts = if explicit {
+        Vec::new()
+    } else if query.contains('@') {
+        // An email address: the accounts registered with it.
+        s.store.accounts_by_email(query, 50).await?
+    } else {
+        s.store.search_accounts(&key, 50).await?
+    };
     if let Some(reference) = as_reference.filter(|_| accounts.is_empty()) {
         let entries = s.store.audit_by_reference(reference.as_str()).await?;
         return Ok(Found::Page(html! {

@@ -86,6 +86,15 @@ impl Store {
     }
 
     /// Accounts whose username or MST is `q` (an MST also finds its branches).
+    /// The accounts registered with `email`, whatever its case.
+    pub async fn accounts_by_email(&self, email: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE lower(email) = lower($1) ORDER BY username LIMIT $2")
+            .bind(email)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
     pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
         let branch = format!("{}-%", q.replace(['\\', '%', '_'], ""));
         Ok(sqlx::query_as(

@@ -222,6 +222,16 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert_eq!(searched[0].actor, Actor::staff(STAFF, STAFF_NAME));
     let (status, _, location) = c.get(&format!("/?q={MST}")).await;
     assert_eq!((status, location.as_deref()), (303, Some("/account/ketoan01")));
+    // As a caller reads them out: the MST in groups, the registered email in any case.
+    let registered = srv.store.account_by_username("ketoan01").await.unwrap().unwrap().email;
+    for q in [
+        format!("{} {} {}", &MST[..4], &MST[4..7], &MST[7..]),
+        format!("{}.{}.{}", &MST[..4], &MST[4..7], &MST[7..]),
+        registered.to_uppercase(),
+    ] {
+        let (status, _, location) = c.get(&format!("/?q={}", q.replace(' ', "%20").replace('@', "%40"))).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/account/ketoan01")), "{q}");
+    }
     // Two accounts of the MST: the list, to choose from.
     srv.enrol("ketoan02", MST, "ketoan2@congty.vn").await;
     let (status, by_mst, _) = c.get(&format!("/?q={MST}")).await;
