@@ -1,7 +1,8 @@
 //! Support codes: `POST /v1/support/reports`. A caller who agreed to send their support
 //! report (the same text the app shows them) gets a code such as `HT-4821-7305-6` to read
 //! out; the desk opens it in the staff console ([`crate::staff`]) and sees the report, the
-//! attempts the same app instance made since, and the next step that fits.
+//! attempts the same app instance made (from 30 minutes before it), the accounts to open,
+//! and the next step that fits.
 //!
 //! The report is sealed with the outbox key under the code's keyed hash (only that is
 //! stored), lives `support.code_ttl_secs` (an hour) and is then deleted by the purge; an

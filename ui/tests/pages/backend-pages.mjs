@@ -171,6 +171,8 @@ try {
   await page.getByTestId("support-report").getByText("PIN: Locked").waitFor();
   await page.getByTestId("next-steps").getByText("điểm giao dịch", { exact: false }).waitFor();
   await page.getByTestId("timeline").getByText("MALFORMED_REQUEST").first().waitFor();
+  // The account to open, by the MST the report names.
+  assert.equal(await page.getByTestId("support-account").first().getAttribute("href"), `/account/${spec.username}`);
   assert.equal(await page.locator('meta[http-equiv="refresh"]').getAttribute("content"), "10");
   await keep();
   await shot(page, "staff-support-code");

@@ -47,7 +47,7 @@ async fn activation_page_and_staff_console_in_chromium() {
 
     // A caller's support code: their report, then an attempt of the same app.
     let instance = "app-instance-0123456789abcdef";
-    let report = "bhxh-desktop 0.1.0 on windows x86_64\n[ LỖI ] token        BHXH Test RSA, PIN: Locked\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n";
+    let report = format!("bhxh-desktop 0.1.0 on windows x86_64\n[ LỖI ] token        BHXH Test RSA, PIN: Locked\n[ ĐẠT ] certificate  CÔNG TY A — MST {MST} — cấp bởi VNPT-CA\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n");
     let issued: serde_json::Value = srv
         .http
         .post(format!("{}/v1/support/reports", srv.base))

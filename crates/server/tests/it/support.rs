@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 const USER: &str = "ketoan01";
 const INSTANCE: &str = "app-instance-0123456789abcdef";
-const REPORT: &str = "bhxh-desktop 0.1.0 on linux x86_64\n[ LỖI ] token        BHXH Test RSA (SoftHSM), PIN: Locked — …\n[ ĐẠT ] server       http://127.0.0.1\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n";
+const REPORT: &str = "bhxh-desktop 0.1.0 on linux x86_64\n[ LỖI ] token        BHXH Test RSA (SoftHSM), PIN: Locked — …\n[ ĐẠT ] certificate  CÔNG TY B — MST 0309999999 — cấp bởi VNPT-CA\n[ ĐẠT ] server       http://127.0.0.1\nlast error: PIN_LOCKED RC-7F3K-9Q2M\n";
 
 /// The same report's checks as values, as the app sends them beside its text.
 fn facts() -> Value {
@@ -70,7 +70,12 @@ async fn attempt(srv: &TestServer, instance: &str) {
 
 async fn the_desk_sees_what_the_caller_sent(srv: TestServer) {
     srv.enrol(USER, MST, "ketoan@congty.vn").await;
+    srv.enrol("ketoan09", "0309999999", "ketoan09@congtyb.vn").await;
     let console = desk(&srv).await;
+    // An attempt too long before the report, then the refusal that made the caller send it.
+    attempt(&srv, INSTANCE).await;
+    srv.clock.shift(31 * 60);
+    attempt(&srv, INSTANCE).await;
     let (status, body) = send(&srv, Some(INSTANCE), REPORT).await;
     assert_eq!(status, 200, "{body}");
     let code = body["support_code"].as_str().unwrap().to_string();
@@ -89,8 +94,16 @@ async fn the_desk_sees_what_the_caller_sent(srv: TestServer) {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("PIN: Locked") && page.contains("http-equiv=\"refresh\""), "the report, reloaded");
     assert!(page.contains("điểm giao dịch"), "the next step for a locked token");
-    assert_eq!(page.matches("data-event=\"complete\"").count(), 1, "the attempt of this app only");
+    assert_eq!(
+        page.matches("data-event=\"complete\"").count(),
+        2,
+        "this app's attempts from 30 minutes before the report on, no other app's: {page}"
+    );
     assert!(page.contains("CERT_NOT_BOUND"));
+    // The accounts to open: the one the app tried, then the one of the report's MST.
+    assert_eq!(page.matches("data-testid=\"support-account\"").count(), 2, "{page}");
+    assert!(page.contains("href=\"/account/ketoan01\" data-testid=\"support-account\">ketoan01</a> <span class=\"muted\">(ứng dụng này đã thử)"), "{page}");
+    assert!(page.contains("href=\"/account/ketoan09\" data-testid=\"support-account\">ketoan09</a> <span class=\"muted\">(theo MST trong báo cáo)"), "{page}");
     // Viewing is audited with who looked, without the code.
     let all = srv.store.audit_since(0, 1000).await.unwrap();
     assert!(all.iter().any(|l| l.event == "staff.support_view"
