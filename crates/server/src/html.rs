@@ -23,7 +23,7 @@ const STYLE: &str = "
 header{background:var(--brand);color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
 header strong{font-size:1.1rem}header nav{margin-left:auto;display:flex;gap:.8rem;align-items:center}
 header a,header button{color:#fff}
-main{max-width:1100px;margin:1.2rem auto;padding:0 1rem}
+main{max-width:1320px;margin:1.2rem auto;padding:0 1rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
 .narrow{max-width:560px;margin-left:auto;margin-right:auto}
 h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.15rem;margin:.2rem 0 .6rem}
@@ -42,7 +42,9 @@ th{background:#eef2f5}
 pre.report{white-space:pre-wrap;font:13px/1.45 ui-monospace,monospace;background:#f7f9fa;border:1px solid var(--line);border-radius:6px;padding:.6rem;max-height:28rem;overflow:auto}
 code{font-family:ui-monospace,monospace;background:#eef2f5;padding:0 .25rem;border-radius:3px;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
-.actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}
+.actions{display:flex;gap:.8rem;flex-wrap:wrap;align-items:flex-start}.actions form,.actions details.fold{border:1px solid var(--line);border-radius:8px;padding:.7rem;flex:1;min-width:260px}.actions details.fold form{border:none;padding:0}
+.scroll{overflow-x:auto}td.nowrap{white-space:nowrap}td.detail{max-width:0;width:100%;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+details.fold>summary{cursor:pointer;font-weight:600}details.fold>summary h2{display:inline}details.fold[open]>summary{margin-bottom:.6rem}
 ";
 
 /// A whole page: `title`, the header's navigation, the body.

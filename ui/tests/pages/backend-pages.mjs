@@ -73,6 +73,13 @@ try {
   // The MST has one account: the search opens its page at once.
   await page.getByTestId("account").waitFor();
   await page.getByTestId("timeline").getByText("PORTAL_EMAIL_MISMATCH").first().waitFor();
+  // On a 1366-px laptop: the timeline reads one line per event.
+  await page.setViewportSize({ width: 1366, height: 697 });
+  const rows = await page
+    .getByTestId("timeline")
+    .locator("tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => tr.getBoundingClientRect().height));
+  assert.ok(rows.length >= 2 && rows.every((h) => h <= 40), `timeline rows of one line each: ${rows.map(Math.round)}`);
   await keep();
   await shot(page, "staff-account");
   step("find by MST (one account: its page opens at once); the timeline shows the refusals");
@@ -82,6 +89,8 @@ try {
   await keep();
   step("unlock");
 
+  // The reset form is folded until the caller is verified.
+  await page.getByTestId("reset-fold").locator("summary").click();
   await page.getByTestId("verified").check();
   await page.getByLabel("Ghi chú xác minh").fill("gọi lúc 9:40, đối chiếu CCCD và GPKD");
   await page.getByTestId("reset").click();
@@ -120,6 +129,7 @@ try {
 
   // ---- the registered email, changed at the desk after the documents are checked ----
   await page.goto(`${spec.staffBase}/account/${spec.username}`);
+  await page.getByTestId("propose-fold").locator("summary").click();
   const form = page.getByTestId("propose-form");
   await form.getByLabel("Giấy tờ của người đăng ký").selectOption("CCCD");
   await form.getByLabel("4 số cuối (không ghi cả số)").fill("2345");
@@ -140,7 +150,10 @@ try {
   await page.getByLabel("Tên đăng nhập").fill(spec.supervisorUser);
   await page.getByLabel("Mật khẩu").fill(spec.supervisorPassword);
   await page.getByLabel("Mật khẩu").press("Enter");
-  await page.getByTestId("nav-email-changes").click();
+  // The supervisor's home says how many wait for them, and leads there.
+  const waiting = page.getByTestId("approvals-waiting");
+  assert.ok((await waiting.innerText()).startsWith("1 yêu cầu đổi email đang chờ bạn phê duyệt"), await waiting.innerText());
+  await waiting.getByRole("link").click();
   await page.getByRole("heading", { name: "Yêu cầu đổi email đang mở" }).waitFor();
   const row = page.getByTestId("email-changes").locator('tr[data-state="proposed"]');
   await row.getByText(spec.newEmail).waitFor();
@@ -181,7 +194,7 @@ try {
   await page.getByRole("link", { name: "English" }).click();
   await page.goto(`${spec.staffBase}/account/${spec.username}`);
   await page.getByRole("heading", { name: /Account/ }).waitFor();
-  await page.getByRole("button", { name: "Start a reset" }).waitFor();
+  await page.getByTestId("reset-fold").getByText("Start a reset (once the caller is verified)…").waitFor();
   await keep();
   await shot(page, "staff-account-en");
   step("the console in English");

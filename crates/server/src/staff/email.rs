@@ -201,6 +201,8 @@ pub(super) async fn section(
                 }
             }
             @if !a.is_disabled() {
+                details class="fold" data-testid="propose-fold" {
+                summary { (tr(lang, "Đề xuất email mới (khi email đăng ký không còn dùng được)…", "Propose a new email (when the registered one no longer works)…")) }
                 form method="post" action={ "/account/" (u) "/email-change" } data-testid="propose-form" {
                     input type="hidden" name="csrf" value=(csrf);
                     p { (tr(
@@ -242,6 +244,7 @@ pub(super) async fn section(
                         }
                     }
                     p { button type="submit" data-testid="propose" { (tr(lang, "Ghi nhận và đề xuất", "Record and propose")) } }
+                }
                 }
             }
         }

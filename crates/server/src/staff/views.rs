@@ -101,6 +101,8 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
         @if entries.is_empty() {
             p class="muted" { (tr(lang, "Chưa có sự kiện nào.", "No events yet.")) }
         } @else {
+            // One line per event; a table wider than the card scrolls inside it.
+            div class="scroll" {
             table data-testid="timeline" {
                 thead { tr {
                     th { (tr(lang, "Thời gian", "Time")) }
@@ -115,27 +117,28 @@ pub(super) fn timeline_table(lang: Lang, entries: &[AuditEntry], with_user: bool
                 tbody {
                     @for e in entries {
                         tr data-event=(e.event) {
-                            td { (vn_time(e.at)) }
-                            td { code { (e.reference) } }
+                            td class="nowrap" { (vn_time(e.at)) }
+                            td class="nowrap" { code { (e.reference) } }
                             @if with_user {
-                                td { @if let Some(u) = &e.username { a href={ "/account/" (u) } { (u) } } }
+                                td class="nowrap" { @if let Some(u) = &e.username { a href={ "/account/" (u) } { (u) } } }
                             }
-                            td title=(e.event) { (event_label(lang, e.event)) }
-                            td {
-                                @match e.outcome {
-                                    Outcome::Ok => span class="ok" { (tr(lang, "Thành công", "OK")) },
-                                    Outcome::Rejected(code) => {
-                                        span class="bad" { (tr(lang, "Bị từ chối", "Refused")) } " " code { (code.as_str()) }
-                                        br; span class="muted" { (code.message(lang)) }
-                                    },
-                                }
+                            td class="nowrap" title=(e.event) { (event_label(lang, e.event)) }
+                            @match e.outcome {
+                                // The code's words on hover and in the detail column: one line.
+                                Outcome::Ok => td class="nowrap" { span class="ok" { (tr(lang, "Thành công", "OK")) } },
+                                Outcome::Rejected(code) => td class="nowrap" title=(code.message(lang)) {
+                                    span class="bad" { (tr(lang, "Bị từ chối", "Refused")) } " " code { (code.as_str()) }
+                                },
                             }
-                            td { (super::words::actor(lang, &e.actor)) }
-                            td { (e.client_addr.as_deref().unwrap_or("")) }
-                            td class="muted" { (e.detail.as_ref().map(|d| super::words::detail(lang, d)).unwrap_or_default()) }
+                            td class="nowrap" { (super::words::actor(lang, &e.actor)) }
+                            td class="nowrap" { (e.client_addr.as_deref().unwrap_or("")) }
+                            @let detail = e.detail.as_ref().map(|d| super::words::detail(lang, d)).unwrap_or_default();
+                            @let said = match e.outcome { Outcome::Rejected(code) if detail.is_empty() => code.message(lang).to_string(), Outcome::Rejected(code) => format!("{} — {detail}", code.message(lang)), Outcome::Ok => detail };
+                            td class="muted detail" title=(said) { (said) }
                         }
                     }
                 }
+            }
             }
         }
     }
@@ -182,6 +185,21 @@ pub(super) async fn home(
     // Mail sealed with an outbox key this server does not have: delivered only by a
     // server that has it, or never.
     let foreign = s.store.foreign_key_mail_count(s.outbox_key.id()).await.map_err(|e| desk.internal(e))?;
+    // Proposals waiting for a supervisor (those out of date ended first): for a
+    // supervisor, those another member proposed, the ones they can approve.
+    crate::email_change::settle(&s).await.map_err(|e| desk.internal(e))?;
+    let me = desk.who.staff.username.as_str();
+    let supervisor = desk.who.staff.role == crate::store::StaffRole::Supervisor;
+    let waiting = s
+        .store
+        .open_email_changes(500)
+        .await
+        .map_err(|e| desk.internal(e))?
+        .iter()
+        .filter(|c| {
+            c.state == crate::store::ChangeState::Proposed && (!supervisor || c.proposed_by.as_deref() != Some(me))
+        })
+        .count();
     Ok(desk.page(
         tr(lang, "Tìm kiếm", "Search"),
         html! {
@@ -197,6 +215,18 @@ pub(super) async fn home(
                     (tr(lang, "Cảnh báo: ", "Warning: ")) (foreign)
                     (tr(lang, " thư đang chờ được niêm phong bằng một khóa hộp thư khác với khóa của máy chủ này, nên máy chủ này không gửi được. Hãy chép tệp outbox.key giống nhau cho mọi máy chủ.",
                         " waiting mail(s) are sealed with another outbox key than this server's, so this server cannot send them. Give every server the same outbox.key file."))
+                }
+            }
+            @if waiting > 0 {
+                p class="notice" data-testid="approvals-waiting" {
+                    a href="/email-changes" {
+                        strong { (waiting) }
+                        @if supervisor {
+                            (tr(lang, " yêu cầu đổi email đang chờ bạn phê duyệt", " email change(s) waiting for your approval"))
+                        } @else {
+                            (tr(lang, " yêu cầu đổi email đang chờ người giám sát phê duyệt", " email change(s) waiting for a supervisor"))
+                        }
+                    }
                 }
             }
             (search_form(lang, query))
@@ -518,6 +548,9 @@ async fn render_account(
                     p { (tr(lang, "Xóa các giới hạn thử lại để người dùng thử lại ngay.", "Clear the retry limits so the user can try again now.")) }
                     button type="submit" data-testid="unlock" { (tr(lang, "Mở khóa", "Unlock")) }
                 }
+                // Folded: the page stays short; the agent opens it once the caller is verified.
+                details class="fold" data-testid="reset-fold" {
+                summary { (tr(lang, "Cấp lại mật khẩu (sau khi xác minh người gọi)…", "Start a reset (once the caller is verified)…")) }
                 form method="post" action={ "/account/" (u) "/reset" } {
                     input type="hidden" name="csrf" value=(csrf);
                     p { (tr(
@@ -538,11 +571,12 @@ async fn render_account(
                         placeholder=(tr(lang, "VD: gọi lúc 9:40, đã đối chiếu CCCD và GPKD (không ghi số CCCD)", "e.g. call at 9:40, checked ID card and licence (no ID number)"));
                     p { button class="danger" type="submit" data-testid="reset" { (tr(lang, "Cấp lại mật khẩu", "Start a reset")) } }
                 }
+                }
             }
         }
         (email_section)
-        section class="card" aria-labelledby="m" {
-            h2 id="m" { (tr(lang, "Thư đã gửi", "Mail")) }
+        details class="card fold" open aria-labelledby="m" data-testid="mail-section" {
+            summary { h2 id="m" { (tr(lang, "Thư đã gửi", "Mail")) " " span class="muted small" { "(" (mails.len()) ")" } } }
             @if mails.is_empty() {
                 p class="muted" { (tr(lang, "Chưa có thư nào.", "No mail yet.")) }
             } @else {
@@ -588,8 +622,8 @@ async fn render_account(
                 }
             }
         }
-        section class="card" aria-labelledby="tl" {
-            h2 id="tl" { (tr(lang, "Lịch sử", "Timeline")) }
+        details class="card fold" open aria-labelledby="tl" data-testid="timeline-section" {
+            summary { h2 id="tl" { (tr(lang, "Lịch sử", "Timeline")) " " span class="muted small" { "(" (timeline.len()) ")" } } }
             (timeline_table(lang, &timeline, false))
         }
     }))

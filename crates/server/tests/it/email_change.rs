@@ -457,6 +457,11 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
     // the other supervisor approves (a page for supervisors shows the button).
     assert_eq!(propose(&agent, "2345", "registrant", "", NEW).await.0, 303);
     let id = change_id(&srv).await;
+    // Each member's home says how many wait: a supervisor's, those they may approve.
+    let (_, home, _) = supervisor.get("/").await;
+    assert!(home.contains("<strong>2</strong> yêu cầu đổi email đang chờ bạn phê duyệt"), "{home}");
+    let (_, home, _) = agent.get("/").await;
+    assert!(home.contains("<strong>3</strong> yêu cầu đổi email đang chờ người giám sát phê duyệt"), "{home}");
     let (_, list, _) = supervisor.get("/email-changes").await;
     assert!(list.contains(&format!("data-testid=\"approve-{id}\"")) && list.contains(NEW) && list.contains("****2345"));
     let (status, _, location) = supervisor.post(&format!("/email-change/{id}/approve"), &[("csrf", &csrf)]).await;
@@ -466,6 +471,7 @@ async fn at_the_desk_an_agent_proposes_and_another_supervisor_approves() {
     let states: Vec<&str> =
         srv.store.email_changes_of(account.id, 10).await.unwrap().iter().map(|c| c.state.as_str()).collect();
     assert_eq!(states, ["confirming", "superseded", "superseded"]);
+    assert!(!supervisor.get("/").await.1.contains("approvals-waiting"), "none waits any more");
 
     // Then the same way as a token's: the link to the new address, the notice to the old.
     let confirm = confirm_link(&srv, NEW).await;

@@ -346,8 +346,11 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     // The timeline speaks the desk's language: its details hold no English phrase and
     // no UTC time beside the Vietnam-time column; the actor is named in Vietnamese.
     let (_, page, _) = c.get("/account/ketoan01").await;
-    let details: Vec<&str> =
-        page.split("<td class=\"muted\">").skip(1).filter_map(|c| c.split("</td>").next()).collect();
+    let details: Vec<&str> = page
+        .split("<td class=\"muted detail\"")
+        .skip(1)
+        .filter_map(|c| c.split("</td>").next()?.split_once('>').map(|(_, d)| d))
+        .collect();
     assert!(details.iter().any(|d| d.contains("đã xác minh qua điện thoại")), "{details:?}");
     assert!(
         details.iter().any(|d| d.contains("mật khẩu tạm thời của RC-") && d.contains("đã được dùng")),
@@ -391,7 +394,8 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
         );
     }
     assert!(
-        page.contains("<td>người dùng</td>") && page.contains(&format!("nhân viên {STAFF} ({STAFF_NAME})")),
+        page.contains("<td class=\"nowrap\">người dùng</td>")
+            && page.contains(&format!("nhân viên {STAFF} ({STAFF_NAME})")),
         "actors in Vietnamese"
     );
     assert!(!page.contains(">staff.view<") && !page.contains(">complete<"), "no raw event names");
