@@ -187,17 +187,22 @@ const MARK = html`<svg class="mark" viewBox="0 0 32 32" width="36" height="36" a
 /** Where the user types: the cursor is left there. */
 const TYPING = "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=reset]), textarea, select";
 
-/** Scrolls the page as little as it takes to show `box`, with `field` when both fit. */
+/** Scrolls the page as little as it takes to show `box`, with the control the user
+ * needs next (its form's submit button, or an element marked `data-next`) and `field`
+ * as far as they fit with it: the error, what to press, where to type. */
 function bringIntoView(box: HTMLElement, field: HTMLElement | null): void {
   const margin = 12;
   const view = window.innerHeight;
   const b = box.getBoundingClientRect();
-  const f = field?.getBoundingClientRect();
+  const next = box.closest("form")?.querySelector<HTMLElement>("[data-next], button[type=submit]") ?? null;
   let top = b.top;
   let bottom = b.bottom;
-  if (f && Math.max(f.bottom, b.bottom) - Math.min(f.top, b.top) + 2 * margin <= view) {
-    top = Math.min(f.top, b.top);
-    bottom = Math.max(f.bottom, b.bottom);
+  for (const el of [next, field]) {
+    const r = el?.getBoundingClientRect();
+    if (r && r.height > 0 && Math.max(r.bottom, bottom) - Math.min(r.top, top) + 2 * margin <= view) {
+      top = Math.min(r.top, top);
+      bottom = Math.max(r.bottom, bottom);
+    }
   }
   let dy = bottom + margin > view ? bottom + margin - view : 0;
   if (top - dy < margin) dy = top - margin; // the top of the error first, if it is taller than the window

@@ -389,7 +389,9 @@ export function install(): void {
         case "portal_captcha": {
           if (scenario === "offline") throw error("SERVER_UNREACHABLE", null);
           captchaCount += 1;
-          const code = Array.from({ length: 5 }, () => "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[Math.floor(Math.random() * 32)]).join("");
+          // The server's characters (crates/server/src/captcha_image.rs: no look-alikes).
+          const chars = "ACEFHKMNPRTWXY349";
+          const code = Array.from({ length: 5 }, () => chars[Math.floor(Math.random() * chars.length)]).join("");
           const id = `cap-${captchaCount}-${Math.random().toString(36).slice(2, 8)}`;
           captchas.set(id, { code, expires: now() + CAPTCHA_SECONDS, used: false });
           const view: CaptchaView = { captcha_id: id, image: drawCaptcha(code), expires_at: new Date((now() + CAPTCHA_SECONDS) * 1000).toISOString() };

@@ -160,11 +160,12 @@ function captchaBox(m: Model): TemplateResult {
  * support only for the one thing only it holds, the original registration, with no
  * reference to read out. */
 function portalHotline(ui: Ui<Msg>): TemplateResult {
-  return html`<div class="hotline bhxh-hotline" data-testid="portal-hotline">
-    <p><strong>${t("portal_hotline_title")}</strong> ${t("portal_hotline_text")} ${hotlineNumber(ui.shared.hotline)}</p>
-    <p class="small" data-testid="bhxh-lines">${t("portal_bhxh_text")}
-      ${state.BHXH_HOTLINES.map((n, i) => html`${i ? ", " : ""}<a href="tel:${n.tel}" data-testid="tel-${n.tel}">${n.label}</a>`)}.</p>
-  </div>`;
+  return html`<p class="hotline-line" data-testid="portal-hotline"><strong>${t("portal_hotline_title")}</strong> ${t("portal_hotline_text")} ${hotlineNumber(ui.shared.hotline)}</p>`;
+}
+
+function bhxhLines(): TemplateResult {
+  return html`<p class="small" data-testid="bhxh-lines">${t("portal_bhxh_text")}
+    ${state.BHXH_HOTLINES.map((n, i) => html`${i ? ", " : ""}<a href="tel:${n.tel}" data-testid="tel-${n.tel}">${n.label}</a>`)}.</p>`;
 }
 
 /** The other way out of a registered email no one reads: the business's token proves
@@ -182,20 +183,20 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
   const answer = answerNote(m);
   const typed = (field: state.PortalField) => (e: Event) => ui.send({ type: "typed", field, value: targetValue(e) });
   const left = (field: "mst" | "email") => (e: Event) => ui.send({ type: "left", field, value: targetValue(e) });
-  // The server's refusal goes under the field to fix, where the cursor goes (the MST, the
-  // email: with the hotlines when it is not the registered one), otherwise above the
-  // buttons; the app brings it into view. "Gửi thông tin cho nhân viên hỗ trợ" goes with
-  // the form's buttons, not in the box: the box is kept to what fits beside the field
-  // to fix (with the BHXH hotlines, on a laptop screen).
+  // The server's refusal goes just above the field to fix, where the cursor goes (the
+  // MST, the email: with the desk's number when it is not the registered one), otherwise
+  // above the buttons; the app brings it into view with the button to press. Tab from
+  // the field goes on through the form, not through the box. What else helps (the token
+  // instead, BHXH's lines) goes under the buttons: on a laptop screen the message, the
+  // field, the captcha and "Lấy lại mật khẩu" stay in view together.
+  // "Gửi thông tin cho nhân viên hỗ trợ" goes with the form's buttons.
   const at = m.error ? state.focusAfter(m.error.code) : null;
-  // The wrong email's own box says what its hint says, with the desk's number: not twice.
-  const refusal = !m.error
-    ? nothing
-    : m.error.code === "PORTAL_EMAIL_MISMATCH"
-      ? raisedError(m.error, undefined, html`${portalHotline(ui)}${useToken(ui)}`, false)
-      : raisedError(m.error);
+  const mismatch = m.error?.code === "PORTAL_EMAIL_MISMATCH";
+  // The wrong email's own line says what its hint says, with the desk's number: not twice.
+  const refusal = !m.error ? nothing : mismatch ? raisedError(m.error, undefined, portalHotline(ui), false) : raisedError(m.error);
   return html`<form id="portal-form" data-testid="portal-form" novalidate aria-busy=${String(m.busy)} @submit=${onSubmit(() => ui.send({ type: "submit" }))}>
     <p class="note">${t("portal_intro")}</p>
+    ${at === "mst" ? refusal : nothing}
     <div class="field">
       <label for="portal-mst">${t("portal_mst")}</label>
       <input id="portal-mst" name="mst" .value=${live(m.mst)} autocomplete="off" spellcheck="false" autofocus aria-describedby="portal-mst-hint portal-mst-msg"
@@ -203,7 +204,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       <p id="portal-mst-hint" class="small">${t("portal_mst_hint")}</p>
       <div id="portal-mst-msg" data-testid="mst-message">${note(mst)}</div>
     </div>
-    ${at === "mst" ? refusal : nothing}
+    ${at === "email" ? refusal : nothing}
     <div class="field">
       <label for="portal-email">${t("portal_email")}</label>
       <input id="portal-email" name="email" type="email" .value=${live(m.email)} autocomplete="email" spellcheck="false" aria-describedby="portal-email-hint portal-email-msg"
@@ -211,7 +212,6 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       <p id="portal-email-hint" class="small">${t("portal_email_hint")}</p>
       <div id="portal-email-msg" data-testid="email-message">${note(email)}</div>
     </div>
-    ${at === "email" ? refusal : nothing}
     <div class="field" role="group" aria-labelledby="portal-captcha-label">
       <span id="portal-captcha-label" class="field-label">${t("captcha_image")}</span>
       <div class="captcha">
@@ -239,6 +239,7 @@ function form(m: Model, ui: Ui<Msg>): TemplateResult {
       ${m.error || m.captchaError ? sendToSupport(ui) : nothing}
       <button type="submit" class="primary" id="portal-submit" data-testid="portal-submit" aria-disabled=${String(m.busy)}>${t("portal_submit")}</button>
     </div>
+    ${mismatch ? html`<div class="portal-more" data-testid="portal-more">${useToken(ui)}${bhxhLines()}</div>` : nothing}
   </form>`;
 }
 

@@ -50,9 +50,18 @@ describe("an error after a user action is where the eye is", () => {
       assert.ok((await error.textContent()).includes(errors.PORTAL_EMAIL_MISMATCH.vi.message));
       await assertInView(error, "the error");
       await assertInView(page.getByTestId("portal-hotline"), "the hotline box");
-      // The cursor is in the email to correct, and the email is in view with the error.
+      // The cursor is in the email to correct, and the email is in view with the error,
+      // and so are the captcha to type again and the button to press.
       assert.equal(await activeId(page), "portal-email");
       await assertInView(page.locator("#portal-email"), "the email field");
+      await assertInView(page.locator("#portal-answer"), "the captcha answer");
+      await assertInView(page.getByTestId("portal-submit"), "“Lấy lại mật khẩu”");
+      // Tab goes on through the form (the captcha's own button, then its answer), not
+      // through the error's links.
+      await page.keyboard.press("Tab");
+      assert.equal(await activeId(page), "portal-captcha-refresh");
+      await page.keyboard.press("Tab");
+      assert.equal(await activeId(page), "portal-answer");
       await view(page, `portal-email-mismatch-${size(screen)}`);
       await page.close();
     });
@@ -65,6 +74,7 @@ describe("an error after a user action is where the eye is", () => {
       const error = page.locator('[data-testid=error][data-code="INVALID_CREDENTIALS"]');
       await error.waitFor();
       await assertInView(error, "the error");
+      await assertInView(page.getByTestId("login-submit"), "“Đăng nhập”");
       assert.ok(await focusOnError(page), "the error takes the cursor from the button");
       await view(page, `login-error-${size(screen)}`);
       // Sent with Enter from the password field: the cursor stays there, to type again.
@@ -90,6 +100,7 @@ describe("an error after a user action is where the eye is", () => {
       await assertInView(page.getByTestId("error"), "the error");
       assert.equal(await activeId(page), "pin", "the cursor is in the PIN field, to type again");
       await assertInView(page.locator("#pin"), "the PIN field");
+      await assertInView(page.getByTestId("pin-submit"), "“Xác nhận”");
       await view(page, `pin-error-${size(screen)}`);
       await page.close();
     });
@@ -228,7 +239,7 @@ describe("one desk, one number", () => {
     assert.equal(await box.getByTestId("hotline-number").textContent(), "1900 6868 99");
     // The reference to read out is the error's, and the desk's number is the one given for it.
     assert.match(await error.getByTestId("reference").textContent(), /^RC-/);
-    const bhxh = await box.getByTestId("bhxh-lines").textContent();
+    const bhxh = await page.getByTestId("bhxh-lines").textContent();
     assert.ok(bhxh.includes("1900 9068") && bhxh.includes("không cần mã tham chiếu"), bhxh);
     assert.ok(!(await error.textContent()).includes("1900"), "the error's hint is not shown twice");
     // The top bar's link works with the error shown (a render does not bring the same
