@@ -344,6 +344,8 @@ export function install(): void {
           const chosen = tokens.find((t) => t.slot_id === Number(args.slotId))?.certificates.find((c) => c.id === String(args.certId));
           if (!chosen) throw error("NO_CERTIFICATE", null);
           if (scenario === "cert_revoked") throw error("CERT_REVOKED");
+          // ?scenario=cert_unknown: the server cannot say now (not a refusal: the PIN may go).
+          if (scenario === "cert_unknown") throw error("SERVICE_UNAVAILABLE");
           if (chosen.not_after < now()) throw error("CERT_EXPIRED");
           if (chosen.not_before > now()) throw error("CERT_NOT_YET_VALID");
           const view: CertificateCheckView = {

@@ -368,12 +368,15 @@ function verdictBox(v: wiz.Verdict | null, ui: Ui<Msg>): TemplateResult {
       }
       case "refused":
         return html`${errorBox(v.error, ui)}<p class="danger" id="cert-refused" data-testid="cert-refused">${t("cert_refused_no_pin")}</p>`;
-      case "unknown":
-        return html`<div class="warning" data-testid="cert-unverified">
-          <p>${t("cert_unverified")} <strong>${v.error.message}</strong></p>
-          ${v.error.hint ? html`<p><span class="label">${t("error_hint")}: </span>${v.error.hint}</p>` : nothing}
-          <p class="small">${t("cert_unverified_continue")}</p>
+      case "unknown": {
+        // The two lines of the wait, as the usual answer: the button under it stays put.
+        // The hint is in the first line's title (and in the support report).
+        const said = `${t("cert_unverified")} ${v.error.message}`;
+        return html`<div class="unverified" data-testid="cert-unverified">
+          <p class="one-line" title=${v.error.hint ? `${said} ${t("error_hint")}: ${v.error.hint}` : said}>${t("cert_unverified")} <strong>${v.error.message}</strong></p>
+          <p class="small one-line" title=${t("cert_unverified_continue")}>${t("cert_unverified_continue")}</p>
         </div>`;
+      }
     }
   };
   return html`<div class="verdict" data-testid="cert-verdict" data-verdict=${v?.kind ?? "none"} aria-live="polite">${body()}</div>`;
