@@ -13,6 +13,9 @@ pub struct IpcError {
     pub hint: String,
     /// The server's reference code, when the server answered.
     pub reference: Option<String>,
+    /// On `CERT_NOT_BOUND`: the accounts the token did prove, when the server named them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usernames: Option<Vec<String>>,
 }
 
 impl IpcError {
@@ -27,6 +30,7 @@ impl IpcError {
             message: e.message(lang),
             hint: e.hint(lang),
             reference: e.reference().map(str::to_string),
+            usernames: e.usernames().map(<[String]>::to_vec),
         }
     }
 
@@ -37,6 +41,7 @@ impl IpcError {
             message: code.message(lang).into(),
             hint: code.hint(lang).into(),
             reference: None,
+            usernames: None,
         }
     }
 }

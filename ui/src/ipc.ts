@@ -157,6 +157,8 @@ export interface IpcError {
   message: string;
   hint: string;
   reference: string | null;
+  /** On CERT_NOT_BOUND: the accounts the token did prove (absent from older servers). */
+  usernames?: string[];
 }
 
 export type Progress = "reading_token" | "requesting_challenge" | "signing" | "verifying" | "done";

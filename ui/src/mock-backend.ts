@@ -179,7 +179,10 @@ export function install(): void {
   const calls = new Map<string, number>();
   /** `notBound`: the account is not of the token's MST (the server says so once the
    * signature is checked, so after the PIN). */
-  const prove = async (pin: string, notBound = false) => {
+  /** A token proof; `notBound`: the proof verified but is not for the account claimed, and
+   * the server names the accounts it does reach (`?fail=CERT_NOT_BOUND` is a server
+   * older than that: it names none). */
+  const prove = async (pin: string, notBound: string[] | null = null) => {
     proofs += 1;
     for (const p of ["reading_token", "requesting_challenge", "signing", "verifying"]) {
       await emit("progress", p);
@@ -192,7 +195,7 @@ export function install(): void {
       throw error("PIN_INCORRECT", null);
     }
     if (notBound) {
-      throw error("CERT_NOT_BOUND");
+      throw { ...error("CERT_NOT_BOUND"), usernames: notBound };
     }
   };
 
@@ -358,8 +361,12 @@ export function install(): void {
         }
         case "recover":
           recoveredFor = String(args.username);
-          // ?scenario=mistyped: the token's MST has ketoan01 and ketoan02, no other account.
-          await prove(String(args.pin), scenario === "mistyped" && !["ketoan01", "ketoan02"].includes(recoveredFor));
+          // ?scenario=mistyped: the token's MST has ketoan01 and ketoan02, no other account;
+          // ?scenario=no-account: the token's MST has none.
+          await prove(
+            String(args.pin),
+            scenario === "no-account" ? [] : scenario === "mistyped" && !["ketoan01", "ketoan02"].includes(recoveredFor) ? ["ketoan01", "ketoan02"] : null,
+          );
           return {
             masked_email: "ke***@c***.vn",
             reference: REFERENCE,

@@ -71,6 +71,19 @@ pub fn print_error(lang: Lang, e: &ClientError) {
     if let Some(r) = e.reference() {
         eprintln!("  {}: {r}", t(lang, "Mã tham chiếu", "Reference"));
     }
+    // The accounts this token does prove: run the recovery again with one of them.
+    match e.usernames() {
+        Some([]) => eprintln!(
+            "  {}",
+            t(lang, "Chứng thư số này không gắn với tài khoản nào.", "No account belongs to this certificate.")
+        ),
+        Some(names) => eprintln!(
+            "  {}: {}",
+            t(lang, "Tài khoản của chứng thư số này", "Accounts of this certificate"),
+            names.join(", ")
+        ),
+        None => {}
+    }
     if let ClientError::Token(bhxh_token::TokenError::ModuleNotFound { searched }) = e {
         eprintln!("  {}:", t(lang, "Đã tìm ở", "Searched"));
         for p in searched.iter().take(12) {

@@ -233,6 +233,7 @@ async fn token_of_another_mst_is_refused_and_nothing_changes() {
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("CERT_NOT_BOUND") && out.contains("Mã tham chiếu: RC-"), "{out}");
+    assert!(out.contains("Chứng thư số này không gắn với tài khoản nào."), "the server said which accounts: {out}");
     nothing_changed(&env).await;
 }
 

@@ -12,9 +12,17 @@ pub enum ClientError {
     /// The token refused or failed.
     #[error("{0}")]
     Token(#[from] TokenError),
-    /// The server answered with an error body.
+    /// The server answered with an error body; `usernames` are the accounts a refused
+    /// but verified proof does reach (on `CERT_NOT_BOUND`, from servers that say).
     #[error("{code}: {message} (reference {reference})")]
-    Server { code: ErrorCode, message: String, hint: String, reference: String, retry_after: Option<u64> },
+    Server {
+        code: ErrorCode,
+        message: String,
+        hint: String,
+        reference: String,
+        retry_after: Option<u64>,
+        usernames: Option<Vec<String>>,
+    },
     /// The client's own failure (network, TLS, keyring, …) with a detail for logs.
     #[error("{code}: {detail}")]
     Local { code: ErrorCode, detail: String },
@@ -35,6 +43,7 @@ impl ClientError {
                 hint: body.hint,
                 reference: body.reference,
                 retry_after: body.retry_after,
+                usernames: body.usernames,
             },
             None => ClientError::local(ErrorCode::UnexpectedResponse, format!("unknown error code {}", body.code)),
         }
@@ -61,6 +70,14 @@ impl ClientError {
         match self {
             ClientError::Server { hint, .. } if !hint.is_empty() => hint.clone(),
             _ => self.code().hint(lang).to_string(),
+        }
+    }
+
+    /// The accounts the token did prove, when the server named them with a refusal.
+    pub fn usernames(&self) -> Option<&[String]> {
+        match self {
+            ClientError::Server { usernames, .. } => usernames.as_deref(),
+            _ => None,
         }
     }
 

@@ -271,6 +271,12 @@ pub struct ErrorBody {
     /// Seconds to wait, on `RATE_LIMITED` (also sent as `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// On `CERT_NOT_BOUND` once the signature verified: the usernames of the
+    /// certificate's MSTs other than the one claimed — what a username lookup with the
+    /// same token answers — so a mistyped username is corrected without another proof
+    /// of the lookup. Absent on every other refusal (and from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usernames: Option<Vec<String>>,
 }
 
 /// `POST /v1/support/reports`: the support report the caller agreed to send (sent with

@@ -54,6 +54,7 @@ fn error_body_shape() {
         hint: "h".into(),
         reference: "RC-0000-0000".into(),
         retry_after: Some(30),
+        usernames: None,
     };
     assert_eq!(
         serde_json::to_value(&e).unwrap(),
@@ -61,6 +62,13 @@ fn error_body_shape() {
     );
     let e = ErrorBody { retry_after: None, ..e };
     assert!(serde_json::to_value(&e).unwrap().get("retry_after").is_none());
+    // The accounts a refused proof does reach: present when named, even empty.
+    let named = ErrorBody { usernames: Some(vec![]), ..e.clone() };
+    assert_eq!(serde_json::to_value(&named).unwrap()["usernames"], json!([]));
+    let old: ErrorBody =
+        serde_json::from_value(json!({"code": "CERT_NOT_BOUND", "message": "m", "hint": "h", "reference": "r"}))
+            .unwrap();
+    assert_eq!(old.usernames, None, "an older server's refusal reads as naming none");
 }
 
 #[test]

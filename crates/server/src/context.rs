@@ -169,7 +169,7 @@ impl Ctx {
 
     /// An error answer with this request's reference and language.
     pub fn err(&self, code: ErrorCode) -> ApiError {
-        ApiError { code, reference: self.reference.clone(), lang: self.lang, retry_after: None }
+        ApiError { code, reference: self.reference.clone(), lang: self.lang, retry_after: None, usernames: None }
     }
 
     /// A hash that could not be had: `SERVER_BUSY` (503, retry in a second) when its
@@ -244,6 +244,8 @@ pub struct ApiError {
     pub reference: Reference,
     pub lang: Lang,
     pub retry_after: Option<u64>,
+    /// The accounts a verified certificate does prove, on `CERT_NOT_BOUND`.
+    pub usernames: Option<Vec<String>>,
 }
 
 impl IntoResponse for ApiError {
@@ -258,6 +260,7 @@ impl IntoResponse for ApiError {
             hint: self.code.hint(self.lang).into(),
             reference: self.reference.to_string(),
             retry_after: self.retry_after,
+            usernames: self.usernames,
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {

@@ -348,19 +348,14 @@ impl Attempt<'_> {
     async fn bind(&self, proof: &Proof) -> Result<Bound, ApiError> {
         let (s, ctx) = (self.s, self.ctx);
         let cert_msts: Vec<&str> = msts(&proof.checked.ids).map(|m| m.as_str()).collect();
-        let refuse =
-            |detail: Option<Detail>| self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), detail);
         let cert_owned: Vec<String> = cert_msts.iter().map(|m| m.to_string()).collect();
         if self.ch.purpose == Purpose::UsernameLookup {
             if cert_msts.is_empty() {
-                return Err(refuse(None).await);
+                return Err(self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), None).await);
             }
-            let mut names = Vec::new();
-            for mst in &cert_msts {
-                names.extend(s.store.usernames_by_mst(mst).await.map_err(|e| ctx.internal(e))?);
-            }
-            return Ok(Bound::Usernames(names));
+            return Ok(Bound::Usernames(self.usernames_of(&cert_msts).await?));
         }
+        let refuse = |detail: Option<Detail>| self.not_bound(proof, &cert_msts, detail);
         // A change whose waiting period is over is in effect before anything is mailed.
         let settled = crate::email_change::settle(s).await.map_err(|e| ctx.internal(e))?;
         let account = s.store.account_by_username(&self.claimed).await.map_err(|e| ctx.internal(e))?;
@@ -387,6 +382,31 @@ impl Attempt<'_> {
             return Err(refuse(Some(Detail::AccountDisabled)).await);
         }
         Ok(Bound::Account(Box::new(account), settled))
+    }
+
+    /// The usernames of the certificate's MSTs (a disabled account is none of them).
+    async fn usernames_of(&self, cert_msts: &[&str]) -> Result<Vec<String>, ApiError> {
+        let mut names = Vec::new();
+        for mst in cert_msts {
+            names.extend(self.s.store.usernames_by_mst(mst).await.map_err(|e| self.ctx.internal(e))?);
+        }
+        Ok(names)
+    }
+
+    /// The refusal of a verified proof for the account claimed. It names the accounts
+    /// the proof does reach, other than the one claimed (a lookup with the same token
+    /// answers the same), so a mistyped username costs one more PIN, not two; every
+    /// such refusal carries the list, whatever its reason.
+    async fn not_bound(&self, proof: &Proof, cert_msts: &[&str], detail: Option<Detail>) -> ApiError {
+        let names = match self.usernames_of(cert_msts).await {
+            Ok(names) => names,
+            Err(e) => return e,
+        };
+        let mut err = self.fail(ErrorCode::CertNotBound, Some(proof.fingerprint.clone()), detail).await;
+        if err.code == ErrorCode::CertNotBound {
+            err.usernames = Some(names.into_iter().filter(|n| *n != self.claimed).collect());
+        }
+        err
     }
 
     /// The audit line of a completion that succeeded.

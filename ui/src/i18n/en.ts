@@ -35,6 +35,9 @@ export const en: Record<Key, string> = {
   step_finished: "done",
   step_failed: "Not done",
   not_bound_username: "The username “{username}” or the token may be wrong. Check the username you typed, or find the username with this very token.",
+  not_bound_accounts: "This token belongs to the accounts below, not to “{username}”. Choose the one whose password to recover, then enter the PIN again.",
+  not_bound_no_account:
+    "No account has the tax code on this token, so “{username}” does not either. It may be another business's token: check the token plugged in, or call the support hotline.",
   not_bound_fix_username: "Correct the username",
   not_bound_lookup: "Find the username with this token",
   username_hint: "Enter the BHXH software username whose password you forgot.",
@@ -95,6 +98,7 @@ export const en: Record<Key, string> = {
   reference: "Reference code",
   lookup_done_title: "The business's usernames",
   lookup_none: "No account has the tax code on this token.",
+  email_for_account: "Change the email of this account",
   lookup_recover_account: "Recover the password for this account",
   stale_email: "No longer using this email?",
   // email change (proven with the token)

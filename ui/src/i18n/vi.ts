@@ -35,6 +35,9 @@ export const vi = {
   step_finished: "đã xong",
   step_failed: "Không thành công",
   not_bound_username: "Tên đăng nhập “{username}” hoặc token có thể không đúng. Kiểm tra lại tên đăng nhập đã gõ, hoặc tìm tên đăng nhập bằng chính token này.",
+  not_bound_accounts: "Token này là của các tài khoản dưới đây, không phải “{username}”. Chọn tài khoản cần lấy lại mật khẩu, rồi nhập lại mã PIN.",
+  not_bound_no_account:
+    "Không có tài khoản nào gắn với mã số thuế trên token này, nên “{username}” cũng không. Có thể đã cắm nhầm token của doanh nghiệp khác: kiểm tra lại token, hoặc gọi tổng đài hỗ trợ.",
   not_bound_fix_username: "Sửa tên đăng nhập",
   not_bound_lookup: "Tìm tên đăng nhập bằng token này",
   username_hint: "Nhập đúng tên đăng nhập phần mềm BHXH để lấy lại mật khẩu.",
@@ -95,6 +98,7 @@ export const vi = {
   reference: "Mã tham chiếu",
   lookup_done_title: "Tên đăng nhập của doanh nghiệp",
   lookup_none: "Không có tài khoản nào gắn với mã số thuế trên token.",
+  email_for_account: "Đổi email cho tài khoản này",
   lookup_recover_account: "Lấy lại mật khẩu cho tài khoản này",
   stale_email: "Không còn dùng email này?",
   // email change (proven with the token)

@@ -227,17 +227,7 @@ function body(m: Model, ui: Ui<Msg>): TemplateResult {
       return html`<div data-testid="step-error">
         ${s.error ? errorBox(s.error, ui) : nothing}
         ${s.error?.code === "PIN_LOCKED" ? html`<p class="notice">${t("pin_locked_path")}</p>` : nothing}
-        ${
-          s.error?.code === "CERT_NOT_BOUND" && s.purpose !== "lookup"
-            ? html`<div class="notice" data-testid="not-bound-help">
-          <p>${t("not_bound_username", { username: s.username })}</p>
-          <div class="actions">
-            <button type="button" data-testid="fix-username" @click=${() => ui.send({ type: "restart" })}>${t("not_bound_fix_username")}</button>
-            <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup", sameToken: wiz.sameToken(s) ?? undefined })}>${t("not_bound_lookup")}</button>
-          </div>
-        </div>`
-            : nothing
-        }
+        ${s.error?.code === "CERT_NOT_BOUND" && s.purpose !== "lookup" ? notBoundHelp(s, s.error.usernames, ui) : nothing}
         <div class="actions">
           <button type="button" @click=${() => ui.go({ name: "support" })}>${t("support")}</button>
           <button type="button" class="primary" autofocus data-testid="start-over" @click=${() => ui.send({ type: "restart" })}>${t("start_over")}</button>
@@ -459,6 +449,43 @@ function doneRecover(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   </div>`;
 }
 
+/** A refused proof: the username may be mistyped. A server that names the accounts the
+ * token does prove lets the user pick one (straight to the PIN, one more PIN in all);
+ * an older one leaves the lookup by the same token. */
+function notBoundHelp(s: wiz.WizardState, usernames: string[] | undefined, ui: Ui<Msg>): TemplateResult {
+  const fix = html`<button type="button" data-testid="fix-username" @click=${() => ui.send({ type: "restart" })}>${t("not_bound_fix_username")}</button>`;
+  if (usernames === undefined) {
+    return html`<div class="notice" data-testid="not-bound-help">
+      <p>${t("not_bound_username", { username: s.username })}</p>
+      <div class="actions">
+        ${fix}
+        <button type="button" data-testid="lookup-with-token" @click=${() => ui.go({ name: "wizard", purpose: "lookup", sameToken: wiz.sameToken(s) ?? undefined })}>${t("not_bound_lookup")}</button>
+      </div>
+    </div>`;
+  }
+  return html`<div class="notice" data-testid="not-bound-help">
+    <p>${t(usernames.length ? "not_bound_accounts" : "not_bound_no_account", { username: s.username })}</p>
+    ${usernames.length ? accountList(usernames, s, ui) : hotline(ui.shared.hotline)}
+    <div class="actions">${fix}</div>
+  </div>`;
+}
+
+/** Usernames a token proved, each with its button: the recovery of that account, its
+ * username filled in, straight to the PIN of the same certificate (for an email change,
+ * its form with the username filled in: the new address is still to type). The list's
+ * text is the usernames alone; each button (an input, labelled by its value) is
+ * described by its username. */
+function accountList(usernames: string[], s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
+  const email = s.purpose === "email";
+  const go = (username: string) =>
+    ui.go(email ? { name: "wizard", purpose: "email", username } : { name: "wizard", purpose: "recover", username, sameToken: wiz.sameToken(s) ?? undefined });
+  return html`<ul class="accounts" data-testid="usernames">${usernames.map(
+    (u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
+      type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
+      value=${t(email ? "email_for_account" : "lookup_recover_account")} @click=${() => go(u)}></li>`,
+  )}</ul>`;
+}
+
 function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
   const r = s.lookup;
   if (!r) return html``;
@@ -466,13 +493,7 @@ function doneLookup(s: wiz.WizardState, ui: Ui<Msg>): TemplateResult {
     <h3>${t("lookup_done_title")}</h3>
     ${
       r.usernames.length
-        ? // The list's text is the usernames alone; each one's button (an input, labelled by
-          // its value) starts the recovery of its password with the username filled in.
-          html`<ul class="accounts" data-testid="usernames">${r.usernames.map(
-            (u, i) => html`<li><span class="account-name" id=${`account-${i}`}>${u}</span><input
-          type="button" class="account-recover" data-testid="recover-account" data-username=${u} aria-describedby=${`account-${i}`}
-          value=${t("lookup_recover_account")} @click=${() => ui.go({ name: "wizard", purpose: "recover", username: u, sameToken: wiz.sameToken(s) ?? undefined })}></li>`,
-          )}</ul>`
+        ? accountList(r.usernames, s, ui)
         : html`<div><p data-testid="usernames-none">${t("lookup_none")}</p>${hotline(ui.shared.hotline)}</div>`
     }
     ${referenceLine(r.reference)}

@@ -397,7 +397,7 @@ describe("support and settings", () => {
     await page.close();
   });
 
-  it("a mistyped username: the headline says so first; the lookup and the account it finds go straight to the PIN on the same token", async () => {
+  it("a mistyped username costs one more PIN: the refusal names the token's accounts, the one chosen goes straight to the PIN on the same token", async () => {
     const page = await open("scenario=mistyped");
     await toPin(page, "ketoan03");
     await page.locator("#pin").fill("123456");
@@ -405,24 +405,38 @@ describe("support and settings", () => {
     const error = page.locator('[data-testid=step-error] [data-testid=error][data-code="CERT_NOT_BOUND"]');
     await error.waitFor();
     assert.ok((await error.locator(".error-message").textContent()).startsWith("Tên đăng nhập có thể gõ sai"), await error.textContent());
-    // The lookup: no token step to go through again.
-    await page.getByTestId("lookup-with-token").click();
-    await page.getByRole("heading", { name: "Tìm tên đăng nhập bằng chữ ký số" }).waitFor();
-    await page.getByTestId("step-pin").waitFor();
-    assert.equal(await page.getByTestId("step-token").count(), 0);
-    await page.locator("#pin").fill("123456");
-    await page.getByTestId("pin-submit").click();
-    assert.equal(await page.getByTestId("usernames").textContent(), "ketoan01ketoan02");
-    // The account found: its username filled in, straight to the PIN.
-    await page.locator('[data-testid=recover-account][data-username="ketoan02"]').click();
+    const help = page.getByTestId("not-bound-help");
+    assert.ok((await help.textContent()).includes("Token này là của các tài khoản dưới đây, không phải “ketoan03”."), await help.textContent());
+    assert.equal(await help.getByTestId("usernames").textContent(), "ketoan01ketoan02");
+    assert.equal(await page.getByTestId("lookup-with-token").count(), 0, "no lookup to go through: the server named the accounts");
+    await shot(page, "not-bound-accounts");
+    // The account chosen: its username filled in, straight to the PIN.
+    await help.locator('[data-testid=recover-account][data-username="ketoan02"]').click();
     await page.getByRole("heading", { name: "Lấy lại mật khẩu bằng chữ ký số" }).waitFor();
     await page.getByTestId("step-pin").waitFor();
+    assert.equal(await page.getByTestId("step-token").count(), 0);
     const finished = await page.locator('[data-testid=steps] li[data-step="username"]').getAttribute("class");
     assert.equal(finished, "finished", "the username step is behind");
     await page.locator("#pin").fill("123456");
     await page.getByTestId("pin-submit").click();
     await page.getByTestId("step-done").waitFor();
     assert.equal(await page.evaluate(() => window.bhxhMock.recoveredFor?.()), "ketoan02");
+    assert.equal(await page.evaluate(() => window.bhxhMock.proofs()), 2, "two PIN entries in all");
+    await page.close();
+  });
+
+  it("a token with no account is told so, with the desk's number, and no list to choose from", async () => {
+    const page = await open("scenario=no-account");
+    await toPin(page, "ketoan01");
+    await page.locator("#pin").fill("123456");
+    await page.getByTestId("pin-submit").click();
+    const help = page.getByTestId("not-bound-help");
+    await help.waitFor();
+    assert.ok((await help.textContent()).includes("Không có tài khoản nào gắn với mã số thuế trên token này"), await help.textContent());
+    assert.equal(await help.getByTestId("usernames").count(), 0);
+    assert.equal(await help.getByTestId("hotline-number").textContent(), "1800 1260");
+    await help.getByTestId("fix-username").click();
+    assert.equal(await page.locator("#wizard-username").inputValue(), "ketoan01");
     await page.close();
   });
 

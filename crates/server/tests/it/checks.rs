@@ -174,6 +174,46 @@ async fn unknown_username_at_complete_looks_like_a_mismatch() {
     assert_refused(&srv, r, 403, "CERT_NOT_BOUND").await;
 }
 
+/// A verified proof refused for the account claimed names the accounts it does reach
+/// (the lookup's answer for the same token), never the one claimed; a proof that did
+/// not verify, or a refusal for the certificate itself, names none.
+#[tokio::test]
+async fn a_verified_refusal_names_the_accounts_the_token_proves_and_no_other_refusal_does() {
+    let srv = TestServer::start().await;
+    srv.enrol("ketoan01", MST, EMAIL).await;
+    srv.enrol("ketoan02", MST, EMAIL).await;
+    srv.enrol("khac01", "0309999999", "khac@congtykhac.vn").await;
+    let token = SoftToken::load("rsa-valid");
+    let named = |body: &Value| body["usernames"].clone();
+    // A mistyped username, and an account of another business.
+    for claimed in ["ketoan03", "khac01"] {
+        let (status, body) = srv.recover(&token, claimed).await;
+        assert_eq!((status, code(&body)), (403, "CERT_NOT_BOUND"), "{body}");
+        assert_eq!(named(&body), json!(["ketoan01", "ketoan02"]), "{claimed}");
+    }
+    // Another business's token names its own accounts, not the one it claimed.
+    let (_, body) = srv.recover(&SoftToken::load("other-mst"), "ketoan01").await;
+    assert_eq!((code(&body), named(&body)), ("CERT_NOT_BOUND", json!(["khac01"])));
+    // A token with no account: an empty list, not an absent one.
+    let (_, body) = srv.recover(&SoftToken::load("branch"), "ketoan01").await;
+    assert_eq!((code(&body), named(&body)), ("CERT_NOT_BOUND", json!([])));
+    // The lookup with the same token answers the same accounts.
+    let ch = srv.challenge("", Purpose::UsernameLookup).await;
+    let (status, body) = srv.complete(&token, "", Purpose::UsernameLookup, &ch).await;
+    assert_eq!((status, &body["usernames"]), (200, &json!(["ketoan01", "ketoan02"])), "{body}");
+    // A junk signature over the same certificate: refused for it, nothing named.
+    let ch = srv.challenge("ketoan03", Purpose::PasswordRecovery).await;
+    let (status, body) =
+        srv.complete_raw(&token, "ketoan03", Purpose::PasswordRecovery, &ch, &[0x5a; 256], token.alg).await;
+    assert_eq!((status, code(&body)), (403, "SIGNATURE_INVALID"));
+    assert!(body.get("usernames").is_none(), "{body}");
+    // A certificate refused for itself: nothing named.
+    let (_, body) = srv.recover(&SoftToken::load("revoked"), "ketoan03").await;
+    assert_eq!(code(&body), "CERT_REVOKED");
+    assert!(body.get("usernames").is_none(), "{body}");
+    assert_eq!(srv.side_effects("ketoan01").await, (0, false));
+}
+
 #[tokio::test]
 async fn pinned_fingerprint_binds_one_certificate() {
     let srv = TestServer::start().await;
