@@ -14,6 +14,22 @@ pub fn normalize_username(raw: &str) -> String {
     raw.trim().to_lowercase().nfc().collect()
 }
 
+/// A name as a desk search matches it: lower case, without diacritics (`đ` as `d`),
+/// one space between words; so "Công ty TNHH Thử Nghiệm", "CONG TY TNHH THU NGHIEM"
+/// and "công  ty tnhh thử nghiệm" fold alike.
+pub fn fold_for_search(raw: &str) -> String {
+    let bare: String = raw
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase();
+    bare.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A username of the BHXH e-filing software, normalised.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -232,6 +248,20 @@ pub fn password_policy(password: &str, username: &str) -> Vec<PasswordRule> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn names_fold_without_case_diacritics_or_extra_spaces() {
+        let want = "cong ty tnhh thu nghiem bhxh dong thap";
+        for raw in [
+            "CÔNG TY TNHH THỬ NGHIỆM BHXH ĐỒNG THÁP",
+            "công  ty tnhh thử nghiệm bhxh đồng tháp ",
+            "Cong ty TNHH Thu Nghiem BHXH Dong Thap",
+        ] {
+            assert_eq!(fold_for_search(raw), want, "{raw}");
+        }
+        // Composed and decomposed input alike.
+        assert_eq!(fold_for_search("k\u{0065}\u{0302}\u{0301}"), fold_for_search("kế"));
+    }
 
     #[test]
     fn usernames_are_normalised() {

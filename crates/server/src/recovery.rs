@@ -195,13 +195,32 @@ async fn complete(
 ) -> Result<Response, ApiError> {
     let attempt = open_attempt(&s, &ctx, &req).await?;
     let proof = attempt.verify(&req).await?;
-    match attempt.bind(&proof).await? {
+    let answer = match attempt.bind(&proof).await? {
         Bound::Usernames(usernames) => finish_lookup(&attempt, &proof, usernames).await,
         Bound::Account(account, settled) if attempt.ch.purpose == Purpose::EmailChange => {
             let entry = attempt.success_entry(&proof);
             crate::email_change::start_by_token(&s, &ctx, settled, &attempt.ch, &account, entry).await
         }
         Bound::Account(account, settled) => finish_reset(&attempt, settled, &proof, &account).await,
+    };
+    if answer.is_ok() {
+        remember_business(&s, &ctx, &proof).await;
+    }
+    answer
+}
+
+/// The business name a proof's certificate carries, kept for the desk's search by
+/// company (only from a proof that succeeded). The user's answer does not wait on it
+/// failing: the name is an index for the desk, not part of the recovery.
+async fn remember_business(s: &AppState, ctx: &Ctx, proof: &Proof) {
+    let name = proof.checked.common_name.trim();
+    if name.is_empty() {
+        return;
+    }
+    for mst in msts(&proof.checked.ids) {
+        if let Err(e) = s.store.remember_business_name(mst.as_str(), name, s.clock.now()).await {
+            tracing::warn!(reference = %ctx.reference, error = %e, "business name not kept");
+        }
     }
 }
 

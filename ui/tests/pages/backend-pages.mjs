@@ -68,8 +68,8 @@ try {
   await page.getByRole("heading", { name: "Tìm tài khoản" }).waitFor();
   step("staff log in (a wrong password is refused first)");
 
-  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(spec.mst);
-  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").fill(spec.mst);
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").press("Enter");
   // The MST has one account: the search opens its page at once.
   await page.getByTestId("account").waitFor();
   await page.getByTestId("timeline").getByText("PORTAL_EMAIL_MISMATCH").first().waitFor();
@@ -103,8 +103,8 @@ try {
   step("start a reset for a caller verified by phone");
 
   await page.getByRole("link", { name: "Tìm kiếm" }).click();
-  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(reference);
-  await page.getByLabel("Mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").fill(reference);
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").press("Enter");
   await page.getByTestId("reference-result").locator('tr[data-event="staff.reset"]').waitFor();
   await keep();
   await shot(page, "staff-reference");
@@ -178,8 +178,8 @@ try {
   // ---- a support code the caller reads out ------------------------------------------
   await page.getByRole("link", { name: "Tìm kiếm" }).click();
   const spoken = spec.supportCode.replace("HT-", "ht ").replaceAll("-", " ");
-  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế").fill(spoken);
-  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế").press("Enter");
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").fill(spoken);
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").press("Enter");
   await page.getByTestId("support-code").getByText(spec.supportCode).waitFor();
   await page.getByTestId("support-report").getByText("PIN: Locked").waitFor();
   await page.getByTestId("next-steps").getByText("điểm giao dịch", { exact: false }).waitFor();

@@ -27,8 +27,8 @@ fn search_form(lang: Lang, q: &str) -> Markup {
             h1 id="t" { (tr(lang, "Tìm tài khoản", "Find an account")) }
             form method="get" action="/" role="search" class="row" {
                 div {
-                    label for="q" { (tr(lang, "Mã hỗ trợ, mã tham chiếu, tên đăng nhập hoặc mã số thuế", "Support code, reference code, username or tax code (MST)")) }
-                    input type="search" id="q" name="q" value=(q) placeholder="HT-4821-7305-6 · RC-7F3K-9Q2M · ketoan01 · 0101234567" autofocus;
+                    label for="q" { (tr(lang, "Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp", "Support code, reference code, username, tax code (MST), email or business name")) }
+                    input type="search" id="q" name="q" value=(q) placeholder="HT-4821-7305-6 · RC-7F3K-9Q2M · ketoan01 · 0101234567 · cong ty abc" autofocus;
                 }
                 button class="primary" type="submit" data-testid="search" { (tr(lang, "Tìm", "Search")) }
             }
@@ -257,7 +257,12 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Found> 
         // An email address: the accounts registered with it.
         s.store.accounts_by_email(query, 50).await?
     } else {
-        s.store.search_accounts(&key, 50).await?
+        let mut found = s.store.search_accounts(&key, 50).await?;
+        // Else words of a business's name, as a verified certificate wrote it.
+        if found.is_empty() && bhxh_protocol::domain::fold_for_search(query).chars().count() >= 3 {
+            found = s.store.accounts_by_business(query, 50).await?;
+        }
+        found
     };
     if let Some(reference) = as_reference.filter(|_| accounts.is_empty()) {
         let entries = s.store.audit_by_reference(reference.as_str()).await?;
@@ -271,16 +276,25 @@ async fn search(s: &AppState, lang: Lang, query: &str) -> anyhow::Result<Found> 
     if let [one] = accounts.as_slice() {
         return Ok(Found::One(one.username.clone()));
     }
+    let mut businesses = Vec::with_capacity(accounts.len());
+    for a in &accounts {
+        businesses.push(s.store.business_name(&a.mst).await?);
+    }
     Ok(Found::Page(html! {
         @if accounts.is_empty() {
             section class="card" data-testid="no-result" { p { (tr(lang, "Không tìm thấy tài khoản nào.", "No account found.")) } }
         } @else {
             section class="card" {
                 table data-testid="results" {
-                    thead { tr { th { (tr(lang, "Tên đăng nhập", "Username")) } th { "MST" } th { "Email" } } }
+                    thead { tr { th { (tr(lang, "Tên đăng nhập", "Username")) } th { "MST" } th { (tr(lang, "Doanh nghiệp", "Business")) } th { "Email" } } }
                     tbody {
-                        @for a in &accounts {
-                            tr { td { a href={ "/account/" (a.username) } { (a.username) } } td { (a.mst) } td { (a.email) } }
+                        @for (a, business) in accounts.iter().zip(&businesses) {
+                            tr {
+                                td { a href={ "/account/" (a.username) } { (a.username) } }
+                                td { (a.mst) }
+                                td { (business.as_deref().unwrap_or("—")) }
+                                td { (a.email) }
+                            }
                         }
                     }
                 }
@@ -490,6 +504,7 @@ async fn render_account(
     let pending = s.store.pending_activation(a.id, now).await?;
     let timeline = s.store.audit_for_account(&a.username, &a.mst, 100).await?;
     let mails = s.store.mail_of_account(a.id, 20).await?;
+    let business = s.store.business_name(&a.mst).await?;
     let u = &a.username;
     Ok(Some(html! {
         (notice_box(lang, n))
@@ -507,6 +522,13 @@ async fn render_account(
             }
             dl {
                 dt { "MST" } dd { (a.mst) }
+                dt { (tr(lang, "Doanh nghiệp", "Business")) }
+                dd data-testid="business" {
+                    @match &business {
+                        Some(name) => { (name) " " span class="muted" { (tr(lang, "(theo chứng thư số đã xác thực gần nhất)", "(as the last verified certificate names it)")) } },
+                        None => span class="muted" { (tr(lang, "chưa biết: chưa có lần xác thực bằng token nào thành công", "not known yet: no token proof has succeeded")) },
+                    }
+                }
                 dt { "Email" } dd { (a.email) }
                 dt { (tr(lang, "Chứng thư số", "Certificate")) }
                 dd {

@@ -95,6 +95,45 @@ impl Store {
             .await?)
     }
 
+    /// Keeps the business name a verified certificate of this MST carries (its CN), for
+    /// the desk's search; the last one seen wins.
+    pub async fn remember_business_name(&self, mst: &str, name: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO business_names (mst, name, folded, seen_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (mst) DO UPDATE SET name = excluded.name, folded = excluded.folded, seen_at = excluded.seen_at",
+        )
+        .bind(mst)
+        .bind(name)
+        .bind(bhxh_protocol::domain::fold_for_search(name))
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The business name last seen on a verified certificate of this MST.
+    pub async fn business_name(&self, mst: &str) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT name FROM business_names WHERE mst = $1")
+            .bind(mst)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// The accounts of the businesses whose name contains `words` (folded alike: any
+    /// case, with or without diacritics).
+    pub async fn accounts_by_business(&self, words: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
+        let folded = bhxh_protocol::domain::fold_for_search(words);
+        let pattern = format!("%{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        Ok(sqlx::query_as(
+            "SELECT a.* FROM accounts a JOIN business_names b ON b.mst = a.mst \
+             WHERE b.folded LIKE $1 ESCAPE '\\' ORDER BY a.username LIMIT $2",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
         let branch = format!("{}-%", q.replace(['\\', '%', '_'], ""));
         Ok(sqlx::query_as(

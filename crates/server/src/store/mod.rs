@@ -139,6 +139,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_faults.sql")),
     (6, include_str!("../../migrations/sqlite/0006_email_change.sql")),
     (7, include_str!("../../migrations/sqlite/0007_support_codes.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_email_search.sql")),
+    (9, include_str!("../../migrations/sqlite/0009_business_names.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -148,6 +150,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/postgres/0005_faults.sql")),
     (6, include_str!("../../migrations/postgres/0006_email_change.sql")),
     (7, include_str!("../../migrations/postgres/0007_support_codes.sql")),
+    (8, include_str!("../../migrations/postgres/0008_email_search.sql")),
+    (9, include_str!("../../migrations/postgres/0009_business_names.sql")),
 ];
 
 /// Handle to the database; cheap to clone.
@@ -491,6 +495,23 @@ fn redact(url: &str) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// Each migration file is in its engine's list, in order (0008 was once written
+    /// and never listed, so never applied).
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        for (engine, list) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
+            let mut files: Vec<String> =
+                std::fs::read_dir(&dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+            files.sort();
+            let mut listed: Vec<String> = list.iter().map(|(_, sql)| sql.to_string()).collect();
+            listed.sort();
+            assert_eq!(files, listed, "{engine}: a file is not listed");
+            let versions: Vec<i64> = list.iter().map(|(v, _)| *v).collect();
+            assert_eq!(versions, (1..=list.len() as i64).collect::<Vec<_>>(), "{engine}");
+        }
+    }
 
     #[tokio::test]
     async fn sqlite_connections_get_their_pragmas() {

@@ -33,6 +33,14 @@ async fn token_recovery_login_and_change_on_postgres() {
     srv.enrol(USER, MST, EMAIL).await;
     let (status, body) = srv.recover(&SoftToken::load("rsa-valid"), USER).await;
     assert_eq!(status, 200, "{body}");
+    // The business name kept from the proof, found as the desk searches it; a later
+    // certificate's name replaces it (the upsert), not beside it.
+    let found = srv.store.accounts_by_business("Cong ty TNHH thu nghiem", 10).await.unwrap();
+    assert_eq!(found.iter().map(|a| a.username.as_str()).collect::<Vec<_>>(), [USER]);
+    srv.store.remember_business_name(MST, "CÔNG TY CỔ PHẦN ĐỔI TÊN", 1).await.unwrap();
+    assert_eq!(srv.store.business_name(MST).await.unwrap().as_deref(), Some("CÔNG TY CỔ PHẦN ĐỔI TÊN"));
+    assert_eq!(srv.store.accounts_by_business("doi ten", 10).await.unwrap().len(), 1);
+    assert!(srv.store.accounts_by_business("thu nghiem", 10).await.unwrap().is_empty());
     let temp = password_in(&srv.smtp().wait_for(EMAIL, "Mật khẩu tạm thời").await);
     let (status, login) = srv.login(USER, &temp).await;
     assert_eq!((status, login["must_change_password"].as_bool()), (200, Some(true)), "{login}");

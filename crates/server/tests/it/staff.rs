@@ -420,6 +420,48 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert_eq!(c.get("/").await.0, 303);
 }
 
+/// A caller names the company: the desk finds its accounts by the name a verified
+/// certificate of the MST carries (its CN), in any case, with or without diacritics; a
+/// certificate sent with a junk signature teaches it no name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_finds_accounts_by_the_business_name_a_verified_certificate_carries() {
+    use bhxh_protocol::{to_be_signed, Purpose};
+    let srv = TestServer::start().await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+    let mut c = Console::new(&srv);
+    assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let token = SoftToken::load("rsa-valid");
+    let find = |q: &str| format!("/?q={}", q.replace(' ', "%20"));
+    let (status, page, _) = c.get(&find("thu nghiem")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"no-result\""), "no proof yet, no name: {page}");
+    // The public certificate with a junk signature: refused, and no name kept.
+    let ch = srv.challenge(USER, Purpose::PasswordRecovery).await;
+    let junk = srv.complete_raw(&token, USER, Purpose::PasswordRecovery, &ch, &[0x5a; 256], token.alg).await;
+    assert_eq!(code(&junk.1), "SIGNATURE_INVALID");
+    assert!(c.get(&find("thu nghiem")).await.1.contains("data-testid=\"no-result\""));
+    // Signed by the token, over what the server asked: the name is kept.
+    let ch = srv.challenge(USER, Purpose::PasswordRecovery).await;
+    let signed = token.sign(&to_be_signed(Purpose::PasswordRecovery, &ch.origin, USER, &ch.nonce));
+    assert_eq!(srv.complete_raw(&token, USER, Purpose::PasswordRecovery, &ch, &signed, token.alg).await.0, 200);
+    for q in ["thu nghiem", "CÔNG TY TNHH THỬ NGHIỆM", "công  ty tnhh thử nghiệm bhxh", "Cong Ty Tnhh"] {
+        let (status, _, location) = c.get(&find(q)).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/account/ketoan01")), "{q}");
+    }
+    let (_, account, _) = c.get("/account/ketoan01").await;
+    assert!(account.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH"), "{account}");
+    // Two accounts of the business: the list, with its name.
+    srv.enrol("ketoan02", MST, "ketoan2@congty.vn").await;
+    let (status, list, _) = c.get(&find("thử nghiệm")).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("href=\"/account/ketoan02\"") && list.contains("CÔNG TY TNHH THỬ NGHIỆM BHXH"), "{list}");
+    // A name no business has, and wildcards taken as themselves.
+    for q in ["cong ty khac", "%25%25%25", "___"] {
+        assert!(c.get(&find(q)).await.1.contains("data-testid=\"no-result\""), "{q}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_must_come_from_the_login_page() {
     let srv = TestServer::start().await;
