@@ -97,8 +97,11 @@ export class App implements Host {
   }
 
   saveSettings(settings: Settings): void {
+    const moved = settings.server_url !== this.shared.settings.server_url;
     this.shared = { ...this.shared, settings };
     setLang(settings.lang);
+    // Another server has its own desk: ask it at once, not at the next start.
+    if (moved) void this.askHotline();
   }
 
   element(selector: string): HTMLElement | null {

@@ -313,9 +313,9 @@ export function install(): void {
           return settings;
         case "hotline": {
           // As the shell: the build's default at once, the server's when asked (here
-          // 1800 1260 too, unless ?scenario=hotline configures the server otherwise);
-          // offline, the one known stays.
-          const told = scenario === "hotline" ? "1900 6868 99" : "1800 1260";
+          // 1800 1260 too, unless ?scenario=hotline configures the server otherwise, or
+          // the server set is another desk's: reset.other-desk.vn); offline, the one known stays.
+          const told = settings.server_url.includes("other-desk") ? "1900 2468 10" : scenario === "hotline" ? "1900 6868 99" : "1800 1260";
           if (args.ask && scenario !== "offline") hotlineKnown = { number: told, tel: told.replace(/\D/g, ""), from_server: true };
           return hotlineKnown;
         }

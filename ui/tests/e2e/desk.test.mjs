@@ -250,6 +250,18 @@ describe("one desk, one number", () => {
     assert.equal(await hotline.getByTestId("hotline-number").getAttribute("href"), "tel:1900686899");
     await page.close();
   });
+
+  it("another server set in Settings: its desk's number at once, not at the next start", async () => {
+    const page = await open("", LAPTOP);
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1800 1260", null, { timeout: 10_000 });
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-advanced-toggle").click();
+    await page.locator("#server-url").fill("https://reset.other-desk.vn");
+    await page.getByTestId("settings-save").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 2468 10", null, { timeout: 10_000 });
+    assert.equal(await page.getByTestId("footer-hotline").getAttribute("href"), "tel:1900246810");
+    await page.close();
+  });
 });
 
 describe("a desktop app's window", () => {

@@ -1,9 +1,10 @@
 //! A support code's page: what the caller's app sees. The report they agreed to send,
-//! the attempts their app instance made (from 30 minutes before it) from the caller's network (reloaded every
-//! 10 s while the page is open; an instance id is the app's word, so another network's
-//! attempts under the same id are not the caller's to show), and the next step that fits. Every opening is audited with the staff member's
-//! name; an unknown, mistyped or expired code gets one answer; lookups are limited per
-//! staff member.
+//! the attempts their app instance made (from 30 minutes before it) from the caller's
+//! network (reloaded every 10 s while the page is open; an instance id is the app's
+//! word, so another network's attempts under the same id are not the caller's to show),
+//! and the next step that fits. Every opening is audited with the staff member's name;
+//! an unknown, mistyped or expired code gets one answer; lookups are limited per staff
+//! member.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
