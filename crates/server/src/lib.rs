@@ -33,6 +33,7 @@ pub mod store;
 pub mod support;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod verdict;
 pub mod verify;
 
 pub use app::Application;

@@ -46,6 +46,33 @@ enum TrustCmd {
     /// Fetch now the CRL of every distribution point of the configured intermediates and
     /// every one already cached.
     Refresh,
+    /// What a recovery with this certificate would meet — path to the anchor, revocation
+    /// (and from where), key usage, MST — without an account and without a signature:
+    /// the server's own checks. Exit status 0 accepted, 2 refused, 3 undecided (the
+    /// revocation status cannot be had now).
+    Check {
+        /// The certificate: PEM or DER (`.cer`, `.crt`, `.pem`).
+        cert: PathBuf,
+        /// CA certificates the token carries (PEM bundle or one DER), as a recovery sends them.
+        #[arg(long)]
+        chain: Option<PathBuf>,
+        /// Check the validity and the path at this time (RFC 3339, e.g.
+        /// 2026-01-31T09:00:00+07:00, or Unix seconds); revocation is as the sources say now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<i64>,
+        /// The answer as JSON (one object) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return Ok(secs);
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| format!("thời điểm theo RFC 3339 hoặc giây Unix / a time in RFC 3339 or Unix seconds, not {s:?}"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -191,6 +218,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )?;
         let revocation =
             bhxh_server::revocation::Revocation::from_config(store.clone(), clock.clone(), &config, &trust)?;
+        if let TrustCmd::Check { cert, chain, at, json } = cmd {
+            let der = bhxh_server::verify::read_pem_or_der(cert, "CERTIFICATE")?.remove(0);
+            let chain = match chain {
+                Some(path) => bhxh_server::verify::read_pem_or_der(path, "CERTIFICATE")?,
+                None => Vec::new(),
+            };
+            let now = clock.now();
+            let judge = bhxh_server::verdict::Judge {
+                trust: &trust,
+                policies: &config.required_policies,
+                revocation: &revocation,
+            };
+            let check = bhxh_server::verdict::trust_check(judge, &der, &chain, at.unwrap_or(now), now).await;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&check)?);
+            } else {
+                print!("{}", check.render());
+            }
+            store.close().await;
+            std::process::exit(check.outcome.exit_code());
+        }
         if let TrustCmd::Refresh = cmd {
             revocation.refresh_all(&trust).await;
         }

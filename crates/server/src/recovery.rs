@@ -22,7 +22,8 @@ use crate::email_change::Settled;
 use crate::facts::RevocationFact;
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
-use crate::store::{AuditEvent, Challenge, Counted, Detail, MailKind, Proven, ResetWrite};
+use crate::store::{AuditEvent, Challenge, Counted, Detail, MailKind, ResetWrite};
+use crate::verdict::Verified;
 use crate::verify::check_signature;
 
 /// The recovery routes.
@@ -68,9 +69,8 @@ async fn check_certificate(
     }
 }
 
-/// The certificate checks of a recovery and of the check before the PIN: the `chain`,
-/// the path, then the revocation of every certificate on it (OCSP, CRLs; cached).
-/// `algorithm` is the declared one, or (no signature to check) the key's own.
+/// The certificate checks of a recovery and of the check before the PIN: the `chain`
+/// (base64 from the request), then [`crate::verdict::Judge::certificate_verdict`] at `now`.
 async fn verify_certificate(
     s: &AppState,
     der: &[u8],
@@ -79,38 +79,9 @@ async fn verify_certificate(
     now: i64,
 ) -> Result<Verified, crate::verify::CertRefusal> {
     let chain = crate::verify::decode_chain(chain)?;
-    let algorithm = match algorithm {
-        Some(a) => a,
-        None => crate::verify::algorithm_of(der)?,
-    };
-    let checked = s.trust.check_certificate(der, &chain, algorithm, now)?;
-    crate::verify::check_policies(&s.config.required_policies, der, &checked.links)?;
-    let revocation = s.revocation.check(&checked.links, now).await?;
-    Ok(Verified { checked, revocation })
-}
-
-/// A certificate that passed every check, and what decided its revocation status.
-struct Verified {
-    checked: crate::verify::CheckedCert,
-    revocation: Vec<RevocationFact>,
-}
-
-impl Verified {
-    /// What the checks found, for the audit line.
-    fn proven(&self) -> Proven {
-        Proven {
-            subject: self.checked.common_name.clone(),
-            path: self.checked.path.clone(),
-            revocation: self.revocation.clone(),
-        }
-    }
-}
-
-impl std::ops::Deref for Verified {
-    type Target = crate::verify::CheckedCert;
-    fn deref(&self) -> &Self::Target {
-        &self.checked
-    }
+    let judge =
+        crate::verdict::Judge { trust: &s.trust, policies: &s.config.required_policies, revocation: &s.revocation };
+    judge.certificate_verdict(der, &chain, algorithm, now, now).await
 }
 
 /// A revocation status that cannot be had is temporary: say when to come back.

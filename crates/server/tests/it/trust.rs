@@ -345,3 +345,145 @@ async fn certificate_check_before_the_pin_gives_the_verdict_and_nothing_about_ac
     let (status, body) = check(&srv, &SoftToken::load("rsa-valid")).await;
     assert_eq!((status, code(&body)), (403, "CERT_UNTRUSTED"), "{body}");
 }
+
+/// `bhxh-server trust check`, the real binary on its own database, configured as the
+/// test server is (the fixture anchors, intermediates and CRL file, OCSP off).
+fn trust_check(data: &std::path::Path, crl: &str, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+        .arg("trust")
+        .arg("check")
+        .args(args)
+        .env_remove("BHXH_CONFIG")
+        .env("BHXH_DATA_DIR", data)
+        .env("BHXH_LOG", "warn")
+        .env("BHXH_TRUST_ANCHORS", fixture("trust.pem"))
+        .env("BHXH_INTERMEDIATES", fixture("intermediates.pem"))
+        .env("BHXH_CRL_FILE", fixture(crl))
+        .env("BHXH_OCSP", "false")
+        .env("BHXH_FETCH_CRLS", "false")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The desk's and operators' certificate checker gives, certificate by certificate, the
+/// verdict the server's own check before the PIN gives (the same code reaches both):
+/// accepted, or refused with the same code; exit 0 or 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_check_gives_the_servers_verdict_for_every_kind_of_certificate() {
+    let srv = server_with(|_| {}).await;
+    let data = tempfile::tempdir().unwrap();
+    // Each certificate with the code pinned here, or (None) held to the server's answer
+    // alone, whatever it is (rsa-valid's acceptance is pinned by the text below).
+    let want = [
+        ("rsa-valid", None),
+        ("ec-valid", None),
+        ("branch", None),
+        ("revoked", Some("CERT_REVOKED")),
+        ("untrusted", Some("CERT_UNTRUSTED")),
+        ("expired", Some("CERT_EXPIRED")),
+        ("not-yet-valid", Some("CERT_NOT_YET_VALID")),
+        ("no-digisig", Some("CERT_KEY_USAGE")),
+        ("sha1", Some("CERT_WEAK_SIGNATURE")),
+        ("rsa1024", Some("CERT_KEY_UNSUPPORTED")),
+        ("ica-revoked", None),
+        ("forged", None),
+        ("critical-ext", None),
+    ];
+    for (name, expected) in want {
+        let (status, body) = check(&srv, &SoftToken::load(name)).await;
+        let server = if status == 200 { None } else { Some(code(&body).to_string()) };
+        let pem = fixture(&format!("{name}.cert.pem"));
+        let (exit, out) = trust_check(data.path(), "crl.pem", &[pem.to_str().unwrap(), "--json"]);
+        let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        let cli = json["code"].as_str().map(str::to_string);
+        assert_eq!(cli, server, "{name}: the checker and the server differ: {out}");
+        assert_eq!(exit, if server.is_none() { 0 } else { 2 }, "{name}: {out}");
+        assert_eq!(json["outcome"], if server.is_none() { "accepted" } else { "refused" }, "{name}");
+        if let Some(code) = expected {
+            assert_eq!(cli.as_deref(), Some(code), "{name}");
+        }
+    }
+    // The text the desk reads: the verdict, the MST, the path, where revocation came from.
+    let der = fixture("rsa-valid.cert.der");
+    let (exit, out) = trust_check(data.path(), "crl.pem", &[der.to_str().unwrap()]);
+    assert_eq!(exit, 0, "{out}");
+    for line in [
+        "Kết luận / Verdict: CHẤP NHẬN / ACCEPTED",
+        &format!("MST: {MST}"),
+        "Chuỗi chứng thư / Path: CÔNG TY TNHH THỬ NGHIỆM BHXH < BHXH Test Issuing CA < BHXH Test Root CA (gốc tin cậy)",
+        "Thu hồi / Revocation: CÔNG TY TNHH THỬ NGHIỆM BHXH: tệp CRL",
+        "Mục đích khóa / Key usage: digitalSignature",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+    let pem = fixture("revoked.cert.pem");
+    let (_, out) = trust_check(data.path(), "crl.pem", &[pem.to_str().unwrap()]);
+    assert!(out.contains("TỪ CHỐI / REFUSED [CERT_REVOKED]") && out.contains("Chứng thư số đã bị thu hồi."), "{out}");
+}
+
+/// `--at` moves the validity and the path check; a CRL past its nextUpdate leaves no
+/// verdict (exit 3), as a recovery then fails closed; the token's CA certificates come
+/// with `--chain`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_check_at_a_time_with_a_chain_and_without_a_current_crl() {
+    let data = tempfile::tempdir().unwrap();
+    let pem = fixture("rsa-valid.cert.pem");
+    let cert = pem.to_str().unwrap();
+    let in_two_years = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        + 2 * 365 * 86_400)
+        .to_string();
+    let (exit, out) = trust_check(data.path(), "crl.pem", &[cert, "--at", &in_two_years, "--json"]);
+    assert_eq!((exit, serde_json::from_str::<Value>(&out).unwrap()["code"].clone()), (2, "CERT_EXPIRED".into()));
+    let (exit, out) = trust_check(data.path(), "crl.pem", &[cert, "--at", "2020-01-01T00:00:00+07:00", "--json"]);
+    assert_eq!((exit, serde_json::from_str::<Value>(&out).unwrap()["code"].clone()), (2, "CERT_NOT_YET_VALID".into()));
+    let (exit, out) = trust_check(data.path(), "crl.pem", &[cert, "--at", "yesterday"]);
+    assert!(exit != 0 && out.contains("RFC 3339"), "{out}");
+    // A stale CRL: no verdict now.
+    let (exit, out) = trust_check(data.path(), "expired-crl.pem", &[cert, "--json"]);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((exit, &json["outcome"], &json["code"]), (3, &"undecided".into(), &"CERT_REVOCATION_UNKNOWN".into()));
+    // The issuing CA only from --chain: with it the path is found through it.
+    let chain = fixture("ica.cert.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+        .args(["trust", "check", cert, "--json", "--chain", chain.to_str().unwrap()])
+        .env_remove("BHXH_CONFIG")
+        .env("BHXH_DATA_DIR", data.path())
+        .env("BHXH_LOG", "warn")
+        .env("BHXH_TRUST_ANCHORS", fixture("trust.pem"))
+        .env("BHXH_CRL_FILE", fixture("crl.pem"))
+        .env("BHXH_OCSP", "false")
+        .env("BHXH_FETCH_CRLS", "false")
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), &json["outcome"]), (Some(0), &"accepted".into()), "{json}");
+    // A file that is no certificate: an error, not a verdict.
+    let junk = data.path().join("junk.cer");
+    std::fs::write(&junk, b"not a certificate").unwrap();
+    let (exit, out) = trust_check(data.path(), "crl.pem", &[junk.to_str().unwrap(), "--json"]);
+    assert_eq!(exit, 2, "{out}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["code"], "CERT_MALFORMED");
+}
+
+/// A real certificate of the national PKI (the shipped copy of ../shared/pki's), with the
+/// default trust (the national root and VNPT-CA shipped with the server): the VNPT-CA SHA2 intermediate is a CA, not a token
+/// certificate, and is refused before any revocation source is asked.
+#[test]
+fn trust_check_of_a_real_vnpt_ca_certificate_with_the_shipped_trust() {
+    let data = tempfile::tempdir().unwrap();
+    let real = trust_file("vnpt-ca-sha2.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bhxh-server"))
+        .args(["trust", "check", real.to_str().unwrap(), "--json"])
+        .env_remove("BHXH_CONFIG")
+        .env("BHXH_DATA_DIR", data.path())
+        .env("BHXH_LOG", "warn")
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    assert_eq!((out.status.code(), &json["code"]), (Some(2), &"CERT_ISSUER_INVALID".into()), "{json}");
+    assert_eq!(json["fingerprint"], "7d6ba5245317f9ed5d8bc765a4634d26ac6340d36b9f584df3b52d9c4a81a306");
+    assert!(json["subject"].as_str().unwrap().contains("CN=VNPT-CA SHA2"), "{json}");
+    assert!(json["problem"]["en"].as_str().unwrap().contains("CaUsedAsEndEntity"), "{json}");
+}
