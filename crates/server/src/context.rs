@@ -112,6 +112,12 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         None => Ctx { lang, instance, ..Ctx::unknown() },
     };
     req.extensions_mut().insert(ctx.clone());
+    // The router's template, never the path a client sent (no unbounded label).
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
     let mut response = match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,
@@ -120,6 +126,12 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
             ctx.err(ErrorCode::RequestTimeout).into_response()
         }
     };
+    let code = match response.extensions().get::<ErrorCode>() {
+        Some(code) => code.as_str(),
+        None if response.status().is_client_error() || response.status().is_server_error() => "http_error",
+        None => "ok",
+    };
+    crate::metrics::metrics().answered(&route, code, started.elapsed());
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(ctx.reference.as_str()) {
         headers.entry("x-reference").or_insert(v);
@@ -201,6 +213,12 @@ impl Ctx {
             return self.unavailable();
         }
         tracing::error!(reference = %self.reference, error = %e, "internal error");
+        let database = (&e as &dyn std::any::Any)
+            .downcast_ref::<anyhow::Error>()
+            .is_some_and(|e| e.chain().any(|c| c.is::<sqlx::Error>()))
+            || (&e as &dyn std::any::Any).is::<sqlx::Error>();
+        let kind = if database { "database" } else { "other" };
+        crate::metrics::metrics().internal_errors.with_label_values(&[kind]).inc();
         self.err(ErrorCode::Internal)
     }
 }
@@ -263,6 +281,8 @@ impl IntoResponse for ApiError {
             usernames: self.usernames,
         };
         let mut response = (status, Json(body)).into_response();
+        // For the metrics: the answer's code, read by `context_layer`.
+        response.extensions_mut().insert(self.code);
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -349,6 +369,8 @@ impl AppState {
             self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?
         };
         if count > i64::from(max) {
+            let kind = key.split(':').next().unwrap_or("other");
+            crate::metrics::metrics().limits_hit.with_label_values(&[kind]).inc();
             let mut err = if !in_memory {
                 self.refuse(ctx, event, username, ErrorCode::RateLimited).await
             } else if count == i64::from(max) + 1 {
@@ -491,6 +513,7 @@ impl AppState {
         if count < i64::from(max) {
             return Ok(());
         }
+        crate::metrics::metrics().limits_hit.with_label_values(&[counted.as_str()]).inc();
         let mut err =
             self.refuse_detail(ctx, event, username, ErrorCode::RateLimited, Detail::TooMany { count, counted }).await;
         err.retry_after = Some((start + window - now).max(1) as u64);
@@ -551,6 +574,7 @@ impl AppState {
             .await
             .map_err(|e| ctx.internal(e))?;
         if sent >= i64::from(self.config.limits.reset_mails_per_day) {
+            crate::metrics::metrics().limits_hit.with_label_values(&[Counted::PasswordMailsToday.as_str()]).inc();
             let mut err = self
                 .refuse_detail(
                     ctx,

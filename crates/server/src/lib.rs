@@ -23,6 +23,7 @@ pub mod html;
 pub mod http;
 pub mod mail;
 pub mod mem_limits;
+pub mod metrics;
 pub mod passwords;
 pub mod portal;
 pub mod recovery;

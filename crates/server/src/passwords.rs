@@ -51,6 +51,18 @@ pub enum Lane {
     Login,
 }
 
+impl Lane {
+    /// Its name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lane::Recovery => "recovery",
+            Lane::Staff => "staff",
+            Lane::KnownLogin => "known_login",
+            Lane::Login => "login",
+        }
+    }
+}
+
 /// Why a hash was not computed.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -149,7 +161,7 @@ impl Hasher {
         lane: Lane,
         f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let (job, rx) = self.job(f);
+        let (job, rx) = self.job(lane, f);
         self.admit(lane, vec![job])?;
         rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
     }
@@ -157,17 +169,24 @@ impl Hasher {
     /// A job for the hashing threads, and where its result arrives.
     fn job<T: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
     ) -> (Job, oneshot::Receiver<T>) {
         let (tx, rx) = oneshot::channel();
         let shared = self.handle.0.clone();
+        let queued_at = std::time::Instant::now();
         let job: Job = Box::new(move |a, m| {
             // The caller has gone (timed out, disconnected): no work for nobody.
             if tx.is_closed() {
                 shared.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
-            let _ = tx.send(f(a, m));
+            let m_ = crate::metrics::metrics();
+            m_.argon2_wait_seconds.with_label_values(&[lane.name()]).observe(queued_at.elapsed().as_secs_f64());
+            let started = std::time::Instant::now();
+            let out = f(a, m);
+            m_.argon2_seconds.with_label_values(&[lane.name()]).observe(started.elapsed().as_secs_f64());
+            let _ = tx.send(out);
         });
         (job, rx)
     }
@@ -184,6 +203,7 @@ impl Hasher {
             Lane::Login => &mut q.login,
         };
         if queue.len() >= shared.max_queued {
+            crate::metrics::metrics().argon2_rejected.with_label_values(&[lane.name()]).inc();
             return Err(HashError::Busy(lane));
         }
         for job in jobs {
@@ -228,12 +248,23 @@ impl Hasher {
             None => ((*self.dummy).clone(), false),
         });
         let p = password.clone();
-        let (job_a, rx_a) = self.job(move |_, m| verify_with(m, &p, &a));
-        let (job_b, rx_b) = self.job(move |_, m| verify_with(m, &password, &b));
+        let (job_a, rx_a) = self.job(lane, move |_, m| verify_with(m, &p, &a));
+        let (job_b, rx_b) = self.job(lane, move |_, m| verify_with(m, &password, &b));
         self.admit(lane, vec![job_a, job_b])?;
         let gone = |_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone"));
         let (ok_a, ok_b) = tokio::join!(rx_a, rx_b);
         Ok([ok_a.map_err(gone)? && real_a, ok_b.map_err(gone)? && real_b])
+    }
+
+    /// Jobs waiting in each lane.
+    pub fn queued(&self) -> [(Lane, usize); 4] {
+        let q = self.handle.0.queues.lock().unwrap_or_else(|p| p.into_inner());
+        [
+            (Lane::Recovery, q.recovery.len()),
+            (Lane::Staff, q.staff.len()),
+            (Lane::KnownLogin, q.known.len()),
+            (Lane::Login, q.login.len()),
+        ]
     }
 
     /// Jobs waiting per lane (recovery, login), and jobs skipped so far because their

@@ -81,7 +81,15 @@ async fn verify_certificate(
     let chain = crate::verify::decode_chain(chain)?;
     let judge =
         crate::verdict::Judge { trust: &s.trust, policies: &s.config.required_policies, revocation: &s.revocation };
-    judge.certificate_verdict(der, &chain, algorithm, now, now).await
+    let started = std::time::Instant::now();
+    let verdict = judge.certificate_verdict(der, &chain, algorithm, now, now).await;
+    let outcome = match &verdict {
+        Ok(_) => "accepted",
+        Err(r) if r.code == ErrorCode::CertRevocationUnknown => "undecided",
+        Err(_) => "refused",
+    };
+    crate::metrics::metrics().verdict_seconds.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
+    verdict
 }
 
 /// A revocation status that cannot be had is temporary: say when to come back.
@@ -164,18 +172,25 @@ async fn complete(
     ctx: Ctx,
     ApiJson(req): ApiJson<CompleteRequest>,
 ) -> Result<Response, ApiError> {
-    let attempt = open_attempt(&s, &ctx, &req).await?;
-    let proof = attempt.verify(&req).await?;
+    let answer = complete_attempt(&s, &ctx, &req).await;
+    let code = answer.as_ref().err().map_or("ok", |e| e.code.as_str());
+    crate::metrics::metrics().token_proofs.with_label_values(&[req.purpose.as_str(), code]).inc();
+    answer
+}
+
+async fn complete_attempt(s: &AppState, ctx: &Ctx, req: &CompleteRequest) -> Result<Response, ApiError> {
+    let attempt = open_attempt(s, ctx, req).await?;
+    let proof = attempt.verify(req).await?;
     let answer = match attempt.bind(&proof).await? {
         Bound::Usernames(usernames) => finish_lookup(&attempt, &proof, usernames).await,
         Bound::Account(account, settled) if attempt.ch.purpose == Purpose::EmailChange => {
             let entry = attempt.success_entry(&proof);
-            crate::email_change::start_by_token(&s, &ctx, settled, &attempt.ch, &account, entry).await
+            crate::email_change::start_by_token(s, ctx, settled, &attempt.ch, &account, entry).await
         }
         Bound::Account(account, settled) => finish_reset(&attempt, settled, &proof, &account).await,
     };
     if answer.is_ok() {
-        remember_business(&s, &ctx, &proof).await;
+        remember_business(s, ctx, &proof).await;
     }
     answer
 }

@@ -144,6 +144,11 @@ impl Revocation {
     }
 
     /// Whether CRLs are fetched from distribution points (the background refresher).
+    /// The CRLs of the configured file.
+    pub fn file_crls(&self) -> impl Iterator<Item = &ParsedCrl> {
+        self.file.iter().map(|c| c.as_ref())
+    }
+
     pub fn fetches(&self) -> bool {
         self.config.enabled && self.config.fetch_crls
     }
@@ -339,10 +344,12 @@ impl Revocation {
                     self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(key, row.clone());
                 }
                 tracing::info!(url, status = %row.status, "OCSP answer");
+                crate::metrics::metrics().ocsp_responses.with_label_values(&[url, row.status.as_str()]).inc();
                 Ok(row)
             }
             Err(e) => {
                 tracing::warn!(url, error = %e.render(Lang::En), "OCSP gave no usable answer");
+                crate::metrics::metrics().revocation_fetch_errors.with_label_values(&["ocsp", url]).inc();
                 let _ = self.store.ocsp_failed(&key, url, &cn(cert), &e.to_stored(), now).await;
                 Err(e)
             }
@@ -485,6 +492,7 @@ impl Revocation {
             }
             Err(e) => {
                 tracing::warn!(url, error = %e.render(Lang::En), "CRL fetch failed");
+                crate::metrics::metrics().revocation_fetch_errors.with_label_values(&["crl", url]).inc();
                 let _ = self.store.crl_fetch_failed(url, &e.to_stored(), now).await;
                 Err(e)
             }
@@ -494,6 +502,22 @@ impl Revocation {
     /// One HTTP exchange with a CA (through the configured mirror): a GET, or a POST of
     /// an OCSP request; at most `max` bytes, within the fetch timeout.
     async fn exchange(&self, url: &str, ocsp_request: Option<Vec<u8>>, max: usize) -> Result<Vec<u8>, FetchProblem> {
+        let kind = if ocsp_request.is_some() { "ocsp" } else { "crl" };
+        let started = std::time::Instant::now();
+        let answer = self.exchange_once(url, ocsp_request, max).await;
+        crate::metrics::metrics()
+            .revocation_fetch_seconds
+            .with_label_values(&[kind, url])
+            .observe(started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn exchange_once(
+        &self,
+        url: &str,
+        ocsp_request: Option<Vec<u8>>,
+        max: usize,
+    ) -> Result<Vec<u8>, FetchProblem> {
         let target = self.config.mirrors.get(url).map_or(url, String::as_str);
         if !(target.starts_with("http://") || target.starts_with("https://")) {
             return Err(FetchProblem::NotHttp { url: target.into() });

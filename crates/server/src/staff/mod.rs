@@ -53,10 +53,50 @@ pub fn router(state: AppState) -> Router {
         .route("/email-change/{id}/approve", post(email::approve))
         .route("/email-change/{id}/cancel", post(email::cancel))
         .route("/support/{code}", get(support::page))
+        // For the operators' Prometheus: this listener only, never the public one.
+        .route("/metrics", get(metrics_page))
         .fallback(auth::not_found)
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
         .with_state(state)
+}
+
+/// `GET /metrics`: what the process counted, and what the server holds now (argon2
+/// queues, CRLs, outbox; the database's answer), in Prometheus' text format.
+async fn metrics_page(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    use crate::metrics::{CrlTimes, OutboxFacts, Scraped};
+    let mut scraped = Scraped {
+        argon2_queued: s.hasher.queued().iter().map(|(lane, n)| (lane.name(), *n as i64)).collect(),
+        ..Scraped::default()
+    };
+    for crl in s.revocation.file_crls() {
+        let source = format!("file:{}", crl.issuer_cn);
+        scraped.crls.push(CrlTimes { source, this_update: crl.this_update, next_update: crl.next_update });
+    }
+    let now = s.clock.now();
+    let db = async { Ok::<_, anyhow::Error>((s.store.outbox_state().await?, s.store.cached_crls().await?)) }.await;
+    match db {
+        Ok((outbox, crls)) => {
+            scraped.outbox = Some(OutboxFacts {
+                pending: outbox.pending,
+                oldest_pending_age_secs: outbox.oldest_pending.map_or(0, |at| (now - at).max(0)),
+                dead: outbox.dead,
+            });
+            for crl in crls {
+                if let (Some(this_update), Some(next_update)) = (crl.this_update, crl.next_update) {
+                    scraped.crls.push(CrlTimes { source: crl.url, this_update, next_update });
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
+    }
+    match crate::metrics::metrics().render(&scraped) {
+        Ok(text) => ([(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics could not be encoded");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 fn redirect(to: &str) -> Response {

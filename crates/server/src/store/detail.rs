@@ -22,6 +22,17 @@ pub enum Counted {
     PasswordMailsToday,
 }
 
+impl Counted {
+    /// Its name in metrics (as in the audit's JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::FailedProofsFromClient => "failed_proofs_from_client",
+            Counted::WrongPasswordsFromClient => "wrong_passwords_from_client",
+            Counted::PasswordMailsToday => "password_mails_today",
+        }
+    }
+}
+
 /// Why a caller's support report was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

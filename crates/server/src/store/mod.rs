@@ -43,7 +43,7 @@ pub use crls::CachedCrl;
 pub use detail::{Counted, Detail, Proven, ReportProblem};
 pub use email_changes::{ChangeState, ChangeVia, EmailChange, NewEmailChange};
 pub use ocsp::{CachedOcsp, OcspCacheStatus};
-pub use outbox::{Mail, MailKind, MailStatus, NewMail};
+pub use outbox::{Mail, MailKind, MailStatus, NewMail, OutboxState};
 pub use portal::{Activation, ActivationOutcome, CaptchaCheck, PortalWrite};
 pub use sessions::{LoginWindows, NewSession, SessionRow};
 pub use staff::{Staff, StaffRole, StaffSession};

@@ -81,6 +81,15 @@ pub struct Mail {
     pub key_id: Option<String>,
 }
 
+/// What [`Store::outbox_state`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxState {
+    pub pending: i64,
+    /// `created_at` of the oldest waiting mail.
+    pub oldest_pending: Option<i64>,
+    pub dead: i64,
+}
+
 impl Mail {
     /// Whether the desk can send it again: while it waits (it is sent now), or once
     /// delivered when its body holds no secret (a password or a link is wiped once
@@ -220,6 +229,18 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// The outbox as an operator watches it: mails waiting, when the oldest of them was
+    /// written, and dead letters (given up on; not those withdrawn with their account).
+    pub async fn outbox_state(&self) -> anyhow::Result<OutboxState> {
+        let (pending, oldest_pending): (i64, Option<i64>) =
+            sqlx::query_as("SELECT count(*), min(created_at) FROM outbox WHERE status = $1")
+                .bind(MailStatus::Pending.as_str())
+                .fetch_one(&self.read)
+                .await?;
+        let dead = self.dead_mail_count(0).await?;
+        Ok(OutboxState { pending, oldest_pending, dead })
     }
 
     /// Mails given up on (dead letters) created since `since`; not those withdrawn

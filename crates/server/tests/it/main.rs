@@ -17,6 +17,7 @@ mod enumeration;
 mod faults;
 mod flow;
 mod hardening;
+mod metrics;
 mod ocsp;
 mod outbox;
 mod pages;
