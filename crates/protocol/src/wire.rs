@@ -244,6 +244,21 @@ pub struct Ack {
     pub reference: String,
 }
 
+/// `GET /v1/health/ready` (200 when ready, else 503): whether this server can serve a
+/// recovery now, for a load balancer or an orchestrator (liveness is
+/// `GET /v1/health/live`, 200 while the process serves).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// The database answered.
+    pub database: bool,
+    /// Revocation can decide: it is off (development only), or no CRL the server holds
+    /// is past its nextUpdate (a recovery it covers would fail closed).
+    pub revocation: bool,
+    pub reference: String,
+}
+
 /// `GET /v1/health`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

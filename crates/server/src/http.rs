@@ -6,7 +6,7 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use bhxh_protocol::wire::Health;
+use bhxh_protocol::wire::{Health, Readiness};
 use bhxh_protocol::ErrorCode;
 
 use crate::clock::rfc3339;
@@ -17,6 +17,8 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/health/live", get(live))
+        .route("/v1/health/ready", get(ready))
         .merge(crate::recovery::routes())
         .merge(crate::auth::routes())
         .merge(crate::portal::routes())
@@ -32,25 +34,59 @@ async fn not_found(ctx: Ctx) -> ApiError {
     ctx.err(ErrorCode::NotFound)
 }
 
-async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, ApiError> {
-    let db_ok = {
-        // Whoever holds the lock pings; the others wait for it and read its answer.
-        let mut last = s.health.lock().await;
-        match *last {
-            Some((at, ok)) if at.elapsed() < HEALTH_PING_TTL => ok,
-            _ => {
-                let ok = match s.store.ping().await {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::error!(reference = %ctx.reference, error = %e, "database unavailable");
-                        false
-                    }
-                };
-                *last = Some((std::time::Instant::now(), ok));
-                ok
-            }
-        }
+/// Liveness: the process serves requests (nothing else is asked: a database outage is
+/// readiness's, and restarting the server would not mend it).
+async fn live(ctx: Ctx) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "alive", "reference": ctx.reference.to_string()}))
+}
+
+/// Readiness: the database answers and revocation can decide (no CRL held past its
+/// nextUpdate); 503 otherwise, with which of the two failed.
+async fn ready(State(s): State<AppState>, ctx: Ctx) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let database = database_ok(&s, &ctx).await;
+    let now = s.clock.now();
+    let revocation = !s.revocation.enabled() || {
+        let file_current = s.revocation.file_crls().all(|c| c.next_update > now);
+        let cached_current = match s.store.cached_crls().await {
+            Ok(crls) => crls.iter().all(|c| c.next_update.is_none_or(|next| next > now)),
+            Err(_) => !database,
+        };
+        file_current && cached_current
     };
+    let ok = database && revocation;
+    let body = Readiness {
+        status: if ok { "ready" } else { "not_ready" }.into(),
+        database,
+        revocation,
+        reference: ctx.reference.to_string(),
+    };
+    let status = if ok { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+/// Whether the database answers (one ping per second for everyone).
+async fn database_ok(s: &AppState, ctx: &Ctx) -> bool {
+    // Whoever holds the lock pings; the others wait for it and read its answer.
+    let mut last = s.health.lock().await;
+    match *last {
+        Some((at, ok)) if at.elapsed() < HEALTH_PING_TTL => ok,
+        _ => {
+            let ok = match s.store.ping().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(reference = %ctx.reference, error = %e, "database unavailable");
+                    false
+                }
+            };
+            *last = Some((std::time::Instant::now(), ok));
+            ok
+        }
+    }
+}
+
+async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, ApiError> {
+    let db_ok = database_ok(&s, &ctx).await;
     if !db_ok {
         return Err(ctx.unavailable());
     }

@@ -344,6 +344,14 @@ async fn postgres_stopped_mid_run_answers_503_and_service_resumes_by_itself() {
     assert!(health.headers().get("retry-after").is_some());
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(code(&body), "SERVICE_UNAVAILABLE");
+    // Not ready (the database), yet alive: an orchestrator takes it out of rotation and
+    // does not restart it for an outage a restart would not mend.
+    let ready = srv.http.get(format!("{}/v1/health/ready", srv.base)).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!((&ready["status"], &ready["database"]), (&json!("not_ready"), &json!(false)), "{ready}");
+    let live = srv.http.get(format!("{}/v1/health/live", srv.base)).send().await.unwrap();
+    assert_eq!(live.status().as_u16(), 200);
     // Every route that needs the database says the same, with Retry-After.
     for (path, body) in [
         ("/v1/auth/login", json!({"username": "user1", "password": "Mua-thu-2026!"})),
@@ -368,6 +376,8 @@ async fn postgres_stopped_mid_run_answers_503_and_service_resumes_by_itself() {
     let restarted = Instant::now();
     wait_for(true).await;
     let recovered_in = restarted.elapsed();
+    let ready = srv.http.get(format!("{}/v1/health/ready", srv.base)).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200, "ready again once the database is back");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut answers = Vec::new();
     for l in load {

@@ -1,4 +1,5 @@
-//! The operators' metrics: served by the staff listener only, in the text format
+//! The operators' probes and metrics: liveness and readiness on the public listener;
+//! metrics served by the staff listener only, in the text format
 //! `promtool check metrics` accepts (Debian's `prometheus` package), counting what
 //! happened; a real Prometheus server scrapes a running backend; the example alert rules
 //! (docs/prometheus/) pass `promtool check rules` and `promtool test rules`.
@@ -202,4 +203,40 @@ fn the_example_alert_rules_check_and_fire_when_they_must() {
     assert!(ok && out.contains("SUCCESS: 7 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", dir.join("alerts.test.yml").to_str().unwrap()], None);
     assert!(ok && out.contains("SUCCESS"), "{out}");
+}
+
+/// Liveness says the process serves; readiness says a recovery can be served now: the
+/// database answers and no CRL is past its nextUpdate (a stale one fails recoveries
+/// closed). The database outage is in `faults::postgres_stopped_mid_run_answers_503_and_service_resumes_by_itself`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_the_database_and_current_revocation_liveness_the_process() {
+    let get = |srv: &TestServer, path: &str| {
+        let url = format!("{}{path}", srv.base);
+        let http = srv.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let srv = TestServer::start().await;
+    let (status, live) = get(&srv, "/v1/health/live").await;
+    assert_eq!((status, &live["status"]), (200, &"alive".into()));
+    let (status, ready) = get(&srv, "/v1/health/ready").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(
+        (&ready["status"], &ready["database"], &ready["revocation"]),
+        (&"ready".into(), &true.into(), &true.into())
+    );
+    // The same server with a CRL file past its nextUpdate: alive, not ready, and why.
+    let stale = TestServer::start_with(|c| c.crl_file = Some(fixture("expired-crl.pem"))).await;
+    assert_eq!(get(&stale, "/v1/health/live").await.0, 200);
+    let (status, ready) = get(&stale, "/v1/health/ready").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(
+        (&ready["status"], &ready["database"], &ready["revocation"]),
+        (&"not_ready".into(), &true.into(), &false.into())
+    );
+    // The recovery it warns of: refused, fail-closed.
+    stale.enrol(USER, MST, EMAIL).await;
+    assert_eq!(code(&stale.recover(&SoftToken::load("rsa-valid"), USER).await.1), "CERT_REVOCATION_UNKNOWN");
 }
