@@ -66,6 +66,9 @@ try {
   await page.getByLabel("Mật khẩu").fill(spec.staffPassword);
   await page.getByLabel("Mật khẩu").press("Enter");
   await page.getByRole("heading", { name: "Tìm tài khoản" }).waitFor();
+  // The first page: the search first, the service's state under it.
+  await page.getByTestId("service-state").waitFor();
+  await shot(page, "staff-home-service");
   step("staff log in (a wrong password is refused first)");
 
   await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").fill(spec.mst);

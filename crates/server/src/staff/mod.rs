@@ -20,6 +20,7 @@
 mod actions;
 mod auth;
 mod email;
+mod service;
 mod support;
 mod views;
 pub mod words;

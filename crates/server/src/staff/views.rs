@@ -200,6 +200,14 @@ pub(super) async fn home(
             c.state == crate::store::ChangeState::Proposed && (!supervisor || c.proposed_by.as_deref() != Some(me))
         })
         .count();
+    // The service's state, under the search form on the first page (not over results).
+    let service = match results {
+        None => {
+            let attacked = attacked_accounts(&s, lang).await.map_err(|e| desk.internal(e))?;
+            Some(super::service::section(&s, lang, &attacked).await.map_err(|e| desk.internal(e))?)
+        }
+        Some(_) => None,
+    };
     Ok(desk.page(
         tr(lang, "Tìm kiếm", "Search"),
         html! {
@@ -231,6 +239,7 @@ pub(super) async fn home(
             }
             (search_form(lang, query))
             @if let Some(r) = results { (r) }
+            @if let Some(state) = service { (state) }
         },
     ))
 }
@@ -395,6 +404,77 @@ pub(super) async fn account_page(
     Ok(desk.page(&username, body))
 }
 
+/// The accounts under attack now (every client together past an account's mark), each
+/// with what marks it.
+async fn attacked_accounts(s: &AppState, lang: Lang) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let now = s.clock.now();
+    let l = &s.config.limits;
+    let window = l.per_username_window_secs.max(l.failed_proofs_window_secs);
+    let windows = s.store.limits_with_prefix("user:", now - window).await?;
+    let mut users: Vec<&str> = windows
+        .iter()
+        .filter_map(|(key, _, _)| key.strip_prefix("user:").and_then(|rest| rest.split_once(':')).map(|(u, _)| u))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    let mut attacked = Vec::new();
+    for user in users {
+        let prefix = user_limit_prefix(user);
+        let mine: Vec<(String, i64, i64)> =
+            windows.iter().filter(|(k, _, _)| k.starts_with(&prefix)).cloned().collect();
+        let (_, marks) = read_windows(s, lang, &prefix, &mine, now);
+        if !marks.is_empty() {
+            attacked.push((user.to_string(), marks));
+        }
+    }
+    Ok(attacked)
+}
+
+/// The limits' windows of one account (`prefix` is its `user:NAME:`), as staff read
+/// them: those that hold one client back, and those that mark an attack (every client
+/// together past the account's mark).
+fn read_windows(
+    s: &AppState,
+    lang: Lang,
+    prefix: &str,
+    windows: &[(String, i64, i64)],
+    now: i64,
+) -> (Vec<String>, Vec<String>) {
+    let l = &s.config.limits;
+    let (mut locked, mut attacked) = (Vec::new(), Vec::new());
+    for (key, count, start) in windows {
+        let Some(w) = Window::parse(key.strip_prefix(prefix).unwrap_or(key)) else { continue };
+        let (length, limit, mark) = match w.what {
+            Tried::Event(_) => {
+                (l.per_username_window_secs, i64::from(l.per_username) + 1, i64::from(l.per_username_total) + 1)
+            }
+            Tried::WrongPasswords(_) => {
+                (l.per_username_window_secs, i64::from(l.per_username), i64::from(l.per_username_total) + 1)
+            }
+            Tried::FailedProofs => (
+                l.failed_proofs_window_secs,
+                i64::from(l.failed_proofs_per_client),
+                i64::from(l.failed_proofs_per_account) + 1,
+            ),
+        };
+        if start + length <= now {
+            continue;
+        }
+        let until = vn_time(start + length);
+        let label = w.what.label(lang);
+        match w.client {
+            Some(client) if *count >= limit => locked.push(format!(
+                "{label}, {} {client} ({} {until})",
+                tr(lang, "từ", "from"),
+                tr(lang, "đến", "until")
+            )),
+            None if *count >= mark => attacked.push(format!("{label}: {count} ({} {until})", tr(lang, "đến", "until"))),
+            _ => {}
+        }
+    }
+    (locked, attacked)
+}
+
 /// A window of tries on an account, read from its key (after the account's prefix; see
 /// `context`): one client's, or every client's together.
 struct Window<'a> {
@@ -470,37 +550,7 @@ async fn render_account(
     let prefix = user_limit_prefix(&a.username);
     let since = now - l.per_username_window_secs.max(l.failed_proofs_window_secs);
     let windows = s.store.limits_with_prefix(&prefix, since).await?;
-    let (mut locked, mut attacked) = (Vec::new(), Vec::new());
-    for (key, count, start) in &windows {
-        let Some(w) = Window::parse(key.strip_prefix(&prefix).unwrap_or(key)) else { continue };
-        let (length, limit, mark) = match w.what {
-            Tried::Event(_) => {
-                (l.per_username_window_secs, i64::from(l.per_username) + 1, i64::from(l.per_username_total) + 1)
-            }
-            Tried::WrongPasswords(_) => {
-                (l.per_username_window_secs, i64::from(l.per_username), i64::from(l.per_username_total) + 1)
-            }
-            Tried::FailedProofs => (
-                l.failed_proofs_window_secs,
-                i64::from(l.failed_proofs_per_client),
-                i64::from(l.failed_proofs_per_account) + 1,
-            ),
-        };
-        if start + length <= now {
-            continue;
-        }
-        let until = vn_time(start + length);
-        let label = w.what.label(lang);
-        match w.client {
-            Some(client) if *count >= limit => locked.push(format!(
-                "{label}, {} {client} ({} {until})",
-                tr(lang, "từ", "from"),
-                tr(lang, "đến", "until")
-            )),
-            None if *count >= mark => attacked.push(format!("{label}: {count} ({} {until})", tr(lang, "đến", "until"))),
-            _ => {}
-        }
-    }
+    let (locked, attacked) = read_windows(s, lang, &prefix, &windows, now);
     let pending = s.store.pending_activation(a.id, now).await?;
     let timeline = s.store.audit_for_account(&a.username, &a.mst, 100).await?;
     let mails = s.store.mail_of_account(a.id, 20).await?;

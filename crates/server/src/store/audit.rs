@@ -256,6 +256,22 @@ impl Store {
         .await?)
     }
 
+    /// Users' own lines (not staff, system or CLI) at or after `since`, counted by event,
+    /// outcome and code: `(event, outcome, error code, count)`.
+    pub async fn audit_counts_since(&self, since: i64) -> anyhow::Result<Vec<(String, String, Option<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT event, outcome, error_code, count(*) AS n FROM audit WHERE at >= $1 AND actor = $2 \
+             GROUP BY event, outcome, error_code",
+        )
+        .bind(since)
+        .bind(Actor::User.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("event")?, r.try_get("outcome")?, r.try_get("error_code")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Every line at or after `since`, oldest first, at most `limit`.
     pub async fn audit_since(&self, since: i64, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as("SELECT * FROM audit WHERE at >= $1 ORDER BY id LIMIT $2")

@@ -42,6 +42,24 @@ impl Store {
     }
 
     /// Every cached answer, newest first.
+    /// Each responder's last exchange since `since`, and how many of its certificates'
+    /// last exchanges gave no usable answer: `(url, last exchange, certificates, failing)`.
+    pub async fn ocsp_by_responder(&self, since: i64) -> anyhow::Result<Vec<(String, i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT url, max(fetched_at) AS last, count(*) AS n, \
+             sum(CASE WHEN status = $1 THEN 1 ELSE 0 END) AS failing \
+             FROM ocsp_cache WHERE fetched_at >= $2 GROUP BY url ORDER BY url",
+        )
+        .bind(OcspCacheStatus::NoAnswer.as_str())
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?;
+        use sqlx::Row;
+        rows.iter()
+            .map(|r| Ok((r.try_get("url")?, r.try_get("last")?, r.try_get("n")?, r.try_get("failing")?)))
+            .collect()
+    }
+
     pub async fn cached_ocsp_all(&self) -> anyhow::Result<Vec<CachedOcsp>> {
         Ok(sqlx::query_as("SELECT * FROM ocsp_cache ORDER BY fetched_at DESC, key LIMIT 200")
             .fetch_all(&self.read)

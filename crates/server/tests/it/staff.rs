@@ -420,6 +420,57 @@ async fn staff_find_unlock_reset_and_resend_and_every_action_names_them() {
     assert_eq!(c.get("/").await.0, 303);
 }
 
+/// The desk's first page says how the service is doing today: token proofs, portal
+/// recoveries, logins and refusals by reason, the accounts under attack (each a link),
+/// the revocation sources with their dates, the outbox. A search replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_page_shows_the_service_today() {
+    let srv = TestServer::start_with(|c| (c.limits.per_username, c.limits.per_username_total) = (3, 2)).await;
+    srv.enrol(USER, MST, EMAIL).await;
+    add_staff(&srv).await;
+    assert_eq!(srv.recover(&SoftToken::load("rsa-valid"), USER).await.0, 200);
+    assert_eq!(code(&srv.recover(&SoftToken::load("other-mst"), USER).await.1), "CERT_NOT_BOUND");
+    assert_eq!(code(&srv.recover(&SoftToken::load("revoked"), USER).await.1), "CERT_REVOKED");
+    // Three wrong passwords: past the account's mark of two (every client together).
+    for i in 0..3 {
+        assert_eq!(code(&srv.login(USER, &format!("Sai-mat-khau-{i}!")).await.1), "INVALID_CREDENTIALS");
+    }
+    let mut c = Console::new(&srv);
+    assert_eq!(c.login(STAFF, STAFF_PASSWORD).await.0, 303);
+    let (status, page, _) = c.get("/").await;
+    assert_eq!(status, 200);
+    // The markup from an element's opening tag to `end` (the page is the server's own).
+    let part = |start: &str, end: &str| -> String {
+        let from = page.find(start).unwrap_or_else(|| panic!("{start} missing:\n{page}"));
+        let to = page[from..].find(end).map_or(page.len(), |i| from + i);
+        page[from..to].to_string()
+    };
+    assert!(part("data-testid=\"today-proofs\"", "</strong>").ends_with(">1"), "one successful proof");
+    assert!(
+        part("data-testid=\"today-refused\"", "</strong>").ends_with(">5"),
+        "two refused proofs, three wrong passwords"
+    );
+    let refusals = part("data-testid=\"refusals\"", "</table>");
+    for want in [
+        "Tên đăng nhập hoặc mật khẩu không đúng.",
+        "INVALID_CREDENTIALS",
+        "CERT_NOT_BOUND",
+        "Chứng thư số đã bị thu hồi.",
+    ] {
+        assert!(refusals.contains(want), "{want}: {refusals}");
+    }
+    let wrong = part("data-code=\"INVALID_CREDENTIALS\"", "</tr>");
+    assert!(wrong.ends_with("<td>3</td>"), "{wrong}");
+    let attacked = part("data-testid=\"under-attack-list\"", "</ul>");
+    assert!(attacked.contains("href=\"/account/ketoan01\"") && attacked.contains("sai mật khẩu"), "{attacked}");
+    let sources = part("data-testid=\"revocation-sources\"", "</div>");
+    assert!(sources.contains("CRL BHXH Test Issuing CA (tệp)") && sources.contains("còn hiệu lực"), "{sources}");
+    assert!(part("data-testid=\"outbox-state\"", "</p>").contains("thư đang chờ gửi"));
+    // A search shows its results, not the state.
+    let (_, results, _) = c.get("/?q=khongcoai").await;
+    assert!(!results.contains("data-testid=\"service-state\""), "{results}");
+}
+
 /// A caller names the company: the desk finds its accounts by the name a verified
 /// certificate of the MST carries (its CN), in any case, with or without diacritics; a
 /// certificate sent with a junk signature teaches it no name.
