@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod captcha_image;
 pub mod challenge;
 pub mod client_addr;

@@ -36,6 +36,16 @@ enum Command {
     /// The trust the server would use: anchors, intermediates, CRLs.
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Back up the database and the outbox key into a new folder, while the server runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
+    Backup { dir: PathBuf },
+    /// Put a backup back (the server stopped): the database and the outbox key.
+    Restore {
+        dir: PathBuf,
+        /// Replace an existing database (an SQLite file is kept as `.before-restore`).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -210,7 +220,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return app.run_until(shutdown_signal()).await;
     }
     let clock = Clock::system();
+    if let Command::Restore { dir, replace } = &cli.command {
+        print!("{}", bhxh_server::backup::restore(&config, dir, *replace).await?);
+        return Ok(());
+    }
     let store = Store::open(&config.database_url()).await.context("opening the database")?;
+    if let Command::Backup { dir } = &cli.command {
+        let out = bhxh_server::backup::backup(&store, &config, &clock, dir).await;
+        store.close().await;
+        print!("{}", out?);
+        return Ok(());
+    }
     if let Command::Trust(cmd) = &cli.command {
         let trust = bhxh_server::verify::TrustStore::load(
             config.trust_anchors.as_deref(),
@@ -248,7 +268,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = match cli.command {
-        Command::Serve | Command::Trust(_) => unreachable!("handled above"),
+        Command::Serve | Command::Trust(_) | Command::Backup { .. } | Command::Restore { .. } => {
+            unreachable!("handled above")
+        }
         Command::Account(AccountCmd::Add { username, mst, email, cert }) => {
             admin::account_add(&store, &clock, &username, &mst, &email, cert.as_deref()).await?
         }

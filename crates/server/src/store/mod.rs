@@ -154,6 +154,14 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/postgres/0009_business_names.sql")),
 ];
 
+/// What [`Store::backup_counts`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackupCounts {
+    pub accounts: i64,
+    pub pending_mail: i64,
+    pub audit: i64,
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -284,6 +292,31 @@ impl Store {
     }
 
     /// Answers when the database does.
+    /// An SQLite database's copy at one instant, written by SQLite into `path` (which
+    /// must not exist) while the server goes on writing: `VACUUM INTO`, on a reading
+    /// connection (it holds one read transaction; writers are not held up in WAL mode).
+    pub async fn vacuum_into(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        if self.engine != Engine::Sqlite {
+            anyhow::bail!("VACUUM INTO is SQLite's");
+        }
+        let path = path.to_str().ok_or_else(|| anyhow::anyhow!("the backup path is not UTF-8"))?;
+        sqlx::query("VACUUM INTO $1").bind(path.to_string()).execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// What a backup holds: accounts, mails waiting, audit lines.
+    pub async fn backup_counts(&self) -> anyhow::Result<BackupCounts> {
+        let count = |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.read).await };
+        Ok(BackupCounts {
+            accounts: count("SELECT count(*) FROM accounts").await?,
+            pending_mail: sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = $1")
+                .bind(MailStatus::Pending.as_str())
+                .fetch_one(&self.read)
+                .await?,
+            audit: count("SELECT count(*) FROM audit").await?,
+        })
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())

@@ -10,6 +10,7 @@ mod common;
 
 mod abuse;
 mod admin_cli;
+mod backup;
 mod checks;
 mod crash;
 mod email_change;
