@@ -199,12 +199,15 @@ enum OutboxCmd {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BHXH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BHXH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    // Text for people (the journal keeps it as it is), or one JSON object a line for a
+    // log collector: BHXH_LOG_FORMAT=json.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("BHXH_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
         eprintln!("lỗi / error: {e:#}");

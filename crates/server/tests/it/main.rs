@@ -21,6 +21,7 @@ mod hardening;
 mod metrics;
 mod ocsp;
 mod outbox;
+mod packaging;
 mod pages;
 mod portal;
 mod postgres;
