@@ -27,6 +27,7 @@ BHXH_APT_PACKAGES=(
     postgresql         # the second database engine; tests start a cluster of their own
     nginx              # the reverse proxy in front of two servers (tests start their own)
     prometheus         # promtool checks /metrics and the example alerts; a real Prometheus scrapes a backend
+    systemd adduser    # systemd-analyze checks the server's unit; its package's postinst makes its user
     # PC/SC: a real pcscd with virtual readers (vpcd) and a virtual card (vicc, run in
     # the Python env of vicc_env), started by bhxh-testkit's pcsc module
     pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-venv
