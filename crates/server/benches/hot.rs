@@ -61,6 +61,21 @@ fn hot(c: &mut Criterion) {
     c.bench_function("temporary password (CSPRNG, 14 characters)", |b| {
         b.iter(bhxh_server::passwords::temporary_password)
     });
+    // What every answer adds for the metrics (a labelled counter and a histogram).
+    let metrics = bhxh_server::metrics::metrics();
+    c.bench_function("metrics: one answer recorded", |b| {
+        b.iter(|| {
+            metrics.answered(
+                black_box("/v1/recovery/challenge"),
+                black_box("ok"),
+                std::time::Duration::from_micros(300),
+            )
+        })
+    });
+    c.bench_function("metrics: one scrape rendered", |b| {
+        let scraped = bhxh_server::metrics::Scraped::default();
+        b.iter(|| metrics.render(black_box(&scraped)).map(|t| t.len()))
+    });
     c.bench_function("captcha answer hash", |b| {
         b.iter(|| bhxh_server::portal::captcha_answer_hash(black_box("d2hhdGV2ZXI"), black_box("ab3kx")))
     });

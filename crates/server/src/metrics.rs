@@ -48,6 +48,9 @@ pub struct Metrics {
     pub internal_errors: IntCounterVec,
     database_up: IntGauge,
     build_info: IntGaugeVec,
+    /// One scrape at a time sets the scrape-time gauges and encodes them (two servers in
+    /// one process, or two scrapers, never see each other's half-set values).
+    scraping: std::sync::Mutex<()>,
 }
 
 /// The process's metrics (created on first use).
@@ -168,6 +171,7 @@ impl Metrics {
                 &["version", "protocol"],
             )?,
             registry,
+            scraping: std::sync::Mutex::new(()),
         };
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), bhxh_protocol::PROTOCOL_VERSION]).set(1);
         Ok(m)
@@ -181,6 +185,7 @@ impl Metrics {
 
     /// Sets what is read at scrape time, then renders every metric.
     pub fn render(&self, scraped: &Scraped) -> Result<String, prometheus::Error> {
+        let _one = self.scraping.lock().unwrap_or_else(|p| p.into_inner());
         for (lane, queued) in &scraped.argon2_queued {
             self.argon2_queued.with_label_values(&[lane]).set(*queued);
         }

@@ -194,6 +194,15 @@ try {
   await shot(page, "staff-support-code");
   step("a support code read out with spaces opens the caller's report, their attempts and the next step");
 
+  // ---- a business the caller names, typed without diacritics -------------------------
+  await page.getByRole("link", { name: "Tìm kiếm" }).click();
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").fill("cong ty thu nghiem");
+  await page.getByLabel("Mã hỗ trợ, mã tham chiếu, tên đăng nhập, mã số thuế, email hoặc tên doanh nghiệp").press("Enter");
+  await page.getByTestId("account").getByText(spec.username).waitFor();
+  assert.ok((await page.getByTestId("business").textContent()).startsWith("CÔNG TY TNHH THỬ NGHIỆM BHXH"));
+  await shot(page, "staff-business-search");
+  step("a business named without diacritics opens its account");
+
   await page.getByRole("link", { name: "English" }).click();
   await page.goto(`${spec.staffBase}/account/${spec.username}`);
   await page.getByRole("heading", { name: /Account/ }).waitFor();

@@ -119,19 +119,26 @@ impl Store {
             .await?)
     }
 
-    /// The accounts of the businesses whose name contains `words` (folded alike: any
-    /// case, with or without diacritics).
+    /// The accounts of the businesses whose name holds every one of `words` (folded
+    /// alike: any case, with or without diacritics; in any order, others between them:
+    /// "cong ty thu nghiem" finds CÔNG TY TNHH THỬ NGHIỆM BHXH). At most six words count.
     pub async fn accounts_by_business(&self, words: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
         let folded = bhxh_protocol::domain::fold_for_search(words);
-        let pattern = format!("%{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        Ok(sqlx::query_as(
-            "SELECT a.* FROM accounts a JOIN business_names b ON b.mst = a.mst \
-             WHERE b.folded LIKE $1 ESCAPE '\\' ORDER BY a.username LIMIT $2",
-        )
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?)
+        let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).take(6).collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clauses: Vec<String> = (1..=words.len()).map(|i| format!("b.folded LIKE ${i} ESCAPE '\\'")).collect();
+        let sql = format!(
+            "SELECT a.* FROM accounts a JOIN business_names b ON b.mst = a.mst WHERE {} ORDER BY a.username LIMIT ${}",
+            clauses.join(" AND "),
+            words.len() + 1
+        );
+        let mut query = sqlx::query_as(&sql);
+        for w in &words {
+            query = query.bind(format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        }
+        Ok(query.bind(limit).fetch_all(&self.read).await?)
     }
 
     pub async fn search_accounts(&self, q: &str, limit: i64) -> anyhow::Result<Vec<Account>> {
