@@ -319,7 +319,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
 /// address, sign the 160 bytes, complete: no argon2, a confirmation mail written) and
 /// support codes (a 2 KiB report sealed and stored), each from 8 clients for 10 s.
 async fn desk_load(dir: &Path) {
-    let limits = "[email_change]\nper_account_per_day = 100000000\nper_mst_per_day = 100000000\n[support]\ncodes_per_client_per_hour = 100000000\n";
+    let limits = "[email_change]\nper_account_per_day = 100000000\nper_mst_per_day = 100000000\n[support]\ncodes_per_client_per_hour = 100000000\ncodes_per_network_per_hour = 100000000\ncodes_per_hour = 100000000\n";
     let Server { mut child, base, http, _work } = start_server(dir, limits).await;
     let token = Arc::new(Token::load(dir, "rsa-valid"));
     let (b, t) = (base.clone(), token.clone());
