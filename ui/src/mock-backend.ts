@@ -104,12 +104,12 @@ function maskEmail(email: string): string {
   return `${keep(local, [...local].length <= 2 ? 1 : 2)}***@${keep(host, 1)}***.${tld}`;
 }
 
-/** A FAKE captcha: a real PNG drawn on a canvas, with the code in it, 250×70 as the
+/** A FAKE captcha: a real PNG drawn on a canvas, with the code in it, 280×70 as the
  * server draws them. The FAKE accepts any answer except "wrong" (which is
  * CAPTCHA_INCORRECT), so tests need not read it. */
 function drawCaptcha(code: string): string {
   const canvas = document.createElement("canvas");
-  canvas.width = 250;
+  canvas.width = 280;
   canvas.height = 70;
   const g = canvas.getContext("2d");
   if (!g) return "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
@@ -118,8 +118,8 @@ function drawCaptcha(code: string): string {
   for (let i = 0; i < 6; i++) {
     g.strokeStyle = `hsl(${Math.floor(Math.random() * 360)}, 45%, 60%)`;
     g.beginPath();
-    g.moveTo(Math.random() * 250, Math.random() * 70);
-    g.lineTo(Math.random() * 250, Math.random() * 70);
+    g.moveTo(Math.random() * 280, Math.random() * 70);
+    g.lineTo(Math.random() * 280, Math.random() * 70);
     g.stroke();
   }
   g.font = "bold 38px monospace";

@@ -81,7 +81,7 @@ fn hot(c: &mut Criterion) {
     });
     let mut slow = c.benchmark_group("slow");
     slow.sample_size(30);
-    slow.bench_function("captcha image (5 characters, 250×70 PNG)", |b| b.iter(bhxh_server::portal::make_captcha));
+    slow.bench_function("captcha image (5 characters, 280×70 PNG)", |b| b.iter(bhxh_server::portal::make_captcha));
     slow.finish();
 
     // A CA's full CRL: 100,000 serials (the issuing CA's, signed by it), besides the root's.

@@ -72,7 +72,7 @@ fn captcha_time() {
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let (p50, _, p99, _) = summary(times);
-    println!("captcha image (5 characters, 250×70 PNG): p50 {p50:.2} ms  p99 {p99:.2} ms");
+    println!("captcha image (5 characters, 280×70 PNG): p50 {p50:.2} ms  p99 {p99:.2} ms");
 }
 
 async fn argon2_limit() -> f64 {

@@ -480,14 +480,14 @@ describe("the forced password change", () => {
 });
 
 describe("the captcha", () => {
-  it("is shown at its natural 250×70", async () => {
+  it("is shown at its natural 280×70", async () => {
     const page = await open();
     await page.getByTestId("portal-recover").click();
     const img = page.getByTestId("captcha-image");
     await img.waitFor();
     await page.waitForFunction(() => document.querySelector("[data-testid=captcha-image]")?.complete);
     const s = await img.evaluate((el) => ({ natural: [el.naturalWidth, el.naturalHeight], shown: [el.clientWidth, el.clientHeight] }));
-    assert.deepEqual(s.natural, [250, 70], "the server's size");
+    assert.deepEqual(s.natural, [280, 70], "the server's size");
     assert.deepEqual(s.shown, s.natural, "shown neither shrunk nor stretched");
     await view(page, "captcha");
     await page.close();
