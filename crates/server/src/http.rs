@@ -48,7 +48,7 @@ async fn ready(State(s): State<AppState>, ctx: Ctx) -> axum::response::Response 
     let now = s.clock.now();
     let revocation = !s.revocation.enabled() || {
         let file_current = s.revocation.file_crls().all(|c| c.next_update > now);
-        let cached_current = match s.store.cached_crls().await {
+        let cached_current = match s.store.crl_states().await {
             Ok(crls) => crls.iter().all(|c| c.next_update.is_none_or(|next| next > now)),
             Err(_) => !database,
         };

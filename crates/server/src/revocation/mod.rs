@@ -553,7 +553,7 @@ impl Revocation {
             .filter_map(|d| X509Certificate::from_der(&d).ok().map(|(_, c)| crl::distribution_points(&c)))
             .flatten()
             .collect();
-        urls.extend(self.store.cached_crls().await.unwrap_or_default().into_iter().map(|c| c.url));
+        urls.extend(self.store.crl_states().await.unwrap_or_default().into_iter().map(|c| c.url));
         urls.sort();
         urls.dedup();
         for url in urls {
@@ -564,7 +564,7 @@ impl Revocation {
     /// Fetches again every cached CRL whose `nextUpdate` is near (the background task).
     pub async fn refresh_due(&self) {
         let now = self.clock.now();
-        let Ok(rows) = self.store.cached_crls().await else { return };
+        let Ok(rows) = self.store.crl_states().await else { return };
         for row in rows {
             let near = row.next_update.is_none_or(|next| next - now <= self.config.refresh_before_secs);
             if near && due_refetch(row.fetched_at, now) {

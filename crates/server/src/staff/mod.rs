@@ -75,7 +75,7 @@ async fn metrics_page(axum::extract::State(s): axum::extract::State<AppState>) -
         scraped.crls.push(CrlTimes { source, this_update: crl.this_update, next_update: crl.next_update });
     }
     let now = s.clock.now();
-    let db = async { Ok::<_, anyhow::Error>((s.store.outbox_state().await?, s.store.cached_crls().await?)) }.await;
+    let db = async { Ok::<_, anyhow::Error>((s.store.outbox_state().await?, s.store.crl_states().await?)) }.await;
     match db {
         Ok((outbox, crls)) => {
             scraped.outbox = Some(OutboxFacts {

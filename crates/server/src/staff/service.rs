@@ -45,7 +45,7 @@ pub(super) async fn section(s: &AppState, lang: Lang, attacked: &[(String, Vec<S
 
     let outbox = s.store.outbox_state().await?;
     let dead_week = s.store.dead_mail_count(now - 7 * 86_400).await?;
-    let crls = s.store.cached_crls().await?;
+    let crls = s.store.crl_states().await?;
     let responders = s.store.ocsp_by_responder(now - 86_400).await?;
     let state = |current: bool| {
         if current {

@@ -14,7 +14,25 @@ pub struct CachedCrl {
     pub last_error: Option<String>,
 }
 
+/// A cached CRL's times and last fetch, without its DER (a CRL of a large CA is
+/// megabytes: probes, scrapes and the desk's page read only these).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CrlState {
+    pub url: String,
+    pub this_update: Option<i64>,
+    pub next_update: Option<i64>,
+    pub fetched_at: i64,
+    pub last_error: Option<String>,
+}
+
 impl Store {
+    /// Every cached distribution point's times and last fetch, by URL (no DER).
+    pub async fn crl_states(&self) -> anyhow::Result<Vec<CrlState>> {
+        Ok(sqlx::query_as("SELECT url, this_update, next_update, fetched_at, last_error FROM crl_cache ORDER BY url")
+            .fetch_all(&self.read)
+            .await?)
+    }
+
     /// The cached CRL of this distribution point.
     pub async fn cached_crl(&self, url: &str) -> anyhow::Result<Option<CachedCrl>> {
         Ok(sqlx::query_as("SELECT * FROM crl_cache WHERE url = $1").bind(url).fetch_optional(&self.read).await?)

@@ -39,7 +39,7 @@ mod support;
 pub use accounts::Account;
 pub use audit::{Actor, AuditEntry, AuditEvent, Outcome};
 pub use challenges::{Challenge, ResetWrite};
-pub use crls::CachedCrl;
+pub use crls::{CachedCrl, CrlState};
 pub use detail::{Counted, Detail, Proven, ReportProblem};
 pub use email_changes::{ChangeState, ChangeVia, EmailChange, NewEmailChange};
 pub use ocsp::{CachedOcsp, OcspCacheStatus};
