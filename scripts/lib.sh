@@ -77,6 +77,19 @@ import virtualsmartcard.VirtualSmartcard'
     "$venv/bin/python" -c "$check"
 }
 
+# schemathesis_env: target/tools/st-venv, the Python env of Schemathesis (PyPI, pinned),
+# which tests/it/openapi.rs runs against a live server with the published document.
+BHXH_SCHEMATHESIS_VERSION=4.32.5
+schemathesis_env() {
+    local venv=target/tools/st-venv
+    if [ -x "$venv/bin/st" ] && "$venv/bin/st" --version 2>/dev/null | grep -qF "$BHXH_SCHEMATHESIS_VERSION"; then return 0; fi
+    echo ">> python venv for Schemathesis $BHXH_SCHEMATHESIS_VERSION ($venv)" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$BHXH_SCHEMATHESIS_VERSION"
+    "$venv/bin/st" --version >/dev/null
+}
+
 # demo_pki DIR: the demo PKI in DIR (made once), remade when its CRLs are past their
 # nextUpdate (30 days), together with the demo token that carries its certificates.
 demo_pki() {

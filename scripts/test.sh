@@ -18,6 +18,7 @@ phase() {
 need_apt "${BHXH_APT_PACKAGES[@]}" "${BHXH_WINDOWS_APT_PACKAGES[@]}"
 ui_deps
 vicc_env   # the Python env of the virtual smart card the PC/SC test inserts
+schemathesis_env   # the API fuzzer tests/it/openapi.rs runs against the server
 # WebDriver for the real app window (tauri-driver drives Debian's WebKitWebDriver).
 [ -x target/tools/bin/tauri-driver ] || cargo install -q tauri-driver --locked --root target/tools
 # The desktop crate embeds ui/dist at compile time: build the front end first.

@@ -714,6 +714,44 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// The OpenAPI schemas of the catalogue: [`ErrorCode`] is every code (in a support
+/// report's facts, the app's own codes too); [`AnsweredCode`] is the `code` of an error
+/// answer, only the codes the server answers with (a status other than 0).
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    use super::ErrorCode;
+
+    fn codes(description: &str, keep: impl Fn(ErrorCode) -> bool) -> RefOr<Schema> {
+        let codes: Vec<&str> = ErrorCode::ALL.iter().copied().filter(|c| keep(*c)).map(ErrorCode::as_str).collect();
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).description(Some(description)).into()
+    }
+
+    impl utoipa::PartialSchema for ErrorCode {
+        fn schema() -> RefOr<Schema> {
+            codes("A code of the error catalogue (docs/errors.md): the server's and the app's own.", |_| true)
+        }
+    }
+    impl utoipa::ToSchema for ErrorCode {}
+
+    /// The `code` of an error answer (the schema only; on the wire it is a string).
+    #[derive(Debug)]
+    pub struct AnsweredCode;
+
+    impl utoipa::PartialSchema for AnsweredCode {
+        fn schema() -> RefOr<Schema> {
+            codes("A code the server answers with; each operation lists its own under its statuses.", |c| {
+                c.http_status() != 0
+            })
+        }
+    }
+    impl utoipa::ToSchema for AnsweredCode {}
+}
+#[cfg(feature = "openapi")]
+pub use schema::AnsweredCode;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -11,6 +11,7 @@ use crate::{ErrorCode, Secret};
 /// What a signed challenge is for. The purpose is part of the signed bytes, so a
 /// signature made for one purpose is worthless for the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum Purpose {
     /// Prove the token to get a temporary password for one username.
@@ -48,6 +49,7 @@ impl Purpose {
 
 /// Signature algorithm of the token's key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (PKCS#11 `CKM_SHA256_RSA_PKCS`), RSA ≥ 2048 bits.
@@ -58,6 +60,7 @@ pub enum Algorithm {
 
 /// `POST /v1/recovery/challenge`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
     /// For `UsernameLookup` the client sends an empty username.
@@ -72,6 +75,7 @@ pub struct ChallengeRequest {
 
 /// Answer to [`ChallengeRequest`]; the same shape whether the username exists or not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeResponse {
     pub challenge_id: String,
     /// 32 random bytes, base64 (44 characters). Hashed into the signed data as this text.
@@ -85,6 +89,7 @@ pub struct ChallengeResponse {
 
 /// `POST /v1/recovery/complete`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub challenge_id: String,
@@ -104,6 +109,7 @@ pub struct CompleteRequest {
 /// `POST /v1/certificate/check`: the certificate's path and revocation only, before the
 /// PIN is asked. It never looks at accounts, so it says nothing about them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CertificateCheckRequest {
     /// The certificate, DER, base64.
@@ -117,6 +123,7 @@ pub struct CertificateCheckRequest {
 /// recovery makes of it (a refusal is the error answer with the same code a recovery
 /// would get).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateCheck {
     /// The path that decided, leaf first: `holder < intermediate < root (anchor)`.
     pub path: String,
@@ -131,6 +138,7 @@ pub struct CertificateCheck {
 
 /// Answer to a completed [`Purpose::PasswordRecovery`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryComplete {
     /// The registered address with most of it hidden, e.g. `ng***@c***.vn`.
     pub masked_email: String,
@@ -148,6 +156,7 @@ pub struct RecoveryComplete {
 /// Answer to a completed [`Purpose::EmailChange`]: a confirmation link went to the new
 /// address; nothing changed yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailChangeStarted {
     /// The new address, masked (`ng***@c***.vn`).
     pub masked_new_email: String,
@@ -162,6 +171,7 @@ pub struct EmailChangeStarted {
 
 /// Answer to a completed [`Purpose::UsernameLookup`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsernameLookupComplete {
     pub usernames: Vec<String>,
     pub reference: String,
@@ -169,6 +179,7 @@ pub struct UsernameLookupComplete {
 
 /// `GET /v1/portal/captcha`: an image captcha, single use, short-lived.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortalCaptcha {
     pub captcha_id: String,
     /// The PNG image, standard base64.
@@ -179,6 +190,7 @@ pub struct PortalCaptcha {
 
 /// `POST /v1/portal/recover`: the BHXH portal's path, without a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortalRecoverRequest {
     pub mst: String,
@@ -190,6 +202,7 @@ pub struct PortalRecoverRequest {
 /// Answer to [`PortalRecoverRequest`]: a temporary password and an activation link
 /// were emailed; the password works only once the link is opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortalRecoverComplete {
     pub masked_email: String,
     pub reference: String,
@@ -199,6 +212,7 @@ pub struct PortalRecoverComplete {
 
 /// `POST /v1/auth/login`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -207,6 +221,7 @@ pub struct LoginRequest {
 
 /// Answer to [`LoginRequest`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer …`; the server keeps only its hash.
     pub session_token: Secret,
@@ -219,6 +234,7 @@ pub struct LoginResponse {
 
 /// `POST /v1/auth/change-password` (with a bearer session).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     /// The password the session was opened with. A must-change session (opened with the
@@ -231,6 +247,7 @@ pub struct ChangePasswordRequest {
 
 /// `GET /v1/auth/session`: who the bearer is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub username: String,
     pub must_change_password: bool,
@@ -240,7 +257,17 @@ pub struct SessionInfo {
 
 /// The answer of endpoints that only acknowledge (change-password, logout).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ack {
+    pub reference: String,
+}
+
+/// `GET /v1/health/live`: 200 while the process serves requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Liveness {
+    /// `alive`.
+    pub status: String,
     pub reference: String,
 }
 
@@ -248,6 +275,7 @@ pub struct Ack {
 /// recovery now, for a load balancer or an orchestrator (liveness is
 /// `GET /v1/health/live`, 200 while the process serves).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// `ready` or `not_ready`.
     pub status: String,
@@ -261,6 +289,7 @@ pub struct Readiness {
 
 /// `GET /v1/health`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -278,7 +307,9 @@ pub struct Health {
 /// `Accept-Language` (Vietnamese by default), a hint for support staff, and the
 /// reference code staff look up in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::errors::AnsweredCode))]
     pub code: String,
     pub message: String,
     pub hint: String,
@@ -297,6 +328,7 @@ pub struct ErrorBody {
 /// `POST /v1/support/reports`: the support report the caller agreed to send (sent with
 /// the app's instance id in [`crate::INSTANCE_HEADER`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SupportReportRequest {
     /// The report as the caller saw it (at most 32 KiB of text; no secret is in it).
@@ -308,6 +340,7 @@ pub struct SupportReportRequest {
 
 /// What a line of the app's checklist is about (in JSON, its snake_case name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
     Pkcs11Module,
@@ -322,6 +355,7 @@ pub enum CheckName {
 
 /// How a line of the checklist came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Ok,
@@ -334,6 +368,7 @@ pub enum CheckStatus {
 
 /// One line of the checklist as a value: what, how it came out, its error code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckFact {
     pub name: CheckName,
@@ -346,6 +381,7 @@ pub struct CheckFact {
 /// showed. What the caller's computer says of itself, as the text does (the desk's
 /// steps that act on an account come from the server's own records, never from here).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportFacts {
     /// At most [`ReportFacts::MAX_CHECKS`].
@@ -373,6 +409,7 @@ impl ReportFacts {
 
 /// Answer to [`SupportReportRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportCodeIssued {
     /// `HT-4821-7305-6`: what the caller reads out to the desk.
     pub support_code: String,

@@ -4,10 +4,11 @@
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use bhxh_protocol::wire::*;
 use bhxh_protocol::{ErrorCode, Secret, Username};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::rfc3339;
 use crate::context::{user_limit_prefix, ApiError, ApiJson, AppState, Ctx};
@@ -16,13 +17,27 @@ use crate::passwords::{self, Lane};
 use crate::store::{AuditEvent, Detail, LoginWindows, MailKind, NewSession, SessionRow};
 
 /// The `/v1/auth` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/change-password", post(change_password))
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/auth/session", get(session_info))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(change_password))
+        .routes(routes!(logout))
+        .routes(routes!(session_info))
 }
+
+crate::refusals!(
+    /// What `POST /v1/auth/login` refuses: the same `INVALID_CREDENTIALS` for an unknown
+    /// username, a wrong password and a disabled account.
+    LoginRefusals, Json: InvalidCredentials, TempPasswordExpired, RateLimited, ServerBusy
+);
+crate::refusals!(
+    /// What `POST /v1/auth/change-password` refuses.
+    ChangeRefusals, Json: SessionInvalid, InvalidCredentials, PasswordPolicy, PasswordReuse, RateLimited, ServerBusy
+);
+crate::refusals!(
+    /// What the session's own endpoints refuse: no live session behind the bearer.
+    SessionRefusals, Plain: SessionInvalid
+);
 
 /// The live session named by `Authorization: Bearer …`, or `SESSION_INVALID`.
 async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionRow, ApiError> {
@@ -45,6 +60,11 @@ async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionR
 /// Logs in with the long-term or the temporary password. Both hashes are always
 /// verified (the missing one against a dummy), so the answer takes the same time
 /// whether the account exists, has a temporary password, or neither.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "account",
+    summary = "Log in with the password or the temporary one",
+    description = "After a temporary password the session may only change the password, read itself and log out (must_change_password).",
+    request_body = LoginRequest,
+    responses((status = 200, description = "A session.", body = LoginResponse), LoginRefusals))]
 async fn login(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -139,6 +159,11 @@ async fn login(
 /// Sets a new long-term password. With a must-change session the current password is
 /// the temporary one; the new one may never equal it. A session is a proven user: its
 /// hashes go in the proven users' argon2 budget, never behind a flood of public logins.
+#[utoipa::path(post, path = "/v1/auth/change-password", tag = "account",
+    summary = "Set a new password of one's own",
+    description = "With the session of a temporary password, current_password may be left out; any other session must send it.",
+    request_body = ChangePasswordRequest, security(("session" = [])),
+    responses((status = 200, description = "Changed; a notice is mailed to the registered address.", body = Ack), ChangeRefusals))]
 async fn change_password(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -207,6 +232,8 @@ async fn change_password(
     Ok(Json(Ack { reference }))
 }
 
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "account", summary = "End the session", security(("session" = [])),
+    responses((status = 200, description = "The session is gone.", body = Ack), SessionRefusals))]
 async fn logout(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Result<Json<Ack>, ApiError> {
     let session = bearer(&s, &ctx, &headers).await?;
     let entry = s.audit_entry(&ctx, AuditEvent::Logout, Some(&session.account.username), Ok(()));
@@ -214,6 +241,8 @@ async fn logout(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Resu
     Ok(Json(Ack { reference: ctx.reference.to_string() }))
 }
 
+#[utoipa::path(get, path = "/v1/auth/session", tag = "account", summary = "Who the session is", security(("session" = [])),
+    responses((status = 200, description = "The session's account.", body = SessionInfo), SessionRefusals))]
 async fn session_info(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap) -> Result<Json<SessionInfo>, ApiError> {
     let session = bearer(&s, &ctx, &headers).await?;
     Ok(Json(SessionInfo {

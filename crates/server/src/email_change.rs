@@ -18,12 +18,13 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
 use bhxh_protocol::wire::EmailChangeStarted;
 use bhxh_protocol::{Email, ErrorCode, Lang};
 use maud::{html, Markup};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use crate::clock::{rfc3339, vn_time};
@@ -38,11 +39,15 @@ use crate::store::{
 };
 
 /// The public pages of the links.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/email-change/confirm", get(confirm_page).post(confirm))
-        .route("/email-change/cancel", get(cancel_page).post(cancel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(confirm_page, confirm)).routes(routes!(cancel_page, cancel))
 }
+
+crate::refusals!(
+    /// What a link's page of an email change says instead of its button.
+    LinkRefusals, Html: MalformedRequest, EmailChangeLinkInvalid, EmailChangeLinkExpired, EmailChangeLinkUsed, EmailChangeEnded,
+        EmailChangePaused, EmailChangeApplied, RateLimited
+);
 
 const DAY: i64 = 24 * 3600;
 
@@ -476,18 +481,26 @@ async fn show(s: AppState, ctx: Ctx, link: Link, q: LinkQuery) -> Response {
     link_page(link, lang, StatusCode::OK, lang_switch(link, lang, &q.t), body)
 }
 
+#[utoipa::path(get, path = "/email-change/confirm", tag = "token", summary = "The new address's confirmation link",
+    description = "What the link will do and the button that does it (a GET changes nothing).", params(LinkQuery),
+    responses((status = 200, description = "The page with its button.", content_type = "text/html; charset=utf-8", body = String), LinkRefusals))]
 async fn confirm_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQuery>) -> Response {
     show(s, ctx, Link::Confirm, q).await
 }
 
+#[utoipa::path(get, path = "/email-change/cancel", tag = "token", summary = "The old address's cancel link",
+    description = "What the link will do and the button that does it (a GET changes nothing).", params(LinkQuery),
+    responses((status = 200, description = "The page with its button.", content_type = "text/html; charset=utf-8", body = String), LinkRefusals))]
 async fn cancel_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQuery>) -> Response {
     show(s, ctx, Link::Cancel, q).await
 }
 
 /// Does what a link's button asks; the answer page says what happened.
 async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
+    // Not a form (no body, another type): the page's error, nothing done.
     let Ok(Form(form)) = form else {
-        return Redirect::to(link.path()).into_response();
+        let reference = ctx.reference.to_string();
+        return error_page(link, ctx.lang, &s.config.hotline, "", ErrorCode::MalformedRequest, &reference);
     };
     let lang = html::page_lang(ctx.lang, form.lang.as_deref());
     let reference = ctx.reference.to_string();
@@ -586,10 +599,21 @@ async fn act(s: AppState, ctx: Ctx, link: Link, form: Result<Form<LinkQuery>, Fo
     link_page(link, lang, StatusCode::OK, html! {}, body)
 }
 
+#[utoipa::path(post, path = "/email-change/confirm", tag = "token", summary = "Confirm the new address (the page's button)",
+    description = "The change takes effect after the waiting period unless the old address cancels it.",
+    request_body(content = LinkQuery, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Confirmed: the page says when the change takes effect.", content_type = "text/html; charset=utf-8", body = String),
+        LinkRefusals))]
 async fn confirm(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     act(s, ctx, Link::Confirm, form).await
 }
 
+#[utoipa::path(post, path = "/email-change/cancel", tag = "token", summary = "Cancel the change (the page's button)",
+    request_body(content = LinkQuery, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Cancelled: the registered address stays.", content_type = "text/html; charset=utf-8", body = String),
+        LinkRefusals))]
 async fn cancel(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
     act(s, ctx, Link::Cancel, form).await
 }

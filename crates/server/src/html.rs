@@ -124,10 +124,13 @@ fn error_box_with(lang: Lang, code: ErrorCode, reference: &str, with_code: bool)
 
 /// What a link page is asked with (`GET ?t=…&lang=…`) and what its button posts: the
 /// link's token and the language the link or the page asks for.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
+    /// The link's token, as the mail gave it.
     #[serde(default)]
     pub t: String,
+    /// `vi` or `en`; without it, the browser's language.
     pub lang: Option<String>,
 }
 

@@ -3,27 +3,52 @@
 //! in their rooms ([`crate::recovery`], [`crate::auth`], [`crate::portal`]); the shared
 //! context, the error answer and the steps they repeat in [`crate::context`].
 
+use std::sync::OnceLock;
+
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::get;
 use axum::{Json, Router};
-use bhxh_protocol::wire::{Health, Readiness};
+use bhxh_protocol::wire::{Health, Liveness, Readiness};
 use bhxh_protocol::ErrorCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::rfc3339;
 use crate::context::{context_layer, ApiError, AppState, Ctx, HEALTH_PING_TTL};
 
-/// The v1 router with its limits.
-pub fn router(state: AppState) -> Router {
-    let max_body = state.config.limits.max_body_bytes;
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/health/live", get(live))
-        .route("/v1/health/ready", get(ready))
+/// Every public route with its description ([`crate::openapi`]).
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(openapi_json))
         .merge(crate::recovery::routes())
         .merge(crate::auth::routes())
         .merge(crate::portal::routes())
         .merge(crate::email_change::routes())
         .merge(crate::support::routes())
+}
+
+/// The API contract of these routes (`GET /v1/openapi.json`, `docs/openapi.json`).
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::openapi::finish(api().into_openapi())
+}
+
+/// [`document`] as JSON, made once.
+pub fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut text = document().to_pretty_json().unwrap_or_default();
+        text.push('\n');
+        text
+    })
+}
+
+/// The v1 router with its limits.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    let (routes, _) = api().split_for_parts();
+    routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context_layer))
@@ -34,14 +59,34 @@ async fn not_found(ctx: Ctx) -> ApiError {
     ctx.err(ErrorCode::NotFound)
 }
 
+crate::refusals!(
+    /// What the service's own endpoints refuse: nothing but [`crate::openapi::ANY`].
+    ServiceRefusals, Plain:
+);
+
+/// The API contract.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "service", summary = "This document (OpenAPI 3.1)",
+    responses((status = 200, description = "The document.", content_type = "application/json", body = Object), ServiceRefusals))]
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], document_json())
+}
+
 /// Liveness: the process serves requests (nothing else is asked: a database outage is
 /// readiness's, and restarting the server would not mend it).
-async fn live(ctx: Ctx) -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "alive", "reference": ctx.reference.to_string()}))
+#[utoipa::path(get, path = "/v1/health/live", tag = "service", summary = "Liveness: the process serves requests",
+    responses((status = 200, description = "Alive.", body = Liveness), ServiceRefusals))]
+async fn live(ctx: Ctx) -> Json<Liveness> {
+    Json(Liveness { status: "alive".into(), reference: ctx.reference.to_string() })
 }
 
 /// Readiness: the database answers and revocation can decide (no CRL held past its
 /// nextUpdate); 503 otherwise, with which of the two failed.
+#[utoipa::path(get, path = "/v1/health/ready", tag = "service",
+    summary = "Readiness: the database answers and revocation can decide",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "Not ready: which of the two failed.", body = Readiness),
+        ServiceRefusals))]
 async fn ready(State(s): State<AppState>, ctx: Ctx) -> axum::response::Response {
     use axum::response::IntoResponse;
     let database = database_ok(&s, &ctx).await;
@@ -85,6 +130,9 @@ async fn database_ok(s: &AppState, ctx: &Ctx) -> bool {
     }
 }
 
+#[utoipa::path(get, path = "/v1/health", tag = "service",
+    summary = "The server's version, protocol, clock and the support desk's number",
+    responses((status = 200, description = "Serving.", body = Health), ServiceRefusals))]
 async fn health(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Health>, ApiError> {
     let db_ok = database_ok(&s, &ctx).await;
     if !db_ok {

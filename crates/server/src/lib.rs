@@ -25,6 +25,7 @@ pub mod http;
 pub mod mail;
 pub mod mem_limits;
 pub mod metrics;
+pub mod openapi;
 pub mod passwords;
 pub mod portal;
 pub mod recovery;

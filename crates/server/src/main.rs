@@ -46,6 +46,8 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Print the API contract (OpenAPI 3.1, JSON): what `GET /v1/openapi.json` serves.
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,6 +211,10 @@ async fn main() {
         builder.init();
     }
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", bhxh_server::http::document_json());
+        return;
+    }
     if let Err(e) = run(cli).await {
         eprintln!("lỗi / error: {e:#}");
         std::process::exit(1);
@@ -271,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = match cli.command {
-        Command::Serve | Command::Trust(_) | Command::Backup { .. } | Command::Restore { .. } => {
+        Command::Serve | Command::Trust(_) | Command::Backup { .. } | Command::Restore { .. } | Command::Openapi => {
             unreachable!("handled above")
         }
         Command::Account(AccountCmd::Add { username, mst, email, cert }) => {

@@ -13,9 +13,8 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::response::Response;
+use axum::{Form, Json};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use bhxh_protocol::wire::{PortalCaptcha, PortalRecoverComplete, PortalRecoverRequest};
@@ -23,6 +22,8 @@ use bhxh_protocol::{Email, ErrorCode, Lang, Mst};
 use maud::{html, Markup};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
@@ -33,12 +34,24 @@ use crate::passwords::{self, Lane};
 use crate::store::{Activation, ActivationOutcome, AuditEvent, CaptchaCheck, Detail, MailKind, PortalWrite};
 
 /// The public routes of portal recovery.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/portal/captcha", get(captcha))
-        .route("/v1/portal/recover", post(recover))
-        .route("/portal/activate", get(activate_page).post(activate))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(captcha)).routes(routes!(recover)).routes(routes!(activate_page, activate))
 }
+
+crate::refusals!(
+    /// What `GET /v1/portal/captcha` refuses.
+    CaptchaRefusals, Plain: RateLimited
+);
+crate::refusals!(
+    /// What `POST /v1/portal/recover` refuses: the same `PORTAL_EMAIL_MISMATCH` for an
+    /// unknown MST and a wrong email.
+    RecoverRefusals, Json: InvalidMst, InvalidEmail, CaptchaIncorrect, CaptchaUsed, CaptchaExpired,
+        PortalEmailMismatch, RateLimited, ServerBusy
+);
+crate::refusals!(
+    /// What the activation link's page says instead of its button.
+    ActivateRefusals, Html: MalformedRequest, ActivationInvalid, ActivationUsed, ActivationExpired, ActivationSuperseded, RateLimited
+);
 
 /// A fresh captcha: its answer and its PNG ([`crate::captcha_image`]).
 pub fn make_captcha() -> anyhow::Result<(String, Vec<u8>)> {
@@ -53,6 +66,9 @@ pub fn captcha_answer_hash(id: &str, answer: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[utoipa::path(get, path = "/v1/portal/captcha", tag = "portal", summary = "A fresh captcha",
+    description = "Single use, short-lived; its answer is five characters without look-alikes.",
+    responses((status = 200, description = "The captcha.", body = PortalCaptcha), CaptchaRefusals))]
 async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptcha>, ApiError> {
     s.limit_client(&ctx, AuditEvent::Captcha, None).await?;
     let (answer, png) =
@@ -77,6 +93,11 @@ async fn captcha(State(s): State<AppState>, ctx: Ctx) -> Result<Json<PortalCaptc
 /// `POST /v1/portal/recover`. Order: cheap checks that lose nothing (limits, formats),
 /// then the captcha (used up), then the lookup; a mismatch says the same for an unknown
 /// MST as for a wrong email.
+#[utoipa::path(post, path = "/v1/portal/recover", tag = "portal",
+    summary = "A temporary password and an activation link, by tax code and registered email",
+    description = "The captcha is used up by any answer. The temporary password works only once the emailed link is opened.",
+    request_body = PortalRecoverRequest,
+    responses((status = 200, description = "Emailed.", body = PortalRecoverComplete), RecoverRefusals))]
 async fn recover(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -224,6 +245,9 @@ fn portal_detail(mst: &impl std::fmt::Display) -> Detail {
 }
 
 /// `GET /portal/activate?t=…`: what the link will do, and the button that does it.
+#[utoipa::path(get, path = "/portal/activate", tag = "portal", summary = "The activation link's page",
+    description = "What the link will do and the button that does it (a GET changes nothing).", params(LinkQuery),
+    responses((status = 200, description = "The page with its button.", content_type = "text/html; charset=utf-8", body = String), ActivateRefusals))]
 async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<LinkQuery>) -> Response {
     let lang = html::page_lang(ctx.lang, q.lang.as_deref());
     let reference = ctx.reference.to_string();
@@ -271,9 +295,16 @@ async fn activate_page(State(s): State<AppState>, ctx: Ctx, Query(q): Query<Link
 }
 
 /// `POST /portal/activate`: uses the link.
+#[utoipa::path(post, path = "/portal/activate", tag = "portal", summary = "Activate the temporary password (the page's button)",
+    request_body(content = LinkQuery, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Activated: the page says what to do next.", content_type = "text/html; charset=utf-8", body = String),
+        ActivateRefusals))]
 async fn activate(State(s): State<AppState>, ctx: Ctx, form: Result<Form<LinkQuery>, FormRejection>) -> Response {
+    // Not a form (no body, another type): the page's error, nothing used up.
     let Ok(Form(form)) = form else {
-        return Redirect::to("/portal/activate").into_response();
+        let reference = ctx.reference.to_string();
+        return error_page(ctx.lang, &s.config.hotline, "", ErrorCode::MalformedRequest, &reference);
     };
     let lang = html::page_lang(ctx.lang, form.lang.as_deref());
     let reference = ctx.reference.to_string();

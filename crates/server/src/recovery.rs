@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bhxh_protocol::domain::normalize_username;
@@ -13,6 +12,8 @@ use bhxh_protocol::vnid::msts;
 use bhxh_protocol::wire::*;
 use bhxh_protocol::{ErrorCode, Purpose, Secret, Username};
 use rand::RngCore;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
@@ -27,16 +28,46 @@ use crate::verdict::Verified;
 use crate::verify::check_signature;
 
 /// The recovery routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/recovery/challenge", post(challenge))
-        .route("/v1/recovery/complete", post(complete))
-        .route("/v1/certificate/check", post(check_certificate))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(challenge)).routes(routes!(complete)).routes(routes!(check_certificate))
+}
+
+crate::refusals!(
+    /// What `POST /v1/certificate/check` refuses: a certificate a recovery would refuse,
+    /// with the same code.
+    CheckRefusals, Json: RateLimited, CertMalformed, CertExpired, CertNotYetValid, CertKeyUsage, CertKeyUnsupported, CertUntrusted, CertWeakSignature, CertExtensionUnsupported, CertPurpose, CertPolicy, CertIssuerInvalid, CertChainInvalid, CertRevoked, CertRevocationUnknown
+);
+crate::refusals!(
+    /// What `POST /v1/recovery/challenge` refuses.
+    ChallengeRefusals, Json: InvalidUsername, InvalidEmail, RateLimited
+);
+crate::refusals!(
+    /// What `POST /v1/recovery/complete` refuses: the challenge, the certificate, the
+    /// signature, the binding to the account, and for an email change its own limits.
+    CompleteRefusals, Json: InvalidUsername, InvalidEmail, RateLimited, ChallengeNotFound, ChallengeUsed,
+        ChallengeExpired, ChallengeMismatch, AlgorithmMismatch, SignatureInvalid, CertNotBound, EmailUnchanged,
+        EmailChangePaused, ServerBusy, CertMalformed, CertExpired, CertNotYetValid, CertKeyUsage, CertKeyUnsupported, CertUntrusted, CertWeakSignature, CertExtensionUnsupported, CertPurpose, CertPolicy, CertIssuerInvalid, CertChainInvalid, CertRevoked, CertRevocationUnknown
+);
+
+/// What a completed proof answers, by its purpose (the document's schema only: the
+/// handler writes one of the three).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CompleteAnswer {
+    PasswordRecovery(RecoveryComplete),
+    UsernameLookup(UsernameLookupComplete),
+    EmailChange(EmailChangeStarted),
 }
 
 /// Checks a certificate's path and revocation exactly as a recovery would, before the
 /// user spends a PIN try on it. No account is looked at; the answer is the same for any
 /// caller. Limited per client; every check is an audit line (without a username).
+#[utoipa::path(post, path = "/v1/certificate/check", tag = "token",
+    summary = "Check a token's certificate before its PIN is asked",
+    description = "The certificate's path to the national root and its revocation, exactly as a recovery would check them; no account is looked at.",
+    request_body = CertificateCheckRequest,
+    responses((status = 200, description = "A recovery would accept this certificate.", body = CertificateCheck), CheckRefusals))]
 async fn check_certificate(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -103,6 +134,11 @@ fn fail_closed(s: &AppState, mut err: ApiError) -> ApiError {
 /// Issues a challenge. It does not look the username up at all, so the answer for an
 /// unknown username is the same in status, shape and work; and it writes nothing: the
 /// id is the sealed challenge ([`crate::challenge`]), the limits are counted in memory.
+#[utoipa::path(post, path = "/v1/recovery/challenge", tag = "token",
+    summary = "A fresh challenge for the token to sign",
+    description = "The same answer whether the username exists or not. The token signs the bytes docs/protocol.md builds from it; the challenge is single use and short-lived.",
+    request_body = ChallengeRequest,
+    responses((status = 200, description = "The challenge.", body = ChallengeResponse), ChallengeRefusals))]
 async fn challenge(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -167,6 +203,11 @@ async fn challenge(
 /// purpose finishes its own way ([`finish_lookup`], [`crate::email_change::start_by_token`],
 /// [`finish_reset`]). The first failure stops it; past the challenge's own checks a
 /// failure uses the challenge up and counts against this client.
+#[utoipa::path(post, path = "/v1/recovery/complete", tag = "token",
+    summary = "The signed challenge: a temporary password, the usernames, or an email change",
+    description = "The certificate is checked to the national root with revocation, the signature over the rebuilt bytes, then the binding of the certificate's tax code to the account. The answer's shape follows the purpose.",
+    request_body = CompleteRequest,
+    responses((status = 200, description = "Done: by purpose, a temporary password emailed (password recovery), the usernames (username lookup) or a confirmation link sent (email change).", body = CompleteAnswer), CompleteRefusals))]
 async fn complete(
     State(s): State<AppState>,
     ctx: Ctx,

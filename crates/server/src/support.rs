@@ -14,10 +14,11 @@
 //! never from words a caller can type.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use bhxh_protocol::wire::{CheckName, CheckStatus, ReportFacts, SupportCodeIssued, SupportReportRequest};
 use bhxh_protocol::{ErrorCode, Lang, SupportCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use crate::clock::rfc3339;
@@ -25,9 +26,15 @@ use crate::context::{ApiError, ApiJson, AppState, Ctx};
 use crate::store::{AuditEntry, AuditEvent, Detail, ReportProblem, SupportRow};
 
 /// The public route.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/support/reports", post(create))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create))
 }
+
+crate::refusals!(
+    /// What `POST /v1/support/reports` refuses: no app instance, a report too large or
+    /// unreadable, too many codes.
+    ReportRefusals, Json: RateLimited
+);
 
 /// What a report is sealed under: never a mail's Message-ID, never a challenge.
 fn aad(code_hash: &str) -> String {
@@ -46,6 +53,12 @@ fn readable(report: &str) -> bool {
     !report.trim().is_empty() && report.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
 }
 
+#[utoipa::path(post, path = "/v1/support/reports", tag = "support",
+    summary = "Send the support report the caller agreed to, for a code to read out to the desk",
+    description = "The report holds no secret; the code and the report are gone after an hour.",
+    params(("X-BHXH-Instance" = String, Header, description = "The app instance's id (16–64 letters, digits, - and _).", pattern = r"^[A-Za-z0-9_-]{16,64}$")),
+    request_body = SupportReportRequest,
+    responses((status = 200, description = "The code.", body = SupportCodeIssued), ReportRefusals))]
 async fn create(
     State(s): State<AppState>,
     ctx: Ctx,

@@ -20,6 +20,7 @@ mod flow;
 mod hardening;
 mod metrics;
 mod ocsp;
+mod openapi;
 mod outbox;
 mod packaging;
 mod pages;
