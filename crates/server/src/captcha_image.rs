@@ -18,7 +18,8 @@ use rand::Rng;
 /// What a captcha's answer is drawn from: letters and digits nobody confuses.
 pub const CHARS: &[char] = &['A', 'C', 'E', 'F', 'H', 'K', 'M', 'N', 'P', 'R', 'T', 'W', 'X', 'Y', '3', '4', '9'];
 /// Characters a person confuses with another one (the sets of the issue and the usual
-/// OCR confusions): never in an answer.
+/// OCR confusions): never in an answer (the tests hold [`CHARS`] apart from them).
+#[cfg_attr(not(test), allow(dead_code))]
 pub const LOOK_ALIKES: &[char] =
     &['0', 'O', 'D', 'Q', '1', 'I', 'L', 'J', '7', '8', 'B', '5', 'S', '2', 'Z', '6', 'G', 'U', 'V'];
 /// Characters in one answer.
@@ -37,8 +38,10 @@ pub struct Drawn {
     pub answer: String,
     pub png: Vec<u8>,
     /// Grey level (0 black – 255 white) of every pixel, row by row: the glyphs alone.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub clean: Vec<u8>,
     /// The same, with the noise: what `png` holds.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub finished: Vec<u8>,
 }
 

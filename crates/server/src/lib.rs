@@ -5,32 +5,38 @@
 //! one place errors become answers; [`verify`] the certificate and signature checks;
 //! [`passwords`] hashing and generation; [`mail`] the outbox worker; [`store`] all SQL;
 //! [`admin`] the support-staff commands; [`portal`] the portal path (captcha, activation
-//! link); [`staff`] the support desk's console on its own listener; [`html`] the pages.
+//! link); [`staff`] the support desk's console on its own listener; `html` the pages.
+//!
+//! Public are the modules the binary, the benchmarks, the `testing` feature and the
+//! integration tests reach into; the request handlers' rooms (`recovery`, `auth`), the
+//! accept loop (`serve`), the pages' helpers (`html`), the captcha drawing, the sealed
+//! challenge, client addresses, the in-memory windows and the API contract's parts
+//! (`openapi`) are private to the crate.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod app;
-pub mod auth;
+mod auth;
 pub mod backup;
-pub mod captcha_image;
-pub mod challenge;
-pub mod client_addr;
+mod captcha_image;
+mod challenge;
+mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod email_change;
 pub mod facts;
-pub mod html;
+mod html;
 pub mod http;
 pub mod mail;
-pub mod mem_limits;
+mod mem_limits;
 pub mod metrics;
-pub mod openapi;
+mod openapi;
 pub mod passwords;
 pub mod portal;
-pub mod recovery;
+mod recovery;
 pub mod revocation;
-pub mod serve;
+mod serve;
 pub mod staff;
 pub mod store;
 pub mod support;
