@@ -4,9 +4,16 @@
 //! few dedicated threads, one per core, behind four bounded queues (proven users, then
 //! the desk's logins, then logins from a client the account's owner used lately, then
 //! every other login): a burst of logins is answered `SERVER_BUSY` instead of building
-//! a backlog that outlives it, a flood of wrong passwords waits behind the owner's, and each thread reuses its own 19 MiB instead of every thread of
-//! a large blocking pool keeping one (measured: 1.3 GB resident under load with
-//! `spawn_blocking`, see the load benchmark).
+//! a backlog that outlives it, a flood of wrong passwords waits behind the owner's, and
+//! each thread reuses its own 19 MiB instead of every thread of a large blocking pool
+//! keeping one (measured: 1.3 GB resident under load with `spawn_blocking`, see the load
+//! benchmark).
+//!
+//! The threads per core run below the request threads (nice 10), so a flood of public
+//! logins never slows a request that needs no hash. One more thread, at the request
+//! threads' own priority, takes only the first three lanes: the owner's, the desk's and
+//! a proven user's hash neither waits for a stranger's to finish nor yields the CPU to
+//! the flood's requests.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -100,7 +107,7 @@ impl Drop for Handle {
     }
 }
 
-/// argon2id with the configured cost, on its own threads, behind three bounded queues.
+/// argon2id with the configured cost, on its own threads, behind four bounded queues.
 #[derive(Clone)]
 pub struct Hasher {
     handle: Arc<Handle>,
@@ -116,7 +123,7 @@ impl std::fmt::Debug for Hasher {
 }
 
 impl Hasher {
-    /// A hasher with the given cost and one thread per core; the threads end when the
+    /// A hasher with the given cost, one thread per core and the trusted lanes' own; the threads end when the
     /// last clone of the hasher is dropped. Each thread owns one working area of
     /// `memory_kib` and reuses it for every hash: the allocator never sees a 19 MiB
     /// allocation per request (which glibc kept: 361 MiB after 128 hashes). At most
@@ -141,14 +148,19 @@ impl Hasher {
             skipped: Default::default(),
         });
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        for i in 0..threads {
+        for i in 0..=threads {
             let shared = shared.clone();
             let argon2 = argon2.clone();
             let blocks = params.block_count();
-            std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
-                below_requests();
+            // The last one is the proven users' and the owner's own (see the module's notes).
+            let serves = if i == threads { Serves::Trusted } else { Serves::All };
+            let name = if serves == Serves::Trusted { "argon2-trusted".to_string() } else { format!("argon2-{i}") };
+            std::thread::Builder::new().name(name).spawn(move || {
+                if serves == Serves::All {
+                    below_requests();
+                }
                 let mut memory = vec![Block::default(); blocks];
-                while let Some(job) = next_job(&shared) {
+                while let Some(job) = next_job(&shared, serves) {
                     job(&argon2, &mut memory);
                 }
             })?;
@@ -206,10 +218,9 @@ impl Hasher {
             crate::metrics::metrics().argon2_rejected.with_label_values(&[lane.name()]).inc();
             return Err(HashError::Busy(lane));
         }
-        for job in jobs {
-            queue.push_back(job);
-            shared.ready.notify_one();
-        }
+        queue.extend(jobs);
+        // Every thread: the one woken must be one that serves this lane.
+        shared.ready.notify_all();
         Ok(())
     }
 
@@ -291,18 +302,23 @@ fn below_requests() {
 #[cfg(target_os = "linux")]
 const HASH_NICE: i32 = 10;
 
+/// Which lanes a hashing thread takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Serves {
+    /// Every lane, in order (the threads per core, below the request threads).
+    All,
+    /// All but [`Lane::Login`] (the one thread at the request threads' priority).
+    Trusted,
+}
+
 /// The next job for a hashing thread: recoveries first, then the desk's, then logins
-/// from known clients, then every other login; `None` once closed.
-fn next_job(shared: &Shared) -> Option<Job> {
+/// from known clients, then (unless it serves only those) every other login; `None`
+/// once closed.
+fn next_job(shared: &Shared, serves: Serves) -> Option<Job> {
     let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
     loop {
-        if let Some(job) = q
-            .recovery
-            .pop_front()
-            .or_else(|| q.staff.pop_front())
-            .or_else(|| q.known.pop_front())
-            .or_else(|| q.login.pop_front())
-        {
+        let trusted = q.recovery.pop_front().or_else(|| q.staff.pop_front()).or_else(|| q.known.pop_front());
+        if let Some(job) = trusted.or_else(|| if serves == Serves::All { q.login.pop_front() } else { None }) {
             return Some(job);
         }
         if q.closed {
@@ -401,14 +417,35 @@ mod tests {
 
     /// Occupies every hashing thread with a job that waits for `gate`; returns when all
     /// of them are running.
+    /// Threads per core (the hasher has one more, the trusted lanes' own).
+    fn per_core() -> usize {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    }
+
+    /// Holds every hashing thread with a job that waits for `gate`.
     async fn occupy(h: &Hasher, gate: &Arc<(Mutex<bool>, Condvar)>) -> Vec<tokio::task::JoinHandle<()>> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        occupy_with(h, gate, Lane::Recovery, per_core() + 1).await
+    }
+
+    /// Holds `threads` hashing threads with jobs of `lane` that wait for `gate`.
+    async fn occupy_with(
+        h: &Hasher,
+        gate: &Arc<(Mutex<bool>, Condvar)>,
+        lane: Lane,
+        threads: usize,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut held = Vec::new();
-        for _ in 0..threads {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        for n in 0..threads {
+            // One at a time, each taken before the next (the lane's queue may be short).
+            while started.load(std::sync::atomic::Ordering::SeqCst) < n {
+                assert!(std::time::Instant::now() < deadline, "the hashing threads never took the held jobs");
+                tokio::task::yield_now().await;
+            }
             let (h, gate, started) = (h.clone(), gate.clone(), started.clone());
             held.push(tokio::spawn(async move {
-                h.run(Lane::Recovery, move |_, _| {
+                h.run(lane, move |_, _| {
                     started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let (lock, cv) = &*gate;
                     let mut open = lock.lock().unwrap();
@@ -420,7 +457,6 @@ mod tests {
                 .unwrap();
             }));
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while started.load(std::sync::atomic::Ordering::SeqCst) < threads {
             assert!(std::time::Instant::now() < deadline, "the hashing threads never took the held jobs");
             tokio::task::yield_now().await;
@@ -535,7 +571,13 @@ mod tests {
         shared.queues.lock().unwrap().closed = true;
         let argon2 = Argon2::default();
         let mut memory = Vec::new();
-        while let Some(job) = next_job(&shared) {
+        // The trusted thread takes the first three lanes and leaves the strangers' logins.
+        while let Some(job) = next_job(&shared, Serves::Trusted) {
+            job(&argon2, &mut memory);
+        }
+        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner"]);
+        assert_eq!(shared.queues.lock().unwrap().login.len(), 2);
+        while let Some(job) = next_job(&shared, Serves::All) {
             job(&argon2, &mut memory);
         }
         assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner", "login-1", "login-2"]);
@@ -577,6 +619,35 @@ mod tests {
         }
     }
 
+    /// With every thread per core hashing a stranger's login, the owner's login, the
+    /// desk's and a proven user's hash still run at once (on the trusted lanes' thread),
+    /// and the strangers' next login waits for a thread per core.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_owners_hash_never_waits_for_a_strangers() {
+        let h = small(8);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let held = occupy_with(&h, &gate, Lane::Login, per_core()).await;
+        let stranger = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(Lane::Login, Zeroizing::new("x".into()), None).await })
+        };
+        until(&h, |(_, login, _)| login == 1).await;
+        for lane in [Lane::KnownLogin, Lane::Staff, Lane::Recovery] {
+            let done = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                h.verify(lane, Zeroizing::new("x".into()), None),
+            )
+            .await;
+            assert!(matches!(done, Ok(Ok(false))), "{lane:?} waited behind the strangers' logins");
+        }
+        assert_eq!(h.stats().1, 1, "the stranger's login still waits");
+        open(&gate);
+        assert!(!stranger.await.unwrap().unwrap());
+        for t in held {
+            t.await.unwrap();
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_whose_caller_has_gone_is_skipped() {
         let h = small(4);
@@ -599,28 +670,36 @@ mod tests {
         }
     }
 
-    /// The hashing threads run below the request threads: every `argon2-*` thread of
-    /// this process has the nice of [`HASH_NICE`] (field 19 of its `/proc` stat line).
+    /// The hashing threads per core run below the request threads: every `argon2-<n>`
+    /// thread of this process has the nice of [`HASH_NICE`] (field 19 of its `/proc`
+    /// stat line), and every `argon2-trusted` the request threads' own (this thread's).
     #[cfg(target_os = "linux")]
     #[test]
     fn the_hashing_threads_run_below_the_request_threads() {
         let _h = small(1);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = per_core();
+        let nice_of = |stat: &str| -> i32 {
+            let close = stat.rfind(')').unwrap();
+            stat[close + 2..].split(' ').nth(16).unwrap().parse().unwrap()
+        };
+        let own = nice_of(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
         loop {
             let mut nices = Vec::new();
+            let mut trusted = Vec::new();
             for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
                 let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
                 // pid (comm) state ppid …: comm may hold spaces, the fields after it do not.
                 let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-                if !stat[open + 1..close].starts_with("argon2-") {
-                    continue;
+                match &stat[open + 1..close] {
+                    "argon2-trusted" => trusted.push(nice_of(&stat)),
+                    name if name.starts_with("argon2-") => nices.push(nice_of(&stat)), // field 19
+                    _ => {}
                 }
-                let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-                nices.push(fields[16].parse::<i32>().unwrap()); // field 19 of the line
             }
             // Each thread sets its own nice as it starts: wait until all have.
-            if nices.len() >= threads && nices.iter().all(|n| *n == HASH_NICE) {
+            if nices.len() >= threads && nices.iter().all(|n| *n == HASH_NICE) && !trusted.is_empty() {
+                assert!(trusted.iter().all(|n| *n == own), "the trusted lanes' threads: {trusted:?}, requests': {own}");
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "argon2 threads' nices: {nices:?}");
