@@ -83,10 +83,11 @@ async fn live(ctx: Ctx) -> Json<Liveness> {
 /// nextUpdate); 503 otherwise, with which of the two failed.
 #[utoipa::path(get, path = "/v1/health/ready", tag = "service",
     summary = "Readiness: the database answers and revocation can decide",
+    // The refusals first: its own 503 (a Readiness, never an error body) replaces theirs.
     responses(
+        ServiceRefusals,
         (status = 200, description = "Ready.", body = Readiness),
-        (status = 503, description = "Not ready: which of the two failed.", body = Readiness),
-        ServiceRefusals))]
+        (status = 503, description = "Not ready: which of the two failed.", body = Readiness)))]
 async fn ready(State(s): State<AppState>, ctx: Ctx) -> axum::response::Response {
     use axum::response::IntoResponse;
     let database = database_ok(&s, &ctx).await;

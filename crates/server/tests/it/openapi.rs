@@ -59,6 +59,11 @@ async fn the_served_document_is_the_codes_and_the_one_in_docs() {
     }
     assert!(complete["503"].to_string().contains("CERT_REVOCATION_UNKNOWN"));
     assert!(doc["paths"]["/v1/auth/login"]["post"]["responses"]["429"]["headers"]["Retry-After"].is_object());
+    // Not ready is a Readiness that says which check failed, not an error body.
+    assert_eq!(
+        doc["paths"]["/v1/health/ready"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Readiness"
+    );
     let path = docs_file();
     if std::env::var_os("BHXH_UPDATE_GENERATED").is_some() {
         std::fs::write(&path, &served).unwrap();
