@@ -31,7 +31,7 @@ pub const JSON_BODY: &[ErrorCode] = &[ErrorCode::MalformedRequest, ErrorCode::Bo
 
 /// Declares the refusals of one operation: a type for `responses(...)` of its
 /// `#[utoipa::path]`, whose answers are [`ANY`] and the codes listed, grouped by status.
-/// `json` first adds [`JSON_BODY`]; `html` answers them as the link pages do (a page in
+/// `Json` first adds [`JSON_BODY`]; `Html` answers them as the link pages do (a page in
 /// `text/html` with the code and reference in it).
 #[macro_export]
 macro_rules! refusals {
@@ -122,7 +122,7 @@ fn example(code: ErrorCode) -> serde_json::Value {
         "code": code.as_str(),
         "message": code.message(Lang::En),
         "hint": code.hint(Lang::En),
-        "reference": "R-7K3M-9QXA",
+        "reference": "RC-7K3M-9QXA",
     });
     if code == ErrorCode::RateLimited {
         body["retry_after"] = serde_json::json!(60);

@@ -59,6 +59,16 @@ async fn the_served_document_is_the_codes_and_the_one_in_docs() {
     }
     assert!(complete["503"].to_string().contains("CERT_REVOCATION_UNKNOWN"));
     assert!(doc["paths"]["/v1/auth/login"]["post"]["responses"]["429"]["headers"]["Retry-After"].is_object());
+    // Every example answer carries a reference of the real form (RC-XXXX-XXXX).
+    let examples = &complete["403"]["content"]["application/json"]["examples"];
+    for (code, example) in examples.as_object().unwrap() {
+        let reference = example["value"]["reference"].as_str().unwrap();
+        assert_eq!(
+            bhxh_protocol::Reference::parse(reference).map(|r| r.to_string()).as_deref(),
+            Some(reference),
+            "{code}"
+        );
+    }
     // Not ready is a Readiness that says which check failed, not an error body.
     assert_eq!(
         doc["paths"]["/v1/health/ready"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]["$ref"],
