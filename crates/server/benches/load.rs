@@ -9,6 +9,7 @@
 //! 4. The real `bhxh-server` binary under load from this process over loopback:
 //!    challenges per second, completed resets per second with p50/p95, and the server's
 //!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
+//!    `BHXH_BENCH_ONLY=server` runs 2 to 4 alone.
 //! 5. The desk's rooms (`BHXH_BENCH_ONLY=desk` alone): token-proven email changes and
 //!    support codes per second.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
@@ -566,6 +567,7 @@ fn main() {
         match std::env::var("BHXH_BENCH_ONLY").as_deref() {
             Ok("audit") => return audit_at_scale().await,
             Ok("desk") => return desk_load(&dir).await,
+            Ok("server") => return server_load(&dir, argon2_limit().await).await,
             _ => {}
         }
         let limit = argon2_limit().await;

@@ -52,7 +52,11 @@ async fn bearer(s: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<SessionR
     }
     let hash = passwords::token_hash(token);
     match s.store.session(&hash, s.clock.now()).await.map_err(|e| ctx.internal(e))? {
-        Some(session) => Ok(session),
+        Some(session) => {
+            // A signed-in user's writes go ahead of strangers'.
+            crate::store::gate::serve_first();
+            Ok(session)
+        }
         None => Err(ctx.err(ErrorCode::SessionInvalid)),
     }
 }
@@ -76,7 +80,6 @@ async fn login(
     // like an unknown one, but never becomes a limit key or an audit line's username.
     let valid = Username::parse(&req.username).ok();
     let named = valid.as_ref().map(Username::as_str);
-    s.limit_client(&ctx, EVENT, named).await?;
     // Only wrong passwords count, and only against the client that sent them: the
     // owner's right password is never refused for other people's wrong ones.
     let prefix = named.map(user_limit_prefix);
@@ -84,6 +87,20 @@ async fn login(
         Some(prefix) => s.check_failed_logins(&ctx, prefix, EVENT, named).await?,
         None => 0,
     };
+    // The owner's own computer (it logged in or proved the account lately) never waits
+    // behind strangers' wrong passwords, for the hash nor for the database's writer —
+    // while it sends none itself: a known client with a wrong password in its window
+    // queues like anyone (so a client known to its own account cannot flood ahead of
+    // everyone). Asked for every well-formed name, known or not, so the answer takes the
+    // same time.
+    let owners_computer = match named {
+        Some(u) => s.is_known_client(&ctx, u).await? && failed_here == 0,
+        None => false,
+    };
+    if owners_computer {
+        crate::store::gate::serve_first();
+    }
+    s.limit_client(&ctx, EVENT, named).await?;
     let account = match named {
         Some(u) => s.store.account_by_username(u).await.map_err(|e| ctx.internal(e))?,
         None => None,
@@ -97,15 +114,7 @@ async fn login(
         }
         _ => (None, None),
     };
-    // The owner's own computer (it logged in or proved the account lately) never waits
-    // behind strangers' wrong passwords — while it sends none itself: a known client
-    // with a wrong password in its window queues like anyone (so a client known to its
-    // own account cannot flood ahead of everyone). Asked for every well-formed name,
-    // known or not, so the answer takes the same time.
-    let lane = match named {
-        Some(u) if s.is_known_client(&ctx, u).await? && failed_here == 0 => Lane::KnownLogin,
-        _ => Lane::Login,
-    };
+    let lane = if owners_computer { Lane::KnownLogin } else { Lane::Login };
     // The two hashes run side by side, one per hashing thread when they are free.
     let [long_ok, temp_ok] =
         s.hasher.verify_both(lane, password, [long_hash, temp_hash]).await.map_err(|e| ctx.hashing(e))?;
@@ -122,6 +131,8 @@ async fn login(
         }
         return Err(s.refuse(&ctx, EVENT, named, ErrorCode::InvalidCredentials).await);
     };
+    // The right password: the session's writes go ahead of strangers'.
+    crate::store::gate::serve_first();
     let username = account.username.clone();
     let now = s.clock.now();
     let (token, token_hash) = passwords::session_token();

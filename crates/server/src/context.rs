@@ -119,7 +119,9 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let started = std::time::Instant::now();
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    let mut response = match tokio::time::timeout(timeout, next.run(req)).await {
+    // Each request writes in its own lane of the writer's queue (ordinary until it shows
+    // it is the owner's: crate::store::gate).
+    let mut response = match tokio::time::timeout(timeout, crate::store::gate::in_request(next.run(req))).await {
         Ok(r) => r,
         Err(_) => {
             tracing::warn!(reference = %ctx.reference, "request timed out");

@@ -13,7 +13,11 @@
 //! logins never slows a request that needs no hash. One more thread, at the request
 //! threads' own priority, takes only the first three lanes: the owner's, the desk's and
 //! a proven user's hash neither waits for a stranger's to finish nor yields the CPU to
-//! the flood's requests.
+//! the flood's requests. A second one takes only the owner's and the desk's logins, so
+//! that both hashes of such a login (the password and the temporary one, or its dummy)
+//! run at once at that priority, not one of them on a thread the flood keeps off the
+//! CPU; it leaves the recoveries' hashes alone (two threads at the requests' priority
+//! busy with a burst of recoveries slowed every request: resets' p95 114 → 282 ms).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -123,7 +127,7 @@ impl std::fmt::Debug for Hasher {
 }
 
 impl Hasher {
-    /// A hasher with the given cost, one thread per core and the trusted lanes' own; the threads end when the
+    /// A hasher with the given cost, one thread per core and the trusted lanes' two; the threads end when the
     /// last clone of the hasher is dropped. Each thread owns one working area of
     /// `memory_kib` and reuses it for every hash: the allocator never sees a 19 MiB
     /// allocation per request (which glibc kept: 361 MiB after 128 hashes). At most
@@ -148,13 +152,19 @@ impl Hasher {
             skipped: Default::default(),
         });
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        for i in 0..=threads {
+        for i in 0..threads + TRUSTED_THREADS {
             let shared = shared.clone();
             let argon2 = argon2.clone();
             let blocks = params.block_count();
-            // The last one is the proven users' and the owner's own (see the module's notes).
-            let serves = if i == threads { Serves::Trusted } else { Serves::All };
-            let name = if serves == Serves::Trusted { "argon2-trusted".to_string() } else { format!("argon2-{i}") };
+            // The last ones are the proven users' and the owner's own (see the module's notes).
+            let serves = if i < threads {
+                Serves::All
+            } else if i == threads {
+                Serves::Trusted
+            } else {
+                Serves::Logins
+            };
+            let name = if serves == Serves::All { format!("argon2-{i}") } else { "argon2-trusted".to_string() };
             std::thread::Builder::new().name(name).spawn(move || {
                 if serves == Serves::All {
                     below_requests();
@@ -302,13 +312,20 @@ fn below_requests() {
 #[cfg(target_os = "linux")]
 const HASH_NICE: i32 = 10;
 
+/// The threads at the request threads' priority: one [`Serves::Trusted`], one
+/// [`Serves::Logins`] (both hashes of the owner's login run at once at that priority).
+const TRUSTED_THREADS: usize = 2;
+
 /// Which lanes a hashing thread takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Serves {
     /// Every lane, in order (the threads per core, below the request threads).
     All,
-    /// All but [`Lane::Login`] (the one thread at the request threads' priority).
+    /// All but [`Lane::Login`] (a thread at the request threads' priority).
     Trusted,
+    /// The desk's logins and the owner's ([`Lane::Staff`], [`Lane::KnownLogin`]): the
+    /// other thread at the request threads' priority.
+    Logins,
 }
 
 /// The next job for a hashing thread: recoveries first, then the desk's, then logins
@@ -317,7 +334,8 @@ enum Serves {
 fn next_job(shared: &Shared, serves: Serves) -> Option<Job> {
     let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
     loop {
-        let trusted = q.recovery.pop_front().or_else(|| q.staff.pop_front()).or_else(|| q.known.pop_front());
+        let recovery = if serves == Serves::Logins { None } else { q.recovery.pop_front() };
+        let trusted = recovery.or_else(|| q.staff.pop_front()).or_else(|| q.known.pop_front());
         if let Some(job) = trusted.or_else(|| if serves == Serves::All { q.login.pop_front() } else { None }) {
             return Some(job);
         }
@@ -417,14 +435,18 @@ mod tests {
 
     /// Occupies every hashing thread with a job that waits for `gate`; returns when all
     /// of them are running.
-    /// Threads per core (the hasher has one more, the trusted lanes' own).
+    /// Threads per core (the hasher has two more, the trusted lanes' own).
     fn per_core() -> usize {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     }
 
     /// Holds every hashing thread with a job that waits for `gate`.
     async fn occupy(h: &Hasher, gate: &Arc<(Mutex<bool>, Condvar)>) -> Vec<tokio::task::JoinHandle<()>> {
-        occupy_with(h, gate, Lane::Recovery, per_core() + 1).await
+        // Recoveries hold the threads per core and the trusted one (the owner's logins'
+        // thread takes none), then the owner's login holds that one.
+        let mut held = occupy_with(h, gate, Lane::Recovery, per_core() + 1).await;
+        held.extend(occupy_with(h, gate, Lane::KnownLogin, TRUSTED_THREADS - 1).await);
+        held
     }
 
     /// Holds `threads` hashing threads with jobs of `lane` that wait for `gate`.
@@ -571,16 +593,21 @@ mod tests {
         shared.queues.lock().unwrap().closed = true;
         let argon2 = Argon2::default();
         let mut memory = Vec::new();
-        // The trusted thread takes the first three lanes and leaves the strangers' logins.
+        // The owner's logins' thread takes the desk's and the owner's, and leaves the
+        // recovery; the trusted thread takes that and leaves the strangers' logins.
+        while let Some(job) = next_job(&shared, Serves::Logins) {
+            job(&argon2, &mut memory);
+        }
+        assert_eq!(*order.lock().unwrap(), ["staff", "owner"]);
         while let Some(job) = next_job(&shared, Serves::Trusted) {
             job(&argon2, &mut memory);
         }
-        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner"]);
+        assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery"]);
         assert_eq!(shared.queues.lock().unwrap().login.len(), 2);
         while let Some(job) = next_job(&shared, Serves::All) {
             job(&argon2, &mut memory);
         }
-        assert_eq!(*order.lock().unwrap(), ["recovery", "staff", "owner", "login-1", "login-2"]);
+        assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery", "login-1", "login-2"]);
     }
 
     /// A login's two hashes are one request: with a waiting place left both queue (the
@@ -620,7 +647,7 @@ mod tests {
     }
 
     /// With every thread per core hashing a stranger's login, the owner's login, the
-    /// desk's and a proven user's hash still run at once (on the trusted lanes' thread),
+    /// desk's and a proven user's hash still run at once (on the trusted lanes' threads),
     /// and the strangers' next login waits for a thread per core.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_owners_hash_never_waits_for_a_strangers() {
@@ -641,8 +668,21 @@ mod tests {
             assert!(matches!(done, Ok(Ok(false))), "{lane:?} waited behind the strangers' logins");
         }
         assert_eq!(h.stats().1, 1, "the stranger's login still waits");
+        // One of the owner's hashes held too: its login's other hash (the temporary
+        // one's dummy) still runs, on the other thread at the requests' priority, not on
+        // a thread per core that the flood keeps off the CPU.
+        let owner_held = occupy_with(&h, &gate, Lane::KnownLogin, 1).await;
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            h.verify(Lane::KnownLogin, Zeroizing::new("x".into()), None),
+        )
+        .await;
+        assert!(matches!(done, Ok(Ok(false))), "the owner's second hash waited for the first");
         open(&gate);
         assert!(!stranger.await.unwrap().unwrap());
+        for t in owner_held {
+            t.await.unwrap();
+        }
         for t in held {
             t.await.unwrap();
         }

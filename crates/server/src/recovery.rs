@@ -293,6 +293,16 @@ async fn open_attempt<'a>(s: &'a AppState, ctx: &'a Ctx, req: &CompleteRequest) 
         let detail = Detail::NotAUsername { bytes: req.username.len() };
         return Err(s.refuse_detail(ctx, EVENT, None, ErrorCode::InvalidUsername, detail).await);
     }
+    // The owner's own computer (it logged in or proved the account lately, and failed
+    // no proof of it in the window) writes ahead of strangers from the start; anyone
+    // else once the proof verified.
+    if !lookup && s.is_known_client(ctx, &claimed).await? {
+        let key = crate::context::client_failed_proofs_key(&claimed, &ctx.client_key);
+        let window = s.config.limits.failed_proofs_window_secs;
+        if s.store.limit_count(&key, window, s.clock.now()).await.map_err(|e| ctx.internal(e))? == 0 {
+            crate::store::gate::serve_first();
+        }
+    }
     s.limit_client(ctx, EVENT, Some(&claimed)).await?;
     let Some(ch) = s.challenges.open(&req.challenge_id) else {
         return Err(s.refuse(ctx, EVENT, Some(&claimed), ErrorCode::ChallengeNotFound).await);
@@ -385,6 +395,8 @@ impl Attempt<'_> {
         if let Err(code) = sig_ok {
             return Err(self.fail(code, Some(fingerprint), None).await);
         }
+        // A proof that verified: what follows writes ahead of strangers' failures.
+        crate::store::gate::serve_first();
         Ok(Proof { fingerprint, checked })
     }
 

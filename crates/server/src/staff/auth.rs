@@ -281,6 +281,8 @@ async fn desk(parts: &Parts, s: &AppState, page_request: bool) -> Result<Desk, S
     let lang = lang_of(&ctx, &parts.headers);
     match session(s, &ctx, &parts.headers).await {
         Ok(Some(who)) => {
+            // The desk's writes go ahead of strangers' (it keeps working under a flood).
+            crate::store::gate::serve_first();
             let account = std::sync::OnceLock::new();
             if let Some(u) = account_in_path(parts.uri.path()) {
                 let _ = account.set(u);
@@ -445,6 +447,8 @@ pub(super) async fn login(
         s.store.audit(&entry).await.map_err(internal)?;
         return Ok(refused(ErrorCode::StaffLoginFailed));
     };
+    // The right password: the new session's writes go ahead of strangers'.
+    crate::store::gate::serve_first();
     let (token, _) = passwords::session_token();
     let token_hash = session_hash(&ctx, token.expose());
     let csrf = random_token();

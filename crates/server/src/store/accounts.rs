@@ -50,7 +50,7 @@ impl Store {
         .bind(email)
         .bind(cert_fingerprint)
         .bind(now)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *self.writer().await?)
         .await?;
         Ok(id)
     }
@@ -106,7 +106,7 @@ impl Store {
         .bind(name)
         .bind(bhxh_protocol::domain::fold_for_search(name))
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

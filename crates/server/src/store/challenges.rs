@@ -136,12 +136,7 @@ impl Store {
 }
 
 /// Writes the row that uses `ch` up; false when another attempt wrote it first.
-pub(super) async fn consume(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ch: &Challenge,
-    outcome: &str,
-    now: i64,
-) -> anyhow::Result<bool> {
+pub(super) async fn consume(tx: &mut super::Tx<'_>, ch: &Challenge, outcome: &str, now: i64) -> anyhow::Result<bool> {
     Ok(sqlx::query(
         "INSERT INTO challenges (id, username, purpose, nonce, origin, created_at, expires_at, used_at, outcome)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",

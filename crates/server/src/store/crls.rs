@@ -61,7 +61,7 @@ impl Store {
         .bind(this_update)
         .bind(next_update)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Store {
         .bind(url)
         .bind(now)
         .bind(error)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

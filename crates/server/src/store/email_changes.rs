@@ -323,7 +323,7 @@ impl Store {
         )
         .bind(now)
         .bind(proposed_before)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?
         .rows_affected())
     }

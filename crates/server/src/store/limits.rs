@@ -27,7 +27,7 @@ impl Store {
         .bind(key)
         .bind(now)
         .bind(window_secs)
-        .fetch_one(&self.write)
+        .fetch_one(&mut *self.writer().await?)
         .await?;
         Ok((row.try_get("count")?, row.try_get("window_start")?))
     }
@@ -62,14 +62,14 @@ impl Store {
         )
         .bind(key)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
 
     /// Forgets one counter.
     pub async fn clear_limit(&self, key: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(&self.write).await?;
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(&mut *self.writer().await?).await?;
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl Store {
         let pattern = like_prefix(prefix);
         Ok(sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\'")
             .bind(pattern)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?
             .rows_affected())
     }

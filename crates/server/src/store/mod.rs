@@ -6,7 +6,8 @@
 //! in order, `ON CONFLICT`, `RETURNING`, `LIKE … ESCAPE`), and one migration set per
 //! engine with the same tables and columns. Writes go through their own pool (one
 //! connection for SQLite, so they queue in-process instead of failing with
-//! `SQLITE_BUSY`; WAL lets reads run beside the writer). Every check-and-set is a single
+//! `SQLITE_BUSY`; WAL lets reads run beside the writer), in the two lanes of [`gate`]:
+//! the owner's and the desk's writes before strangers'. Every check-and-set is a single
 //! `UPDATE … WHERE <still unused>` inside the transaction that depends on it, which is
 //! correct under SQLite's single writer and PostgreSQL's READ COMMITTED alike.
 //!
@@ -27,6 +28,7 @@ mod challenges;
 mod crls;
 mod detail;
 mod email_changes;
+pub mod gate;
 pub mod limits;
 mod ocsp;
 mod outbox;
@@ -168,6 +170,10 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     engine: Engine,
+    /// The writers' queue, the owner's lane first ([`gate`]); as many turns as writers.
+    gate: gate::Gate,
+    /// How long a write waits for its turn before it is an outage.
+    acquire_timeout: Duration,
 }
 
 impl Store {
@@ -216,7 +222,7 @@ impl Store {
         let redacted = redact(&url);
         let write = pool(write_max).connect(&url).await.with_context(|| format!("opening database {redacted}"))?;
         let read = pool(read_max).connect(&url).await.with_context(|| format!("opening database {redacted}"))?;
-        let store = Store { write, read, engine };
+        let store = Store { write, read, engine, gate: gate::Gate::new(write_max as usize), acquire_timeout };
         store.migrate().await?;
         Ok(store)
     }
@@ -273,8 +279,9 @@ impl Store {
     async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
         let mut tries = 0;
         loop {
+            let turn = self.gate.turn(gate::current_lane(), self.acquire_timeout).await?;
             match self.write.begin().await {
-                Ok(tx) => return Ok(tx),
+                Ok(tx) => return Ok(WriteTx { tx, _turn: turn }),
                 Err(e) if tries < 2 && sqlx_outage(&e) && !matches!(e, sqlx::Error::PoolTimedOut) => {
                     tries += 1;
                     tracing::warn!(error = %e, tries, "database connection failed; trying again");
@@ -283,6 +290,12 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The writing connection for one statement outside a transaction, in its turn.
+    async fn writer(&self) -> Result<WriteConn, sqlx::Error> {
+        let turn = self.gate.turn(gate::current_lane(), self.acquire_timeout).await?;
+        Ok(WriteConn { conn: self.write.acquire().await?, _turn: turn })
     }
 
     /// Closes both pools (tests reopen the file afterwards).
@@ -407,7 +420,7 @@ impl Store {
         for (table, sql, before) in statements {
             let mut total = 0;
             loop {
-                let n = sqlx::query(sql).bind(before).execute(&self.write).await?.rows_affected();
+                let n = sqlx::query(sql).bind(before).execute(&mut *self.writer().await?).await?.rows_affected();
                 total += n;
                 if n < 5000 || !sql.contains("LIMIT") {
                     break;
@@ -420,7 +433,55 @@ impl Store {
     }
 }
 
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+type Tx<'c> = WriteTx<'c>;
+
+/// A write transaction, holding its turn at the writer until it ends.
+struct WriteTx<'c> {
+    tx: sqlx::Transaction<'c, sqlx::Any>,
+    _turn: gate::Turn,
+}
+
+impl WriteTx<'_> {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// The writing connection for statements outside a transaction, holding its turn.
+struct WriteConn {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _turn: gate::Turn,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.conn
+    }
+}
 
 /// Whether an error is the database being unreachable or saturated (answered
 /// `SERVICE_UNAVAILABLE` with `Retry-After`, not `INTERNAL`): no connection within the

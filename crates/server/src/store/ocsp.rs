@@ -83,7 +83,7 @@ impl Store {
         .bind(a.good_until)
         .bind(a.fetched_at)
         .bind(&a.signer)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl Store {
         .bind(subject)
         .bind(now)
         .bind(error)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

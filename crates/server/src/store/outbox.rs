@@ -137,10 +137,10 @@ impl Store {
         sqlx::query("INSERT INTO server_settings (name, value, updated_at) VALUES ('outbox_key_id', $1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(key_id)
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         let recorded: String = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'outbox_key_id'")
-            .fetch_one(&self.write)
+            .fetch_one(&mut *self.writer().await?)
             .await?;
         if recorded != key_id {
             anyhow::bail!(OutboxKeyMismatch { ours: key_id.to_string(), recorded });
@@ -187,7 +187,7 @@ impl Store {
         .bind(id)
         .bind(MailStatus::Pending.as_str())
         .bind(now_ms)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?
         .rows_affected()
             == 1)
@@ -202,7 +202,7 @@ impl Store {
         .bind(MailStatus::Sent.as_str())
         .bind(now)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -213,7 +213,7 @@ impl Store {
             .bind(next_attempt_ms)
             .bind(error)
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -226,7 +226,7 @@ impl Store {
         .bind(MailStatus::Failed.as_str())
         .bind(error)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -281,7 +281,7 @@ impl Store {
             .bind(now_ms)
             .bind(id)
             .bind(MailStatus::Pending.as_str())
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?
             .rows_affected()
             == 1)

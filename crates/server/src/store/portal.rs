@@ -80,7 +80,7 @@ impl Store {
             .bind(answer_hash)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -93,7 +93,7 @@ impl Store {
         )
         .bind(now)
         .bind(id)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *self.writer().await?)
         .await?;
         let Some(row) = row else {
             let known: Option<String> =
