@@ -123,13 +123,8 @@ async fn login(
             let detail = Detail::NotAUsername { bytes: req.username.len() };
             return Err(s.refuse_detail(&ctx, EVENT, None, ErrorCode::InvalidCredentials, detail).await);
         };
-        s.count_failed_login(&ctx, prefix, EVENT).await?;
-        if disabled {
-            return Err(s
-                .refuse_detail(&ctx, EVENT, named, ErrorCode::InvalidCredentials, Detail::AccountDisabled)
-                .await);
-        }
-        return Err(s.refuse(&ctx, EVENT, named, ErrorCode::InvalidCredentials).await);
+        let detail = disabled.then_some(Detail::AccountDisabled);
+        return Err(s.refuse_wrong_password(&ctx, prefix, EVENT, named, detail).await);
     };
     // The right password: the session's writes go ahead of strangers'.
     crate::store::gate::serve_first();

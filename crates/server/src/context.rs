@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::OutboxKey;
 use crate::passwords::Hasher;
+use crate::store::limits::Hit;
 use crate::store::{Account, Actor, AuditEntry, AuditEvent, Counted, Detail, Store};
 use crate::verify::TrustStore;
 
@@ -447,10 +448,35 @@ impl AppState {
         } else {
             self.store.hit(key, window, now).await.map_err(|e| ctx.internal(e))?
         };
-        if count == i64::from(mark) + 1 {
-            tracing::warn!(reference = %ctx.reference, key, count, "an identity is under attack: its tries from every client passed the mark (nobody is refused for it)");
-        }
+        identity_counted(ctx, key, count, mark);
         Ok(())
+    }
+
+    /// Refuses a wrong password (or a try on a name that cannot be one) with its audit
+    /// line, counting it — for this client, which is refused past its limit, and for
+    /// every client together, which only marks an attack — in the audit line's own
+    /// transaction.
+    pub(crate) async fn refuse_wrong_password(
+        &self,
+        ctx: &Ctx,
+        prefix: &str,
+        event: AuditEvent,
+        username: Option<&str>,
+        detail: Option<Detail>,
+    ) -> ApiError {
+        let l = &self.config.limits;
+        let window = l.per_username_window_secs;
+        let (client, all) = (failed_logins_key(ctx, prefix, event), format!("{prefix}{event}:failed"));
+        let hits = [Hit { key: &client, window_secs: window }, Hit { key: &all, window_secs: window }];
+        let mut entry = self.audit_entry(ctx, event, username, Err(ErrorCode::InvalidCredentials));
+        entry.detail = detail;
+        match self.store.audit_counting(&entry, &hits, entry.at).await {
+            Ok(counts) => {
+                identity_counted(ctx, &all, counts[1], l.per_username_total);
+                ctx.err(ErrorCode::InvalidCredentials)
+            }
+            Err(e) => ctx.internal(e),
+        }
     }
 
     /// Refuses this client a password try on `username` once it has failed
@@ -482,13 +508,6 @@ impl AppState {
 
     /// Counts a wrong password for `prefix`'s identity from this client, and from every
     /// client together (the latter only marks the identity as under attack).
-    pub(crate) async fn count_failed_login(&self, ctx: &Ctx, prefix: &str, event: AuditEvent) -> Result<(), ApiError> {
-        let l = &self.config.limits;
-        let (window, now) = (l.per_username_window_secs, self.clock.now());
-        self.store.hit(&failed_logins_key(ctx, prefix, event), window, now).await.map_err(|e| ctx.internal(e))?;
-        self.count_identity(ctx, &format!("{prefix}{event}:failed"), l.per_username_total, window, event).await
-    }
-
     /// The keys a right password for `username` writes with its session
     /// ([`crate::store::LoginWindows`]): this client's window of wrong ones, and its mark
     /// as a client known to the account.
@@ -637,6 +656,14 @@ const DAY: i64 = 24 * 3600;
 /// The count of password mails to a username today.
 fn reset_mails_key(username: &str) -> String {
     format!("{}mails", user_limit_prefix(username))
+}
+
+/// An identity-wide window's count after a hit: past `mark` the identity is under attack,
+/// which the log says once per window (the desk's page shows the windows).
+pub(crate) fn identity_counted(ctx: &Ctx, key: &str, count: i64, mark: u32) {
+    if count == i64::from(mark) + 1 {
+        tracing::warn!(reference = %ctx.reference, key, count, "an identity is under attack: its tries from every client passed the mark (nobody is refused for it)");
+    }
 }
 
 /// Wrong passwords for an identity (`prefix`) from the request's client.

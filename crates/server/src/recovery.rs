@@ -23,6 +23,7 @@ use crate::email_change::Settled;
 use crate::facts::RevocationFact;
 use crate::mail::{self, MailFacts, NoticeKind};
 use crate::passwords::{self, Lane};
+use crate::store::limits::Hit;
 use crate::store::{AuditEvent, Challenge, Counted, Detail, MailKind, ResetWrite};
 use crate::verdict::Verified;
 use crate::verify::check_signature;
@@ -352,19 +353,19 @@ impl Attempt<'_> {
         entry.cert_fingerprint = fingerprint;
         entry.detail = detail;
         let counts = self.proves_account && !matches!(code, ErrorCode::ChallengeExpired | ErrorCode::ChallengeMismatch);
-        if counts {
-            let l = &s.config.limits;
-            let (window, now) = (l.failed_proofs_window_secs, s.clock.now());
-            let account_key = crate::context::failed_proofs_key(&self.claimed);
-            if let Err(e) = s.store.hit(&self.client_failed_key(), window, now).await {
-                return ctx.internal(e);
+        let l = &s.config.limits;
+        let (client_key, account_key) = (self.client_failed_key(), crate::context::failed_proofs_key(&self.claimed));
+        let window = l.failed_proofs_window_secs;
+        let hits = [Hit { key: &client_key, window_secs: window }, Hit { key: &account_key, window_secs: window }];
+        let hits = if counts { &hits[..] } else { &[] };
+        // One write: the challenge used up, the audit line and the two windows' hits.
+        match s.store.fail_challenge(&self.ch, code, s.clock.now(), &entry, hits).await {
+            Ok(n) => {
+                if let Some(all) = n.get(1) {
+                    crate::context::identity_counted(ctx, &account_key, *all, l.failed_proofs_per_account);
+                }
+                fail_closed(s, ctx.err(code))
             }
-            if let Err(e) = s.count_identity(ctx, &account_key, l.failed_proofs_per_account, window, EVENT).await {
-                return e;
-            }
-        }
-        match s.store.fail_challenge(&self.ch, code, s.clock.now(), &entry).await {
-            Ok(_) => fail_closed(s, ctx.err(code)),
             Err(e) => ctx.internal(e),
         }
     }

@@ -225,10 +225,22 @@ impl AuditEntry {
 impl Store {
     /// Appends one audit line on its own.
     pub async fn audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        self.audit_counting(entry, &[], entry.at).await.map(drop)
+    }
+
+    /// An audit line with `hits` on windows (a refusal that counts), in one transaction;
+    /// the windows' counts, in order.
+    pub async fn audit_counting(
+        &self,
+        entry: &AuditEntry,
+        hits: &[super::limits::Hit<'_>],
+        now: i64,
+    ) -> anyhow::Result<Vec<i64>> {
         let mut tx = self.begin().await?;
+        let counts = super::limits::hits_in(&mut tx, hits, now).await?;
         insert_audit(&mut tx, entry).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(counts)
     }
 
     /// Audit lines with this reference, oldest first.

@@ -67,16 +67,22 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Uses up a challenge whose attempt failed with `code`, with the audit line, in one
-    /// transaction. Returns false when it was already used.
+    /// Uses up a challenge whose attempt failed with `code`, with the audit line and the
+    /// failure's `hits` on its windows, in one transaction. Returns the windows' counts.
     pub async fn fail_challenge(
         &self,
         ch: &Challenge,
         code: ErrorCode,
         now: i64,
         audit: &AuditEntry,
-    ) -> anyhow::Result<bool> {
-        self.use_challenge(ch, code.as_str(), now, audit).await
+        hits: &[super::limits::Hit<'_>],
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        consume(&mut tx, ch, code.as_str(), now).await?;
+        let counts = super::limits::hits_in(&mut tx, hits, now).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(counts)
     }
 
     /// Consumes a username-lookup challenge with its audit line. False when lost.

@@ -13,22 +13,37 @@ pub const KNOWN_CLIENT_DAYS: i64 = 30;
 /// What every known-client mark's key starts with.
 pub const KNOWN_CLIENT_PREFIX: &str = "known:";
 
+/// One hit on a window, counted in the transaction of another write (a refusal's audit
+/// line, a challenge used up): a failure is then one write, not three, when a flood keeps
+/// the database's writer busy.
+#[derive(Clone, Copy, Debug)]
+pub struct Hit<'a> {
+    pub key: &'a str,
+    pub window_secs: i64,
+}
+
+/// Counts a hit in a fixed window: the count in the current window, and when it started.
+const HIT: &str = "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+     ON CONFLICT (key) DO UPDATE SET
+       count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 ELSE rate_limits.count + 1 END,
+       window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 ELSE rate_limits.window_start END
+     RETURNING count, window_start";
+
+/// Counts `hits` in `tx`; their counts in the current windows, in order.
+pub(super) async fn hits_in(tx: &mut super::Tx<'_>, hits: &[Hit<'_>], now: i64) -> anyhow::Result<Vec<i64>> {
+    let mut counts = Vec::with_capacity(hits.len());
+    for h in hits {
+        let row = sqlx::query(HIT).bind(h.key).bind(now).bind(h.window_secs).fetch_one(&mut **tx).await?;
+        counts.push(row.try_get("count")?);
+    }
+    Ok(counts)
+}
+
 impl Store {
     /// Counts one hit on `key` in a fixed window; returns the count in the current
     /// window and when that window started.
     pub async fn hit(&self, key: &str, window_secs: i64, now: i64) -> anyhow::Result<(i64, i64)> {
-        let row = sqlx::query(
-            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
-             ON CONFLICT (key) DO UPDATE SET
-               count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 ELSE rate_limits.count + 1 END,
-               window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 ELSE rate_limits.window_start END
-             RETURNING count, window_start",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window_secs)
-        .fetch_one(&mut *self.writer().await?)
-        .await?;
+        let row = sqlx::query(HIT).bind(key).bind(now).bind(window_secs).fetch_one(&mut *self.writer().await?).await?;
         Ok((row.try_get("count")?, row.try_get("window_start")?))
     }
 
