@@ -493,10 +493,13 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[((v.len() - 1) as f64 * 0.95).round() as usize]
     };
+    let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     println!(
-        "owner's journeys (login, email change, recovery), ms: p95 {:.0} quiet, {:.0} under the flood of 50 clients ({refused} refusals of theirs)",
+        "owner's journeys (login, email change, recovery), ms: p95 {:.0} quiet, {:.0} under the flood of 50 clients ({refused} refusals of theirs); the slowest {:.0} quiet, {:.0} under the flood",
         p95(&quiet),
-        p95(&during)
+        p95(&during),
+        max(&quiet),
+        max(&during)
     );
     // Every try was counted against the client that made it: the account-wide marks were
     // passed, and the desk can see it.
