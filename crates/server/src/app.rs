@@ -139,11 +139,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let worker: JoinHandle<()> = tokio::spawn(self.outbox.run());
+        // The server's own workers write in the first lane (store::gate), ahead of a flood.
+        use crate::store::gate::own_worker;
+        let worker: JoinHandle<()> = tokio::spawn(own_worker(self.outbox.run()));
         // Fetched CRLs are refreshed before their nextUpdate, so a request rarely waits
         // for one (several servers share the database copy).
         let revocation = self.state.revocation.clone();
-        let refresher: JoinHandle<()> = tokio::spawn(async move {
+        let refresher: JoinHandle<()> = tokio::spawn(own_worker(async move {
             if !revocation.fetches() {
                 return;
             }
@@ -151,11 +153,11 @@ impl Application {
                 revocation.refresh_due().await;
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
             }
-        });
+        }));
         // Confirmed email changes whose waiting period is over are put into effect (also
         // before anything mails an account, so this only keeps the console current).
         let state = self.state.clone();
-        let settler: JoinHandle<()> = tokio::spawn(async move {
+        let settler: JoinHandle<()> = tokio::spawn(own_worker(async move {
             let every = std::time::Duration::from_secs(state.config.email_change.apply_interval_secs);
             loop {
                 if let Err(e) = crate::email_change::settle(&state).await {
@@ -163,7 +165,7 @@ impl Application {
                 }
                 tokio::time::sleep(every).await;
             }
-        });
+        }));
         // Both listeners live in this one future (aborting it stops both) and stop together.
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         let http = self.state.config.http.clone();

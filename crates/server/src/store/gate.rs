@@ -11,9 +11,10 @@
 //! their order among themselves and are never dropped; they wait longer while an owner
 //! writes. (PostgreSQL gets the same lanes over its pool of writers.)
 //!
-//! The lane is the request's own ([`in_request`] scopes it, [`crate::http`] wraps every
-//! request in it): a task spawned from a request, a background worker and a test call
-//! outside any request write in the ordinary lane.
+//! The lane is the request's own ([`in_request`] scopes it; the context layer wraps every
+//! request in it): a task spawned from a request and a call outside any request (the
+//! operators' commands, tests) write in the ordinary lane; the server's own workers in
+//! the first ([`own_worker`]).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -38,6 +39,13 @@ tokio::task_local! {
 /// Runs one request with its own lane, ordinary until [`serve_first`] says otherwise.
 pub async fn in_request<F: std::future::Future>(f: F) -> F::Output {
     LANE.scope(Cell::new(Lane::Ordinary), f).await
+}
+
+/// Runs one of the server's own workers (the outbox, the CRL refresher, the email-change
+/// settler) with its writes in the first lane: the owner's new password is mailed, and
+/// what the owner's proof reads kept current, without waiting behind a flood.
+pub async fn own_worker<F: std::future::Future>(f: F) -> F::Output {
+    LANE.scope(Cell::new(Lane::First), f).await
 }
 
 /// From now on, this request's writes go first: call it only once the request has shown
@@ -223,8 +231,8 @@ mod tests {
         assert_eq!(gate.state.lock().unwrap().free, 0, "one writer, in use");
     }
 
-    /// A request's lane is its own: ordinary until it says otherwise, and nothing outside
-    /// a request (a background worker) is ever first.
+    /// A request's lane is its own: ordinary until it says otherwise; nothing outside a
+    /// request is first but the server's own workers.
     #[tokio::test]
     async fn the_lane_is_the_requests_own() {
         assert_eq!(current_lane(), Lane::Ordinary);
@@ -242,5 +250,6 @@ mod tests {
             })
         );
         assert_eq!((a, b), (Lane::First, Lane::Ordinary));
+        assert_eq!(own_worker(async { current_lane() }).await, Lane::First, "the server's own workers");
     }
 }
