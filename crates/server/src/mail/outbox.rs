@@ -115,7 +115,9 @@ impl Outbox {
             }
             let now = self.clock.now();
             if now - last_purge >= self.retention.purge_interval_secs {
-                match self.store.purge(now, &self.retention).await {
+                // Bulk work (hundreds of thousands of lines on a busy server) waits in the
+                // ordinary lane: it never holds strangers' writes back for its whole length.
+                match crate::store::gate::in_request(self.store.purge(now, &self.retention)).await {
                     Ok(counts) => {
                         let gone: Vec<String> =
                             counts.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t}={n}")).collect();

@@ -14,7 +14,7 @@
 //! The lane is the request's own ([`in_request`] scopes it; the context layer wraps every
 //! request in it): a task spawned from a request and a call outside any request (the
 //! operators' commands, tests) write in the ordinary lane; the server's own workers in
-//! the first ([`own_worker`]).
+//! the first ([`own_worker`]), but for the purge's bulk deletes.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -36,7 +36,8 @@ tokio::task_local! {
     static LANE: Cell<Lane>;
 }
 
-/// Runs one request with its own lane, ordinary until [`serve_first`] says otherwise.
+/// Runs one request with its own lane, ordinary until [`serve_first`] says otherwise (the
+/// purge runs in it too, from the outbox worker: bulk work never goes first).
 pub async fn in_request<F: std::future::Future>(f: F) -> F::Output {
     LANE.scope(Cell::new(Lane::Ordinary), f).await
 }
