@@ -482,7 +482,7 @@ impl AppState {
     /// Refuses this client a password try on `username` once it has failed
     /// `per_username` times in the window (it earned it; nobody else is refused for it);
     /// else how many it failed in the window. Counted by
-    /// [`AppState::count_failed_login`] after a wrong password only.
+    /// [`AppState::refuse_wrong_password`] after a wrong password only.
     pub(crate) async fn check_failed_logins(
         &self,
         ctx: &Ctx,
@@ -506,8 +506,6 @@ impl AppState {
         Ok(self.store.limit_window(&key, window, now).await.map_err(|e| ctx.internal(e))?.map_or(0, |(n, _)| n))
     }
 
-    /// Counts a wrong password for `prefix`'s identity from this client, and from every
-    /// client together (the latter only marks the identity as under attack).
     /// The keys a right password for `username` writes with its session
     /// ([`crate::store::LoginWindows`]): this client's window of wrong ones, and its mark
     /// as a client known to the account.

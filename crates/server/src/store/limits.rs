@@ -14,8 +14,8 @@ pub const KNOWN_CLIENT_DAYS: i64 = 30;
 pub const KNOWN_CLIENT_PREFIX: &str = "known:";
 
 /// One hit on a window, counted in the transaction of another write (a refusal's audit
-/// line, a challenge used up): a failure is then one write, not three, when a flood keeps
-/// the database's writer busy.
+/// line, a challenge used up): a failure's counts cost no writes of their own when a
+/// flood keeps the database's writer busy.
 #[derive(Clone, Copy, Debug)]
 pub struct Hit<'a> {
     pub key: &'a str,

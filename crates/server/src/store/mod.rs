@@ -28,7 +28,7 @@ mod challenges;
 mod crls;
 mod detail;
 mod email_changes;
-pub mod gate;
+pub(crate) mod gate;
 pub mod limits;
 mod ocsp;
 mod outbox;
