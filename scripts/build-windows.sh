@@ -36,14 +36,26 @@ cargo_windows() {
     cargo "$@" --release --locked -Zbuild-std=std,panic_abort --target "$target" \
         --target-dir target/windows --config scripts/windows/cargo-config.toml
 }
-# The shell's Windows test binary first: building it builds the app as its tests see it
-# (with Tauri's mock runtime compiled in); the shipped build below then replaces that.
-cargo_windows test --no-run -p bhxh-desktop --test windows_shell --message-format=json-render-diagnostics >target/windows/build.json
+# SoftHSM2 for the tests, alongside (its configure steps use one core, which cargo then has).
+hsm_pid=
+if [ "${BHXH_WINDOWS_SOFTHSM2:-1}" != 0 ]; then
+    mkdir -p target/windows/softhsm2
+    bash scripts/windows/build-softhsm2.sh target/windows/softhsm2 >target/windows/softhsm2.out 2>&1 &
+    hsm_pid=$!
+    # Not left running when this script fails.
+    trap 'kill "$hsm_pid" 2>/dev/null || true' EXIT
+fi
+# The programs users get and the shell's Windows test binary, in one cargo run, so that
+# every dependency is compiled once for both (two runs compiled most of them twice: the
+# test's dev-dependencies change the features of crates deep in the tree). The programs
+# therefore carry the test's features too: tauri's `test`, which only adds the
+# `tauri::test` module (its mock runtime, which the programs never call), and the Windows
+# API declarations tempfile asks of windows-sys.
+cargo_windows build -p bhxh-cli -p bhxh-desktop --bins --test windows_shell \
+    --message-format=json-render-diagnostics >target/windows/build.json
 test_exe=$(grep -o '"executable":"[^"]*windows_shell-[^"]*\.exe"' target/windows/build.json | tail -n 1 | cut -d'"' -f4)
 [ -n "$test_exe" ] || { echo "build-windows: the shell's Windows test binary was not built" >&2; exit 1; }
 cp -f "$test_exe" "$out/bhxh-windows-shell-tests.exe"
-# The programs users get.
-cargo_windows build -p bhxh-cli -p bhxh-desktop
 
 # WebView2Loader.dll, which the app imports, comes from webview2-com-sys's build.
 loader=$(find target/windows/$target/release/build -path '*webview2-com-sys*' -name WebView2Loader.dll -path '*x64*' | head -n 1)
@@ -57,8 +69,9 @@ if [ "${BHXH_WINDOWS_INSTALLER:-1}" != 0 ]; then
         -DOUTFILE="$PWD/$out/Lay-lai-mat-khau-BHXH_${version}_x64-setup.exe" scripts/windows/installer.nsi
 fi
 
-if [ "${BHXH_WINDOWS_SOFTHSM2:-1}" != 0 ]; then
-    bash scripts/windows/build-softhsm2.sh target/windows/softhsm2
+if [ -n "$hsm_pid" ]; then
+    wait "$hsm_pid" || { cat target/windows/softhsm2.out >&2; exit 1; }
+    cat target/windows/softhsm2.out >&2
 fi
 
 # Cargo's usual place for the target's products (a hard link where the disk allows).

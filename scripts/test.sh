@@ -29,8 +29,9 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # A clean build on CI gains nothing from incremental compilation, only its bookkeeping.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 # The Windows programs, their installer and the shell's Windows test binary, which the
-# Wine tests of crates/cli and src-tauri run: the same build as the programs shipped
-# (building them without cross-crate LTO saved nothing: 18m14s of cargo against 16m49s).
+# Wine tests of crates/cli and src-tauri run: the same build as the programs shipped, in
+# one cargo run (building them without cross-crate LTO saved nothing: 18m14s of cargo
+# against 16m49s).
 bash scripts/build-windows.sh
 phase windows-build
 log=$(mktemp)
