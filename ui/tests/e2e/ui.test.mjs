@@ -317,7 +317,8 @@ describe("token recovery wizard", () => {
   });
 });
 
-describe("every error code renders with its message, hint and reference", () => {
+// The two languages at once, each in its own page (every code reloads the app: 70 loads a language).
+describe("every error code renders with its message, hint and reference", { concurrency: true }, () => {
   for (const lang of ["vi", "en"]) {
     it(`in ${lang}`, async () => {
       const page = await app.browser.newPage({ viewport: { width: 920, height: 760 } });
