@@ -104,10 +104,11 @@ phase clippy
 # the FAKE backend), with screenshots kept in ui/test-results/screenshots.
 ui_log=$(mktemp)
 (cd ui && NO_COLOR=1 npx vitest run >"$ui_log" 2>&1) || status=1
-# Two files at once (node takes one at a time on two cores): each file has its own
-# Chromium and its own server on a port of its own, and the screenshots' names differ; the
-# browser tests wait on what they look for, 30 s at most, and use little CPU meanwhile.
-(cd ui && npm run --silent build:mock >/dev/null && node --test --test-concurrency=2 tests/e2e/ >>"$ui_log" 2>&1) || status=1
+# Two files at once (ui/package.json's e2e; node alone takes one at a time on two cores):
+# each file has its own Chromium and its own server on a port of its own, and the
+# screenshots' names differ; the browser tests wait on what they look for, 30 s at most,
+# and use little CPU meanwhile.
+(cd ui && npm run --silent build:mock >/dev/null && npm run --silent e2e >>"$ui_log" 2>&1) || status=1
 phase ui
 grep -vE '^ +(duration_ms|type|\.\.\.|---)' "$ui_log" | tail -n 40
 # A failed browser test by name, with its error (the tail above may not reach it).

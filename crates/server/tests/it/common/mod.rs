@@ -448,12 +448,12 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Waits until `base` answers its health check.
 /// A client for the test servers on loopback: no proxy from the environment, 30 s at most.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// Waits until `base` answers its health check.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..400 {
         if let Ok(r) = http.get(format!("{base}/v1/health")).send().await {
