@@ -99,6 +99,7 @@ impl Application {
             proxies,
             challenges,
             memory_limits: Default::default(),
+            standing: Default::default(),
             hasher,
             clock,
             outbox_key,

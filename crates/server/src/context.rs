@@ -50,6 +50,8 @@ pub struct AppState {
     pub challenges: crate::challenge::Challenges,
     /// The challenge endpoint's limit windows (in memory: a flood writes nothing).
     pub memory_limits: Arc<crate::mem_limits::MemoryLimits>,
+    /// Where each client stands, and the turns it waits for (see [`crate::standing`]).
+    pub standing: Arc<crate::standing::Standing>,
     /// In-process tests only: sees captcha answers (see [`CaptchaTap`]).
     pub captcha_tap: Option<CaptchaTap>,
     /// The database's last ping for `/v1/health`: one ping at a time, its answer kept
@@ -79,6 +81,10 @@ pub struct Ctx {
     /// the form of one): kept on its audit lines for the support code's page.
     pub instance: Option<String>,
 }
+
+/// The answers whose success puts a client in good standing (crate::standing): a login,
+/// a token proof.
+const PROOFS: [&str; 2] = ["/v1/auth/login", "/v1/recovery/complete"];
 
 /// Gives each request its reference code and context, bounds its time, and stamps the
 /// reference on the answer (`X-Reference`), errors from extractors included.
@@ -120,9 +126,19 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let started = std::time::Instant::now();
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    // Each request writes in its own lane of the writer's queue (ordinary until it shows
-    // it is the owner's: crate::store::gate).
-    let mut response = match tokio::time::timeout(timeout, crate::store::gate::in_request(next.run(req))).await {
+    // A client that earned refusals waits for a turn before any work is done for it
+    // (crate::standing), within the request's time. Each request writes in its own lane
+    // of the writer's queue (ordinary until it shows it is the owner's: crate::store::gate).
+    let standing = match client {
+        Some(_) => state.standing.class(&ctx.client_key, state.clock.now()),
+        None => crate::standing::Class::Good,
+    };
+    let post = req.method() == axum::http::Method::POST;
+    let run = async {
+        let turn = state.standing.turn(standing).await;
+        crate::standing::holding(turn, crate::store::gate::in_request(next.run(req))).await
+    };
+    let mut response = match tokio::time::timeout(timeout, run).await {
         Ok(r) => r,
         Err(_) => {
             tracing::warn!(reference = %ctx.reference, "request timed out");
@@ -135,6 +151,13 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         None => "ok",
     };
     crate::metrics::metrics().answered(&route, code, started.elapsed());
+    if client.is_some() {
+        if response.status().is_client_error() && response.extensions().get::<ErrorCode>().is_some() {
+            state.standing.refused(&ctx.client_key, state.clock.now());
+        } else if post && response.status().is_success() && PROOFS.contains(&route.as_str()) {
+            state.standing.proved(&ctx.client_key, state.clock.now());
+        }
+    }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(ctx.reference.as_str()) {
         headers.entry("x-reference").or_insert(v);

@@ -49,6 +49,7 @@ pub mod passwords;
 mod recovery;
 pub mod revocation;
 mod serve;
+mod standing;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -67,6 +67,16 @@ impl MemoryLimits {
         (entry.1, entry.0)
     }
 
+    /// The count in `key`'s current window (0 when it has none or it ended), counting
+    /// nothing.
+    pub fn count(&self, key: &str, now: i64) -> i64 {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.windows.get(key) {
+            Some((start, count, window)) if *start + *window > now => *count,
+            _ => 0,
+        }
+    }
+
     /// Forgets the windows whose key starts with `prefix` (a proof of ownership, the
     /// desk's unlock).
     pub fn clear_prefix(&self, prefix: &str) -> usize {

@@ -38,8 +38,10 @@ use crate::context::{context_layer, AppState};
 use crate::html::{self, tr};
 use crate::store::StaffSession;
 
-/// The console's router (served on `staff_listen`).
-pub fn router(state: AppState) -> Router {
+/// The console's router (served on `staff_listen`). Its clients take turns among
+/// themselves (crate::standing): a flood of the public's never queues the desk.
+pub fn router(mut state: AppState) -> Router {
+    state.standing = Default::default();
     Router::new()
         .route("/", get(views::home))
         .route("/login", get(auth::login_page).post(auth::login))

@@ -431,7 +431,12 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
     srv.set_password(USER, password).await;
     // The owner's client stands for the owner's own computer: a thread and connections of
     // its own, never the server's runtime nor a connection the attackers' threads drive.
-    let owner = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let owner = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("owner")
+        .enable_all()
+        .build()
+        .unwrap();
     let owner_http = http_client();
     let journeys = || {
         let (http, base) = (owner_http.clone(), srv.base.clone());
@@ -455,6 +460,7 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
     // 1,500 requests) does not take the CPU from the server as it would not in the field.
     let attackers = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("attacker")
         .enable_all()
         .on_thread_start(|| {
             let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
@@ -462,6 +468,8 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         .build()
         .unwrap();
     let attackers_http = http_client();
+    let cpu_before = cpu_by_thread();
+    let flood_started = std::time::Instant::now();
     let flood: Vec<_> = clients
         .into_iter()
         .map(|from| {
@@ -481,6 +489,8 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
     for f in flood {
         refused += f.await.unwrap();
     }
+    let flood_took = flood_started.elapsed().as_secs_f64();
+    let cpu_after = cpu_by_thread();
     attackers.shutdown_background();
     owner.shutdown_background();
     assert!(refused >= 50 * 4, "every flooding client met its own limits: {refused} refusals");
@@ -500,6 +510,14 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         max(&quiet),
         max(&during)
     );
+    // Where the CPU went while the owner went through the flood, by thread.
+    let spent: Vec<String> = cpu_after
+        .iter()
+        .map(|(name, s)| (name, s - cpu_before.get(name).copied().unwrap_or(0.0)))
+        .filter(|(_, s)| *s >= 0.05)
+        .map(|(name, s)| format!("{name} {s:.1} s"))
+        .collect();
+    println!("CPU in the {flood_took:.1} s of the flood, by thread: {}", spent.join(", "));
     // Each journey alone (the vectors go login, email change, recovery, in turn).
     let kind = |v: &[f64], k: usize| v.iter().skip(k).step_by(3).copied().collect::<Vec<_>>();
     for (k, name) in ["login", "email change", "recovery"].iter().enumerate() {
@@ -516,6 +534,22 @@ async fn fifty_clients_flooding_one_username_hold_the_owner_back_from_nothing() 
         marks.iter().any(|(k, n, _)| k.ends_with(":login:failed") && !k.contains("client:") && *n > 100),
         "{marks:?}"
     );
+}
+
+/// CPU seconds spent so far by this process's threads, summed by thread name (digits
+/// dropped: `argon2-0` and `argon2-1` are one line), from `/proc/self/task`.
+fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // pid (comm) state … utime stime: the 14th and 15th fields, counted after the ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name: String = stat[open + 1..close].chars().filter(|c| !c.is_ascii_digit()).collect();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        *by_name.entry(name.trim_end_matches('-').to_string()).or_insert(0.0) += ticks / 100.0;
+    }
+    by_name
 }
 
 /// When more passwords wait to be hashed than the server takes (a burst past
@@ -536,14 +570,18 @@ async fn a_burst_past_the_hash_queue_is_server_busy_with_retry_after_and_the_own
     // Bursts of 24 wrong passwords from 24 addresses at once, until one is refused busy
     // (the first burst is, unless the machine serialises the requests by itself).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    // Each burst from addresses of its own: an address refused three times takes turns
+    // with the others that were (crate::standing), and could no longer burst.
+    let mut bursts = 0;
     let busy = loop {
         let mut burst = tokio::task::JoinSet::new();
+        bursts += 1;
         for i in 0..24 {
             let (http, base) = (srv.http.clone(), srv.base.clone());
             burst.spawn(async move {
                 let resp = http
                     .post(format!("{base}/v1/auth/login"))
-                    .header("x-forwarded-for", format!("198.51.100.{}", 100 + i))
+                    .header("x-forwarded-for", format!("198.51.{bursts}.{}", 100 + i))
                     .json(&json!({"username": USER, "password": format!("Sai-{i}")}))
                     .send()
                     .await
