@@ -114,8 +114,8 @@ pub async fn holding<F: Future>(turn: Option<OwnedSemaphorePermit>, f: F) -> F::
 }
 
 /// Ends the running request's turn: it waits for something that takes no CPU of the
-/// request threads (its password's hash, on threads of their own), and the next client
-/// of its kind may go meanwhile.
+/// request threads (its password's hash, on threads of their own; an OCSP responder or
+/// a CRL's server), and the next client of its kind may go meanwhile.
 pub fn end_turn() {
     let _ = TURN.try_with(|turn| turn.borrow_mut().take());
 }

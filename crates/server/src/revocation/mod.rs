@@ -503,6 +503,9 @@ impl Revocation {
     /// an OCSP request; at most `max` bytes, within the fetch timeout.
     async fn exchange(&self, url: &str, ocsp_request: Option<Vec<u8>>, max: usize) -> Result<Vec<u8>, FetchProblem> {
         let kind = if ocsp_request.is_some() { "ocsp" } else { "crl" };
+        // Waiting for another server takes no CPU here: the request's turn goes to the
+        // next client (a responder that hangs holds no one else up).
+        crate::standing::end_turn();
         let started = std::time::Instant::now();
         let answer = self.exchange_once(url, ocsp_request, max).await;
         crate::metrics::metrics()
