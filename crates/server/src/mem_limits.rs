@@ -77,6 +77,11 @@ impl MemoryLimits {
         }
     }
 
+    /// Forgets `key`'s window.
+    pub fn forget(&self, key: &str) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).windows.remove(key);
+    }
+
     /// Forgets the windows whose key starts with `prefix` (a proof of ownership, the
     /// desk's unlock).
     pub fn clear_prefix(&self, prefix: &str) -> usize {

@@ -84,7 +84,8 @@ impl Standing {
     pub fn refused(&self, client_key: &str, now: i64) {
         let (count, _) = self.marks.hit(&format!("refused:{client_key}"), WINDOW_SECS, now);
         if count >= EARNED {
-            self.marks.clear_prefix(&format!("proved:{client_key}"));
+            // One key, not a prefix: one client's mark, and no pass over the table.
+            self.marks.forget(&format!("proved:{client_key}"));
         }
     }
 
@@ -138,11 +139,19 @@ mod tests {
         s.refused("198.51.100.7", 1000);
         assert_eq!(s.class("198.51.100.7", 1000), Class::Earned);
         assert_eq!(s.class("198.51.100.8", 1000), Class::Stranger, "only the client that was refused");
+        s.proved("198.51.100.70", 1000);
+        for _ in 0..EARNED {
+            s.refused("198.51.100.7", 1000);
+        }
+        assert_eq!(s.class("198.51.100.70", 1000), Class::Good, "another client whose key starts the same");
+        s.proved("198.51.100.7", 1000);
+        assert_eq!(s.class("198.51.100.7", 1000), Class::Earned, "a proof launders no refusals");
         assert_eq!(
             s.class("198.51.100.7", 1000 + WINDOW_SECS),
-            Class::Stranger,
-            "the window ended, and the proof with it"
+            Class::Good,
+            "the window ended; the proof since stands"
         );
+        assert_eq!(s.class("198.51.100.8", 1000), Class::Stranger);
         s.proved("198.51.100.9", 1000);
         assert_eq!(s.class("198.51.100.9", 1000 + GOOD_SECS - 1), Class::Good);
         assert_eq!(s.class("198.51.100.9", 1000 + GOOD_SECS), Class::Stranger);
