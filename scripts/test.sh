@@ -36,7 +36,8 @@ bash scripts/build-windows.sh
 phase windows-build
 log=$(mktemp)
 wine_log=$(mktemp)
-trap 'rm -f "$log" "$wine_log"' EXIT
+tests_log=$(mktemp)
+trap 'rm -f "$log" "$wine_log" "$tests_log"' EXIT
 status=0
 # The format is the one rustfmt.toml says, everywhere (cargo fmt --all writes it).
 cargo fmt --all --check >/dev/null || { echo "format: the Rust code is not formatted; run cargo fmt --all" >&2; status=1; }
@@ -73,7 +74,6 @@ phase rust-build
 # same packages (--workspace), so neither builds anything: one filter, and its complement.
 cargo test --workspace --locked --no-fail-fast -- wine:: >"$wine_log" 2>&1 &
 wine_pid=$!
-tests_log=$(mktemp)
 cargo test --workspace --locked --no-fail-fast -- --skip wine:: >"$tests_log" 2>&1 &
 cargo_pid=$!
 tail -n +1 -f --pid="$cargo_pid" "$tests_log"
@@ -88,7 +88,6 @@ else
     status=$wine_status
 fi
 cat "$tests_log" "$wine_log" >>"$log"
-rm -f "$tests_log"
 phase rust-tests
 # The linter, on every target (tests and benches too), warnings as errors.
 lint_log=$(mktemp)
