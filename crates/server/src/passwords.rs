@@ -10,7 +10,9 @@
 //! benchmark).
 //!
 //! The threads per core run below the request threads (nice 10), so a flood of public
-//! logins never slows a request that needs no hash. One more thread, at the request
+//! logins never slows a request that needs no hash; they hash a stranger's password at
+//! `SCHED_IDLE`, where they leave a core at once to any other thread that wakes (see
+//! [`set_idle`]). One more thread, at the request
 //! threads' own priority, takes only the first three lanes: the owner's, the desk's and
 //! a proven user's hash neither waits for a stranger's to finish nor yields the CPU to
 //! the flood's requests. A second one takes only the owner's and the desk's logins, so
@@ -163,6 +165,7 @@ impl Hasher {
         drop(scratch);
         let shared = Arc::new(Shared::new(cfg.max_queued.max(1)));
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let strangers_idle = may_leave_idle();
         for i in 0..threads + TRUSTED_THREADS {
             let shared = shared.clone();
             let argon2 = argon2.clone();
@@ -176,15 +179,9 @@ impl Hasher {
                 Serves::Logins
             };
             let name = if serves == Serves::All { format!("argon2-{i}") } else { "argon2-trusted".to_string() };
-            std::thread::Builder::new().name(name).spawn(move || {
-                if serves == Serves::All {
-                    below_requests();
-                }
-                let mut memory = vec![Block::default(); blocks];
-                while let Some(job) = next_job(&shared, serves) {
-                    job(&argon2, &mut memory);
-                }
-            })?;
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || hashing_thread(&shared, serves, strangers_idle, &argon2, blocks))?;
         }
         Ok(Hasher { handle: Arc::new(Handle(shared)), dummy: Arc::new(dummy) })
     }
@@ -309,6 +306,25 @@ impl Hasher {
     }
 }
 
+/// A hashing thread's life: the jobs of the lanes it `serves` until the hasher is
+/// dropped, in one working area of `blocks`. A thread below the requests hashes a
+/// stranger's password at `SCHED_IDLE` when `strangers_idle`, and a trusted lane's at
+/// nice 10 (see [`set_idle`]).
+fn hashing_thread(shared: &Shared, serves: Serves, strangers_idle: bool, argon2: &Argon2<'static>, blocks: usize) {
+    if serves == Serves::All {
+        below_requests();
+    }
+    let mut idle = false;
+    let mut memory = vec![Block::default(); blocks];
+    while let Some((lane, job)) = next_job(shared, serves) {
+        let stranger = lane == Lane::Login;
+        if serves == Serves::All && strangers_idle && idle != stranger {
+            idle = set_idle(stranger) == Some(true);
+        }
+        job(argon2, &mut memory);
+    }
+}
+
 /// Puts the calling hashing thread below the threads that answer requests (nice 10 on
 /// Linux; each thread has its own there): when the cores are busy hashing a flood of
 /// passwords, a request that needs no hash (a challenge, a proof, a page) still gets
@@ -319,6 +335,56 @@ fn below_requests() {
     if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_NICE) {
         tracing::warn!(error = %e, "the argon2 thread keeps its priority");
     }
+}
+
+/// Puts the calling thread below the requests at `SCHED_IDLE` (`on`) or back at the
+/// normal policy, keeping its nice of [`HASH_NICE`]; the policy it then has (`Some(true)`
+/// at `SCHED_IDLE`), `None` where it cannot be read.
+///
+/// A thread at `SCHED_IDLE` runs only on a core no other thread wants: a request's or a
+/// trusted hash's thread that wakes takes that core at once, and finds it as free as an
+/// idle one (measured with a flood's hashes at nice 10 beside them, the owner's token
+/// recovery hashed in 24 ms against 17.5 quiet; at `SCHED_IDLE`, 20.5). A thread at
+/// `SCHED_IDLE` leaves it only with the right to a nice of 10 (`RLIMIT_NICE` of 10, as
+/// the service's unit gives, or `CAP_SYS_NICE`): [`may_leave_idle`] tries it first.
+#[cfg(target_os = "linux")]
+fn set_idle(on: bool) -> Option<bool> {
+    use thread_priority::{NormalThreadSchedulePolicy as Normal, ThreadPriority, ThreadSchedulePolicy as Policy};
+    let policy = Policy::Normal(if on { Normal::Idle } else { Normal::Other });
+    // The crate sets a nice with the policy (0 or 19, after the policy): a thread without
+    // the right to 0 is refused that alone, and the nice is set back to ours below.
+    let _ = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        ThreadPriority::Min,
+        policy,
+    );
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_NICE);
+    match thread_priority::thread_schedule_policy().ok()? {
+        Policy::Normal(Normal::Idle) => Some(true),
+        Policy::Normal(Normal::Other) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_idle(_on: bool) -> Option<bool> {
+    None
+}
+
+/// Whether the threads below the requests may hash strangers' passwords at `SCHED_IDLE`:
+/// a thread of its own goes there and back (see [`set_idle`]). Without the right to come
+/// back they stay at nice 10, since a trusted hash they take must not run at
+/// `SCHED_IDLE` while the requests keep the cores busy.
+fn may_leave_idle() -> bool {
+    let probe = std::thread::Builder::new().name("argon2-probe".into()).spawn(|| {
+        below_requests();
+        set_idle(true) == Some(true) && set_idle(false) == Some(false)
+    });
+    let may = probe.ok().and_then(|t| t.join().ok()).unwrap_or(false);
+    if !may {
+        tracing::info!("strangers' hashes run at nice 10 (no right to leave SCHED_IDLE: LimitNICE=10)");
+    }
+    may
 }
 
 /// The nice of the hashing threads (0 is the request threads').
@@ -347,7 +413,7 @@ enum Serves {
 /// thread at the requests' priority that serves that lane is busy: otherwise the owner's
 /// hash would run at the flood's priority on a thread that had just finished a
 /// stranger's (measured before: the owner's login hashes took 25 ms under a flood, 17 quiet).
-fn next_job(shared: &Shared, serves: Serves) -> Option<Job> {
+fn next_job(shared: &Shared, serves: Serves) -> Option<(Lane, Job)> {
     let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let [idle_trusted, idle_logins] = q.idle;
@@ -356,10 +422,12 @@ fn next_job(shared: &Shared, serves: Serves) -> Option<Job> {
             Serves::Trusted => (true, true),
             Serves::Logins => (false, true),
         };
-        let job = if recovery { q.recovery.pop_front() } else { None };
-        let job = job.or_else(|| if others { q.staff.pop_front() } else { None });
-        let job = job.or_else(|| if others { q.known.pop_front() } else { None });
-        if let Some(job) = job.or_else(|| if serves == Serves::All { q.login.pop_front() } else { None }) {
+        let pop =
+            |queue: &mut VecDeque<Job>, lane, may| if may { queue.pop_front().map(|job| (lane, job)) } else { None };
+        let job = pop(&mut q.recovery, Lane::Recovery, recovery);
+        let job = job.or_else(|| pop(&mut q.staff, Lane::Staff, others));
+        let job = job.or_else(|| pop(&mut q.known, Lane::KnownLogin, others));
+        if let Some(job) = job.or_else(|| pop(&mut q.login, Lane::Login, serves == Serves::All)) {
             // This thread is busy now: a trusted job still waiting may be for the threads
             // below the requests, which left it to this one.
             if serves != Serves::All && !(q.recovery.is_empty() && q.staff.is_empty() && q.known.is_empty()) {
@@ -623,16 +691,16 @@ mod tests {
         let mut memory = Vec::new();
         // The owner's logins' thread takes the desk's and the owner's, and leaves the
         // recovery; the trusted thread takes that and leaves the strangers' logins.
-        while let Some(job) = next_job(&shared, Serves::Logins) {
+        while let Some((_, job)) = next_job(&shared, Serves::Logins) {
             job(&argon2, &mut memory);
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner"]);
-        while let Some(job) = next_job(&shared, Serves::Trusted) {
+        while let Some((_, job)) = next_job(&shared, Serves::Trusted) {
             job(&argon2, &mut memory);
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery"]);
         assert_eq!(shared.queues.lock().unwrap().login.len(), 2);
-        while let Some(job) = next_job(&shared, Serves::All) {
+        while let Some((_, job)) = next_job(&shared, Serves::All) {
             job(&argon2, &mut memory);
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery", "login-1", "login-2"]);
@@ -658,18 +726,18 @@ mod tests {
         }
         let argon2 = Argon2::default();
         let mut memory = Vec::new();
-        next_job(&shared, Serves::All).unwrap()(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
         assert_eq!(*order.lock().unwrap(), ["stranger"], "both trusted threads idle");
         // The owner's logins' thread busy, the trusted one idle: the recovery is left
         // to it, and the owner's login too (the trusted thread takes it).
         shared.queues.lock().unwrap().idle = [1, 0];
         shared.queues.lock().unwrap().login.push_back(job("stranger-2"));
-        next_job(&shared, Serves::All).unwrap()(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
         assert_eq!(*order.lock().unwrap(), ["stranger", "stranger-2"]);
         // Both busy: the hashes that would wait are taken below.
         shared.queues.lock().unwrap().idle = [0, 0];
-        next_job(&shared, Serves::All).unwrap()(&argon2, &mut memory);
-        next_job(&shared, Serves::All).unwrap()(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
         assert_eq!(*order.lock().unwrap(), ["stranger", "stranger-2", "recovery", "owner"]);
     }
 
@@ -808,6 +876,56 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "argon2 threads' nices: {nices:?}");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// A thread below the requests hashes a stranger's password at `SCHED_IDLE` and
+    /// comes back to the normal policy for a trusted hash it takes (both at nice 10), where
+    /// this process may (root or `RLIMIT_NICE` 10, as in the service's unit); where it may
+    /// not, both run at nice 10 under the normal policy. (Policy: field 41 of the
+    /// thread's `/proc` stat line, 5 for `SCHED_IDLE`; nice: field 19.)
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn strangers_hashes_run_at_sched_idle_and_trusted_ones_taken_below_do_not() {
+        let shared = Arc::new(Shared::new(4));
+        shared.queues.lock().unwrap().idle = [0, 0]; // the trusted threads busy
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        // This thread's (policy, nice).
+        fn sched() -> (u32, i32) {
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+            (fields[38].parse().unwrap(), fields[16].parse().unwrap())
+        }
+        let trusted: Job = {
+            let seen = seen.clone();
+            Box::new(move |_, _| seen.lock().unwrap().push(("recovery", sched())))
+        };
+        // The stranger's hash queues a recovery behind it: the thread goes there and back.
+        let stranger: Job = {
+            let (seen, shared) = (seen.clone(), shared.clone());
+            Box::new(move |_, _| {
+                seen.lock().unwrap().push(("stranger", sched()));
+                shared.queues.lock().unwrap().recovery.push_back(trusted);
+            })
+        };
+        {
+            let mut q = shared.queues.lock().unwrap();
+            q.login.push_back(stranger);
+            q.closed = true; // it ends when the queues are empty
+        }
+        let may = may_leave_idle();
+        let thread = {
+            let shared = shared.clone();
+            std::thread::spawn(move || hashing_thread(&shared, Serves::All, may, &Argon2::default(), 0))
+        };
+        thread.join().unwrap();
+        let stranger_policy = if may { 5 } else { 0 };
+        assert_eq!(*seen.lock().unwrap(), [("stranger", (stranger_policy, HASH_NICE)), ("recovery", (0, HASH_NICE))]);
+        // The probe's answer is the kernel's rule (the CI's root has CAP_SYS_NICE: there
+        // the stranger's hash ran at SCHED_IDLE).
+        let cap =
+            rustix::thread::capabilities(None).unwrap().effective.contains(rustix::thread::CapabilitySet::SYS_NICE);
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nice).current.is_none_or(|n| n >= 10);
+        assert_eq!(may, cap || limit);
     }
 
     #[test]
