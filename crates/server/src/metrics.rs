@@ -33,6 +33,8 @@ pub struct Metrics {
     /// Hashes refused because their lane's queue was full (`SERVER_BUSY`).
     pub argon2_rejected: IntCounterVec,
     argon2_queued: IntGaugeVec,
+    /// A request's wait for a turn by its client's standing (`crate::standing`), by class.
+    pub turn_wait_seconds: HistogramVec,
     /// Requests refused by a limit, by what it counts.
     pub limits_hit: IntCounterVec,
     /// OCSP answers by responder and status; fetches by kind (ocsp, crl) and source.
@@ -126,6 +128,11 @@ impl Metrics {
                 &["lane"],
             )?,
             argon2_queued: gauges("bhxh_argon2_queue_depth", "Hashes waiting, by lane.", &["lane"])?,
+            turn_wait_seconds: histogram(
+                "bhxh_turn_wait_seconds",
+                "Time a request waited for a turn by its client's standing (good: never), by class.",
+                &["class"],
+            )?,
             limits_hit: counter(
                 "bhxh_rate_limited_total",
                 "Requests refused by a limit (RATE_LIMITED), by what the limit counts.",

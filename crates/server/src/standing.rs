@@ -44,6 +44,17 @@ pub enum Class {
     Earned,
 }
 
+impl Class {
+    /// Its name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Good => "good",
+            Class::Stranger => "stranger",
+            Class::Earned => "earned",
+        }
+    }
+}
+
 /// Who stands where, and the turns.
 #[derive(Debug)]
 pub struct Standing {
@@ -54,7 +65,7 @@ pub struct Standing {
 
 impl Default for Standing {
     fn default() -> Self {
-        Standing::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        Standing::new(crate::passwords::cores())
     }
 }
 
@@ -97,11 +108,15 @@ impl Standing {
     /// Waits for a turn of `class`, in arrival order (none for [`Class::Good`]); the
     /// turn is the permit's life, or ends at [`end_turn`].
     pub async fn turn(&self, class: Class) -> Option<OwnedSemaphorePermit> {
-        match class {
+        let started = std::time::Instant::now();
+        let turn = match class {
             Class::Good => None,
             Class::Stranger => self.strangers.clone().acquire_owned().await.ok(),
             Class::Earned => self.earned.clone().acquire_owned().await.ok(),
-        }
+        };
+        let waited = started.elapsed().as_secs_f64();
+        crate::metrics::metrics().turn_wait_seconds.with_label_values(&[class.name()]).observe(waited);
+        turn
     }
 }
 

@@ -88,6 +88,9 @@ async fn metrics_are_on_the_staff_listener_only_and_count_what_happened() {
     at_least_one("bhxh_certificate_verdict_duration_seconds_count", &[("outcome", "refused")]);
     at_least_one("bhxh_argon2_duration_seconds_count", &[("lane", "recovery")]);
     at_least_one("bhxh_argon2_queue_wait_seconds_count", &[("lane", "recovery")]);
+    // The first proof came from a stranger; the answers after it from a client in good standing.
+    at_least_one("bhxh_turn_wait_seconds_count", &[("class", "stranger")]);
+    at_least_one("bhxh_turn_wait_seconds_count", &[("class", "good")]);
     at_least_one("bhxh_build_info", &[("version", env!("CARGO_PKG_VERSION"))]);
     // Read from this server when scraped: its database, its outbox, its CRL file.
     assert_eq!(sample(&text, "bhxh_database_up", &[]), Some(1.0));
@@ -200,7 +203,7 @@ impl Drop for KillOnDrop {
 fn the_example_alert_rules_check_and_fire_when_they_must() {
     let dir = bhxh_testkit::root().join("docs/prometheus");
     let (ok, out) = promtool(&["check", "rules", dir.join("alerts.yml").to_str().unwrap()], None);
-    assert!(ok && out.contains("SUCCESS: 7 rules found"), "{out}");
+    assert!(ok && out.contains("SUCCESS: 8 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", dir.join("alerts.test.yml").to_str().unwrap()], None);
     assert!(ok && out.contains("SUCCESS"), "{out}");
 }
