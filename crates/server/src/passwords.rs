@@ -12,10 +12,9 @@
 //! The threads per core run below the request threads (nice 10), so a flood of public
 //! logins never slows a request that needs no hash; they hash a stranger's password at
 //! `SCHED_IDLE`, where they leave a core at once to any other thread that wakes (see
-//! [`set_idle`]). One more thread, at the request
-//! threads' own priority, takes only the first three lanes: the owner's, the desk's and
-//! a proven user's hash neither waits for a stranger's to finish nor yields the CPU to
-//! the flood's requests. A second one takes only the owner's and the desk's logins, so
+//! [`set_idle`]). One more thread, at the request threads' own priority, takes only the
+//! first three lanes: the owner's, the desk's and a proven user's hash neither waits for
+//! a stranger's to finish nor yields the CPU to the flood's requests. A second one takes only the owner's and the desk's logins, so
 //! that both hashes of such a login (the password and the temporary one, or its dummy)
 //! run at once at that priority, not one of them on a thread the flood keeps off the
 //! CPU; it leaves the recoveries' hashes alone (two threads at the requests' priority
@@ -43,7 +42,11 @@ const SYMBOLS: &[u8] = b"#%+=?@";
 /// Length of a temporary password.
 pub const TEMP_PASSWORD_LEN: usize = 14;
 
-type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
+/// A hash to compute; it returns its [`Reply`].
+type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) -> Reply + Send>;
+/// What a computed job then does: its metrics and the waking of its request (which takes
+/// the runtime's and the metrics' locks), never at `SCHED_IDLE` (see [`hashing_thread`]).
+type Reply = Box<dyn FnOnce() + Send>;
 
 /// Which budget a hash is queued under. Recoveries (a proven token, the portal's
 /// temporary password, staff resets) are served first and queue apart from logins, so
@@ -210,14 +213,17 @@ impl Hasher {
             // The caller has gone (timed out, disconnected): no work for nobody.
             if tx.is_closed() {
                 shared.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return;
+                return Box::new(|| ());
             }
-            let m_ = crate::metrics::metrics();
-            m_.argon2_wait_seconds.with_label_values(&[lane.name()]).observe(queued_at.elapsed().as_secs_f64());
             let started = std::time::Instant::now();
             let out = f(a, m);
-            m_.argon2_seconds.with_label_values(&[lane.name()]).observe(started.elapsed().as_secs_f64());
-            let _ = tx.send(out);
+            let (waited, took) = (started - queued_at, started.elapsed());
+            Box::new(move || {
+                let m_ = crate::metrics::metrics();
+                m_.argon2_wait_seconds.with_label_values(&[lane.name()]).observe(waited.as_secs_f64());
+                m_.argon2_seconds.with_label_values(&[lane.name()]).observe(took.as_secs_f64());
+                let _ = tx.send(out);
+            })
         });
         (job, rx)
     }
@@ -313,21 +319,22 @@ pub fn cores() -> usize {
 }
 
 /// A hashing thread's life: the jobs of the lanes it `serves` until the hasher is
-/// dropped, in one working area of `blocks`. A thread below the requests hashes a
-/// stranger's password at `SCHED_IDLE` when `strangers_idle`, and a trusted lane's at
-/// nice 10 (see [`set_idle`]).
+/// dropped, in one working area of `blocks`. A thread below the requests computes a
+/// stranger's hash at `SCHED_IDLE` when `strangers_idle` (see [`set_idle`]), and only
+/// the hash: it takes the next job from the queues and replies at nice 10, so a thread
+/// the scheduler keeps off the CPU never holds a lock the request threads wait for.
 fn hashing_thread(shared: &Shared, serves: Serves, strangers_idle: bool, argon2: &Argon2<'static>, blocks: usize) {
     if serves == Serves::All {
         below_requests();
     }
-    let mut idle = false;
     let mut memory = vec![Block::default(); blocks];
     while let Some((lane, job)) = next_job(shared, serves) {
-        let stranger = lane == Lane::Login;
-        if serves == Serves::All && strangers_idle && idle != stranger {
-            idle = set_idle(stranger) == Some(true);
+        let idle = serves == Serves::All && strangers_idle && lane == Lane::Login && set_idle(true) == Some(true);
+        let reply = job(argon2, &mut memory);
+        if idle {
+            set_idle(false);
         }
-        job(argon2, &mut memory);
+        reply();
     }
 }
 
@@ -676,7 +683,10 @@ mod tests {
             (Lane::Login, "login-2"),
         ] {
             let order = order.clone();
-            let job: Job = Box::new(move |_, _| order.lock().unwrap().push(name));
+            let job: Job = Box::new(move |_, _| {
+                order.lock().unwrap().push(name);
+                Box::new(|| ())
+            });
             let mut q = shared.queues.lock().unwrap();
             match lane {
                 Lane::Recovery => q.recovery.push_back(job),
@@ -691,16 +701,16 @@ mod tests {
         // The owner's logins' thread takes the desk's and the owner's, and leaves the
         // recovery; the trusted thread takes that and leaves the strangers' logins.
         while let Some((_, job)) = next_job(&shared, Serves::Logins) {
-            job(&argon2, &mut memory);
+            job(&argon2, &mut memory)();
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner"]);
         while let Some((_, job)) = next_job(&shared, Serves::Trusted) {
-            job(&argon2, &mut memory);
+            job(&argon2, &mut memory)();
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery"]);
         assert_eq!(shared.queues.lock().unwrap().login.len(), 2);
         while let Some((_, job)) = next_job(&shared, Serves::All) {
-            job(&argon2, &mut memory);
+            job(&argon2, &mut memory)();
         }
         assert_eq!(*order.lock().unwrap(), ["staff", "owner", "recovery", "login-1", "login-2"]);
     }
@@ -715,7 +725,10 @@ mod tests {
         let order = Arc::new(Mutex::new(Vec::new()));
         let job = |name: &'static str| -> Job {
             let order = order.clone();
-            Box::new(move |_, _| order.lock().unwrap().push(name))
+            Box::new(move |_, _| {
+                order.lock().unwrap().push(name);
+                Box::new(|| ())
+            })
         };
         {
             let mut q = shared.queues.lock().unwrap();
@@ -725,18 +738,18 @@ mod tests {
         }
         let argon2 = Argon2::default();
         let mut memory = Vec::new();
-        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory)();
         assert_eq!(*order.lock().unwrap(), ["stranger"], "both trusted threads idle");
         // The owner's logins' thread busy, the trusted one idle: the recovery is left
         // to it, and the owner's login too (the trusted thread takes it).
         shared.queues.lock().unwrap().idle = [1, 0];
         shared.queues.lock().unwrap().login.push_back(job("stranger-2"));
-        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory)();
         assert_eq!(*order.lock().unwrap(), ["stranger", "stranger-2"]);
         // Both busy: the hashes that would wait are taken below.
         shared.queues.lock().unwrap().idle = [0, 0];
-        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
-        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory);
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory)();
+        next_job(&shared, Serves::All).unwrap().1(&argon2, &mut memory)();
         assert_eq!(*order.lock().unwrap(), ["stranger", "stranger-2", "recovery", "owner"]);
     }
 
@@ -878,7 +891,8 @@ mod tests {
     }
 
     /// A thread below the requests hashes a stranger's password at `SCHED_IDLE` and
-    /// comes back to the normal policy for a trusted hash it takes (both at nice 10), where
+    /// comes back to the normal policy for its reply (the request's wakeup) and for a
+    /// trusted hash it takes (all at nice 10), where
     /// this process may (root or `RLIMIT_NICE` 10, as in the service's unit); where it may
     /// not, both run at nice 10 under the normal policy. (Policy: field 41 of the
     /// thread's `/proc` stat line, 5 for `SCHED_IDLE`; nice: field 19.)
@@ -896,14 +910,21 @@ mod tests {
         }
         let trusted: Job = {
             let seen = seen.clone();
-            Box::new(move |_, _| seen.lock().unwrap().push(("recovery", sched())))
+            Box::new(move |_, _| {
+                seen.lock().unwrap().push(("recovery", sched()));
+                Box::new(|| ())
+            })
         };
         // The stranger's hash queues a recovery behind it: the thread goes there and back.
         let stranger: Job = {
             let (seen, shared) = (seen.clone(), shared.clone());
             Box::new(move |_, _| {
                 seen.lock().unwrap().push(("stranger", sched()));
-                shared.queues.lock().unwrap().recovery.push_back(trusted);
+                // Its reply: the thread is back at the normal policy.
+                Box::new(move || {
+                    seen.lock().unwrap().push(("reply", sched()));
+                    shared.queues.lock().unwrap().recovery.push_back(trusted);
+                })
             })
         };
         {
@@ -918,7 +939,10 @@ mod tests {
         };
         thread.join().unwrap();
         let stranger_policy = if may { 5 } else { 0 };
-        assert_eq!(*seen.lock().unwrap(), [("stranger", (stranger_policy, HASH_NICE)), ("recovery", (0, HASH_NICE))]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [("stranger", (stranger_policy, HASH_NICE)), ("reply", (0, HASH_NICE)), ("recovery", (0, HASH_NICE))]
+        );
         // The probe's answer is the kernel's rule (the CI's root has CAP_SYS_NICE: there
         // the stranger's hash ran at SCHED_IDLE).
         let cap =
