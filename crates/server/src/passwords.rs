@@ -167,7 +167,7 @@ impl Hasher {
         let dummy = hash_with(&argon2, &mut scratch, &temporary_password())?;
         drop(scratch);
         let shared = Arc::new(Shared::new(cfg.max_queued.max(1)));
-        let threads = cores();
+        let threads = crate::standing::cores();
         let strangers_idle = may_leave_idle();
         for i in 0..threads + TRUSTED_THREADS {
             let shared = shared.clone();
@@ -310,12 +310,6 @@ impl Hasher {
         let q = self.handle.0.queues.lock().unwrap_or_else(|p| p.into_inner());
         (q.recovery.len(), q.login.len(), self.handle.0.skipped.load(std::sync::atomic::Ordering::Relaxed))
     }
-}
-
-/// The machine's cores (2 where it cannot be read): the hashing threads below the
-/// requests, one per core, and the turns of [`crate::standing`].
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 /// A hashing thread's life: the jobs of the lanes it `serves` until the hasher is
@@ -557,7 +551,7 @@ mod tests {
     async fn occupy(h: &Hasher, gate: &Arc<(Mutex<bool>, Condvar)>) -> Vec<tokio::task::JoinHandle<()>> {
         // Recoveries hold the threads per core and the trusted one (the owner's logins'
         // thread takes none), then the owner's login holds that one.
-        let mut held = occupy_with(h, gate, Lane::Recovery, cores() + 1).await;
+        let mut held = occupy_with(h, gate, Lane::Recovery, crate::standing::cores() + 1).await;
         held.extend(occupy_with(h, gate, Lane::KnownLogin, TRUSTED_THREADS - 1).await);
         held
     }
@@ -796,7 +790,7 @@ mod tests {
     async fn the_owners_hash_never_waits_for_a_strangers() {
         let h = small(8);
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
-        let held = occupy_with(&h, &gate, Lane::Login, cores()).await;
+        let held = occupy_with(&h, &gate, Lane::Login, crate::standing::cores()).await;
         let stranger = {
             let h = h.clone();
             tokio::spawn(async move { h.verify(Lane::Login, Zeroizing::new("x".into()), None).await })
@@ -861,7 +855,7 @@ mod tests {
     fn the_hashing_threads_run_below_the_request_threads() {
         let _h = small(1);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let threads = cores();
+        let threads = crate::standing::cores();
         let nice_of = |stat: &str| -> i32 {
             let close = stat.rfind(')').unwrap();
             stat[close + 2..].split(' ').nth(16).unwrap().parse().unwrap()

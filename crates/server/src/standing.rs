@@ -33,6 +33,12 @@ pub const GOOD_SECS: i64 = 24 * 3600;
 /// clients is served at the machine's pace), but bounded.
 pub const STRANGER_TURNS_PER_CORE: usize = 4;
 
+/// The machine's cores (2 where it cannot be read): the turns here, and the hashing
+/// threads below the requests (`crate::passwords`), one per core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
 /// Where a client stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
@@ -65,7 +71,7 @@ pub struct Standing {
 
 impl Default for Standing {
     fn default() -> Self {
-        Standing::new(crate::passwords::cores())
+        Standing::new(cores())
     }
 }
 
