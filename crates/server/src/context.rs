@@ -126,8 +126,9 @@ pub(crate) async fn context_layer(State(state): State<AppState>, mut req: Reques
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let started = std::time::Instant::now();
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    // A client that earned refusals waits for a turn before any work is done for it
-    // (crate::standing), within the request's time. Each request writes in its own lane
+    // A stranger's request, and one from a client that earned refusals, waits for a turn
+    // of its kind before any work is done for it (crate::standing), within the request's
+    // time; a client in good standing never waits. Each request writes in its own lane
     // of the writer's queue (ordinary until it shows it is the owner's: crate::store::gate).
     let standing = match client {
         Some(_) => state.standing.class(&ctx.client_key, state.clock.now()),

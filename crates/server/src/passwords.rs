@@ -12,13 +12,14 @@
 //! The threads per core run below the request threads (nice 10), so a flood of public
 //! logins never slows a request that needs no hash; they hash a stranger's password at
 //! `SCHED_IDLE`, where they leave a core at once to any other thread that wakes (see
-//! [`set_idle`]). One more thread, at the request threads' own priority, takes only the
+//! `set_idle`). One more thread, at the request threads' own priority, takes only the
 //! first three lanes: the owner's, the desk's and a proven user's hash neither waits for
-//! a stranger's to finish nor yields the CPU to the flood's requests. A second one takes only the owner's and the desk's logins, so
-//! that both hashes of such a login (the password and the temporary one, or its dummy)
-//! run at once at that priority, not one of them on a thread the flood keeps off the
-//! CPU; it leaves the recoveries' hashes alone (two threads at the requests' priority
-//! busy with a burst of recoveries slowed every request: resets' p95 114 → 282 ms).
+//! a stranger's to finish nor yields the CPU to the flood's requests. A second one takes
+//! only the owner's and the desk's logins, so that both hashes of such a login (the
+//! password and the temporary one, or its dummy) run at once at that priority, not one
+//! of them on a thread the flood keeps off the CPU; it leaves the recoveries' hashes
+//! alone (two threads at the requests' priority busy with a burst of recoveries slowed
+//! every request: resets' p95 114 → 282 ms).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -182,9 +183,9 @@ impl Hasher {
                 Serves::Logins
             };
             let name = if serves == Serves::All { format!("argon2-{i}") } else { "argon2-trusted".to_string() };
-            std::thread::Builder::new()
-                .name(name)
-                .spawn(move || hashing_thread(&shared, serves, strangers_idle, &argon2, blocks))?;
+            std::thread::Builder::new().name(name).spawn(move || {
+                hashing_thread(&shared, serves, strangers_idle && serves == Serves::All, &argon2, blocks)
+            })?;
         }
         Ok(Hasher { handle: Arc::new(Handle(shared)), dummy: Arc::new(dummy) })
     }
@@ -313,9 +314,9 @@ impl Hasher {
 }
 
 /// A hashing thread's life: the jobs of the lanes it `serves` until the hasher is
-/// dropped, in one working area of `blocks`. A thread below the requests computes a
-/// stranger's hash at `SCHED_IDLE` when `strangers_idle` (see [`set_idle`]), and only
-/// the hash: it takes the next job from the queues and replies at nice 10, so a thread
+/// dropped, in one working area of `blocks`. With `strangers_idle` (given to the threads
+/// below the requests only) it computes a stranger's hash at `SCHED_IDLE` (see
+/// [`set_idle`]), and only the hash: it takes the next job from the queues and replies at nice 10, so a thread
 /// the scheduler keeps off the CPU never holds a lock the request threads wait for.
 fn hashing_thread(shared: &Shared, serves: Serves, strangers_idle: bool, argon2: &Argon2<'static>, blocks: usize) {
     if serves == Serves::All {
@@ -323,7 +324,7 @@ fn hashing_thread(shared: &Shared, serves: Serves, strangers_idle: bool, argon2:
     }
     let mut memory = vec![Block::default(); blocks];
     while let Some((lane, job)) = next_job(shared, serves) {
-        let idle = serves == Serves::All && strangers_idle && lane == Lane::Login && set_idle(true) == Some(true);
+        let idle = strangers_idle && lane == Lane::Login && set_idle(true) == Some(true);
         let reply = job(argon2, &mut memory);
         if idle {
             set_idle(false);
@@ -847,6 +848,15 @@ mod tests {
         }
     }
 
+    /// A thread's scheduling policy (field 41 of its `/proc` stat line; 5 is `SCHED_IDLE`)
+    /// and nice (field 19). Its name, in parentheses, may hold spaces; the fields after
+    /// it do not.
+    #[cfg(target_os = "linux")]
+    fn policy_and_nice(stat: &str) -> (u32, i32) {
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        (fields[38].parse().unwrap(), fields[16].parse().unwrap())
+    }
+
     /// The hashing threads per core run below the request threads: every `argon2-<n>`
     /// thread of this process has the nice of [`HASH_NICE`] (field 19 of its `/proc`
     /// stat line), and every `argon2-trusted` the request threads' own (this thread's).
@@ -856,10 +866,7 @@ mod tests {
         let _h = small(1);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let threads = crate::standing::cores();
-        let nice_of = |stat: &str| -> i32 {
-            let close = stat.rfind(')').unwrap();
-            stat[close + 2..].split(' ').nth(16).unwrap().parse().unwrap()
-        };
+        let nice_of = |stat: &str| policy_and_nice(stat).1;
         let own = nice_of(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
         loop {
             let mut nices = Vec::new();
@@ -896,12 +903,7 @@ mod tests {
         let shared = Arc::new(Shared::new(4));
         shared.queues.lock().unwrap().idle = [0, 0]; // the trusted threads busy
         let seen = Arc::new(Mutex::new(Vec::new()));
-        // This thread's (policy, nice).
-        fn sched() -> (u32, i32) {
-            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-            let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-            (fields[38].parse().unwrap(), fields[16].parse().unwrap())
-        }
+        let sched = || policy_and_nice(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
         let trusted: Job = {
             let seen = seen.clone();
             Box::new(move |_, _| {
