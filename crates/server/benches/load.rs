@@ -7,8 +7,10 @@
 //! 3. The portal captcha: one image's time in-process, and captchas per second served by
 //!    the real binary (each one rendered and stored).
 //! 4. The real `bhxh-server` binary under load from this process over loopback:
-//!    challenges per second, completed resets per second with p50/p95, and the server's
-//!    memory (VmRSS, VmHWM). The load generator shares the machine's cores.
+//!    challenges per second, completed resets per second with p50/p95 (alone, under a
+//!    challenge flood, under a login flood), one owner's resets alone, quiet and while 50
+//!    addresses flood her username, and the server's memory (VmRSS, VmHWM). The load
+//!    generator shares the machine's cores.
 //!    `BHXH_BENCH_ONLY=server` runs 2 to 4 alone.
 //! 5. The desk's rooms (`BHXH_BENCH_ONLY=desk` alone): token-proven email changes and
 //!    support codes per second.
@@ -132,7 +134,7 @@ async fn start_server(dir: &Path, extra_config: &str) -> Server {
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
+            "listen = \"127.0.0.1:{port}\"\nstaff_listen = \"\"\ntrusted_proxies = [\"127.0.0.1\"]\ndata_dir = {data:?}\ndatabase_url = {db_url:?}\n\
              trust_anchors = {:?}\ntrust_intermediates = {:?}\ncrl_file = {:?}\n[http]\nmax_connections_per_client = 100000000\n[limits]\nper_client = 100000000\nper_username = 100000000\nper_username_total = 100000000\nreset_mails_per_day = 100000000\n\
              [revocation]\nocsp = false\nfetch_crls = false\n{extra_config}",
             dir.join("trust.pem"),
@@ -217,7 +219,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     let run = drive(&http, 8, 10.0, move |http, i| {
         let (base, token) = (b.clone(), t.clone());
         async move {
-            let status = reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await;
+            let status = reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS), None).await;
             assert_eq!(status, 200);
         }
     })
@@ -237,7 +239,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         drive(&http, 8, 10.0, move |http, i| {
             let (base, token, ok) = (b.clone(), t.clone(), o.clone());
             async move {
-                if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await == 200 {
+                if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS), None).await == 200 {
                     ok.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -264,47 +266,19 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     // The same resets while an unauthenticated login flood arrives at 10× the argon2
     // limit (open loop: a login costs two hashes), for 10 s.
     let flood_rate = 10.0 * argon2_limit / 2.0;
-    let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]); // 401, 503 SERVER_BUSY, other
-    let stop = Arc::new(AtomicBool::new(false));
-    let flooder = {
-        let (http, base, counts, stop) = (http.clone(), base.clone(), counts.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / flood_rate));
-            let mut n = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                n += 1;
-                let (http, base, counts) = (http.clone(), base.clone(), counts.clone());
-                tokio::spawn(async move {
-                    let r = http
-                        .post(format!("{base}/v1/auth/login"))
-                        .json(&serde_json::json!({"username": format!("user{:03}", n % ACCOUNTS), "password": format!("doan-mo-{n}")}))
-                        .send()
-                        .await;
-                    let slot = match r.map(|r| r.status().as_u16()) {
-                        Ok(401) => 0,
-                        Ok(503) => 1,
-                        _ => 2,
-                    };
-                    counts[slot].fetch_add(1, Ordering::Relaxed);
-                });
-            }
-        })
-    };
+    let flood = LoginFlood::start(&http, &base, flood_rate, |n| (format!("user{:03}", n % ACCOUNTS), None));
     let ok = Arc::new(AtomicUsize::new(0));
     let (b, t, o) = (base.clone(), token.clone(), ok.clone());
     let run = drive(&http, 8, 10.0, move |http, i| {
         let (base, token, ok) = (b.clone(), t.clone(), o.clone());
         async move {
-            if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS)).await == 200 {
+            if reset(&http, &base, &token, &format!("user{:03}", i % ACCOUNTS), None).await == 200 {
                 ok.fetch_add(1, Ordering::Relaxed);
             }
         }
     })
     .await;
-    stop.store(true, Ordering::Relaxed);
-    let _ = flooder.await;
-    let [refused, busy, other] = [0, 1, 2].map(|i| counts[i].load(Ordering::Relaxed));
+    let [refused, busy, other] = flood.end().await;
     println!(
         "resets under a login flood of {flood_rate:.0} logins/s (10× the argon2 limit): {:.1}/s, {:.1} % succeeded {run}; \
          the flood: {refused} refused 401, {busy} SERVER_BUSY, {other} other; server {}",
@@ -312,8 +286,92 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         100.0 * ok.load(Ordering::Relaxed) as f64 / run.lat.len().max(1) as f64,
         memory(child.id())
     );
+
+    // One owner alone, from an address of her own that proved the account (good standing,
+    // the trusted lanes): her resets' latency quiet, then while 50 other addresses flood
+    // her username with wrong passwords at the same rate. The 8 clients above measure
+    // the resets' rate; this, what a lone user meets.
+    let owner = "user007";
+    let from = Some("203.0.113.10");
+    assert_eq!(reset(&http, &base, &token, owner, from).await, 200);
+    let alone = |http: reqwest::Client, base: String, token: Arc<Token>| async move {
+        let (mut lat, start) = (Vec::new(), Instant::now());
+        while start.elapsed() < Duration::from_secs(10) {
+            let t = Instant::now();
+            assert_eq!(reset(&http, &base, &token, owner, from).await, 200, "the owner's reset");
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Run { clients: 1, lat, elapsed: start.elapsed().as_secs_f64() }
+    };
+    let quiet = alone(http.clone(), base.clone(), token.clone()).await;
+    let flood = LoginFlood::start(&http, &base, flood_rate, move |n| {
+        (owner.to_string(), Some(format!("198.51.100.{}", n % 50 + 1)))
+    });
+    let during = alone(http.clone(), base.clone(), token.clone()).await;
+    let [refused, busy, other] = flood.end().await;
+    println!("one owner's resets alone: quiet {quiet}");
+    println!(
+        "one owner's resets alone: under a flood of {flood_rate:.0} wrong passwords/s for her username from 50 \
+         addresses {during}; the flood: {refused} refused 401, {busy} SERVER_BUSY, {other} other"
+    );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// An open-loop flood of wrong passwords, `rate` a second until it ends: the n-th for
+/// the username `to(n)` gives, from the `X-Forwarded-For` address it gives (or the
+/// bench's own); the answers counted as 401, 503 `SERVER_BUSY` and other.
+struct LoginFlood {
+    stop: Arc<AtomicBool>,
+    counts: Arc<[AtomicUsize; 3]>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LoginFlood {
+    fn start(
+        http: &reqwest::Client,
+        base: &str,
+        rate: f64,
+        to: impl Fn(usize) -> (String, Option<String>) + Send + 'static,
+    ) -> LoginFlood {
+        let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (http, base, counts, stop) = (http.clone(), base.to_string(), counts.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    n += 1;
+                    let (user, from) = to(n);
+                    let mut req = http
+                        .post(format!("{base}/v1/auth/login"))
+                        .json(&serde_json::json!({"username": user, "password": format!("doan-mo-{n}")}));
+                    if let Some(from) = from {
+                        req = req.header("x-forwarded-for", from);
+                    }
+                    let counts = counts.clone();
+                    tokio::spawn(async move {
+                        let slot = match req.send().await.map(|r| r.status().as_u16()) {
+                            Ok(401) => 0,
+                            Ok(503) => 1,
+                            _ => 2,
+                        };
+                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+            })
+        };
+        LoginFlood { stop, counts, task }
+    }
+
+    /// Stops the flood; its answers so far: 401, 503 `SERVER_BUSY`, other.
+    async fn end(self) -> [usize; 3] {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        [0, 1, 2].map(|i| self.counts[i].load(Ordering::Relaxed))
+    }
 }
 
 /// The support desk's rooms under load: token-proven email changes (challenge with the
@@ -388,9 +446,16 @@ async fn desk_load(dir: &Path) {
 }
 
 /// Challenge → sign → complete for `user`: the complete's status.
-async fn reset(http: &reqwest::Client, base: &str, token: &Token, user: &str) -> u16 {
-    let Ok(r) = http
-        .post(format!("{base}/v1/recovery/challenge"))
+async fn reset(http: &reqwest::Client, base: &str, token: &Token, user: &str, from: Option<&str>) -> u16 {
+    // From the bench's own address, or the one a trusted proxy (loopback) forwards.
+    let post = |path: &str| {
+        let req = http.post(format!("{base}{path}"));
+        match from {
+            Some(from) => req.header("x-forwarded-for", from),
+            None => req,
+        }
+    };
+    let Ok(r) = post("/v1/recovery/challenge")
         .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
         .send()
         .await
@@ -400,8 +465,7 @@ async fn reset(http: &reqwest::Client, base: &str, token: &Token, user: &str) ->
     let Ok(ch) = r.json::<serde_json::Value>().await else { return 0 };
     let (Some(origin), Some(nonce)) = (ch["origin"].as_str(), ch["nonce"].as_str()) else { return 0 };
     let sig = token.sign(&to_be_signed(Purpose::PasswordRecovery, origin, user, nonce));
-    let r = http
-        .post(format!("{base}/v1/recovery/complete"))
+    let r = post("/v1/recovery/complete")
         .json(&serde_json::json!({
             "challenge_id": ch["challenge_id"], "username": user, "purpose": "bhxh-password-recovery/v1",
             "certificate": STANDARD.encode(&token.cert), "algorithm": token.alg, "signature": STANDARD.encode(sig),
