@@ -294,7 +294,7 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     let owner = "user007";
     let from = Some("203.0.113.10");
     assert_eq!(reset(&http, &base, &token, owner, from).await, 200);
-    let alone = |http: reqwest::Client, base: String, token: Arc<Token>| async move {
+    let alone = || async {
         let (mut lat, start) = (Vec::new(), Instant::now());
         while start.elapsed() < Duration::from_secs(10) {
             let t = Instant::now();
@@ -303,11 +303,11 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         }
         Run { clients: 1, lat, elapsed: start.elapsed().as_secs_f64() }
     };
-    let quiet = alone(http.clone(), base.clone(), token.clone()).await;
+    let quiet = alone().await;
     let flood = LoginFlood::start(&http, &base, flood_rate, move |n| {
         (owner.to_string(), Some(format!("198.51.100.{}", n % 50 + 1)))
     });
-    let during = alone(http.clone(), base.clone(), token.clone()).await;
+    let during = alone().await;
     let [refused, busy, other] = flood.end().await;
     println!("one owner's resets alone: quiet {quiet}");
     println!(

@@ -316,8 +316,9 @@ impl Hasher {
 /// A hashing thread's life: the jobs of the lanes it `serves` until the hasher is
 /// dropped, in one working area of `blocks`. With `strangers_idle` (given to the threads
 /// below the requests only) it computes a stranger's hash at `SCHED_IDLE` (see
-/// [`set_idle`]), and only the hash: it takes the next job from the queues and replies at nice 10, so a thread
-/// the scheduler keeps off the CPU never holds a lock the request threads wait for.
+/// [`set_idle`]), and only the hash: it takes the next job from the queues and replies
+/// at nice 10, so a thread the scheduler keeps off the CPU never holds a lock the
+/// request threads wait for.
 fn hashing_thread(shared: &Shared, serves: Serves, strangers_idle: bool, argon2: &Argon2<'static>, blocks: usize) {
     if serves == Serves::All {
         below_requests();
@@ -893,10 +894,10 @@ mod tests {
 
     /// A thread below the requests hashes a stranger's password at `SCHED_IDLE` and
     /// comes back to the normal policy for its reply (the request's wakeup) and for a
-    /// trusted hash it takes (all at nice 10), where
-    /// this process may (root or `RLIMIT_NICE` 10, as in the service's unit); where it may
-    /// not, both run at nice 10 under the normal policy. (Policy: field 41 of the
-    /// thread's `/proc` stat line, 5 for `SCHED_IDLE`; nice: field 19.)
+    /// trusted hash it takes (all at nice 10), where this process may (root, or an
+    /// `RLIMIT_NICE` of 10 as in the service's unit); where it may not, both run at nice
+    /// 10 under the normal policy. (Policy: field 41 of the thread's `/proc` stat line, 5
+    /// for `SCHED_IDLE`; nice: field 19.)
     #[cfg(target_os = "linux")]
     #[test]
     fn strangers_hashes_run_at_sched_idle_and_trusted_ones_taken_below_do_not() {
@@ -943,7 +944,10 @@ mod tests {
         // the stranger's hash ran at SCHED_IDLE).
         let cap =
             rustix::thread::capabilities(None).unwrap().effective.contains(rustix::thread::CapabilitySet::SYS_NICE);
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nice).current.is_none_or(|n| n >= 10);
+        // A nice of n takes an RLIMIT_NICE of 20 - n (setpriority(2)).
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nice)
+            .current
+            .is_none_or(|n| n >= 20 - HASH_NICE as u64);
         assert_eq!(may, cap || limit);
     }
 
