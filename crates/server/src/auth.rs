@@ -100,6 +100,11 @@ async fn login(
     if owners_computer {
         crate::store::gate::serve_first();
     }
+    // The hashes' place first: a try they would be refused is answered `SERVER_BUSY` now,
+    // before the client's count, the account's lookup and their writes (nothing is
+    // counted for a try never made, and a flood's surplus costs next to nothing).
+    let lane = if owners_computer { Lane::KnownLogin } else { Lane::Login };
+    let place = s.hasher.place(lane).map_err(|e| ctx.hashing(e))?;
     s.limit_client(&ctx, EVENT, named).await?;
     let account = match named {
         Some(u) => s.store.account_by_username(u).await.map_err(|e| ctx.internal(e))?,
@@ -114,10 +119,9 @@ async fn login(
         }
         _ => (None, None),
     };
-    let lane = if owners_computer { Lane::KnownLogin } else { Lane::Login };
     // The two hashes run side by side, one per hashing thread when they are free.
     let [long_ok, temp_ok] =
-        s.hasher.verify_both(lane, password, [long_hash, temp_hash]).await.map_err(|e| ctx.hashing(e))?;
+        s.hasher.verify_both(place, password, [long_hash, temp_hash]).await.map_err(|e| ctx.hashing(e))?;
     let Some(account) = account.filter(|_| long_ok || temp_ok) else {
         let Some(prefix) = &prefix else {
             let detail = Detail::NotAUsername { bytes: req.username.len() };

@@ -525,9 +525,7 @@ impl AppState {
             username,
             Counted::WrongPasswordsFromClient,
         )
-        .await?;
-        let (window, now) = (l.per_username_window_secs, self.clock.now());
-        Ok(self.store.limit_window(&key, window, now).await.map_err(|e| ctx.internal(e))?.map_or(0, |(n, _)| n))
+        .await
     }
 
     /// The keys a right password for `username` writes with its session
@@ -537,7 +535,8 @@ impl AppState {
         (failed_logins_key(ctx, &user_limit_prefix(username), event), known_client_key(username, &ctx.client_key))
     }
 
-    /// `RATE_LIMITED` (with how long to wait) when the window `key` holds `max` or more.
+    /// `RATE_LIMITED` (with how long to wait) when the window `key` holds `max` or more;
+    /// else how many it holds.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_window(
         &self,
@@ -548,13 +547,13 @@ impl AppState {
         event: AuditEvent,
         username: Option<&str>,
         counted: Counted,
-    ) -> Result<(), ApiError> {
+    ) -> Result<i64, ApiError> {
         let now = self.clock.now();
         let Some((count, start)) = self.store.limit_window(key, window, now).await.map_err(|e| ctx.internal(e))? else {
-            return Ok(());
+            return Ok(0);
         };
         if count < i64::from(max) {
-            return Ok(());
+            return Ok(count);
         }
         crate::metrics::metrics().limits_hit.with_label_values(&[counted.as_str()]).inc();
         let mut err =

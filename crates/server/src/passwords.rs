@@ -98,7 +98,43 @@ struct Queues {
     /// Threads at the request threads' priority waiting for a job: [`Serves::Trusted`]'s,
     /// [`Serves::Logins`]'.
     idle: [usize; 2],
+    /// Places kept per lane for requests whose hashes are still to come ([`Place`]),
+    /// by [`Lane`]'s order.
+    kept: [usize; 4],
     closed: bool,
+}
+
+impl Queues {
+    fn lane(&mut self, lane: Lane) -> &mut VecDeque<Job> {
+        match lane {
+            Lane::Recovery => &mut self.recovery,
+            Lane::Staff => &mut self.staff,
+            Lane::KnownLogin => &mut self.known,
+            Lane::Login => &mut self.login,
+        }
+    }
+}
+
+/// A place kept in a lane's queue for one request's hashes ([`Hasher::place`]), taken
+/// before the request spends any other work on them: a request answered `SERVER_BUSY`
+/// is answered before its counts, lookups and writes (a flood's surplus costs next to
+/// nothing), and one that holds a place is never refused its hashes. Given back when
+/// its hashes are queued, or when it is dropped unused.
+pub struct Place {
+    shared: Arc<Shared>,
+    lane: Lane,
+}
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Place").field("lane", &self.lane).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.shared.queues.lock().unwrap_or_else(|p| p.into_inner()).kept[self.lane as usize] -= 1;
+    }
 }
 
 struct Shared {
@@ -111,6 +147,18 @@ struct Shared {
 }
 
 impl Shared {
+    /// Keeps a place in `lane`, or `Busy` (counted) when its jobs and the places kept
+    /// in it already make `max_queued`.
+    fn keep(self: &Arc<Shared>, lane: Lane) -> Result<Place, HashError> {
+        let mut q = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        if q.lane(lane).len() + q.kept[lane as usize] >= self.max_queued {
+            crate::metrics::metrics().argon2_rejected.with_label_values(&[lane.name()]).inc();
+            return Err(HashError::Busy(lane));
+        }
+        q.kept[lane as usize] += 1;
+        Ok(Place { shared: self.clone(), lane })
+    }
+
     /// Empty queues of at most `max_queued` jobs each.
     fn new(max_queued: usize) -> Shared {
         Shared {
@@ -120,6 +168,7 @@ impl Shared {
                 known: VecDeque::new(),
                 login: VecDeque::new(),
                 idle: [0, 0],
+                kept: [0; 4],
                 closed: false,
             }),
             ready: Condvar::new(),
@@ -195,8 +244,9 @@ impl Hasher {
         lane: Lane,
         f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let place = self.place(lane)?;
         let (job, rx) = self.job(lane, f);
-        self.admit(lane, vec![job])?;
+        self.admit(place, vec![job]);
         crate::standing::end_turn();
         rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
     }
@@ -229,25 +279,21 @@ impl Hasher {
         (job, rx)
     }
 
-    /// Queues `jobs` in `lane` together, or none of them (`Busy`) when the lane already
-    /// holds `max_queued`: a request's hashes are admitted or refused as a whole.
-    fn admit(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), HashError> {
+    /// Queues a request's `jobs` together in the place it kept: a request's hashes are
+    /// admitted or refused as a whole (a lane may then hold one more than `max_queued`).
+    fn admit(&self, place: Place, jobs: Vec<Job>) {
         let shared = &self.handle.0;
-        let mut q = shared.queues.lock().unwrap_or_else(|p| p.into_inner());
-        let queue = match lane {
-            Lane::Recovery => &mut q.recovery,
-            Lane::Staff => &mut q.staff,
-            Lane::KnownLogin => &mut q.known,
-            Lane::Login => &mut q.login,
-        };
-        if queue.len() >= shared.max_queued {
-            crate::metrics::metrics().argon2_rejected.with_label_values(&[lane.name()]).inc();
-            return Err(HashError::Busy(lane));
-        }
-        queue.extend(jobs);
+        shared.queues.lock().unwrap_or_else(|p| p.into_inner()).lane(place.lane).extend(jobs);
+        // The jobs are in: the place is given back (after the lock: it takes it).
+        drop(place);
         // Every thread: the one woken must be one that serves this lane.
         shared.ready.notify_all();
-        Ok(())
+    }
+
+    /// A place in `lane` for a request's hashes, or `Busy` when the lane's jobs and the
+    /// places already kept make `max_queued` ([`Place`]).
+    pub fn place(&self, lane: Lane) -> Result<Place, HashError> {
+        self.handle.0.keep(lane)
     }
 
     /// Hashes a password off the async threads.
@@ -273,13 +319,14 @@ impl Hasher {
 
     /// Verifies a password against two stored hashes at once (a login's long-term and
     /// temporary ones; each `None` against the dummy, false after the same work), side
-    /// by side when two threads are free. Admitted or refused as one request.
+    /// by side when two threads are free, in the `place` the request kept for them.
     pub async fn verify_both(
         &self,
-        lane: Lane,
+        place: Place,
         password: Zeroizing<String>,
         hashes: [Option<String>; 2],
     ) -> Result<[bool; 2], HashError> {
+        let lane = place.lane;
         let [(a, real_a), (b, real_b)] = hashes.map(|h| match h {
             Some(h) => (h, true),
             None => ((*self.dummy).clone(), false),
@@ -287,7 +334,7 @@ impl Hasher {
         let p = password.clone();
         let (job_a, rx_a) = self.job(lane, move |_, m| verify_with(m, &p, &a));
         let (job_b, rx_b) = self.job(lane, move |_, m| verify_with(m, &password, &b));
-        self.admit(lane, vec![job_a, job_b])?;
+        self.admit(place, vec![job_a, job_b]);
         crate::standing::end_turn();
         let gone = |_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone"));
         let (ok_a, ok_b) = tokio::join!(rx_a, rx_b);
@@ -749,6 +796,24 @@ mod tests {
         assert_eq!(*order.lock().unwrap(), ["stranger", "stranger-2", "recovery", "owner"]);
     }
 
+    /// A place kept for a request counts as its hashes would: the lane's next request
+    /// past `max_queued` is busy before it does anything; a place is given back when its
+    /// hashes are queued, or when it is dropped unused (its request refused for
+    /// something else).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_kept_place_counts_until_its_hashes_are_queued_or_it_is_dropped() {
+        let h = small(2);
+        let (a, b) = (h.place(Lane::Login).unwrap(), h.place(Lane::Login).unwrap());
+        assert!(matches!(h.place(Lane::Login), Err(HashError::Busy(Lane::Login))));
+        let other = h.place(Lane::KnownLogin).expect("each lane keeps its own places");
+        drop(a);
+        let c = h.place(Lane::Login).expect("the place dropped unused was given back");
+        assert!(!h.verify_both(c, Zeroizing::new("x".into()), [None, None]).await.unwrap().contains(&true));
+        let d = h.place(Lane::Login).expect("the place whose hashes were queued was given back");
+        drop((b, d, other));
+        assert_eq!(h.handle.0.queues.lock().unwrap().kept, [0; 4]);
+    }
+
     /// A login's two hashes are one request: with a waiting place left both queue (the
     /// lane may then hold one more than `max_queued`), with none neither does (no hash
     /// is spent on a login that will be answered busy).
@@ -768,14 +833,12 @@ mod tests {
         let pair = {
             let (h, hash) = (h.clone(), hash.clone());
             tokio::spawn(async move {
-                h.verify_both(Lane::Login, Zeroizing::new("Mua-thu-2026".into()), [Some(hash), None]).await
+                let place = h.place(Lane::Login)?;
+                h.verify_both(place, Zeroizing::new("Mua-thu-2026".into()), [Some(hash), None]).await
             })
         };
         until(&h, |(_, login, _)| login == 3).await;
-        assert!(matches!(
-            h.verify_both(Lane::Login, Zeroizing::new("x".into()), [None, None]).await,
-            Err(HashError::Busy(Lane::Login))
-        ));
+        assert!(matches!(h.place(Lane::Login), Err(HashError::Busy(Lane::Login))));
         assert_eq!(h.stats().1, 3, "the refused pair queued nothing");
         open(&gate);
         assert!(!single.await.unwrap().unwrap());

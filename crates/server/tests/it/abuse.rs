@@ -578,32 +578,38 @@ async fn a_burst_past_the_hash_queue_is_server_busy_with_retry_after_and_the_own
         bursts += 1;
         for i in 0..24 {
             let (http, base) = (srv.http.clone(), srv.base.clone());
+            let from = format!("198.51.{bursts}.{}", 100 + i);
             burst.spawn(async move {
                 let resp = http
                     .post(format!("{base}/v1/auth/login"))
-                    .header("x-forwarded-for", format!("198.51.{bursts}.{}", 100 + i))
+                    .header("x-forwarded-for", &from)
                     .json(&json!({"username": USER, "password": format!("Sai-{i}")}))
                     .send()
                     .await
                     .unwrap();
                 let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
-                (resp.status().as_u16(), resp.json::<Value>().await.unwrap(), retry_after)
+                (resp.status().as_u16(), resp.json::<Value>().await.unwrap(), retry_after, from)
             });
         }
         let answers = burst.join_all().await;
-        for (status, body, _) in &answers {
+        for (status, body, _, _) in &answers {
             assert!(
                 (*status == 401 && code(body) == "INVALID_CREDENTIALS")
                     || (*status == 503 && code(body) == "SERVER_BUSY"),
                 "{status} {body}"
             );
         }
-        if let Some(b) = answers.into_iter().find(|(s, _, _)| *s == 503) {
+        if let Some(b) = answers.into_iter().find(|(s, _, _, _)| *s == 503) {
             break b;
         }
         assert!(std::time::Instant::now() < deadline, "no burst ever filled the queue");
     };
-    let (_, body, retry_after) = busy;
+    let (_, body, retry_after, from) = busy;
+    // The busy answer was given before any of the try's work: not even the client's own
+    // count of logins was written for it (its one request was never made, as far as the
+    // limits go).
+    let counted = srv.store.limits_with_prefix(&format!("client:{from}:"), 0).await.unwrap();
+    assert!(counted.is_empty(), "{from} was answered busy, yet counted: {counted:?}");
     assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
     assert_eq!(body["retry_after"], 1);
     assert!(body["reference"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
