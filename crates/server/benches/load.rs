@@ -9,17 +9,19 @@
 //! 4. The real `bhxh-server` binary under load from this process over loopback:
 //!    challenges per second, completed resets per second with p50/p95 (alone, under a
 //!    challenge flood, under a login flood), one owner's resets alone, quiet and while 50
-//!    addresses flood her username, and the server's memory (VmRSS, VmHWM). The load
+//!    addresses flood her username (wrong passwords; then challenges, empty certificates,
+//!    junk signatures and wrong passwords), and the server's memory (VmRSS, VmHWM). The load
 //!    generator shares the machine's cores.
 //!    `BHXH_BENCH_ONLY=server` runs 2 to 4 alone.
 //! 5. The desk's rooms (`BHXH_BENCH_ONLY=desk` alone): token-proven email changes and
 //!    support codes per second.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first surprise
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -266,7 +268,8 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
     // The same resets while an unauthenticated login flood arrives at 10× the argon2
     // limit (open loop: a login costs two hashes), for 10 s.
     let flood_rate = 10.0 * argon2_limit / 2.0;
-    let flood = LoginFlood::start(&http, &base, flood_rate, |n| (format!("user{:03}", n % ACCOUNTS), None));
+    let flood =
+        Flood::start(&http, &base, flood_rate, Tries::Passwords, |n| (format!("user{:03}", n % ACCOUNTS), None));
     let ok = Arc::new(AtomicUsize::new(0));
     let (b, t, o) = (base.clone(), token.clone(), ok.clone());
     let run = drive(&http, 8, 10.0, move |http, i| {
@@ -278,10 +281,10 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         }
     })
     .await;
-    let [refused, busy, other] = flood.end().await;
+    let answers = flood.end().await;
     println!(
         "resets under a login flood of {flood_rate:.0} logins/s (10× the argon2 limit): {:.1}/s, {:.1} % succeeded {run}; \
-         the flood: {refused} refused 401, {busy} SERVER_BUSY, {other} other; server {}",
+         the flood's answers: {answers}; server {}",
         run.rate(),
         100.0 * ok.load(Ordering::Relaxed) as f64 / run.lat.len().max(1) as f64,
         memory(child.id())
@@ -289,8 +292,8 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
 
     // One owner alone, from an address of her own that proved the account (good standing,
     // the trusted lanes): her resets' latency quiet, then while 50 other addresses flood
-    // her username with wrong passwords at the same rate. The 8 clients above measure
-    // the resets' rate; this, what a lone user meets.
+    // her username at the same rate, with wrong passwords, then with every kind of try.
+    // The 8 clients above measure the resets' rate; this, what a lone user meets.
     let owner = "user007";
     let from = Some("203.0.113.10");
     assert_eq!(reset(&http, &base, &token, owner, from).await, 200);
@@ -303,38 +306,52 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
         }
         Run { clients: 1, lat, elapsed: start.elapsed().as_secs_f64() }
     };
-    let quiet = alone().await;
-    let flood = LoginFlood::start(&http, &base, flood_rate, move |n| {
-        (owner.to_string(), Some(format!("198.51.100.{}", n % 50 + 1)))
-    });
-    let during = alone().await;
-    let [refused, busy, other] = flood.end().await;
-    println!("one owner's resets alone: quiet {quiet}");
-    println!(
-        "one owner's resets alone: under a flood of {flood_rate:.0} wrong passwords/s for her username from 50 \
-         addresses {during}; the flood: {refused} refused 401, {busy} SERVER_BUSY, {other} other"
-    );
+    println!("one owner's resets alone: quiet {}", alone().await);
+    let everything = Tries::Everything { certificate: STANDARD.encode(&token.cert) };
+    for (tries, what) in [(Tries::Passwords, "wrong passwords"), (everything, "tries of every kind")] {
+        let flood = Flood::start(&http, &base, flood_rate, tries, move |n| {
+            (owner.to_string(), Some(format!("198.51.100.{}", n % 50 + 1)))
+        });
+        let during = alone().await;
+        let answers = flood.end().await;
+        println!(
+            "one owner's resets alone: under a flood of {flood_rate:.0} {what}/s for her username from 50 addresses \
+             {during}; the flood's answers: {answers}"
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
 
-/// An open-loop flood of wrong passwords, `rate` a second until it ends: the n-th for
-/// the username `to(n)` gives, from the `X-Forwarded-For` address it gives (or the
-/// bench's own); the answers counted as 401, 503 `SERVER_BUSY` and other.
-struct LoginFlood {
+/// What a flood sends.
+#[derive(Clone)]
+enum Tries {
+    /// Wrong passwords.
+    Passwords,
+    /// In turn: a wrong password, a challenge, a challenge completed with no
+    /// certificate, one completed with `certificate` (the owner's, public) and a junk
+    /// signature — every kind of try the issue names.
+    Everything { certificate: String },
+}
+
+/// An open-loop flood of `tries`, `rate` a second until it ends: the n-th for the
+/// username `to(n)` gives, from the `X-Forwarded-For` address it gives (or the bench's
+/// own); the answers counted by HTTP status (0: no answer).
+struct Flood {
     stop: Arc<AtomicBool>,
-    counts: Arc<[AtomicUsize; 3]>,
+    counts: Arc<Mutex<BTreeMap<u16, usize>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl LoginFlood {
+impl Flood {
     fn start(
         http: &reqwest::Client,
         base: &str,
         rate: f64,
+        tries: Tries,
         to: impl Fn(usize) -> (String, Option<String>) + Send + 'static,
-    ) -> LoginFlood {
-        let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]);
+    ) -> Flood {
+        let counts = Arc::new(Mutex::new(BTreeMap::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let task = {
             let (http, base, counts, stop) = (http.clone(), base.to_string(), counts.clone(), stop.clone());
@@ -344,33 +361,63 @@ impl LoginFlood {
                 while !stop.load(Ordering::Relaxed) {
                     tick.tick().await;
                     n += 1;
-                    let (user, from) = to(n);
-                    let mut req = http
-                        .post(format!("{base}/v1/auth/login"))
-                        .json(&serde_json::json!({"username": user, "password": format!("doan-mo-{n}")}));
-                    if let Some(from) = from {
-                        req = req.header("x-forwarded-for", from);
-                    }
-                    let counts = counts.clone();
-                    tokio::spawn(async move {
-                        let slot = match req.send().await.map(|r| r.status().as_u16()) {
-                            Ok(401) => 0,
-                            Ok(503) => 1,
-                            _ => 2,
+                    let ((user, from), base) = (to(n), base.clone());
+                    let post = move |http: &reqwest::Client, path: &str, body: serde_json::Value| {
+                        let req = http.post(format!("{base}{path}")).json(&body);
+                        let req = match &from {
+                            Some(from) => req.header("x-forwarded-for", from),
+                            None => req,
                         };
-                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                        req.send()
+                    };
+                    let (http, counts, tries) = (http.clone(), counts.clone(), tries.clone());
+                    tokio::spawn(async move {
+                        let recovery = "bhxh-password-recovery/v1";
+                        let status = match (&tries, n % 4) {
+                            (Tries::Passwords, _) | (Tries::Everything { .. }, 0) => {
+                                post(
+                                    &http,
+                                    "/v1/auth/login",
+                                    serde_json::json!({"username": user, "password": format!("doan-mo-{n}")}),
+                                )
+                                .await
+                            }
+                            (Tries::Everything { certificate }, k) => {
+                                let ch = post(
+                                    &http,
+                                    "/v1/recovery/challenge",
+                                    serde_json::json!({"username": user, "purpose": recovery}),
+                                )
+                                .await;
+                                match ch {
+                                    Ok(r) if k > 1 && r.status() == 200 => {
+                                        let ch: serde_json::Value = r.json().await.unwrap_or_default();
+                                        let certificate = if k == 2 { "" } else { certificate };
+                                        post(&http, "/v1/recovery/complete", serde_json::json!({
+                                            "challenge_id": ch["challenge_id"], "username": user, "purpose": recovery,
+                                            "certificate": certificate, "algorithm": "RS256", "signature": STANDARD.encode([7u8; 256]),
+                                        }))
+                                        .await
+                                    }
+                                    other => other,
+                                }
+                            }
+                        };
+                        let status = status.map(|r| r.status().as_u16()).unwrap_or(0);
+                        *counts.lock().unwrap().entry(status).or_insert(0) += 1;
                     });
                 }
             })
         };
-        LoginFlood { stop, counts, task }
+        Flood { stop, counts, task }
     }
 
-    /// Stops the flood; its answers so far: 401, 503 `SERVER_BUSY`, other.
-    async fn end(self) -> [usize; 3] {
+    /// Stops the flood; its answers so far, as "401 ×192, 503 ×5800".
+    async fn end(self) -> String {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.task.await;
-        [0, 1, 2].map(|i| self.counts[i].load(Ordering::Relaxed))
+        let counts = self.counts.lock().unwrap();
+        counts.iter().map(|(status, n)| format!("{status} ×{n}")).collect::<Vec<_>>().join(", ")
     }
 }
 
