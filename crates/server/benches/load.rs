@@ -324,7 +324,6 @@ async fn server_load(dir: &Path, argon2_limit: f64) {
 }
 
 /// What a flood sends.
-#[derive(Clone)]
 enum Tries {
     /// Wrong passwords.
     Passwords,
@@ -353,6 +352,8 @@ impl Flood {
     ) -> Flood {
         let counts = Arc::new(Mutex::new(BTreeMap::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        // One copy of what it sends (the certificate), shared by every try.
+        let tries = Arc::new(tries);
         let task = {
             let (http, base, counts, stop) = (http.clone(), base.to_string(), counts.clone(), stop.clone());
             tokio::spawn(async move {
@@ -363,17 +364,12 @@ impl Flood {
                     n += 1;
                     let ((user, from), base) = (to(n), base.clone());
                     let post = move |http: &reqwest::Client, path: &str, body: serde_json::Value| {
-                        let req = http.post(format!("{base}{path}")).json(&body);
-                        let req = match &from {
-                            Some(from) => req.header("x-forwarded-for", from),
-                            None => req,
-                        };
-                        req.send()
+                        post_from(http, &base, path, from.as_deref()).json(&body).send()
                     };
                     let (http, counts, tries) = (http.clone(), counts.clone(), tries.clone());
                     tokio::spawn(async move {
                         let recovery = "bhxh-password-recovery/v1";
-                        let status = match (&tries, n % 4) {
+                        let status = match (&*tries, n % 4) {
                             (Tries::Passwords, _) | (Tries::Everything { .. }, 0) => {
                                 post(
                                     &http,
@@ -492,16 +488,19 @@ async fn desk_load(dir: &Path) {
     let _ = child.wait();
 }
 
+/// A POST to `path` from the bench's own address (`None`), or from the one a trusted
+/// proxy (loopback) forwards.
+fn post_from(http: &reqwest::Client, base: &str, path: &str, from: Option<&str>) -> reqwest::RequestBuilder {
+    let req = http.post(format!("{base}{path}"));
+    match from {
+        Some(from) => req.header("x-forwarded-for", from),
+        None => req,
+    }
+}
+
 /// Challenge → sign → complete for `user`: the complete's status.
 async fn reset(http: &reqwest::Client, base: &str, token: &Token, user: &str, from: Option<&str>) -> u16 {
-    // From the bench's own address, or the one a trusted proxy (loopback) forwards.
-    let post = |path: &str| {
-        let req = http.post(format!("{base}{path}"));
-        match from {
-            Some(from) => req.header("x-forwarded-for", from),
-            None => req,
-        }
-    };
+    let post = |path: &str| post_from(http, base, path, from);
     let Ok(r) = post("/v1/recovery/challenge")
         .json(&serde_json::json!({"username": user, "purpose": "bhxh-password-recovery/v1"}))
         .send()
