@@ -123,6 +123,8 @@ impl Queues {
 pub struct Place {
     shared: Arc<Shared>,
     lane: Lane,
+    /// Its jobs are queued: the place went back with them, under the same lock.
+    given_back: bool,
 }
 
 impl std::fmt::Debug for Place {
@@ -133,7 +135,9 @@ impl std::fmt::Debug for Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.shared.queues.lock().unwrap_or_else(|p| p.into_inner()).kept[self.lane as usize] -= 1;
+        if !self.given_back {
+            self.shared.queues.lock().unwrap_or_else(|p| p.into_inner()).kept[self.lane as usize] -= 1;
+        }
     }
 }
 
@@ -156,7 +160,22 @@ impl Shared {
             return Err(HashError::Busy(lane));
         }
         q.kept[lane as usize] += 1;
-        Ok(Place { shared: self.clone(), lane })
+        Ok(Place { shared: self.clone(), lane, given_back: false })
+    }
+
+    /// Queues a request's `jobs` together in the place it kept: a request's hashes are
+    /// admitted or refused as a whole (a lane may then hold one more than `max_queued`).
+    /// The place becomes its jobs at one instant (under one lock): never counted both,
+    /// which would refuse a request racing it for the lane's last place.
+    fn admit(&self, mut place: Place, jobs: Vec<Job>) {
+        {
+            let mut q = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+            q.lane(place.lane).extend(jobs);
+            q.kept[place.lane as usize] -= 1;
+            place.given_back = true;
+        }
+        // Every thread: the one woken must be one that serves this lane.
+        self.ready.notify_all();
     }
 
     /// Empty queues of at most `max_queued` jobs each.
@@ -246,7 +265,7 @@ impl Hasher {
     ) -> Result<T, HashError> {
         let place = self.place(lane)?;
         let (job, rx) = self.job(lane, f);
-        self.admit(place, vec![job]);
+        self.handle.0.admit(place, vec![job]);
         crate::standing::end_turn();
         rx.await.map_err(|_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone")))
     }
@@ -277,17 +296,6 @@ impl Hasher {
             })
         });
         (job, rx)
-    }
-
-    /// Queues a request's `jobs` together in the place it kept: a request's hashes are
-    /// admitted or refused as a whole (a lane may then hold one more than `max_queued`).
-    fn admit(&self, place: Place, jobs: Vec<Job>) {
-        let shared = &self.handle.0;
-        shared.queues.lock().unwrap_or_else(|p| p.into_inner()).lane(place.lane).extend(jobs);
-        // The jobs are in: the place is given back (after the lock: it takes it).
-        drop(place);
-        // Every thread: the one woken must be one that serves this lane.
-        shared.ready.notify_all();
     }
 
     /// A place in `lane` for a request's hashes, or `Busy` when the lane's jobs and the
@@ -334,7 +342,7 @@ impl Hasher {
         let p = password.clone();
         let (job_a, rx_a) = self.job(lane, move |_, m| verify_with(m, &p, &a));
         let (job_b, rx_b) = self.job(lane, move |_, m| verify_with(m, &password, &b));
-        self.admit(place, vec![job_a, job_b]);
+        self.handle.0.admit(place, vec![job_a, job_b]);
         crate::standing::end_turn();
         let gone = |_| HashError::Failed(anyhow::anyhow!("argon2 threads are gone"));
         let (ok_a, ok_b) = tokio::join!(rx_a, rx_b);
@@ -812,6 +820,41 @@ mod tests {
         let d = h.place(Lane::Login).expect("the place whose hashes were queued was given back");
         drop((b, d, other));
         assert_eq!(h.handle.0.queues.lock().unwrap().kept, [0; 4]);
+    }
+
+    /// A place becomes its jobs at one instant: while a request's jobs go in, its place
+    /// is not also counted, so a request racing it for the lane's last place is not
+    /// refused. Two requests that each hold a place or a queued job, never both, in a
+    /// lane of two: neither is ever busy (the project CI saw a login refused so on stop 40).
+    #[test]
+    fn a_place_and_its_jobs_are_never_counted_both() {
+        let shared = Arc::new(Shared::new(2));
+        let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let (shared, busy) = (shared.clone(), busy.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        match shared.keep(Lane::Login) {
+                            Ok(place) => shared.admit(place, vec![Box::new(|_, _| Box::new(|| ()))]),
+                            Err(_) => {
+                                busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                        // Its job leaves the queue (a hashing thread took one).
+                        let taken = shared.queues.lock().unwrap().login.pop_front();
+                        assert!(taken.is_some(), "its job was queued");
+                    }
+                })
+            })
+            .collect();
+        for r in racers {
+            r.join().unwrap();
+        }
+        assert_eq!(busy.load(std::sync::atomic::Ordering::Relaxed), 0, "a request was refused a free place");
+        let q = shared.queues.lock().unwrap();
+        assert_eq!((q.login.len(), q.kept), (0, [0; 4]));
     }
 
     /// A login's two hashes are one request: with a waiting place left both queue (the
