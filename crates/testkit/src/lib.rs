@@ -274,25 +274,35 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts on `port` (0: any free port) and waits until it listens.
+    /// Starts on `port` (0: a [`free_port`], another if that one was taken meanwhile)
+    /// and waits until it listens.
     pub fn start(dir: &Path, port: u16) -> SmtpSink {
         use std::io::BufRead;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("support/smtp_sink.py");
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
-            .arg(dir)
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port =
-            line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP sink said {line:?}")).parse().unwrap();
-        SmtpSink { child, port, dir: dir.to_path_buf() }
+        // Its errors go beside its folder, for the panic that says why it did not start.
+        let errors = dir.with_extension("stderr");
+        let mut said = Vec::new();
+        for _ in 0..if port == 0 { 5 } else { 1 } {
+            let mut child = Command::new("/usr/bin/python3")
+                .arg(&script)
+                .arg(dir)
+                .arg(if port == 0 { free_port() } else { port }.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&errors).expect("the SMTP sink's error file"))
+                .spawn()
+                .expect("starting the SMTP sink (Debian python3-aiosmtpd)");
+            let stdout = child.stdout.take().unwrap();
+            let mut line = String::new();
+            std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+            if let Some(port) = line.trim().strip_prefix("READY ") {
+                return SmtpSink { child, port: port.parse().unwrap(), dir: dir.to_path_buf() };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            said.push(format!("{line:?}: {}", std::fs::read_to_string(&errors).unwrap_or_default()));
+        }
+        panic!("the SMTP sink did not start: {said:#?}")
     }
 
     /// Every mail received so far, in order.

@@ -58,8 +58,10 @@ def main():
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+    # aiosmtpd waits 5 s by default for its own thread to listen: too short on a loaded
+    # 2-core machine.
     controller = Controller(Sink(out_dir), hostname="127.0.0.1", port=port, decode_data=False,
-                            enable_SMTPUTF8=True)
+                            enable_SMTPUTF8=True, ready_timeout=60.0)
     controller.start()
     print(f"READY {port}", flush=True)
     # Never outlive the test process that started us (a test's static never drops
