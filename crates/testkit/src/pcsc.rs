@@ -6,7 +6,7 @@
 //! [`Pcscd::insert`] starts a `vicc` and returns once pcscd reports the card with its ATR;
 //! [`VirtualCard::remove`] stops it and returns once pcscd's own reader poll has seen the
 //! card go. Every wait asks pcscd through [`pcsc::Context`] until the condition holds and
-//! panics, with the log to read, after `BHXH_PCSC_TIMEOUT` seconds (default 10).
+//! panics, with the log to read, after `BHXH_PCSC_TIMEOUT` seconds (default 60).
 //! Dropping a [`VirtualCard`] or the [`Pcscd`] stops its processes.
 //!
 //! # Isolation
@@ -97,9 +97,11 @@ impl Drop for Running {
     }
 }
 
-/// How long any wait may last: `BHXH_PCSC_TIMEOUT` seconds, default 10.
+/// How long any wait may last: `BHXH_PCSC_TIMEOUT` seconds, default 60 (every wait is
+/// for something to happen, and pcscd and the Python card start slowly on a loaded
+/// 2-core machine).
 fn timeout() -> Duration {
-    let secs = std::env::var("BHXH_PCSC_TIMEOUT").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(10.0);
+    let secs = std::env::var("BHXH_PCSC_TIMEOUT").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
     Duration::from_secs_f64(secs.max(0.1))
 }
 
@@ -148,15 +150,16 @@ fn stop(child: &mut Child, group: bool) {
     let _ = child.wait();
 }
 
-/// Two consecutive TCP ports free on every interface (vpcd slot N listens on base + N).
+/// Consecutive TCP ports free on every interface (vpcd slot N listens on base + N),
+/// each a [`super::free_port`]: below the ephemeral range, so no outgoing connection
+/// takes one before vpcd binds it, and handed out to nothing else of this process.
 fn free_port_pair() -> u16 {
     for _ in 0..100 {
-        let Ok(first) = TcpListener::bind("0.0.0.0:0") else { continue };
-        let base = first.local_addr().expect("local address").port();
-        if base < u16::MAX - u16::from(SLOTS)
-            && (1..u16::from(SLOTS)).all(|n| TcpListener::bind(("0.0.0.0", base + n)).is_ok())
+        let ports: Vec<u16> = (0..SLOTS).map(|_| super::free_port()).collect();
+        if ports.windows(2).all(|w| w[1] == w[0].wrapping_add(1))
+            && ports.iter().all(|&p| TcpListener::bind(("0.0.0.0", p)).is_ok())
         {
-            return base;
+            return ports[0];
         }
     }
     panic!("no {SLOTS} consecutive free TCP ports for the vpcd readers");

@@ -20,8 +20,8 @@ fn next_event(
 ) -> (ReaderEvent, Instant) {
     let start = Instant::now();
     loop {
-        let left = Duration::from_secs(10).checked_sub(start.elapsed()).expect("no such event within 10 s");
-        let (e, at) = rx.recv_timeout(left).expect("no such event within 10 s");
+        let left = Duration::from_secs(60).checked_sub(start.elapsed()).expect("no such event within 60 s");
+        let (e, at) = rx.recv_timeout(left).expect("no such event within 60 s");
         if want(&e) {
             return (e, at);
         }
