@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { assertInView, errors, portalWrongEmail, shot, shots, toPin, useApp } from "./harness.mjs";
+import { assertInView, errors, portalWrongEmail, shot, shots, toPin, useApp, WAIT_MS } from "./harness.mjs";
 
 const conf = JSON.parse(readFileSync(new URL("../../../src-tauri/tauri.conf.json", import.meta.url)));
 const main = conf.app.windows.find((w) => w.label === "main");
@@ -232,7 +232,7 @@ describe("one desk, one number", () => {
     // The fake server is configured with its own number (not the build's 1800 1260).
     const page = await open("scenario=hotline", LAPTOP);
     const footer = page.getByTestId("footer").getByTestId("footer-hotline");
-    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 6868 99", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 6868 99", null, { timeout: WAIT_MS });
     assert.equal(await footer.getAttribute("href"), "tel:1900686899");
     const error = await portalWrongEmail(page);
     const box = page.getByTestId("portal-hotline");
@@ -253,12 +253,12 @@ describe("one desk, one number", () => {
 
   it("another server set in Settings: its desk's number at once, not at the next start", async () => {
     const page = await open("", LAPTOP);
-    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1800 1260", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1800 1260", null, { timeout: WAIT_MS });
     await page.getByTestId("nav-settings").click();
     await page.getByTestId("settings-advanced-toggle").click();
     await page.locator("#server-url").fill("https://reset.other-desk.vn");
     await page.getByTestId("settings-save").click();
-    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 2468 10", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("[data-testid=footer-hotline]")?.textContent === "1900 2468 10", null, { timeout: WAIT_MS });
     assert.equal(await page.getByTestId("footer-hotline").getAttribute("href"), "tel:1900246810");
     await page.close();
   });

@@ -507,12 +507,13 @@ async fn an_idle_keep_alive_connection_is_closed() {
     .await;
     let port: u16 = srv.base.rsplit(':').next().unwrap().parse().unwrap();
     let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // Before the request: the idle time starts after the answer, never before this.
+    let opened = Instant::now();
     c.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
     let mut reader = tokio::io::BufReader::new(c);
     let mut status = String::new();
     reader.read_line(&mut status).await.unwrap();
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-    let opened = Instant::now();
     let mut rest = Vec::new();
     // The answer's rest, then the close (read returns 0) — within the idle timeout and a margin.
     let closed = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut rest)).await;

@@ -453,9 +453,11 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
-/// Waits until `base` answers its health check.
+/// Waits (60 s at most: a start hashes the dummy password and migrates, slow on a
+/// loaded 2-core machine) until `base` answers its health check.
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    for _ in 0..400 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if let Ok(r) = http.get(format!("{base}/v1/health")).send().await {
             if r.status().is_success() {
                 return;
@@ -463,7 +465,7 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("server did not come up");
+    panic!("server at {base} did not come up in 60 s");
 }
 
 /// One challenge → sign → complete at `base`: the reference of a reset answered 200.
