@@ -367,13 +367,29 @@ pub fn free_port() -> u16 {
     // port 0 and this process let go of can be taken, before the test's server binds it,
     // as the source port of any outgoing connection (a real window's driver once lost
     // its port that way). Here no connection takes one by chance; each is handed out
-    // once per process, and only if it can be bound now.
+    // once, and only if it can be bound now.
+    //
+    // Once per machine, not only per process: two test processes run at once
+    // (scripts/test.sh runs the Wine tests beside the rest) and their walks through the
+    // range can meet. A port handed out is held with a lock on its file in
+    // `<temp>/bhxh-test-ports/` for the rest of the process (the kernel lets the lock go
+    // however the process ends), and a port another live process holds is skipped.
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let locks = std::env::temp_dir().join("bhxh-test-ports");
+    let _ = std::fs::create_dir_all(&locks);
     let base = 20_000 + (std::process::id() % 500) * 20;
     for _ in 0..12_000 {
         let port = 20_000 + (base - 20_000 + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_err() {
+            continue;
+        }
+        let opened =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(locks.join(port.to_string()));
+        let Ok(file) = opened else { return port as u16 }; // no folder for locks: as before
+        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok() {
+            HELD.lock().unwrap_or_else(|p| p.into_inner()).push(file);
             return port as u16;
         }
     }
@@ -603,5 +619,40 @@ impl Drop for Xvfb {
         let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Locks port `port`'s file as another test process would (a lock of its own open
+    /// file, which conflicts with this process's like another process's does).
+    fn lock_as_another(port: u16) -> Result<std::fs::File, rustix::io::Errno> {
+        let dir = std::env::temp_dir().join("bhxh-test-ports");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(port.to_string()))
+            .unwrap();
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map(|()| file)
+    }
+
+    /// A port handed out stays held for the process (another test process cannot take
+    /// it), and a port another process holds is not handed out.
+    #[test]
+    fn a_free_port_is_handed_out_once_per_machine() {
+        let port = free_port();
+        assert!(lock_as_another(port).is_err(), "port {port} was handed out but not held");
+        // The next in this process's walk, held by "another process" first (by this test,
+        // or by a test process running beside it), is skipped.
+        let next = 20_000 + (port - 20_000 + 1) % 12_000;
+        let _theirs = lock_as_another(next);
+        let mine = free_port();
+        assert_ne!(mine, next, "a port another process holds was handed out");
+        assert!(lock_as_another(mine).is_err());
     }
 }
