@@ -377,7 +377,7 @@ pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
-    let locks = std::env::temp_dir().join("bhxh-test-ports");
+    let locks = port_locks();
     let _ = std::fs::create_dir_all(&locks);
     let base = 20_000 + (std::process::id() % 500) * 20;
     for _ in 0..12_000 {
@@ -394,6 +394,11 @@ pub fn free_port() -> u16 {
         }
     }
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Where [`free_port`] keeps a lock file per port it handed out (machine-wide).
+fn port_locks() -> PathBuf {
+    std::env::temp_dir().join("bhxh-test-ports")
 }
 
 /// The temporary password in a reset mail.
@@ -630,7 +635,7 @@ mod tests {
     /// Locks port `port`'s file as another test process would (a lock of its own open
     /// file, which conflicts with this process's like another process's does).
     fn lock_as_another(port: u16) -> Result<std::fs::File, rustix::io::Errno> {
-        let dir = std::env::temp_dir().join("bhxh-test-ports");
+        let dir = port_locks();
         std::fs::create_dir_all(&dir).unwrap();
         let file = std::fs::OpenOptions::new()
             .create(true)
